@@ -1,0 +1,276 @@
+//! The LRU cache of hot values, with a byte budget.
+//!
+//! Keyed by a record's place `(segment, offset)`, not by the key: a place's content never
+//! changes (segments are append-only, and compaction writes to new places), so an entry can
+//! never be stale and writes never have to invalidate anything; the places of overwritten
+//! values simply stop being asked for and age out. An entry holds the decoded key (so a lookup
+//! can still tell colliding hashes apart), the decompressed value and the expiry time.
+//!
+//! The cache is split into [`SHARDS`] mutex-protected shards, each a classic LRU (hash map into
+//! a doubly linked list kept in a slab) with an equal share of the budget. Hits and misses are
+//! counted for `Store::stats`.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+
+const SHARDS: usize = 16;
+const NIL: u32 = u32::MAX;
+/// Bookkeeping bytes charged per entry on top of key and value.
+const ENTRY_OVERHEAD: usize = 96;
+
+/// A cached record.
+#[derive(Debug, Clone)]
+pub(crate) struct Cached {
+    pub key: Bytes,
+    pub value: Bytes,
+    pub expires_at: u64,
+}
+
+impl Cached {
+    fn cost(&self) -> usize {
+        self.key.len() + self.value.len() + ENTRY_OVERHEAD
+    }
+}
+
+/// A record's place, as one integer.
+pub(crate) fn place(segment: u32, offset: u64) -> u64 {
+    (u64::from(segment) << 40) | (offset & ((1 << 40) - 1))
+}
+
+/// Hasher for places: they are not chosen by clients, so a fast mix suffices.
+#[derive(Default)]
+struct PlaceHasher(u64);
+
+impl Hasher for PlaceHasher {
+    fn finish(&self) -> u64 {
+        let x = self.0.wrapping_mul(0x9e3779b97f4a7c15);
+        x ^ (x >> 29)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+struct Node {
+    place: u64,
+    value: Cached,
+    prev: u32,
+    next: u32,
+}
+
+struct Lru {
+    map: HashMap<u64, u32, BuildHasherDefault<PlaceHasher>>,
+    nodes: Vec<Node>,
+    free: Vec<u32>,
+    head: u32,
+    tail: u32,
+    bytes: usize,
+    budget: usize,
+}
+
+impl Lru {
+    fn new(budget: usize) -> Lru {
+        Lru {
+            map: HashMap::default(),
+            nodes: Vec::new(),
+            free: Vec::new(),
+            head: NIL,
+            tail: NIL,
+            bytes: 0,
+            budget,
+        }
+    }
+
+    fn unlink(&mut self, n: u32) {
+        let (prev, next) = (self.nodes[n as usize].prev, self.nodes[n as usize].next);
+        if prev == NIL {
+            self.head = next;
+        } else {
+            self.nodes[prev as usize].next = next;
+        }
+        if next == NIL {
+            self.tail = prev;
+        } else {
+            self.nodes[next as usize].prev = prev;
+        }
+    }
+
+    fn push_front(&mut self, n: u32) {
+        self.nodes[n as usize].prev = NIL;
+        self.nodes[n as usize].next = self.head;
+        if self.head != NIL {
+            self.nodes[self.head as usize].prev = n;
+        }
+        self.head = n;
+        if self.tail == NIL {
+            self.tail = n;
+        }
+    }
+
+    fn get(&mut self, place: u64) -> Option<Cached> {
+        let n = *self.map.get(&place)?;
+        if self.head != n {
+            self.unlink(n);
+            self.push_front(n);
+        }
+        Some(self.nodes[n as usize].value.clone())
+    }
+
+    fn insert(&mut self, place: u64, value: Cached) {
+        let cost = value.cost();
+        if cost > self.budget {
+            return;
+        }
+        if let Some(&n) = self.map.get(&place) {
+            self.bytes -= self.nodes[n as usize].value.cost();
+            self.nodes[n as usize].value = value;
+            self.bytes += cost;
+            self.unlink(n);
+            self.push_front(n);
+        } else {
+            let node = Node {
+                place,
+                value,
+                prev: NIL,
+                next: NIL,
+            };
+            let n = match self.free.pop() {
+                Some(n) => {
+                    self.nodes[n as usize] = node;
+                    n
+                }
+                None => {
+                    self.nodes.push(node);
+                    (self.nodes.len() - 1) as u32
+                }
+            };
+            self.map.insert(place, n);
+            self.push_front(n);
+            self.bytes += cost;
+        }
+        while self.bytes > self.budget && self.tail != NIL {
+            let victim = self.tail;
+            self.unlink(victim);
+            let node = &mut self.nodes[victim as usize];
+            self.bytes -= node.value.cost();
+            self.map.remove(&node.place);
+            node.value.key = Bytes::new();
+            node.value.value = Bytes::new();
+            self.free.push(victim);
+        }
+    }
+}
+
+/// The sharded LRU cache.
+pub(crate) struct Cache {
+    shards: Vec<Mutex<Lru>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl Cache {
+    pub fn new(budget: usize) -> Cache {
+        Cache {
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(Lru::new(budget / SHARDS)))
+                .collect(),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    fn shard(&self, place: u64) -> &Mutex<Lru> {
+        let mut h = PlaceHasher::default();
+        h.write_u64(place);
+        &self.shards[(h.finish() >> 60) as usize % SHARDS]
+    }
+
+    pub fn get(&self, place: u64) -> Option<Cached> {
+        let found = self.shard(place).lock().get(place);
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    pub fn insert(&self, place: u64, value: Cached) {
+        self.shard(place).lock().insert(place, value)
+    }
+
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    pub fn misses(&self) -> u64 {
+        self.misses.load(Ordering::Relaxed)
+    }
+
+    /// Bytes charged to cached entries.
+    pub fn bytes(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().bytes).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cached(n: usize) -> Cached {
+        Cached {
+            key: Bytes::from(vec![b'k'; 4]),
+            value: Bytes::from(vec![b'v'; n]),
+            expires_at: 0,
+        }
+    }
+
+    #[test]
+    fn least_recently_used_goes_first() {
+        let mut lru = Lru::new(3 * (ENTRY_OVERHEAD + 14));
+        lru.insert(1, cached(10));
+        lru.insert(2, cached(10));
+        lru.insert(3, cached(10));
+        assert!(lru.get(1).is_some());
+        lru.insert(4, cached(10));
+        assert!(lru.get(2).is_none(), "2 was least recently used");
+        assert!(lru.get(1).is_some() && lru.get(3).is_some() && lru.get(4).is_some());
+    }
+
+    #[test]
+    fn stays_within_budget() {
+        let cache = Cache::new(64 * 1024);
+        for i in 0..10_000u64 {
+            cache.insert(place(1, i * 100), cached(200));
+        }
+        assert!(cache.bytes() <= 64 * 1024);
+        assert!(cache.bytes() > 32 * 1024);
+    }
+
+    #[test]
+    fn counts_hits_and_misses() {
+        let cache = Cache::new(1 << 20);
+        cache.insert(place(1, 64), cached(5));
+        assert!(cache.get(place(1, 64)).is_some());
+        assert!(cache.get(place(1, 65)).is_none());
+        assert_eq!((cache.hits(), cache.misses()), (1, 1));
+    }
+
+    #[test]
+    fn oversized_values_are_not_cached() {
+        let mut lru = Lru::new(1000);
+        lru.insert(1, cached(5000));
+        assert!(lru.get(1).is_none());
+        assert_eq!(lru.bytes, 0);
+    }
+}

@@ -1,0 +1,252 @@
+//! Checkpoints and compaction, and the background thread that runs them.
+//!
+//! # Checkpoint
+//! 1. Under the writer lock (a moment): rotate the WAL, note the checkpoint LSN `L` (the next
+//!    LSN to be written) and every segment with its length at `L`.
+//! 2. Fsync the segment that was active up to its length at `L` (sealed ones were fsynced when
+//!    sealed).
+//! 3. Write the index and bloom filter snapshots while writers go on (fuzzy; see persist.rs).
+//! 4. Fsync the WAL: every write the snapshots may contain is now durable in the WAL, so replay
+//!    from `L` will put each record they point to back in place.
+//! 5. Replace `metadata.meta` (the commit point), then delete the WAL files sealed at step 1 and
+//!    the segments compaction emptied before this checkpoint began.
+//!
+//! A crash before step 5 leaves the previous checkpoint in force; the new index snapshot may
+//! already be in place, which is safe because it is at least as new as the metadata's LSN and
+//! replay only assigns.
+//!
+//! # Compaction
+//! For each sealed segment whose dead share reaches the threshold: copy the records the index
+//! still points to (and that have not expired) into a new segment, seal and fsync it, publish
+//! it, then move each index entry that still points at the old place (a writer may have
+//! overwritten the key meanwhile; then the copy is dead). The old segment stays readable until
+//! the next checkpoint — whose snapshot no longer mentions it — has committed, and is deleted
+//! then. A crash at any step loses nothing: before that checkpoint commits, the previous one
+//! (which points into the old segment) is in force, and the new segment is wholly dead to it.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use crate::error::{IoContext, Result};
+use crate::index::Entry;
+use crate::meta::{write_atomically, Meta, SegmentMeta};
+use crate::persist;
+use crate::segment::{self, Segment, HEADER_LEN};
+use crate::store::{now_ms, Inner};
+use crate::wal::Wal;
+
+/// Runs a checkpoint (see the module doc). Skipped when nothing changed since the last one.
+pub(crate) fn checkpoint(inner: &Inner) -> Result<()> {
+    let mut maintenance = inner.maintenance.lock();
+    let wal_files = Wal::sealed_files(&inner.layout.wal)?;
+    if inner.wal.bytes_since_rotation() == 0
+        && maintenance.obsolete.is_empty()
+        && wal_files.is_empty()
+    {
+        return Ok(());
+    }
+    let (lsn, active, next_segment_id, segments) = {
+        let w = inner.writer.lock();
+        inner.wal.rotate()?;
+        let segments: Vec<SegmentMeta> = inner
+            .segments
+            .read()
+            .values()
+            .filter(|s| !maintenance.obsolete.contains(&s.id()))
+            .map(|s| SegmentMeta {
+                id: s.id(),
+                len: s.len(),
+                records: s.records(),
+                dead: s.dead_bytes(),
+            })
+            .collect();
+        (
+            w.next_lsn,
+            Arc::clone(&w.active),
+            w.next_segment_id,
+            segments,
+        )
+    };
+    active.sync()?;
+    persist::write_snapshot(&inner.index, &inner.layout.index(), lsn)?;
+    write_atomically(&inner.layout.bloom(), &inner.bloom.encode())?;
+    inner.wal.sync_now()?;
+    let meta = Meta {
+        seed: inner.meta_seed,
+        created_ms: inner.created_ms,
+        checkpoint_lsn: lsn,
+        next_segment_id,
+        active_segment: active.id(),
+        segments,
+    };
+    write_atomically(&inner.layout.meta(), &meta.encode())?;
+
+    for path in Wal::sealed_files(&inner.layout.wal)? {
+        std::fs::remove_file(&path).at(&path)?;
+    }
+    segment::sync_dir(&inner.layout.wal)?;
+    let obsolete = std::mem::take(&mut maintenance.obsolete);
+    if !obsolete.is_empty() {
+        let mut segs = inner.segments.write();
+        for id in &obsolete {
+            segs.remove(id);
+        }
+        drop(segs);
+        for id in obsolete {
+            let path = inner.layout.segments.join(segment::file_name(id));
+            std::fs::remove_file(&path).at(&path)?;
+        }
+        segment::sync_dir(&inner.layout.segments)?;
+    }
+    inner.checkpoints.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
+
+/// The sealed segments worth compacting: empty ones, and those whose dead share reaches the
+/// threshold.
+fn candidates(inner: &Inner) -> Vec<Arc<Segment>> {
+    let active = inner.writer.lock().active.id();
+    let obsolete = inner.maintenance.lock().obsolete.clone();
+    inner
+        .segments
+        .read()
+        .values()
+        .filter(|s| s.id() != active && !obsolete.contains(&s.id()))
+        .filter(|s| {
+            let data = s.len() - HEADER_LEN;
+            data == 0 || s.dead_bytes() as f64 >= inner.options.compaction_threshold * data as f64
+        })
+        .cloned()
+        .collect()
+}
+
+/// Whether [`compact`] would find work.
+pub(crate) fn has_candidates(inner: &Inner) -> bool {
+    !candidates(inner).is_empty()
+}
+
+/// Compacts every candidate segment, then checkpoints; returns how many were compacted.
+pub(crate) fn compact(inner: &Inner) -> Result<usize> {
+    let victims = candidates(inner);
+    if victims.is_empty() {
+        return Ok(0);
+    }
+    {
+        let mut maintenance = inner.maintenance.lock();
+        for victim in &victims {
+            compact_one(inner, victim)?;
+            maintenance.obsolete.push(victim.id());
+        }
+    }
+    inner
+        .compactions
+        .fetch_add(victims.len() as u64, Ordering::Relaxed);
+    checkpoint(inner)?;
+    Ok(victims.len())
+}
+
+/// Moves the live records of `victim` into a new segment and repoints the index at them.
+fn compact_one(inner: &Inner, victim: &Segment) -> Result<()> {
+    let now = now_ms();
+    let mut live = Vec::new();
+    let mut expired = Vec::new();
+    for item in victim.iter() {
+        let (offset, rec, len) = item?;
+        let here = Entry {
+            hash: rec.hash,
+            segment: victim.id(),
+            offset,
+            size: len as u32,
+            timestamp: 0,
+        };
+        let found = inner
+            .index
+            .read(rec.hash)
+            .with_hash(rec.hash)
+            .find(|e| e.same_place(&here))
+            .copied();
+        match found {
+            Some(e) if rec.is_expired(now) => expired.push(e),
+            Some(e) => live.push(e),
+            None => {}
+        }
+    }
+    if !live.is_empty() {
+        let id = {
+            let mut w = inner.writer.lock();
+            w.next_segment_id += 1;
+            w.next_segment_id - 1
+        };
+        let bytes: u64 = live.iter().map(|e| u64::from(e.size)).sum();
+        let out = Segment::create(&inner.layout.segments, id, HEADER_LEN + bytes, now)?;
+        let mut moves = Vec::with_capacity(live.len());
+        for e in &live {
+            let rec = victim.bytes(e.offset, u64::from(e.size)).ok_or_else(|| {
+                crate::Error::corrupt(victim.path(), e.offset, "record past the segment's end")
+            })?;
+            let offset = out.append(rec, 1)?;
+            moves.push((
+                *e,
+                Entry {
+                    segment: id,
+                    offset,
+                    ..*e
+                },
+            ));
+        }
+        out.seal()?;
+        segment::sync_dir(&inner.layout.segments)?;
+        let out = Arc::new(out);
+        inner.segments.write().insert(id, Arc::clone(&out));
+        for (from, to) in moves {
+            if !inner.index.write(from.hash).relocate(&from, to) {
+                out.add_dead_bytes(u64::from(to.size));
+            }
+        }
+    }
+    for e in expired {
+        let removed = inner
+            .index
+            .write(e.hash)
+            .remove::<()>(e.hash, |x| Ok(x.same_place(&e)));
+        debug_assert!(removed.is_ok());
+    }
+    Ok(())
+}
+
+/// The background thread: checkpoints when the WAL has grown enough, compacts when a segment
+/// qualifies. Returns when the store closes.
+pub(crate) fn run_background(inner: &Inner) {
+    loop {
+        {
+            let mut stop = inner.stop.lock();
+            if *stop {
+                return;
+            }
+            inner
+                .stop_signal
+                .wait_for(&mut stop, inner.options.maintenance_interval);
+            if *stop {
+                return;
+            }
+        }
+        if inner.wal.check_poisoned().is_err() {
+            return;
+        }
+        let result = (|| {
+            if inner.wal.bytes_since_rotation() >= inner.options.checkpoint_wal_bytes {
+                checkpoint(inner)?;
+            }
+            if has_candidates(inner) {
+                compact(inner)?;
+            }
+            Ok::<(), crate::Error>(())
+        })();
+        if let Err(e) = result {
+            tracing::error!(
+                "background maintenance of {}: {e}",
+                inner.layout.root.display()
+            );
+        }
+    }
+}

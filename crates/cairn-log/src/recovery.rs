@@ -1,0 +1,362 @@
+//! Opening a store: creating a new one, or recovering an existing one from its last
+//! checkpoint and its WAL.
+//!
+//! Recovery, in order:
+//! 1. take the lock file; read `metadata.meta`, the index and bloom checkpoints;
+//! 2. read every WAL file (numbered ones, then the active one, whose torn tail is cut) and keep
+//!    the frames from the checkpoint LSN on;
+//! 3. open the segments the checkpoint lists (the one that was active with the length it had
+//!    then); recreate from scratch any segment that replay will fill (those started after the
+//!    checkpoint); open any other segment file that is sealed and valid as a wholly dead segment
+//!    (a compaction output or a compacted segment from an interrupted checkpoint: compaction
+//!    moves whatever the index still points to in it and deletes it); delete the rest;
+//! 4. replay pass 1: copy each frame's records to the places the frame names;
+//! 5. replay pass 2: apply each frame's ops to index and bloom filter, in LSN order;
+//! 6. seal the segments replay filled, except the last, which becomes the active one;
+//! 7. checkpoint, so the next crash starts from here.
+//!
+//! Pass 2 runs after pass 1 because the (fuzzy) index checkpoint may already point at records
+//! of later frames, and comparing keys needs those records in place.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{File, OpenOptions};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex, RwLock};
+
+use crate::bloom::Bloom;
+use crate::cache::Cache;
+use crate::error::{Error, IoContext, Result};
+use crate::hash::{HashSeed, KeyHasher};
+use crate::index::{Entry, Index};
+use crate::layout::Layout;
+use crate::meta::{write_atomically, Meta, SegmentMeta};
+use crate::options::Options;
+use crate::persist;
+use crate::segment::{self, Segment, HEADER_LEN};
+use crate::store::{now_ms, Inner, Maintenance, Writer};
+use crate::wal::{Wal, WalFileContents};
+
+/// Opens (creating or recovering) the store in `dir`.
+pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
+    let layout = Layout::new(dir);
+    for d in [
+        &layout.root,
+        &layout.segments,
+        &layout.index_dir,
+        &layout.wal,
+    ] {
+        std::fs::create_dir_all(d).at(d)?;
+    }
+    let lock = take_lock(&layout)?;
+    if !layout.meta().exists() {
+        create(&layout, &options)?;
+    }
+    let meta = Meta::read(&layout.meta())?;
+    let (index, index_lsn) = persist::read_snapshot(&layout.index())?;
+    if index_lsn < meta.checkpoint_lsn {
+        return Err(Error::corrupt(
+            layout.index(),
+            16,
+            format!(
+                "index checkpoint LSN {index_lsn} is older than the metadata's {}",
+                meta.checkpoint_lsn
+            ),
+        ));
+    }
+    let bloom_bytes = std::fs::read(layout.bloom()).at(&layout.bloom())?;
+    let bloom = Bloom::decode(&bloom_bytes)
+        .map_err(|(at, what)| Error::corrupt(layout.bloom(), at, what))?;
+
+    // The WAL: numbered files first, then the active one.
+    let mut wal_files = Vec::new();
+    for path in Wal::sealed_files(&layout.wal)? {
+        wal_files.push(WalFileContents::read(&path, false)?);
+    }
+    let active_wal = if layout.active_wal().exists() {
+        Some(WalFileContents::read(&layout.active_wal(), true)?)
+    } else {
+        None
+    };
+    let active_valid_len = active_wal.as_ref().map(|c| c.valid_len);
+    if let Some(c) = active_wal {
+        if c.has_torn_tail() {
+            tracing::warn!(
+                "cutting a torn WAL tail at offset {} of {}",
+                c.valid_len,
+                c.path.display()
+            );
+        }
+        wal_files.push(c);
+    }
+    let frames: Vec<_> = wal_files
+        .iter()
+        .flat_map(|f| f.frames().map(move |frame| (f, frame)))
+        .filter(|(_, frame)| frame.lsn >= meta.checkpoint_lsn)
+        .collect();
+    if let Some((file, first)) = frames.first() {
+        if first.lsn != meta.checkpoint_lsn {
+            return Err(Error::corrupt(
+                &file.path,
+                0,
+                format!(
+                    "WAL resumes at LSN {}, the checkpoint needs {}",
+                    first.lsn, meta.checkpoint_lsn
+                ),
+            ));
+        }
+    }
+    for pair in frames.windows(2) {
+        if pair[1].1.lsn != pair[0].1.lsn + 1 {
+            return Err(Error::corrupt(
+                &pair[1].0.path,
+                0,
+                format!("WAL skips from LSN {} to {}", pair[0].1.lsn, pair[1].1.lsn),
+            ));
+        }
+    }
+
+    // Segments.
+    let listed: BTreeMap<u32, SegmentMeta> = meta.segments.iter().map(|s| (s.id, *s)).collect();
+    let replay_targets: BTreeSet<u32> = frames
+        .iter()
+        .flat_map(|(_, f)| f.ops.iter().map(|op| op.segment))
+        .filter(|&id| id != 0)
+        .collect();
+    let mut segments = BTreeMap::new();
+    for s in listed.values() {
+        let capacity = if s.id == meta.active_segment {
+            options.max_segment_size
+        } else {
+            0
+        };
+        let seg = Segment::open(&layout.segments, s.id, Some(s.len), capacity)?;
+        seg.set_records(s.records);
+        seg.set_dead_bytes(s.dead);
+        segments.insert(s.id, Arc::new(seg));
+    }
+    let mut max_id = meta.next_segment_id.saturating_sub(1);
+    for entry in std::fs::read_dir(&layout.segments).at(&layout.segments)? {
+        let entry = entry.at(&layout.segments)?;
+        let name = entry.file_name();
+        let Some(id) = name.to_str().and_then(segment::parse_file_name) else {
+            continue;
+        };
+        max_id = max_id.max(id);
+        if listed.contains_key(&id) || replay_targets.contains(&id) {
+            continue;
+        }
+        match Segment::open(&layout.segments, id, None, 0) {
+            Ok(seg) => {
+                seg.set_dead_bytes(seg.len() - HEADER_LEN);
+                segments.insert(id, Arc::new(seg));
+            }
+            Err(_) => {
+                let path = entry.path();
+                std::fs::remove_file(&path).at(&path)?;
+            }
+        }
+    }
+
+    // Pass 1: records to their places.
+    let mut last_placed = None;
+    for (file, frame) in &frames {
+        for op in frame.ops.iter().filter(|op| op.segment != 0) {
+            let seg = match segments.get(&op.segment) {
+                Some(seg)
+                    if !listed.contains_key(&op.segment) || op.segment == meta.active_segment =>
+                {
+                    Arc::clone(seg)
+                }
+                Some(_) => {
+                    return Err(Error::corrupt(
+                        &file.path,
+                        0,
+                        format!(
+                            "WAL frame {} writes into sealed segment {}",
+                            frame.lsn, op.segment
+                        ),
+                    ));
+                }
+                None => {
+                    let capacity = options
+                        .max_segment_size
+                        .max(HEADER_LEN + op.bytes.len() as u64);
+                    let seg = Arc::new(Segment::create(
+                        &layout.segments,
+                        op.segment,
+                        capacity,
+                        now_ms(),
+                    )?);
+                    segments.insert(op.segment, Arc::clone(&seg));
+                    seg
+                }
+            };
+            if seg.len() != op.offset {
+                return Err(Error::corrupt(
+                    &file.path,
+                    0,
+                    format!(
+                        "WAL frame {} places a record at {} of segment {} which holds {} bytes",
+                        frame.lsn,
+                        op.offset,
+                        op.segment,
+                        seg.len()
+                    ),
+                ));
+            }
+            seg.append(op.bytes, 1)?;
+            last_placed = Some(op.segment);
+            max_id = max_id.max(op.segment);
+        }
+    }
+    let active_id = last_placed.unwrap_or(meta.active_segment);
+    for (id, seg) in &segments {
+        let filled = replay_targets.contains(id);
+        if *id != active_id && (filled || *id == meta.active_segment) {
+            seg.seal()?;
+        }
+    }
+    segment::sync_dir(&layout.segments)?;
+    let active = Arc::clone(segments.get(&active_id).ok_or_else(|| {
+        Error::corrupt(
+            layout.meta(),
+            44,
+            format!("active segment {active_id} is missing"),
+        )
+    })?);
+
+    let last_lsn = frames
+        .last()
+        .map_or(meta.checkpoint_lsn - 1, |(_, f)| f.lsn);
+    let replayed = !frames.is_empty();
+    let had_sealed_wal = wal_files.len() > usize::from(active_valid_len.is_some());
+    let wal = Wal::open(&layout.wal, active_valid_len, last_lsn, options.durability)?;
+
+    let bloom = if bloom.layers() > 1
+        || bloom.inserted() > 2 * index.len() as u64 + options.bloom_initial_capacity
+    {
+        rebuild_bloom(&index, &options)
+    } else {
+        bloom
+    };
+    let inner = Inner {
+        hasher: KeyHasher::new(meta.seed),
+        meta_seed: meta.seed,
+        created_ms: meta.created_ms,
+        index,
+        bloom,
+        cache: Cache::new(options.cache_bytes),
+        segments: RwLock::new(segments),
+        writer: Mutex::new(Writer {
+            active,
+            next_lsn: last_lsn + 1,
+            next_segment_id: meta.next_segment_id.max(max_id + 1),
+            frame: Vec::new(),
+            tombstone: Vec::new(),
+        }),
+        wal,
+        maintenance: Mutex::new(Maintenance::default()),
+        bloom_false_positives: AtomicU64::new(0),
+        checkpoints: AtomicU64::new(0),
+        compactions: AtomicU64::new(0),
+        closed: AtomicBool::new(false),
+        stop: Mutex::new(false),
+        stop_signal: Condvar::new(),
+        _lock: lock,
+        layout,
+        options,
+    };
+
+    // Pass 2: the ops, in order, to index and bloom filter.
+    for (_, frame) in &frames {
+        for op in &frame.ops {
+            let hash = op.record.hash;
+            if op.record.is_tombstone() {
+                inner.apply_delete(hash, op.record.key);
+            } else {
+                inner.apply_put(
+                    Entry {
+                        hash,
+                        segment: op.segment,
+                        offset: op.offset,
+                        size: op.bytes.len() as u32,
+                        timestamp: frame.lsn,
+                    },
+                    op.record.key,
+                );
+                // The checkpointed filter may predate this key even when the index has it.
+                inner.bloom.insert(hash);
+            }
+        }
+    }
+    drop(frames);
+    drop(wal_files);
+    if replayed || had_sealed_wal {
+        crate::maintenance::checkpoint(&inner)?;
+    }
+    Ok(inner)
+}
+
+/// Takes `LOCK`, or fails with [`Error::Locked`] when another handle holds it.
+fn take_lock(layout: &Layout) -> Result<File> {
+    let path = layout.lock();
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .at(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked {
+            dir: layout.root.clone(),
+            lock: path,
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(path, e)),
+    }
+}
+
+/// Writes the files of an empty store. `metadata.meta` comes last: until it exists, the
+/// directory is not a store and the next open starts over.
+fn create(layout: &Layout, options: &Options) -> Result<()> {
+    let created_ms = now_ms();
+    let seg = Segment::create(&layout.segments, 1, options.max_segment_size, created_ms)?;
+    drop(seg);
+    segment::sync_dir(&layout.segments)?;
+    for path in Wal::sealed_files(&layout.wal)? {
+        std::fs::remove_file(&path).at(&path)?;
+    }
+    drop(Wal::open(&layout.wal, None, 0, options.durability)?);
+    persist::write_snapshot(&Index::default(), &layout.index(), 1)?;
+    write_atomically(
+        &layout.bloom(),
+        &Bloom::new(options.bloom_initial_capacity).encode(),
+    )?;
+    let meta = Meta {
+        seed: HashSeed::random(),
+        created_ms,
+        checkpoint_lsn: 1,
+        next_segment_id: 2,
+        active_segment: 1,
+        segments: vec![SegmentMeta {
+            id: 1,
+            len: HEADER_LEN,
+            records: 0,
+            dead: 0,
+        }],
+    };
+    write_atomically(&layout.meta(), &meta.encode())
+}
+
+/// A single right-sized layer holding every key of the index.
+fn rebuild_bloom(index: &Index, options: &Options) -> Bloom {
+    let bloom = Bloom::new((2 * index.len() as u64).max(options.bloom_initial_capacity));
+    for n in 0..crate::index::SHARDS {
+        index.shard(n).for_each(|e| bloom.insert(e.hash));
+    }
+    bloom
+}

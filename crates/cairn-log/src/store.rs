@@ -1,0 +1,729 @@
+//! The store handle and its read and write paths.
+//!
+//! Write path (`put`, `delete`, `write_batch`, all through [`Inner::commit`]):
+//! 1. outside any lock: hash the keys, encode (and maybe compress) the records;
+//! 2. under the writer lock: choose the records' place at the end of the active segment
+//!    (rolling to a new segment first if the batch does not fit), append one WAL frame naming
+//!    those places, copy the records into the segment, update index, bloom filter and dead-byte
+//!    counts;
+//! 3. under `Durability::Always`, wait for the sync thread to report the frame durable.
+//!
+//! Everything that can fail (segment roll, space reservation, the WAL append) happens before
+//! the frame is logged; after it, applying the frame cannot fail, so what the WAL holds is
+//! always exactly what the store shows.
+//!
+//! Read path (`get`, `contains`): bloom filter (absent → done), then the index shard under a
+//! read lock, then the record — from the LRU cache, or straight from the segment's mapping with
+//! its CRC checked. Readers never take the writer lock.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use bytes::Bytes;
+use parking_lot::{Condvar, Mutex, RwLock};
+
+use crate::bloom::Bloom;
+use crate::cache::{self, Cache, Cached};
+use crate::error::{Error, Result};
+use crate::hash::KeyHasher;
+use crate::index::{Entry, Index, SHARDS};
+use crate::layout::Layout;
+use crate::options::{Durability, Options};
+use crate::record;
+use crate::segment::{self, Segment, HEADER_LEN};
+use crate::wal::{FrameBuilder, Wal};
+use crate::{MAX_KEY_LEN, MAX_VALUE_LEN};
+
+/// A value read back, with its expiry time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Value {
+    pub bytes: Bytes,
+    /// Unix time in milliseconds after which the key no longer exists; `None` for never.
+    pub expires_at: Option<u64>,
+}
+
+/// A group of writes applied atomically: after a crash, all of them or none.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    ops: Vec<BatchOp>,
+}
+
+#[derive(Debug, Clone)]
+enum BatchOp {
+    Put {
+        key: Vec<u8>,
+        value: Vec<u8>,
+        expires_at: Option<u64>,
+    },
+    Delete {
+        key: Vec<u8>,
+    },
+}
+
+impl Batch {
+    pub fn new() -> Batch {
+        Batch::default()
+    }
+
+    pub fn put(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> &mut Batch {
+        self.put_with_expiry(key, value, None)
+    }
+
+    /// A put whose key expires at `expires_at` (unix milliseconds).
+    pub fn put_with_expiry(
+        &mut self,
+        key: impl Into<Vec<u8>>,
+        value: impl Into<Vec<u8>>,
+        expires_at: Option<u64>,
+    ) -> &mut Batch {
+        self.ops.push(BatchOp::Put {
+            key: key.into(),
+            value: value.into(),
+            expires_at,
+        });
+        self
+    }
+
+    pub fn delete(&mut self, key: impl Into<Vec<u8>>) -> &mut Batch {
+        self.ops.push(BatchOp::Delete { key: key.into() });
+        self
+    }
+
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// One page of [`Store::scan`].
+#[derive(Debug, Clone, Default)]
+pub struct ScanPage {
+    pub keys: Vec<Vec<u8>>,
+    /// The cursor to pass next; 0 when the scan is complete.
+    pub cursor: u64,
+}
+
+/// Counters and sizes, for INFO-style reporting.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub live_keys: u64,
+    pub segments: usize,
+    /// Bytes of all segments (headers included).
+    pub segment_bytes: u64,
+    /// Bytes of records that are no longer any key's live version.
+    pub dead_bytes: u64,
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    /// `hits / (hits + misses)`, 0 before any lookup.
+    pub cache_hit_ratio: f64,
+    pub cache_bytes: usize,
+    /// Lookups the bloom filter let through for keys that were absent.
+    pub bloom_false_positives: u64,
+    pub bloom_layers: usize,
+    pub bloom_bytes: u64,
+    /// Bytes logged in the WAL since the last checkpoint.
+    pub wal_bytes: u64,
+    pub last_lsn: u64,
+    pub checkpoints: u64,
+    pub compactions: u64,
+}
+
+/// An open store: a `Send + Sync` handle; share it with `Arc` or by reference.
+pub struct Store {
+    pub(crate) inner: Arc<Inner>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// State shared by the handle and the background threads.
+pub(crate) struct Inner {
+    pub layout: Layout,
+    pub options: Options,
+    pub hasher: KeyHasher,
+    pub meta_seed: crate::hash::HashSeed,
+    pub created_ms: u64,
+    pub index: Index,
+    pub bloom: Bloom,
+    pub cache: Cache,
+    pub segments: RwLock<BTreeMap<u32, Arc<Segment>>>,
+    pub writer: Mutex<Writer>,
+    pub wal: Wal,
+    /// Held by checkpoints and compactions, which never run at the same time.
+    pub maintenance: Mutex<Maintenance>,
+    pub bloom_false_positives: AtomicU64,
+    pub checkpoints: AtomicU64,
+    pub compactions: AtomicU64,
+    pub closed: AtomicBool,
+    pub stop: Mutex<bool>,
+    pub stop_signal: Condvar,
+    pub _lock: File,
+}
+
+/// The writer's state: one writer at a time.
+pub(crate) struct Writer {
+    pub active: Arc<Segment>,
+    pub next_lsn: u64,
+    pub next_segment_id: u32,
+    pub frame: Vec<u8>,
+    pub tombstone: Vec<u8>,
+}
+
+/// Bookkeeping of the maintenance work.
+#[derive(Default)]
+pub(crate) struct Maintenance {
+    /// Segments whose live records compaction moved; deleted after the next checkpoint.
+    pub obsolete: Vec<u32>,
+}
+
+/// A write prepared outside the writer lock.
+struct Prepared<'a> {
+    hash: u64,
+    key: &'a [u8],
+    /// The encoded record of a put; `None` for a delete.
+    record: Option<Vec<u8>>,
+}
+
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn check_key(key: &[u8]) -> Result<()> {
+    if key.len() > MAX_KEY_LEN {
+        return Err(Error::KeyTooLarge {
+            len: key.len(),
+            max: MAX_KEY_LEN,
+        });
+    }
+    Ok(())
+}
+
+fn check_value(value: &[u8]) -> Result<()> {
+    if value.len() > MAX_VALUE_LEN {
+        return Err(Error::ValueTooLarge {
+            len: value.len(),
+            max: MAX_VALUE_LEN,
+        });
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Opens the store in `dir`, creating it if it does not exist, and recovers from a crash
+    /// if the last process did not close it.
+    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Store> {
+        let inner = Arc::new(crate::recovery::open(dir.as_ref(), options)?);
+        let mut threads = Vec::new();
+        let sync = Arc::clone(&inner);
+        threads.push(spawn("cairn-log-wal-sync", move || {
+            sync.wal.run_sync_thread()
+        })?);
+        if inner.options.background_maintenance {
+            let m = Arc::clone(&inner);
+            threads.push(spawn("cairn-log-maintenance", move || {
+                crate::maintenance::run_background(&m)
+            })?);
+        }
+        Ok(Store {
+            inner,
+            threads: Mutex::new(threads),
+        })
+    }
+
+    /// The directory the store lives in.
+    pub fn dir(&self) -> &Path {
+        &self.inner.layout.root
+    }
+
+    /// Sets `key` to `value`, expiring at `expires_at` (unix milliseconds) if given.
+    pub fn put(&self, key: &[u8], value: &[u8], expires_at: Option<u64>) -> Result<()> {
+        check_key(key)?;
+        check_value(value)?;
+        let hash = self.inner.hasher.hash(key);
+        let mut rec = Vec::with_capacity(record::OVERHEAD + key.len() + value.len());
+        record::encode_put(hash, key, value, expires_at.unwrap_or(0), &mut rec);
+        self.inner.commit(&[Prepared {
+            hash,
+            key,
+            record: Some(rec),
+        }])?;
+        Ok(())
+    }
+
+    /// Removes `key`; returns whether it existed (an expired key does not).
+    pub fn delete(&self, key: &[u8]) -> Result<bool> {
+        check_key(key)?;
+        let hash = self.inner.hasher.hash(key);
+        let existed = self.inner.commit(&[Prepared {
+            hash,
+            key,
+            record: None,
+        }])?;
+        Ok(existed)
+    }
+
+    /// Applies every write of `batch` atomically.
+    pub fn write_batch(&self, batch: &Batch) -> Result<()> {
+        let mut prepared = Vec::with_capacity(batch.ops.len());
+        for op in &batch.ops {
+            match op {
+                BatchOp::Put {
+                    key,
+                    value,
+                    expires_at,
+                } => {
+                    check_key(key)?;
+                    check_value(value)?;
+                    let hash = self.inner.hasher.hash(key);
+                    let mut rec = Vec::new();
+                    record::encode_put(hash, key, value, expires_at.unwrap_or(0), &mut rec);
+                    prepared.push(Prepared {
+                        hash,
+                        key,
+                        record: Some(rec),
+                    });
+                }
+                BatchOp::Delete { key } => {
+                    check_key(key)?;
+                    prepared.push(Prepared {
+                        hash: self.inner.hasher.hash(key),
+                        key,
+                        record: None,
+                    });
+                }
+            }
+        }
+        self.inner.commit(&prepared)?;
+        Ok(())
+    }
+
+    /// The value of `key`, if it exists and has not expired.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
+        Ok(self.get_entry(key)?.map(|v| v.bytes))
+    }
+
+    /// The value of `key` with its expiry time.
+    pub fn get_entry(&self, key: &[u8]) -> Result<Option<Value>> {
+        check_key(key)?;
+        let Some(found) = self.inner.lookup(key, true)? else {
+            return Ok(None);
+        };
+        Ok(Some(Value {
+            bytes: found.value,
+            expires_at: (found.expires_at != 0).then_some(found.expires_at),
+        }))
+    }
+
+    /// Whether `key` exists (and has not expired).
+    pub fn contains(&self, key: &[u8]) -> Result<bool> {
+        check_key(key)?;
+        Ok(self.inner.lookup(key, false)?.is_some())
+    }
+
+    /// One page of an unordered scan over the live keys, Redis `SCAN` style: start with cursor
+    /// 0, pass back the returned cursor, stop when it is 0. A key present for the whole scan is
+    /// returned at least once; keys written or deleted during it may or may not be.
+    pub fn scan(&self, cursor: u64, count: usize) -> Result<ScanPage> {
+        self.inner.scan(cursor, count.max(1))
+    }
+
+    /// Makes every write so far durable, whatever the durability policy.
+    pub fn flush(&self) -> Result<()> {
+        self.inner.check_open()?;
+        self.inner.wal.sync_now()?;
+        Ok(())
+    }
+
+    /// Runs a checkpoint now: persists index, bloom filter and metadata, retires WAL files.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.inner.check_open()?;
+        crate::maintenance::checkpoint(&self.inner)
+    }
+
+    /// Compacts every sealed segment whose dead share passes the threshold, then checkpoints
+    /// so that their space is given back. Returns the number of segments compacted.
+    pub fn compact(&self) -> Result<usize> {
+        self.inner.check_open()?;
+        crate::maintenance::compact(&self.inner)
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.inner.stats()
+    }
+
+    /// Stops the background threads, checkpoints and releases the directory.
+    pub fn close(self) -> Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&self) -> Result<()> {
+        if self.inner.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        *self.inner.stop.lock() = true;
+        self.inner.stop_signal.notify_all();
+        self.inner.wal.stop_sync();
+        for t in self.threads.lock().drain(..) {
+            let _ = t.join();
+        }
+        self.inner.wal.check_poisoned()?;
+        crate::maintenance::checkpoint(&self.inner)
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown() {
+            tracing::error!("closing {}: {e}", self.inner.layout.root.display());
+        }
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("dir", &self.inner.layout.root)
+            .finish()
+    }
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map_err(|e| Error::io(PathBuf::from(name), e))
+}
+
+impl Inner {
+    pub fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn segment(&self, id: u32) -> Option<Arc<Segment>> {
+        self.segments.read().get(&id).cloned()
+    }
+
+    /// The record an index entry points to, from the cache or the segment.
+    fn load(&self, e: &Entry) -> Result<Cached> {
+        let place = cache::place(e.segment, e.offset);
+        if let Some(found) = self.cache.get(place) {
+            return Ok(found);
+        }
+        let seg = self.segment(e.segment).ok_or_else(|| {
+            Error::corrupt(
+                self.layout.segments.join(segment::file_name(e.segment)),
+                e.offset,
+                "index points into a segment that does not exist",
+            )
+        })?;
+        let rec = seg.record(e.offset, u64::from(e.size))?;
+        let value = rec
+            .value()
+            .map_err(|why| Error::corrupt(seg.path(), e.offset, why.to_string()))?;
+        let found = Cached {
+            key: Bytes::copy_from_slice(rec.key),
+            value: Bytes::from(value),
+            expires_at: rec.expires_at,
+        };
+        self.cache.insert(place, found.clone());
+        Ok(found)
+    }
+
+    /// Whether the record an entry points to is `key`'s, without decoding its value.
+    fn is_key_at(&self, e: &Entry, key: &[u8]) -> Result<Option<u64>> {
+        if let Some(found) = self.cache.get(cache::place(e.segment, e.offset)) {
+            return Ok((found.key == key).then_some(found.expires_at));
+        }
+        let seg = self.segment(e.segment).ok_or_else(|| {
+            Error::corrupt(
+                self.layout.segments.join(segment::file_name(e.segment)),
+                e.offset,
+                "index points into a segment that does not exist",
+            )
+        })?;
+        let rec = seg.record(e.offset, u64::from(e.size))?;
+        Ok((rec.key == key).then_some(rec.expires_at))
+    }
+
+    /// Finds the live (unexpired) record of `key`. With `with_value` false the value is not
+    /// decoded (the returned value is empty).
+    fn lookup(&self, key: &[u8], with_value: bool) -> Result<Option<Cached>> {
+        let hash = self.hasher.hash(key);
+        if !self.bloom.may_contain(hash) {
+            return Ok(None);
+        }
+        let found = {
+            let shard = self.index.read(hash);
+            let mut found = None;
+            for e in shard.with_hash(hash) {
+                if with_value {
+                    let rec = self.load(e)?;
+                    if rec.key == key {
+                        found = Some(rec);
+                        break;
+                    }
+                } else if let Some(expires_at) = self.is_key_at(e, key)? {
+                    found = Some(Cached {
+                        key: Bytes::new(),
+                        value: Bytes::new(),
+                        expires_at,
+                    });
+                    break;
+                }
+            }
+            found
+        };
+        match found {
+            None => {
+                self.bloom_false_positives.fetch_add(1, Ordering::Relaxed);
+                Ok(None)
+            }
+            Some(rec) if rec.expires_at != 0 && rec.expires_at <= now_ms() => Ok(None),
+            Some(rec) => Ok(Some(rec)),
+        }
+    }
+
+    /// `same_key` for writers: a record that cannot be read is taken to be the key's, so the
+    /// new write replaces it (and it becomes dead bytes) rather than leaving two entries.
+    fn same_key_for_write(&self, e: &Entry, key: &[u8]) -> bool {
+        match self.is_key_at(e, key) {
+            Ok(found) => found.is_some(),
+            Err(err) => {
+                tracing::warn!("replacing unreadable record: {err}");
+                true
+            }
+        }
+    }
+
+    /// Logs and applies a write; returns, for a single delete, whether the key existed.
+    fn commit(&self, ops: &[Prepared<'_>]) -> Result<bool> {
+        self.check_open()?;
+        self.wal.check_poisoned()?;
+        let put_bytes: u64 = ops
+            .iter()
+            .filter_map(|op| op.record.as_ref())
+            .map(|r| r.len() as u64)
+            .sum();
+        let lsn;
+        let mut existed = false;
+        {
+            let mut w = self.writer.lock();
+            let now = now_ms();
+            // Deletes of keys that do not exist (or have expired) log nothing.
+            let mut deletes = Vec::with_capacity(ops.len());
+            for op in ops {
+                let live = op.record.is_none() && self.live_entry(op.hash, op.key, now)?.is_some();
+                deletes.push(live);
+                existed |= live;
+            }
+            if put_bytes == 0 && !existed {
+                return Ok(false);
+            }
+            if put_bytes > 0 {
+                let active_len = w.active.len();
+                let fits =
+                    active_len + put_bytes <= self.options.max_segment_size.max(HEADER_LEN + 1);
+                if (!fits && active_len > HEADER_LEN)
+                    || active_len + put_bytes > w.active.capacity()
+                {
+                    self.roll(&mut w, put_bytes)?;
+                }
+                w.active.reserve(w.active.len() + put_bytes)?;
+            }
+            lsn = w.next_lsn;
+            let segment_id = w.active.id();
+            let mut frame = std::mem::take(&mut w.frame);
+            let mut tombstone = std::mem::take(&mut w.tombstone);
+            frame.clear();
+            let mut builder = FrameBuilder::new(&mut frame, lsn);
+            let mut offset = w.active.len();
+            for (op, &delete) in ops.iter().zip(&deletes) {
+                if let Some(rec) = &op.record {
+                    builder.op(segment_id, offset, rec);
+                    offset += rec.len() as u64;
+                } else if delete {
+                    tombstone.clear();
+                    record::encode_tombstone(op.hash, op.key, &mut tombstone);
+                    builder.op(0, 0, &tombstone);
+                }
+            }
+            builder.finish();
+            let logged = self.wal.append(&frame, lsn);
+            w.frame = frame;
+            w.tombstone = tombstone;
+            logged?;
+            w.next_lsn += 1;
+            // From here on nothing can fail: the frame is logged and must be applied whole.
+            for (op, &delete) in ops.iter().zip(&deletes) {
+                if let Some(rec) = &op.record {
+                    let offset = w.active.append_reserved(rec, 1);
+                    let entry = Entry {
+                        hash: op.hash,
+                        segment: segment_id,
+                        offset,
+                        size: rec.len() as u32,
+                        timestamp: lsn,
+                    };
+                    self.apply_put(entry, op.key);
+                } else if delete {
+                    self.apply_delete(op.hash, op.key);
+                }
+            }
+        }
+        if self.options.durability == Durability::Always {
+            self.wal.wait_durable(lsn)?;
+        }
+        Ok(existed)
+    }
+
+    /// The entry of `key` if it exists and has not expired at `now`.
+    fn live_entry(&self, hash: u64, key: &[u8], now: u64) -> Result<Option<Entry>> {
+        let shard = self.index.read(hash);
+        for e in shard.with_hash(hash) {
+            if let Some(expires_at) = self.is_key_at(e, key)? {
+                let expired = expires_at != 0 && expires_at <= now;
+                return Ok((!expired).then_some(*e));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Points `key` at `entry`, accounting the replaced record as dead.
+    pub fn apply_put(&self, entry: Entry, key: &[u8]) {
+        let old = self
+            .index
+            .write(entry.hash)
+            .upsert::<Infallible>(entry, |e| Ok(self.same_key_for_write(e, key)));
+        match old {
+            Ok(Some(old)) if !old.same_place(&entry) => self.mark_dead(&old),
+            Ok(Some(_)) => {}
+            Ok(None) => self.bloom.insert(entry.hash),
+            Err(never) => match never {},
+        }
+    }
+
+    /// Removes `key`, accounting its record as dead.
+    pub fn apply_delete(&self, hash: u64, key: &[u8]) {
+        let old = self
+            .index
+            .write(hash)
+            .remove::<Infallible>(hash, |e| Ok(self.same_key_for_write(e, key)));
+        if let Ok(Some(old)) = old {
+            self.mark_dead(&old);
+        }
+    }
+
+    pub fn mark_dead(&self, e: &Entry) {
+        if let Some(seg) = self.segment(e.segment) {
+            seg.add_dead_bytes(u64::from(e.size));
+        }
+    }
+
+    /// Seals the active segment and starts a new one big enough for `need` bytes.
+    fn roll(&self, w: &mut Writer, need: u64) -> Result<()> {
+        w.active.seal()?;
+        let id = w.next_segment_id;
+        let capacity = self.options.max_segment_size.max(HEADER_LEN + need);
+        let seg = Arc::new(Segment::create(
+            &self.layout.segments,
+            id,
+            capacity,
+            now_ms(),
+        )?);
+        segment::sync_dir(&self.layout.segments)?;
+        w.next_segment_id += 1;
+        self.segments.write().insert(id, Arc::clone(&seg));
+        w.active = seg;
+        Ok(())
+    }
+
+    fn scan(&self, cursor: u64, count: usize) -> Result<ScanPage> {
+        let mut shard_no = (cursor >> 48) as usize;
+        let mut bucket = (cursor & ((1 << 48) - 1)) as usize;
+        let mut entries = Vec::new();
+        while entries.len() < count && shard_no < SHARDS {
+            let shard = self.index.shard(shard_no);
+            while entries.len() < count && bucket < shard.buckets() {
+                shard.bucket_entries(bucket, &mut entries);
+                bucket += 1;
+            }
+            if bucket >= shard.buckets() {
+                shard_no += 1;
+                bucket = 0;
+            }
+        }
+        let now = now_ms();
+        let mut keys = Vec::with_capacity(entries.len());
+        for e in &entries {
+            let seg = match self.segment(e.segment) {
+                Some(seg) => Some((seg, *e)),
+                // Compacted away since the entries were collected: the write (same timestamp)
+                // now lives elsewhere, unless it has been overwritten or removed.
+                None => self
+                    .index
+                    .read(e.hash)
+                    .with_hash(e.hash)
+                    .find(|x| x.timestamp == e.timestamp)
+                    .and_then(|x| Some((self.segment(x.segment)?, *x))),
+            };
+            let Some((seg, e)) = seg else {
+                continue;
+            };
+            let rec = seg.record(e.offset, u64::from(e.size))?;
+            if !rec.is_expired(now) {
+                keys.push(rec.key.to_vec());
+            }
+        }
+        let cursor = if shard_no >= SHARDS {
+            0
+        } else {
+            ((shard_no as u64) << 48) | bucket as u64
+        };
+        Ok(ScanPage { keys, cursor })
+    }
+
+    fn stats(&self) -> Stats {
+        let (segments, segment_bytes, dead_bytes) = {
+            let segs = self.segments.read();
+            (
+                segs.len(),
+                segs.values().map(|s| s.len()).sum(),
+                segs.values().map(|s| s.dead_bytes()).sum(),
+            )
+        };
+        let (hits, misses) = (self.cache.hits(), self.cache.misses());
+        Stats {
+            live_keys: self.index.len() as u64,
+            segments,
+            segment_bytes,
+            dead_bytes,
+            cache_hits: hits,
+            cache_misses: misses,
+            cache_hit_ratio: if hits + misses == 0 {
+                0.0
+            } else {
+                hits as f64 / (hits + misses) as f64
+            },
+            cache_bytes: self.cache.bytes(),
+            bloom_false_positives: self.bloom_false_positives.load(Ordering::Relaxed),
+            bloom_layers: self.bloom.layers(),
+            bloom_bytes: self.bloom.bytes(),
+            wal_bytes: self.wal.bytes_since_rotation(),
+            last_lsn: self.writer.lock().next_lsn - 1,
+            checkpoints: self.checkpoints.load(Ordering::Relaxed),
+            compactions: self.compactions.load(Ordering::Relaxed),
+        }
+    }
+}

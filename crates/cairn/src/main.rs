@@ -1,0 +1,142 @@
+//! The `cairn` binary: command-line access to cairn's parts.
+//!
+//! For now it opens cairn-log stores directly (`cairn log …`); the network doors (`cairn
+//! serve`) and the other engines' commands arrive with their issues.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "cairn",
+    version,
+    about = "cairn: SQL, Redis and blob doors over one data directory"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Work with a cairn-log store directory directly (the process takes its lock).
+    Log {
+        #[command(subcommand)]
+        command: LogCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LogCommand {
+    /// Set KEY to VALUE.
+    Put {
+        dir: PathBuf,
+        key: String,
+        value: String,
+        /// Expire after this many milliseconds.
+        #[arg(long)]
+        px: Option<u64>,
+    },
+    /// Print the value of KEY (exit status 1 if it does not exist).
+    Get { dir: PathBuf, key: String },
+    /// Delete KEY.
+    Del { dir: PathBuf, key: String },
+    /// List the keys (unordered).
+    Keys { dir: PathBuf },
+    /// Compact segments with enough dead bytes.
+    Compact { dir: PathBuf },
+    /// Print the store's counters.
+    Stats { dir: PathBuf },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Log { command } => log_command(command),
+    }
+}
+
+fn open(dir: &std::path::Path) -> anyhow::Result<cairn_log::Store> {
+    let options = cairn_log::Options {
+        background_maintenance: false,
+        ..cairn_log::Options::default()
+    };
+    cairn_log::Store::open(dir, options).with_context(|| format!("opening {}", dir.display()))
+}
+
+fn log_command(command: LogCommand) -> anyhow::Result<()> {
+    match command {
+        LogCommand::Put {
+            dir,
+            key,
+            value,
+            px,
+        } => {
+            let store = open(&dir)?;
+            let expires_at = px.map(|ms| now_ms() + ms);
+            store.put(key.as_bytes(), value.as_bytes(), expires_at)?;
+            store.close()?;
+            println!("OK");
+        }
+        LogCommand::Get { dir, key } => {
+            let store = open(&dir)?;
+            let value = store.get(key.as_bytes())?;
+            store.close()?;
+            match value {
+                Some(v) => println!("{}", String::from_utf8_lossy(&v)),
+                None => {
+                    eprintln!("(nil)");
+                    std::process::exit(1);
+                }
+            }
+        }
+        LogCommand::Del { dir, key } => {
+            let store = open(&dir)?;
+            let existed = store.delete(key.as_bytes())?;
+            store.close()?;
+            println!("{}", u8::from(existed));
+        }
+        LogCommand::Keys { dir } => {
+            let store = open(&dir)?;
+            let mut cursor = 0;
+            loop {
+                let page = store.scan(cursor, 1000)?;
+                for key in page.keys {
+                    println!("{}", String::from_utf8_lossy(&key));
+                }
+                cursor = page.cursor;
+                if cursor == 0 {
+                    break;
+                }
+            }
+            store.close()?;
+        }
+        LogCommand::Compact { dir } => {
+            let store = open(&dir)?;
+            let n = store.compact()?;
+            store.close()?;
+            println!("compacted {n} segments");
+        }
+        LogCommand::Stats { dir } => {
+            let store = open(&dir)?;
+            let s = store.stats();
+            store.close()?;
+            println!("live_keys:              {}", s.live_keys);
+            println!("segments:               {}", s.segments);
+            println!("segment_bytes:          {}", s.segment_bytes);
+            println!("dead_bytes:             {}", s.dead_bytes);
+            println!("bloom_layers:           {}", s.bloom_layers);
+            println!("bloom_bytes:            {}", s.bloom_bytes);
+            println!("last_lsn:               {}", s.last_lsn);
+        }
+    }
+    Ok(())
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
