@@ -16,7 +16,7 @@
 //! read lock, then the record — from the LRU cache, or straight from the segment's mapping with
 //! its CRC checked. Readers never take the writer lock.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -521,10 +521,19 @@ impl Inner {
         {
             let mut w = self.writer.lock();
             let now = now_ms();
-            // Deletes of keys that do not exist (or have expired) log nothing.
+            // Deletes of keys that do not exist (or have expired) log nothing. Within a batch,
+            // a key's earlier ops decide whether it exists when a later delete comes.
             let mut deletes = Vec::with_capacity(ops.len());
+            let mut batch_state: HashMap<&[u8], bool> = HashMap::new();
             for op in ops {
-                let live = op.record.is_none() && self.live_entry(op.hash, op.key, now)?.is_some();
+                let live = match (&op.record, batch_state.get(op.key)) {
+                    (Some(_), _) => false,
+                    (None, Some(&exists)) => exists,
+                    (None, None) => self.live_entry(op.hash, op.key, now)?.is_some(),
+                };
+                if ops.len() > 1 {
+                    batch_state.insert(op.key, op.record.is_some());
+                }
                 deletes.push(live);
                 existed |= live;
             }
