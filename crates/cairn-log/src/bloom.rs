@@ -5,7 +5,8 @@
 //! cache miss per layer. Inserts go to the newest layer; when it has taken its capacity, a layer
 //! of twice the capacity and a tighter false-positive target (more bits per key) is added, so
 //! the filter grows with the keyspace while the sum of the layers' false-positive rates stays
-//! under 1 % (tested below). Bits are atomics: lookups and inserts need no lock on a layer.
+//! under 1 % (tested below). Bits are atomics and layers, once added, never move: lookups and
+//! inserts take no lock (only adding a layer does).
 //!
 //! The filter cannot forget: deleted keys leave their bits set. When the store opens and finds
 //! more than one layer, or far more inserts than live keys, it rebuilds one right-sized layer from
@@ -25,9 +26,10 @@
 //!     28  blocks × 64 bytes of bits (u64 words, little-endian)
 //! ```
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
-use parking_lot::RwLock;
+use parking_lot::Mutex;
 
 /// Bits set per key, all in one block.
 const PROBES: u32 = 8;
@@ -36,6 +38,8 @@ const BLOCK_BYTES: usize = BLOCK_WORDS * 8;
 /// Bits per key of the first layer; each later layer adds [`BITS_PER_KEY_STEP`].
 const BASE_BITS_PER_KEY: u64 = 13;
 const BITS_PER_KEY_STEP: u64 = 3;
+/// Layers double in capacity: 40 of them hold 2^40 times the first one's keys.
+const MAX_LAYERS: usize = 40;
 const MAGIC: [u8; 4] = *b"CLBF";
 const VERSION: u32 = 1;
 
@@ -103,13 +107,16 @@ fn mix(mut x: u64) -> u64 {
 
 /// The scalable bloom filter.
 pub(crate) struct Bloom {
-    layers: RwLock<Vec<Layer>>,
+    layers: Box<[OnceLock<Layer>]>,
+    /// Layers in use: `layers[..count]` are all set.
+    count: AtomicUsize,
+    grow: Mutex<()>,
 }
 
 impl std::fmt::Debug for Bloom {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Bloom")
-            .field("layers", &self.layers.read().len())
+            .field("layers", &self.layers())
             .finish()
     }
 }
@@ -117,57 +124,75 @@ impl std::fmt::Debug for Bloom {
 impl Bloom {
     /// An empty filter whose first layer holds `capacity` keys.
     pub fn new(capacity: u64) -> Bloom {
+        Bloom::from_layers(vec![Layer::new(capacity.max(1024), BASE_BITS_PER_KEY, 0)])
+    }
+
+    fn from_layers(layers: Vec<Layer>) -> Bloom {
+        let count = layers.len();
+        let slots: Box<[OnceLock<Layer>]> = (0..MAX_LAYERS).map(|_| OnceLock::new()).collect();
+        for (slot, layer) in slots.iter().zip(layers) {
+            let _ = slot.set(layer);
+        }
         Bloom {
-            layers: RwLock::new(vec![Layer::new(capacity.max(1024), BASE_BITS_PER_KEY, 0)]),
+            layers: slots,
+            count: AtomicUsize::new(count),
+            grow: Mutex::new(()),
         }
     }
 
+    fn in_use(&self) -> impl Iterator<Item = &Layer> + '_ {
+        let n = self.count.load(Ordering::Acquire);
+        self.layers[..n].iter().filter_map(OnceLock::get)
+    }
+
+    fn last(&self) -> (usize, &Layer) {
+        let n = self.count.load(Ordering::Acquire);
+        let layer = self.layers[n - 1]
+            .get()
+            .expect("layers below count are set");
+        (n, layer)
+    }
+
     pub fn insert(&self, hash: u64) {
-        {
-            let layers = self.layers.read();
-            let last = layers.last().expect("a bloom filter always has a layer");
-            if last.inserted.load(Ordering::Relaxed) < last.capacity {
-                last.insert(hash);
-                return;
-            }
+        let (n, last) = self.last();
+        if last.inserted.load(Ordering::Relaxed) < last.capacity || n == MAX_LAYERS {
+            last.insert(hash);
+            return;
         }
-        let mut layers = self.layers.write();
-        let last = layers.last().expect("a bloom filter always has a layer");
-        if last.inserted.load(Ordering::Relaxed) >= last.capacity {
-            let n = layers.len() as u64;
-            let capacity = last.capacity * 2;
-            let bits = BASE_BITS_PER_KEY + BITS_PER_KEY_STEP * n;
-            layers.push(Layer::new(capacity, bits, mix(n)));
+        let _grow = self.grow.lock();
+        let (n, last) = self.last();
+        if last.inserted.load(Ordering::Relaxed) >= last.capacity && n < MAX_LAYERS {
+            let bits = BASE_BITS_PER_KEY + BITS_PER_KEY_STEP * n as u64;
+            let _ = self.layers[n].set(Layer::new(last.capacity * 2, bits, mix(n as u64)));
+            self.count.store(n + 1, Ordering::Release);
         }
-        layers.last().expect("just pushed").insert(hash);
+        self.last().1.insert(hash);
     }
 
     /// False means the key was certainly never inserted.
     pub fn may_contain(&self, hash: u64) -> bool {
-        self.layers.read().iter().any(|l| l.may_contain(hash))
+        self.in_use().any(|l| l.may_contain(hash))
     }
 
     pub fn layers(&self) -> usize {
-        self.layers.read().len()
+        self.count.load(Ordering::Acquire)
     }
 
     /// Keys inserted over all layers (deleted keys included).
     pub fn inserted(&self) -> u64 {
-        self.layers
-            .read()
-            .iter()
+        self.in_use()
             .map(|l| l.inserted.load(Ordering::Relaxed))
             .sum()
     }
 
     /// Bytes of bits held.
     pub fn bytes(&self) -> u64 {
-        self.layers.read().iter().map(|l| l.blocks * 64).sum()
+        self.in_use().map(|l| l.blocks * 64).sum()
     }
 
     /// Serialises the filter (format in the module doc).
     pub fn encode(&self) -> Vec<u8> {
-        let layers = self.layers.read();
+        let layers: Vec<&Layer> = self.in_use().collect();
         let mut out = Vec::with_capacity(
             16 + layers
                 .iter()
@@ -179,7 +204,7 @@ impl Bloom {
         out.extend_from_slice(&(layers.len() as u32).to_le_bytes());
         let crc = crc32c::crc32c(&out);
         out.extend_from_slice(&crc.to_le_bytes());
-        for layer in layers.iter() {
+        for layer in layers {
             let start = out.len();
             out.extend_from_slice(&layer.capacity.to_le_bytes());
             out.extend_from_slice(&layer.inserted.load(Ordering::Relaxed).to_le_bytes());
@@ -255,15 +280,13 @@ impl Bloom {
             layers.push(layer);
             at += 28 + len;
         }
-        if layers.is_empty() || at != bytes.len() {
+        if layers.is_empty() || layers.len() > MAX_LAYERS || at != bytes.len() {
             return Err((
                 at as u64,
                 "bloom filter has trailing or missing layers".into(),
             ));
         }
-        Ok(Bloom {
-            layers: RwLock::new(layers),
-        })
+        Ok(Bloom::from_layers(layers))
     }
 }
 

@@ -3,12 +3,19 @@
 //! Keyed by a record's place `(segment, offset)`, not by the key: a place's content never
 //! changes (segments are append-only, and compaction writes to new places), so an entry can
 //! never be stale and writes never have to invalidate anything; the places of overwritten
-//! values simply stop being asked for and age out. An entry holds the decoded key (so a lookup
-//! can still tell colliding hashes apart), the decompressed value and the expiry time.
+//! values simply stop being asked for and age out. An entry holds, in one buffer, the key (so a
+//! lookup can still tell colliding hashes apart) and the decompressed value, plus the expiry
+//! time; a hit hands out the value as a slice of that buffer, without copying.
 //!
 //! The cache is split into [`SHARDS`] mutex-protected shards, each a classic LRU (hash map into
 //! a doubly linked list kept in a slab) with an equal share of the budget. Hits and misses are
 //! counted for `Store::stats`.
+//!
+//! Admission: a record enters the cache on its second miss, not its first. Reads straight from
+//! a segment's mapping are cheap, so caching a record read once (a scan, a uniformly random
+//! workload) costs more than it can ever save and evicts records that are hot. A *doorkeeper*
+//! (TinyLFU's: one bit per place hash, all cleared after as many first misses as it has bits
+//! / 8) remembers which places missed once recently.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -22,17 +29,25 @@ const NIL: u32 = u32::MAX;
 /// Bookkeeping bytes charged per entry on top of key and value.
 const ENTRY_OVERHEAD: usize = 96;
 
-/// A cached record.
+/// A cached record: key and value in one buffer.
 #[derive(Debug, Clone)]
 pub(crate) struct Cached {
-    pub key: Bytes,
-    pub value: Bytes,
+    pub buf: Bytes,
+    pub key_len: usize,
     pub expires_at: u64,
 }
 
 impl Cached {
+    pub fn key(&self) -> &[u8] {
+        &self.buf[..self.key_len]
+    }
+
+    pub fn value(&self) -> Bytes {
+        self.buf.slice(self.key_len..)
+    }
+
     fn cost(&self) -> usize {
-        self.key.len() + self.value.len() + ENTRY_OVERHEAD
+        self.buf.len() + ENTRY_OVERHEAD
     }
 }
 
@@ -63,6 +78,8 @@ impl Hasher for PlaceHasher {
 struct Node {
     place: u64,
     value: Cached,
+    /// `Lru::tick` when the node was last moved to the front.
+    stamp: u64,
     prev: u32,
     next: u32,
 }
@@ -75,6 +92,10 @@ struct Lru {
     tail: u32,
     bytes: usize,
     budget: usize,
+    /// Counts moves to the front; a hit moves its node only when at least half the list has
+    /// been moved in front of it since (it may then be in the back half). Hot entries thus
+    /// stay put instead of being relinked on every hit, and the order stays close to LRU.
+    tick: u64,
 }
 
 impl Lru {
@@ -87,6 +108,7 @@ impl Lru {
             tail: NIL,
             bytes: 0,
             budget,
+            tick: 0,
         }
     }
 
@@ -105,6 +127,8 @@ impl Lru {
     }
 
     fn push_front(&mut self, n: u32) {
+        self.tick += 1;
+        self.nodes[n as usize].stamp = self.tick;
         self.nodes[n as usize].prev = NIL;
         self.nodes[n as usize].next = self.head;
         if self.head != NIL {
@@ -118,7 +142,8 @@ impl Lru {
 
     fn get(&mut self, place: u64) -> Option<Cached> {
         let n = *self.map.get(&place)?;
-        if self.head != n {
+        let behind = self.tick - self.nodes[n as usize].stamp;
+        if self.head != n && behind as usize >= self.map.len() / 2 {
             self.unlink(n);
             self.push_front(n);
         }
@@ -140,6 +165,7 @@ impl Lru {
             let node = Node {
                 place,
                 value,
+                stamp: 0,
                 prev: NIL,
                 next: NIL,
             };
@@ -163,15 +189,49 @@ impl Lru {
             let node = &mut self.nodes[victim as usize];
             self.bytes -= node.value.cost();
             self.map.remove(&node.place);
-            node.value.key = Bytes::new();
-            node.value.value = Bytes::new();
+            node.value.buf = Bytes::new();
             self.free.push(victim);
         }
     }
 }
 
+/// Remembers, approximately, which places missed once recently.
+struct Doorkeeper {
+    bits: Box<[AtomicU64]>,
+    /// First misses since the last clear.
+    marked: AtomicU64,
+}
+
+impl Doorkeeper {
+    fn new(bits: usize) -> Doorkeeper {
+        Doorkeeper {
+            bits: (0..bits.div_ceil(64)).map(|_| AtomicU64::new(0)).collect(),
+            marked: AtomicU64::new(0),
+        }
+    }
+
+    /// Marks `hash`; returns whether it was marked already.
+    fn check_and_mark(&self, hash: u64) -> bool {
+        let n = (hash % (self.bits.len() as u64 * 64)) as usize;
+        let (word, bit) = (&self.bits[n / 64], 1u64 << (n % 64));
+        if word.load(Ordering::Relaxed) & bit != 0 {
+            return true;
+        }
+        word.fetch_or(bit, Ordering::Relaxed);
+        if self.marked.fetch_add(1, Ordering::Relaxed) >= self.bits.len() as u64 * 8 {
+            self.marked.store(0, Ordering::Relaxed);
+            for w in self.bits.iter() {
+                w.store(0, Ordering::Relaxed);
+            }
+        }
+        false
+    }
+}
+
 /// The sharded LRU cache.
 pub(crate) struct Cache {
+    enabled: bool,
+    doorkeeper: Doorkeeper,
     shards: Vec<Mutex<Lru>>,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -179,7 +239,11 @@ pub(crate) struct Cache {
 
 impl Cache {
     pub fn new(budget: usize) -> Cache {
+        // Enough doorkeeper bits for about four times the entries the budget can hold.
+        let entries = budget / (ENTRY_OVERHEAD + 64);
         Cache {
+            enabled: budget / SHARDS > ENTRY_OVERHEAD,
+            doorkeeper: Doorkeeper::new((entries * 4).clamp(1 << 12, 1 << 26)),
             shards: (0..SHARDS)
                 .map(|_| Mutex::new(Lru::new(budget / SHARDS)))
                 .collect(),
@@ -188,10 +252,25 @@ impl Cache {
         }
     }
 
-    fn shard(&self, place: u64) -> &Mutex<Lru> {
+    fn place_hash(place: u64) -> u64 {
         let mut h = PlaceHasher::default();
         h.write_u64(place);
-        &self.shards[(h.finish() >> 60) as usize % SHARDS]
+        h.finish()
+    }
+
+    fn shard(&self, place: u64) -> &Mutex<Lru> {
+        &self.shards[(Cache::place_hash(place) >> 60) as usize % SHARDS]
+    }
+
+    /// Called on a miss: whether the record should now be cached (its second miss).
+    pub fn admit(&self, place: u64) -> bool {
+        self.doorkeeper
+            .check_and_mark(Cache::place_hash(place).rotate_left(17))
+    }
+
+    /// Whether the cache holds anything at all (a zero budget turns it off).
+    pub fn enabled(&self) -> bool {
+        self.enabled
     }
 
     pub fn get(&self, place: u64) -> Option<Cached> {
@@ -228,9 +307,11 @@ mod tests {
     use super::*;
 
     fn cached(n: usize) -> Cached {
+        let mut buf = vec![b'k'; 4];
+        buf.resize(4 + n, b'v');
         Cached {
-            key: Bytes::from(vec![b'k'; 4]),
-            value: Bytes::from(vec![b'v'; n]),
+            buf: Bytes::from(buf),
+            key_len: 4,
             expires_at: 0,
         }
     }
@@ -255,6 +336,24 @@ mod tests {
         }
         assert!(cache.bytes() <= 64 * 1024);
         assert!(cache.bytes() > 32 * 1024);
+    }
+
+    #[test]
+    fn admits_on_the_second_miss() {
+        let cache = Cache::new(1 << 20);
+        assert!(!cache.admit(place(1, 64)));
+        assert!(cache.admit(place(1, 64)));
+        assert!(!cache.admit(place(1, 128)));
+    }
+
+    #[test]
+    fn the_doorkeeper_forgets_after_many_first_misses() {
+        let keeper = Doorkeeper::new(1 << 12);
+        assert!(!keeper.check_and_mark(7));
+        for h in 1000..1000 + (1u64 << 15) + 10 {
+            keeper.check_and_mark(h.wrapping_mul(0x9e3779b97f4a7c15));
+        }
+        assert!(!keeper.check_and_mark(7), "cleared since");
     }
 
     #[test]

@@ -7,14 +7,15 @@
 //! split in two, so the table grows by one bucket at a time and never stops to rehash
 //! everything (the "incremental rehash" the issue asks for).
 //!
-//! Chains are kept in flat arrays (`heads`, `entries`, `next`) rather than one allocation per
-//! bucket: an entry costs 36 bytes and a bucket 4, about 41 bytes per live key in all.
+//! Chains are kept in flat arrays (`heads`, and `slots` holding each entry with the link to the
+//! next one, so that walking a chain costs one cache miss per entry) rather than one allocation
+//! per bucket: a slot costs 40 bytes and a bucket 4, about 45 bytes per live key in all.
 //!
 //! Keys whose 64-bit hashes collide share a chain; callers tell them apart by reading the full
 //! key from the record an entry points to (the `same_key` closures below).
 //!
 //! The whole table lives in memory; values do not (they stay in the segments), so a keyspace
-//! much larger than RAM needs only these ~41 bytes per key. `hash_index.idx` holds a checkpoint
+//! much larger than RAM needs only these ~45 bytes per key. `hash_index.idx` holds a checkpoint
 //! of it, written by [`Index::write_snapshot`] (format in persist.rs).
 
 use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -76,11 +77,17 @@ pub(crate) fn shard_of(hash: u64) -> usize {
 }
 
 /// One shard: a linear-hashing table with chaining.
+/// An entry and the link to the next slot of its chain.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    entry: Entry,
+    next: u32,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Shard {
     heads: Vec<u32>,
-    entries: Vec<Entry>,
-    next: Vec<u32>,
+    slots: Vec<Slot>,
     free: u32,
     len: usize,
     /// Buckets at the start of the current round are `BASE_BUCKETS << level`.
@@ -93,8 +100,7 @@ impl Default for Shard {
     fn default() -> Self {
         Shard {
             heads: vec![NIL; BASE_BUCKETS],
-            entries: Vec::new(),
-            next: Vec::new(),
+            slots: Vec::new(),
             free: NIL,
             len: 0,
             level: 0,
@@ -128,10 +134,10 @@ impl Shard {
         let mut slot = self.heads[self.bucket_of(hash)];
         std::iter::from_fn(move || {
             while slot != NIL {
-                let e = &self.entries[slot as usize];
-                slot = self.next[slot as usize];
-                if e.hash == hash {
-                    return Some(e);
+                let s = &self.slots[slot as usize];
+                slot = s.next;
+                if s.entry.hash == hash {
+                    return Some(&s.entry);
                 }
             }
             None
@@ -162,12 +168,12 @@ impl Shard {
         let mut prev = NIL;
         let mut slot = self.heads[bucket];
         while slot != NIL {
-            let e = &self.entries[slot as usize];
-            if e.hash == hash && matches(e)? {
+            let s = &self.slots[slot as usize];
+            if s.entry.hash == hash && matches(&s.entry)? {
                 return Ok(Some((bucket, prev, slot)));
             }
             prev = slot;
-            slot = self.next[slot as usize];
+            slot = s.next;
         }
         Ok(None)
     }
@@ -179,7 +185,7 @@ impl Shard {
         same_key: impl FnMut(&Entry) -> Result<bool, E>,
     ) -> Result<Option<Entry>, E> {
         if let Some((_, _, slot)) = self.slot_of(entry.hash, same_key)? {
-            let old = std::mem::replace(&mut self.entries[slot as usize], entry);
+            let old = std::mem::replace(&mut self.slots[slot as usize].entry, entry);
             return Ok(Some(old));
         }
         self.insert_new(entry);
@@ -189,17 +195,16 @@ impl Shard {
     /// Adds an entry known not to be present.
     fn insert_new(&mut self, entry: Entry) {
         let bucket = self.bucket_of(entry.hash);
+        let head = self.heads[bucket];
         let slot = if self.free != NIL {
             let slot = self.free;
-            self.free = self.next[slot as usize];
-            self.entries[slot as usize] = entry;
+            self.free = self.slots[slot as usize].next;
+            self.slots[slot as usize] = Slot { entry, next: head };
             slot
         } else {
-            self.entries.push(entry);
-            self.next.push(NIL);
-            (self.entries.len() - 1) as u32
+            self.slots.push(Slot { entry, next: head });
+            (self.slots.len() - 1) as u32
         };
-        self.next[slot as usize] = self.heads[bucket];
         self.heads[bucket] = slot;
         self.len += 1;
         while self.len * 4 > self.heads.len() * 3 {
@@ -216,23 +221,23 @@ impl Shard {
         let Some((bucket, prev, slot)) = self.slot_of(hash, matches)? else {
             return Ok(None);
         };
-        let after = self.next[slot as usize];
+        let after = self.slots[slot as usize].next;
         if prev == NIL {
             self.heads[bucket] = after;
         } else {
-            self.next[prev as usize] = after;
+            self.slots[prev as usize].next = after;
         }
-        self.next[slot as usize] = self.free;
+        self.slots[slot as usize].next = self.free;
         self.free = slot;
         self.len -= 1;
-        Ok(Some(self.entries[slot as usize]))
+        Ok(Some(self.slots[slot as usize].entry))
     }
 
     /// Points the entry at `from` to `to` if it still points at `from` (compaction's move).
     pub fn relocate(&mut self, from: &Entry, to: Entry) -> bool {
         let found = self.slot_of::<()>(from.hash, |e| Ok(e.same_place(from)));
         if let Ok(Some((_, _, slot))) = found {
-            self.entries[slot as usize] = to;
+            self.slots[slot as usize].entry = to;
             true
         } else {
             false
@@ -249,10 +254,11 @@ impl Shard {
         self.heads.push(NIL);
         let mut slot = std::mem::replace(&mut self.heads[old], NIL);
         while slot != NIL {
-            let next = self.next[slot as usize];
-            let h = (self.entries[slot as usize].hash >> SHARD_BITS) as usize;
+            let s = &mut self.slots[slot as usize];
+            let next = s.next;
+            let h = (s.entry.hash >> SHARD_BITS) as usize;
             let to = if h & round != 0 { new } else { old };
-            self.next[slot as usize] = self.heads[to];
+            s.next = self.heads[to];
             self.heads[to] = slot;
             slot = next;
         }
@@ -270,8 +276,8 @@ impl Shard {
         };
         let mut slot = head;
         while slot != NIL {
-            out.push(self.entries[slot as usize]);
-            slot = self.next[slot as usize];
+            out.push(self.slots[slot as usize].entry);
+            slot = self.slots[slot as usize].next;
         }
     }
 
@@ -280,8 +286,8 @@ impl Shard {
         for &head in &self.heads {
             let mut slot = head;
             while slot != NIL {
-                f(&self.entries[slot as usize]);
-                slot = self.next[slot as usize];
+                f(&self.slots[slot as usize].entry);
+                slot = self.slots[slot as usize].next;
             }
         }
     }
@@ -291,18 +297,16 @@ impl Shard {
         (self.level, self.split)
     }
 
-    /// An empty shard with the given shape, ready for [`Shard::load_entry`].
-    pub fn with_shape(level: u32, split: usize) -> Option<Shard> {
-        let round = BASE_BUCKETS.checked_shl(level)?;
-        if level > 40 || split >= round {
-            return None;
-        }
-        Some(Shard {
-            heads: vec![NIL; round + split],
-            level,
-            split,
-            ..Shard::default()
-        })
+    /// An empty shard ready to take `entries` entries through [`Shard::load_entry`].
+    ///
+    /// The shape is rebuilt by the inserts rather than taken from the snapshot, so that loading
+    /// never allocates more than the entries present justify (a shard that shrank by deletes
+    /// comes back smaller; a damaged shape cannot ask for terabytes).
+    pub fn for_loading(entries: usize) -> Shard {
+        let mut shard = Shard::default();
+        shard.slots.reserve_exact(entries);
+        shard.heads.reserve(entries * 4 / 3 + 1);
+        shard
     }
 
     /// Adds an entry read from a snapshot.
@@ -318,9 +322,9 @@ impl Shard {
         for (b, &head) in self.heads.iter().enumerate() {
             let mut slot = head;
             while slot != NIL {
-                assert_eq!(self.bucket_of(self.entries[slot as usize].hash), b);
+                assert_eq!(self.bucket_of(self.slots[slot as usize].entry.hash), b);
                 seen += 1;
-                slot = self.next[slot as usize];
+                slot = self.slots[slot as usize].next;
             }
         }
         assert_eq!(seen, self.len);

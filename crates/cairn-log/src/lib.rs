@@ -16,7 +16,7 @@
 //! * **The index** (`index.rs`, `persist.rs`) maps a key's 64-bit keyed hash (SipHash-1-3 under a
 //!   per-store secret, `hash.rs`) to the place of its live record: the seed's chained hash table
 //!   of 32-byte entries, in 64 shards that grow one bucket at a time (linear hashing). It lives
-//!   in memory (about 41 bytes per key; values stay on disk) and is checkpointed to
+//!   in memory (about 45 bytes per key; values stay on disk) and is checkpointed to
 //!   `hash_index.idx`.
 //! * **The bloom filter** (`bloom.rs`) answers "absent" for most missing keys before the index is
 //!   consulted; it grows by adding layers and stays under 1 % false positives.
@@ -64,6 +64,7 @@ mod record;
 mod recovery;
 mod segment;
 mod store;
+mod table;
 mod wal;
 
 pub use error::{Error, Result};
@@ -74,3 +75,12 @@ pub use store::{Batch, ScanPage, Stats, Store, Value};
 pub const MAX_KEY_LEN: usize = 64 << 10;
 /// The longest value accepted: 512 MiB.
 pub const MAX_VALUE_LEN: usize = 512 << 20;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_store_handle_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<crate::Store>();
+    }
+}

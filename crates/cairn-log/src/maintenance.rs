@@ -3,8 +3,9 @@
 //! # Checkpoint
 //! 1. Under the writer lock (a moment): rotate the WAL, note the checkpoint LSN `L` (the next
 //!    LSN to be written) and every segment with its length at `L`.
-//! 2. Fsync the segment that was active up to its length at `L` (sealed ones were fsynced when
-//!    sealed).
+//! 2. Fsync every segment written since the last checkpoint (the one active at `L`, those
+//!    sealed since, compaction's outputs): sealing does not fsync, so that a roll never stalls
+//!    the writer; until this step the WAL holds their records.
 //! 3. Write the index and bloom filter snapshots while writers go on (fuzzy; see persist.rs).
 //! 4. Fsync the WAL: every write the snapshots may contain is now durable in the WAL, so replay
 //!    from `L` will put each record they point to back in place.
@@ -17,12 +18,13 @@
 //!
 //! # Compaction
 //! For each sealed segment whose dead share reaches the threshold: copy the records the index
-//! still points to (and that have not expired) into a new segment, seal and fsync it, publish
-//! it, then move each index entry that still points at the old place (a writer may have
-//! overwritten the key meanwhile; then the copy is dead). The old segment stays readable until
-//! the next checkpoint — whose snapshot no longer mentions it — has committed, and is deleted
-//! then. A crash at any step loses nothing: before that checkpoint commits, the previous one
-//! (which points into the old segment) is in force, and the new segment is wholly dead to it.
+//! still points to (and that have not expired) into a new segment, seal it, publish it, then
+//! move each index entry that still points at the old place (a writer may have overwritten the
+//! key meanwhile; then the copy is dead). The checkpoint that follows fsyncs the new segment
+//! and commits a snapshot that no longer mentions the old one, which is deleted then; until
+//! that moment it stays readable. A crash at any step loses nothing: before that checkpoint
+//! commits, the previous one (which points into the old segment) is in force, and the new
+//! segment is wholly dead to it.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -45,12 +47,12 @@ pub(crate) fn checkpoint(inner: &Inner) -> Result<()> {
     {
         return Ok(());
     }
-    let (lsn, active, next_segment_id, segments) = {
+    let (lsn, active, next_segment_id, segments, to_sync) = {
         let w = inner.writer.lock();
         inner.wal.rotate()?;
         let segments: Vec<SegmentMeta> = inner
             .segments
-            .read()
+            .all()
             .values()
             .filter(|s| !maintenance.obsolete.contains(&s.id()))
             .map(|s| SegmentMeta {
@@ -60,14 +62,24 @@ pub(crate) fn checkpoint(inner: &Inner) -> Result<()> {
                 dead: s.dead_bytes(),
             })
             .collect();
+        let all = inner.segments.all();
+        let to_sync: Vec<Arc<Segment>> = segments
+            .iter()
+            .filter_map(|s| all.get(&s.id))
+            .filter(|s| s.needs_sync())
+            .cloned()
+            .collect();
         (
             w.next_lsn,
             Arc::clone(&w.active),
             w.next_segment_id,
             segments,
+            to_sync,
         )
     };
-    active.sync()?;
+    for segment in to_sync {
+        segment.sync()?;
+    }
     persist::write_snapshot(&inner.index, &inner.layout.index(), lsn)?;
     write_atomically(&inner.layout.bloom(), &inner.bloom.encode())?;
     inner.wal.sync_now()?;
@@ -87,11 +99,7 @@ pub(crate) fn checkpoint(inner: &Inner) -> Result<()> {
     segment::sync_dir(&inner.layout.wal)?;
     let obsolete = std::mem::take(&mut maintenance.obsolete);
     if !obsolete.is_empty() {
-        let mut segs = inner.segments.write();
-        for id in &obsolete {
-            segs.remove(id);
-        }
-        drop(segs);
+        inner.segments.remove(&obsolete);
         for id in obsolete {
             let path = inner.layout.segments.join(segment::file_name(id));
             std::fs::remove_file(&path).at(&path)?;
@@ -109,7 +117,7 @@ fn candidates(inner: &Inner) -> Vec<Arc<Segment>> {
     let obsolete = inner.maintenance.lock().obsolete.clone();
     inner
         .segments
-        .read()
+        .all()
         .values()
         .filter(|s| s.id() != active && !obsolete.contains(&s.id()))
         .filter(|s| {
@@ -197,7 +205,7 @@ fn compact_one(inner: &Inner, victim: &Segment) -> Result<()> {
         out.seal()?;
         segment::sync_dir(&inner.layout.segments)?;
         let out = Arc::new(out);
-        inner.segments.write().insert(id, Arc::clone(&out));
+        inner.segments.insert(Arc::clone(&out));
         for (from, to) in moves {
             if !inner.index.write(from.hash).relocate(&from, to) {
                 out.add_dead_bytes(u64::from(to.size));

@@ -19,9 +19,9 @@
 //! 28  4  CRC32C of bytes 0..28
 //! then one block per shard:
 //! 0   8  entry count n
-//! 8   4  linear-hashing level
+//! 8   4  linear-hashing level (informative: loading rebuilds the shape from the entries)
 //! 12  4  reserved
-//! 16  8  split pointer
+//! 16  8  split pointer (informative)
 //! 24  4  CRC32C of bytes 0..24 of the block and of its entries
 //! 28  4  reserved
 //! 32  n × 32-byte entries (index.rs: hash, segment, offset, size, timestamp), bucket by bucket
@@ -38,6 +38,8 @@ const MAGIC: [u8; 4] = *b"CLIX";
 const VERSION: u32 = 1;
 const HEADER_LEN: usize = 32;
 const BLOCK_HEADER_LEN: usize = 32;
+/// More buckets than slot numbers can address is impossible.
+const MAX_BUCKETS: usize = 1 << 32;
 
 /// Writes a snapshot of `index` to `path` (atomically: temporary file, fsync, rename).
 pub(crate) fn write_snapshot(index: &Index, path: &Path, lsn: u64) -> Result<()> {
@@ -134,8 +136,11 @@ pub(crate) fn read_snapshot(path: &Path) -> Result<(Index, u64)> {
         if crc32c::crc32c_append(crc32c::crc32c(&block[..24]), entries) != stored_crc {
             return Err(corrupt(at, &format!("index shard {n} checksum mismatch")));
         }
-        let mut shard = Shard::with_shape(level, split)
-            .ok_or_else(|| corrupt(at + 8, "impossible shard shape"))?;
+        // The stored shape is informative: loading rebuilds it (see Shard::for_loading).
+        if level > 40 || split >= MAX_BUCKETS {
+            return Err(corrupt(at + 8, "impossible shard shape"));
+        }
+        let mut shard = Shard::for_loading(count);
         for chunk in entries.chunks_exact(ENTRY_LEN) {
             let entry = Entry::decode(chunk.try_into().map_err(|_| corrupt(at, "entry"))?);
             if shard_of(entry.hash) != n {

@@ -144,6 +144,11 @@ impl<'a> Record<'a> {
         ))
     }
 
+    /// Bytes of the value as stored (compressed or not).
+    pub fn stored_len(&self) -> usize {
+        self.stored.len()
+    }
+
     pub fn is_tombstone(&self) -> bool {
         self.flags & FLAG_TOMBSTONE != 0
     }
@@ -153,7 +158,29 @@ impl<'a> Record<'a> {
         self.expires_at != 0 && self.expires_at <= now_ms
     }
 
+    /// Appends the value, decompressed if it was stored compressed, to `out`.
+    pub fn value_into(&self, out: &mut Vec<u8>) -> Result<(), Invalid> {
+        if self.flags & FLAG_LZ4 == 0 {
+            out.extend_from_slice(self.stored);
+            return Ok(());
+        }
+        let raw_len = u32_at(self.stored, 0).ok_or(Invalid::BadValue)? as usize;
+        if raw_len > MAX_VALUE_LEN {
+            return Err(Invalid::BadValue);
+        }
+        let start = out.len();
+        out.resize(start + raw_len, 0);
+        match lz4_flex::decompress_into(&self.stored[4..], &mut out[start..]) {
+            Ok(n) if n == raw_len => Ok(()),
+            _ => {
+                out.truncate(start);
+                Err(Invalid::BadValue)
+            }
+        }
+    }
+
     /// The value, decompressed if it was stored compressed.
+    #[cfg(test)]
     pub fn value(&self) -> Result<Vec<u8>, Invalid> {
         if self.flags & FLAG_LZ4 == 0 {
             return Ok(self.stored.to_vec());
@@ -190,6 +217,9 @@ mod tests {
             assert_eq!(rec.expires_at, 7);
             assert!(!rec.is_tombstone());
             assert_eq!(rec.value().expect("decodes"), value);
+            let mut out = b"prefix".to_vec();
+            rec.value_into(&mut out).expect("decodes");
+            assert_eq!(&out[6..], &value[..]);
         }
     }
 

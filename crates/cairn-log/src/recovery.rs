@@ -24,7 +24,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Condvar, Mutex};
 
 use crate::bloom::Bloom;
 use crate::cache::Cache;
@@ -37,6 +37,7 @@ use crate::options::Options;
 use crate::persist;
 use crate::segment::{self, Segment, HEADER_LEN};
 use crate::store::{now_ms, Inner, Maintenance, Writer};
+use crate::table::SegmentTable;
 use crate::wal::{Wal, WalFileContents};
 
 /// Opens (creating or recovering) the store in `dir`.
@@ -249,7 +250,7 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
         index,
         bloom,
         cache: Cache::new(options.cache_bytes),
-        segments: RwLock::new(segments),
+        segments: SegmentTable::new(segments),
         writer: Mutex::new(Writer {
             active,
             next_lsn: last_lsn + 1,

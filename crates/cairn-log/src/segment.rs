@@ -34,7 +34,7 @@
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use memmap2::{MmapOptions, MmapRaw};
 
@@ -136,6 +136,8 @@ pub(crate) struct Segment {
     records: AtomicU32,
     /// Bytes of records that are no longer the live version of their key.
     dead: AtomicU64,
+    /// Set by appends and sealing, cleared by `sync`.
+    needs_sync: AtomicBool,
 }
 
 impl std::fmt::Debug for Segment {
@@ -225,6 +227,7 @@ impl Segment {
             allocated: AtomicU64::new(HEADER_LEN),
             records: AtomicU32::new(header.records),
             dead: AtomicU64::new(0),
+            needs_sync: AtomicBool::new(false),
         })
     }
 
@@ -315,6 +318,9 @@ impl Segment {
             );
         }
         self.records.fetch_add(records, Ordering::Relaxed);
+        if !self.needs_sync.load(Ordering::Relaxed) {
+            self.needs_sync.store(true, Ordering::Release);
+        }
         self.len.store(end, Ordering::Release);
         offset
     }
@@ -357,16 +363,22 @@ impl Segment {
         }
     }
 
-    /// Makes everything appended so far durable.
+    /// Makes everything appended (and the header written) so far durable.
     pub fn sync(&self) -> Result<()> {
-        self.map
+        self.needs_sync.store(false, Ordering::Release);
+        let synced = self
+            .map
             .flush_range(0, self.len() as usize)
-            .at(&self.path)?;
-        self.file.sync_data().at(&self.path)
+            .and_then(|()| self.file.sync_all());
+        if synced.is_err() {
+            self.needs_sync.store(true, Ordering::Release);
+        }
+        synced.at(&self.path)
     }
 
-    /// Completes the header with the final record count and size, gives back the space
-    /// reserved past the end, and makes the whole segment durable.
+    /// Completes the header with the final record count and size and gives back the space
+    /// reserved past the end. Not durable until the next [`Segment::sync`] (the checkpoint's):
+    /// until then the WAL holds every record, so sealing never stalls the writer on an fsync.
     pub fn seal(&self) -> Result<()> {
         let len = self.len();
         let header = Header {
@@ -375,11 +387,16 @@ impl Segment {
             records: self.records(),
             data_size: len - HEADER_LEN,
         };
-        self.map.flush_range(0, len as usize).at(&self.path)?;
+        self.needs_sync.store(true, Ordering::Release);
         write_all_at(&self.file, &header.encode(), 0).at(&self.path)?;
         self.file.set_len(len).at(&self.path)?;
         self.allocated.store(len, Ordering::Relaxed);
-        self.file.sync_all().at(&self.path)
+        Ok(())
+    }
+
+    /// Whether anything was appended or sealed since the last [`Segment::sync`].
+    pub fn needs_sync(&self) -> bool {
+        self.needs_sync.load(Ordering::Acquire)
     }
 }
 

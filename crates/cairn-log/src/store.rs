@@ -16,7 +16,7 @@
 //! read lock, then the record — from the LRU cache, or straight from the segment's mapping with
 //! its CRC checked. Readers never take the writer lock.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use bytes::Bytes;
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Condvar, Mutex};
 
 use crate::bloom::Bloom;
 use crate::cache::{self, Cache, Cached};
@@ -36,6 +36,7 @@ use crate::layout::Layout;
 use crate::options::{Durability, Options};
 use crate::record;
 use crate::segment::{self, Segment, HEADER_LEN};
+use crate::table::SegmentTable;
 use crate::wal::{FrameBuilder, Wal};
 use crate::{MAX_KEY_LEN, MAX_VALUE_LEN};
 
@@ -152,7 +153,7 @@ pub(crate) struct Inner {
     pub index: Index,
     pub bloom: Bloom,
     pub cache: Cache,
-    pub segments: RwLock<BTreeMap<u32, Arc<Segment>>>,
+    pub segments: SegmentTable,
     pub writer: Mutex<Writer>,
     pub wal: Wal,
     /// Held by checkpoints and compactions, which never run at the same time.
@@ -180,6 +181,12 @@ pub(crate) struct Writer {
 pub(crate) struct Maintenance {
     /// Segments whose live records compaction moved; deleted after the next checkpoint.
     pub obsolete: Vec<u32>,
+}
+
+/// A key's record found by a lookup.
+struct Found {
+    value: Bytes,
+    expires_at: u64,
 }
 
 /// A write prepared outside the writer lock.
@@ -412,54 +419,70 @@ impl Inner {
     }
 
     pub fn segment(&self, id: u32) -> Option<Arc<Segment>> {
-        self.segments.read().get(&id).cloned()
+        self.segments.get(id)
     }
 
-    /// The record an index entry points to, from the cache or the segment.
-    fn load(&self, e: &Entry) -> Result<Cached> {
+    fn missing_segment(&self, e: &Entry) -> Error {
+        Error::corrupt(
+            self.layout.segments.join(segment::file_name(e.segment)),
+            e.offset,
+            "index points into a segment that does not exist",
+        )
+    }
+
+    /// Reads the record an entry points to and, if it is `key`'s, returns its value (decoded
+    /// only when `with_value`) and expiry. Served from the cache when it holds the record;
+    /// otherwise read from the segment and, with its value, cached.
+    fn read_if_key(&self, e: &Entry, key: &[u8], with_value: bool) -> Result<Option<Found>> {
         let place = cache::place(e.segment, e.offset);
-        if let Some(found) = self.cache.get(place) {
-            return Ok(found);
+        if self.cache.enabled() {
+            if let Some(hit) = self.cache.get(place) {
+                return Ok((hit.key() == key).then(|| Found {
+                    value: hit.value(),
+                    expires_at: hit.expires_at,
+                }));
+            }
         }
-        let seg = self.segment(e.segment).ok_or_else(|| {
-            Error::corrupt(
-                self.layout.segments.join(segment::file_name(e.segment)),
-                e.offset,
-                "index points into a segment that does not exist",
-            )
-        })?;
-        let rec = seg.record(e.offset, u64::from(e.size))?;
-        let value = rec
-            .value()
-            .map_err(|why| Error::corrupt(seg.path(), e.offset, why.to_string()))?;
-        let found = Cached {
-            key: Bytes::copy_from_slice(rec.key),
-            value: Bytes::from(value),
-            expires_at: rec.expires_at,
-        };
-        self.cache.insert(place, found.clone());
-        Ok(found)
-    }
-
-    /// Whether the record an entry points to is `key`'s, without decoding its value.
-    fn is_key_at(&self, e: &Entry, key: &[u8]) -> Result<Option<u64>> {
-        if let Some(found) = self.cache.get(cache::place(e.segment, e.offset)) {
-            return Ok((found.key == key).then_some(found.expires_at));
-        }
-        let seg = self.segment(e.segment).ok_or_else(|| {
-            Error::corrupt(
-                self.layout.segments.join(segment::file_name(e.segment)),
-                e.offset,
-                "index points into a segment that does not exist",
-            )
-        })?;
-        let rec = seg.record(e.offset, u64::from(e.size))?;
-        Ok((rec.key == key).then_some(rec.expires_at))
+        let read = self
+            .segments
+            .with(e.segment, |seg| -> Result<Option<Found>> {
+                let rec = seg.record(e.offset, u64::from(e.size))?;
+                if rec.key != key {
+                    return Ok(None);
+                }
+                if !with_value {
+                    return Ok(Some(Found {
+                        value: Bytes::new(),
+                        expires_at: rec.expires_at,
+                    }));
+                }
+                let mut buf = Vec::with_capacity(rec.key.len() + rec.stored_len());
+                buf.extend_from_slice(rec.key);
+                rec.value_into(&mut buf)
+                    .map_err(|why| Error::corrupt(seg.path(), e.offset, why.to_string()))?;
+                let buf = Bytes::from(buf);
+                let found = Found {
+                    value: buf.slice(key.len()..),
+                    expires_at: rec.expires_at,
+                };
+                if self.cache.enabled() && self.cache.admit(place) {
+                    self.cache.insert(
+                        place,
+                        Cached {
+                            buf,
+                            key_len: key.len(),
+                            expires_at: rec.expires_at,
+                        },
+                    );
+                }
+                Ok(Some(found))
+            });
+        read.ok_or_else(|| self.missing_segment(e))?
     }
 
     /// Finds the live (unexpired) record of `key`. With `with_value` false the value is not
     /// decoded (the returned value is empty).
-    fn lookup(&self, key: &[u8], with_value: bool) -> Result<Option<Cached>> {
+    fn lookup(&self, key: &[u8], with_value: bool) -> Result<Option<Found>> {
         let hash = self.hasher.hash(key);
         if !self.bloom.may_contain(hash) {
             return Ok(None);
@@ -468,18 +491,8 @@ impl Inner {
             let shard = self.index.read(hash);
             let mut found = None;
             for e in shard.with_hash(hash) {
-                if with_value {
-                    let rec = self.load(e)?;
-                    if rec.key == key {
-                        found = Some(rec);
-                        break;
-                    }
-                } else if let Some(expires_at) = self.is_key_at(e, key)? {
-                    found = Some(Cached {
-                        key: Bytes::new(),
-                        value: Bytes::new(),
-                        expires_at,
-                    });
+                found = self.read_if_key(e, key, with_value)?;
+                if found.is_some() {
                     break;
                 }
             }
@@ -490,9 +503,20 @@ impl Inner {
                 self.bloom_false_positives.fetch_add(1, Ordering::Relaxed);
                 Ok(None)
             }
-            Some(rec) if rec.expires_at != 0 && rec.expires_at <= now_ms() => Ok(None),
-            Some(rec) => Ok(Some(rec)),
+            Some(f) if f.expires_at != 0 && f.expires_at <= now_ms() => Ok(None),
+            Some(f) => Ok(Some(f)),
         }
+    }
+
+    /// Whether the record an entry points to is `key`'s; the writers' check, read straight
+    /// from the segment so that it neither fills the cache nor counts as a lookup.
+    fn is_key_at(&self, e: &Entry, key: &[u8]) -> Result<Option<u64>> {
+        self.segments
+            .with(e.segment, |seg| {
+                let rec = seg.record(e.offset, u64::from(e.size))?;
+                Ok((rec.key == key).then_some(rec.expires_at))
+            })
+            .ok_or_else(|| self.missing_segment(e))?
     }
 
     /// `same_key` for writers: a record that cannot be read is taken to be the key's, so the
@@ -653,7 +677,7 @@ impl Inner {
         )?);
         segment::sync_dir(&self.layout.segments)?;
         w.next_segment_id += 1;
-        self.segments.write().insert(id, Arc::clone(&seg));
+        self.segments.insert(Arc::clone(&seg));
         w.active = seg;
         Ok(())
     }
@@ -705,7 +729,7 @@ impl Inner {
 
     fn stats(&self) -> Stats {
         let (segments, segment_bytes, dead_bytes) = {
-            let segs = self.segments.read();
+            let segs = self.segments.all();
             (
                 segs.len(),
                 segs.values().map(|s| s.len()).sum(),

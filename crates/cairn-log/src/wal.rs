@@ -260,6 +260,8 @@ fn valid_frame_follows(bytes: &[u8], bad: usize, last_lsn: Option<u64>) -> bool 
 
 struct Pending {
     buf: Vec<u8>,
+    /// The buffer written out last time, kept for reuse (one write-out at a time).
+    spare: Vec<u8>,
     last_lsn: u64,
 }
 
@@ -333,6 +335,7 @@ impl Wal {
             durability,
             pending: Mutex::new(Pending {
                 buf: Vec::with_capacity(1 << 20),
+                spare: Vec::with_capacity(1 << 20),
                 last_lsn,
             }),
             file: Mutex::new(ActiveFile {
@@ -383,10 +386,10 @@ impl Wal {
 
     /// Writes the buffered frames to the active file; returns the last LSN written.
     fn write_out(&self, file: &mut ActiveFile) -> Result<u64> {
-        let (buf, lsn) = {
+        let (mut buf, lsn) = {
             let mut p = self.pending.lock();
-            let buf = std::mem::replace(&mut p.buf, Vec::with_capacity(1 << 20));
-            (buf, p.last_lsn)
+            let spare = std::mem::take(&mut p.spare);
+            (std::mem::replace(&mut p.buf, spare), p.last_lsn)
         };
         if !buf.is_empty() {
             if let Err(e) = file.file.write_all(&buf) {
@@ -395,6 +398,9 @@ impl Wal {
             }
             file.len += buf.len() as u64;
         }
+        buf.clear();
+        buf.shrink_to(2 * BUFFER_LIMIT);
+        self.pending.lock().spare = buf;
         Ok(lsn)
     }
 
