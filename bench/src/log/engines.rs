@@ -81,14 +81,18 @@ impl Engine for Fjall {
     fn put(&self, key: &[u8], value: &[u8]) {
         self.items.insert(key, value).expect("fjall insert");
         if self.sync == Sync::Always {
-            self.db.persist(fjall::PersistMode::SyncData).expect("fjall persist");
+            self.db
+                .persist(fjall::PersistMode::SyncData)
+                .expect("fjall persist");
         }
     }
     fn get(&self, key: &[u8]) -> bool {
         self.items.get(key).expect("fjall get").is_some()
     }
     fn sync(&self) {
-        self.db.persist(fjall::PersistMode::SyncAll).expect("fjall persist");
+        self.db
+            .persist(fjall::PersistMode::SyncAll)
+            .expect("fjall persist");
     }
 }
 
@@ -133,6 +137,7 @@ impl Engine for Redb {
         let tx = self.db.begin_read().expect("redb read");
         let table = tx.open_table(TABLE).expect("redb table");
         let found = table.get(key).expect("redb get").is_some();
+        drop(table);
         found
     }
     fn sync(&self) {

@@ -4,8 +4,10 @@
 //! 100-byte values (half compressible, as db_bench makes them) into an empty store, in order and
 //! in random order; `overwrite` writes N random existing keys; `readrandom` reads N random
 //! existing keys; `readmissing` reads N keys that were never written; `mixed` runs 2 threads
-//! doing 90 % reads and 10 % overwrites of random existing keys. Every operation is one API
-//! call (one transaction for redb), as a server answering requests makes them.
+//! doing 90 % reads and 10 % overwrites of random existing keys; `fill-4thr` runs 4 threads
+//! writing N new keys between them (where group commit shows). Every operation is one API
+//! call (one transaction for redb), as a server answering requests makes them. The read
+//! workloads make at least 200k reads (cycling through the keys when N is smaller).
 //!
 //! Durability (`--sync`): `end` (default) — no fsync per write, in each engine's relaxed mode
 //! (cairn-log `Durability::No`, fjall's default journal without persist, redb
@@ -22,6 +24,7 @@ use std::time::Instant;
 use engines::{Engine, Sync, ENGINES};
 
 const VALUE_LEN: usize = 100;
+const READS_MIN: u64 = 200_000;
 
 struct Args {
     n: u64,
@@ -54,8 +57,19 @@ fn parse_args() -> Args {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--quick" => args.n = 100_000,
-            "--repeat" => args.repeat = it.next().and_then(|v| v.parse().ok()).filter(|&r| r > 0).unwrap_or_else(|| usage()),
-            "--n" => args.n = it.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage()),
+            "--repeat" => {
+                args.repeat = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|&r| r > 0)
+                    .unwrap_or_else(|| usage())
+            }
+            "--n" => {
+                args.n = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| usage())
+            }
             "--sync" => {
                 args.sync = match it.next().as_deref() {
                     Some("end") => Sync::End,
@@ -64,7 +78,12 @@ fn parse_args() -> Args {
                 }
             }
             "--engines" => {
-                args.engines = it.next().unwrap_or_else(|| usage()).split(',').map(String::from).collect();
+                args.engines = it
+                    .next()
+                    .unwrap_or_else(|| usage())
+                    .split(',')
+                    .map(String::from)
+                    .collect();
                 if args.engines.iter().any(|e| !ENGINES.contains(&e.as_str())) {
                     usage()
                 }
@@ -74,7 +93,11 @@ fn parse_args() -> Args {
         }
     }
     if args.n == 0 {
-        args.n = if args.sync == Sync::Always { 5_000 } else { 1_000_000 };
+        args.n = if args.sync == Sync::Always {
+            5_000
+        } else {
+            1_000_000
+        };
     }
     args
 }
@@ -119,7 +142,15 @@ fn shuffled(n: u64, seed: u64) -> Vec<u64> {
     order
 }
 
-const WORKLOADS: [&str; 6] = ["fillseq", "fillrandom", "overwrite", "readrandom", "readmissing", "mixed"];
+const WORKLOADS: [&str; 7] = [
+    "fillseq",
+    "fillrandom",
+    "overwrite",
+    "readrandom",
+    "readmissing",
+    "mixed",
+    "fill-4thr",
+];
 
 /// Runs every workload on one engine; returns ops/s per workload.
 fn run_engine(name: &str, args: &Args, root: &std::path::Path) -> Option<Vec<f64>> {
@@ -161,18 +192,25 @@ fn run_engine(name: &str, args: &Args, root: &std::path::Path) -> Option<Vec<f64
         }
         engine.sync();
     }));
+    // Reads do not depend on durability, but a few thousand of them (the --sync always size)
+    // measure scheduler noise: read at least READS_MIN times, cycling through the keys.
+    let reads = n.max(READS_MIN);
     let order = shuffled(n, 13);
-    results.push(timed(n, &mut || {
-        for &i in &order {
+    results.push(timed(reads, &mut || {
+        for &i in order.iter().cycle().take(reads as usize) {
             assert!(engine.get(&key(i)), "{name}: key {i} missing");
         }
     }));
-    results.push(timed(n, &mut || {
-        for i in 0..n {
-            assert!(!engine.get(&key(n + 1 + i * 7)), "{name}: phantom key");
+    results.push(timed(reads, &mut || {
+        for i in 0..reads {
+            assert!(
+                !engine.get(&key(n + 1 + (i % n) * 7)),
+                "{name}: phantom key"
+            );
         }
     }));
     results.push(mixed(engine.as_ref(), n));
+    results.push(fill_threads(engine.as_ref(), n, 4));
     drop(engine);
     Some(results)
 }
@@ -187,7 +225,7 @@ fn mixed(engine: &dyn Engine, n: u64) -> f64 {
                 for _ in 0..n / 2 {
                     let r = rng.next();
                     let k = key(r % n);
-                    if r % 10 == 0 {
+                    if r.is_multiple_of(10) {
                         engine.put(&k, &value(&mut rng));
                     } else {
                         assert!(engine.get(&k));
@@ -198,6 +236,28 @@ fn mixed(engine: &dyn Engine, n: u64) -> f64 {
     });
     engine.sync();
     (n / 2 * 2) as f64 / start.elapsed().as_secs_f64()
+}
+
+/// `threads` threads writing n new keys between them, each its own random sequence: where a
+/// store shares fsyncs between concurrent writers (group commit), this is where it shows.
+fn fill_threads(engine: &dyn Engine, n: u64, threads: u64) -> f64 {
+    let per_thread = n / threads;
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            s.spawn(move || {
+                let mut rng = Rng(1000 + t);
+                for i in 0..per_thread {
+                    let k = key(2 * n
+                        + t * per_thread
+                        + (rng.next() % per_thread.max(1) + i) % per_thread);
+                    engine.put(&k, &value(&mut rng));
+                }
+            });
+        }
+    });
+    engine.sync();
+    (per_thread * threads) as f64 / start.elapsed().as_secs_f64()
 }
 
 fn fmt_ops(x: f64) -> String {
@@ -227,13 +287,19 @@ fn main() {
             let started = Instant::now();
             match run_engine(name, &args, &root) {
                 Some(r) => {
-                    eprintln!("  {name}: run {} done in {:.1?}", round + 1, started.elapsed());
+                    eprintln!(
+                        "  {name}: run {} done in {:.1?}",
+                        round + 1,
+                        started.elapsed()
+                    );
                     match runs.iter_mut().find(|(n, _)| n == name) {
                         Some((_, all)) => all.push(r),
                         None => runs.push((name.clone(), vec![r])),
                     }
                 }
-                None if round == 0 => eprintln!("  {name}: no mode for this durability setting, skipped"),
+                None if round == 0 => {
+                    eprintln!("  {name}: no mode for this durability setting, skipped")
+                }
                 None => {}
             }
         }

@@ -51,6 +51,10 @@ const VERSION: u32 = 1;
 pub(crate) const FILE_HEADER_LEN: usize = 16;
 const FRAME_HEADER_LEN: usize = 16;
 const OP_HEADER_LEN: usize = 12;
+/// The active file is extended this much at a time (with zeros, sparse), so that appending a
+/// frame seldom changes the file's size: an fdatasync then has no size to commit, which nearly
+/// halves its cost on ext4. Small enough that recovery reads few zeros.
+const PREALLOCATE: u64 = 1 << 20;
 /// A writer that finds this much buffered writes it out itself, bounding the buffer.
 const BUFFER_LIMIT: usize = 8 << 20;
 
@@ -161,6 +165,8 @@ pub(crate) struct WalFileContents {
     pub bytes: Vec<u8>,
     /// Bytes that hold valid frames (header included); a torn tail lies past it.
     pub valid_len: usize,
+    /// Whether what follows the valid frames is only preallocated zeros.
+    has_zero_tail: bool,
 }
 
 impl WalFileContents {
@@ -175,6 +181,7 @@ impl WalFileContents {
                     path: path.into(),
                     bytes: Vec::new(),
                     valid_len: 0,
+                    has_zero_tail: false,
                 });
             }
             return Err(Error::corrupt(path, 0, "WAL file shorter than its header"));
@@ -209,6 +216,15 @@ impl WalFileContents {
                     last_lsn = Some(frame.lsn);
                     at += len;
                 }
+                None if active && bytes[at..].iter().all(|&b| b == 0) => {
+                    // The preallocated rest of the file: the log ends here, cleanly.
+                    return Ok(WalFileContents {
+                        path: path.into(),
+                        valid_len: at,
+                        has_zero_tail: true,
+                        bytes,
+                    });
+                }
                 None => {
                     if !active || valid_frame_follows(&bytes, at, last_lsn) {
                         return Err(Error::corrupt(
@@ -224,6 +240,7 @@ impl WalFileContents {
         Ok(WalFileContents {
             path: path.into(),
             valid_len: at,
+            has_zero_tail: false,
             bytes,
         })
     }
@@ -242,7 +259,7 @@ impl WalFileContents {
     }
 
     pub fn has_torn_tail(&self) -> bool {
-        self.valid_len < self.bytes.len()
+        self.valid_len < self.bytes.len() && !self.has_zero_tail
     }
 }
 
@@ -267,8 +284,25 @@ struct Pending {
 
 struct ActiveFile {
     file: File,
+    /// Bytes of frames (and header); the file is longer, preallocated with zeros.
     len: u64,
+    /// The file's size, preallocation included.
+    allocated: u64,
     next_seq: u32,
+}
+
+impl ActiveFile {
+    /// Writes `buf` after the last frame, extending the preallocation when it runs out.
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        let end = self.len + buf.len() as u64;
+        if end > self.allocated {
+            self.file.set_len(end + PREALLOCATE)?;
+            self.allocated = end + PREALLOCATE;
+        }
+        std::os::unix::fs::FileExt::write_all_at(&self.file, buf, self.len)?;
+        self.len = end;
+        Ok(())
+    }
 }
 
 struct SyncState {
@@ -311,24 +345,21 @@ impl Wal {
                 next_seq = next_seq.max(seq + 1);
             }
         }
-        let file = match valid_len {
+        let (file, len) = match valid_len {
             Some(len) if len >= FILE_HEADER_LEN => {
                 let file = OpenOptions::new()
                     .read(true)
                     .write(true)
                     .open(&active_path)
                     .at(&active_path)?;
-                if file.metadata().at(&active_path)?.len() != len as u64 {
-                    file.set_len(len as u64).at(&active_path)?;
-                    file.sync_all().at(&active_path)?;
-                }
-                file
+                // Cut whatever lies past the valid frames (a torn tail), then preallocate anew.
+                file.set_len(len as u64).at(&active_path)?;
+                file.set_len(len as u64 + PREALLOCATE).at(&active_path)?;
+                file.sync_all().at(&active_path)?;
+                (file, len as u64)
             }
-            _ => create_active(&active_path, dir)?,
+            _ => (create_active(&active_path, dir)?, FILE_HEADER_LEN as u64),
         };
-        let len = file.metadata().at(&active_path)?.len();
-        let mut file = file;
-        std::io::Seek::seek(&mut file, std::io::SeekFrom::End(0)).at(&active_path)?;
         Ok(Wal {
             dir: dir.into(),
             active_path,
@@ -341,6 +372,7 @@ impl Wal {
             file: Mutex::new(ActiveFile {
                 file,
                 len,
+                allocated: len + PREALLOCATE,
                 next_seq,
             }),
             durable_lsn: AtomicU64::new(last_lsn),
@@ -392,11 +424,11 @@ impl Wal {
             (std::mem::replace(&mut p.buf, spare), p.last_lsn)
         };
         if !buf.is_empty() {
-            if let Err(e) = file.file.write_all(&buf) {
+            let written = file.write(&buf);
+            if let Err(e) = written {
                 self.poisoned.store(true, Ordering::Release);
                 return Err(Error::io(&self.active_path, e));
             }
-            file.len += buf.len() as u64;
         }
         buf.clear();
         buf.shrink_to(2 * BUFFER_LIMIT);
@@ -495,12 +527,15 @@ impl Wal {
     pub fn rotate(&self) -> Result<PathBuf> {
         let mut file = self.file.lock();
         let lsn = self.write_out(&mut file)?;
+        // A sealed file ends with its last frame: give back the preallocated space.
+        file.file.set_len(file.len).at(&self.active_path)?;
         file.file.sync_all().at(&self.active_path)?;
         self.durable_lsn.fetch_max(lsn, Ordering::AcqRel);
         let sealed = self.dir.join(sealed_name(file.next_seq));
         std::fs::rename(&self.active_path, &sealed).at(&sealed)?;
         file.file = create_active(&self.active_path, &self.dir)?;
         file.len = FILE_HEADER_LEN as u64;
+        file.allocated = file.len + PREALLOCATE;
         file.next_seq += 1;
         self.since_rotation.store(0, Ordering::Relaxed);
         drop(file);
@@ -532,6 +567,8 @@ fn create_active(path: &Path, dir: &Path) -> Result<File> {
         .open(path)
         .at(path)?;
     file.write_all(&file_header()).at(path)?;
+    file.set_len(FILE_HEADER_LEN as u64 + PREALLOCATE)
+        .at(path)?;
     file.sync_all().at(path)?;
     sync_dir(dir)?;
     Ok(file)
@@ -614,6 +651,30 @@ mod tests {
             matches!(err, Error::Corrupt { offset, .. } if offset == (FILE_HEADER_LEN + frames[0].len()) as u64),
             "{err}"
         );
+    }
+
+    #[test]
+    fn preallocated_zeros_end_the_log_cleanly() {
+        let frames: Vec<_> = (1..=2)
+            .map(|l| one_op_frame(l, 1, 64 * l, b"key", b"value"))
+            .collect();
+        let mut bytes = wal_file(&frames);
+        let end = bytes.len();
+        bytes.resize(end + 4096, 0);
+        let contents = read(&bytes, true).expect("reads");
+        assert_eq!(contents.frames().count(), 2);
+        assert_eq!(contents.valid_len, end);
+        assert!(!contents.has_torn_tail());
+    }
+
+    #[test]
+    fn a_zeroed_frame_before_valid_ones_is_corruption() {
+        let frames: Vec<_> = (1..=3)
+            .map(|l| one_op_frame(l, 1, 64 * l, b"key", b"value"))
+            .collect();
+        let mut bytes = wal_file(&frames);
+        bytes[FILE_HEADER_LEN..FILE_HEADER_LEN + 4].fill(0);
+        assert!(matches!(read(&bytes, true), Err(Error::Corrupt { .. })));
     }
 
     #[test]

@@ -30,17 +30,22 @@ fn closed_store(n: u32) -> tempfile::TempDir {
 }
 
 /// The files of an open store as a crash leaves them: everything written, nothing closed.
-fn crashed_store(n: u32) -> tempfile::TempDir {
+/// Returns the directory and the bytes of frames in `wal/wal_active.log` (the file itself is
+/// longer: preallocated).
+fn crashed_store(n: u32) -> (tempfile::TempDir, u64) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), options()).expect("open");
     for i in 0..n {
         store.put(&i.to_le_bytes(), &value(i), None).expect("put");
     }
     store.flush().expect("flush");
+    let wal_len = WAL_HEADER_LEN + store.stats().wal_bytes;
     let copy = tempfile::tempdir().expect("tempdir");
     copy_dir(dir.path(), copy.path());
-    copy
+    (copy, wal_len)
 }
+
+const WAL_HEADER_LEN: u64 = 16;
 
 fn copy_dir(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).expect("read_dir") {
@@ -159,7 +164,7 @@ fn a_flipped_metadata_byte_is_reported_at_open() {
 
 #[test]
 fn a_flipped_wal_byte_before_other_frames_is_reported_at_open() {
-    let dir = crashed_store(100);
+    let (dir, _) = crashed_store(100);
     let wal = dir.path().join("wal/wal_active.log");
     flip(&wal, 16 + 30);
     let (_, offset) = expect_corrupt(Store::open(dir.path(), options()), "wal_active.log");
@@ -168,16 +173,13 @@ fn a_flipped_wal_byte_before_other_frames_is_reported_at_open() {
 
 #[test]
 fn a_torn_wal_tail_is_cut_and_everything_before_it_recovered() {
-    let template = crashed_store(100);
-    let wal = template.path().join("wal/wal_active.log");
-    let full = std::fs::metadata(&wal).expect("meta").len();
+    let (template, full) = crashed_store(100);
     // The last frame is one put of key 99; cut it at every length.
-    let last_frame = {
-        let dir = crashed_store(99);
-        std::fs::metadata(dir.path().join("wal/wal_active.log"))
-            .expect("meta")
-            .len()
-    };
+    let (_, last_frame) = crashed_store(99);
+    assert!(
+        last_frame + 20 < full,
+        "the last frame is at least a record long"
+    );
     for cut in last_frame..full {
         let dir = tempfile::tempdir().expect("tempdir");
         copy_dir(template.path(), dir.path());
