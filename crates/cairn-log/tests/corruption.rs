@@ -5,6 +5,11 @@ use std::path::{Path, PathBuf};
 
 use cairn_log::{Durability, Error, Options, Store};
 
+#[path = "support/copy_dir.rs"]
+mod copy_dir;
+
+use copy_dir::copy_dir;
+
 fn options() -> Options {
     Options {
         durability: Durability::No,
@@ -46,19 +51,6 @@ fn crashed_store(n: u32) -> (tempfile::TempDir, u64) {
 }
 
 const WAL_HEADER_LEN: u64 = 16;
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            std::fs::create_dir_all(&target).expect("mkdir");
-            copy_dir(&entry.path(), &target);
-        } else if entry.file_name() != "LOCK" {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
 
 fn flip(path: &Path, at: u64) {
     let mut bytes = std::fs::read(path).expect("read");

@@ -12,6 +12,11 @@ use std::time::{Duration, Instant};
 
 use cairn_log::{Batch, Durability, Options, Store};
 
+#[path = "support/scan.rs"]
+mod scan;
+
+use scan::scan_keys;
+
 const KEYS: u32 = 150;
 const ROUNDS: u32 = 60;
 const CHILD_DIR: &str = "CAIRN_LOG_CRASH_DIR";
@@ -128,20 +133,14 @@ fn apply(model: &mut BTreeMap<u32, String>, write: &Write) {
 }
 
 fn read_all(store: &Store) -> BTreeMap<u32, String> {
-    let mut found = BTreeMap::new();
-    let mut cursor = 0;
-    loop {
-        let page = store.scan(cursor, 64).expect("scan");
-        for key in page.keys {
+    scan_keys(store, 64)
+        .into_iter()
+        .map(|key| {
             let k = u32::from_le_bytes(key.as_slice().try_into().expect("4-byte key"));
             let v = store.get(&key).expect("get").expect("scanned key exists");
-            found.insert(k, String::from_utf8(v.to_vec()).expect("utf-8"));
-        }
-        cursor = page.cursor;
-        if cursor == 0 {
-            return found;
-        }
-    }
+            (k, String::from_utf8(v.to_vec()).expect("utf-8"))
+        })
+        .collect()
 }
 
 #[test]

@@ -4,7 +4,12 @@
 use std::collections::{HashMap, HashSet};
 
 use cairn_log::{Batch, Durability, Options, Store};
+
+#[path = "support/scan.rs"]
+mod scan;
+
 use proptest::prelude::*;
+use scan::scan_keys;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -68,16 +73,7 @@ fn check_all(store: &Store, model: &HashMap<u8, Vec<u8>>) -> Result<(), TestCase
             model.contains_key(&k)
         );
     }
-    let mut scanned = HashSet::new();
-    let mut cursor = 0;
-    loop {
-        let page = store.scan(cursor, 5).expect("scan");
-        scanned.extend(page.keys);
-        cursor = page.cursor;
-        if cursor == 0 {
-            break;
-        }
-    }
+    let scanned: HashSet<Vec<u8>> = scan_keys(store, 5).into_iter().collect();
     let expected: HashSet<Vec<u8>> = model.keys().map(|&k| key(k)).collect();
     prop_assert_eq!(scanned, expected);
     Ok(())

@@ -5,6 +5,14 @@ use std::collections::HashSet;
 
 use cairn_log::{Batch, Durability, Error, Options, Store};
 
+#[path = "support/copy_dir.rs"]
+mod copy_dir;
+#[path = "support/scan.rs"]
+mod scan;
+
+use copy_dir::copy_dir;
+use scan::scan_keys;
+
 fn small() -> Options {
     Options {
         max_segment_size: 64 << 10,
@@ -119,19 +127,6 @@ fn unclosed_store_recovers_from_its_wal() {
     }
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            std::fs::create_dir_all(&target).expect("mkdir");
-            copy_dir(&entry.path(), &target);
-        } else if entry.file_name() != "LOCK" {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
 #[test]
 fn expired_keys_are_never_returned() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -195,16 +190,7 @@ fn batches_apply_in_order() {
 }
 
 fn scan_all(store: &Store) -> HashSet<Vec<u8>> {
-    let mut keys = HashSet::new();
-    let mut cursor = 0;
-    loop {
-        let page = store.scan(cursor, 100).expect("scan");
-        keys.extend(page.keys);
-        cursor = page.cursor;
-        if cursor == 0 {
-            return keys;
-        }
-    }
+    scan_keys(store, 100).into_iter().collect()
 }
 
 #[test]
