@@ -189,12 +189,41 @@ struct Found {
     expires_at: u64,
 }
 
-/// A write prepared outside the writer lock.
+/// A write prepared outside the writer lock: sizes checked, key hashed, record encoded.
 struct Prepared<'a> {
     hash: u64,
     key: &'a [u8],
     /// The encoded record of a put; `None` for a delete.
     record: Option<Vec<u8>>,
+}
+
+impl<'a> Prepared<'a> {
+    fn put(
+        hasher: &KeyHasher,
+        key: &'a [u8],
+        value: &[u8],
+        expires_at: Option<u64>,
+    ) -> Result<Self> {
+        check_key(key)?;
+        check_value(value)?;
+        let hash = hasher.hash(key);
+        let mut record = Vec::with_capacity(record::OVERHEAD + key.len() + value.len());
+        record::encode_put(hash, key, value, expires_at.unwrap_or(0), &mut record);
+        Ok(Prepared {
+            hash,
+            key,
+            record: Some(record),
+        })
+    }
+
+    fn delete(hasher: &KeyHasher, key: &'a [u8]) -> Result<Self> {
+        check_key(key)?;
+        Ok(Prepared {
+            hash: hasher.hash(key),
+            key,
+            record: None,
+        })
+    }
 }
 
 pub(crate) fn now_ms() -> u64 {
@@ -252,62 +281,32 @@ impl Store {
 
     /// Sets `key` to `value`, expiring at `expires_at` (unix milliseconds) if given.
     pub fn put(&self, key: &[u8], value: &[u8], expires_at: Option<u64>) -> Result<()> {
-        check_key(key)?;
-        check_value(value)?;
-        let hash = self.inner.hasher.hash(key);
-        let mut rec = Vec::with_capacity(record::OVERHEAD + key.len() + value.len());
-        record::encode_put(hash, key, value, expires_at.unwrap_or(0), &mut rec);
-        self.inner.commit(&[Prepared {
-            hash,
-            key,
-            record: Some(rec),
-        }])?;
+        let put = Prepared::put(&self.inner.hasher, key, value, expires_at)?;
+        self.inner.commit(&[put])?;
         Ok(())
     }
 
     /// Removes `key`; returns whether it existed (an expired key does not).
     pub fn delete(&self, key: &[u8]) -> Result<bool> {
-        check_key(key)?;
-        let hash = self.inner.hasher.hash(key);
-        let existed = self.inner.commit(&[Prepared {
-            hash,
-            key,
-            record: None,
-        }])?;
-        Ok(existed)
+        let delete = Prepared::delete(&self.inner.hasher, key)?;
+        self.inner.commit(&[delete])
     }
 
     /// Applies every write of `batch` atomically.
     pub fn write_batch(&self, batch: &Batch) -> Result<()> {
-        let mut prepared = Vec::with_capacity(batch.ops.len());
-        for op in &batch.ops {
-            match op {
+        let hasher = &self.inner.hasher;
+        let prepared = batch
+            .ops
+            .iter()
+            .map(|op| match op {
                 BatchOp::Put {
                     key,
                     value,
                     expires_at,
-                } => {
-                    check_key(key)?;
-                    check_value(value)?;
-                    let hash = self.inner.hasher.hash(key);
-                    let mut rec = Vec::new();
-                    record::encode_put(hash, key, value, expires_at.unwrap_or(0), &mut rec);
-                    prepared.push(Prepared {
-                        hash,
-                        key,
-                        record: Some(rec),
-                    });
-                }
-                BatchOp::Delete { key } => {
-                    check_key(key)?;
-                    prepared.push(Prepared {
-                        hash: self.inner.hasher.hash(key),
-                        key,
-                        record: None,
-                    });
-                }
-            }
-        }
+                } => Prepared::put(hasher, key, value, *expires_at),
+                BatchOp::Delete { key } => Prepared::delete(hasher, key),
+            })
+            .collect::<Result<Vec<_>>>()?;
         self.inner.commit(&prepared)?;
         Ok(())
     }
@@ -547,18 +546,18 @@ impl Inner {
             let now = now_ms();
             // Deletes of keys that do not exist (or have expired) log nothing. Within a batch,
             // a key's earlier ops decide whether it exists when a later delete comes.
-            let mut deletes = Vec::with_capacity(ops.len());
+            let mut logged_deletes = Vec::with_capacity(ops.len());
             let mut batch_state: HashMap<&[u8], bool> = HashMap::new();
             for op in ops {
                 let live = match (&op.record, batch_state.get(op.key)) {
                     (Some(_), _) => false,
                     (None, Some(&exists)) => exists,
-                    (None, None) => self.live_entry(op.hash, op.key, now)?.is_some(),
+                    (None, None) => self.is_live(op.hash, op.key, now)?,
                 };
                 if ops.len() > 1 {
                     batch_state.insert(op.key, op.record.is_some());
                 }
-                deletes.push(live);
+                logged_deletes.push(live);
                 existed |= live;
             }
             if put_bytes == 0 && !existed {
@@ -582,7 +581,7 @@ impl Inner {
             frame.clear();
             let mut builder = FrameBuilder::new(&mut frame, lsn);
             let mut offset = w.active.len();
-            for (op, &delete) in ops.iter().zip(&deletes) {
+            for (op, &delete) in ops.iter().zip(&logged_deletes) {
                 if let Some(rec) = &op.record {
                     builder.op(segment_id, offset, rec);
                     offset += rec.len() as u64;
@@ -599,7 +598,7 @@ impl Inner {
             logged?;
             w.next_lsn += 1;
             // From here on nothing can fail: the frame is logged and must be applied whole.
-            for (op, &delete) in ops.iter().zip(&deletes) {
+            for (op, &delete) in ops.iter().zip(&logged_deletes) {
                 if let Some(rec) = &op.record {
                     let offset = w.active.append_reserved(rec, 1);
                     let entry = Entry {
@@ -621,16 +620,15 @@ impl Inner {
         Ok(existed)
     }
 
-    /// The entry of `key` if it exists and has not expired at `now`.
-    fn live_entry(&self, hash: u64, key: &[u8], now: u64) -> Result<Option<Entry>> {
+    /// Whether `key` exists and has not expired at `now`.
+    fn is_live(&self, hash: u64, key: &[u8], now: u64) -> Result<bool> {
         let shard = self.index.read(hash);
         for e in shard.with_hash(hash) {
             if let Some(expires_at) = self.is_key_at(e, key)? {
-                let expired = expires_at != 0 && expires_at <= now;
-                return Ok((!expired).then_some(*e));
+                return Ok(expires_at == 0 || expires_at > now);
             }
         }
-        Ok(None)
+        Ok(false)
     }
 
     /// Points `key` at `entry`, accounting the replaced record as dead.
