@@ -6,7 +6,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Durability {
     /// A write returns only after the WAL holding it is fsynced (Redis `appendfsync always`).
-    /// Concurrent writers share fsyncs: group commit.
+    /// Concurrent writers share fsyncs: group commit. As in Redis, other readers may see a
+    /// write a moment before it is durable; its writer is answered only once it is.
     Always,
     /// The WAL is fsynced once per second: a crash loses at most about a second of writes
     /// (Redis `appendfsync everysec`).

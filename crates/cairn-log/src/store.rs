@@ -49,6 +49,9 @@ pub struct Value {
 }
 
 /// A group of writes applied atomically: after a crash, all of them or none.
+///
+/// The atomicity is against crashes, not against concurrent readers, who may see a batch
+/// partly applied; a caller that needs isolation (Redis `MULTI`/`EXEC`) serialises above.
 #[derive(Debug, Clone, Default)]
 pub struct Batch {
     ops: Vec<BatchOp>,
