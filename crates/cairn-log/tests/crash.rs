@@ -6,15 +6,16 @@
 //! previous crash and recovery left; some kills land while the child is still recovering.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cairn_log::{Batch, Durability, Options, Store};
 
+#[path = "support/child.rs"]
+mod child;
 #[path = "support/scan.rs"]
 mod scan;
 
+use child::run_and_kill;
 use scan::scan_keys;
 
 const KEYS: u32 = 150;
@@ -146,42 +147,24 @@ fn read_all(store: &Store) -> BTreeMap<u32, String> {
 #[test]
 fn kill_9_loses_no_acknowledged_write() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let exe = std::env::current_exe().expect("test binary");
     let mut model = BTreeMap::new();
     let mut rng = Rng(0x5eed_cafe_f00d);
     let (mut acked_total, mut in_flight_applied, mut in_flight_lost) = (0u64, 0u32, 0u32);
     for round in 0..ROUNDS {
-        let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "crash_child",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_DIR, dir.path())
-            .env(CHILD_SEED, (u64::from(round) + 1).to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn child");
-        let stdout = child.stdout.take().expect("stdout");
-        let reader = std::thread::spawn(move || {
-            BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .collect::<Vec<_>>()
-        });
         // Every fifth round the kill may land during the child's recovery.
         let delay = if round % 5 == 4 {
             rng.below(15)
         } else {
             20 + rng.below(150)
         };
-        std::thread::sleep(Duration::from_millis(delay));
-        child.kill().expect("SIGKILL");
-        child.wait().expect("reap");
-        let lines = reader.join().expect("reader");
+        let lines = run_and_kill(
+            "crash_child",
+            &[
+                (CHILD_DIR, dir.path().display().to_string()),
+                (CHILD_SEED, (u64::from(round) + 1).to_string()),
+            ],
+            Duration::from_millis(delay),
+        );
 
         let mut in_flight = None;
         for line in &lines {
