@@ -51,9 +51,9 @@ const VERSION: u32 = 1;
 pub(crate) const FILE_HEADER_LEN: usize = 16;
 const FRAME_HEADER_LEN: usize = 16;
 const OP_HEADER_LEN: usize = 12;
-/// The active file is extended this much at a time (with zeros, sparse), so that appending a
-/// frame seldom changes the file's size: an fdatasync then has no size to commit, which nearly
-/// halves its cost on ext4. Small enough that recovery reads few zeros.
+/// The active file is extended this much at a time, by writing zeros, so that appending a frame
+/// overwrites blocks that already exist: the fdatasync of a durable write then has no size and
+/// no block allocation to commit, only data. Small enough that recovery reads few zeros.
 const PREALLOCATE: u64 = 1 << 20;
 /// A writer that finds this much buffered writes it out itself, bounding the buffer.
 const BUFFER_LIMIT: usize = 8 << 20;
@@ -296,7 +296,7 @@ impl ActiveFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<()> {
         let end = self.len + buf.len() as u64;
         if end > self.allocated {
-            self.file.set_len(end + PREALLOCATE)?;
+            preallocate(&self.file, self.allocated, end + PREALLOCATE)?;
             self.allocated = end + PREALLOCATE;
         }
         std::os::unix::fs::FileExt::write_all_at(&self.file, buf, self.len)?;
@@ -354,7 +354,7 @@ impl Wal {
                     .at(&active_path)?;
                 // Cut whatever lies past the valid frames (a torn tail), then preallocate anew.
                 file.set_len(len as u64).at(&active_path)?;
-                file.set_len(len as u64 + PREALLOCATE).at(&active_path)?;
+                preallocate(&file, len as u64, len as u64 + PREALLOCATE).at(&active_path)?;
                 file.sync_all().at(&active_path)?;
                 (file, len as u64)
             }
@@ -558,6 +558,18 @@ impl Wal {
     }
 }
 
+/// Fills `[from, to)` of `file` with zeros, allocating its blocks.
+fn preallocate(file: &File, from: u64, to: u64) -> std::io::Result<()> {
+    static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+    let mut at = from;
+    while at < to {
+        let n = (to - at).min(ZEROS.len() as u64) as usize;
+        std::os::unix::fs::FileExt::write_all_at(file, &ZEROS[..n], at)?;
+        at += n as u64;
+    }
+    Ok(())
+}
+
 fn create_active(path: &Path, dir: &Path) -> Result<File> {
     let mut file = OpenOptions::new()
         .read(true)
@@ -567,8 +579,12 @@ fn create_active(path: &Path, dir: &Path) -> Result<File> {
         .open(path)
         .at(path)?;
     file.write_all(&file_header()).at(path)?;
-    file.set_len(FILE_HEADER_LEN as u64 + PREALLOCATE)
-        .at(path)?;
+    preallocate(
+        &file,
+        FILE_HEADER_LEN as u64,
+        FILE_HEADER_LEN as u64 + PREALLOCATE,
+    )
+    .at(path)?;
     file.sync_all().at(path)?;
     sync_dir(dir)?;
     Ok(file)
