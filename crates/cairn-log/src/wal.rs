@@ -51,9 +51,12 @@ const VERSION: u32 = 1;
 pub(crate) const FILE_HEADER_LEN: usize = 16;
 const FRAME_HEADER_LEN: usize = 16;
 const OP_HEADER_LEN: usize = 12;
-/// The active file is extended this much at a time, by writing zeros, so that appending a frame
-/// overwrites blocks that already exist: the fdatasync of a durable write then has no size and
-/// no block allocation to commit, only data. Small enough that recovery reads few zeros.
+/// The active file is extended this much at a time with zeros, so that appending a frame does
+/// not change the file's size. Under `Durability::Always` the zeros are written, so that a
+/// frame overwrites blocks that already exist and the fdatasync of each write has only data to
+/// flush (no size, no block allocation to commit); under the other policies, which fsync
+/// seldom, a sparse hole saves writing the WAL twice. Small enough that recovery reads few
+/// zeros.
 const PREALLOCATE: u64 = 1 << 20;
 /// A writer that finds this much buffered writes it out itself, bounding the buffer.
 const BUFFER_LIMIT: usize = 8 << 20;
@@ -288,6 +291,8 @@ struct ActiveFile {
     len: u64,
     /// The file's size, preallocation included.
     allocated: u64,
+    /// Whether to preallocate with written zeros (see [`PREALLOCATE`]).
+    zeros: bool,
     next_seq: u32,
 }
 
@@ -296,7 +301,7 @@ impl ActiveFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<()> {
         let end = self.len + buf.len() as u64;
         if end > self.allocated {
-            preallocate(&self.file, self.allocated, end + PREALLOCATE)?;
+            preallocate(&self.file, self.allocated, end + PREALLOCATE, self.zeros)?;
             self.allocated = end + PREALLOCATE;
         }
         std::os::unix::fs::FileExt::write_all_at(&self.file, buf, self.len)?;
@@ -338,6 +343,7 @@ impl Wal {
         durability: Durability,
     ) -> Result<Wal> {
         let active_path = dir.join(ACTIVE_NAME);
+        let zeros = durability == Durability::Always;
         let mut next_seq = 1;
         for entry in std::fs::read_dir(dir).at(dir)? {
             let name = entry.at(dir)?.file_name();
@@ -354,11 +360,14 @@ impl Wal {
                     .at(&active_path)?;
                 // Cut whatever lies past the valid frames (a torn tail), then preallocate anew.
                 file.set_len(len as u64).at(&active_path)?;
-                preallocate(&file, len as u64, len as u64 + PREALLOCATE).at(&active_path)?;
+                preallocate(&file, len as u64, len as u64 + PREALLOCATE, zeros).at(&active_path)?;
                 file.sync_all().at(&active_path)?;
                 (file, len as u64)
             }
-            _ => (create_active(&active_path, dir)?, FILE_HEADER_LEN as u64),
+            _ => (
+                create_active(&active_path, dir, zeros)?,
+                FILE_HEADER_LEN as u64,
+            ),
         };
         Ok(Wal {
             dir: dir.into(),
@@ -373,6 +382,7 @@ impl Wal {
                 file,
                 len,
                 allocated: len + PREALLOCATE,
+                zeros,
                 next_seq,
             }),
             durable_lsn: AtomicU64::new(last_lsn),
@@ -533,7 +543,7 @@ impl Wal {
         self.durable_lsn.fetch_max(lsn, Ordering::AcqRel);
         let sealed = self.dir.join(sealed_name(file.next_seq));
         std::fs::rename(&self.active_path, &sealed).at(&sealed)?;
-        file.file = create_active(&self.active_path, &self.dir)?;
+        file.file = create_active(&self.active_path, &self.dir, file.zeros)?;
         file.len = FILE_HEADER_LEN as u64;
         file.allocated = file.len + PREALLOCATE;
         file.next_seq += 1;
@@ -558,9 +568,13 @@ impl Wal {
     }
 }
 
-/// Fills `[from, to)` of `file` with zeros, allocating its blocks.
-fn preallocate(file: &File, from: u64, to: u64) -> std::io::Result<()> {
+/// Extends `file` from `from` to `to` with zeros: written (so that their blocks exist) when
+/// `written`, else as a sparse hole.
+fn preallocate(file: &File, from: u64, to: u64, written: bool) -> std::io::Result<()> {
     static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+    if !written {
+        return file.set_len(to);
+    }
     let mut at = from;
     while at < to {
         let n = (to - at).min(ZEROS.len() as u64) as usize;
@@ -570,7 +584,7 @@ fn preallocate(file: &File, from: u64, to: u64) -> std::io::Result<()> {
     Ok(())
 }
 
-fn create_active(path: &Path, dir: &Path) -> Result<File> {
+fn create_active(path: &Path, dir: &Path, zeros: bool) -> Result<File> {
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -583,6 +597,7 @@ fn create_active(path: &Path, dir: &Path) -> Result<File> {
         &file,
         FILE_HEADER_LEN as u64,
         FILE_HEADER_LEN as u64 + PREALLOCATE,
+        zeros,
     )
     .at(path)?;
     file.sync_all().at(path)?;
