@@ -1,0 +1,53 @@
+//! The one error type of cairn-page.
+
+use std::path::PathBuf;
+
+use crate::page::PageId;
+
+/// Everything that can go wrong in cairn-page.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A tuple that cannot fit in a page even when the page is empty.
+    #[error("tuple of {len} bytes exceeds the {max} bytes a page can hold")]
+    TupleTooLarge { len: usize, max: usize },
+
+    /// The page has no room for the tuple (another page must take it).
+    #[error("page {page} has no room for {needed} more bytes")]
+    PageFull { page: PageId, needed: usize },
+
+    /// A slot that holds no tuple.
+    #[error("page {page} has no tuple in slot {slot}")]
+    NoSuchTuple { page: PageId, slot: u16 },
+
+    /// A page that fails its checksum or describes something impossible.
+    #[error("corrupt page {page} in {file}: {what}")]
+    Corrupt {
+        file: PathBuf,
+        page: PageId,
+        what: String,
+    },
+
+    /// A file that is not a cairn-page file, or of an unknown version.
+    #[error("{file} is not a cairn-page file of a known version: {what}")]
+    Format { file: PathBuf, what: String },
+
+    /// A page number past the end of the file.
+    #[error("page {page} does not exist in {file} ({pages} pages)")]
+    NoSuchPage {
+        file: PathBuf,
+        page: PageId,
+        pages: u32,
+    },
+
+    /// An I/O error, with the file it concerned.
+    #[error("I/O error on {file}: {source}")]
+    Io {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Result alias of cairn-page.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
