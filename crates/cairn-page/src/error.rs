@@ -32,6 +32,10 @@ pub enum Error {
     #[error("{file} is not a cairn-page file of a known version: {what}")]
     Format { file: PathBuf, what: String },
 
+    /// Every frame of the buffer pool is pinned: nothing can be evicted for a new page.
+    #[error("all {frames} buffer pool frames are pinned")]
+    PoolExhausted { frames: usize },
+
     /// A page number past the end of the file.
     #[error("page {page} does not exist in {file} ({pages} pages)")]
     NoSuchPage {

@@ -5,16 +5,23 @@
 //! * **pages** (`page.rs`): 8 KiB slotted pages with the seed's header (page id, type, free
 //!   space, tuple count, next page, checksum) plus the page LSN for write-ahead logging;
 //! * **the disk manager** (`disk.rs`): a file of pages with a header page and a free list,
-//!   every read checksum-verified.
+//!   every read checksum-verified;
+//! * **the buffer pool** (`buffer_pool.rs`, `replacer.rs`): frames with pins, dirty bits and
+//!   shared/exclusive latches, LRU-2 replacement, WAL-before-data on every write-back.
 //!
-//! Still to come, in this order (issue 4): the buffer pool with its replacer and page
-//! latches, the WAL with ARIES recovery, heap files with overflow pages, the B+tree and the
-//! hash index, and the storage-level transactions the SQL engine calls.
+//! Still to come, in this order (issue 4): the WAL with ARIES recovery, heap files with
+//! overflow pages, the B+tree and the hash index, free-space tracking, and the storage-level
+//! transactions the SQL engine calls.
 
+mod buffer_pool;
 mod disk;
 mod error;
 mod page;
+mod replacer;
 
+pub use buffer_pool::{
+    BufferPool, LogFlush, PageRead, PageWrite, PoolStats, Unlogged, DEFAULT_FRAMES,
+};
 pub use disk::DiskManager;
 pub use error::{Error, Result};
 pub use page::{Page, PageId, PageType, SlotId, TupleId, MAX_TUPLE_LEN, PAGE_SIZE};
