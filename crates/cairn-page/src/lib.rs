@@ -7,17 +7,21 @@
 //! * **the disk manager** (`disk.rs`): a file of pages with a header page and a free list,
 //!   every read checksum-verified;
 //! * **the buffer pool** (`buffer_pool.rs`, `replacer.rs`): frames with pins, dirty bits and
-//!   shared/exclusive latches, LRU-2 replacement, WAL-before-data on every write-back.
+//!   shared/exclusive latches, LRU-2 replacement, WAL-before-data on every write-back;
+//! * **the log** (`wal.rs`): LSNs as byte positions, checksummed records chained per
+//!   transaction, group commit, torn-tail cutting.
 //!
-//! Still to come, in this order (issue 4): the WAL with ARIES recovery, heap files with
-//! overflow pages, the B+tree and the hash index, free-space tracking, and the storage-level
-//! transactions the SQL engine calls.
+//! Still to come, in this order (issue 4): the log records of page changes and ARIES recovery
+//! (analysis, redo, undo with CLRs, fuzzy checkpoints), heap files with overflow pages, the
+//! B+tree and the hash index, free-space tracking, and the storage-level transactions the SQL
+//! engine calls.
 
 mod buffer_pool;
 mod disk;
 mod error;
 mod page;
 mod replacer;
+mod wal;
 
 pub use buffer_pool::{
     BufferPool, LogFlush, PageRead, PageWrite, PoolStats, Unlogged, DEFAULT_FRAMES,
@@ -25,3 +29,4 @@ pub use buffer_pool::{
 pub use disk::DiskManager;
 pub use error::{Error, Result};
 pub use page::{Page, PageId, PageType, SlotId, TupleId, MAX_TUPLE_LEN, PAGE_SIZE};
+pub use wal::{LogRecord, Lsn, TxnId, Wal, MAX_BODY_LEN};
