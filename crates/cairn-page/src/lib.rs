@@ -9,7 +9,9 @@
 //! * **the buffer pool** (`buffer_pool.rs`, `replacer.rs`): frames with pins, dirty bits and
 //!   shared/exclusive latches, LRU-2 replacement, WAL-before-data on every write-back;
 //! * **the log** (`wal.rs`): LSNs as byte positions, checksummed records chained per
-//!   transaction, group commit, torn-tail cutting.
+//!   transaction, group commit, torn-tail cutting;
+//! * **index keys** (`key.rs`): composite keys of typed values encoded so that byte order is
+//!   SQL order, for the B+tree.
 //!
 //! Still to come, in this order (issue 4): the log records of page changes and ARIES recovery
 //! (analysis, redo, undo with CLRs, fuzzy checkpoints), heap files with overflow pages, the
@@ -19,6 +21,7 @@
 mod buffer_pool;
 mod disk;
 mod error;
+mod key;
 mod page;
 mod replacer;
 mod wal;
@@ -28,5 +31,6 @@ pub use buffer_pool::{
 };
 pub use disk::DiskManager;
 pub use error::{Error, Result};
+pub use key::{compare_values, decode_key, encode_key, KeyError, KeyValue};
 pub use page::{Page, PageId, PageType, SlotId, TupleId, MAX_TUPLE_LEN, PAGE_SIZE};
 pub use wal::{LogRecord, Lsn, TxnId, Wal, MAX_BODY_LEN};
