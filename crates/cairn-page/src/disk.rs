@@ -224,6 +224,30 @@ impl DiskManager {
         Ok(page)
     }
 
+    /// Writes an empty page of `page_type` at `id`, growing the file (with empty pages for any
+    /// gap) if `id` lies past its end. Recovery's redo of a page format uses it for a page
+    /// whose allocation, or whose first write, a crash lost.
+    pub fn format_page(&self, id: PageId, page_type: PageType) -> Result<()> {
+        let mut header = self.lock_header();
+        if id == 0 {
+            return Err(Error::NoSuchPage {
+                file: self.path.clone(),
+                page: id,
+                pages: header.pages,
+            });
+        }
+        let first = if id >= header.pages { header.pages } else { id };
+        for p in first..=id {
+            let mut page = Page::new(p, page_type);
+            self.write_raw(p, page.seal())?;
+        }
+        if id >= header.pages {
+            header.pages = id + 1;
+            self.write_header(*header)?;
+        }
+        Ok(())
+    }
+
     /// Puts page `id` on the free list.
     pub fn free_page(&self, id: PageId) -> Result<()> {
         let mut header = self.lock_header();

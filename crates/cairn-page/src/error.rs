@@ -20,6 +20,18 @@ pub enum Error {
     #[error("page {page} has no tuple in slot {slot}")]
     NoSuchTuple { page: PageId, slot: u16 },
 
+    /// An insert into a specific slot (redo, undo) found the slot taken.
+    #[error("page {page} slot {slot} is not free")]
+    SlotInUse { page: PageId, slot: u16 },
+
+    /// A log record that does not decode, or a log that does not fit the pages.
+    #[error("log record at LSN {lsn}: {what}")]
+    BadLogRecord { lsn: u64, what: String },
+
+    /// A transaction id that is not active.
+    #[error("transaction {txn} is not active")]
+    NoSuchTxn { txn: u64 },
+
     /// A page that fails its checksum or describes something impossible.
     #[error("corrupt page {page} in {file}: {what}")]
     Corrupt {

@@ -11,19 +11,22 @@
 //! * **the log** (`wal.rs`): LSNs as byte positions, checksummed records chained per
 //!   transaction, group commit, torn-tail cutting;
 //! * **index keys** (`key.rs`): composite keys of typed values encoded so that byte order is
-//!   SQL order, for the B+tree.
+//!   SQL order, for the B+tree;
+//! * **transactions and recovery** (`logrec.rs`, `store.rs`): physiological log records of
+//!   page changes, commit, abort with CLRs, and ARIES recovery (analysis, redo, undo).
 //!
-//! Still to come, in this order (issue 4): the log records of page changes and ARIES recovery
-//! (analysis, redo, undo with CLRs, fuzzy checkpoints), heap files with overflow pages, the
-//! B+tree and the hash index, free-space tracking, and the storage-level transactions the SQL
-//! engine calls.
+//! Still to come (issue 4): fuzzy checkpoints that let the log be truncated, full-page images
+//! to repair torn pages, logged page free, heap files with overflow pages and free-space
+//! tracking, the B+tree and the hash index.
 
 mod buffer_pool;
 mod disk;
 mod error;
 mod key;
+mod logrec;
 mod page;
 mod replacer;
+mod store;
 mod wal;
 
 pub use buffer_pool::{
@@ -33,4 +36,5 @@ pub use disk::DiskManager;
 pub use error::{Error, Result};
 pub use key::{compare_values, decode_key, encode_key, KeyError, KeyValue};
 pub use page::{Page, PageId, PageType, SlotId, TupleId, MAX_TUPLE_LEN, PAGE_SIZE};
+pub use store::{PageStore, StoreOptions, Txn};
 pub use wal::{LogRecord, Lsn, TxnId, Wal, MAX_BODY_LEN};

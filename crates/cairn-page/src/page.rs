@@ -74,7 +74,7 @@ pub enum PageType {
 }
 
 impl PageType {
-    fn from_byte(b: u8) -> Option<PageType> {
+    pub(crate) fn from_byte(b: u8) -> Option<PageType> {
         Some(match b {
             0 => PageType::Meta,
             1 => PageType::Data,
@@ -240,12 +240,30 @@ impl Page {
                 needed: tuple.len(),
             });
         }
-        let empty = (0..self.slot_count()).find(|&s| self.slot(s).0 == 0);
-        let (slot, new_slot) = match empty {
-            Some(s) => (s, false),
-            None => (self.slot_count(), true),
-        };
+        let slot = (0..self.slot_count())
+            .find(|&s| self.slot(s).0 == 0)
+            .unwrap_or(self.slot_count());
+        self.insert_at(slot, tuple)?;
+        Ok(slot)
+    }
+
+    /// Stores `tuple` in the given `slot`, which must be empty or the next new slot: how
+    /// recovery repeats an insert, or undoes a delete, in the slot the original used.
+    pub fn insert_at(&mut self, slot: SlotId, tuple: &[u8]) -> Result<()> {
+        let new_slot = slot == self.slot_count();
+        if !new_slot && (slot > self.slot_count() || self.slot(slot).0 != 0) {
+            return Err(Error::SlotInUse {
+                page: self.id(),
+                slot,
+            });
+        }
         let slot_bytes = if new_slot { SLOT_LEN } else { 0 };
+        if tuple.len() > MAX_TUPLE_LEN || tuple.len() + slot_bytes > self.free_space() {
+            return Err(Error::PageFull {
+                page: self.id(),
+                needed: tuple.len() + slot_bytes,
+            });
+        }
         if self.data_start() - self.slots_end() < tuple.len() + slot_bytes {
             self.compact();
         }
@@ -255,11 +273,10 @@ impl Page {
         let offset = self.data_start() - tuple.len();
         self.bytes[offset..offset + tuple.len()].copy_from_slice(tuple);
         self.set_u16(DATA_START, offset as u16);
-        // A zero-length tuple still needs a non-zero offset to mark its slot used.
         self.set_slot(slot, offset.max(HEADER_LEN), tuple.len());
         self.set_u16(TUPLES, self.tuple_count() + 1);
         self.set_u16(FREE, (self.free_space() - tuple.len() - slot_bytes) as u16);
-        Ok(slot)
+        Ok(())
     }
 
     /// The tuple in `slot`.
