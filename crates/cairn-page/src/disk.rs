@@ -166,22 +166,7 @@ impl DiskManager {
 
     /// Reads page `id`, verifying its checksum and id.
     pub fn read_page(&self, id: PageId) -> Result<Page> {
-        let pages = self.page_count();
-        if id == 0 || id >= pages {
-            return Err(Error::NoSuchPage {
-                file: self.path.clone(),
-                page: id,
-                pages,
-            });
-        }
-        let mut raw = Box::new([0u8; PAGE_SIZE]);
-        self.file
-            .read_exact_at(&mut raw[..], u64::from(id) * PAGE_SIZE as u64)
-            .map_err(|source| Error::Io {
-                file: self.path.clone(),
-                source,
-            })?;
-        Page::from_bytes(raw, id, &self.path)
+        self.read_page_unlocked(id, self.page_count())
     }
 
     /// Writes `page` at its id (sealing its checksum).

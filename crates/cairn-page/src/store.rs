@@ -280,6 +280,16 @@ fn apply(change: &Change, page: &mut Page) -> Result<()> {
     }
 }
 
+/// The tuple at `tid` in its (latched) page, or `NoSuchTuple`.
+fn existing(page: &Page, tid: TupleId) -> Result<Vec<u8>> {
+    page.get(tid.1)
+        .map(<[u8]>::to_vec)
+        .ok_or(Error::NoSuchTuple {
+            page: tid.0,
+            slot: tid.1,
+        })
+}
+
 /// A transaction. Dropping it without [`Txn::commit`] aborts it.
 pub struct Txn<'a> {
     store: &'a PageStore,
@@ -349,13 +359,7 @@ impl Txn<'_> {
     /// Replaces the tuple at `tid`.
     pub fn update(&mut self, tid: TupleId, tuple: &[u8]) -> Result<()> {
         let mut p = self.store.pool.fetch_write(tid.0)?;
-        let old = p
-            .get(tid.1)
-            .ok_or(Error::NoSuchTuple {
-                page: tid.0,
-                slot: tid.1,
-            })?
-            .to_vec();
+        let old = existing(&p, tid)?;
         if tuple.len() > old.len() && tuple.len() - old.len() > p.free_space() {
             return Err(Error::PageFull {
                 page: tid.0,
@@ -379,13 +383,7 @@ impl Txn<'_> {
     /// Removes the tuple at `tid`.
     pub fn delete(&mut self, tid: TupleId) -> Result<()> {
         let mut p = self.store.pool.fetch_write(tid.0)?;
-        let old = p
-            .get(tid.1)
-            .ok_or(Error::NoSuchTuple {
-                page: tid.0,
-                slot: tid.1,
-            })?
-            .to_vec();
+        let old = existing(&p, tid)?;
         let change = Change::Delete {
             page: tid.0,
             slot: tid.1,
