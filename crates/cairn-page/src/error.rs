@@ -28,6 +28,11 @@ pub enum Error {
     #[error("log record at LSN {lsn}: {what}")]
     BadLogRecord { lsn: u64, what: String },
 
+    /// An earlier write or fsync of the log failed; what the OS cache held may be lost, so
+    /// the store refuses to log more until it is reopened and recovered.
+    #[error("the log is poisoned by an earlier I/O failure; reopen the store")]
+    Poisoned,
+
     /// A transaction id that is not active.
     #[error("transaction {txn} is not active")]
     NoSuchTxn { txn: u64 },

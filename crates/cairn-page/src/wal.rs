@@ -27,13 +27,15 @@
 //! Group commit: `append` only copies the record into a buffer. `flush_to(lsn)` makes the log
 //! durable past `lsn`; whichever caller finds no flush under way writes the buffer out and
 //! fsyncs it for everyone who appended so far, while the others wait for it and return, or
-//! lead the next one. At open, a torn tail (an incomplete or failing last record, left by a
+//! lead the next one. A failed write or fsync poisons the log: retrying an fsync after a
+//! failure can report success for data the kernel already dropped, so every later append or
+//! flush fails until the store is reopened and recovers from what is on disk. At open, a torn tail (an incomplete or failing last record, left by a
 //! crash) is cut; a failing record followed by valid ones is corruption and is reported.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 use crate::buffer_pool::LogFlush;
@@ -121,6 +123,7 @@ pub struct Wal {
     /// Every record that starts below this LSN is durable.
     durable: AtomicU64,
     syncs: AtomicU64,
+    poisoned: AtomicBool,
 }
 
 impl std::fmt::Debug for Wal {
@@ -176,6 +179,7 @@ impl Wal {
                 flushed: Condvar::new(),
                 durable: AtomicU64::new(next),
                 syncs: AtomicU64::new(0),
+                poisoned: AtomicBool::new(false),
             },
             records,
         ))
@@ -192,6 +196,9 @@ impl Wal {
                 len: body.len(),
                 max: MAX_BODY_LEN,
             });
+        }
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(Error::Poisoned);
         }
         let mut b = self.lock();
         let lsn = b.next;
@@ -228,6 +235,9 @@ impl Wal {
                     return Ok(());
                 }
             }
+            if self.poisoned.load(Ordering::Acquire) {
+                return Err(Error::Poisoned);
+            }
             if b.flushing {
                 drop(self.flushed.wait(b).unwrap_or_else(|p| p.into_inner()));
                 continue;
@@ -255,10 +265,7 @@ impl Wal {
                     self.flushed.notify_all();
                 }
                 Err(source) => {
-                    // Put the records back in front of any appended since, for a retry.
-                    let mut restored = bytes;
-                    restored.extend_from_slice(&b.bytes);
-                    b.bytes = restored;
+                    self.poisoned.store(true, Ordering::Release);
                     self.flushed.notify_all();
                     return Err(Error::Io {
                         file: self.path.clone(),
