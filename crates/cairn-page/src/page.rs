@@ -226,23 +226,29 @@ impl Page {
         len + if needs_slot { SLOT_LEN } else { 0 } <= self.free_space()
     }
 
-    /// Stores `tuple` and returns its slot; reuses an empty slot if there is one.
-    pub fn insert(&mut self, tuple: &[u8]) -> Result<SlotId> {
-        if tuple.len() > MAX_TUPLE_LEN {
+    /// The slot an insert of `len` bytes would use (the first empty one, else a new one), or
+    /// why it cannot go in.
+    pub fn slot_for_insert(&self, len: usize) -> Result<SlotId> {
+        if len > MAX_TUPLE_LEN {
             return Err(Error::TupleTooLarge {
-                len: tuple.len(),
+                len,
                 max: MAX_TUPLE_LEN,
             });
         }
-        if !self.fits(tuple.len()) {
+        if !self.fits(len) {
             return Err(Error::PageFull {
                 page: self.id(),
-                needed: tuple.len(),
+                needed: len,
             });
         }
-        let slot = (0..self.slot_count())
+        Ok((0..self.slot_count())
             .find(|&s| self.slot(s).0 == 0)
-            .unwrap_or(self.slot_count());
+            .unwrap_or(self.slot_count()))
+    }
+
+    /// Stores `tuple` and returns its slot; reuses an empty slot if there is one.
+    pub fn insert(&mut self, tuple: &[u8]) -> Result<SlotId> {
+        let slot = self.slot_for_insert(tuple.len())?;
         self.insert_at(slot, tuple)?;
         Ok(slot)
     }

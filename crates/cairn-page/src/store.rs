@@ -157,14 +157,24 @@ impl PageStore {
     fn rollback(&self, txn: TxnId, mut last: Lsn) -> Result<Lsn> {
         let mut next = last;
         while next != 0 {
-            let (prev, undo) = self.undo_step(next)?;
-            if let Some((change, undo_next)) = undo {
-                let mut page = self.pool.fetch_write(change.page())?;
-                last = self.log_and_apply(txn, last, &change, Some(undo_next), &mut page)?;
-            }
-            next = prev;
+            (next, last) = self.undo_one(txn, next, last)?;
         }
         Ok(last)
+    }
+
+    /// Undoes the record at `lsn` of transaction `txn`, whose last record is `last`: logs and
+    /// applies the compensation, if the record changed anything. Returns the next LSN to undo
+    /// and the transaction's new last LSN.
+    fn undo_one(&self, txn: TxnId, lsn: Lsn, last: Lsn) -> Result<(Lsn, Lsn)> {
+        let (next, undo) = self.undo_step(lsn)?;
+        let last = match undo {
+            Some((change, undo_next)) => {
+                let mut page = self.pool.fetch_write(change.page())?;
+                self.log_and_apply(txn, last, &change, Some(undo_next), &mut page)?
+            }
+            None => last,
+        };
+        Ok((next, last))
     }
 
     /// What undoing the record at `lsn` takes: the next LSN to undo, and the compensating
@@ -231,17 +241,13 @@ impl PageStore {
             }
         }
         while let Some((lsn, txn)) = todo.pop() {
-            let (prev, undo) = self.undo_step(lsn)?;
-            if let Some((change, undo_next)) = undo {
-                let mut page = self.pool.fetch_write(change.page())?;
-                let l = last.get_mut(&txn).expect("every loser has a last LSN");
-                *l = self.log_and_apply(txn, *l, &change, Some(undo_next), &mut page)?;
-            }
-            if prev == 0 {
-                let l = last[&txn];
-                self.wal.append(txn, l, logrec::END, &[])?;
+            let l = last.get_mut(&txn).expect("every loser has a last LSN");
+            let next;
+            (next, *l) = self.undo_one(txn, lsn, *l)?;
+            if next == 0 {
+                self.wal.append(txn, *l, logrec::END, &[])?;
             } else {
-                todo.push((prev, txn));
+                todo.push((next, txn));
             }
         }
         self.flush()
@@ -303,62 +309,49 @@ impl Txn<'_> {
         self.id
     }
 
-    fn record(&mut self, lsn: Lsn) {
+    /// Logs `change` and applies it to `page` (latched by the caller, released here), then
+    /// makes it the transaction's last record.
+    fn log(&mut self, change: &Change, mut page: PageWrite<'_>) -> Result<()> {
+        let lsn = self
+            .store
+            .log_and_apply(self.id, self.last_lsn, change, None, &mut page)?;
+        drop(page);
         self.last_lsn = lsn;
         self.store.active().insert(self.id, lsn);
+        Ok(())
     }
 
     /// Allocates an empty page of `page_type`.
     pub fn allocate_page(&mut self, page_type: PageType) -> Result<PageId> {
-        let mut page = self.store.pool.new_page(page_type)?;
-        let change = Change::Format {
-            page: page.id(),
-            page_type,
-        };
-        let lsn = self
-            .store
-            .log_and_apply(self.id, self.last_lsn, &change, None, &mut page)?;
+        let page = self.store.pool.new_page(page_type)?;
         let id = page.id();
-        drop(page);
-        self.record(lsn);
+        self.log(
+            &Change::Format {
+                page: id,
+                page_type,
+            },
+            page,
+        )?;
         Ok(id)
     }
 
     /// Stores `tuple` in `page`; fails with [`Error::PageFull`] (changing nothing) if it does
     /// not fit.
     pub fn insert(&mut self, page: PageId, tuple: &[u8]) -> Result<TupleId> {
-        let mut p = self.store.pool.fetch_write(page)?;
-        if tuple.len() > crate::page::MAX_TUPLE_LEN {
-            return Err(Error::TupleTooLarge {
-                len: tuple.len(),
-                max: crate::page::MAX_TUPLE_LEN,
-            });
-        }
-        if !p.fits(tuple.len()) {
-            return Err(Error::PageFull {
-                page,
-                needed: tuple.len(),
-            });
-        }
-        let slot = (0..p.slot_count())
-            .find(|&s| p.get(s).is_none())
-            .unwrap_or(p.slot_count());
+        let p = self.store.pool.fetch_write(page)?;
+        let slot = p.slot_for_insert(tuple.len())?;
         let change = Change::Insert {
             page,
             slot,
             tuple: tuple.to_vec(),
         };
-        let lsn = self
-            .store
-            .log_and_apply(self.id, self.last_lsn, &change, None, &mut p)?;
-        drop(p);
-        self.record(lsn);
+        self.log(&change, p)?;
         Ok((page, slot))
     }
 
     /// Replaces the tuple at `tid`.
     pub fn update(&mut self, tid: TupleId, tuple: &[u8]) -> Result<()> {
-        let mut p = self.store.pool.fetch_write(tid.0)?;
+        let p = self.store.pool.fetch_write(tid.0)?;
         let old = existing(&p, tid)?;
         if tuple.len() > old.len() && tuple.len() - old.len() > p.free_space() {
             return Err(Error::PageFull {
@@ -372,29 +365,19 @@ impl Txn<'_> {
             old,
             new: tuple.to_vec(),
         };
-        let lsn = self
-            .store
-            .log_and_apply(self.id, self.last_lsn, &change, None, &mut p)?;
-        drop(p);
-        self.record(lsn);
-        Ok(())
+        self.log(&change, p)
     }
 
     /// Removes the tuple at `tid`.
     pub fn delete(&mut self, tid: TupleId) -> Result<()> {
-        let mut p = self.store.pool.fetch_write(tid.0)?;
+        let p = self.store.pool.fetch_write(tid.0)?;
         let old = existing(&p, tid)?;
         let change = Change::Delete {
             page: tid.0,
             slot: tid.1,
             old,
         };
-        let lsn = self
-            .store
-            .log_and_apply(self.id, self.last_lsn, &change, None, &mut p)?;
-        drop(p);
-        self.record(lsn);
-        Ok(())
+        self.log(&change, p)
     }
 
     /// Commits: durable when this returns (with `sync_commit`).
