@@ -278,7 +278,7 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
             if op.record.is_tombstone() {
                 inner.apply_delete(hash, op.record.key);
             } else {
-                inner.apply_put(
+                let new = inner.apply_put(
                     Entry {
                         hash,
                         segment: op.segment,
@@ -288,8 +288,11 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
                     },
                     op.record.key,
                 );
-                // The checkpointed filter may predate this key even when the index has it.
-                inner.bloom.insert(hash);
+                // The checkpointed filter may predate this key even when the (fuzzy) index
+                // checkpoint already has it.
+                if !new {
+                    inner.bloom.insert(hash);
+                }
             }
         }
     }

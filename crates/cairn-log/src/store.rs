@@ -635,15 +635,23 @@ impl Inner {
     }
 
     /// Points `key` at `entry`, accounting the replaced record as dead.
-    pub fn apply_put(&self, entry: Entry, key: &[u8]) {
+    /// Returns whether the key was new (and so was added to the bloom filter).
+    pub fn apply_put(&self, entry: Entry, key: &[u8]) -> bool {
         let old = self
             .index
             .write(entry.hash)
             .upsert::<Infallible>(entry, |e| Ok(self.same_key_for_write(e, key)));
         match old {
-            Ok(Some(old)) if !old.same_place(&entry) => self.mark_dead(&old),
-            Ok(Some(_)) => {}
-            Ok(None) => self.bloom.insert(entry.hash),
+            Ok(Some(old)) => {
+                if !old.same_place(&entry) {
+                    self.mark_dead(&old);
+                }
+                false
+            }
+            Ok(None) => {
+                self.bloom.insert(entry.hash);
+                true
+            }
             Err(never) => match never {},
         }
     }
