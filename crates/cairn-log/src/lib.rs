@@ -69,7 +69,7 @@ mod wal;
 
 pub use error::{Error, Result};
 pub use options::{Durability, Options};
-pub use store::{Batch, ScanPage, Stats, Store, Value};
+pub use store::{Batch, PendingCommit, ScanPage, Stats, Store, Value};
 
 /// The longest key accepted: 64 KiB.
 pub const MAX_KEY_LEN: usize = 64 << 10;

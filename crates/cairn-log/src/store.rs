@@ -107,6 +107,21 @@ impl Batch {
     }
 }
 
+/// A batch applied by [`Store::write_batch_deferred`] whose durability has not been waited for.
+#[must_use = "pass it to Store::wait_durable before acknowledging the write"]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PendingCommit {
+    lsn: Option<u64>,
+}
+
+impl PendingCommit {
+    /// The later of two pending commits: waiting for it waits for both, as frames become
+    /// durable in LSN order.
+    pub fn max(self, other: PendingCommit) -> PendingCommit {
+        std::cmp::max(self, other)
+    }
+}
+
 /// One page of [`Store::scan`].
 #[derive(Debug, Clone, Default)]
 pub struct ScanPage {
@@ -297,6 +312,16 @@ impl Store {
 
     /// Applies every write of `batch` atomically.
     pub fn write_batch(&self, batch: &Batch) -> Result<()> {
+        let pending = self.write_batch_deferred(batch)?;
+        self.wait_durable(pending)
+    }
+
+    /// Applies every write of `batch` atomically, visible to readers at once, without waiting
+    /// for it to become durable: pass the result to [`Store::wait_durable`] before telling
+    /// anyone the write is done. This lets a caller that serialises writers under its own
+    /// lock (the Redis door) release that lock before the fsync, so that writers still share
+    /// fsyncs (group commit).
+    pub fn write_batch_deferred(&self, batch: &Batch) -> Result<PendingCommit> {
         let hasher = &self.inner.hasher;
         let prepared = batch
             .ops
@@ -310,8 +335,17 @@ impl Store {
                 BatchOp::Delete { key } => Prepared::delete(hasher, key),
             })
             .collect::<Result<Vec<_>>>()?;
-        self.inner.commit(&prepared)?;
-        Ok(())
+        let (_, lsn) = self.inner.log_and_apply(&prepared)?;
+        Ok(PendingCommit { lsn })
+    }
+
+    /// Returns once the writes of `pending` are durable under the store's policy: at once
+    /// under `EverySec` and `No`, after the WAL fsync that covers them under `Always`.
+    pub fn wait_durable(&self, pending: PendingCommit) -> Result<()> {
+        match pending.lsn {
+            Some(lsn) => self.inner.wait_durable(lsn),
+            None => Ok(()),
+        }
     }
 
     /// The value of `key`, if it exists and has not expired.
@@ -344,6 +378,12 @@ impl Store {
         self.inner.scan(cursor, count.max(1))
     }
 
+    /// A scan cursor at the start of a shard of the index chosen by `random`: scanning a page
+    /// from it samples keys at random (Redis `RANDOMKEY`).
+    pub fn random_cursor(&self, random: u64) -> u64 {
+        (random % SHARDS as u64) << 48
+    }
+
     /// Makes every write so far durable, whatever the durability policy.
     pub fn flush(&self) -> Result<()> {
         self.inner.check_open()?;
@@ -368,8 +408,9 @@ impl Store {
         self.inner.stats()
     }
 
-    /// Stops the background threads, checkpoints and releases the directory.
-    pub fn close(self) -> Result<()> {
+    /// Stops the background threads and checkpoints; later calls on this handle fail with
+    /// [`crate::Error::Closed`], and dropping it releases the directory.
+    pub fn close(&self) -> Result<()> {
         self.shutdown()
     }
 
@@ -534,7 +575,27 @@ impl Inner {
     }
 
     /// Logs and applies a write; returns, for a single delete, whether the key existed.
+    /// Logs and applies `ops`, then waits for durability if the policy asks for it.
     fn commit(&self, ops: &[Prepared<'_>]) -> Result<bool> {
+        let (existed, lsn) = self.log_and_apply(ops)?;
+        if let Some(lsn) = lsn {
+            self.wait_durable(lsn)?;
+        }
+        Ok(existed)
+    }
+
+    /// Waits until the frame `lsn` is durable, if the policy is `Always`.
+    pub fn wait_durable(&self, lsn: u64) -> Result<()> {
+        if self.options.durability == Durability::Always {
+            self.wal.wait_durable(lsn)?;
+        }
+        Ok(())
+    }
+
+    /// Logs `ops` as one WAL frame and applies them, without waiting for durability. Returns
+    /// whether any key a delete named existed, and the frame's LSN (`None` when nothing
+    /// needed logging).
+    fn log_and_apply(&self, ops: &[Prepared<'_>]) -> Result<(bool, Option<u64>)> {
         self.check_open()?;
         self.wal.check_poisoned()?;
         let put_bytes: u64 = ops
@@ -564,7 +625,7 @@ impl Inner {
                 existed |= live;
             }
             if put_bytes == 0 && !existed {
-                return Ok(false);
+                return Ok((false, None));
             }
             if put_bytes > 0 {
                 let active_len = w.active.len();
@@ -617,10 +678,7 @@ impl Inner {
                 }
             }
         }
-        if self.options.durability == Durability::Always {
-            self.wal.wait_durable(lsn)?;
-        }
-        Ok(existed)
+        Ok((existed, Some(lsn)))
     }
 
     /// Whether `key` exists and has not expired at `now`.

@@ -1,7 +1,7 @@
-//! The `cairn` binary: command-line access to cairn's parts.
-//!
-//! For now it opens cairn-log stores directly (`cairn log …`); the network doors (`cairn
-//! serve`) and the other engines' commands arrive with their issues.
+//! The `cairn` binary: `cairn serve` runs the server (the Redis door today); `cairn log …`
+//! opens cairn-log stores directly.
+
+mod serve;
 
 use std::path::PathBuf;
 
@@ -21,6 +21,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the server: the Redis door on 127.0.0.1:6379, data in ./cairn-data.
+    Serve(serve::ServeArgs),
     /// Work with a cairn-log store directory directly (the process takes its lock).
     Log {
         #[command(subcommand)]
@@ -54,6 +56,7 @@ enum LogCommand {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve(args) => serve::run(args),
         Command::Log { command } => log_command(command),
     }
 }

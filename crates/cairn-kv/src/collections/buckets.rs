@@ -1,0 +1,254 @@
+//! A hash table stored as child records: the layout of hashes and sets.
+//!
+//! The table grows by linear hashing: with `level` i and `split` s there are 2^i + s buckets;
+//! a field whose hash h has `h mod 2^i < s` lives in bucket `h mod 2^(i+1)`, any other in
+//! `h mod 2^i`. When the average bucket passes [`SPLIT_AT`] entries, bucket s is split in
+//! two (s rises; at 2^i the level rises). So a change rewrites one bucket of a few dozen
+//! entries, whatever the size of the collection, and no change ever rewrites the table.
+//! The hash is SipHash-1-3 under a per-store secret, so clients cannot pile fields into one
+//! bucket.
+//!
+//! A table of a single bucket keeps it inside the descriptor (no child record): most hashes
+//! and sets are small, and then a change is one record.
+//!
+//! ```text
+//! descriptor: generation u64 | len u64 | level u32 | split u64 | [inline bucket]
+//! bucket:     child 'b' | bucket number (u64 BE) → entries
+//! entries:    (field: u32 len + bytes, value: u32 len + bytes)*
+//! ```
+
+use std::hash::Hasher;
+
+use bytes::Bytes;
+use siphasher::sip::SipHasher13;
+
+use crate::encoding::{child_key, Reader, Writer};
+use crate::error::Result;
+use crate::txn::Txn;
+
+/// Average entries per bucket above which a bucket is split.
+pub const SPLIT_AT: u64 = 24;
+
+pub type Entries = Vec<(Bytes, Bytes)>;
+
+#[derive(Debug, Clone)]
+pub struct BucketMap {
+    pub generation: u64,
+    pub len: u64,
+    level: u32,
+    split: u64,
+    /// The only bucket, while there is one.
+    inline: Option<Entries>,
+}
+
+impl BucketMap {
+    pub fn new(txn: &mut Txn<'_>) -> BucketMap {
+        BucketMap {
+            generation: txn.new_generation(),
+            len: 0,
+            level: 0,
+            split: 0,
+            inline: Some(Vec::new()),
+        }
+    }
+
+    pub fn decode(body: &[u8]) -> Result<BucketMap> {
+        let mut r = Reader::new(body);
+        let generation = r.u64()?;
+        let len = r.u64()?;
+        let level = r.u32()?;
+        let split = r.u64()?;
+        let inline = if level == 0 && split == 0 {
+            Some(decode_entries(&mut r)?)
+        } else {
+            None
+        };
+        Ok(BucketMap {
+            generation,
+            len,
+            level,
+            split,
+            inline,
+        })
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u64(self.generation)
+            .u64(self.len)
+            .u32(self.level)
+            .u64(self.split);
+        if let Some(entries) = &self.inline {
+            encode_entries(&mut w, entries);
+        }
+        w.0
+    }
+
+    /// Number of buckets.
+    pub fn buckets(&self) -> u64 {
+        (1u64 << self.level) + self.split
+    }
+
+    fn bucket_of(&self, txn: &Txn<'_>, field: &[u8]) -> u64 {
+        let (k0, k1) = txn.state.seed;
+        let mut h = SipHasher13::new_with_keys(k0, k1);
+        h.write(field);
+        let h = h.finish();
+        let low = h & ((1u64 << self.level) - 1);
+        if low < self.split {
+            h & ((1u64 << (self.level + 1)) - 1)
+        } else {
+            low
+        }
+    }
+
+    fn bucket_key(&self, bucket: u64) -> Vec<u8> {
+        let mut part = vec![b'b'];
+        part.extend_from_slice(&bucket.to_be_bytes());
+        child_key(self.generation, &part)
+    }
+
+    /// The entries of bucket number `bucket`.
+    pub fn bucket(&self, txn: &mut Txn<'_>, bucket: u64) -> Result<Entries> {
+        if let Some(entries) = &self.inline {
+            return Ok(if bucket == 0 {
+                entries.clone()
+            } else {
+                Vec::new()
+            });
+        }
+        match txn.get(&self.bucket_key(bucket))? {
+            Some(bytes) => decode_entries(&mut Reader::new(&bytes)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn store_bucket(&mut self, txn: &mut Txn<'_>, bucket: u64, entries: Entries) {
+        if let Some(inline) = &mut self.inline {
+            *inline = entries;
+            return;
+        }
+        let key = self.bucket_key(bucket);
+        if entries.is_empty() {
+            txn.delete(key);
+        } else {
+            let mut w = Writer::new();
+            encode_entries(&mut w, &entries);
+            txn.put(key, w.0);
+        }
+    }
+
+    pub fn get(&self, txn: &mut Txn<'_>, field: &[u8]) -> Result<Option<Bytes>> {
+        if let Some(entries) = &self.inline {
+            return Ok(find(entries, field).map(|i| entries[i].1.clone()));
+        }
+        let b = self.bucket_of(txn, field);
+        let entries = self.bucket(txn, b)?;
+        Ok(find(&entries, field).map(|i| entries[i].1.clone()))
+    }
+
+    /// Sets `field` to `value`; returns whether the field is new.
+    pub fn insert(&mut self, txn: &mut Txn<'_>, field: Bytes, value: Bytes) -> Result<bool> {
+        let b = self.bucket_of(txn, &field);
+        let mut entries = self.bucket(txn, b)?;
+        let new = match find(&entries, &field) {
+            Some(i) => {
+                entries[i].1 = value;
+                false
+            }
+            None => {
+                entries.push((field, value));
+                true
+            }
+        };
+        self.store_bucket(txn, b, entries);
+        if new {
+            self.len += 1;
+            if self.len > self.buckets() * SPLIT_AT {
+                self.split_one(txn)?;
+            }
+        }
+        Ok(new)
+    }
+
+    /// Removes `field`; returns whether it was there.
+    pub fn remove(&mut self, txn: &mut Txn<'_>, field: &[u8]) -> Result<bool> {
+        let b = self.bucket_of(txn, field);
+        let mut entries = self.bucket(txn, b)?;
+        let Some(i) = find(&entries, field) else {
+            return Ok(false);
+        };
+        entries.swap_remove(i);
+        self.store_bucket(txn, b, entries);
+        self.len -= 1;
+        Ok(true)
+    }
+
+    /// Splits bucket `split` into itself and its image at `split + 2^level`.
+    fn split_one(&mut self, txn: &mut Txn<'_>) -> Result<()> {
+        let old = self.split;
+        let moving = self.bucket(txn, old)?;
+        if let Some(inline) = self.inline.take() {
+            // Leaving the descriptor: the single bucket becomes child records.
+            debug_assert_eq!(moving.len(), inline.len());
+        }
+        self.split += 1;
+        let image = old + (1u64 << self.level);
+        let (mut stay, mut go) = (Vec::new(), Vec::new());
+        for (f, v) in moving {
+            if self.bucket_of(txn, &f) == image {
+                go.push((f, v));
+            } else {
+                stay.push((f, v));
+            }
+        }
+        self.store_bucket(txn, old, std::mem::take(&mut stay));
+        self.store_bucket(txn, image, std::mem::take(&mut go));
+        if self.split == 1u64 << self.level {
+            self.level += 1;
+            self.split = 0;
+        }
+        Ok(())
+    }
+
+    /// Every entry, bucket by bucket.
+    pub fn entries(&self, txn: &mut Txn<'_>) -> Result<Entries> {
+        if let Some(entries) = &self.inline {
+            return Ok(entries.clone());
+        }
+        let mut all = Vec::with_capacity(self.len as usize);
+        for b in 0..self.buckets() {
+            all.extend(self.bucket(txn, b)?);
+        }
+        Ok(all)
+    }
+
+    pub fn drop_children(&self, txn: &mut Txn<'_>) -> Result<()> {
+        if self.inline.is_none() {
+            for b in 0..self.buckets() {
+                txn.delete(self.bucket_key(b));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn find(entries: &Entries, field: &[u8]) -> Option<usize> {
+    entries.iter().position(|(f, _)| f.as_ref() == field)
+}
+
+fn decode_entries(r: &mut Reader<'_>) -> Result<Entries> {
+    let mut out = Vec::new();
+    while !r.is_empty() {
+        let f = Bytes::copy_from_slice(r.bytes()?);
+        let v = Bytes::copy_from_slice(r.bytes()?);
+        out.push((f, v));
+    }
+    Ok(out)
+}
+
+fn encode_entries(w: &mut Writer, entries: &Entries) {
+    for (f, v) in entries {
+        w.bytes(f).bytes(v);
+    }
+}

@@ -1,0 +1,290 @@
+//! A list stored as a deque of chunks: the layout of Redis lists.
+//!
+//! Elements sit in chunks of at most [`CHUNK`] elements, numbered by a sequence that grows
+//! toward the tail. Invariant: every chunk but the first and the last is full, so the chunk
+//! and position of index i are computed, not searched: `LINDEX`, `LSET` and `LRANGE` read only
+//! the chunks they need, and a push or pop at either end rewrites one chunk. Commands that
+//! change the middle (`LINSERT`, `LREM`, `LTRIM` that keeps a middle part) rewrite the list,
+//! as they are O(n) in Redis too.
+//!
+//! ```text
+//! descriptor: generation u64 | len u64 | first chunk seq u64 | chunks u64 | first chunk len u64
+//! chunk:      child 'l' | seq (u64 BE) → elements (u32 len + bytes)*
+//! ```
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+
+use crate::encoding::{child_key, Reader, Writer};
+use crate::error::Result;
+use crate::txn::Txn;
+
+/// Elements per chunk.
+pub const CHUNK: u64 = 128;
+/// The sequence number of the first chunk of a new list: room to grow both ways.
+const FIRST_SEQ: u64 = 1 << 62;
+
+#[derive(Debug, Clone)]
+pub struct List {
+    pub generation: u64,
+    pub len: u64,
+    first_seq: u64,
+    chunks: u64,
+    first_len: u64,
+    /// Chunks read or changed by this command, written back by [`List::flush`].
+    loaded: HashMap<u64, (Vec<Bytes>, bool)>,
+}
+
+impl List {
+    pub fn new(txn: &mut Txn<'_>) -> List {
+        List {
+            generation: txn.new_generation(),
+            len: 0,
+            first_seq: FIRST_SEQ,
+            chunks: 0,
+            first_len: 0,
+            loaded: HashMap::new(),
+        }
+    }
+
+    pub fn decode(body: &[u8]) -> Result<List> {
+        let mut r = Reader::new(body);
+        Ok(List {
+            generation: r.u64()?,
+            len: r.u64()?,
+            first_seq: r.u64()?,
+            chunks: r.u64()?,
+            first_len: r.u64()?,
+            loaded: HashMap::new(),
+        })
+    }
+
+    /// The descriptor; call [`List::flush`] first.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u64(self.generation)
+            .u64(self.len)
+            .u64(self.first_seq)
+            .u64(self.chunks)
+            .u64(self.first_len);
+        w.0
+    }
+
+    fn chunk_key(&self, seq: u64) -> Vec<u8> {
+        child_key_for(self.generation, seq)
+    }
+
+    fn chunk(&mut self, txn: &mut Txn<'_>, seq: u64) -> Result<&mut (Vec<Bytes>, bool)> {
+        if !self.loaded.contains_key(&seq) {
+            let items = match txn.get(&self.chunk_key(seq))? {
+                Some(bytes) => {
+                    let mut r = Reader::new(&bytes);
+                    let mut items = Vec::new();
+                    while !r.is_empty() {
+                        items.push(Bytes::copy_from_slice(r.bytes()?));
+                    }
+                    items
+                }
+                None => Vec::new(),
+            };
+            self.loaded.insert(seq, (items, false));
+        }
+        Ok(self.loaded.entry(seq).or_default())
+    }
+
+    fn last_seq(&self) -> u64 {
+        self.first_seq + self.chunks - 1
+    }
+
+    fn last_len(&self) -> u64 {
+        match self.chunks {
+            0 => 0,
+            1 => self.first_len,
+            n => self.len - self.first_len - (n - 2) * CHUNK,
+        }
+    }
+
+    /// (chunk seq, position) of index `i` (0-based, `i < len`).
+    fn locate(&self, i: u64) -> (u64, usize) {
+        if i < self.first_len {
+            (self.first_seq, i as usize)
+        } else {
+            let j = i - self.first_len;
+            (self.first_seq + 1 + j / CHUNK, (j % CHUNK) as usize)
+        }
+    }
+
+    pub fn push_front(&mut self, txn: &mut Txn<'_>, item: Bytes) -> Result<()> {
+        if self.chunks == 0 || self.first_len == CHUNK {
+            if self.chunks > 0 {
+                self.first_seq -= 1;
+            }
+            self.chunks += 1;
+            self.first_len = 0;
+            self.loaded.insert(self.first_seq, (Vec::new(), true));
+        }
+        let seq = self.first_seq;
+        let chunk = self.chunk(txn, seq)?;
+        chunk.0.insert(0, item);
+        chunk.1 = true;
+        self.first_len += 1;
+        self.len += 1;
+        Ok(())
+    }
+
+    pub fn push_back(&mut self, txn: &mut Txn<'_>, item: Bytes) -> Result<()> {
+        if self.chunks == 0 {
+            return self.push_front(txn, item);
+        }
+        if self.last_len() == CHUNK {
+            self.chunks += 1;
+            let seq = self.last_seq();
+            self.loaded.insert(seq, (Vec::new(), true));
+        }
+        let seq = self.last_seq();
+        let chunk = self.chunk(txn, seq)?;
+        chunk.0.push(item);
+        chunk.1 = true;
+        if self.chunks == 1 {
+            self.first_len += 1;
+        }
+        self.len += 1;
+        Ok(())
+    }
+
+    pub fn pop_front(&mut self, txn: &mut Txn<'_>) -> Result<Option<Bytes>> {
+        if self.len == 0 {
+            return Ok(None);
+        }
+        let seq = self.first_seq;
+        let chunk = self.chunk(txn, seq)?;
+        let item = (!chunk.0.is_empty()).then(|| chunk.0.remove(0));
+        chunk.1 = true;
+        self.len -= 1;
+        self.first_len -= 1;
+        if self.first_len == 0 {
+            self.chunks -= 1;
+            self.first_seq += 1;
+            self.first_len = match self.chunks {
+                0 => 0,
+                1 => self.len,
+                _ => CHUNK,
+            };
+        }
+        Ok(item)
+    }
+
+    pub fn pop_back(&mut self, txn: &mut Txn<'_>) -> Result<Option<Bytes>> {
+        if self.len == 0 {
+            return Ok(None);
+        }
+        let seq = self.last_seq();
+        let chunk = self.chunk(txn, seq)?;
+        let item = chunk.0.pop();
+        chunk.1 = true;
+        let emptied = chunk.0.is_empty();
+        self.len -= 1;
+        if self.chunks == 1 {
+            self.first_len -= 1;
+        }
+        if emptied {
+            self.chunks -= 1;
+            if self.chunks == 0 {
+                self.first_len = 0;
+            }
+        }
+        Ok(item)
+    }
+
+    pub fn get(&mut self, txn: &mut Txn<'_>, index: u64) -> Result<Option<Bytes>> {
+        if index >= self.len {
+            return Ok(None);
+        }
+        let (seq, pos) = self.locate(index);
+        Ok(self.chunk(txn, seq)?.0.get(pos).cloned())
+    }
+
+    /// Replaces the element at `index` (which must be < len).
+    pub fn set(&mut self, txn: &mut Txn<'_>, index: u64, item: Bytes) -> Result<()> {
+        let (seq, pos) = self.locate(index);
+        let chunk = self.chunk(txn, seq)?;
+        if let Some(slot) = chunk.0.get_mut(pos) {
+            *slot = item;
+            chunk.1 = true;
+        }
+        Ok(())
+    }
+
+    /// Elements `start..=end` (clamped to the list).
+    pub fn range(&mut self, txn: &mut Txn<'_>, start: u64, end: u64) -> Result<Vec<Bytes>> {
+        if self.len == 0 || start >= self.len || start > end {
+            return Ok(Vec::new());
+        }
+        let end = end.min(self.len - 1);
+        let mut out = Vec::with_capacity((end - start + 1) as usize);
+        let mut i = start;
+        while i <= end {
+            let (seq, pos) = self.locate(i);
+            let chunk = self.chunk(txn, seq)?;
+            let take = ((end - i + 1) as usize).min(chunk.0.len().saturating_sub(pos));
+            if take == 0 {
+                break;
+            }
+            out.extend_from_slice(&chunk.0[pos..pos + take]);
+            i += take as u64;
+        }
+        Ok(out)
+    }
+
+    pub fn all(&mut self, txn: &mut Txn<'_>) -> Result<Vec<Bytes>> {
+        self.range(txn, 0, self.len.saturating_sub(1))
+    }
+
+    /// Replaces the whole content by `items`, repacked into full chunks.
+    pub fn rewrite(&mut self, txn: &mut Txn<'_>, items: Vec<Bytes>) -> Result<()> {
+        self.drop_children(txn)?;
+        self.loaded.clear();
+        self.len = 0;
+        self.chunks = 0;
+        self.first_len = 0;
+        self.first_seq = FIRST_SEQ;
+        for item in items {
+            self.push_back(txn, item)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the changed chunks back into the transaction.
+    pub fn flush(&mut self, txn: &mut Txn<'_>) {
+        let live = self.first_seq..self.first_seq + self.chunks;
+        for (seq, (items, dirty)) in self.loaded.drain() {
+            if !dirty {
+                continue;
+            }
+            let key = child_key_for(self.generation, seq);
+            if items.is_empty() || !live.contains(&seq) {
+                txn.delete(key);
+            } else {
+                let mut w = Writer::new();
+                for item in &items {
+                    w.bytes(item);
+                }
+                txn.put(key, w.0);
+            }
+        }
+    }
+
+    pub fn drop_children(&self, txn: &mut Txn<'_>) -> Result<()> {
+        for seq in self.first_seq..self.first_seq + self.chunks {
+            txn.delete(self.chunk_key(seq));
+        }
+        Ok(())
+    }
+}
+
+fn child_key_for(generation: u64, seq: u64) -> Vec<u8> {
+    let mut part = vec![b'l'];
+    part.extend_from_slice(&seq.to_be_bytes());
+    child_key(generation, &part)
+}

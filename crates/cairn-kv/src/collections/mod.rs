@@ -1,0 +1,54 @@
+//! How collections are laid out over child records, one module per layout.
+//!
+//! * [`buckets`]: a linear-hashing table of small buckets, for hashes and sets (and the
+//!   member → score side of sorted sets).
+//! * [`list`]: a deque of fixed-capacity chunks, for lists.
+//! * [`zset`]: a counted B+tree of (score, member), for sorted sets' order and ranks.
+
+pub mod buckets;
+pub mod list;
+
+use crate::encoding::{Head, Kind};
+use crate::error::Result;
+use crate::txn::Txn;
+
+/// Deletes every child record of the collection whose head is `head` (nothing for strings).
+pub fn drop_children(txn: &mut Txn<'_>, head: &Head) -> Result<()> {
+    match head.kind {
+        Kind::String => Ok(()),
+        Kind::Hash | Kind::Set => buckets::BucketMap::decode(&head.body)?.drop_children(txn),
+        Kind::List => list::List::decode(&head.body)?.drop_children(txn),
+        Kind::ZSet => Ok(()),
+    }
+}
+
+/// A copy of the value of `head` under a new generation (COPY): strings share their bytes,
+/// collections get their elements rewritten under fresh child records.
+pub fn deep_copy(txn: &mut Txn<'_>, head: &Head) -> Result<Head> {
+    let body = match head.kind {
+        Kind::String => head.body.clone(),
+        Kind::Hash | Kind::Set => {
+            let src = buckets::BucketMap::decode(&head.body)?;
+            let mut dst = buckets::BucketMap::new(txn);
+            for (f, v) in src.entries(txn)? {
+                dst.insert(txn, f, v)?;
+            }
+            dst.encode().into()
+        }
+        Kind::List => {
+            let mut src = list::List::decode(&head.body)?;
+            let mut dst = list::List::new(txn);
+            for item in src.all(txn)? {
+                dst.push_back(txn, item)?;
+            }
+            dst.flush(txn);
+            dst.encode().into()
+        }
+        Kind::ZSet => head.body.clone(),
+    };
+    Ok(Head {
+        kind: head.kind,
+        expire_at: head.expire_at,
+        body,
+    })
+}

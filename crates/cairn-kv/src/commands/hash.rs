@@ -1,0 +1,298 @@
+//! Hash commands over the bucketed layout ([`crate::collections::buckets`]).
+
+use bytes::Bytes;
+
+use crate::collections::buckets::BucketMap;
+use crate::commands::args::{int, is};
+use crate::commands::keys::parse_scan;
+use crate::dispatch::Ctx;
+use crate::encoding::{Head, Kind};
+use crate::error::{KvError, Result};
+use crate::glob;
+use crate::num::{format_human, parse_f64, parse_i64};
+use crate::reply::Reply;
+
+/// The hash at `key` (head and table), `None` if absent, `WRONGTYPE` if not a hash.
+pub fn load(ctx: &mut Ctx<'_, '_>, key: &[u8], kind: Kind) -> Result<Option<(Head, BucketMap)>> {
+    let db = ctx.db();
+    match ctx.txn.typed_head(db, key, kind)? {
+        Some(head) => {
+            let map = BucketMap::decode(&head.body)?;
+            Ok(Some((head, map)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The hash at `key`, or a new empty one.
+pub fn load_or_new(ctx: &mut Ctx<'_, '_>, key: &[u8], kind: Kind) -> Result<(Head, BucketMap)> {
+    crate::encoding::check_key(key)?;
+    match load(ctx, key, kind)? {
+        Some(found) => Ok(found),
+        None => Ok((Head::new(kind, Bytes::new()), BucketMap::new(&mut ctx.txn))),
+    }
+}
+
+/// Writes the table's descriptor back; an emptied collection's key is deleted, as in Redis.
+pub fn save(ctx: &mut Ctx<'_, '_>, key: &[u8], mut head: Head, map: &BucketMap) -> Result<()> {
+    let db = ctx.db();
+    if map.len == 0 {
+        if ctx.txn.head_of_kind(db, key, head.kind)?.is_some() {
+            ctx.txn.remove_head(db, key, &head)?;
+        }
+        return Ok(());
+    }
+    head.body = map.encode().into();
+    ctx.txn.put_head(db, key, &head)
+}
+
+pub fn hset(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    if !args.len().is_multiple_of(2) {
+        return Err(KvError::WrongArity(
+            String::from_utf8_lossy(&args[0]).to_ascii_lowercase(),
+        ));
+    }
+    let (head, mut map) = load_or_new(ctx, &args[1], Kind::Hash)?;
+    let mut added = 0;
+    for pair in args[2..].chunks(2) {
+        added += i64::from(map.insert(&mut ctx.txn, pair[0].clone(), pair[1].clone())?);
+    }
+    save(ctx, &args[1], head, &map)?;
+    Ok(if is(&args[0], "HMSET") {
+        Reply::OK
+    } else {
+        Reply::Integer(added)
+    })
+}
+
+pub fn hsetnx(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let (head, mut map) = load_or_new(ctx, &args[1], Kind::Hash)?;
+    if map.get(&mut ctx.txn, &args[2])?.is_some() {
+        return Ok(Reply::Integer(0));
+    }
+    map.insert(&mut ctx.txn, args[2].clone(), args[3].clone())?;
+    save(ctx, &args[1], head, &map)?;
+    Ok(Reply::Integer(1))
+}
+
+pub fn hget(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let Some((_, map)) = load(ctx, &args[1], Kind::Hash)? else {
+        return Ok(Reply::Nil);
+    };
+    Ok(Reply::optional(map.get(&mut ctx.txn, &args[2])?))
+}
+
+pub fn hmget(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let map = load(ctx, &args[1], Kind::Hash)?;
+    let mut out = Vec::with_capacity(args.len() - 2);
+    for field in &args[2..] {
+        out.push(match &map {
+            Some((_, m)) => Reply::optional(m.get(&mut ctx.txn, field)?),
+            None => Reply::Nil,
+        });
+    }
+    Ok(Reply::Array(out))
+}
+
+pub fn hdel(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let Some((head, mut map)) = load(ctx, &args[1], Kind::Hash)? else {
+        return Ok(Reply::Integer(0));
+    };
+    let mut removed = 0;
+    for field in &args[2..] {
+        removed += i64::from(map.remove(&mut ctx.txn, field)?);
+    }
+    if removed > 0 {
+        save(ctx, &args[1], head, &map)?;
+    }
+    Ok(Reply::Integer(removed))
+}
+
+pub fn hlen(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    Ok(Reply::Integer(
+        load(ctx, &args[1], Kind::Hash)?.map_or(0, |(_, m)| m.len as i64),
+    ))
+}
+
+pub fn hexists(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let Some((_, map)) = load(ctx, &args[1], Kind::Hash)? else {
+        return Ok(Reply::Integer(0));
+    };
+    Ok(Reply::Integer(i64::from(
+        map.get(&mut ctx.txn, &args[2])?.is_some(),
+    )))
+}
+
+fn all(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Vec<(Bytes, Bytes)>> {
+    match load(ctx, key, Kind::Hash)? {
+        Some((_, map)) => map.entries(&mut ctx.txn),
+        None => Ok(Vec::new()),
+    }
+}
+
+pub fn hkeys(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    Ok(Reply::bulks(
+        all(ctx, &args[1])?.into_iter().map(|(f, _)| f),
+    ))
+}
+
+pub fn hvals(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    Ok(Reply::bulks(
+        all(ctx, &args[1])?.into_iter().map(|(_, v)| v),
+    ))
+}
+
+pub fn hgetall(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    Ok(Reply::Map(
+        all(ctx, &args[1])?
+            .into_iter()
+            .map(|(f, v)| (Reply::Bulk(f), Reply::Bulk(v)))
+            .collect(),
+    ))
+}
+
+pub fn hincrby(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let by = int(&args[3])?;
+    let (head, mut map) = load_or_new(ctx, &args[1], Kind::Hash)?;
+    let current = match map.get(&mut ctx.txn, &args[2])? {
+        Some(v) => parse_i64(&v).map_err(|_| KvError::other("hash value is not an integer"))?,
+        None => 0,
+    };
+    let next = current.checked_add(by).ok_or(KvError::Overflow)?;
+    map.insert(&mut ctx.txn, args[2].clone(), Bytes::from(next.to_string()))?;
+    save(ctx, &args[1], head, &map)?;
+    Ok(Reply::Integer(next))
+}
+
+pub fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let by = parse_f64(&args[3])?;
+    let (head, mut map) = load_or_new(ctx, &args[1], Kind::Hash)?;
+    let current = match map.get(&mut ctx.txn, &args[2])? {
+        Some(v) => parse_f64(&v).map_err(|_| KvError::other("hash value is not a float"))?,
+        None => 0.0,
+    };
+    let next = current + by;
+    if !next.is_finite() {
+        return Err(KvError::other("increment would produce NaN or Infinity"));
+    }
+    let text = Bytes::from(format_human(next));
+    map.insert(&mut ctx.txn, args[2].clone(), text.clone())?;
+    save(ctx, &args[1], head, &map)?;
+    Ok(Reply::Bulk(text))
+}
+
+pub fn hstrlen(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let Some((_, map)) = load(ctx, &args[1], Kind::Hash)? else {
+        return Ok(Reply::Integer(0));
+    };
+    Ok(Reply::Integer(
+        map.get(&mut ctx.txn, &args[2])?
+            .map_or(0, |v| v.len() as i64),
+    ))
+}
+
+/// HSCAN and SSCAN: the cursor is a bucket number; buckets only ever split into
+/// higher-numbered ones, so an element present for the whole scan is returned at least once.
+pub fn scan_buckets(ctx: &mut Ctx<'_, '_>, args: &[Bytes], kind: Kind) -> Result<Reply> {
+    let o = parse_scan(args, 2, false)?;
+    let Some((_, map)) = load(ctx, &args[1], kind)? else {
+        return Ok(Reply::Array(vec![Reply::text("0"), Reply::Array(vec![])]));
+    };
+    let mut out = Vec::new();
+    let mut bucket = o.cursor;
+    let buckets = map.buckets();
+    let mut found = 0;
+    while bucket < buckets && found < o.count {
+        for (f, v) in map.bucket(&mut ctx.txn, bucket)? {
+            if o.pattern.as_ref().is_some_and(|p| !glob::matches(p, &f)) {
+                continue;
+            }
+            found += 1;
+            out.push(Reply::Bulk(f));
+            if kind == Kind::Hash && !o.no_values {
+                out.push(Reply::Bulk(v));
+            }
+        }
+        bucket += 1;
+    }
+    let next = if bucket >= buckets { 0 } else { bucket };
+    Ok(Reply::Array(vec![
+        Reply::text(next.to_string()),
+        Reply::Array(out),
+    ]))
+}
+
+pub fn hscan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    scan_buckets(ctx, args, Kind::Hash)
+}
+
+/// Picks `count` entries at random: distinct when `distinct`, else possibly repeated.
+pub fn random_entries(
+    ctx: &mut Ctx<'_, '_>,
+    map: &BucketMap,
+    count: usize,
+    distinct: bool,
+) -> Result<Vec<(Bytes, Bytes)>> {
+    // Sets and hashes are read whole here; sampling per bucket would skew toward sparse
+    // buckets, and these commands are O(n) in their worst case in Redis too.
+    let mut entries = map.entries(&mut ctx.txn)?;
+    let mut rng = ctx.kv.rng.lock();
+    if distinct {
+        let n = count.min(entries.len());
+        for i in 0..n {
+            let j = i + rng.below((entries.len() - i) as u64) as usize;
+            entries.swap(i, j);
+        }
+        entries.truncate(n);
+        Ok(entries)
+    } else if entries.is_empty() {
+        Ok(entries)
+    } else {
+        Ok((0..count)
+            .map(|_| entries[rng.below(entries.len() as u64) as usize].clone())
+            .collect())
+    }
+}
+
+pub fn hrandfield(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let count = args.get(2).map(|c| int(c)).transpose()?;
+    let with_values = match args.get(3) {
+        Some(a) if is(a, "WITHVALUES") && args.len() == 4 => true,
+        Some(_) => return Err(KvError::Syntax),
+        None => false,
+    };
+    let Some((_, map)) = load(ctx, &args[1], Kind::Hash)? else {
+        return Ok(if count.is_some() {
+            Reply::Array(vec![])
+        } else {
+            Reply::Nil
+        });
+    };
+    let Some(count) = count else {
+        let picked = random_entries(ctx, &map, 1, true)?;
+        return Ok(Reply::optional(picked.into_iter().next().map(|(f, _)| f)));
+    };
+    let distinct = count >= 0;
+    let picked = random_entries(
+        ctx,
+        &map,
+        count.unsigned_abs().min(1 << 24) as usize,
+        distinct,
+    )?;
+    if with_values && ctx.resp3() {
+        return Ok(Reply::Array(
+            picked
+                .into_iter()
+                .map(|(f, v)| Reply::Array(vec![Reply::Bulk(f), Reply::Bulk(v)]))
+                .collect(),
+        ));
+    }
+    let mut out = Vec::new();
+    for (f, v) in picked {
+        out.push(Reply::Bulk(f));
+        if with_values {
+            out.push(Reply::Bulk(v));
+        }
+    }
+    Ok(Reply::Array(out))
+}

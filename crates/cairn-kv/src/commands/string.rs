@@ -1,0 +1,354 @@
+//! String commands: GET, SET and its variants, MGET/MSET, APPEND, counters, ranges; and the
+//! seed's UPDATE (set only an existing key).
+
+use bytes::{Bytes, BytesMut};
+
+use crate::commands::args::{expire_at, get_string, int, is, put_string};
+use crate::dispatch::Ctx;
+use crate::encoding::Kind;
+use crate::error::{KvError, Result};
+use crate::num::{format_human, parse_f64, parse_i64};
+use crate::reply::Reply;
+
+pub fn get(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let value = get_string(ctx, &args[1])?;
+    let stats = &mut ctx.txn.state;
+    if value.is_some() {
+        stats.keyspace_hits += 1;
+    } else {
+        stats.keyspace_misses += 1;
+    }
+    Ok(Reply::optional(value.map(|h| h.body)))
+}
+
+#[derive(Default)]
+struct SetOptions {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keep_ttl: bool,
+    /// Absolute unix ms.
+    expire_at: Option<i64>,
+}
+
+fn parse_set_options(ctx: &Ctx<'_, '_>, opts: &[Bytes]) -> Result<SetOptions> {
+    let mut o = SetOptions::default();
+    let mut i = 0;
+    while i < opts.len() {
+        let a = &opts[i];
+        let has_expiry = o.expire_at.is_some() || o.keep_ttl;
+        if is(a, "NX") && !o.xx {
+            o.nx = true;
+        } else if is(a, "XX") && !o.nx {
+            o.xx = true;
+        } else if is(a, "GET") {
+            o.get = true;
+        } else if is(a, "KEEPTTL") && !has_expiry {
+            o.keep_ttl = true;
+        } else if !has_expiry && i + 1 < opts.len() {
+            let (ms, abs) = if is(a, "EX") {
+                (false, false)
+            } else if is(a, "PX") {
+                (true, false)
+            } else if is(a, "EXAT") {
+                (false, true)
+            } else if is(a, "PXAT") {
+                (true, true)
+            } else {
+                return Err(KvError::Syntax);
+            };
+            let raw = int(&opts[i + 1])?;
+            if raw <= 0 {
+                return Err(KvError::other("invalid expire time in 'set' command"));
+            }
+            o.expire_at = Some(expire_at(ctx, &opts[i + 1], ms, abs, "set")?);
+            i += 1;
+        } else {
+            return Err(KvError::Syntax);
+        }
+        i += 1;
+    }
+    Ok(o)
+}
+
+pub fn set(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let key = &args[1];
+    let value = args[2].clone();
+    if args.len() == 3 {
+        put_string(ctx, key, value, 0)?;
+        return Ok(Reply::OK);
+    }
+    let o = parse_set_options(ctx, &args[3..])?;
+    let db = ctx.db();
+    let old = if o.get {
+        ctx.txn.typed_head(db, key, Kind::String)?
+    } else {
+        ctx.txn.head(db, key)?
+    };
+    let old_reply =
+        |old: &Option<crate::encoding::Head>| Reply::optional(old.as_ref().map(|h| h.body.clone()));
+    if (o.nx && old.is_some()) || (o.xx && old.is_none()) {
+        return Ok(if o.get { old_reply(&old) } else { Reply::Nil });
+    }
+    let expire = match (o.expire_at, o.keep_ttl) {
+        (Some(at), _) => at,
+        (None, true) => old.as_ref().map_or(0, |h| h.expire_at as i64),
+        (None, false) => 0,
+    };
+    if o.expire_at.is_some() && expire <= ctx.txn.now as i64 {
+        // Already in the past: the key is set and expires at once.
+        ctx.txn.delete_key(db, key)?;
+    } else {
+        put_string(ctx, key, value, expire as u64)?;
+    }
+    Ok(if o.get { old_reply(&old) } else { Reply::OK })
+}
+
+/// UPDATE key value: the seed's verb, SET only if the key exists (like SET … XX).
+pub fn update(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let db = ctx.db();
+    if ctx.txn.head(db, &args[1])?.is_none() {
+        return Ok(Reply::Nil);
+    }
+    put_string(ctx, &args[1], args[2].clone(), 0)?;
+    Ok(Reply::OK)
+}
+
+pub fn setnx(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let db = ctx.db();
+    if ctx.txn.head(db, &args[1])?.is_some() {
+        return Ok(Reply::Integer(0));
+    }
+    put_string(ctx, &args[1], args[2].clone(), 0)?;
+    Ok(Reply::Integer(1))
+}
+
+fn set_with_ttl(ctx: &mut Ctx<'_, '_>, args: &[Bytes], ms: bool, name: &str) -> Result<Reply> {
+    if int(&args[2])? <= 0 {
+        return Err(KvError::other(format!(
+            "invalid expire time in '{name}' command"
+        )));
+    }
+    let at = expire_at(ctx, &args[2], ms, false, name)?;
+    put_string(ctx, &args[1], args[3].clone(), at as u64)?;
+    Ok(Reply::OK)
+}
+
+pub fn setex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    set_with_ttl(ctx, args, false, "setex")
+}
+
+pub fn psetex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    set_with_ttl(ctx, args, true, "psetex")
+}
+
+pub fn getset(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let old = get_string(ctx, &args[1])?;
+    put_string(ctx, &args[1], args[2].clone(), 0)?;
+    Ok(Reply::optional(old.map(|h| h.body)))
+}
+
+pub fn getdel(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let old = get_string(ctx, &args[1])?;
+    if old.is_some() {
+        let db = ctx.db();
+        ctx.txn.delete_key(db, &args[1])?;
+    }
+    Ok(Reply::optional(old.map(|h| h.body)))
+}
+
+pub fn getex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let mut new_expiry: Option<i64> = None;
+    let mut i = 2;
+    while i < args.len() {
+        let a = &args[i];
+        if is(a, "PERSIST") && new_expiry.is_none() {
+            new_expiry = Some(0);
+        } else if new_expiry.is_none() && i + 1 < args.len() {
+            let (ms, abs) = if is(a, "EX") {
+                (false, false)
+            } else if is(a, "PX") {
+                (true, false)
+            } else if is(a, "EXAT") {
+                (false, true)
+            } else if is(a, "PXAT") {
+                (true, true)
+            } else {
+                return Err(KvError::Syntax);
+            };
+            if int(&args[i + 1])? <= 0 {
+                return Err(KvError::other("invalid expire time in 'getex' command"));
+            }
+            new_expiry = Some(expire_at(ctx, &args[i + 1], ms, abs, "getex")?);
+            i += 1;
+        } else {
+            return Err(KvError::Syntax);
+        }
+        i += 1;
+    }
+    let Some(head) = get_string(ctx, &args[1])? else {
+        return Ok(Reply::Nil);
+    };
+    if let Some(at) = new_expiry {
+        if at != 0 && at <= ctx.txn.now as i64 {
+            let db = ctx.db();
+            ctx.txn.delete_key(db, &args[1])?;
+        } else if at as u64 != head.expire_at {
+            put_string(ctx, &args[1], head.body.clone(), at as u64)?;
+        }
+    }
+    Ok(Reply::Bulk(head.body))
+}
+
+pub fn mget(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let db = ctx.db();
+    let mut out = Vec::with_capacity(args.len() - 1);
+    for key in &args[1..] {
+        out.push(match ctx.txn.head_of_kind(db, key, Kind::String)? {
+            Some(h) if h.kind == Kind::String => Reply::Bulk(h.body),
+            _ => Reply::Nil,
+        });
+    }
+    Ok(Reply::Array(out))
+}
+
+pub fn mset(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    if args.len().is_multiple_of(2) {
+        return Err(KvError::WrongArity("mset".into()));
+    }
+    for pair in args[1..].chunks(2) {
+        crate::encoding::check_key(&pair[0])?;
+    }
+    for pair in args[1..].chunks(2) {
+        put_string(ctx, &pair[0], pair[1].clone(), 0)?;
+    }
+    Ok(Reply::OK)
+}
+
+pub fn msetnx(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    if args.len().is_multiple_of(2) {
+        return Err(KvError::WrongArity("msetnx".into()));
+    }
+    let db = ctx.db();
+    for pair in args[1..].chunks(2) {
+        if ctx.txn.head(db, &pair[0])?.is_some() {
+            return Ok(Reply::Integer(0));
+        }
+    }
+    for pair in args[1..].chunks(2) {
+        put_string(ctx, &pair[0], pair[1].clone(), 0)?;
+    }
+    Ok(Reply::Integer(1))
+}
+
+pub fn append(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let (value, expire) = match get_string(ctx, &args[1])? {
+        Some(h) => {
+            let mut v = BytesMut::with_capacity(h.body.len() + args[2].len());
+            v.extend_from_slice(&h.body);
+            v.extend_from_slice(&args[2]);
+            (v.freeze(), h.expire_at)
+        }
+        None => (args[2].clone(), 0),
+    };
+    let len = value.len();
+    put_string(ctx, &args[1], value, expire)?;
+    Ok(Reply::Integer(len as i64))
+}
+
+pub fn strlen(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    Ok(Reply::Integer(
+        get_string(ctx, &args[1])?.map_or(0, |h| h.body.len() as i64),
+    ))
+}
+
+fn incr_by(ctx: &mut Ctx<'_, '_>, key: &Bytes, by: i64) -> Result<Reply> {
+    let (current, expire) = match get_string(ctx, key)? {
+        Some(h) => (parse_i64(&h.body)?, h.expire_at),
+        None => (0, 0),
+    };
+    let next = current.checked_add(by).ok_or(KvError::Overflow)?;
+    put_string(ctx, key, Bytes::from(next.to_string()), expire)?;
+    Ok(Reply::Integer(next))
+}
+
+pub fn incr(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    incr_by(ctx, &args[1], 1)
+}
+
+pub fn decr(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    incr_by(ctx, &args[1], -1)
+}
+
+pub fn incrby(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let by = int(&args[2])?;
+    incr_by(ctx, &args[1], by)
+}
+
+pub fn decrby(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let by = int(&args[2])?;
+    if by == i64::MIN {
+        return Err(KvError::other("decrement would overflow"));
+    }
+    incr_by(ctx, &args[1], -by)
+}
+
+pub fn incrbyfloat(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let by = parse_f64(&args[2])?;
+    let (current, expire) = match get_string(ctx, &args[1])? {
+        Some(h) => (parse_f64(&h.body)?, h.expire_at),
+        None => (0.0, 0),
+    };
+    let next = current + by;
+    if !next.is_finite() {
+        return Err(KvError::other("increment would produce NaN or Infinity"));
+    }
+    let text = Bytes::from(format_human(next));
+    put_string(ctx, &args[1], text.clone(), expire)?;
+    Ok(Reply::Bulk(text))
+}
+
+pub fn getrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let (start, end) = (int(&args[2])?, int(&args[3])?);
+    let Some(h) = get_string(ctx, &args[1])? else {
+        return Ok(Reply::bulk(Bytes::new()));
+    };
+    if start < 0 && end < 0 && start > end {
+        return Ok(Reply::bulk(Bytes::new()));
+    }
+    Ok(Reply::Bulk(
+        match crate::commands::args::clamp_range(start, end, h.body.len() as u64) {
+            Some((s, e)) => h.body.slice(s as usize..=e as usize),
+            None => Bytes::new(),
+        },
+    ))
+}
+
+pub fn setrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let offset = int(&args[2])?;
+    if offset < 0 {
+        return Err(KvError::other("offset is out of range"));
+    }
+    let offset = offset as usize;
+    let patch = &args[3];
+    let old = get_string(ctx, &args[1])?;
+    if offset + patch.len() > crate::MAX_STRING_LEN {
+        return Err(KvError::other(
+            "string exceeds maximum allowed size (proto-max-bulk-len)",
+        ));
+    }
+    let (mut value, expire) = match &old {
+        Some(h) => (h.body.to_vec(), h.expire_at),
+        None => (Vec::new(), 0),
+    };
+    if patch.is_empty() {
+        return Ok(Reply::Integer(value.len() as i64));
+    }
+    if value.len() < offset + patch.len() {
+        value.resize(offset + patch.len(), 0);
+    }
+    value[offset..offset + patch.len()].copy_from_slice(patch);
+    let len = value.len();
+    put_string(ctx, &args[1], Bytes::from(value), expire)?;
+    Ok(Reply::Integer(len as i64))
+}

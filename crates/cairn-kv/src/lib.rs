@@ -1,0 +1,55 @@
+//! cairn-kv: the Redis data model and command semantics, stored in cairn-log. No sockets:
+//! the RESP door in cairn-server parses frames into argument vectors, calls
+//! [`Kv::execute`], and writes the [`Reply`] back in RESP2 or RESP3.
+//!
+//! # Life of a command
+//!
+//! 1. [`Kv::execute`] (`dispatch.rs`) looks the name up in the command table
+//!    (`commands/table.rs`), checks arity and authentication, and queues the command if the
+//!    session is inside `MULTI`.
+//! 2. Otherwise it takes the keyspace lock and runs the handler on a [`txn::Txn`]: reads go
+//!    through the transaction's cache to cairn-log, writes are buffered.
+//! 3. The transaction commits as one cairn-log batch (atomic across crashes), the lock is
+//!    released, and the connection waits for durability (`appendfsync always`) before it
+//!    sends the reply, so concurrent clients share fsyncs.
+//!
+//! # Keyspace layout
+//!
+//! `encoding.rs` describes how keys map to log records: one head record per Redis key
+//! (strings whole; collections as a small descriptor) and child records for collection
+//! elements, laid out per type in `collections/` so that no change rewrites a large
+//! collection: hashes and sets are linear-hashing tables of small buckets, lists are deques
+//! of fixed-size chunks.
+//!
+//! # Expiry
+//!
+//! Expiry times live in the head records. An expired key is deleted when it is next touched
+//! (lazy expiry) and by the active expiry cycle, which samples the keys that have an expiry
+//! the way Redis does. An expired key is never returned, also right after a restart, since
+//! every read checks the time.
+
+mod collections;
+mod commands;
+mod dispatch;
+mod encoding;
+mod error;
+mod glob;
+mod kv;
+mod num;
+mod rand;
+mod reply;
+mod session;
+mod state;
+mod txn;
+
+pub use cairn_log::{Durability, PendingCommit};
+pub use encoding::DATABASES;
+pub use error::{KvError, Result};
+pub use kv::{now_ms, After, Kv, KvOptions, Outcome};
+pub use num::format_double;
+pub use reply::Reply;
+pub use session::{ClientInfo, Session};
+
+/// The longest string value (Redis's `proto-max-bulk-len`, within cairn-log's value limit
+/// less the head record's own bytes).
+pub const MAX_STRING_LEN: usize = cairn_log::MAX_VALUE_LEN - 16;

@@ -1,0 +1,289 @@
+//! The working set of one command (or one `EXEC`): reads through a cache, buffered writes,
+//! one atomic cairn-log batch at the end.
+//!
+//! Commands run one at a time under the keyspace lock, so a `Txn` sees a stable store plus
+//! its own writes. Nothing reaches the store before [`Txn::commit`], which writes every change
+//! as one batch (all or nothing across crashes) and only then updates the in-memory
+//! bookkeeping (key counts, the expiry set): a command that fails half-way, or a batch the
+//! engine refuses, changes nothing.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use cairn_log::{Batch, PendingCommit, Store};
+
+use crate::collections;
+use crate::encoding::{head_key, meta_key, Head, Kind, DATABASES};
+use crate::error::{KvError, Result};
+use crate::state::State;
+
+/// Generations are reserved in the store this many at a time.
+const GENERATION_BLOCK: u64 = 1 << 16;
+/// The metadata record holding the first generation not yet reserved.
+pub(crate) const GENERATION_META: &str = "generation";
+
+struct Slot {
+    value: Option<Bytes>,
+    dirty: bool,
+}
+
+pub struct Txn<'a> {
+    store: &'a Store,
+    pub(crate) state: &'a mut State,
+    /// The time the whole command (or `EXEC`) sees, unix ms.
+    pub now: u64,
+    cache: HashMap<Vec<u8>, Slot>,
+    count_delta: [i64; DATABASES],
+    /// Expiry-set changes to apply at commit: (db, key, expire_at or 0 to remove).
+    volatile: Vec<(u8, Vec<u8>, u64)>,
+    generation_limit: Option<u64>,
+    changes: u64,
+    expired: u64,
+    /// Elements were added to a list: blocked clients must look again.
+    pub list_pushed: bool,
+}
+
+impl<'a> Txn<'a> {
+    pub(crate) fn new(store: &'a Store, state: &'a mut State, now: u64) -> Txn<'a> {
+        Txn {
+            store,
+            state,
+            now,
+            cache: HashMap::new(),
+            count_delta: [0; DATABASES],
+            volatile: Vec::new(),
+            generation_limit: None,
+            changes: 0,
+            expired: 0,
+            list_pushed: false,
+        }
+    }
+
+    // ----- raw log keys -----
+
+    /// The value of a log key, as this transaction sees it.
+    pub fn get(&mut self, log_key: &[u8]) -> Result<Option<Bytes>> {
+        if let Some(slot) = self.cache.get(log_key) {
+            return Ok(slot.value.clone());
+        }
+        let value = self.store.get(log_key)?;
+        self.cache.insert(
+            log_key.to_vec(),
+            Slot {
+                value: value.clone(),
+                dirty: false,
+            },
+        );
+        Ok(value)
+    }
+
+    /// Whether a log key exists, without reading its value when it is not cached.
+    pub fn exists(&mut self, log_key: &[u8]) -> Result<bool> {
+        match self.cache.get(log_key) {
+            Some(slot) => Ok(slot.value.is_some()),
+            None => Ok(self.store.contains(log_key)?),
+        }
+    }
+
+    pub fn put(&mut self, log_key: Vec<u8>, value: impl Into<Bytes>) {
+        self.cache.insert(
+            log_key,
+            Slot {
+                value: Some(value.into()),
+                dirty: true,
+            },
+        );
+    }
+
+    pub fn delete(&mut self, log_key: Vec<u8>) {
+        self.cache.insert(
+            log_key,
+            Slot {
+                value: None,
+                dirty: true,
+            },
+        );
+    }
+
+    /// A collection generation never handed out before.
+    pub fn new_generation(&mut self) -> u64 {
+        let generation = self.state.next_generation;
+        self.state.next_generation += 1;
+        let limit = self.generation_limit.unwrap_or(self.state.generation_limit);
+        if generation >= limit {
+            let new_limit = generation + GENERATION_BLOCK;
+            self.generation_limit = Some(new_limit);
+            self.put(meta_key(GENERATION_META), new_limit.to_le_bytes().to_vec());
+        }
+        generation
+    }
+
+    // ----- Redis keys -----
+
+    /// The live head of `key`, looking under the string prefix first. An expired key is
+    /// deleted here (lazy expiry) and reported absent.
+    pub fn head(&mut self, db: u8, key: &[u8]) -> Result<Option<Head>> {
+        self.head_looking_first(db, key, true)
+    }
+
+    /// Like [`Txn::head`], looking first where a head of `kind` lives.
+    pub fn head_of_kind(&mut self, db: u8, key: &[u8], kind: Kind) -> Result<Option<Head>> {
+        self.head_looking_first(db, key, kind == Kind::String)
+    }
+
+    fn head_looking_first(&mut self, db: u8, key: &[u8], string: bool) -> Result<Option<Head>> {
+        for string in [string, !string] {
+            if let Some(bytes) = self.get(&head_key(db, key, string))? {
+                let head = Head::decode(bytes, string)?;
+                if head.is_expired(self.now) {
+                    self.remove_head(db, key, &head)?;
+                    self.expired += 1;
+                    return Ok(None);
+                }
+                return Ok(Some(head));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The live head of `key` if it is of `kind`; `WRONGTYPE` if it is of another.
+    pub fn typed_head(&mut self, db: u8, key: &[u8], kind: Kind) -> Result<Option<Head>> {
+        match self.head_of_kind(db, key, kind)? {
+            Some(h) if h.kind != kind => Err(KvError::WrongType),
+            other => Ok(other),
+        }
+    }
+
+    /// Writes the head of `key`, replacing whatever value it had (dropping the children of a
+    /// replaced collection of another generation).
+    pub fn put_head(&mut self, db: u8, key: &[u8], head: &Head) -> Result<()> {
+        let string = head.kind == Kind::String;
+        let mine = head_key(db, key, string);
+        let other = head_key(db, key, !string);
+        let existed_mine = if string {
+            self.exists(&mine)?
+        } else {
+            match self.get(&mine)? {
+                Some(bytes) => {
+                    let old = Head::decode(bytes, false)?;
+                    if old.generation() != head.generation() {
+                        collections::drop_children(self, &old)?;
+                    }
+                    true
+                }
+                None => false,
+            }
+        };
+        let existed_other = if string {
+            match self.get(&other)? {
+                Some(bytes) => {
+                    collections::drop_children(self, &Head::decode(bytes, false)?)?;
+                    true
+                }
+                None => false,
+            }
+        } else {
+            self.exists(&other)?
+        };
+        if existed_other {
+            self.delete(other);
+        }
+        if !existed_mine && !existed_other {
+            self.count_delta[usize::from(db)] += 1;
+        }
+        self.put(mine, head.encode());
+        self.volatile.push((db, key.to_vec(), head.expire_at));
+        self.state.watches.touch(db, key);
+        self.changes += 1;
+        Ok(())
+    }
+
+    /// Deletes `key` if it exists (and has not expired); returns whether it did.
+    pub fn delete_key(&mut self, db: u8, key: &[u8]) -> Result<bool> {
+        match self.head(db, key)? {
+            Some(head) => {
+                self.remove_head(db, key, &head)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Removes `key`'s head (found as `head`) and its children, expired or not.
+    pub(crate) fn remove_head(&mut self, db: u8, key: &[u8], head: &Head) -> Result<()> {
+        collections::drop_children(self, head)?;
+        self.forget_head(db, key, head);
+        Ok(())
+    }
+
+    /// Removes `key`'s head but not its children, which another head now owns (RENAME).
+    pub(crate) fn forget_head(&mut self, db: u8, key: &[u8], head: &Head) {
+        self.delete(head_key(db, key, head.kind == Kind::String));
+        self.count_delta[usize::from(db)] -= 1;
+        self.volatile.push((db, key.to_vec(), 0));
+        self.state.watches.touch(db, key);
+        self.changes += 1;
+    }
+
+    /// One page of the engine's unordered scan over every log key.
+    pub fn scan(&self, cursor: u64, count: usize) -> Result<cairn_log::ScanPage> {
+        Ok(self.store.scan(cursor, count)?)
+    }
+
+    pub fn random_cursor(&self, random: u64) -> u64 {
+        self.store.random_cursor(random)
+    }
+
+    /// The expiry of `key` as the in-memory expiry set knows it (committed state).
+    pub fn known_expiry(&self, db: u8, key: &[u8]) -> Option<u64> {
+        self.state.dbs[usize::from(db)].volatile.get(key)
+    }
+
+    /// The number of keys of `db` as this transaction sees it.
+    pub fn db_size(&self, db: u8) -> u64 {
+        let base = self.state.dbs[usize::from(db)].keys as i64;
+        (base + self.count_delta[usize::from(db)]).max(0) as u64
+    }
+
+    /// Whether anything has been written.
+    pub fn is_dirty(&self) -> bool {
+        self.cache.values().any(|s| s.dirty)
+    }
+
+    /// Writes every change as one atomic batch, then updates the bookkeeping. The returned
+    /// commit must be waited for before the client is answered.
+    pub fn commit(self) -> Result<PendingCommit> {
+        let mut batch = Batch::new();
+        for (key, slot) in self.cache {
+            if slot.dirty {
+                match slot.value {
+                    Some(v) => batch.put(key, v.to_vec()),
+                    None => batch.delete(key),
+                };
+            }
+        }
+        if batch.is_empty() {
+            return Ok(PendingCommit::default());
+        }
+        let pending = self.store.write_batch_deferred(&batch)?;
+        let state = self.state;
+        for (db, delta) in self.count_delta.iter().enumerate() {
+            let keys = &mut state.dbs[db].keys;
+            *keys = (*keys as i64 + delta).max(0) as u64;
+        }
+        for (db, key, expire_at) in self.volatile {
+            let set = &mut state.dbs[usize::from(db)].volatile;
+            if expire_at != 0 {
+                set.set(&key, expire_at);
+            } else if !set.is_empty() {
+                set.remove(&key);
+            }
+        }
+        if let Some(limit) = self.generation_limit {
+            state.generation_limit = state.generation_limit.max(limit);
+        }
+        state.changes_since_save += self.changes;
+        state.expired_keys += self.expired;
+        Ok(pending)
+    }
+}

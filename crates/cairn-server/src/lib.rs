@@ -1,0 +1,74 @@
+//! cairn-server: the network doors. Today the Redis door: RESP framing (`resp.rs`), the
+//! listener and connections (`redis.rs`), and [`serve`], which opens the data directory and
+//! runs the doors until shutdown.
+//!
+//! Every door binds 127.0.0.1 by default and refuses to bind another address unless
+//! authentication is configured.
+
+mod redis;
+pub mod resp;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use cairn_kv::{Kv, KvOptions};
+
+pub use redis::run as run_redis;
+
+/// What `cairn serve` was asked for.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub data_dir: PathBuf,
+    pub redis_addr: SocketAddr,
+    pub kv: KvOptions,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("refusing to listen on {0} without a password: set --requirepass, or bind a loopback address")]
+    OpenBindWithoutAuth(SocketAddr),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot open the data directory {dir}: {message}")]
+    Open { dir: PathBuf, message: String },
+}
+
+/// Opens the Redis keyspace of `options.data_dir` (its `kv/` directory).
+pub fn open_keyspace(options: &ServeOptions) -> Result<Arc<Kv>, ServeError> {
+    let dir = options.data_dir.join("kv");
+    Kv::open(&dir, options.kv.clone()).map_err(|e| ServeError::Open {
+        dir,
+        message: e.to_string(),
+    })
+}
+
+/// Runs the doors until `shutdown` completes (or a client sends SHUTDOWN).
+pub async fn serve(
+    options: ServeOptions,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), ServeError> {
+    if !options.redis_addr.ip().is_loopback() && options.kv.requirepass.is_none() {
+        return Err(ServeError::OpenBindWithoutAuth(options.redis_addr));
+    }
+    let kv = open_keyspace(&options)?;
+    let listener = tokio::net::TcpListener::bind(options.redis_addr)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: options.redis_addr,
+            source,
+        })?;
+    let local = listener.local_addr().unwrap_or(options.redis_addr);
+    kv.info_fields
+        .lock()
+        .push(("tcp_port".into(), local.port().to_string()));
+    tracing::info!(
+        "Redis door listening on {local}, data in {}",
+        options.data_dir.display()
+    );
+    run_redis(listener, kv, shutdown).await;
+    Ok(())
+}

@@ -1,0 +1,232 @@
+//! The Redis door: a tokio listener, one task per connection, pipelining.
+//!
+//! A connection reads what the socket has, runs every complete request in the buffer, and
+//! writes all the replies at once (so a pipeline of N requests costs one read and one write).
+//! Under `appendfsync always` it waits, off the executor, for the WAL fsync covering the
+//! batch's writes before sending their replies: one fsync for a whole pipeline, shared with
+//! every other connection writing at the same time.
+
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use cairn_kv::{After, Kv, Outcome, PendingCommit, Session};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::resp::{encode_reply, parse_request, ProtocolError};
+
+/// How much input one connection may hold unparsed: one maximal bulk string plus headers.
+const MAX_QUERY_BUFFER: usize = (1 << 30) + (1 << 20);
+/// Replies buffered before they are written even if requests remain in the pipeline.
+const FLUSH_AT: usize = 64 << 10;
+
+/// Serves `listener` until `shutdown` completes or a client sends SHUTDOWN, then closes the
+/// keyspace (flushing the log). Returns once every connection has finished.
+pub async fn run(listener: TcpListener, kv: Arc<Kv>, shutdown: impl Future<Output = ()>) {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stop_tx = Arc::new(stop_tx);
+    let mut tasks = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
+    let mut stop_seen = stop_rx.clone();
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = stop_seen.changed() => break,
+            accepted = listener.accept() => {
+                let (socket, addr) = match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait a little, go on.
+                        tracing::warn!("accept: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = socket.set_nodelay(true);
+                let local = socket.local_addr().map(|a| a.to_string()).unwrap_or_default();
+                let session = kv.connect(addr.to_string(), local);
+                let conn = Connection {
+                    socket,
+                    kv: kv.clone(),
+                    session,
+                    stop: stop_tx.clone(),
+                    stopping: stop_rx.clone(),
+                };
+                tasks.spawn(conn.serve());
+            }
+        }
+        while tasks.try_join_next().is_some() {}
+    }
+    let _ = stop_tx.send(true);
+    // Connections finish the request they are running and close.
+    let drain = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(5), drain)
+        .await
+        .is_err()
+    {
+        tasks.abort_all();
+    }
+    let kv_close = kv.clone();
+    match tokio::task::spawn_blocking(move || kv_close.close()).await {
+        Ok(Ok(())) => tracing::info!("keyspace closed cleanly"),
+        Ok(Err(e)) => tracing::error!("closing the keyspace: {e}"),
+        Err(e) => tracing::error!("closing the keyspace: {e}"),
+    }
+}
+
+struct Connection {
+    socket: TcpStream,
+    kv: Arc<Kv>,
+    session: Session,
+    stop: Arc<watch::Sender<bool>>,
+    stopping: watch::Receiver<bool>,
+}
+
+impl Connection {
+    async fn serve(mut self) {
+        if let Err(e) = self.run().await {
+            tracing::debug!("connection {}: {e}", self.session.info.addr);
+        }
+        self.kv.disconnect(&mut self.session);
+    }
+
+    async fn run(&mut self) -> std::io::Result<()> {
+        let mut input = BytesMut::with_capacity(16 << 10);
+        let mut output = BytesMut::with_capacity(16 << 10);
+        loop {
+            let mut durable = PendingCommit::default();
+            loop {
+                let request = match parse_request(&mut input) {
+                    Ok(Some(args)) => args,
+                    Ok(None) => break,
+                    Err(ProtocolError(msg)) => {
+                        output.extend_from_slice(
+                            format!("-ERR Protocol error: {msg}\r\n").as_bytes(),
+                        );
+                        self.reply_when_durable(&mut output, durable).await?;
+                        return Ok(());
+                    }
+                };
+                if request.is_empty() {
+                    continue;
+                }
+                let mut outcome = self.kv.execute(&mut self.session, request.clone());
+                if let After::Block { timeout_ms } = outcome.after {
+                    // Answer what came before, then wait.
+                    self.reply_when_durable(&mut output, durable).await?;
+                    durable = PendingCommit::default();
+                    outcome = self.block(request, timeout_ms).await;
+                }
+                durable = durable.max(outcome.durable);
+                match outcome.after {
+                    After::Shutdown => {
+                        self.reply_when_durable(&mut output, durable).await?;
+                        let _ = self.stop.send(true);
+                        return Ok(());
+                    }
+                    After::Close => {
+                        encode_reply(&outcome.reply, self.session.protocol, &mut output);
+                        self.reply_when_durable(&mut output, durable).await?;
+                        return Ok(());
+                    }
+                    _ => encode_reply(&outcome.reply, self.session.protocol, &mut output),
+                }
+                if output.len() >= FLUSH_AT {
+                    self.reply_when_durable(&mut output, durable).await?;
+                    durable = PendingCommit::default();
+                }
+            }
+            self.reply_when_durable(&mut output, durable).await?;
+            if input.len() > MAX_QUERY_BUFFER {
+                return Ok(());
+            }
+            if input.capacity() - input.len() < 4096 {
+                input.reserve(16 << 10);
+            }
+            let idle = self.kv.idle_timeout();
+            let read = tokio::select! {
+                r = self.socket.read_buf(&mut input) => r?,
+                _ = sleep_or_forever(idle) => return Ok(()),
+                _ = self.stopping.changed() => return Ok(()),
+            };
+            if read == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Waits for durability of the writes behind the buffered replies, then sends them.
+    async fn reply_when_durable(
+        &mut self,
+        output: &mut BytesMut,
+        durable: PendingCommit,
+    ) -> std::io::Result<()> {
+        if durable != PendingCommit::default() && self.kv.fsync_every_write() {
+            let kv = self.kv.clone();
+            let waited = tokio::task::spawn_blocking(move || kv.wait_durable(durable)).await;
+            if !matches!(waited, Ok(Ok(()))) {
+                // The write may not be durable: the client must not take it as acknowledged.
+                output.clear();
+                output.extend_from_slice(b"-ERR the write could not be made durable\r\n");
+                self.socket.write_all(output).await?;
+                output.clear();
+                return Err(std::io::Error::other("fsync failed"));
+            }
+        }
+        if !output.is_empty() {
+            self.socket.write_all(output).await?;
+            output.clear();
+        }
+        Ok(())
+    }
+
+    /// Re-runs a blocking command whenever a list receives elements, until it is served or
+    /// its timeout passes.
+    async fn block(&mut self, request: Vec<Bytes>, timeout_ms: u64) -> Outcome {
+        let deadline = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms));
+        self.kv.blocked_clients.fetch_add(1, Ordering::Relaxed);
+        let outcome = loop {
+            let notified = self.kv.list_ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let outcome = self.kv.execute(&mut self.session, request.clone());
+            if !matches!(outcome.after, After::Block { .. }) {
+                break outcome;
+            }
+            let timeout_reply = outcome.reply;
+            let expired = tokio::select! {
+                _ = notified => false,
+                _ = sleep_until_or_forever(deadline) => true,
+                _ = self.stopping.changed() => true,
+            };
+            if expired {
+                break Outcome {
+                    reply: timeout_reply,
+                    durable: Default::default(),
+                    after: After::Continue,
+                };
+            }
+        };
+        self.kv.blocked_clients.fetch_sub(1, Ordering::Relaxed);
+        outcome
+    }
+}
+
+async fn sleep_or_forever(d: Option<Duration>) {
+    match d {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until_or_forever(deadline: Option<Instant>) {
+    match deadline {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}

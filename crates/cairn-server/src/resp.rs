@@ -1,0 +1,388 @@
+//! RESP framing as pure functions over bytes: requests in (multibulk or inline), replies out
+//! (RESP2 or RESP3). The connection only buffers; everything here is testable without
+//! sockets.
+//!
+//! Limits are Redis's: a bulk string of at most 512 MiB (`proto-max-bulk-len`), at most
+//! 1024×1024 arguments, inline requests and count lines of at most 64 KiB. A request over a
+//! limit, or malformed, is a [`ProtocolError`] whose text is Redis's; the connection answers
+//! it and closes.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use cairn_kv::{format_double, Reply};
+
+/// The longest bulk string accepted.
+pub const MAX_BULK_LEN: usize = 512 << 20;
+/// The most arguments in one request.
+pub const MAX_MULTIBULK: usize = 1 << 20;
+/// The longest inline request or header line.
+pub const MAX_INLINE: usize = 64 << 10;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Protocol error: {0}")]
+pub struct ProtocolError(pub String);
+
+fn protocol(msg: impl Into<String>) -> ProtocolError {
+    ProtocolError(msg.into())
+}
+
+/// The position of the `\r\n` ending the line that starts at `from`, if complete.
+fn line_end(buf: &[u8], from: usize) -> Option<usize> {
+    buf.get(from..)?
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .map(|p| from + p)
+}
+
+/// Parses a decimal header number (the digits after `*` or `$`).
+fn header_number(bytes: &[u8]) -> Option<i64> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    if text.is_empty() || text.len() > 20 {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// Takes one request off the front of `buf`: `Ok(Some(args))` (empty for a blank line or
+/// `*0`), `Ok(None)` when more bytes are needed.
+pub fn parse_request(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+    let Some(&first) = buf.first() else {
+        return Ok(None);
+    };
+    if first != b'*' {
+        return parse_inline(buf);
+    }
+    let Some(end) = line_end(buf, 1) else {
+        if buf.len() > MAX_INLINE {
+            return Err(protocol("too big mbulk count string"));
+        }
+        return Ok(None);
+    };
+    let count = header_number(&buf[1..end]).ok_or_else(|| protocol("invalid multibulk length"))?;
+    if count > MAX_MULTIBULK as i64 {
+        return Err(protocol("invalid multibulk length"));
+    }
+    if count <= 0 {
+        let _ = buf.split_to(end + 2);
+        return Ok(Some(Vec::new()));
+    }
+    let mut ranges = Vec::with_capacity(count as usize);
+    let mut at = end + 2;
+    for _ in 0..count {
+        match buf.get(at) {
+            None => return Ok(None),
+            Some(b'$') => {}
+            Some(&other) => {
+                return Err(protocol(format!("expected '$', got '{}'", other as char)));
+            }
+        }
+        let Some(end) = line_end(buf, at + 1) else {
+            if buf.len() - at > MAX_INLINE {
+                return Err(protocol("too big bulk count string"));
+            }
+            return Ok(None);
+        };
+        let len =
+            header_number(&buf[at + 1..end]).ok_or_else(|| protocol("invalid bulk length"))?;
+        if !(0..=MAX_BULK_LEN as i64).contains(&len) {
+            return Err(protocol("invalid bulk length"));
+        }
+        let start = end + 2;
+        let stop = start + len as usize;
+        if buf.len() < stop + 2 {
+            // Not reserved up front: a header alone must not make the server allocate.
+            return Ok(None);
+        }
+        if &buf[stop..stop + 2] != b"\r\n" {
+            return Err(protocol("invalid bulk format"));
+        }
+        ranges.push(start..stop);
+        at = stop + 2;
+    }
+    let frame = buf.split_to(at).freeze();
+    Ok(Some(ranges.into_iter().map(|r| frame.slice(r)).collect()))
+}
+
+/// An inline request: one line, arguments split on spaces, with `"…"` (escapes) and `'…'`.
+fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+    let newline = buf.iter().position(|&b| b == b'\n');
+    let Some(newline) = newline else {
+        if buf.len() > MAX_INLINE {
+            return Err(protocol("too big inline request"));
+        }
+        return Ok(None);
+    };
+    if newline > MAX_INLINE {
+        return Err(protocol("too big inline request"));
+    }
+    let line = buf.split_to(newline + 1);
+    let line = line.strip_suffix(b"\n").unwrap_or(&line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    split_inline(line)
+        .map(Some)
+        .ok_or_else(|| protocol("unbalanced quotes in request"))
+}
+
+/// Splits an inline line like Redis's `sdssplitargs`; `None` on unbalanced quotes.
+pub fn split_inline(line: &[u8]) -> Option<Vec<Bytes>> {
+    let mut args = Vec::new();
+    let mut i = 0;
+    while i < line.len() {
+        while i < line.len() && line[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= line.len() {
+            break;
+        }
+        let mut arg = Vec::new();
+        match line[i] {
+            b'"' => {
+                i += 1;
+                loop {
+                    match line.get(i)? {
+                        b'\\' if i + 1 < line.len() => {
+                            let c = line[i + 1];
+                            let hex = |b: u8| (b as char).to_digit(16);
+                            if c == b'x' && i + 3 < line.len() {
+                                if let (Some(h), Some(l)) = (hex(line[i + 2]), hex(line[i + 3])) {
+                                    arg.push((h * 16 + l) as u8);
+                                    i += 4;
+                                    continue;
+                                }
+                            }
+                            arg.push(match c {
+                                b'n' => b'\n',
+                                b'r' => b'\r',
+                                b't' => b'\t',
+                                b'b' => 8,
+                                b'a' => 7,
+                                other => other,
+                            });
+                            i += 2;
+                        }
+                        b'"' => {
+                            i += 1;
+                            if line.get(i).is_some_and(|c| !c.is_ascii_whitespace()) {
+                                return None;
+                            }
+                            break;
+                        }
+                        &c => {
+                            arg.push(c);
+                            i += 1;
+                        }
+                    }
+                }
+            }
+            b'\'' => {
+                i += 1;
+                loop {
+                    match line.get(i)? {
+                        b'\\' if line.get(i + 1) == Some(&b'\'') => {
+                            arg.push(b'\'');
+                            i += 2;
+                        }
+                        b'\'' => {
+                            i += 1;
+                            if line.get(i).is_some_and(|c| !c.is_ascii_whitespace()) {
+                                return None;
+                            }
+                            break;
+                        }
+                        &c => {
+                            arg.push(c);
+                            i += 1;
+                        }
+                    }
+                }
+            }
+            _ => {
+                while i < line.len() && !line[i].is_ascii_whitespace() {
+                    arg.push(line[i]);
+                    i += 1;
+                }
+            }
+        }
+        args.push(Bytes::from(arg));
+    }
+    Some(args)
+}
+
+/// Appends `reply` to `out` in RESP2 (`protocol == 2`) or RESP3.
+pub fn encode_reply(reply: &Reply, protocol: u8, out: &mut BytesMut) {
+    let resp3 = protocol >= 3;
+    match reply {
+        Reply::Status(s) => line(out, b'+', s.as_bytes()),
+        Reply::StatusText(s) => line(out, b'+', s.as_bytes()),
+        Reply::Error(e) => {
+            let text = format!("{} {e}", e.code()).replace(['\r', '\n'], " ");
+            line(out, b'-', text.as_bytes());
+        }
+        Reply::Integer(n) => line(out, b':', n.to_string().as_bytes()),
+        Reply::Bulk(b) => bulk(out, b),
+        Reply::Nil if resp3 => out.put_slice(b"_\r\n"),
+        Reply::Nil => out.put_slice(b"$-1\r\n"),
+        Reply::NilArray if resp3 => out.put_slice(b"_\r\n"),
+        Reply::NilArray => out.put_slice(b"*-1\r\n"),
+        Reply::Array(items) => {
+            line(out, b'*', items.len().to_string().as_bytes());
+            for item in items {
+                encode_reply(item, protocol, out);
+            }
+        }
+        Reply::Set(items) => {
+            line(
+                out,
+                if resp3 { b'~' } else { b'*' },
+                items.len().to_string().as_bytes(),
+            );
+            for item in items {
+                encode_reply(item, protocol, out);
+            }
+        }
+        Reply::Map(pairs) => {
+            if resp3 {
+                line(out, b'%', pairs.len().to_string().as_bytes());
+            } else {
+                line(out, b'*', (pairs.len() * 2).to_string().as_bytes());
+            }
+            for (k, v) in pairs {
+                encode_reply(k, protocol, out);
+                encode_reply(v, protocol, out);
+            }
+        }
+        Reply::Double(d) if resp3 => line(out, b',', format_double(*d).as_bytes()),
+        Reply::Double(d) => bulk(out, format_double(*d).as_bytes()),
+        Reply::Bool(b) if resp3 => out.put_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),
+        Reply::Bool(b) => line(out, b':', if *b { b"1" } else { b"0" }),
+        Reply::Verbatim(text) if resp3 => {
+            line(out, b'=', (text.len() + 4).to_string().as_bytes());
+            out.put_slice(b"txt:");
+            out.put_slice(text.as_bytes());
+            out.put_slice(b"\r\n");
+        }
+        Reply::Verbatim(text) => bulk(out, text.as_bytes()),
+    }
+}
+
+fn line(out: &mut BytesMut, kind: u8, body: &[u8]) {
+    out.reserve(body.len() + 3);
+    out.put_u8(kind);
+    out.put_slice(body);
+    out.put_slice(b"\r\n");
+}
+
+fn bulk(out: &mut BytesMut, body: &[u8]) {
+    line(out, b'$', body.len().to_string().as_bytes());
+    out.reserve(body.len() + 2);
+    out.put_slice(body);
+    out.put_slice(b"\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_all(input: &[u8]) -> Result<Vec<Vec<Bytes>>, ProtocolError> {
+        let mut buf = BytesMut::from(input);
+        let mut out = Vec::new();
+        while let Some(args) = parse_request(&mut buf)? {
+            out.push(args);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn multibulk_requests_parse_in_pieces() {
+        let input = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n*1\r\n$4\r\nPING\r\n";
+        for cut in 0..input.len() {
+            let mut buf = BytesMut::from(&input[..cut]);
+            let mut got = Vec::new();
+            while let Ok(Some(args)) = parse_request(&mut buf) {
+                got.push(args);
+            }
+            buf.extend_from_slice(&input[cut..]);
+            while let Ok(Some(args)) = parse_request(&mut buf) {
+                got.push(args);
+            }
+            assert_eq!(got.len(), 2, "cut at {cut}");
+            assert_eq!(
+                got[0],
+                vec![Bytes::from("SET"), Bytes::from("k"), Bytes::from("value")]
+            );
+            assert_eq!(got[1], vec![Bytes::from("PING")]);
+        }
+    }
+
+    #[test]
+    fn inline_requests_split_like_redis() {
+        let got = parse_all(b"set k \"a b\\x41\\n\" 'c d'\r\nPING\n").ok();
+        assert_eq!(
+            got,
+            Some(vec![
+                vec![
+                    Bytes::from("set"),
+                    Bytes::from("k"),
+                    Bytes::from("a bA\n"),
+                    Bytes::from("c d")
+                ],
+                vec![Bytes::from("PING")],
+            ])
+        );
+        assert_eq!(
+            parse_all(b"set k \"open\r\n"),
+            Err(protocol("unbalanced quotes in request"))
+        );
+    }
+
+    #[test]
+    fn limits_and_malformed_frames_are_protocol_errors() {
+        assert_eq!(
+            parse_all(b"*2\r\n+OK\r\n"),
+            Err(protocol("expected '$', got '+'"))
+        );
+        assert_eq!(
+            parse_all(b"*x\r\n"),
+            Err(protocol("invalid multibulk length"))
+        );
+        assert_eq!(
+            parse_all(b"*2000000\r\n"),
+            Err(protocol("invalid multibulk length"))
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n$536870913\r\n"),
+            Err(protocol("invalid bulk length"))
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n$-5\r\n"),
+            Err(protocol("invalid bulk length"))
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n$1\r\nab\r\n"),
+            Err(protocol("invalid bulk format"))
+        );
+        let long = vec![b'a'; MAX_INLINE + 10];
+        assert_eq!(parse_all(&long), Err(protocol("too big inline request")));
+    }
+
+    #[test]
+    fn replies_encode_in_both_protocols() {
+        let reply = Reply::Map(vec![(Reply::text("a"), Reply::Double(1.5))]);
+        let mut out = BytesMut::new();
+        encode_reply(&reply, 2, &mut out);
+        assert_eq!(&out[..], b"*2\r\n$1\r\na\r\n$3\r\n1.5\r\n");
+        out.clear();
+        encode_reply(&reply, 3, &mut out);
+        assert_eq!(&out[..], b"%1\r\n$1\r\na\r\n,1.5\r\n");
+        out.clear();
+        encode_reply(&Reply::Nil, 3, &mut out);
+        encode_reply(&Reply::NilArray, 2, &mut out);
+        assert_eq!(&out[..], b"_\r\n*-1\r\n");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(input in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            let _ = parse_all(&input);
+        }
+    }
+}

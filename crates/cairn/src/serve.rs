@@ -1,0 +1,104 @@
+//! `cairn serve`: flags (and `CAIRN_*` environment variables) to [`cairn_server::serve`],
+//! on a tokio runtime, until Ctrl-C, SIGTERM or a client's SHUTDOWN.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use cairn_kv::{Durability, KvOptions};
+use cairn_server::ServeOptions;
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum AppendFsync {
+    /// fsync before every reply that follows a write.
+    Always,
+    /// fsync once a second (Redis's default).
+    Everysec,
+    /// Never fsync; leave it to the OS.
+    No,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The data directory.
+    #[arg(long, env = "CAIRN_DATA", default_value = "cairn-data")]
+    data: PathBuf,
+    /// Address the doors listen on; anything but loopback needs --requirepass.
+    #[arg(long, env = "CAIRN_BIND", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    bind: IpAddr,
+    /// Port of the Redis door.
+    #[arg(long, env = "CAIRN_REDIS_PORT", default_value_t = 6379)]
+    redis_port: u16,
+    /// When acknowledged writes reach the disk.
+    #[arg(long, env = "CAIRN_APPENDFSYNC", value_enum, default_value_t = AppendFsync::Everysec)]
+    appendfsync: AppendFsync,
+    /// Password clients must AUTH with.
+    #[arg(long, env = "CAIRN_REQUIREPASS")]
+    requirepass: Option<String>,
+    /// Close client connections idle for this many seconds (0: never).
+    #[arg(long, env = "CAIRN_TIMEOUT", default_value_t = 0)]
+    timeout: u64,
+    /// Memory for the cache of hot values, in MiB.
+    #[arg(long, env = "CAIRN_CACHE_MB", default_value_t = 256)]
+    cache_mb: usize,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_target(false)
+        .init();
+    std::fs::create_dir_all(&args.data)
+        .with_context(|| format!("creating {}", args.data.display()))?;
+    let options = ServeOptions {
+        data_dir: args.data.clone(),
+        redis_addr: SocketAddr::new(args.bind, args.redis_port),
+        kv: KvOptions {
+            appendfsync: match args.appendfsync {
+                AppendFsync::Always => Durability::Always,
+                AppendFsync::Everysec => Durability::EverySec,
+                AppendFsync::No => Durability::No,
+            },
+            requirepass: args.requirepass,
+            cache_bytes: args.cache_mb << 20,
+            idle_timeout_secs: args.timeout,
+            ..KvOptions::default()
+        },
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("cairn")
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(async {
+        cairn_server::serve(options, shutdown_signal()).await?;
+        tracing::info!("cairn stopped");
+        Ok(())
+    })
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down: finishing requests and flushing the log");
+}
