@@ -241,9 +241,15 @@ impl Kv {
     /// SAVE: makes everything durable and checkpoints the engine (index, bloom filter,
     /// metadata written; WAL retired), the point-in-time image a restart starts from.
     pub fn save(&self) -> Result<()> {
+        self.checkpoint_engine()?;
+        self.state.lock().changes_since_save = 0;
+        Ok(())
+    }
+
+    /// SAVE's work without touching the keyspace lock (for handlers, which hold it).
+    pub(crate) fn checkpoint_engine(&self) -> Result<()> {
         self.store.flush()?;
         self.store.checkpoint()?;
-        self.state.lock().changes_since_save = 0;
         self.stats
             .last_save
             .store(now_ms() / 1000, Ordering::Relaxed);

@@ -152,7 +152,7 @@ pub fn info(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
 }
 
 pub fn save(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
-    ctx.kv.save()?;
+    ctx.kv.checkpoint_engine()?;
     ctx.txn.state.changes_since_save = 0;
     Ok(Reply::OK)
 }
@@ -214,7 +214,7 @@ pub fn shutdown(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         }
     }
     if save {
-        ctx.kv.save()?;
+        ctx.kv.checkpoint_engine()?;
     }
     ctx.after = After::Shutdown;
     Ok(Reply::OK)
