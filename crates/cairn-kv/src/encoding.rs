@@ -224,6 +224,14 @@ impl Writer {
         self.0.extend_from_slice(&v.to_le_bytes());
         self
     }
+    pub fn f64(&mut self, v: f64) -> &mut Self {
+        self.0.extend_from_slice(&v.to_bits().to_le_bytes());
+        self
+    }
+    pub fn u8(&mut self, v: u8) -> &mut Self {
+        self.0.push(v);
+        self
+    }
     pub fn bytes(&mut self, b: &[u8]) -> &mut Self {
         // Lengths are bounded by cairn-log's 512 MiB value limit, so they fit a u32.
         self.u32(b.len() as u32);
@@ -265,12 +273,21 @@ impl<'a> Reader<'a> {
         b.copy_from_slice(self.take(4)?);
         Ok(u32::from_le_bytes(b))
     }
+    pub fn f64(&mut self) -> Result<f64> {
+        Ok(f64::from_bits(self.u64()?))
+    }
+    pub fn u8(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
     pub fn bytes(&mut self) -> Result<&'a [u8]> {
         let n = self.u32()? as usize;
         self.take(n)
     }
     pub fn is_empty(&self) -> bool {
         self.rest.is_empty()
+    }
+    pub fn remaining(&self) -> usize {
+        self.rest.len()
     }
 }
 

@@ -276,7 +276,7 @@ impl Kv {
             let _ = t.join();
         }
         self.store.flush()?;
-        self.store.close()?;
+        self.store.shut_down()?;
         Ok(())
     }
 

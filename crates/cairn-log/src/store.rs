@@ -408,9 +408,15 @@ impl Store {
         self.inner.stats()
     }
 
-    /// Stops the background threads and checkpoints; later calls on this handle fail with
-    /// [`crate::Error::Closed`], and dropping it releases the directory.
-    pub fn close(&self) -> Result<()> {
+    /// Stops the background threads, checkpoints and releases the directory.
+    pub fn close(self) -> Result<()> {
+        self.shutdown()
+    }
+
+    /// Stops the background threads and checkpoints, for an owner that shares the handle
+    /// and cannot give it up by value; later calls fail with [`crate::Error::Closed`], and the
+    /// directory is released when the handle is dropped.
+    pub fn shut_down(&self) -> Result<()> {
         self.shutdown()
     }
 

@@ -309,3 +309,169 @@ async fn sets_behave_like_redis() {
     assert_eq!(rand.iter().collect::<BTreeSet<_>>().len(), 20);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sorted_sets_match_a_model_through_splits_and_removals() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path(), KvOptions::default()).await;
+    let mut r = server.raw().await;
+    assert_eq!(
+        r.call(&["ZADD", "z", "1", "a", "2", "b", "2", "c"]).await,
+        ":3\r\n"
+    );
+    assert_eq!(
+        r.call(&["ZADD", "z", "XX", "CH", "5", "a", "9", "new"])
+            .await,
+        ":1\r\n"
+    );
+    assert_eq!(
+        r.call(&["ZADD", "z", "NX", "XX", "1", "a"]).await,
+        "-ERR XX and NX options at the same time are not compatible\r\n"
+    );
+    assert_eq!(r.call(&["ZADD", "z", "GT", "1", "a"]).await, ":0\r\n");
+    assert_eq!(r.call(&["ZSCORE", "z", "a"]).await, "$1\r\n5\r\n");
+    assert_eq!(
+        r.call(&["ZADD", "z", "INCR", "1.5", "a"]).await,
+        "$3\r\n6.5\r\n"
+    );
+    assert_eq!(r.call(&["ZINCRBY", "z", "1", "b"]).await, "$1\r\n3\r\n");
+    assert_eq!(
+        r.call(&["ZRANGE", "z", "0", "-1", "WITHSCORES"]).await,
+        "*6\r\n$1\r\nc\r\n$1\r\n2\r\n$1\r\nb\r\n$1\r\n3\r\n$1\r\na\r\n$3\r\n6.5\r\n"
+    );
+    assert_eq!(
+        r.call(&["ZRANGEBYSCORE", "z", "(2", "+inf"]).await,
+        "*2\r\n$1\r\nb\r\n$1\r\na\r\n"
+    );
+    assert_eq!(
+        r.call(&["ZREVRANGE", "z", "0", "0"]).await,
+        "*1\r\n$1\r\na\r\n"
+    );
+    assert_eq!(
+        r.call(&["ZRANGE", "z", "+inf", "-inf", "BYSCORE", "REV", "LIMIT", "1", "1"])
+            .await,
+        "*1\r\n$1\r\nb\r\n"
+    );
+    assert_eq!(r.call(&["ZRANK", "z", "a"]).await, ":2\r\n");
+    assert_eq!(r.call(&["ZREVRANK", "z", "a"]).await, ":0\r\n");
+    assert_eq!(r.call(&["ZCOUNT", "z", "-inf", "3"]).await, ":2\r\n");
+    assert_eq!(
+        r.call(&["ZRANGEBYSCORE", "z", "x", "1"]).await,
+        "-ERR min or max is not a float\r\n"
+    );
+    assert_eq!(
+        r.call(&["ZADD", "lex", "0", "a", "0", "b", "0", "c", "0", "d"])
+            .await,
+        ":4\r\n"
+    );
+    assert_eq!(r.call(&["ZLEXCOUNT", "lex", "[b", "(d"]).await, ":2\r\n");
+    assert_eq!(
+        r.call(&["ZRANGE", "lex", "-", "[b", "BYLEX"]).await,
+        "*2\r\n$1\r\na\r\n$1\r\nb\r\n"
+    );
+    assert_eq!(
+        r.call(&["ZPOPMIN", "lex"]).await,
+        "*2\r\n$1\r\na\r\n$1\r\n0\r\n"
+    );
+    assert_eq!(
+        r.call(&["ZPOPMAX", "lex", "2"]).await,
+        "*4\r\n$1\r\nd\r\n$1\r\n0\r\n$1\r\nc\r\n$1\r\n0\r\n"
+    );
+    assert_eq!(
+        r.call(&["ZUNIONSTORE", "u", "2", "z", "lex", "WEIGHTS", "2", "1"])
+            .await,
+        ":3\r\n"
+    );
+    assert_eq!(r.call(&["ZSCORE", "u", "a"]).await, "$2\r\n13\r\n");
+    assert_eq!(
+        r.call(&["ZINTERSTORE", "i", "2", "z", "u", "AGGREGATE", "MAX"])
+            .await,
+        ":3\r\n"
+    );
+    assert_eq!(
+        r.call(&["ZMSCORE", "i", "c", "nope"]).await,
+        "*2\r\n$1\r\n4\r\n$-1\r\n"
+    );
+
+    // Thousands of members: the tree splits, members move, nodes empty out.
+    let mut c = server.client().await;
+    let mut model: BTreeMap<String, i64> = BTreeMap::new();
+    let mut seed = 7u64;
+    let mut rand = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for step in 0..6000 {
+        let member = format!("m{}", rand() % 2500);
+        if step % 4 == 3 {
+            let removed: i64 = c.zrem("big", &member).await.expect("zrem");
+            assert_eq!(removed == 1, model.remove(&member).is_some());
+        } else {
+            let score = (rand() % 1000) as i64;
+            let _: () = c.zadd("big", &member, score).await.expect("zadd");
+            model.insert(member, score);
+        }
+    }
+    let mut expected: Vec<(String, i64)> = model.iter().map(|(m, s)| (m.clone(), *s)).collect();
+    expected.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    let card: usize = c.zcard("big").await.expect("zcard");
+    assert_eq!(card, expected.len());
+    let all: Vec<(String, i64)> = c.zrange_withscores("big", 0, -1).await.expect("zrange");
+    assert_eq!(all, expected);
+    for i in [0usize, 1, 63, 64, 65, 500, expected.len() - 1] {
+        let rank: Option<usize> = c.zrank("big", &expected[i].0).await.expect("zrank");
+        assert_eq!(rank, Some(i));
+        let got: Vec<String> = c
+            .zrange("big", i as isize, i as isize)
+            .await
+            .expect("zrange one");
+        assert_eq!(got, vec![expected[i].0.clone()]);
+    }
+    let in_range: Vec<String> = c
+        .zrangebyscore("big", 100, 199)
+        .await
+        .expect("zrangebyscore");
+    let want: Vec<String> = expected
+        .iter()
+        .filter(|e| (100..=199).contains(&e.1))
+        .map(|e| e.0.clone())
+        .collect();
+    assert_eq!(in_range, want);
+    let count: usize = c.zcount("big", "(100", "+inf").await.expect("zcount");
+    assert_eq!(count, expected.iter().filter(|e| e.1 > 100).count());
+    let removed: usize = c
+        .zrembyscore("big", 0, 499)
+        .await
+        .expect("zremrangebyscore");
+    assert_eq!(removed, expected.iter().filter(|e| e.1 <= 499).count());
+    let rest: Vec<(String, i64)> = c.zrange_withscores("big", 0, -1).await.expect("zrange");
+    assert_eq!(
+        rest,
+        expected
+            .iter()
+            .filter(|e| e.1 > 499)
+            .cloned()
+            .collect::<Vec<_>>()
+    );
+    let mut seen = BTreeSet::new();
+    let mut cursor = 0u64;
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("ZSCAN")
+            .arg("big")
+            .arg(cursor)
+            .query_async(&mut c)
+            .await
+            .expect("zscan");
+        for pair in batch.chunks(2) {
+            seen.insert(pair[0].clone());
+        }
+        cursor = next;
+        if cursor == 0 {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), rest.len());
+    server.stop().await;
+}

@@ -52,6 +52,17 @@ impl BucketMap {
         }
     }
 
+    /// An empty table whose buckets live under an existing generation (a sorted set's).
+    pub fn with_generation(generation: u64) -> BucketMap {
+        BucketMap {
+            generation,
+            len: 0,
+            level: 0,
+            split: 0,
+            inline: Some(Vec::new()),
+        }
+    }
+
     pub fn decode(body: &[u8]) -> Result<BucketMap> {
         let mut r = Reader::new(body);
         let generation = r.u64()?;

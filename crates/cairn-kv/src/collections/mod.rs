@@ -7,6 +7,7 @@
 
 pub mod buckets;
 pub mod list;
+pub mod zset;
 
 use crate::encoding::{Head, Kind};
 use crate::error::Result;
@@ -18,7 +19,7 @@ pub fn drop_children(txn: &mut Txn<'_>, head: &Head) -> Result<()> {
         Kind::String => Ok(()),
         Kind::Hash | Kind::Set => buckets::BucketMap::decode(&head.body)?.drop_children(txn),
         Kind::List => list::List::decode(&head.body)?.drop_children(txn),
-        Kind::ZSet => Ok(()),
+        Kind::ZSet => zset::ZSet::decode(&head.body)?.drop_children(txn),
     }
 }
 
@@ -44,7 +45,16 @@ pub fn deep_copy(txn: &mut Txn<'_>, head: &Head) -> Result<Head> {
             dst.flush(txn);
             dst.encode().into()
         }
-        Kind::ZSet => head.body.clone(),
+        Kind::ZSet => {
+            let mut src = zset::ZSet::decode(&head.body)?;
+            let mut dst = zset::ZSet::new(txn);
+            let len = src.len;
+            for (score, member) in src.range(txn, 0, len.saturating_sub(1))? {
+                dst.insert(txn, member, score)?;
+            }
+            dst.flush(txn);
+            dst.encode().into()
+        }
     };
     Ok(Head {
         kind: head.kind,

@@ -10,3 +10,4 @@ pub mod server;
 pub mod set;
 pub mod string;
 pub mod table;
+pub mod zset;

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::commands::{connection, hash, keys, list, multi, server, set, string};
+use crate::commands::{connection, hash, keys, list, multi, server, set, string, zset};
 use crate::dispatch::Handler;
 
 #[derive(Debug)]
@@ -184,6 +184,28 @@ static COMMANDS: &[CommandSpec] = commands! {
     "sdiffstore", -3, W, (1, -1, 1), "set", "Stores the difference of multiple sets in a key.", set::sdiffstore;
     "sintercard", -3, R, (0, 0, 0), "set", "Returns the number of members of the intersect of multiple sets.", set::sintercard;
     "sscan", -3, R, (1, 1, 1), "set", "Iterates over members of a set.", set::sscan;
+    // sorted sets
+    "zadd", -4, WF, (1, 1, 1), "sorted-set", "Adds one or more members to a sorted set, or updates their scores.", zset::zadd;
+    "zincrby", 4, WF, (1, 1, 1), "sorted-set", "Increments the score of a member in a sorted set.", zset::zincrby;
+    "zrem", -3, DF, (1, 1, 1), "sorted-set", "Removes one or more members from a sorted set.", zset::zrem;
+    "zscore", 3, RF, (1, 1, 1), "sorted-set", "Returns the score of a member in a sorted set.", zset::zscore;
+    "zmscore", -3, RF, (1, 1, 1), "sorted-set", "Returns the score of one or more members in a sorted set.", zset::zmscore;
+    "zcard", 2, RF, (1, 1, 1), "sorted-set", "Returns the number of members in a sorted set.", zset::zcard;
+    "zcount", 4, RF, (1, 1, 1), "sorted-set", "Returns the count of members in a sorted set that have scores within a range.", zset::zcount;
+    "zlexcount", 4, RF, (1, 1, 1), "sorted-set", "Returns the number of members in a sorted set within a lexicographical range.", zset::zlexcount;
+    "zrange", -4, R, (1, 1, 1), "sorted-set", "Returns members in a sorted set within a range of indexes.", zset::zrange;
+    "zrangebyscore", -4, R, (1, 1, 1), "sorted-set", "Returns members in a sorted set within a range of scores.", zset::zrangebyscore;
+    "zrevrange", -4, R, (1, 1, 1), "sorted-set", "Returns members in a sorted set within a range of indexes in reverse order.", zset::zrevrange;
+    "zrevrangebyscore", -4, R, (1, 1, 1), "sorted-set", "Returns members in a sorted set within a range of scores in reverse order.", zset::zrevrangebyscore;
+    "zrank", -3, RF, (1, 1, 1), "sorted-set", "Returns the index of a member in a sorted set ordered by ascending scores.", zset::zrank;
+    "zrevrank", -3, RF, (1, 1, 1), "sorted-set", "Returns the index of a member in a sorted set ordered by descending scores.", zset::zrevrank;
+    "zremrangebyrank", 4, D, (1, 1, 1), "sorted-set", "Removes members in a sorted set within a range of indexes.", zset::zremrangebyrank;
+    "zremrangebyscore", 4, D, (1, 1, 1), "sorted-set", "Removes members in a sorted set within a range of scores.", zset::zremrangebyscore;
+    "zpopmin", -2, DF, (1, 1, 1), "sorted-set", "Returns the lowest-scoring members from a sorted set after removing them.", zset::zpopmin;
+    "zpopmax", -2, DF, (1, 1, 1), "sorted-set", "Returns the highest-scoring members from a sorted set after removing them.", zset::zpopmax;
+    "zscan", -3, R, (1, 1, 1), "sorted-set", "Iterates over members and scores of a sorted set.", zset::zscan;
+    "zunionstore", -4, W, (1, 1, 1), "sorted-set", "Stores the union of multiple sorted sets in a key.", zset::zunionstore;
+    "zinterstore", -4, W, (1, 1, 1), "sorted-set", "Stores the intersect of multiple sorted sets in a key.", zset::zinterstore;
     // server
     "info", -1, &["loading", "stale"], (0, 0, 0), "server", "Returns information and statistics about the server.", server::info;
     "save", 1, ADMIN, (0, 0, 0), "server", "Synchronously saves the database(s) to disk.", server::save;

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# cairn's Redis door against redis-server, side by side in one run.
+#
+# Both servers persist with an append-only log fsynced once a second: redis-server with
+# `appendonly yes, appendfsync everysec` (no RDB snapshots), cairn with `--appendfsync
+# everysec`. Each runs on a free loopback port with its own data directory; the script stops
+# them by PID. redis-benchmark runs the same tests against each, with -P 1 and -P 16, and the
+# script prints ops/s and the ratio cairn/redis. Then both load 5M keys and their memory
+# (peak RSS) is reported.
+#
+# Usage: bench/redis.sh [-n REQUESTS] [--keys N]     (defaults: 200000, 5000000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+REQUESTS=200000
+KEYS=5000000
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -n) REQUESTS=$2; shift 2 ;;
+    --keys) KEYS=$2; shift 2 ;;
+    *) echo "usage: $0 [-n REQUESTS] [--keys N]" >&2; exit 2 ;;
+  esac
+done
+TESTS=set,get,incr,lpush,rpop,sadd,hset,zadd,lrange_100,mset
+
+if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
+fi
+cargo build --release -q -p cairn
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_port() {
+  for _ in $(seq 1 300); do
+    redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "server on port $1 did not start" >&2
+  return 1
+}
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+start_servers() {
+  REDIS_PORT=$(free_port)
+  CAIRN_PORT=$(free_port)
+  rm -rf "$WORK/redis" "$WORK/cairn"
+  mkdir -p "$WORK/redis" "$WORK/cairn"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" \
+    --appendonly yes --appendfsync everysec --save "" --daemonize no \
+    >"$WORK/redis.log" 2>&1 &
+  REDIS_PID=$!
+  CAIRN_LOG=warn target/release/cairn serve --data "$WORK/cairn" --redis-port "$CAIRN_PORT" \
+    --appendfsync everysec >"$WORK/cairn.log" 2>&1 &
+  CAIRN_PID=$!
+  PIDS=("$REDIS_PID" "$CAIRN_PID")
+  wait_port "$REDIS_PORT"
+  wait_port "$CAIRN_PORT"
+}
+stop_servers() {
+  kill "$REDIS_PID" "$CAIRN_PID" 2>/dev/null || true
+  wait "$REDIS_PID" "$CAIRN_PID" 2>/dev/null || true
+  PIDS=()
+}
+
+# Runs redis-benchmark against a port; prints "test,rps" lines.
+bench() {
+  timeout 900 redis-benchmark -h 127.0.0.1 -p "$1" -t "$TESTS" -n "$REQUESTS" -c 50 -P "$2" --csv 2>/dev/null \
+    | tail -n +2 | awk -F'","' '{gsub(/"/,"",$1); gsub(/"/,"",$2); print $1","$2}'
+}
+
+echo "redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') vs cairn $(target/release/cairn --version | cut -d' ' -f2)"
+echo "redis-benchmark -t $TESTS -n $REQUESTS -c 50; both appendfsync everysec; $(nproc) cores"
+echo
+for P in 1 16; do
+  start_servers
+  bench "$REDIS_PORT" "$P" >"$WORK/redis.csv"
+  bench "$CAIRN_PORT" "$P" >"$WORK/cairn.csv"
+  stop_servers
+  echo "### -P $P"
+  echo
+  echo "| test | redis ops/s | cairn ops/s | cairn/redis |"
+  echo "|---|---|---|---|"
+  while IFS=, read -r test rps; do
+    crps=$(grep -F "$test," "$WORK/cairn.csv" | head -1 | cut -d, -f2)
+    awk -v t="$test" -v r="$rps" -v c="${crps:-0}" \
+      'BEGIN { printf "| %s | %.0f | %.0f | %.2fx |\n", t, r, c, (r > 0 ? c / r : 0) }'
+  done <"$WORK/redis.csv"
+  echo
+done
+
+echo "### Memory after loading $KEYS keys (SET key:N to a 16-byte value, through redis-cli --pipe)"
+echo
+start_servers
+for port in "$REDIS_PORT" "$CAIRN_PORT"; do
+  awk -v n="$KEYS" 'BEGIN { for (i = 0; i < n; i++) { k = "key:" i; printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$16\r\n%016d\r\n", length(k), k, i } }' \
+    | timeout 1800 redis-cli -h 127.0.0.1 -p "$port" --pipe >/dev/null
+done
+peak() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+rss() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+rkeys=$(redis-cli -p "$REDIS_PORT" dbsize)
+ckeys=$(redis-cli -p "$CAIRN_PORT" dbsize)
+echo "| server | keys | peak RSS MiB | RSS MiB |"
+echo "|---|---|---|---|"
+echo "| redis | $rkeys | $(peak "$REDIS_PID") | $(rss "$REDIS_PID") |"
+echo "| cairn | $ckeys | $(peak "$CAIRN_PID") | $(rss "$CAIRN_PID") |"
+stop_servers

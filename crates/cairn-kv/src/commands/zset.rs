@@ -1,0 +1,793 @@
+//! Sorted set commands over [`crate::collections::zset`].
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+
+use crate::collections::zset::{Entry, ZSet};
+use crate::commands::args::{clamp_range, int, is};
+use crate::commands::keys::parse_scan;
+use crate::dispatch::Ctx;
+use crate::encoding::{Head, Kind};
+use crate::error::{KvError, Result};
+use crate::glob;
+use crate::num::parse_f64;
+use crate::reply::Reply;
+
+fn load(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Option<(Head, ZSet)>> {
+    let db = ctx.db();
+    match ctx.txn.typed_head(db, key, Kind::ZSet)? {
+        Some(head) => {
+            let z = ZSet::decode(&head.body)?;
+            Ok(Some((head, z)))
+        }
+        None => Ok(None),
+    }
+}
+
+fn load_or_new(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<(Head, ZSet)> {
+    crate::encoding::check_key(key)?;
+    match load(ctx, key)? {
+        Some(found) => Ok(found),
+        None => Ok((Head::new(Kind::ZSet, Bytes::new()), ZSet::new(&mut ctx.txn))),
+    }
+}
+
+fn save(ctx: &mut Ctx<'_, '_>, key: &[u8], mut head: Head, z: &mut ZSet) -> Result<()> {
+    z.flush(&mut ctx.txn);
+    let db = ctx.db();
+    if z.len == 0 {
+        if ctx.txn.head_of_kind(db, key, Kind::ZSet)?.is_some() {
+            ctx.txn.remove_head(db, key, &head)?;
+        }
+        return Ok(());
+    }
+    head.body = z.encode().into();
+    ctx.txn.put_head(db, key, &head)
+}
+
+fn score_arg(arg: &[u8]) -> Result<f64> {
+    parse_f64(arg)
+}
+
+pub fn zadd(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) =
+        (false, false, false, false, false, false);
+    let mut i = 2;
+    while i < args.len() {
+        let a = &args[i];
+        if is(a, "NX") {
+            nx = true;
+        } else if is(a, "XX") {
+            xx = true;
+        } else if is(a, "GT") {
+            gt = true;
+        } else if is(a, "LT") {
+            lt = true;
+        } else if is(a, "CH") {
+            ch = true;
+        } else if is(a, "INCR") {
+            incr = true;
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    let pairs = &args[i..];
+    if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
+        return Err(KvError::Syntax);
+    }
+    if nx && xx {
+        return Err(KvError::other(
+            "XX and NX options at the same time are not compatible",
+        ));
+    }
+    if (gt && lt) || (nx && (gt || lt)) {
+        return Err(KvError::other(
+            "GT, LT, and/or NX options at the same time are not compatible",
+        ));
+    }
+    if incr && pairs.len() != 2 {
+        return Err(KvError::other(
+            "INCR option supports a single increment-element pair",
+        ));
+    }
+    let mut parsed = Vec::with_capacity(pairs.len() / 2);
+    for p in pairs.chunks(2) {
+        parsed.push((score_arg(&p[0])?, p[1].clone()));
+    }
+    let existing = load(ctx, &args[1])?;
+    if existing.is_none() && xx {
+        return Ok(if incr { Reply::Nil } else { Reply::Integer(0) });
+    }
+    let (head, mut z) = match existing {
+        Some(found) => found,
+        None => load_or_new(ctx, &args[1])?,
+    };
+    let (mut added, mut changed) = (0, 0);
+    let mut incr_result = None;
+    for (score, member) in parsed {
+        let old = z.score(&mut ctx.txn, &member)?;
+        let new = if incr {
+            old.unwrap_or(0.0) + score
+        } else {
+            score
+        };
+        if new.is_nan() {
+            return Err(KvError::other("resulting score is not a number (NaN)"));
+        }
+        let allowed = match old {
+            None => !xx,
+            Some(o) => !nx && (!gt || new > o) && (!lt || new < o),
+        };
+        if !allowed {
+            continue;
+        }
+        incr_result = Some(new);
+        if old != Some(new) {
+            z.insert(&mut ctx.txn, member, new)?;
+            if old.is_none() {
+                added += 1;
+            } else {
+                changed += 1;
+            }
+        }
+    }
+    save(ctx, &args[1], head, &mut z)?;
+    if incr {
+        return Ok(incr_result.map_or(Reply::Nil, Reply::Double));
+    }
+    Ok(Reply::Integer(if ch { added + changed } else { added }))
+}
+
+pub fn zincrby(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let by = score_arg(&args[2])?;
+    let (head, mut z) = load_or_new(ctx, &args[1])?;
+    let new = z.score(&mut ctx.txn, &args[3])?.unwrap_or(0.0) + by;
+    if new.is_nan() {
+        return Err(KvError::other("resulting score is not a number (NaN)"));
+    }
+    z.insert(&mut ctx.txn, args[3].clone(), new)?;
+    save(ctx, &args[1], head, &mut z)?;
+    Ok(Reply::Double(new))
+}
+
+pub fn zrem(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let Some((head, mut z)) = load(ctx, &args[1])? else {
+        return Ok(Reply::Integer(0));
+    };
+    let mut n = 0;
+    for m in &args[2..] {
+        n += i64::from(z.remove(&mut ctx.txn, m)?.is_some());
+    }
+    save(ctx, &args[1], head, &mut z)?;
+    Ok(Reply::Integer(n))
+}
+
+pub fn zscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let Some((_, mut z)) = load(ctx, &args[1])? else {
+        return Ok(Reply::Nil);
+    };
+    Ok(z.score(&mut ctx.txn, &args[2])?
+        .map_or(Reply::Nil, Reply::Double))
+}
+
+pub fn zmscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let mut z = load(ctx, &args[1])?;
+    let mut out = Vec::new();
+    for m in &args[2..] {
+        out.push(match &mut z {
+            Some((_, z)) => z.score(&mut ctx.txn, m)?.map_or(Reply::Nil, Reply::Double),
+            None => Reply::Nil,
+        });
+    }
+    Ok(Reply::Array(out))
+}
+
+pub fn zcard(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    Ok(Reply::Integer(
+        load(ctx, &args[1])?.map_or(0, |(_, z)| z.len as i64),
+    ))
+}
+
+/// A score bound: value and whether it is exclusive.
+#[derive(Clone, Copy)]
+struct ScoreBound(f64, bool);
+
+fn score_bound(arg: &[u8]) -> Result<ScoreBound> {
+    let err = || KvError::other("min or max is not a float");
+    match arg.strip_prefix(b"(") {
+        Some(rest) => Ok(ScoreBound(parse_f64(rest).map_err(|_| err())?, true)),
+        None => Ok(ScoreBound(parse_f64(arg).map_err(|_| err())?, false)),
+    }
+}
+
+/// A lex bound: `-`, `+`, `[x` or `(x`.
+#[derive(Clone)]
+enum LexBound {
+    Min,
+    Max,
+    Incl(Bytes),
+    Excl(Bytes),
+}
+
+fn lex_bound(arg: &Bytes) -> Result<LexBound> {
+    match arg.first() {
+        Some(b'-') if arg.len() == 1 => Ok(LexBound::Min),
+        Some(b'+') if arg.len() == 1 => Ok(LexBound::Max),
+        Some(b'[') => Ok(LexBound::Incl(arg.slice(1..))),
+        Some(b'(') => Ok(LexBound::Excl(arg.slice(1..))),
+        _ => Err(KvError::other("min or max not valid string range item")),
+    }
+}
+
+/// Ranks `lo..hi` of the entries within score bounds.
+fn score_window(
+    ctx: &mut Ctx<'_, '_>,
+    z: &mut ZSet,
+    min: ScoreBound,
+    max: ScoreBound,
+) -> Result<(u64, u64)> {
+    let lo = z.count_before(&mut ctx.txn, &|s, _| {
+        if min.1 {
+            s <= min.0
+        } else {
+            s < min.0
+        }
+    })?;
+    let hi = z.count_before(&mut ctx.txn, &|s, _| {
+        if max.1 {
+            s < max.0
+        } else {
+            s <= max.0
+        }
+    })?;
+    Ok((lo, hi.max(lo)))
+}
+
+fn lex_window(
+    ctx: &mut Ctx<'_, '_>,
+    z: &mut ZSet,
+    min: &LexBound,
+    max: &LexBound,
+) -> Result<(u64, u64)> {
+    let below = |bound: &LexBound, upper: bool, m: &[u8]| -> bool {
+        match bound {
+            LexBound::Min => false,
+            LexBound::Max => true,
+            LexBound::Incl(b) => {
+                if upper {
+                    m <= &b[..]
+                } else {
+                    m < &b[..]
+                }
+            }
+            LexBound::Excl(b) => {
+                if upper {
+                    m < &b[..]
+                } else {
+                    m <= &b[..]
+                }
+            }
+        }
+    };
+    let lo = z.count_before(&mut ctx.txn, &|_, m| below(min, false, m))?;
+    let hi = z.count_before(&mut ctx.txn, &|_, m| below(max, true, m))?;
+    Ok((lo, hi.max(lo)))
+}
+
+fn entries_reply(ctx: &Ctx<'_, '_>, entries: Vec<Entry>, with_scores: bool) -> Reply {
+    if !with_scores {
+        return Reply::Array(entries.into_iter().map(|(_, m)| Reply::Bulk(m)).collect());
+    }
+    if ctx.resp3() {
+        return Reply::Array(
+            entries
+                .into_iter()
+                .map(|(s, m)| Reply::Array(vec![Reply::Bulk(m), Reply::Double(s)]))
+                .collect(),
+        );
+    }
+    let mut out = Vec::with_capacity(entries.len() * 2);
+    for (s, m) in entries {
+        out.push(Reply::Bulk(m));
+        out.push(Reply::Double(s));
+    }
+    Reply::Array(out)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum By {
+    Rank,
+    Score,
+    Lex,
+}
+
+/// How a range is asked for: by what, in which direction, which slice, with scores or not.
+struct RangeSpec {
+    by: By,
+    rev: bool,
+    limit: Option<(i64, i64)>,
+    with_scores: bool,
+}
+
+/// The shared engine of ZRANGE and its older forms.
+fn range_generic(
+    ctx: &mut Ctx<'_, '_>,
+    key: &Bytes,
+    start: &Bytes,
+    stop: &Bytes,
+    spec: RangeSpec,
+) -> Result<Reply> {
+    let RangeSpec {
+        by,
+        rev,
+        limit,
+        with_scores,
+    } = spec;
+    if by == By::Lex && with_scores {
+        return Err(KvError::other(
+            "syntax error, WITHSCORES not supported in combination with BYLEX",
+        ));
+    }
+    if by == By::Rank && limit.is_some() {
+        return Err(KvError::other(
+            "syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
+        ));
+    }
+    // Bounds are checked before the key is read, as Redis does.
+    let (lo_arg, hi_arg) = if rev && by != By::Rank {
+        (stop, start)
+    } else {
+        (start, stop)
+    };
+    enum Bounds {
+        Rank(i64, i64),
+        Score(ScoreBound, ScoreBound),
+        Lex(LexBound, LexBound),
+    }
+    let bounds = match by {
+        By::Rank => Bounds::Rank(int(start)?, int(stop)?),
+        By::Score => Bounds::Score(score_bound(lo_arg)?, score_bound(hi_arg)?),
+        By::Lex => Bounds::Lex(lex_bound(lo_arg)?, lex_bound(hi_arg)?),
+    };
+    let Some((_, mut z)) = load(ctx, key)? else {
+        return Ok(Reply::Array(vec![]));
+    };
+    let len = z.len;
+    let (lo, hi) = match bounds {
+        Bounds::Rank(a, b) => match clamp_range(a, b, len) {
+            Some((s, e)) if rev => (len - 1 - e, len - s),
+            Some((s, e)) => (s, e + 1),
+            None => return Ok(Reply::Array(vec![])),
+        },
+        Bounds::Score(min, max) => score_window(ctx, &mut z, min, max)?,
+        Bounds::Lex(min, max) => lex_window(ctx, &mut z, &min, &max)?,
+    };
+    let (offset, count) = limit.unwrap_or((0, -1));
+    if offset < 0 || lo >= hi {
+        return Ok(Reply::Array(vec![]));
+    }
+    let width = hi - lo;
+    let offset = offset as u64;
+    if offset >= width {
+        return Ok(Reply::Array(vec![]));
+    }
+    let take = if count < 0 {
+        width - offset
+    } else {
+        (count as u64).min(width - offset)
+    };
+    if take == 0 {
+        return Ok(Reply::Array(vec![]));
+    }
+    let entries = if rev {
+        let end = hi - 1 - offset;
+        let mut e = z.range(&mut ctx.txn, end + 1 - take, end)?;
+        e.reverse();
+        e
+    } else {
+        z.range(&mut ctx.txn, lo + offset, lo + offset + take - 1)?
+    };
+    Ok(entries_reply(ctx, entries, with_scores))
+}
+
+/// Parses `[WITHSCORES] [LIMIT offset count]` in any order from `opts`.
+fn range_options(opts: &[Bytes], allow_limit: bool) -> Result<(bool, Option<(i64, i64)>)> {
+    let (mut with_scores, mut limit) = (false, None);
+    let mut i = 0;
+    while i < opts.len() {
+        if is(&opts[i], "WITHSCORES") {
+            with_scores = true;
+            i += 1;
+        } else if allow_limit && is(&opts[i], "LIMIT") && i + 2 < opts.len() {
+            limit = Some((int(&opts[i + 1])?, int(&opts[i + 2])?));
+            i += 3;
+        } else {
+            return Err(KvError::Syntax);
+        }
+    }
+    Ok((with_scores, limit))
+}
+
+pub fn zrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let (mut by, mut rev, mut with_scores, mut limit) = (By::Rank, false, false, None);
+    let mut i = 4;
+    while i < args.len() {
+        let a = &args[i];
+        if is(a, "BYSCORE") {
+            by = By::Score;
+        } else if is(a, "BYLEX") {
+            by = By::Lex;
+        } else if is(a, "REV") {
+            rev = true;
+        } else if is(a, "WITHSCORES") {
+            with_scores = true;
+        } else if is(a, "LIMIT") && i + 2 < args.len() {
+            limit = Some((int(&args[i + 1])?, int(&args[i + 2])?));
+            i += 2;
+        } else {
+            return Err(KvError::Syntax);
+        }
+        i += 1;
+    }
+    range_generic(
+        ctx,
+        &args[1],
+        &args[2],
+        &args[3],
+        RangeSpec {
+            by,
+            rev,
+            limit,
+            with_scores,
+        },
+    )
+}
+
+pub fn zrangebyscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let (ws, limit) = range_options(&args[4..], true)?;
+    range_generic(
+        ctx,
+        &args[1],
+        &args[2],
+        &args[3],
+        RangeSpec {
+            by: By::Score,
+            rev: false,
+            limit,
+            with_scores: ws,
+        },
+    )
+}
+
+pub fn zrevrangebyscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let (ws, limit) = range_options(&args[4..], true)?;
+    range_generic(
+        ctx,
+        &args[1],
+        &args[2],
+        &args[3],
+        RangeSpec {
+            by: By::Score,
+            rev: true,
+            limit,
+            with_scores: ws,
+        },
+    )
+}
+
+pub fn zrevrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let (ws, _) = range_options(&args[4..], false)?;
+    range_generic(
+        ctx,
+        &args[1],
+        &args[2],
+        &args[3],
+        RangeSpec {
+            by: By::Rank,
+            rev: true,
+            limit: None,
+            with_scores: ws,
+        },
+    )
+}
+
+pub fn zcount(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let (min, max) = (score_bound(&args[2])?, score_bound(&args[3])?);
+    let Some((_, mut z)) = load(ctx, &args[1])? else {
+        return Ok(Reply::Integer(0));
+    };
+    let (lo, hi) = score_window(ctx, &mut z, min, max)?;
+    Ok(Reply::Integer((hi - lo) as i64))
+}
+
+pub fn zlexcount(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let (min, max) = (lex_bound(&args[2])?, lex_bound(&args[3])?);
+    let Some((_, mut z)) = load(ctx, &args[1])? else {
+        return Ok(Reply::Integer(0));
+    };
+    let (lo, hi) = lex_window(ctx, &mut z, &min, &max)?;
+    Ok(Reply::Integer((hi - lo) as i64))
+}
+
+fn rank(ctx: &mut Ctx<'_, '_>, args: &[Bytes], rev: bool) -> Result<Reply> {
+    let with_score = match args.get(3) {
+        Some(a) if is(a, "WITHSCORE") && args.len() == 4 => true,
+        Some(_) => return Err(KvError::Syntax),
+        None => false,
+    };
+    let Some((_, mut z)) = load(ctx, &args[1])? else {
+        return Ok(if with_score {
+            Reply::NilArray
+        } else {
+            Reply::Nil
+        });
+    };
+    let member = args[2].clone();
+    let Some(score) = z.score(&mut ctx.txn, &member)? else {
+        return Ok(if with_score {
+            Reply::NilArray
+        } else {
+            Reply::Nil
+        });
+    };
+    let before = z.count_before(&mut ctx.txn, &|s, m| {
+        crate::collections::zset::cmp((s, m), (score, &member)) == std::cmp::Ordering::Less
+    })?;
+    let r = if rev { z.len - 1 - before } else { before } as i64;
+    Ok(if with_score {
+        Reply::Array(vec![Reply::Integer(r), Reply::Double(score)])
+    } else {
+        Reply::Integer(r)
+    })
+}
+
+pub fn zrank(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    rank(ctx, args, false)
+}
+
+pub fn zrevrank(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    rank(ctx, args, true)
+}
+
+fn remove_window(
+    ctx: &mut Ctx<'_, '_>,
+    key: &Bytes,
+    head: Head,
+    mut z: ZSet,
+    lo: u64,
+    hi: u64,
+) -> Result<Reply> {
+    if lo >= hi {
+        return Ok(Reply::Integer(0));
+    }
+    let doomed = z.range(&mut ctx.txn, lo, hi - 1)?;
+    for (_, m) in &doomed {
+        z.remove(&mut ctx.txn, m)?;
+    }
+    save(ctx, key, head, &mut z)?;
+    Ok(Reply::Integer(doomed.len() as i64))
+}
+
+pub fn zremrangebyrank(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let (a, b) = (int(&args[2])?, int(&args[3])?);
+    let Some((head, z)) = load(ctx, &args[1])? else {
+        return Ok(Reply::Integer(0));
+    };
+    match clamp_range(a, b, z.len) {
+        Some((s, e)) => remove_window(ctx, &args[1], head, z, s, e + 1),
+        None => Ok(Reply::Integer(0)),
+    }
+}
+
+pub fn zremrangebyscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let (min, max) = (score_bound(&args[2])?, score_bound(&args[3])?);
+    let Some((head, mut z)) = load(ctx, &args[1])? else {
+        return Ok(Reply::Integer(0));
+    };
+    let (lo, hi) = score_window(ctx, &mut z, min, max)?;
+    remove_window(ctx, &args[1], head, z, lo, hi)
+}
+
+fn pop(ctx: &mut Ctx<'_, '_>, args: &[Bytes], max: bool) -> Result<Reply> {
+    let count = match args.get(2) {
+        Some(c) => {
+            let n = int(c)?;
+            if n < 0 {
+                return Err(KvError::other("value is out of range, must be positive"));
+            }
+            Some(n as u64)
+        }
+        None => None,
+    };
+    if args.len() > 3 {
+        return Err(KvError::Syntax);
+    }
+    let Some((head, mut z)) = load(ctx, &args[1])? else {
+        return Ok(Reply::Array(vec![]));
+    };
+    let n = count.unwrap_or(1).min(z.len);
+    if n == 0 {
+        return Ok(Reply::Array(vec![]));
+    }
+    let mut entries = if max {
+        let mut e = z.range(&mut ctx.txn, z.len - n, z.len - 1)?;
+        e.reverse();
+        e
+    } else {
+        z.range(&mut ctx.txn, 0, n - 1)?
+    };
+    for (_, m) in &entries {
+        z.remove(&mut ctx.txn, m)?;
+    }
+    save(ctx, &args[1], head, &mut z)?;
+    if count.is_none() {
+        let (s, m) = entries.remove(0);
+        return Ok(Reply::Array(vec![Reply::Bulk(m), Reply::Double(s)]));
+    }
+    Ok(entries_reply(ctx, entries, true))
+}
+
+pub fn zpopmin(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    pop(ctx, args, false)
+}
+
+pub fn zpopmax(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    pop(ctx, args, true)
+}
+
+pub fn zscan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let o = parse_scan(args, 2, false)?;
+    let Some((_, mut z)) = load(ctx, &args[1])? else {
+        return Ok(Reply::Array(vec![Reply::text("0"), Reply::Array(vec![])]));
+    };
+    let mut out = Vec::new();
+    let mut bucket = o.cursor;
+    let mut found = 0;
+    loop {
+        let (entries, buckets) = z.scan_bucket(&mut ctx.txn, bucket)?;
+        for (s, m) in entries {
+            if o.pattern.as_ref().is_some_and(|p| !glob::matches(p, &m)) {
+                continue;
+            }
+            found += 1;
+            out.push(Reply::Bulk(m));
+            out.push(Reply::double_as_bulk(s));
+        }
+        bucket += 1;
+        if bucket >= buckets {
+            bucket = 0;
+            break;
+        }
+        if found >= o.count {
+            break;
+        }
+    }
+    Ok(Reply::Array(vec![
+        Reply::text(bucket.to_string()),
+        Reply::Array(out),
+    ]))
+}
+
+/// ZUNIONSTORE / ZINTERSTORE dest numkeys key… [WEIGHTS w…] [AGGREGATE SUM|MIN|MAX].
+fn store_combined(ctx: &mut Ctx<'_, '_>, args: &[Bytes], union: bool) -> Result<Reply> {
+    let numkeys = int(&args[2])?;
+    if numkeys <= 0 {
+        return Err(KvError::other(format!(
+            "at least 1 input key is needed for '{}' command",
+            String::from_utf8_lossy(&args[0]).to_ascii_lowercase()
+        )));
+    }
+    let numkeys = numkeys as usize;
+    if args.len() < 3 + numkeys {
+        return Err(KvError::Syntax);
+    }
+    let keys = &args[3..3 + numkeys];
+    let mut weights = vec![1.0; numkeys];
+    let mut aggregate = 0u8; // 0 sum, 1 min, 2 max
+    let mut i = 3 + numkeys;
+    while i < args.len() {
+        if is(&args[i], "WEIGHTS") && i + numkeys < args.len() {
+            for (w, a) in weights.iter_mut().zip(&args[i + 1..=i + numkeys]) {
+                *w = parse_f64(a).map_err(|_| KvError::other("weight value is not a float"))?;
+            }
+            i += numkeys + 1;
+        } else if is(&args[i], "AGGREGATE") && i + 1 < args.len() {
+            let a = &args[i + 1];
+            aggregate = if is(a, "SUM") {
+                0
+            } else if is(a, "MIN") {
+                1
+            } else if is(a, "MAX") {
+                2
+            } else {
+                return Err(KvError::Syntax);
+            };
+            i += 2;
+        } else {
+            return Err(KvError::Syntax);
+        }
+    }
+    // Read every source (sorted sets, or sets with score 1) before writing.
+    let db = ctx.db();
+    let mut sources: Vec<Option<Vec<Entry>>> = Vec::new();
+    for key in keys {
+        let head = ctx.txn.head_of_kind(db, key, Kind::ZSet)?;
+        sources.push(match head {
+            None => None,
+            Some(h) if h.kind == Kind::ZSet => {
+                let mut z = ZSet::decode(&h.body)?;
+                let len = z.len;
+                Some(z.range(&mut ctx.txn, 0, len.saturating_sub(1))?)
+            }
+            Some(h) if h.kind == Kind::Set => {
+                let map = crate::collections::buckets::BucketMap::decode(&h.body)?;
+                Some(
+                    map.entries(&mut ctx.txn)?
+                        .into_iter()
+                        .map(|(m, _)| (1.0, m))
+                        .collect(),
+                )
+            }
+            Some(_) => return Err(KvError::WrongType),
+        });
+    }
+    let combine = |a: f64, b: f64| match aggregate {
+        1 => a.min(b),
+        2 => a.max(b),
+        _ => {
+            let s = a + b;
+            if s.is_nan() {
+                0.0
+            } else {
+                s
+            }
+        }
+    };
+    let mut result: HashMap<Bytes, (f64, usize)> = HashMap::new();
+    for (w, src) in weights.iter().zip(&sources) {
+        for (s, m) in src.iter().flatten() {
+            let v = {
+                let x = s * w;
+                if x.is_nan() {
+                    0.0
+                } else {
+                    x
+                }
+            };
+            result
+                .entry(m.clone())
+                .and_modify(|e| {
+                    e.0 = combine(e.0, v);
+                    e.1 += 1;
+                })
+                .or_insert((v, 1));
+        }
+    }
+    let present = sources.iter().filter(|s| s.is_some()).count();
+    let members: Vec<(Bytes, f64)> = result
+        .into_iter()
+        .filter(|(_, (_, n))| union || (*n == numkeys && present == numkeys))
+        .map(|(m, (s, _))| (m, s))
+        .collect();
+    let dst = &args[1];
+    if let Some(old) = ctx.txn.head(db, dst)? {
+        ctx.txn.remove_head(db, dst, &old)?;
+    }
+    let (head, mut z) = load_or_new(ctx, dst)?;
+    let n = members.len();
+    for (m, s) in members {
+        z.insert(&mut ctx.txn, m, s)?;
+    }
+    save(ctx, dst, head, &mut z)?;
+    Ok(Reply::Integer(n as i64))
+}
+
+pub fn zunionstore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    store_combined(ctx, args, true)
+}
+
+pub fn zinterstore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    store_combined(ctx, args, false)
+}
