@@ -189,7 +189,9 @@ impl BucketMap {
         let Some(i) = find(&entries, field) else {
             return Ok(false);
         };
-        entries.swap_remove(i);
+        // Order-preserving: a small hash answers HGETALL in insertion order, as Redis's
+        // listpack encoding does.
+        entries.remove(i);
         self.store_bucket(txn, b, entries);
         self.len -= 1;
         Ok(true)

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Drives redis-cli through the same scripted session (compat/redis-session.txt) against a
+# real redis-server and against cairn, and compares the replies command by command.
+# Installs redis-server and redis-tools if they are missing; starts both servers on free
+# loopback ports and stops them by PID. Exits 1 if any reply differs.
+#
+# Usage: compat/redis.sh [SESSION_FILE]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SESSION=${1:-compat/redis-session.txt}
+
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
+fi
+cargo build --release -q -p cairn
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
+    || echo $((20000 + RANDOM % 20000))
+}
+wait_port() {
+  for _ in $(seq 1 300); do
+    redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "server on port $1 did not start" >&2
+  return 1
+}
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+REDIS_PORT=$(free_port)
+CAIRN_PORT=$(free_port)
+mkdir -p "$WORK/redis" "$WORK/cairn"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" --save "" \
+  --appendonly no --daemonize no >"$WORK/redis.log" 2>&1 &
+PIDS+=($!)
+CAIRN_LOG=warn target/release/cairn serve --data "$WORK/cairn" --redis-port "$CAIRN_PORT" \
+  >"$WORK/cairn.log" 2>&1 &
+PIDS+=($!)
+wait_port "$REDIS_PORT"
+wait_port "$CAIRN_PORT"
+
+# Every command is preceded by an ECHO of a marker naming it, so that the two transcripts
+# can be cut into one section per command.
+grep -v '^#' "$SESSION" | grep -v '^[[:space:]]*$' \
+  | awk '{ n++; gsub(/"/, "\\\""); printf "ECHO \"@@ %d %s\"\n", n, $0 } { print }' >"$WORK/script"
+# Inside MULTI the ECHO is queued too; both servers see the same, so it still lines up.
+timeout 120 redis-cli -p "$REDIS_PORT" <"$WORK/script" >"$WORK/redis.out" 2>&1 || true
+timeout 120 redis-cli -p "$CAIRN_PORT" <"$WORK/script" >"$WORK/cairn.out" 2>&1 || true
+
+awk -v redis="$WORK/redis.out" -v cairn="$WORK/cairn.out" '
+  function load(file, sections, names,    line, key) {
+    key = ""
+    while ((getline line < file) > 0) {
+      if (line ~ /^@@ [0-9]+ /) { key = line; names[key] = 1; sections[key] = ""; continue }
+      if (key != "") sections[key] = sections[key] line "\n"
+    }
+  }
+  BEGIN {
+    load(redis, r, names); load(cairn, c, names)
+    for (k in names) {
+      total++
+      if (r[k] == c[k]) { same++ } else {
+        bad++
+        printf "DIFF %s\n  redis: %s  cairn: %s", substr(k, 4), r[k], c[k]
+      }
+    }
+    printf "\n%d of %d commands answered exactly as redis-server does\n", same, total
+    exit bad > 0
+  }'
