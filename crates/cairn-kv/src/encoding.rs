@@ -249,11 +249,24 @@ impl Default for Writer {
 /// Reads what [`Writer`] wrote; any shortfall is a damaged record.
 pub struct Reader<'a> {
     rest: &'a [u8],
+    len: usize,
 }
 
 impl<'a> Reader<'a> {
     pub fn new(bytes: &'a [u8]) -> Reader<'a> {
-        Reader { rest: bytes }
+        Reader {
+            rest: bytes,
+            len: bytes.len(),
+        }
+    }
+
+    /// Reads a length-prefixed byte string as a slice of `src`, the buffer this reader was
+    /// made over: no copy.
+    pub fn shared(&mut self, src: &Bytes) -> Result<Bytes> {
+        let n = self.u32()? as usize;
+        let at = self.len - self.rest.len();
+        self.take(n)?;
+        Ok(src.slice(at..at + n))
     }
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         if self.rest.len() < n {
@@ -278,10 +291,6 @@ impl<'a> Reader<'a> {
     }
     pub fn u8(&mut self) -> Result<u8> {
         Ok(self.take(1)?[0])
-    }
-    pub fn bytes(&mut self) -> Result<&'a [u8]> {
-        let n = self.u32()? as usize;
-        self.take(n)
     }
     pub fn is_empty(&self) -> bool {
         self.rest.is_empty()

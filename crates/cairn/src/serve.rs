@@ -38,6 +38,11 @@ pub struct ServeArgs {
     /// Close client connections idle for this many seconds (0: never).
     #[arg(long, env = "CAIRN_TIMEOUT", default_value_t = 0)]
     timeout: u64,
+    /// Threads running the network doors. Commands on the keyspace run one at a time (as in
+    /// Redis), so more threads help only to parse and copy large values; with one, no
+    /// thread waits on another for the keyspace lock.
+    #[arg(long, env = "CAIRN_IO_THREADS", default_value_t = 1)]
+    io_threads: usize,
     /// Memory for the cache of hot values, in MiB.
     #[arg(long, env = "CAIRN_CACHE_MB", default_value_t = 256)]
     cache_mb: usize,
@@ -69,6 +74,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.io_threads.max(1))
         .enable_all()
         .thread_name("cairn")
         .build()

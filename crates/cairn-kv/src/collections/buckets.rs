@@ -63,14 +63,14 @@ impl BucketMap {
         }
     }
 
-    pub fn decode(body: &[u8]) -> Result<BucketMap> {
+    pub fn decode(body: &Bytes) -> Result<BucketMap> {
         let mut r = Reader::new(body);
         let generation = r.u64()?;
         let len = r.u64()?;
         let level = r.u32()?;
         let split = r.u64()?;
         let inline = if level == 0 && split == 0 {
-            Some(decode_entries(&mut r)?)
+            Some(decode_entries(&mut r, body)?)
         } else {
             None
         };
@@ -129,7 +129,7 @@ impl BucketMap {
             });
         }
         match txn.get(&self.bucket_key(bucket))? {
-            Some(bytes) => decode_entries(&mut Reader::new(&bytes)),
+            Some(bytes) => decode_entries(&mut Reader::new(&bytes), &bytes),
             None => Ok(Vec::new()),
         }
     }
@@ -250,11 +250,12 @@ fn find(entries: &Entries, field: &[u8]) -> Option<usize> {
     entries.iter().position(|(f, _)| f.as_ref() == field)
 }
 
-fn decode_entries(r: &mut Reader<'_>) -> Result<Entries> {
+/// Decodes entries as slices of `src` (the buffer `r` reads), without copying them.
+fn decode_entries(r: &mut Reader<'_>, src: &Bytes) -> Result<Entries> {
     let mut out = Vec::new();
     while !r.is_empty() {
-        let f = Bytes::copy_from_slice(r.bytes()?);
-        let v = Bytes::copy_from_slice(r.bytes()?);
+        let f = r.shared(src)?;
+        let v = r.shared(src)?;
         out.push((f, v));
     }
     Ok(out)

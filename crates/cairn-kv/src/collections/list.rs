@@ -21,7 +21,7 @@ use crate::error::Result;
 use crate::txn::Txn;
 
 /// Elements per chunk.
-pub const CHUNK: u64 = 128;
+pub const CHUNK: u64 = 48;
 /// The sequence number of the first chunk of a new list: room to grow both ways.
 const FIRST_SEQ: u64 = 1 << 62;
 
@@ -80,9 +80,9 @@ impl List {
             let items = match txn.get(&self.chunk_key(seq))? {
                 Some(bytes) => {
                     let mut r = Reader::new(&bytes);
-                    let mut items = Vec::new();
+                    let mut items = Vec::with_capacity(CHUNK as usize);
                     while !r.is_empty() {
-                        items.push(Bytes::copy_from_slice(r.bytes()?));
+                        items.push(r.shared(&bytes)?);
                     }
                     items
                 }

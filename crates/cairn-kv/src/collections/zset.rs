@@ -96,7 +96,7 @@ impl ZSet {
         }
     }
 
-    pub fn decode(body: &[u8]) -> Result<ZSet> {
+    pub fn decode(body: &Bytes) -> Result<ZSet> {
         let mut r = Reader::new(body);
         let generation = r.u64()?;
         let len = r.u64()?;
@@ -105,18 +105,18 @@ impl ZSet {
                 let mut entries = Vec::new();
                 while !r.is_empty() {
                     let score = r.f64()?;
-                    entries.push((score, Bytes::copy_from_slice(r.bytes()?)));
+                    entries.push((score, r.shared(body)?));
                 }
                 Repr::Small(entries)
             }
             _ => {
                 let root = r.u64()?;
                 let next_id = r.u64()?;
-                let rest = &body[body.len() - rest_len(&r)..];
+                let rest = body.slice(body.len() - r.remaining()..);
                 Repr::Large(Box::new(Tree {
                     root,
                     next_id,
-                    map: BucketMap::decode(rest)?,
+                    map: BucketMap::decode(&rest)?,
                     nodes: HashMap::new(),
                 }))
             }
@@ -328,10 +328,6 @@ impl ZSet {
     }
 }
 
-fn rest_len(r: &Reader<'_>) -> usize {
-    r.remaining()
-}
-
 fn node_key(generation: u64, id: u64) -> Vec<u8> {
     let mut part = vec![b'z'];
     part.extend_from_slice(&id.to_be_bytes());
@@ -357,13 +353,13 @@ fn encode_node(node: &Node) -> Vec<u8> {
     w.0
 }
 
-fn decode_node(bytes: &[u8]) -> Result<Node> {
+fn decode_node(bytes: &Bytes) -> Result<Node> {
     let mut r = Reader::new(bytes);
     if r.u8()? == 0 {
         let mut entries = Vec::new();
         while !r.is_empty() {
             let s = r.f64()?;
-            entries.push((s, Bytes::copy_from_slice(r.bytes()?)));
+            entries.push((s, r.shared(bytes)?));
         }
         Ok(Node::Leaf(entries))
     } else {
@@ -372,7 +368,7 @@ fn decode_node(bytes: &[u8]) -> Result<Node> {
             let id = r.u64()?;
             let size = r.u64()?;
             let s = r.f64()?;
-            children.push((id, size, (s, Bytes::copy_from_slice(r.bytes()?))));
+            children.push((id, size, (s, r.shared(bytes)?)));
         }
         Ok(Node::Internal(children))
     }
