@@ -39,6 +39,7 @@ mod num;
 mod rand;
 mod reply;
 mod session;
+mod snapshot;
 mod state;
 mod txn;
 
@@ -49,6 +50,7 @@ pub use kv::{now_ms, After, Kv, KvOptions, Outcome};
 pub use num::format_double;
 pub use reply::Reply;
 pub use session::{ClientInfo, Session};
+pub use snapshot::{Dumped, Value};
 
 /// The longest string value (Redis's `proto-max-bulk-len`, within cairn-log's value limit
 /// less the head record's own bytes).

@@ -1,6 +1,7 @@
 //! The `cairn` binary: `cairn serve` runs the server (the Redis door today); `cairn log …`
 //! opens cairn-log stores directly.
 
+mod kv_json;
 mod serve;
 
 use std::path::PathBuf;
@@ -23,6 +24,11 @@ struct Cli {
 enum Command {
     /// Run the server: the Redis door on 127.0.0.1:6379, data in ./cairn-data.
     Serve(serve::ServeArgs),
+    /// Export or import the Redis keyspace of a data directory (the server must be stopped).
+    Kv {
+        #[command(subcommand)]
+        command: kv_json::KvCommand,
+    },
     /// Work with a cairn-log store directory directly (the process takes its lock).
     Log {
         #[command(subcommand)]
@@ -57,6 +63,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Kv { command } => kv_json::run(command),
         Command::Log { command } => log_command(command),
     }
 }
