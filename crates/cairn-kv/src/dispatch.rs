@@ -122,10 +122,15 @@ impl Kv {
     }
 }
 
-/// Runs `argv` inside an `EXEC` on the transaction of `ctx`.
+/// Runs `argv` inside an `EXEC` on the transaction of `ctx`. A blocking command never
+/// blocks there: it answers as if its timeout had passed, as in Redis.
 pub fn run_queued(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
-    match lookup(&argv[0]) {
+    let reply = match lookup(&argv[0]) {
         Some(spec) => (spec.run)(ctx, argv).unwrap_or_else(Reply::Error),
         None => Reply::Error(KvError::other("unknown command inside EXEC")),
+    };
+    if matches!(ctx.after, After::Block { .. }) {
+        ctx.after = After::Continue;
     }
+    reply
 }

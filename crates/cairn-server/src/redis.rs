@@ -190,6 +190,9 @@ impl Connection {
     async fn block(&mut self, request: Vec<Bytes>, timeout_ms: u64) -> Outcome {
         let deadline = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms));
         self.kv.blocked_clients.fetch_add(1, Ordering::Relaxed);
+        // A client that hangs up while blocked must not leave its task waiting forever:
+        // watch the socket until it either closes or sends more (which waits its turn).
+        let mut watch_socket = true;
         let outcome = loop {
             let notified = self.kv.list_ready.notified();
             tokio::pin!(notified);
@@ -203,6 +206,14 @@ impl Connection {
                 _ = notified => false,
                 _ = sleep_until_or_forever(deadline) => true,
                 _ = self.stopping.changed() => true,
+                hung_up = peer_closed(&self.socket), if watch_socket => {
+                    if hung_up {
+                        true
+                    } else {
+                        watch_socket = false;
+                        false
+                    }
+                }
             };
             if expired {
                 break Outcome {
@@ -215,6 +226,15 @@ impl Connection {
         self.kv.blocked_clients.fetch_sub(1, Ordering::Relaxed);
         outcome
     }
+}
+
+/// Waits until the socket is readable; true if the peer closed it (or it failed).
+async fn peer_closed(socket: &TcpStream) -> bool {
+    if socket.readable().await.is_err() {
+        return true;
+    }
+    let mut byte = [0u8; 1];
+    matches!(socket.peek(&mut byte).await, Ok(0) | Err(_))
 }
 
 async fn sleep_or_forever(d: Option<Duration>) {
