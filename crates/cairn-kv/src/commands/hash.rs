@@ -37,8 +37,10 @@ pub fn load_or_new(ctx: &mut Ctx<'_, '_>, key: &[u8], kind: Kind) -> Result<(Hea
 pub fn save(ctx: &mut Ctx<'_, '_>, key: &[u8], mut head: Head, map: &BucketMap) -> Result<()> {
     let db = ctx.db();
     if map.len == 0 {
+        // Dropped through the current descriptor: it knows every record this command made.
+        map.drop_children(&mut ctx.txn)?;
         if ctx.txn.head_of_kind(db, key, head.kind)?.is_some() {
-            ctx.txn.remove_head(db, key, &head)?;
+            ctx.txn.forget_head(db, key, &head);
         }
         return Ok(());
     }

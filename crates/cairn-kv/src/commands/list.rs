@@ -36,8 +36,10 @@ fn save(ctx: &mut Ctx<'_, '_>, key: &[u8], mut head: Head, list: &mut List) -> R
     list.flush(&mut ctx.txn);
     let db = ctx.db();
     if list.len == 0 {
+        // Dropped through the current descriptor: it knows every record this command made.
+        list.drop_children(&mut ctx.txn)?;
         if ctx.txn.head_of_kind(db, key, Kind::List)?.is_some() {
-            ctx.txn.remove_head(db, key, &head)?;
+            ctx.txn.forget_head(db, key, &head);
         }
         return Ok(());
     }

@@ -37,8 +37,10 @@ fn save(ctx: &mut Ctx<'_, '_>, key: &[u8], mut head: Head, z: &mut ZSet) -> Resu
     z.flush(&mut ctx.txn);
     let db = ctx.db();
     if z.len == 0 {
+        // Dropped through the current descriptor: it knows every record this command made.
+        z.drop_children(&mut ctx.txn)?;
         if ctx.txn.head_of_kind(db, key, Kind::ZSet)?.is_some() {
-            ctx.txn.remove_head(db, key, &head)?;
+            ctx.txn.forget_head(db, key, &head);
         }
         return Ok(());
     }
