@@ -23,32 +23,9 @@ while [ $# -gt 0 ]; do
 done
 TESTS=set,get,incr,lpush,rpop,sadd,hset,zadd,lrange_100,mset
 
-if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
-fi
-cargo build --release -q -p cairn
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {
-  for _ in $(seq 1 300); do
-    redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "server on port $1 did not start" >&2
-  return 1
-}
-
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=compat/redis-common.sh
+. compat/redis-common.sh
+ensure_redis
 
 start_servers() {
   REDIS_PORT=$(free_port)
@@ -62,14 +39,14 @@ start_servers() {
   CAIRN_LOG=warn target/release/cairn serve --data "$WORK/cairn" --redis-port "$CAIRN_PORT" \
     --appendfsync everysec >"$WORK/cairn.log" 2>&1 &
   CAIRN_PID=$!
-  PIDS=("$REDIS_PID" "$CAIRN_PID")
+  track "$REDIS_PID"
+  track "$CAIRN_PID"
   wait_port "$REDIS_PORT"
   wait_port "$CAIRN_PORT"
 }
 stop_servers() {
   kill "$REDIS_PID" "$CAIRN_PID" 2>/dev/null || true
   wait "$REDIS_PID" "$CAIRN_PID" 2>/dev/null || true
-  PIDS=()
 }
 
 # Runs redis-benchmark against a port; prints "test,rps" lines.

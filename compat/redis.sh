@@ -9,43 +9,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SESSION=${1:-compat/redis-session.txt}
 
-if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
-fi
-cargo build --release -q -p cairn
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
-    || echo $((20000 + RANDOM % 20000))
-}
-wait_port() {
-  for _ in $(seq 1 300); do
-    redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "server on port $1 did not start" >&2
-  return 1
-}
-
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=compat/redis-common.sh
+. compat/redis-common.sh
+ensure_redis
 
 REDIS_PORT=$(free_port)
 CAIRN_PORT=$(free_port)
 mkdir -p "$WORK/redis" "$WORK/cairn"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" --save "" \
   --appendonly no --daemonize no >"$WORK/redis.log" 2>&1 &
-PIDS+=($!)
+track $!
 CAIRN_LOG=warn target/release/cairn serve --data "$WORK/cairn" --redis-port "$CAIRN_PORT" \
   >"$WORK/cairn.log" 2>&1 &
-PIDS+=($!)
+track $!
 wait_port "$REDIS_PORT"
 wait_port "$CAIRN_PORT"
 

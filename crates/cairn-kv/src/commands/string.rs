@@ -46,22 +46,7 @@ fn parse_set_options(ctx: &Ctx<'_, '_>, opts: &[Bytes]) -> Result<SetOptions> {
         } else if is(a, "KEEPTTL") && !has_expiry {
             o.keep_ttl = true;
         } else if !has_expiry && i + 1 < opts.len() {
-            let (ms, abs) = if is(a, "EX") {
-                (false, false)
-            } else if is(a, "PX") {
-                (true, false)
-            } else if is(a, "EXAT") {
-                (false, true)
-            } else if is(a, "PXAT") {
-                (true, true)
-            } else {
-                return Err(KvError::Syntax);
-            };
-            let raw = int(&opts[i + 1])?;
-            if raw <= 0 {
-                return Err(KvError::other("invalid expire time in 'set' command"));
-            }
-            o.expire_at = Some(expire_at(ctx, &opts[i + 1], ms, abs, "set")?);
+            o.expire_at = Some(expiry_option(ctx, a, &opts[i + 1], "set")?);
             i += 1;
         } else {
             return Err(KvError::Syntax);
@@ -69,6 +54,28 @@ fn parse_set_options(ctx: &Ctx<'_, '_>, opts: &[Bytes]) -> Result<SetOptions> {
         i += 1;
     }
     Ok(o)
+}
+
+/// `EX s`, `PX ms`, `EXAT unix-s` or `PXAT unix-ms` (the option `word` and its `value`) as
+/// an absolute unix-ms instant; the time must be positive, as Redis requires.
+fn expiry_option(ctx: &Ctx<'_, '_>, word: &[u8], value: &[u8], command: &str) -> Result<i64> {
+    let (ms, abs) = if is(word, "EX") {
+        (false, false)
+    } else if is(word, "PX") {
+        (true, false)
+    } else if is(word, "EXAT") {
+        (false, true)
+    } else if is(word, "PXAT") {
+        (true, true)
+    } else {
+        return Err(KvError::Syntax);
+    };
+    if int(value)? <= 0 {
+        return Err(KvError::other(format!(
+            "invalid expire time in '{command}' command"
+        )));
+    }
+    expire_at(ctx, value, ms, abs, command)
 }
 
 pub fn set(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
@@ -165,21 +172,7 @@ pub fn getex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         if is(a, "PERSIST") && new_expiry.is_none() {
             new_expiry = Some(0);
         } else if new_expiry.is_none() && i + 1 < args.len() {
-            let (ms, abs) = if is(a, "EX") {
-                (false, false)
-            } else if is(a, "PX") {
-                (true, false)
-            } else if is(a, "EXAT") {
-                (false, true)
-            } else if is(a, "PXAT") {
-                (true, true)
-            } else {
-                return Err(KvError::Syntax);
-            };
-            if int(&args[i + 1])? <= 0 {
-                return Err(KvError::other("invalid expire time in 'getex' command"));
-            }
-            new_expiry = Some(expire_at(ctx, &args[i + 1], ms, abs, "getex")?);
+            new_expiry = Some(expiry_option(ctx, a, &args[i + 1], "getex")?);
             i += 1;
         } else {
             return Err(KvError::Syntax);
