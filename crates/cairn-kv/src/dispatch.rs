@@ -41,7 +41,7 @@ pub type Handler = fn(&mut Ctx<'_, '_>, &[Bytes]) -> Result<Reply>;
 
 impl Kv {
     /// Runs one command for `session`.
-    pub fn execute(self: &Arc<Self>, session: &mut Session, argv: Vec<Bytes>) -> Outcome {
+    pub fn execute(self: &Arc<Self>, session: &mut Session, argv: &[Bytes]) -> Outcome {
         let reply = |reply: Reply| Outcome {
             reply,
             durable: Default::default(),
@@ -69,7 +69,7 @@ impl Kv {
             }
             return reply(err.into());
         };
-        *session.info.last_command.lock() = spec.name.to_string();
+        *session.info.last_command.lock() = spec.name;
         if !session.authenticated && !spec.has_flag("no-auth") {
             if session.multi.is_some() {
                 session.multi_failed = true;
@@ -84,11 +84,11 @@ impl Kv {
         }
         if session.multi.is_some() && !spec.has_flag("multi-control") {
             if let Some(queue) = &mut session.multi {
-                queue.push(argv);
+                queue.push(argv.to_vec());
             }
             return reply(Reply::Status("QUEUED"));
         }
-        self.run(session, spec, &argv)
+        self.run(session, spec, argv)
     }
 
     fn run(self: &Arc<Self>, session: &mut Session, spec: &CommandSpec, argv: &[Bytes]) -> Outcome {

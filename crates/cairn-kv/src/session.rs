@@ -24,7 +24,7 @@ pub struct ClientInfo {
     pub resp: AtomicU8,
     /// Milliseconds since `created` at the last command.
     pub last_active_ms: AtomicU64,
-    pub last_command: Mutex<String>,
+    pub last_command: Mutex<&'static str>,
     pub in_multi: AtomicBool,
     pub watching: AtomicU64,
 }
@@ -82,7 +82,7 @@ impl Clients {
             db: AtomicU8::new(0),
             resp: AtomicU8::new(2),
             last_active_ms: AtomicU64::new(0),
-            last_command: Mutex::new("NULL".into()),
+            last_command: Mutex::new("NULL"),
             in_multi: AtomicBool::new(false),
             watching: AtomicU64::new(0),
         });

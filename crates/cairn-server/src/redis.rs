@@ -115,7 +115,7 @@ impl Connection {
                 if request.is_empty() {
                     continue;
                 }
-                let mut outcome = self.kv.execute(&mut self.session, request.clone());
+                let mut outcome = self.kv.execute(&mut self.session, &request);
                 if let After::Block { timeout_ms } = outcome.after {
                     // Answer what came before, then wait.
                     self.reply_when_durable(&mut output, durable).await?;
@@ -197,7 +197,7 @@ impl Connection {
             let notified = self.kv.list_ready.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let outcome = self.kv.execute(&mut self.session, request.clone());
+            let outcome = self.kv.execute(&mut self.session, &request);
             if !matches!(outcome.after, After::Block { .. }) {
                 break outcome;
             }
