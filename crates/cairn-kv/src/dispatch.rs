@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use cairn_log::PendingCommit;
+
 use crate::commands::table::{lookup, CommandSpec};
 use crate::error::{KvError, Result};
 use crate::kv::{now_ms, After, Kv, Outcome};
@@ -42,19 +44,111 @@ pub type Handler = fn(&mut Ctx<'_, '_>, &[Bytes]) -> Result<Reply>;
 impl Kv {
     /// Runs one command for `session`.
     pub fn execute(self: &Arc<Self>, session: &mut Session, argv: &[Bytes]) -> Outcome {
-        let reply = |reply: Reply| Outcome {
-            reply,
+        let mut outcomes = self.execute_pipeline(session, std::slice::from_ref(&argv.to_vec()));
+        outcomes.pop().unwrap_or(Outcome {
+            reply: Reply::OK,
             durable: Default::default(),
             after: After::Continue,
-        };
+        })
+    }
+
+    /// Runs the commands a client sent in one go (a pipeline), back to back under one hold
+    /// of the keyspace lock, and commits their writes as one batch: one WAL frame, one
+    /// fsync to wait for, however many commands. Each command still sees the ones before
+    /// it, and a failed command leaves nothing behind (handlers fail before they write), so
+    /// the replies are exactly those of running them one by one.
+    ///
+    /// Stops after a command that asks the connection to do something (QUIT, SHUTDOWN, a
+    /// blocking pop that found nothing): the outcomes returned say how many ran.
+    pub fn execute_pipeline(
+        self: &Arc<Self>,
+        session: &mut Session,
+        requests: &[Vec<Bytes>],
+    ) -> Vec<Outcome> {
+        let mut outcomes = Vec::with_capacity(requests.len());
+        let mut state = self.lock_state();
+        let mut txn = Some(Txn::new(&self.store, &mut state, now_ms()));
+        // Replies of the commands whose writes are in the open transaction.
+        let mut group_start = 0;
+        let mut durable = PendingCommit::default();
+        let mut pushed = false;
+        for argv in requests {
+            let spec = match self.admit(session, argv) {
+                Ok(spec) => spec,
+                Err(reply) => {
+                    outcomes.push(Outcome {
+                        reply,
+                        durable: Default::default(),
+                        after: After::Continue,
+                    });
+                    continue;
+                }
+            };
+            if spec.has_flag("sees-store") {
+                // It reads the store itself (a scan, a checkpoint): commit what came before.
+                if let Some(open) = txn.take() {
+                    pushed |= open.list_pushed;
+                    commit_group(open, &mut outcomes[group_start..], &mut durable);
+                }
+                group_start = outcomes.len();
+            }
+            let open = match txn.take() {
+                Some(open) => open,
+                None => Txn::new(&self.store, &mut state, now_ms()),
+            };
+            let mut ctx = Ctx {
+                kv: self,
+                session,
+                txn: open,
+                after: After::Continue,
+            };
+            let reply = (spec.run)(&mut ctx, argv).unwrap_or_else(Reply::Error);
+            let after = ctx.after;
+            txn = Some(ctx.txn);
+            outcomes.push(Outcome {
+                reply,
+                durable: Default::default(),
+                after,
+            });
+            if after != After::Continue {
+                break;
+            }
+        }
+        if let Some(open) = txn.take() {
+            pushed |= open.list_pushed;
+            commit_group(open, &mut outcomes[group_start..], &mut durable);
+        }
+        drop(state);
+        if pushed {
+            self.list_ready.notify_waiters();
+        }
+        for outcome in &mut outcomes {
+            outcome.durable = durable;
+        }
+        outcomes
+    }
+
+    /// The checks before a command runs: known, authenticated, right arity, not to be
+    /// queued in MULTI. `Err` is the reply when it must not run now.
+    fn admit(
+        &self,
+        session: &mut Session,
+        argv: &[Bytes],
+    ) -> std::result::Result<&'static CommandSpec, Reply> {
         let Some(name) = argv.first() else {
-            return reply(Reply::Status("OK"));
+            return Err(Reply::OK);
         };
         self.stats.commands.fetch_add(1, Ordering::Relaxed);
         session.info.last_active_ms.store(
             session.info.created.elapsed().as_millis() as u64,
             Ordering::Relaxed,
         );
+        let refused = |session: &mut Session, err: KvError| {
+            if session.multi.is_some() {
+                session.multi_failed = true;
+            }
+            Err(Reply::Error(err))
+        };
         let Some(spec) = lookup(name) else {
             let err = KvError::UnknownCommand {
                 name: String::from_utf8_lossy(name).into_owned(),
@@ -64,60 +158,34 @@ impl Kv {
                     .map(|a| format!("'{}' ", String::from_utf8_lossy(a)))
                     .collect(),
             };
-            if session.multi.is_some() {
-                session.multi_failed = true;
-            }
-            return reply(err.into());
+            return refused(session, err);
         };
         *session.info.last_command.lock() = spec.name;
         if !session.authenticated && !spec.has_flag("no-auth") {
-            if session.multi.is_some() {
-                session.multi_failed = true;
-            }
-            return reply(KvError::NoAuth.into());
+            return refused(session, KvError::NoAuth);
         }
         if !spec.arity_ok(argv.len()) {
-            if session.multi.is_some() {
-                session.multi_failed = true;
-            }
-            return reply(KvError::WrongArity(spec.name.to_string()).into());
+            return refused(session, KvError::WrongArity(spec.name.to_string()));
         }
         if session.multi.is_some() && !spec.has_flag("multi-control") {
             if let Some(queue) = &mut session.multi {
                 queue.push(argv.to_vec());
             }
-            return reply(Reply::Status("QUEUED"));
+            return Err(Reply::Status("QUEUED"));
         }
-        self.run(session, spec, argv)
+        Ok(spec)
     }
+}
 
-    fn run(self: &Arc<Self>, session: &mut Session, spec: &CommandSpec, argv: &[Bytes]) -> Outcome {
-        let mut state = self.lock_state();
-        let txn = Txn::new(&self.store, &mut state, now_ms());
-        let mut ctx = Ctx {
-            kv: self,
-            session,
-            txn,
-            after: After::Continue,
-        };
-        let result = (spec.run)(&mut ctx, argv);
-        let after = ctx.after;
-        let pushed = ctx.txn.list_pushed;
-        let (reply, durable) = match result {
-            Ok(reply) => match ctx.txn.commit() {
-                Ok(pending) => (reply, pending),
-                Err(e) => (Reply::Error(e), Default::default()),
-            },
-            Err(e) => (Reply::Error(e), Default::default()),
-        };
-        drop(state);
-        if pushed {
-            self.list_ready.notify_waiters();
-        }
-        Outcome {
-            reply,
-            durable,
-            after,
+/// Commits a group's transaction; if the engine refuses the batch, none of the group's
+/// writes happened, and every reply of the group says so.
+fn commit_group(txn: Txn<'_>, replies: &mut [Outcome], durable: &mut PendingCommit) {
+    match txn.commit() {
+        Ok(pending) => *durable = (*durable).max(pending),
+        Err(e) => {
+            for outcome in replies {
+                outcome.reply = Reply::Error(e.clone());
+            }
         }
     }
 }

@@ -5,7 +5,9 @@
 //! its own writes. Nothing reaches the store before [`Txn::commit`], which writes every change
 //! as one batch (all or nothing across crashes) and only then updates the in-memory
 //! bookkeeping (key counts, the expiry set): a command that fails half-way, or a batch the
-//! engine refuses, changes nothing.
+//! engine refuses, changes nothing. Key counts come from the engine's own answer to the
+//! batch (which head records it created or removed), so a write never looks a key up only
+//! to count it.
 
 use std::collections::HashMap;
 
@@ -13,7 +15,7 @@ use bytes::Bytes;
 use cairn_log::{Batch, PendingCommit, Store};
 
 use crate::collections;
-use crate::encoding::{head_key, meta_key, Head, Kind, DATABASES};
+use crate::encoding::{head_key, meta_key, parse_head_key, Head, Kind, DATABASES};
 use crate::error::{KvError, Result};
 use crate::state::State;
 
@@ -33,7 +35,6 @@ pub struct Txn<'a> {
     /// The time the whole command (or `EXEC`) sees, unix ms.
     pub now: u64,
     cache: HashMap<Vec<u8>, Slot>,
-    count_delta: [i64; DATABASES],
     /// Expiry-set changes to apply at commit: (db, key, expire_at or 0 to remove).
     volatile: Vec<(u8, Vec<u8>, u64)>,
     generation_limit: Option<u64>,
@@ -50,7 +51,6 @@ impl<'a> Txn<'a> {
             state,
             now,
             cache: HashMap::new(),
-            count_delta: [0; DATABASES],
             volatile: Vec::new(),
             generation_limit: None,
             changes: 0,
@@ -160,36 +160,23 @@ impl<'a> Txn<'a> {
         let string = head.kind == Kind::String;
         let mine = head_key(db, key, string);
         let other = head_key(db, key, !string);
-        let existed_mine = if string {
-            self.exists(&mine)?
-        } else {
-            match self.get(&mine)? {
-                Some(bytes) => {
-                    let old = Head::decode(bytes, false)?;
-                    if old.generation() != head.generation() {
-                        collections::drop_children(self, &old)?;
-                    }
-                    true
+        if !string {
+            if let Some(bytes) = self.get(&mine)? {
+                let old = Head::decode(bytes, false)?;
+                if old.generation() != head.generation() {
+                    collections::drop_children(self, &old)?;
                 }
-                None => false,
             }
-        };
-        let existed_other = if string {
-            match self.get(&other)? {
-                Some(bytes) => {
-                    collections::drop_children(self, &Head::decode(bytes, false)?)?;
-                    true
-                }
-                None => false,
-            }
-        } else {
-            self.exists(&other)?
-        };
-        if existed_other {
-            self.delete(other);
         }
-        if !existed_mine && !existed_other {
-            self.count_delta[usize::from(db)] += 1;
+        // The key may be held under the other prefix: a string replacing a collection (whose
+        // children go too) or the reverse.
+        if string {
+            if let Some(bytes) = self.get(&other)? {
+                collections::drop_children(self, &Head::decode(bytes, false)?)?;
+                self.delete(other);
+            }
+        } else if self.exists(&other)? {
+            self.delete(other);
         }
         self.put(mine, head.encode());
         self.volatile.push((db, key.to_vec(), head.expire_at));
@@ -219,7 +206,6 @@ impl<'a> Txn<'a> {
     /// Removes `key`'s head but not its children, which another head now owns (RENAME).
     pub(crate) fn forget_head(&mut self, db: u8, key: &[u8], head: &Head) {
         self.delete(head_key(db, key, head.kind == Kind::String));
-        self.count_delta[usize::from(db)] -= 1;
         self.volatile.push((db, key.to_vec(), 0));
         self.state.watches.touch(db, key);
         self.changes += 1;
@@ -239,10 +225,18 @@ impl<'a> Txn<'a> {
         self.state.dbs[usize::from(db)].volatile.get(key)
     }
 
-    /// The number of keys of `db` as this transaction sees it.
+    /// The number of keys of `db` as this transaction sees it: the committed count, corrected
+    /// for the heads this transaction has written (looked up only here, on this rare path).
     pub fn db_size(&self, db: u8) -> u64 {
-        let base = self.state.dbs[usize::from(db)].keys as i64;
-        (base + self.count_delta[usize::from(db)]).max(0) as u64
+        let mut count = self.state.dbs[usize::from(db)].keys as i64;
+        for (log_key, slot) in &self.cache {
+            if !slot.dirty || parse_head_key(log_key).is_none_or(|(d, _)| d != db) {
+                continue;
+            }
+            let before = self.store.contains(log_key).unwrap_or(false);
+            count += i64::from(slot.value.is_some()) - i64::from(before);
+        }
+        count.max(0) as u64
     }
 
     /// Whether anything has been written.
@@ -254,8 +248,11 @@ impl<'a> Txn<'a> {
     /// commit must be waited for before the client is answered.
     pub fn commit(self) -> Result<PendingCommit> {
         let mut batch = Batch::new();
+        // The database of each head record in the batch, in batch order (None for others).
+        let mut heads = Vec::new();
         for (key, slot) in self.cache {
             if slot.dirty {
+                heads.push(parse_head_key(&key).map(|(db, _)| db));
                 match slot.value {
                     Some(v) => batch.put(key, v.to_vec()),
                     None => batch.delete(key),
@@ -265,9 +262,15 @@ impl<'a> Txn<'a> {
         if batch.is_empty() {
             return Ok(PendingCommit::default());
         }
-        let pending = self.store.write_batch_deferred(&batch)?;
+        let (pending, presence) = self.store.write_batch_counted(&batch)?;
+        let mut count_delta = [0i64; DATABASES];
+        for ((db, changed), is_put) in heads.iter().zip(&presence).zip(batch.kinds()) {
+            if let (Some(db), true) = (db, changed) {
+                count_delta[usize::from(*db)] += if is_put { 1 } else { -1 };
+            }
+        }
         let state = self.state;
-        for (db, delta) in self.count_delta.iter().enumerate() {
+        for (db, delta) in count_delta.iter().enumerate() {
             let keys = &mut state.dbs[db].keys;
             *keys = (*keys as i64 + delta).max(0) as u64;
         }

@@ -105,6 +105,11 @@ impl Batch {
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
     }
+
+    /// For each write in order: true for a put, false for a delete.
+    pub fn kinds(&self) -> impl Iterator<Item = bool> + '_ {
+        self.ops.iter().map(|op| matches!(op, BatchOp::Put { .. }))
+    }
 }
 
 /// A batch applied by [`Store::write_batch_deferred`] whose durability has not been waited for.
@@ -322,8 +327,25 @@ impl Store {
     /// lock (the Redis door) release that lock before the fsync, so that writers still share
     /// fsyncs (group commit).
     pub fn write_batch_deferred(&self, batch: &Batch) -> Result<PendingCommit> {
+        let prepared = self.prepare(batch)?;
+        let (_, lsn) = self.inner.log_and_apply(&prepared, None)?;
+        Ok(PendingCommit { lsn })
+    }
+
+    /// Like [`Store::write_batch_deferred`], and also tells, for each write of the batch in
+    /// order, whether it changed the key's presence: a put of a key that did not exist, or a
+    /// delete of one that did (an expired key does not exist).
+    pub fn write_batch_counted(&self, batch: &Batch) -> Result<(PendingCommit, Vec<bool>)> {
+        let prepared = self.prepare(batch)?;
+        let mut presence = Vec::with_capacity(prepared.len());
+        let (_, lsn) = self.inner.log_and_apply(&prepared, Some(&mut presence))?;
+        Ok((PendingCommit { lsn }, presence))
+    }
+
+    /// Encodes every write of `batch` as the records it will log.
+    fn prepare<'b>(&self, batch: &'b Batch) -> Result<Vec<Prepared<'b>>> {
         let hasher = &self.inner.hasher;
-        let prepared = batch
+        batch
             .ops
             .iter()
             .map(|op| match op {
@@ -334,9 +356,7 @@ impl Store {
                 } => Prepared::put(hasher, key, value, *expires_at),
                 BatchOp::Delete { key } => Prepared::delete(hasher, key),
             })
-            .collect::<Result<Vec<_>>>()?;
-        let (_, lsn) = self.inner.log_and_apply(&prepared)?;
-        Ok(PendingCommit { lsn })
+            .collect()
     }
 
     /// Returns once the writes of `pending` are durable under the store's policy: at once
@@ -583,7 +603,7 @@ impl Inner {
     /// Logs and applies a write; returns, for a single delete, whether the key existed.
     /// Logs and applies `ops`, then waits for durability if the policy asks for it.
     fn commit(&self, ops: &[Prepared<'_>]) -> Result<bool> {
-        let (existed, lsn) = self.log_and_apply(ops)?;
+        let (existed, lsn) = self.log_and_apply(ops, None)?;
         if let Some(lsn) = lsn {
             self.wait_durable(lsn)?;
         }
@@ -601,7 +621,15 @@ impl Inner {
     /// Logs `ops` as one WAL frame and applies them, without waiting for durability. Returns
     /// whether any key a delete named existed, and the frame's LSN (`None` when nothing
     /// needed logging).
-    fn log_and_apply(&self, ops: &[Prepared<'_>]) -> Result<(bool, Option<u64>)> {
+    ///
+    /// When `presence` is given, it receives one flag per op: for a put, whether the key did
+    /// not exist before; for a delete, whether it did (so a caller can keep counts of keys
+    /// without looking them up).
+    fn log_and_apply(
+        &self,
+        ops: &[Prepared<'_>],
+        mut presence: Option<&mut Vec<bool>>,
+    ) -> Result<(bool, Option<u64>)> {
         self.check_open()?;
         self.wal.check_poisoned()?;
         let put_bytes: u64 = ops
@@ -631,6 +659,9 @@ impl Inner {
                 existed |= live;
             }
             if put_bytes == 0 && !existed {
+                if let Some(p) = presence.as_deref_mut() {
+                    p.extend(std::iter::repeat_n(false, ops.len()));
+                }
                 return Ok((false, None));
             }
             if put_bytes > 0 {
@@ -678,9 +709,17 @@ impl Inner {
                         size: rec.len() as u32,
                         timestamp: lsn,
                     };
-                    self.apply_put(entry, op.key);
-                } else if delete {
-                    self.apply_delete(op.hash, op.key);
+                    let new = self.apply_put(entry, op.key);
+                    if let Some(p) = presence.as_deref_mut() {
+                        p.push(new);
+                    }
+                } else {
+                    if delete {
+                        self.apply_delete(op.hash, op.key);
+                    }
+                    if let Some(p) = presence.as_deref_mut() {
+                        p.push(delete);
+                    }
                 }
             }
         }

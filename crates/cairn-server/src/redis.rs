@@ -24,6 +24,8 @@ use crate::resp::{encode_reply, parse_request, ProtocolError};
 const MAX_QUERY_BUFFER: usize = (1 << 30) + (1 << 20);
 /// Replies buffered before they are written even if requests remain in the pipeline.
 const FLUSH_AT: usize = 64 << 10;
+/// Requests taken from the buffer and run as one group (one batch in the log).
+const MAX_PIPELINE: usize = 512;
 
 /// Serves `listener` until `shutdown` completes or a client sends SHUTDOWN, then closes the
 /// keyspace (flushing the log). Returns once every connection has finished.
@@ -100,48 +102,51 @@ impl Connection {
         let mut output = BytesMut::with_capacity(16 << 10);
         loop {
             let mut durable = PendingCommit::default();
-            loop {
-                let request = match parse_request(&mut input) {
-                    Ok(Some(args)) => args,
-                    Ok(None) => break,
-                    Err(ProtocolError(msg)) => {
-                        output.extend_from_slice(
-                            format!("-ERR Protocol error: {msg}\r\n").as_bytes(),
-                        );
+            let (requests, protocol_error) = take_requests(&mut input);
+            let mut next = 0;
+            while next < requests.len() {
+                let outcomes = self
+                    .kv
+                    .execute_pipeline(&mut self.session, &requests[next..]);
+                let ran = outcomes.len().max(1);
+                for (i, mut outcome) in outcomes.into_iter().enumerate() {
+                    if let After::Block { timeout_ms } = outcome.after {
+                        // Answer what came before, then wait.
                         self.reply_when_durable(&mut output, durable).await?;
-                        return Ok(());
+                        durable = PendingCommit::default();
+                        outcome = self.block(&requests[next + i], timeout_ms).await;
                     }
-                };
-                if request.is_empty() {
-                    continue;
-                }
-                let mut outcome = self.kv.execute(&mut self.session, &request);
-                if let After::Block { timeout_ms } = outcome.after {
-                    // Answer what came before, then wait.
-                    self.reply_when_durable(&mut output, durable).await?;
-                    durable = PendingCommit::default();
-                    outcome = self.block(request, timeout_ms).await;
-                }
-                durable = durable.max(outcome.durable);
-                match outcome.after {
-                    After::Shutdown => {
-                        self.reply_when_durable(&mut output, durable).await?;
-                        let _ = self.stop.send(true);
-                        return Ok(());
+                    durable = durable.max(outcome.durable);
+                    match outcome.after {
+                        After::Shutdown => {
+                            self.reply_when_durable(&mut output, durable).await?;
+                            let _ = self.stop.send(true);
+                            return Ok(());
+                        }
+                        After::Close => {
+                            encode_reply(&outcome.reply, self.session.protocol, &mut output);
+                            self.reply_when_durable(&mut output, durable).await?;
+                            return Ok(());
+                        }
+                        _ => encode_reply(&outcome.reply, self.session.protocol, &mut output),
                     }
-                    After::Close => {
-                        encode_reply(&outcome.reply, self.session.protocol, &mut output);
-                        self.reply_when_durable(&mut output, durable).await?;
-                        return Ok(());
-                    }
-                    _ => encode_reply(&outcome.reply, self.session.protocol, &mut output),
                 }
+                next += ran;
                 if output.len() >= FLUSH_AT {
                     self.reply_when_durable(&mut output, durable).await?;
                     durable = PendingCommit::default();
                 }
             }
+            if let Some(ProtocolError(msg)) = protocol_error {
+                output.extend_from_slice(format!("-ERR Protocol error: {msg}\r\n").as_bytes());
+                self.reply_when_durable(&mut output, durable).await?;
+                return Ok(());
+            }
             self.reply_when_durable(&mut output, durable).await?;
+            if requests.len() == MAX_PIPELINE {
+                // More complete requests may be waiting in the buffer.
+                continue;
+            }
             if input.len() > MAX_QUERY_BUFFER {
                 return Ok(());
             }
@@ -187,7 +192,7 @@ impl Connection {
 
     /// Re-runs a blocking command whenever a list receives elements, until it is served or
     /// its timeout passes.
-    async fn block(&mut self, request: Vec<Bytes>, timeout_ms: u64) -> Outcome {
+    async fn block(&mut self, request: &[Bytes], timeout_ms: u64) -> Outcome {
         let deadline = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms));
         self.kv.blocked_clients.fetch_add(1, Ordering::Relaxed);
         // A client that hangs up while blocked must not leave its task waiting forever:
@@ -197,7 +202,7 @@ impl Connection {
             let notified = self.kv.list_ready.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let outcome = self.kv.execute(&mut self.session, &request);
+            let outcome = self.kv.execute(&mut self.session, request);
             if !matches!(outcome.after, After::Block { .. }) {
                 break outcome;
             }
@@ -235,6 +240,21 @@ async fn peer_closed(socket: &TcpStream) -> bool {
     }
     let mut byte = [0u8; 1];
     matches!(socket.peek(&mut byte).await, Ok(0) | Err(_))
+}
+
+/// Takes up to [`MAX_PIPELINE`] complete requests off the front of `input`, and the
+/// protocol error that stopped parsing, if any (the requests before it still run).
+fn take_requests(input: &mut BytesMut) -> (Vec<Vec<Bytes>>, Option<ProtocolError>) {
+    let mut requests = Vec::new();
+    while requests.len() < MAX_PIPELINE {
+        match parse_request(input) {
+            Ok(Some(args)) if args.is_empty() => {}
+            Ok(Some(args)) => requests.push(args),
+            Ok(None) => break,
+            Err(e) => return (requests, Some(e)),
+        }
+    }
+    (requests, None)
 }
 
 async fn sleep_or_forever(d: Option<Duration>) {

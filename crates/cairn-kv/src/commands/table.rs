@@ -2,8 +2,10 @@
 //! them), group and summary (for `COMMAND DOCS`), and the handler.
 //!
 //! Arity follows Redis: positive is exact, negative is a minimum, both counting the command
-//! name. Two flags are cairn's own and steer dispatch: `no-auth` (allowed before AUTH) and
-//! `multi-control` (runs at once inside MULTI instead of being queued).
+//! name. Three flags are cairn's own and steer dispatch: `no-auth` (allowed before AUTH),
+//! `multi-control` (runs at once inside MULTI instead of being queued) and `sees-store`
+//! (reads the store directly, so the writes of the commands pipelined before it are
+//! committed first).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -48,7 +50,7 @@ const RF: &[&str] = &["readonly", "fast"];
 const CONN: &[&str] = &["fast", "loading", "stale"];
 const NOAUTH: &[&str] = &["noscript", "loading", "stale", "fast", "no-auth"];
 const MULTI_CONTROL: &[&str] = &["noscript", "loading", "stale", "fast", "multi-control"];
-const ADMIN: &[&str] = &["admin", "noscript"];
+const ADMIN: &[&str] = &["admin", "noscript", "sees-store"];
 const BLOCK: &[&str] = &["write", "blocking"];
 
 macro_rules! commands {
@@ -114,12 +116,12 @@ static COMMANDS: &[CommandSpec] = commands! {
     "rename", 3, D, (1, 2, 1), "generic", "Renames a key and overwrites the destination.", keys::rename;
     "renamenx", 3, DF, (1, 2, 1), "generic", "Renames a key only when the target key name doesn't exist.", keys::renamenx;
     "copy", -3, W, (1, 2, 1), "generic", "Copies the value of a key to a new key.", keys::copy;
-    "keys", 2, R, (0, 0, 0), "generic", "Returns all key names that match a pattern.", keys::keys;
-    "scan", -2, R, (0, 0, 0), "generic", "Iterates over the key names in the database.", keys::scan;
-    "randomkey", 1, R, (0, 0, 0), "generic", "Returns a random key name from the database.", keys::randomkey;
+    "keys", 2, &["readonly", "sees-store"], (0, 0, 0), "generic", "Returns all key names that match a pattern.", keys::keys;
+    "scan", -2, &["readonly", "sees-store"], (0, 0, 0), "generic", "Iterates over the key names in the database.", keys::scan;
+    "randomkey", 1, &["readonly", "sees-store"], (0, 0, 0), "generic", "Returns a random key name from the database.", keys::randomkey;
     "dbsize", 1, RF, (0, 0, 0), "server", "Returns the number of keys in the database.", keys::dbsize;
-    "flushdb", -1, D, (0, 0, 0), "server", "Removes all keys from the current database.", keys::flushdb;
-    "flushall", -1, D, (0, 0, 0), "server", "Removes all keys from all databases.", keys::flushall;
+    "flushdb", -1, &["write", "sees-store"], (0, 0, 0), "server", "Removes all keys from the current database.", keys::flushdb;
+    "flushall", -1, &["write", "sees-store"], (0, 0, 0), "server", "Removes all keys from all databases.", keys::flushall;
     "expire", -3, DF, (1, 1, 1), "generic", "Sets the expiration time of a key in seconds.", keys::expire;
     "pexpire", -3, DF, (1, 1, 1), "generic", "Sets the expiration time of a key in milliseconds.", keys::pexpire;
     "expireat", -3, DF, (1, 1, 1), "generic", "Sets the expiration time of a key to a Unix timestamp.", keys::expireat;
@@ -214,7 +216,7 @@ static COMMANDS: &[CommandSpec] = commands! {
     "bgrewriteaof", 1, ADMIN, (0, 0, 0), "server", "Asynchronously rewrites the append-only file to disk.", server::bgrewriteaof;
     "config", -2, &["admin", "noscript", "loading", "stale"], (0, 0, 0), "server", "A container for server configuration commands.", server::config;
     "time", 1, &["loading", "stale", "fast"], (0, 0, 0), "server", "Returns the server time.", server::time;
-    "shutdown", -1, &["admin", "noscript", "loading", "stale"], (0, 0, 0), "server", "Synchronously saves the database(s) to disk and shuts down the Redis server.", server::shutdown;
+    "shutdown", -1, &["admin", "noscript", "loading", "stale", "sees-store"], (0, 0, 0), "server", "Synchronously saves the database(s) to disk and shuts down the Redis server.", server::shutdown;
 };
 
 fn index() -> &'static HashMap<&'static str, &'static CommandSpec> {
