@@ -211,6 +211,16 @@ impl<'a> Txn<'a> {
         self.changes += 1;
     }
 
+    /// Head records this transaction has written and not yet committed: a scan of the store
+    /// does not see them, so whole-keyspace commands inside EXEC (KEYS, FLUSHDB) add them.
+    pub fn pending_heads(&self) -> Vec<Vec<u8>> {
+        self.cache
+            .iter()
+            .filter(|(k, slot)| slot.dirty && slot.value.is_some() && parse_head_key(k).is_some())
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
     /// One page of the engine's unordered scan over every log key.
     pub fn scan(&self, cursor: u64, count: usize) -> Result<cairn_log::ScanPage> {
         Ok(self.store.scan(cursor, count)?)

@@ -47,6 +47,26 @@ async fn exec_runs_the_queue_and_keeps_going_after_a_runtime_error() {
     assert_eq!(r.call(&["SET", "in2", "x"]).await, "+QUEUED\r\n");
     assert_eq!(r.call(&["EXEC"]).await, "*2\r\n+OK\r\n+OK\r\n");
     assert_eq!(r.call(&["GET", "in2"]).await, "$1\r\nx\r\n");
+    // Whole-keyspace commands inside EXEC see the writes queued before them.
+    assert_eq!(r.call(&["SELECT", "7"]).await, "+OK\r\n");
+    assert_eq!(r.call(&["MULTI"]).await, "+OK\r\n");
+    assert_eq!(r.call(&["SET", "fresh", "1"]).await, "+QUEUED\r\n");
+    assert_eq!(r.call(&["KEYS", "*"]).await, "+QUEUED\r\n");
+    assert_eq!(r.call(&["DBSIZE"]).await, "+QUEUED\r\n");
+    assert_eq!(r.call(&["FLUSHDB"]).await, "+QUEUED\r\n");
+    assert_eq!(r.call(&["DBSIZE"]).await, "+QUEUED\r\n");
+    assert_eq!(
+        r.call(&["EXEC"]).await,
+        "*5\r\n+OK\r\n*1\r\n$5\r\nfresh\r\n:1\r\n+OK\r\n:0\r\n"
+    );
+    assert_eq!(r.call(&["EXISTS", "fresh"]).await, ":0\r\n");
+    // In a pipeline too.
+    r.send_bytes(b"SET piped 1\r\nKEYS *\r\nFLUSHDB\r\nDBSIZE\r\n")
+        .await;
+    assert_eq!(r.reply().await, "+OK\r\n");
+    assert_eq!(r.reply().await, "*1\r\n$5\r\npiped\r\n");
+    assert_eq!(r.reply().await, "+OK\r\n");
+    assert_eq!(r.reply().await, ":0\r\n");
     server.stop().await;
 }
 

@@ -156,19 +156,28 @@ fn scan_filter(
 pub fn keys(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     let pattern = args[1].clone();
     let all = pattern.as_ref() == b"*";
+    let p = (!all).then_some(pattern.as_ref());
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut cursor = 0;
     loop {
         let page = ctx.txn.scan(cursor, 1024)?;
         for log_key in &page.keys {
-            let p = (!all).then_some(pattern.as_ref());
             if let Some(k) = scan_filter(ctx, log_key, p, None)? {
+                seen.insert(log_key.clone());
                 out.push(Reply::Bulk(k));
             }
         }
         cursor = page.cursor;
         if cursor == 0 {
             break;
+        }
+    }
+    for log_key in ctx.txn.pending_heads() {
+        if !seen.contains(&log_key) {
+            if let Some(k) = scan_filter(ctx, &log_key, p, None)? {
+                out.push(Reply::Bulk(k));
+            }
         }
     }
     Ok(Reply::Array(out))
@@ -304,6 +313,13 @@ pub fn flush(ctx: &mut Ctx<'_, '_>, db: Option<u8>) -> Result<()> {
             break;
         }
     }
+    for log_key in ctx.txn.pending_heads() {
+        if parse_head_key(&log_key).is_some_and(|(d, _)| db.is_none_or(|db| db == d)) {
+            heads.push(log_key);
+        }
+    }
+    heads.sort();
+    heads.dedup();
     for log_key in heads {
         let Some(bytes) = ctx.txn.get(&log_key)? else {
             continue;
