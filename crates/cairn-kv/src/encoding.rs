@@ -260,6 +260,12 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Passes over a length-prefixed byte string.
+    pub fn skip(&mut self) -> Result<()> {
+        let n = self.u32()? as usize;
+        self.take(n).map(drop)
+    }
+
     /// Reads a length-prefixed byte string as a slice of `src`, the buffer this reader was
     /// made over: no copy.
     pub fn shared(&mut self, src: &Bytes) -> Result<Bytes> {

@@ -217,14 +217,14 @@ pub fn encode_reply(reply: &Reply, protocol: u8, out: &mut BytesMut) {
             let text = format!("{} {e}", e.code()).replace(['\r', '\n'], " ");
             line(out, b'-', text.as_bytes());
         }
-        Reply::Integer(n) => line(out, b':', n.to_string().as_bytes()),
+        Reply::Integer(n) => header(out, b':', *n),
         Reply::Bulk(b) => bulk(out, b),
         Reply::Nil if resp3 => out.put_slice(b"_\r\n"),
         Reply::Nil => out.put_slice(b"$-1\r\n"),
         Reply::NilArray if resp3 => out.put_slice(b"_\r\n"),
         Reply::NilArray => out.put_slice(b"*-1\r\n"),
         Reply::Array(items) => {
-            line(out, b'*', items.len().to_string().as_bytes());
+            header(out, b'*', items.len() as i64);
             for item in items {
                 encode_reply(item, protocol, out);
             }
@@ -241,9 +241,9 @@ pub fn encode_reply(reply: &Reply, protocol: u8, out: &mut BytesMut) {
         }
         Reply::Map(pairs) => {
             if resp3 {
-                line(out, b'%', pairs.len().to_string().as_bytes());
+                header(out, b'%', pairs.len() as i64);
             } else {
-                line(out, b'*', (pairs.len() * 2).to_string().as_bytes());
+                header(out, b'*', pairs.len() as i64 * 2);
             }
             for (k, v) in pairs {
                 encode_reply(k, protocol, out);
@@ -255,7 +255,7 @@ pub fn encode_reply(reply: &Reply, protocol: u8, out: &mut BytesMut) {
         Reply::Bool(b) if resp3 => out.put_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),
         Reply::Bool(b) => line(out, b':', if *b { b"1" } else { b"0" }),
         Reply::Verbatim(text) if resp3 => {
-            line(out, b'=', (text.len() + 4).to_string().as_bytes());
+            header(out, b'=', text.len() as i64 + 4);
             out.put_slice(b"txt:");
             out.put_slice(text.as_bytes());
             out.put_slice(b"\r\n");
@@ -271,8 +271,30 @@ fn line(out: &mut BytesMut, kind: u8, body: &[u8]) {
     out.put_slice(b"\r\n");
 }
 
+/// `kind` then `n` in decimal then CRLF, without allocating.
+fn header(out: &mut BytesMut, kind: u8, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.reserve(24);
+    out.put_u8(kind);
+    if n < 0 {
+        out.put_u8(b'-');
+    }
+    out.put_slice(&digits[at..]);
+    out.put_slice(b"\r\n");
+}
+
 fn bulk(out: &mut BytesMut, body: &[u8]) {
-    line(out, b'$', body.len().to_string().as_bytes());
+    header(out, b'$', body.len() as i64);
     out.reserve(body.len() + 2);
     out.put_slice(body);
     out.put_slice(b"\r\n");
@@ -362,6 +384,16 @@ mod tests {
         );
         let long = vec![b'a'; MAX_INLINE + 10];
         assert_eq!(parse_all(&long), Err(protocol("too big inline request")));
+    }
+
+    #[test]
+    fn integers_encode_in_decimal() {
+        let mut out = BytesMut::new();
+        for n in [0i64, 7, -7, 1234567890, i64::MIN, i64::MAX] {
+            out.clear();
+            encode_reply(&Reply::Integer(n), 2, &mut out);
+            assert_eq!(out, format!(":{n}\r\n").as_bytes());
+        }
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::error::Result;
 use crate::txn::Txn;
 
 /// Elements per chunk.
-pub const CHUNK: u64 = 48;
+pub const CHUNK: u64 = 16;
 /// The sequence number of the first chunk of a new list: room to grow both ways.
 const FIRST_SEQ: u64 = 1 << 62;
 
@@ -226,13 +226,30 @@ impl List {
         let mut i = start;
         while i <= end {
             let (seq, pos) = self.locate(i);
-            let chunk = self.chunk(txn, seq)?;
-            let take = ((end - i + 1) as usize).min(chunk.0.len().saturating_sub(pos));
-            if take == 0 {
+            let want = (end - i + 1) as usize;
+            let before = out.len();
+            match self.loaded.get(&seq) {
+                Some((items, _)) => {
+                    out.extend(items.iter().skip(pos).take(want).cloned());
+                }
+                // A chunk only read is not decoded whole: only the elements asked for are
+                // sliced out of the record.
+                None => {
+                    if let Some(bytes) = txn.get(&self.chunk_key(seq))? {
+                        let mut r = Reader::new(&bytes);
+                        for _ in 0..pos {
+                            r.skip()?;
+                        }
+                        while out.len() - before < want && !r.is_empty() {
+                            out.push(r.shared(&bytes)?);
+                        }
+                    }
+                }
+            }
+            if out.len() == before {
                 break;
             }
-            out.extend_from_slice(&chunk.0[pos..pos + take]);
-            i += take as u64;
+            i += (out.len() - before) as u64;
         }
         Ok(out)
     }
