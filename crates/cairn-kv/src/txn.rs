@@ -264,7 +264,7 @@ impl<'a> Txn<'a> {
             if slot.dirty {
                 heads.push(parse_head_key(&key).map(|(db, _)| db));
                 match slot.value {
-                    Some(v) => batch.put(key, v.to_vec()),
+                    Some(v) => batch.put_shared(key, v),
                     None => batch.delete(key),
                 };
             }

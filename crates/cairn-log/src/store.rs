@@ -61,7 +61,7 @@ pub struct Batch {
 enum BatchOp {
     Put {
         key: Vec<u8>,
-        value: Vec<u8>,
+        value: Bytes,
         expires_at: Option<u64>,
     },
     Delete {
@@ -87,8 +87,18 @@ impl Batch {
     ) -> &mut Batch {
         self.ops.push(BatchOp::Put {
             key: key.into(),
-            value: value.into(),
+            value: Bytes::from(value.into()),
             expires_at,
+        });
+        self
+    }
+
+    /// A put of a value the caller already holds as [`Bytes`]: not copied.
+    pub fn put_shared(&mut self, key: impl Into<Vec<u8>>, value: Bytes) -> &mut Batch {
+        self.ops.push(BatchOp::Put {
+            key: key.into(),
+            value,
+            expires_at: None,
         });
         self
     }

@@ -160,19 +160,17 @@ impl BucketMap {
 
     /// Sets `field` to `value`; returns whether the field is new.
     pub fn insert(&mut self, txn: &mut Txn<'_>, field: Bytes, value: Bytes) -> Result<bool> {
-        let b = self.bucket_of(txn, &field);
-        let mut entries = self.bucket(txn, b)?;
-        let new = match find(&entries, &field) {
-            Some(i) => {
-                entries[i].1 = value;
-                false
-            }
+        let new = match &mut self.inline {
+            // The only bucket: changed in place, no hashing.
+            Some(entries) => upsert(entries, field, value),
             None => {
-                entries.push((field, value));
-                true
+                let b = self.bucket_of(txn, &field);
+                let mut entries = self.bucket(txn, b)?;
+                let new = upsert(&mut entries, field, value);
+                self.store_bucket(txn, b, entries);
+                new
             }
         };
-        self.store_bucket(txn, b, entries);
         if new {
             self.len += 1;
             if self.len > self.buckets() * SPLIT_AT {
@@ -184,17 +182,22 @@ impl BucketMap {
 
     /// Removes `field`; returns whether it was there.
     pub fn remove(&mut self, txn: &mut Txn<'_>, field: &[u8]) -> Result<bool> {
-        let b = self.bucket_of(txn, field);
-        let mut entries = self.bucket(txn, b)?;
-        let Some(i) = find(&entries, field) else {
-            return Ok(false);
+        let removed = match &mut self.inline {
+            Some(entries) => take_out(entries, field),
+            None => {
+                let b = self.bucket_of(txn, field);
+                let mut entries = self.bucket(txn, b)?;
+                let removed = take_out(&mut entries, field);
+                if removed {
+                    self.store_bucket(txn, b, entries);
+                }
+                removed
+            }
         };
-        // Order-preserving: a small hash answers HGETALL in insertion order, as Redis's
-        // listpack encoding does.
-        entries.remove(i);
-        self.store_bucket(txn, b, entries);
-        self.len -= 1;
-        Ok(true)
+        if removed {
+            self.len -= 1;
+        }
+        Ok(removed)
     }
 
     /// Splits bucket `split` into itself and its image at `split + 2^level`.
@@ -248,6 +251,32 @@ impl BucketMap {
 
 fn find(entries: &Entries, field: &[u8]) -> Option<usize> {
     entries.iter().position(|(f, _)| f.as_ref() == field)
+}
+
+/// Sets `field` in a bucket; returns whether it is new.
+fn upsert(entries: &mut Entries, field: Bytes, value: Bytes) -> bool {
+    match find(entries, &field) {
+        Some(i) => {
+            entries[i].1 = value;
+            false
+        }
+        None => {
+            entries.push((field, value));
+            true
+        }
+    }
+}
+
+/// Removes `field` from a bucket, keeping the others in order (a small hash answers
+/// HGETALL in insertion order, as Redis's listpack encoding does).
+fn take_out(entries: &mut Entries, field: &[u8]) -> bool {
+    match find(entries, field) {
+        Some(i) => {
+            entries.remove(i);
+            true
+        }
+        None => false,
+    }
 }
 
 /// Decodes entries as slices of `src` (the buffer `r` reads), without copying them.
