@@ -35,8 +35,14 @@ pub struct Txn<'a> {
     /// The time the whole command (or `EXEC`) sees, unix ms.
     pub now: u64,
     cache: HashMap<Vec<u8>, Slot>,
+    /// Head records known to be their key's only head (nothing under the other prefix), with
+    /// the collection generation they hold (`None` for strings): rewriting such a head needs
+    /// no check of what it replaces.
+    sole_heads: HashMap<Vec<u8>, Option<u64>>,
     /// Expiry-set changes to apply at commit: (db, key, expire_at or 0 to remove).
     volatile: Vec<(u8, Vec<u8>, u64)>,
+    /// Databases in which this transaction gave some key an expiry.
+    volatile_dbs: [bool; DATABASES],
     generation_limit: Option<u64>,
     changes: u64,
     expired: u64,
@@ -51,7 +57,9 @@ impl<'a> Txn<'a> {
             state,
             now,
             cache: HashMap::new(),
+            sole_heads: HashMap::new(),
             volatile: Vec::new(),
+            volatile_dbs: [false; DATABASES],
             generation_limit: None,
             changes: 0,
             expired: 0,
@@ -133,13 +141,16 @@ impl<'a> Txn<'a> {
 
     fn head_looking_first(&mut self, db: u8, key: &[u8], string: bool) -> Result<Option<Head>> {
         for string in [string, !string] {
-            if let Some(bytes) = self.get(&head_key(db, key, string))? {
+            let log_key = head_key(db, key, string);
+            if let Some(bytes) = self.get(&log_key)? {
                 let head = Head::decode(bytes, string)?;
                 if head.is_expired(self.now) {
                     self.remove_head(db, key, &head)?;
                     self.expired += 1;
                     return Ok(None);
                 }
+                // A key has one head: the other prefix holds nothing.
+                self.sole_heads.insert(log_key, head.generation());
                 return Ok(Some(head));
             }
         }
@@ -159,7 +170,14 @@ impl<'a> Txn<'a> {
     pub fn put_head(&mut self, db: u8, key: &[u8], head: &Head) -> Result<()> {
         let string = head.kind == Kind::String;
         let mine = head_key(db, key, string);
+        let generation = head.generation();
+        if self.sole_heads.get(&mine) == Some(&generation) {
+            // Rewriting the head this transaction read or wrote: nothing else to replace.
+            self.finish_put_head(db, key, mine, head);
+            return Ok(());
+        }
         let other = head_key(db, key, !string);
+        self.sole_heads.remove(&other);
         if !string {
             if let Some(bytes) = self.get(&mine)? {
                 let old = Head::decode(bytes, false)?;
@@ -178,11 +196,29 @@ impl<'a> Txn<'a> {
         } else if self.exists(&other)? {
             self.delete(other);
         }
-        self.put(mine, head.encode());
-        self.volatile.push((db, key.to_vec(), head.expire_at));
+        self.sole_heads.insert(mine.clone(), generation);
+        self.finish_put_head(db, key, mine, head);
+        Ok(())
+    }
+
+    /// Writes a head record and does the bookkeeping every head write needs.
+    fn finish_put_head(&mut self, db: u8, key: &[u8], log_key: Vec<u8>, head: &Head) {
+        self.put(log_key, head.encode());
+        self.note_expiry(db, key, head.expire_at);
         self.state.watches.touch(db, key);
         self.changes += 1;
-        Ok(())
+    }
+
+    /// Queues the expiry-set change of a head write or delete (`expire_at` 0: none). A key
+    /// without expiry in a database where no key has one needs no change.
+    fn note_expiry(&mut self, db: u8, key: &[u8], expire_at: u64) {
+        let d = usize::from(db);
+        if expire_at != 0 {
+            self.volatile_dbs[d] = true;
+        } else if !self.volatile_dbs[d] && self.state.dbs[d].volatile.is_empty() {
+            return;
+        }
+        self.volatile.push((db, key.to_vec(), expire_at));
     }
 
     /// Deletes `key` if it exists (and has not expired); returns whether it did.
@@ -205,8 +241,10 @@ impl<'a> Txn<'a> {
 
     /// Removes `key`'s head but not its children, which another head now owns (RENAME).
     pub(crate) fn forget_head(&mut self, db: u8, key: &[u8], head: &Head) {
-        self.delete(head_key(db, key, head.kind == Kind::String));
-        self.volatile.push((db, key.to_vec(), 0));
+        let log_key = head_key(db, key, head.kind == Kind::String);
+        self.sole_heads.remove(&log_key);
+        self.delete(log_key);
+        self.note_expiry(db, key, 0);
         self.state.watches.touch(db, key);
         self.changes += 1;
     }
