@@ -216,6 +216,9 @@ impl Writer {
     pub fn new() -> Writer {
         Writer(Vec::new())
     }
+    pub fn with_capacity(bytes: usize) -> Writer {
+        Writer(Vec::with_capacity(bytes))
+    }
     pub fn u64(&mut self, v: u64) -> &mut Self {
         self.0.extend_from_slice(&v.to_le_bytes());
         self

@@ -84,7 +84,8 @@ impl BucketMap {
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new();
+        let inline_bytes = self.inline.as_ref().map_or(0, entries_len);
+        let mut w = Writer::with_capacity(28 + inline_bytes);
         w.u64(self.generation)
             .u64(self.len)
             .u32(self.level)
@@ -143,7 +144,7 @@ impl BucketMap {
         if entries.is_empty() {
             txn.delete(key);
         } else {
-            let mut w = Writer::new();
+            let mut w = Writer::with_capacity(entries_len(&entries));
             encode_entries(&mut w, &entries);
             txn.put(key, w.0);
         }
@@ -288,6 +289,11 @@ fn decode_entries(r: &mut Reader<'_>, src: &Bytes) -> Result<Entries> {
         out.push((f, v));
     }
     Ok(out)
+}
+
+/// The encoded size of `entries`.
+fn entries_len(entries: &Entries) -> usize {
+    entries.iter().map(|(f, v)| 8 + f.len() + v.len()).sum()
 }
 
 fn encode_entries(w: &mut Writer, entries: &Entries) {

@@ -62,7 +62,7 @@ impl List {
 
     /// The descriptor; call [`List::flush`] first.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new();
+        let mut w = Writer::with_capacity(40);
         w.u64(self.generation)
             .u64(self.len)
             .u64(self.first_seq)
@@ -283,7 +283,7 @@ impl List {
             if items.is_empty() || !live.contains(&seq) {
                 txn.delete(key);
             } else {
-                let mut w = Writer::new();
+                let mut w = Writer::with_capacity(items.iter().map(|i| 4 + i.len()).sum());
                 for item in &items {
                     w.bytes(item);
                 }

@@ -130,7 +130,11 @@ impl ZSet {
 
     /// The descriptor; call [`ZSet::flush`] first.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new();
+        let entries_bytes = match &self.repr {
+            Repr::Small(entries) => entries.iter().map(|(_, m)| 12 + m.len()).sum(),
+            Repr::Large(_) => 64,
+        };
+        let mut w = Writer::with_capacity(17 + entries_bytes);
         w.u64(self.generation).u64(self.len);
         match &self.repr {
             Repr::Small(entries) => {
@@ -335,7 +339,7 @@ fn node_key(generation: u64, id: u64) -> Vec<u8> {
 }
 
 fn encode_node(node: &Node) -> Vec<u8> {
-    let mut w = Writer::new();
+    let mut w = Writer::with_capacity(1 + NODE_MAX * 32);
     match node {
         Node::Leaf(entries) => {
             w.u8(0);
