@@ -1,5 +1,5 @@
-//! The working set of one command (or one `EXEC`): reads through a cache, buffered writes,
-//! one atomic cairn-log batch at the end.
+//! The working set of one command (or one `EXEC`): buffered writes over the store, one
+//! atomic cairn-log batch at the end.
 //!
 //! Commands run one at a time under the keyspace lock, so a `Txn` sees a stable store plus
 //! its own writes. Nothing reaches the store before [`Txn::commit`], which writes every change
@@ -24,21 +24,18 @@ const GENERATION_BLOCK: u64 = 1 << 16;
 /// The metadata record holding the first generation not yet reserved.
 pub(crate) const GENERATION_META: &str = "generation";
 
-struct Slot {
-    value: Option<Bytes>,
-    dirty: bool,
-}
-
 pub struct Txn<'a> {
     store: &'a Store,
     pub(crate) state: &'a mut State,
     /// The time the whole command (or `EXEC`) sees, unix ms.
     pub now: u64,
-    cache: HashMap<Vec<u8>, Slot>,
+    /// Writes not yet committed: log key → new value, or `None` for a delete. Reads check
+    /// here first, then the store (stable under the keyspace lock).
+    writes: HashMap<Vec<u8>, Option<Bytes>>,
     /// Head records known to be their key's only head (nothing under the other prefix), with
     /// the collection generation they hold (`None` for strings): rewriting such a head needs
-    /// no check of what it replaces.
-    sole_heads: HashMap<Vec<u8>, Option<u64>>,
+    /// no check of what it replaces. The few most recent only; a command touches few keys.
+    sole_heads: Vec<(Vec<u8>, Option<u64>)>,
     /// Expiry-set changes to apply at commit: (db, key, expire_at or 0 to remove).
     volatile: Vec<(u8, Vec<u8>, u64)>,
     /// Databases in which this transaction gave some key an expiry.
@@ -56,8 +53,8 @@ impl<'a> Txn<'a> {
             store,
             state,
             now,
-            cache: HashMap::new(),
-            sole_heads: HashMap::new(),
+            writes: HashMap::new(),
+            sole_heads: Vec::new(),
             volatile: Vec::new(),
             volatile_dbs: [false; DATABASES],
             generation_limit: None,
@@ -71,46 +68,46 @@ impl<'a> Txn<'a> {
 
     /// The value of a log key, as this transaction sees it.
     pub fn get(&mut self, log_key: &[u8]) -> Result<Option<Bytes>> {
-        if let Some(slot) = self.cache.get(log_key) {
-            return Ok(slot.value.clone());
+        if let Some(value) = self.writes.get(log_key) {
+            return Ok(value.clone());
         }
-        let value = self.store.get(log_key)?;
-        self.cache.insert(
-            log_key.to_vec(),
-            Slot {
-                value: value.clone(),
-                dirty: false,
-            },
-        );
-        Ok(value)
+        Ok(self.store.get(log_key)?)
     }
 
-    /// Whether a log key exists, without reading its value when it is not cached.
+    /// Whether a log key exists, without reading its value unless this transaction wrote it.
     pub fn exists(&mut self, log_key: &[u8]) -> Result<bool> {
-        match self.cache.get(log_key) {
-            Some(slot) => Ok(slot.value.is_some()),
+        match self.writes.get(log_key) {
+            Some(value) => Ok(value.is_some()),
             None => Ok(self.store.contains(log_key)?),
         }
     }
 
     pub fn put(&mut self, log_key: Vec<u8>, value: impl Into<Bytes>) {
-        self.cache.insert(
-            log_key,
-            Slot {
-                value: Some(value.into()),
-                dirty: true,
-            },
-        );
+        self.writes.insert(log_key, Some(value.into()));
     }
 
     pub fn delete(&mut self, log_key: Vec<u8>) {
-        self.cache.insert(
-            log_key,
-            Slot {
-                value: None,
-                dirty: true,
-            },
-        );
+        self.writes.insert(log_key, None);
+    }
+
+    fn sole_head(&self, log_key: &[u8]) -> Option<Option<u64>> {
+        self.sole_heads
+            .iter()
+            .rev()
+            .find(|(k, _)| k == log_key)
+            .map(|(_, g)| *g)
+    }
+
+    fn set_sole_head(&mut self, log_key: Vec<u8>, generation: Option<u64>) {
+        self.forget_sole_head(&log_key);
+        if self.sole_heads.len() == 16 {
+            self.sole_heads.remove(0);
+        }
+        self.sole_heads.push((log_key, generation));
+    }
+
+    fn forget_sole_head(&mut self, log_key: &[u8]) {
+        self.sole_heads.retain(|(k, _)| k != log_key);
     }
 
     /// A collection generation never handed out before.
@@ -150,7 +147,7 @@ impl<'a> Txn<'a> {
                     return Ok(None);
                 }
                 // A key has one head: the other prefix holds nothing.
-                self.sole_heads.insert(log_key, head.generation());
+                self.set_sole_head(log_key, head.generation());
                 return Ok(Some(head));
             }
         }
@@ -171,13 +168,13 @@ impl<'a> Txn<'a> {
         let string = head.kind == Kind::String;
         let mine = head_key(db, key, string);
         let generation = head.generation();
-        if self.sole_heads.get(&mine) == Some(&generation) {
+        if self.sole_head(&mine) == Some(generation) {
             // Rewriting the head this transaction read or wrote: nothing else to replace.
             self.finish_put_head(db, key, mine, head);
             return Ok(());
         }
         let other = head_key(db, key, !string);
-        self.sole_heads.remove(&other);
+        self.forget_sole_head(&other);
         if !string {
             if let Some(bytes) = self.get(&mine)? {
                 let old = Head::decode(bytes, false)?;
@@ -196,7 +193,7 @@ impl<'a> Txn<'a> {
         } else if self.exists(&other)? {
             self.delete(other);
         }
-        self.sole_heads.insert(mine.clone(), generation);
+        self.set_sole_head(mine.clone(), generation);
         self.finish_put_head(db, key, mine, head);
         Ok(())
     }
@@ -242,7 +239,7 @@ impl<'a> Txn<'a> {
     /// Removes `key`'s head but not its children, which another head now owns (RENAME).
     pub(crate) fn forget_head(&mut self, db: u8, key: &[u8], head: &Head) {
         let log_key = head_key(db, key, head.kind == Kind::String);
-        self.sole_heads.remove(&log_key);
+        self.forget_sole_head(&log_key);
         self.delete(log_key);
         self.note_expiry(db, key, 0);
         self.state.watches.touch(db, key);
@@ -252,9 +249,9 @@ impl<'a> Txn<'a> {
     /// Head records this transaction has written and not yet committed: a scan of the store
     /// does not see them, so whole-keyspace commands inside EXEC (KEYS, FLUSHDB) add them.
     pub fn pending_heads(&self) -> Vec<Vec<u8>> {
-        self.cache
+        self.writes
             .iter()
-            .filter(|(k, slot)| slot.dirty && slot.value.is_some() && parse_head_key(k).is_some())
+            .filter(|(k, value)| value.is_some() && parse_head_key(k).is_some())
             .map(|(k, _)| k.clone())
             .collect()
     }
@@ -277,19 +274,14 @@ impl<'a> Txn<'a> {
     /// for the heads this transaction has written (looked up only here, on this rare path).
     pub fn db_size(&self, db: u8) -> u64 {
         let mut count = self.state.dbs[usize::from(db)].keys as i64;
-        for (log_key, slot) in &self.cache {
-            if !slot.dirty || parse_head_key(log_key).is_none_or(|(d, _)| d != db) {
+        for (log_key, value) in &self.writes {
+            if parse_head_key(log_key).is_none_or(|(d, _)| d != db) {
                 continue;
             }
             let before = self.store.contains(log_key).unwrap_or(false);
-            count += i64::from(slot.value.is_some()) - i64::from(before);
+            count += i64::from(value.is_some()) - i64::from(before);
         }
         count.max(0) as u64
-    }
-
-    /// Whether anything has been written.
-    pub fn is_dirty(&self) -> bool {
-        self.cache.values().any(|s| s.dirty)
     }
 
     /// Writes every change as one atomic batch, then updates the bookkeeping. The returned
@@ -298,14 +290,12 @@ impl<'a> Txn<'a> {
         let mut batch = Batch::new();
         // The database of each head record in the batch, in batch order (None for others).
         let mut heads = Vec::new();
-        for (key, slot) in self.cache {
-            if slot.dirty {
-                heads.push(parse_head_key(&key).map(|(db, _)| db));
-                match slot.value {
-                    Some(v) => batch.put_shared(key, v),
-                    None => batch.delete(key),
-                };
-            }
+        for (key, value) in self.writes {
+            heads.push(parse_head_key(&key).map(|(db, _)| db));
+            match value {
+                Some(v) => batch.put_shared(key, v),
+                None => batch.delete(key),
+            };
         }
         if batch.is_empty() {
             return Ok(PendingCommit::default());
