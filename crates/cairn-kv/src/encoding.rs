@@ -263,6 +263,11 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// How many bytes have been read.
+    pub fn position(&self) -> usize {
+        self.len - self.rest.len()
+    }
+
     /// Passes over a length-prefixed byte string.
     pub fn skip(&mut self) -> Result<()> {
         let n = self.u32()? as usize;

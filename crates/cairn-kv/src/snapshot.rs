@@ -150,7 +150,7 @@ impl Kv {
                     for item in items {
                         list.push_back(txn, item)?;
                     }
-                    list.flush(txn);
+                    list.flush(txn)?;
                     (Kind::List, list.encode().into())
                 }
                 Value::ZSet(members) => {

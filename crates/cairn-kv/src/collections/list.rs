@@ -3,13 +3,15 @@
 //! Elements sit in chunks of at most [`CHUNK`] elements, numbered by a sequence that grows
 //! toward the tail. Invariant: every chunk but the first and the last is full, so the chunk
 //! and position of index i are computed, not searched: `LINDEX`, `LSET` and `LRANGE` read only
-//! the chunks they need, and a push or pop at either end rewrites one chunk. Commands that
-//! change the middle (`LINSERT`, `LREM`, `LTRIM` that keeps a middle part) rewrite the list,
-//! as they are O(n) in Redis too.
+//! the chunks they need. The first and the last chunk live inside the descriptor, the others
+//! in child records: a push or pop at either end rewrites the descriptor alone, one record.
+//! Commands that change the middle (`LINSERT`, `LREM`, `LTRIM` that keeps a middle part)
+//! rewrite the list, as they are O(n) in Redis too.
 //!
 //! ```text
 //! descriptor: generation u64 | len u64 | first chunk seq u64 | chunks u64 | first chunk len u64
-//! chunk:      child 'l' | seq (u64 BE) → elements (u32 len + bytes)*
+//!             | first chunk's elements | last chunk's elements (when there are two chunks or more)
+//! chunk:      child 'l' | seq (u64 BE) → elements (u32 len + bytes)*     (the others)
 //! ```
 
 use std::collections::HashMap;
@@ -34,6 +36,12 @@ pub struct List {
     first_len: u64,
     /// Chunks read or changed by this command, written back by [`List::flush`].
     loaded: HashMap<u64, (Vec<Bytes>, bool)>,
+    /// The encoded elements of the end chunks as the descriptor held them (seq, bytes):
+    /// decoded only if a command touches them, copied whole otherwise.
+    ends_raw: [Option<(u64, Bytes)>; 2],
+    /// The chunks that have a child record (first and last inclusive), as of the last
+    /// decode or flush; `None` for none.
+    stored: Option<(u64, u64)>,
 }
 
 impl List {
@@ -45,29 +53,85 @@ impl List {
             chunks: 0,
             first_len: 0,
             loaded: HashMap::new(),
+            ends_raw: [None, None],
+            stored: None,
         }
     }
 
-    pub fn decode(body: &[u8]) -> Result<List> {
+    pub fn decode(body: &Bytes) -> Result<List> {
         let mut r = Reader::new(body);
-        Ok(List {
+        let mut list = List {
             generation: r.u64()?,
             len: r.u64()?,
             first_seq: r.u64()?,
             chunks: r.u64()?,
             first_len: r.u64()?,
             loaded: HashMap::new(),
-        })
+            ends_raw: [None, None],
+            stored: None,
+        };
+        if list.chunks > 0 {
+            let start = r.position();
+            for _ in 0..list.first_len {
+                r.skip()?;
+            }
+            let end = r.position();
+            list.ends_raw[0] = Some((list.first_seq, body.slice(start..end)));
+            if list.chunks > 1 {
+                list.ends_raw[1] = Some((list.last_seq(), body.slice(end..)));
+            }
+        }
+        list.stored = list.interior();
+        Ok(list)
     }
 
-    /// The descriptor; call [`List::flush`] first.
+    /// The raw encoded elements of chunk `seq` if the descriptor holds them.
+    fn raw_end(&self, seq: u64) -> Option<&Bytes> {
+        self.ends_raw
+            .iter()
+            .flatten()
+            .find(|(s, _)| *s == seq)
+            .map(|(_, b)| b)
+    }
+
+    /// The range of chunks that are neither first nor last, if any.
+    fn interior(&self) -> Option<(u64, u64)> {
+        (self.chunks >= 3).then(|| (self.first_seq + 1, self.last_seq() - 1))
+    }
+
+    /// The descriptor, with the end chunks; call [`List::flush`] first.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::with_capacity(40);
+        let mut ends = Vec::new();
+        if self.chunks > 0 {
+            ends.push(self.first_seq);
+        }
+        if self.chunks > 1 {
+            ends.push(self.last_seq());
+        }
+        let size = |seq: &u64| match self.loaded.get(seq) {
+            Some((items, _)) => items.iter().map(|i| 4 + i.len()).sum(),
+            None => self.raw_end(*seq).map_or(0, |b| b.len()),
+        };
+        let mut w = Writer::with_capacity(40 + ends.iter().map(size).sum::<usize>());
         w.u64(self.generation)
             .u64(self.len)
             .u64(self.first_seq)
             .u64(self.chunks)
             .u64(self.first_len);
+        for seq in &ends {
+            match self.loaded.get(seq) {
+                Some((items, _)) => {
+                    for item in items {
+                        w.bytes(item);
+                    }
+                }
+                None => {
+                    if let Some(raw) = self.raw_end(*seq) {
+                        w.0.extend_from_slice(raw);
+                    }
+                }
+            }
+        }
         w.0
     }
 
@@ -75,9 +139,18 @@ impl List {
         child_key_for(self.generation, seq)
     }
 
+    /// The encoded elements of chunk `seq`: from the descriptor for an end chunk, else its
+    /// child record.
+    fn chunk_bytes(&self, txn: &mut Txn<'_>, seq: u64) -> Result<Option<Bytes>> {
+        match self.raw_end(seq) {
+            Some(raw) => Ok(Some(raw.clone())),
+            None => txn.get(&self.chunk_key(seq)),
+        }
+    }
+
     fn chunk(&mut self, txn: &mut Txn<'_>, seq: u64) -> Result<&mut (Vec<Bytes>, bool)> {
         if !self.loaded.contains_key(&seq) {
-            let items = match txn.get(&self.chunk_key(seq))? {
+            let items = match self.chunk_bytes(txn, seq)? {
                 Some(bytes) => {
                     let mut r = Reader::new(&bytes);
                     let mut items = Vec::with_capacity(CHUNK as usize);
@@ -235,7 +308,7 @@ impl List {
                 // A chunk only read is not decoded whole: only the elements asked for are
                 // sliced out of the record.
                 None => {
-                    if let Some(bytes) = txn.get(&self.chunk_key(seq))? {
+                    if let Some(bytes) = self.chunk_bytes(txn, seq)? {
                         let mut r = Reader::new(&bytes);
                         for _ in 0..pos {
                             r.skip()?;
@@ -261,6 +334,8 @@ impl List {
     /// Replaces the whole content by `items`, repacked into full chunks.
     pub fn rewrite(&mut self, txn: &mut Txn<'_>, items: Vec<Bytes>) -> Result<()> {
         self.drop_children(txn)?;
+        self.stored = None;
+        self.ends_raw = [None, None];
         self.loaded.clear();
         self.len = 0;
         self.chunks = 0;
@@ -272,29 +347,58 @@ impl List {
         Ok(())
     }
 
-    /// Writes the changed chunks back into the transaction.
-    pub fn flush(&mut self, txn: &mut Txn<'_>) {
-        let live = self.first_seq..self.first_seq + self.chunks;
-        for (seq, (items, dirty)) in self.loaded.drain() {
-            if !dirty {
-                continue;
-            }
-            let key = child_key_for(self.generation, seq);
-            if items.is_empty() || !live.contains(&seq) {
-                txn.delete(key);
-            } else {
-                let mut w = Writer::with_capacity(items.iter().map(|i| 4 + i.len()).sum());
-                for item in &items {
-                    w.bytes(item);
+    /// Writes the changed interior chunks back into the transaction as child records, moves
+    /// chunks that became ends into the descriptor (and ends that became interior out of
+    /// it), and deletes the records of chunks no longer in the list.
+    pub fn flush(&mut self, txn: &mut Txn<'_>) -> Result<()> {
+        if self.chunks > 0 {
+            // The ends go into the descriptor: have them at hand (an end that was interior
+            // is read from its record).
+            for seq in [self.first_seq, self.last_seq()] {
+                if self.raw_end(seq).is_none() {
+                    self.chunk(txn, seq)?;
                 }
-                txn.put(key, w.0);
             }
         }
+        let had_record = |seq: u64, stored: Option<(u64, u64)>| {
+            stored.is_some_and(|(lo, hi)| (lo..=hi).contains(&seq))
+        };
+        let interior = self.interior();
+        for (seq, (items, dirty)) in self.loaded.iter_mut() {
+            let key = child_key_for(self.generation, *seq);
+            if had_record(*seq, interior) {
+                if *dirty || !had_record(*seq, self.stored) {
+                    let mut w = Writer::with_capacity(items.iter().map(|i| 4 + i.len()).sum());
+                    for item in items.iter() {
+                        w.bytes(item);
+                    }
+                    txn.put(key, w.0);
+                }
+            } else if had_record(*seq, self.stored) {
+                txn.delete(key);
+            }
+            *dirty = false;
+        }
+        // An end chunk never touched that a push has made interior moves out of the
+        // descriptor into its own record, bytes as they were.
+        for (seq, raw) in self.ends_raw.iter().flatten() {
+            if !self.loaded.contains_key(seq)
+                && had_record(*seq, interior)
+                && !had_record(*seq, self.stored)
+            {
+                txn.put(child_key_for(self.generation, *seq), raw.clone());
+            }
+        }
+        self.stored = interior;
+        Ok(())
     }
 
+    /// Deletes every child record (the interior chunks as last stored).
     pub fn drop_children(&self, txn: &mut Txn<'_>) -> Result<()> {
-        for seq in self.first_seq..self.first_seq + self.chunks {
-            txn.delete(self.chunk_key(seq));
+        if let Some((lo, hi)) = self.stored {
+            for seq in lo..=hi {
+                txn.delete(self.chunk_key(seq));
+            }
         }
         Ok(())
     }

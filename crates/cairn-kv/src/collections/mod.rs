@@ -42,7 +42,7 @@ pub fn deep_copy(txn: &mut Txn<'_>, head: &Head) -> Result<Head> {
             for item in src.all(txn)? {
                 dst.push_back(txn, item)?;
             }
-            dst.flush(txn);
+            dst.flush(txn)?;
             dst.encode().into()
         }
         Kind::ZSet => {

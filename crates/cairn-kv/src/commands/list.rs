@@ -33,7 +33,7 @@ fn load_or_new(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<(Head, List)> {
 }
 
 fn save(ctx: &mut Ctx<'_, '_>, key: &[u8], mut head: Head, list: &mut List) -> Result<()> {
-    list.flush(&mut ctx.txn);
+    list.flush(&mut ctx.txn)?;
     let db = ctx.db();
     if list.len == 0 {
         // Dropped through the current descriptor: it knows every record this command made.
