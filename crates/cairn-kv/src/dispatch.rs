@@ -66,6 +66,10 @@ impl Kv {
         requests: &[Vec<Bytes>],
     ) -> Vec<Outcome> {
         let mut outcomes = Vec::with_capacity(requests.len());
+        session.info.last_active_ms.store(
+            session.info.created.elapsed().as_millis() as u64,
+            Ordering::Relaxed,
+        );
         let mut state = self.lock_state();
         let mut txn = Some(Txn::new(&self.store, &mut state, now_ms()));
         // Replies of the commands whose writes are in the open transaction.
@@ -139,10 +143,6 @@ impl Kv {
             return Err(Reply::OK);
         };
         self.stats.commands.fetch_add(1, Ordering::Relaxed);
-        session.info.last_active_ms.store(
-            session.info.created.elapsed().as_millis() as u64,
-            Ordering::Relaxed,
-        );
         let refused = |session: &mut Session, err: KvError| {
             if session.multi.is_some() {
                 session.multi_failed = true;
