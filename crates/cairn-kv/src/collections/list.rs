@@ -14,8 +14,6 @@
 //! chunk:      child 'l' | seq (u64 BE) → elements (u32 len + bytes)*     (the others)
 //! ```
 
-use std::collections::HashMap;
-
 use bytes::Bytes;
 
 use crate::encoding::{child_key, Reader, Writer};
@@ -24,6 +22,35 @@ use crate::txn::Txn;
 
 /// Elements per chunk.
 pub const CHUNK: u64 = 16;
+
+/// The chunks one command has loaded: a handful at most, so a vector searched in order
+/// (no hashing on every access).
+#[derive(Debug, Clone, Default)]
+struct Loaded(Vec<(u64, (Vec<Bytes>, bool))>);
+
+impl Loaded {
+    fn get(&self, seq: &u64) -> Option<&(Vec<Bytes>, bool)> {
+        self.0.iter().find(|(s, _)| s == seq).map(|(_, c)| c)
+    }
+    fn get_mut(&mut self, seq: u64) -> Option<&mut (Vec<Bytes>, bool)> {
+        self.0.iter_mut().find(|(s, _)| *s == seq).map(|(_, c)| c)
+    }
+    fn contains_key(&self, seq: &u64) -> bool {
+        self.get(seq).is_some()
+    }
+    fn insert(&mut self, seq: u64, chunk: (Vec<Bytes>, bool)) {
+        match self.get_mut(seq) {
+            Some(slot) => *slot = chunk,
+            None => self.0.push((seq, chunk)),
+        }
+    }
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+    fn iter_mut(&mut self) -> impl Iterator<Item = (&u64, &mut (Vec<Bytes>, bool))> {
+        self.0.iter_mut().map(|(s, c)| (&*s, c))
+    }
+}
 /// The sequence number of the first chunk of a new list: room to grow both ways.
 const FIRST_SEQ: u64 = 1 << 62;
 
@@ -35,7 +62,7 @@ pub struct List {
     chunks: u64,
     first_len: u64,
     /// Chunks read or changed by this command, written back by [`List::flush`].
-    loaded: HashMap<u64, (Vec<Bytes>, bool)>,
+    loaded: Loaded,
     /// The encoded elements of the end chunks as the descriptor held them (seq, bytes):
     /// decoded only if a command touches them, copied whole otherwise.
     ends_raw: [Option<(u64, Bytes)>; 2],
@@ -52,7 +79,7 @@ impl List {
             first_seq: FIRST_SEQ,
             chunks: 0,
             first_len: 0,
-            loaded: HashMap::new(),
+            loaded: Loaded::default(),
             ends_raw: [None, None],
             stored: None,
         }
@@ -66,7 +93,7 @@ impl List {
             first_seq: r.u64()?,
             chunks: r.u64()?,
             first_len: r.u64()?,
-            loaded: HashMap::new(),
+            loaded: Loaded::default(),
             ends_raw: [None, None],
             stored: None,
         };
@@ -149,21 +176,28 @@ impl List {
     }
 
     fn chunk(&mut self, txn: &mut Txn<'_>, seq: u64) -> Result<&mut (Vec<Bytes>, bool)> {
-        if !self.loaded.contains_key(&seq) {
-            let items = match self.chunk_bytes(txn, seq)? {
-                Some(bytes) => {
-                    let mut r = Reader::new(&bytes);
-                    let mut items = Vec::with_capacity(CHUNK as usize);
-                    while !r.is_empty() {
-                        items.push(r.shared(&bytes)?);
-                    }
-                    items
-                }
-                None => Vec::new(),
-            };
-            self.loaded.insert(seq, (items, false));
+        let at = match self.loaded.0.iter().position(|(s, _)| *s == seq) {
+            Some(at) => at,
+            None => {
+                let items = self.decode_chunk(txn, seq)?;
+                self.loaded.0.push((seq, (items, false)));
+                self.loaded.0.len() - 1
+            }
+        };
+        Ok(&mut self.loaded.0[at].1)
+    }
+
+    /// The elements of chunk `seq` as stored (none if it has no record).
+    fn decode_chunk(&self, txn: &mut Txn<'_>, seq: u64) -> Result<Vec<Bytes>> {
+        let Some(bytes) = self.chunk_bytes(txn, seq)? else {
+            return Ok(Vec::new());
+        };
+        let mut r = Reader::new(&bytes);
+        let mut items = Vec::with_capacity(CHUNK as usize);
+        while !r.is_empty() {
+            items.push(r.shared(&bytes)?);
         }
-        Ok(self.loaded.entry(seq).or_default())
+        Ok(items)
     }
 
     fn last_seq(&self) -> u64 {
