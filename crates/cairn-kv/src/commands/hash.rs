@@ -5,6 +5,7 @@ use bytes::Bytes;
 use crate::collections::buckets::BucketMap;
 use crate::commands::args::{int, is};
 use crate::commands::keys::parse_scan;
+use crate::commands::stored;
 use crate::dispatch::Ctx;
 use crate::encoding::{Head, Kind};
 use crate::error::{KvError, Result};
@@ -12,41 +13,17 @@ use crate::glob;
 use crate::num::{format_human, parse_f64, parse_i64};
 use crate::reply::Reply;
 
-/// The hash at `key` (head and table), `None` if absent, `WRONGTYPE` if not a hash.
+/// The hash or set at `key`.
 pub fn load(ctx: &mut Ctx<'_, '_>, key: &[u8], kind: Kind) -> Result<Option<(Head, BucketMap)>> {
-    let db = ctx.db();
-    match ctx.txn.typed_head(db, key, kind)? {
-        Some(head) => {
-            let map = BucketMap::decode(&head.body)?;
-            Ok(Some((head, map)))
-        }
-        None => Ok(None),
-    }
+    stored::load(ctx, key, kind)
 }
 
-/// The hash at `key`, or a new empty one.
+/// The hash or set at `key`, or a new empty one.
 pub fn load_or_new(ctx: &mut Ctx<'_, '_>, key: &[u8], kind: Kind) -> Result<(Head, BucketMap)> {
-    crate::encoding::check_key(key)?;
-    match load(ctx, key, kind)? {
-        Some(found) => Ok(found),
-        None => Ok((Head::new(kind, Bytes::new()), BucketMap::new(&mut ctx.txn))),
-    }
+    stored::load_or_new(ctx, key, kind)
 }
 
-/// Writes the table's descriptor back; an emptied collection's key is deleted, as in Redis.
-pub fn save(ctx: &mut Ctx<'_, '_>, key: &[u8], mut head: Head, map: &BucketMap) -> Result<()> {
-    let db = ctx.db();
-    if map.len == 0 {
-        // Dropped through the current descriptor: it knows every record this command made.
-        map.drop_children(&mut ctx.txn)?;
-        if ctx.txn.head_of_kind(db, key, head.kind)?.is_some() {
-            ctx.txn.forget_head(db, key, &head);
-        }
-        return Ok(());
-    }
-    head.body = map.encode().into();
-    ctx.txn.put_head(db, key, &head)
-}
+pub use stored::save;
 
 pub fn hset(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     if !args.len().is_multiple_of(2) {
@@ -59,7 +36,7 @@ pub fn hset(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     for pair in args[2..].chunks(2) {
         added += i64::from(map.insert(&mut ctx.txn, pair[0].clone(), pair[1].clone())?);
     }
-    save(ctx, &args[1], head, &map)?;
+    save(ctx, &args[1], head, &mut map)?;
     Ok(if is(&args[0], "HMSET") {
         Reply::OK
     } else {
@@ -73,7 +50,7 @@ pub fn hsetnx(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         return Ok(Reply::Integer(0));
     }
     map.insert(&mut ctx.txn, args[2].clone(), args[3].clone())?;
-    save(ctx, &args[1], head, &map)?;
+    save(ctx, &args[1], head, &mut map)?;
     Ok(Reply::Integer(1))
 }
 
@@ -105,7 +82,7 @@ pub fn hdel(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         removed += i64::from(map.remove(&mut ctx.txn, field)?);
     }
     if removed > 0 {
-        save(ctx, &args[1], head, &map)?;
+        save(ctx, &args[1], head, &mut map)?;
     }
     Ok(Reply::Integer(removed))
 }
@@ -162,7 +139,7 @@ pub fn hincrby(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     };
     let next = current.checked_add(by).ok_or(KvError::Overflow)?;
     map.insert(&mut ctx.txn, args[2].clone(), Bytes::from(next.to_string()))?;
-    save(ctx, &args[1], head, &map)?;
+    save(ctx, &args[1], head, &mut map)?;
     Ok(Reply::Integer(next))
 }
 
@@ -179,7 +156,7 @@ pub fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     }
     let text = Bytes::from(format_human(next));
     map.insert(&mut ctx.txn, args[2].clone(), text.clone())?;
-    save(ctx, &args[1], head, &map)?;
+    save(ctx, &args[1], head, &mut map)?;
     Ok(Reply::Bulk(text))
 }
 

@@ -6,6 +6,7 @@ use bytes::Bytes;
 
 use crate::collections::list::List;
 use crate::commands::args::{clamp_range, int, is};
+use crate::commands::stored;
 use crate::dispatch::Ctx;
 use crate::encoding::{Head, Kind};
 use crate::error::{KvError, Result};
@@ -14,38 +15,14 @@ use crate::num::parse_f64;
 use crate::reply::Reply;
 
 fn load(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Option<(Head, List)>> {
-    let db = ctx.db();
-    match ctx.txn.typed_head(db, key, Kind::List)? {
-        Some(head) => {
-            let list = List::decode(&head.body)?;
-            Ok(Some((head, list)))
-        }
-        None => Ok(None),
-    }
+    stored::load(ctx, key, Kind::List)
 }
 
 fn load_or_new(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<(Head, List)> {
-    crate::encoding::check_key(key)?;
-    match load(ctx, key)? {
-        Some(found) => Ok(found),
-        None => Ok((Head::new(Kind::List, Bytes::new()), List::new(&mut ctx.txn))),
-    }
+    stored::load_or_new(ctx, key, Kind::List)
 }
 
-fn save(ctx: &mut Ctx<'_, '_>, key: &[u8], mut head: Head, list: &mut List) -> Result<()> {
-    list.flush(&mut ctx.txn)?;
-    let db = ctx.db();
-    if list.len == 0 {
-        // Dropped through the current descriptor: it knows every record this command made.
-        list.drop_children(&mut ctx.txn)?;
-        if ctx.txn.head_of_kind(db, key, Kind::List)?.is_some() {
-            ctx.txn.forget_head(db, key, &head);
-        }
-        return Ok(());
-    }
-    head.body = list.encode().into();
-    ctx.txn.put_head(db, key, &head)
-}
+use stored::save;
 
 fn push(ctx: &mut Ctx<'_, '_>, args: &[Bytes], front: bool, only_existing: bool) -> Result<Reply> {
     let (head, mut list) = if only_existing {

@@ -8,6 +8,7 @@ pub mod list;
 pub mod multi;
 pub mod server;
 pub mod set;
+pub mod stored;
 pub mod string;
 pub mod table;
 pub mod zset;

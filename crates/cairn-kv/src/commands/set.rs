@@ -33,7 +33,7 @@ pub fn sadd(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     for m in &args[2..] {
         added += i64::from(map.insert(&mut ctx.txn, m.clone(), Bytes::new())?);
     }
-    save(ctx, &args[1], head, &map)?;
+    save(ctx, &args[1], head, &mut map)?;
     Ok(Reply::Integer(added))
 }
 
@@ -46,7 +46,7 @@ pub fn srem(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         removed += i64::from(map.remove(&mut ctx.txn, m)?);
     }
     if removed > 0 {
-        save(ctx, &args[1], head, &map)?;
+        save(ctx, &args[1], head, &mut map)?;
     }
     Ok(Reply::Integer(removed))
 }
@@ -109,7 +109,7 @@ pub fn spop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     for (m, _) in &picked {
         map.remove(&mut ctx.txn, m)?;
     }
-    save(ctx, &args[1], head, &map)?;
+    save(ctx, &args[1], head, &mut map)?;
     let popped = picked.into_iter().map(|(m, _)| m);
     Ok(match count {
         Some(_) => set_reply(popped),
@@ -156,13 +156,13 @@ pub fn smove(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         return Ok(Reply::Integer(1));
     }
     src_map.remove(&mut ctx.txn, member)?;
-    save(ctx, src, src_head, &src_map)?;
+    save(ctx, src, src_head, &mut src_map)?;
     let (dst_head, mut dst_map) = match dst_loaded {
         Some(found) => found,
         None => load_or_new(ctx, dst, Kind::Set)?,
     };
     dst_map.insert(&mut ctx.txn, member.clone(), Bytes::new())?;
-    save(ctx, dst, dst_head, &dst_map)?;
+    save(ctx, dst, dst_head, &mut dst_map)?;
     Ok(Reply::Integer(1))
 }
 
@@ -243,7 +243,7 @@ fn store_result(ctx: &mut Ctx<'_, '_>, dst: &[u8], members: Vec<Bytes>) -> Resul
     for m in members {
         map.insert(&mut ctx.txn, m, Bytes::new())?;
     }
-    save(ctx, dst, head, &map)?;
+    save(ctx, dst, head, &mut map)?;
     Ok(Reply::Integer(n))
 }
 

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use crate::collections::zset::{Entry, ZSet};
 use crate::commands::args::{clamp_range, int, is};
 use crate::commands::keys::parse_scan;
+use crate::commands::stored;
 use crate::dispatch::Ctx;
 use crate::encoding::{Head, Kind};
 use crate::error::{KvError, Result};
@@ -15,38 +16,14 @@ use crate::num::parse_f64;
 use crate::reply::Reply;
 
 fn load(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Option<(Head, ZSet)>> {
-    let db = ctx.db();
-    match ctx.txn.typed_head(db, key, Kind::ZSet)? {
-        Some(head) => {
-            let z = ZSet::decode(&head.body)?;
-            Ok(Some((head, z)))
-        }
-        None => Ok(None),
-    }
+    stored::load(ctx, key, Kind::ZSet)
 }
 
 fn load_or_new(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<(Head, ZSet)> {
-    crate::encoding::check_key(key)?;
-    match load(ctx, key)? {
-        Some(found) => Ok(found),
-        None => Ok((Head::new(Kind::ZSet, Bytes::new()), ZSet::new(&mut ctx.txn))),
-    }
+    stored::load_or_new(ctx, key, Kind::ZSet)
 }
 
-fn save(ctx: &mut Ctx<'_, '_>, key: &[u8], mut head: Head, z: &mut ZSet) -> Result<()> {
-    z.flush(&mut ctx.txn);
-    let db = ctx.db();
-    if z.len == 0 {
-        // Dropped through the current descriptor: it knows every record this command made.
-        z.drop_children(&mut ctx.txn)?;
-        if ctx.txn.head_of_kind(db, key, Kind::ZSet)?.is_some() {
-            ctx.txn.forget_head(db, key, &head);
-        }
-        return Ok(());
-    }
-    head.body = z.encode().into();
-    ctx.txn.put_head(db, key, &head)
-}
+use stored::save;
 
 fn score_arg(arg: &[u8]) -> Result<f64> {
     parse_f64(arg)
