@@ -414,6 +414,18 @@ impl Store {
         (random % SHARDS as u64) << 48
     }
 
+    /// The durability policy in force.
+    pub fn durability(&self) -> Durability {
+        self.inner.wal.durability()
+    }
+
+    /// Changes the durability policy of the open store (Redis `CONFIG SET appendfsync`).
+    /// Writes already acknowledged keep the guarantee they were given; a switch to `Always`
+    /// applies to writes from now on.
+    pub fn set_durability(&self, durability: Durability) {
+        self.inner.wal.set_durability(durability);
+    }
+
     /// Makes every write so far durable, whatever the durability policy.
     pub fn flush(&self) -> Result<()> {
         self.inner.check_open()?;
@@ -622,7 +634,7 @@ impl Inner {
 
     /// Waits until the frame `lsn` is durable, if the policy is `Always`.
     pub fn wait_durable(&self, lsn: u64) -> Result<()> {
-        if self.options.durability == Durability::Always {
+        if self.wal.durability() == Durability::Always {
             self.wal.wait_durable(lsn)?;
         }
         Ok(())

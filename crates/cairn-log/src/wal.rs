@@ -35,7 +35,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -315,11 +315,20 @@ struct SyncState {
     stop: bool,
 }
 
+fn durability_code(durability: Durability) -> u8 {
+    match durability {
+        Durability::Always => 0,
+        Durability::EverySec => 1,
+        Durability::No => 2,
+    }
+}
+
 /// The WAL of an open store.
 pub(crate) struct Wal {
     dir: PathBuf,
     active_path: PathBuf,
-    durability: Durability,
+    /// The policy, as [`durability_code`]; it may change while the store is open.
+    durability: AtomicU8,
     pending: Mutex<Pending>,
     file: Mutex<ActiveFile>,
     durable_lsn: AtomicU64,
@@ -372,7 +381,7 @@ impl Wal {
         Ok(Wal {
             dir: dir.into(),
             active_path,
-            durability,
+            durability: AtomicU8::new(durability_code(durability)),
             pending: Mutex::new(Pending {
                 buf: Vec::with_capacity(1 << 20),
                 spare: Vec::with_capacity(1 << 20),
@@ -464,6 +473,23 @@ impl Wal {
         Ok(lsn)
     }
 
+    pub fn durability(&self) -> Durability {
+        match self.durability.load(Ordering::Acquire) {
+            0 => Durability::Always,
+            1 => Durability::EverySec,
+            _ => Durability::No,
+        }
+    }
+
+    /// Changes the policy of an open WAL; the sync thread follows at once. (Preallocation
+    /// with written zeros follows from the next file on.)
+    pub fn set_durability(&self, durability: Durability) {
+        self.durability
+            .store(durability_code(durability), Ordering::Release);
+        let _guard = self.sync.lock();
+        self.sync_wanted.notify_all();
+    }
+
     /// Waits until `lsn` is durable (the `Always` policy).
     pub fn wait_durable(&self, lsn: u64) -> Result<()> {
         if self.durable_lsn.load(Ordering::Acquire) >= lsn {
@@ -507,7 +533,7 @@ impl Wal {
             let wanted = state.requested > self.durable_lsn.load(Ordering::Acquire);
             drop(state);
             let due = last.elapsed() >= period;
-            let result = match self.durability {
+            let result = match self.durability() {
                 _ if wanted => self.sync_now().map(drop),
                 Durability::EverySec if due => self.sync_now().map(drop),
                 Durability::No if due => self.write_out(&mut self.file.lock()).map(drop),

@@ -464,3 +464,29 @@ fn concurrent_writers_under_always_share_fsyncs_and_lose_nothing() {
     let store = Store::open(dir.path(), options).expect("reopen");
     assert_eq!(store.stats().live_keys, 800);
 }
+
+#[test]
+fn the_durability_policy_changes_while_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = Options {
+        durability: Durability::No,
+        ..small()
+    };
+    let store = Store::open(dir.path(), options.clone()).expect("open");
+    assert_eq!(store.durability(), Durability::No);
+    store.put(b"before", b"1", None).expect("put");
+    store.set_durability(Durability::Always);
+    assert_eq!(store.durability(), Durability::Always);
+    store.put(b"after", b"2", None).expect("put");
+    let pending = store
+        .write_batch_deferred(Batch::new().put("batched", "3"))
+        .expect("batch");
+    store.wait_durable(pending).expect("durable");
+    store.set_durability(Durability::EverySec);
+    store.put(b"later", b"4", None).expect("put");
+    store.close().expect("close");
+    let store = Store::open(dir.path(), options).expect("reopen");
+    for key in [&b"before"[..], b"after", b"batched", b"later"] {
+        assert!(store.get(key).expect("get").is_some(), "{key:?}");
+    }
+}

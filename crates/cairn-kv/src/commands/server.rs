@@ -276,11 +276,18 @@ pub fn config(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
                         .map_err(|_| refuse("argument couldn't be parsed into an integer"))?;
                 }
                 "maxmemory-policy" if value == "noeviction" => {}
-                "appendfsync" if value == appendfsync_name(o.appendfsync) => {}
                 "appendfsync" => {
-                    return Err(refuse(
-                        "the fsync policy is chosen at start (cairn serve --appendfsync)",
-                    ))
+                    let policy =
+                        match value.to_ascii_lowercase().as_str() {
+                            "always" => Durability::Always,
+                            "everysec" => Durability::EverySec,
+                            "no" => Durability::No,
+                            _ => return Err(refuse(
+                                "argument(s) must be one of the following: always, everysec, no",
+                            )),
+                        };
+                    o.appendfsync = policy;
+                    ctx.kv.store.set_durability(policy);
                 }
                 "appendonly" if value == "yes" => {}
                 "save" => {}
