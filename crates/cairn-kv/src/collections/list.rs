@@ -29,18 +29,18 @@ pub const CHUNK: u64 = 16;
 struct Loaded(Vec<(u64, (Vec<Bytes>, bool))>);
 
 impl Loaded {
-    fn get(&self, seq: &u64) -> Option<&(Vec<Bytes>, bool)> {
-        self.0.iter().find(|(s, _)| s == seq).map(|(_, c)| c)
+    fn position(&self, seq: u64) -> Option<usize> {
+        self.0.iter().position(|(s, _)| *s == seq)
     }
-    fn get_mut(&mut self, seq: u64) -> Option<&mut (Vec<Bytes>, bool)> {
-        self.0.iter_mut().find(|(s, _)| *s == seq).map(|(_, c)| c)
+    fn get(&self, seq: &u64) -> Option<&(Vec<Bytes>, bool)> {
+        self.position(*seq).map(|at| &self.0[at].1)
     }
     fn contains_key(&self, seq: &u64) -> bool {
-        self.get(seq).is_some()
+        self.position(*seq).is_some()
     }
     fn insert(&mut self, seq: u64, chunk: (Vec<Bytes>, bool)) {
-        match self.get_mut(seq) {
-            Some(slot) => *slot = chunk,
+        match self.position(seq) {
+            Some(at) => self.0[at].1 = chunk,
             None => self.0.push((seq, chunk)),
         }
     }
@@ -51,6 +51,7 @@ impl Loaded {
         self.0.iter_mut().map(|(s, c)| (&*s, c))
     }
 }
+
 /// The sequence number of the first chunk of a new list: room to grow both ways.
 const FIRST_SEQ: u64 = 1 << 62;
 
@@ -176,7 +177,7 @@ impl List {
     }
 
     fn chunk(&mut self, txn: &mut Txn<'_>, seq: u64) -> Result<&mut (Vec<Bytes>, bool)> {
-        let at = match self.loaded.0.iter().position(|(s, _)| *s == seq) {
+        let at = match self.loaded.position(seq) {
             Some(at) => at,
             None => {
                 let items = self.decode_chunk(txn, seq)?;

@@ -153,31 +153,41 @@ fn scan_filter(
     Ok(Some(Bytes::copy_from_slice(key)))
 }
 
-pub fn keys(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let pattern = args[1].clone();
-    let all = pattern.as_ref() == b"*";
-    let p = (!all).then_some(pattern.as_ref());
-    let mut out = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+/// Every head log key of `db` (of every database when `None`): the store's, then those this
+/// transaction wrote and has not committed, which a scan of the store cannot see (KEYS or
+/// FLUSHDB inside EXEC).
+fn head_log_keys(ctx: &mut Ctx<'_, '_>, db: Option<u8>) -> Result<Vec<Vec<u8>>> {
+    let in_db = |k: &[u8]| parse_head_key(k).is_some_and(|(d, _)| db.is_none_or(|db| db == d));
+    let mut keys = Vec::new();
     let mut cursor = 0;
     loop {
-        let page = ctx.txn.scan(cursor, 1024)?;
-        for log_key in &page.keys {
-            if let Some(k) = scan_filter(ctx, log_key, p, None)? {
-                seen.insert(log_key.clone());
-                out.push(Reply::Bulk(k));
-            }
-        }
+        let page = ctx.txn.scan(cursor, 4096)?;
+        keys.extend(page.keys.into_iter().filter(|k| in_db(k)));
         cursor = page.cursor;
         if cursor == 0 {
             break;
         }
     }
-    for log_key in ctx.txn.pending_heads() {
-        if !seen.contains(&log_key) {
-            if let Some(k) = scan_filter(ctx, &log_key, p, None)? {
-                out.push(Reply::Bulk(k));
-            }
+    let pending = ctx.txn.pending_heads();
+    if !pending.is_empty() {
+        let stored: std::collections::HashSet<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        let unseen: Vec<Vec<u8>> = pending
+            .into_iter()
+            .filter(|k| in_db(k) && !stored.contains(k.as_slice()))
+            .collect();
+        keys.extend(unseen);
+    }
+    Ok(keys)
+}
+
+pub fn keys(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let pattern = args[1].clone();
+    let p = (pattern.as_ref() != b"*").then_some(pattern.as_ref());
+    let db = ctx.db();
+    let mut out = Vec::new();
+    for log_key in head_log_keys(ctx, Some(db))? {
+        if let Some(k) = scan_filter(ctx, &log_key, p, None)? {
+            out.push(Reply::Bulk(k));
         }
     }
     Ok(Reply::Array(out))
@@ -297,29 +307,7 @@ pub fn dbsize(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
 
 /// Deletes every key of `db` (every database when `None`).
 pub fn flush(ctx: &mut Ctx<'_, '_>, db: Option<u8>) -> Result<()> {
-    let mut heads = Vec::new();
-    let mut cursor = 0;
-    loop {
-        let page = ctx.txn.scan(cursor, 4096)?;
-        for log_key in page.keys {
-            if let Some((d, _)) = parse_head_key(&log_key) {
-                if db.is_none_or(|db| db == d) {
-                    heads.push(log_key);
-                }
-            }
-        }
-        cursor = page.cursor;
-        if cursor == 0 {
-            break;
-        }
-    }
-    for log_key in ctx.txn.pending_heads() {
-        if parse_head_key(&log_key).is_some_and(|(d, _)| db.is_none_or(|db| db == d)) {
-            heads.push(log_key);
-        }
-    }
-    heads.sort();
-    heads.dedup();
+    let heads = head_log_keys(ctx, db)?;
     for log_key in heads {
         let Some(bytes) = ctx.txn.get(&log_key)? else {
             continue;
