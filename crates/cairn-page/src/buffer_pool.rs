@@ -146,9 +146,10 @@ impl BufferPool {
         Ok(self.write_guard(frame))
     }
 
-    /// A newly allocated page of `page_type`, exclusive.
-    pub fn new_page(&self, page_type: PageType) -> Result<PageWrite<'_>> {
-        let page = self.disk.allocate_page(page_type)?;
+    /// Installs `page` (built in memory: a new page, or a logged full-page image) in place of
+    /// whatever page of its id the pool or the disk held, exclusive. The disk copy is not read,
+    /// so this is how recovery repairs a torn page.
+    pub fn install(&self, page: Page) -> Result<PageWrite<'_>> {
         let frame = self.pin(page.id(), Some(page))?;
         Ok(self.write_guard(frame))
     }
@@ -166,10 +167,23 @@ impl BufferPool {
         }
     }
 
-    /// Pins the frame of page `id`, reading it in (or installing `fresh`) on a miss.
+    /// Pins the frame of page `id`, reading it in on a miss; with `fresh`, that page replaces
+    /// whatever copy the frame or the disk holds.
     fn pin(&self, id: PageId, fresh: Option<Page>) -> Result<usize> {
         let mut st = self.lock_state();
         if let Some(&frame) = st.table.get(&id) {
+            if let Some(page) = fresh {
+                // Resident already: the fresh page replaces the cached copy once latched.
+                self.frames[frame].pins.fetch_add(1, Ordering::AcqRel);
+                st.replacer.access(frame);
+                st.replacer.set_evictable(frame, false);
+                drop(st);
+                *self.frames[frame]
+                    .latch
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner()) = page;
+                return Ok(frame);
+            }
             self.hits.fetch_add(1, Ordering::Relaxed);
             self.frames[frame].pins.fetch_add(1, Ordering::AcqRel);
             st.replacer.access(frame);
@@ -326,7 +340,9 @@ mod tests {
         let (_dir, pool) = pool(8, Arc::new(Unlogged));
         let ids: Vec<PageId> = (0..100u32)
             .map(|i| {
-                let mut p = pool.new_page(PageType::Data).expect("new page");
+                let mut p = pool
+                    .install(Page::new(i + 1, PageType::Data))
+                    .expect("new page");
                 p.insert(&i.to_le_bytes()).expect("insert");
                 p.id()
             })
@@ -346,23 +362,27 @@ mod tests {
     #[test]
     fn pinned_pages_are_never_evicted() {
         let (_dir, pool) = pool(3, Arc::new(Unlogged));
-        let held: Vec<_> = (0..3)
-            .map(|_| pool.new_page(PageType::Data).expect("new"))
+        let held: Vec<_> = (1..=3)
+            .map(|id| pool.install(Page::new(id, PageType::Data)).expect("new"))
             .collect();
         assert!(matches!(
-            pool.new_page(PageType::Data),
+            pool.install(Page::new(4, PageType::Data)),
             Err(Error::PoolExhausted { frames: 3 })
         ));
         drop(held);
-        pool.new_page(PageType::Data)
+        pool.install(Page::new(4, PageType::Data))
             .expect("a frame is free again");
     }
 
     #[test]
     fn hot_pages_survive_a_sequential_scan() {
         let (_dir, pool) = pool(10, Arc::new(Unlogged));
-        let ids: Vec<PageId> = (0..60)
-            .map(|_| pool.new_page(PageType::Data).expect("new").id())
+        let ids: Vec<PageId> = (1..=60)
+            .map(|id| {
+                pool.install(Page::new(id, PageType::Data))
+                    .expect("new")
+                    .id()
+            })
             .collect();
         pool.flush_all().expect("flush");
         let hot = &ids[..4];
@@ -403,7 +423,9 @@ mod tests {
         let (_dir, pool) = pool(2, log.clone());
         let mut ids = Vec::new();
         for lsn in 1..=20u64 {
-            let mut p = pool.new_page(PageType::Data).expect("new");
+            let mut p = pool
+                .install(Page::new(lsn as PageId, PageType::Data))
+                .expect("new");
             p.set_lsn(lsn * 10);
             ids.push(p.id());
         }
@@ -419,9 +441,9 @@ mod tests {
     #[test]
     fn concurrent_writers_lose_no_update() {
         let (_dir, pool) = pool(6, Arc::new(Unlogged));
-        let ids: Vec<PageId> = (0..24)
-            .map(|_| {
-                let mut p = pool.new_page(PageType::Data).expect("new");
+        let ids: Vec<PageId> = (1..=24)
+            .map(|id| {
+                let mut p = pool.install(Page::new(id, PageType::Data)).expect("new");
                 p.insert(&0u64.to_le_bytes()).expect("insert");
                 p.id()
             })

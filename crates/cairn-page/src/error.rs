@@ -53,6 +53,25 @@ pub enum Error {
     #[error("all {frames} buffer pool frames are pinned")]
     PoolExhausted { frames: usize },
 
+    /// A root slot of the meta page that does not exist.
+    #[error("root slot {slot} does not exist (the meta page has 16)")]
+    NoSuchRoot { slot: usize },
+
+    /// An index key (with its value) too large for the index's nodes.
+    #[error("index entry of {len} bytes exceeds the {max} bytes an index entry may take")]
+    KeyTooLarge { len: usize, max: usize },
+
+    /// A unique index already holds the key.
+    #[error("duplicate key in unique index {root}")]
+    DuplicateKey { root: PageId },
+
+    /// A structure's page that is of another kind (a handle pointing at the wrong page).
+    #[error("page {page} is not {expected}")]
+    WrongPage {
+        page: PageId,
+        expected: &'static str,
+    },
+
     /// A page number past the end of the file.
     #[error("page {page} does not exist in {file} ({pages} pages)")]
     NoSuchPage {

@@ -15,26 +15,40 @@
 //! * **transactions and recovery** (`logrec.rs`, `store.rs`): physiological log records of
 //!   page changes, commit, abort with CLRs, and ARIES recovery (analysis, redo, undo).
 //!
-//! Still to come (issue 4): fuzzy checkpoints that let the log be truncated, full-page images
-//! to repair torn pages, logged page free, heap files with overflow pages and free-space
-//! tracking, the B+tree and the hash index.
+//! * **heap files** (`heap.rs`): tuples by `TupleId`, a directory with free-space hints,
+//!   overflow chains for values larger than a quarter page;
+//! * **the B+tree** (`btree.rs`): latch crabbing, logical undo, splits, merges and
+//!   redistribution, range scans both ways, bulk loading;
+//! * **the hash index** (`hash.rs`): linear hashing, logged like the B+tree;
+//! * **checkpoints** (`store.rs`, `control.rs`): fuzzy, with full-page images of the pages
+//!   changed after them so recovery repairs torn pages, and log truncation.
 
+mod btree;
 mod buffer_pool;
+mod control;
 mod disk;
 mod error;
+mod hash;
+mod heap;
 mod key;
 mod logrec;
 mod page;
+mod recovery;
 mod replacer;
 mod store;
+mod txn;
 mod wal;
 
+pub use btree::{BTree, EntryBytes, Range, TreeShape, MAX_ENTRY};
 pub use buffer_pool::{
     BufferPool, LogFlush, PageRead, PageWrite, PoolStats, Unlogged, DEFAULT_FRAMES,
 };
 pub use disk::DiskManager;
 pub use error::{Error, Result};
+pub use hash::{HashIndex, HashShape, MAX_HASH_ENTRY};
+pub use heap::{Heap, HeapScan, INLINE_MAX};
 pub use key::{compare_values, decode_key, encode_key, KeyError, KeyValue};
 pub use page::{Page, PageId, PageType, SlotId, TupleId, MAX_TUPLE_LEN, PAGE_SIZE};
-pub use store::{PageStore, StoreOptions, Txn};
+pub use store::{PageStore, StoreOptions, StoreStats, ROOT_SLOTS};
+pub use txn::Txn;
 pub use wal::{LogRecord, Lsn, TxnId, Wal, MAX_BODY_LEN};

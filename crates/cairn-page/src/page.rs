@@ -5,7 +5,7 @@
 //! 0       8     page LSN: the LSN of the last WAL record applied to this page
 //! 8       4     page id
 //! 12      1     page type (see PageType)
-//! 13      1     reserved, zero
+//! 13      1     level: an index node's height above the leaves (0 for a leaf and other pages)
 //! 14      2     free space: bytes a new tuple (with its slot) could still use, counting the
 //!               holes that compaction would close
 //! 16      2     tuple count: slots holding a tuple
@@ -34,7 +34,8 @@ use crate::error::{Error, Result};
 pub const PAGE_SIZE: usize = 8192;
 /// Bytes of the page header.
 pub const HEADER_LEN: usize = 32;
-const SLOT_LEN: usize = 4;
+/// Bytes of a slot-array entry.
+pub const SLOT_LEN: usize = 4;
 /// The largest tuple a page holds (an empty page, one slot).
 pub const MAX_TUPLE_LEN: usize = PAGE_SIZE - HEADER_LEN - SLOT_LEN;
 
@@ -48,11 +49,12 @@ pub type TupleId = (PageId, SlotId);
 const LSN: usize = 0;
 const ID: usize = 8;
 const TYPE: usize = 12;
+const LEVEL: usize = 13;
 const FREE: usize = 14;
 const TUPLES: usize = 16;
 const SLOTS: usize = 18;
 const DATA_START: usize = 20;
-const NEXT: usize = 22;
+pub(crate) const NEXT: usize = 22;
 const CHECKSUM: usize = 28;
 
 /// What a page holds.
@@ -71,6 +73,8 @@ pub enum PageType {
     FreeSpace = 4,
     /// A freed page, on the free list.
     Free = 5,
+    /// A hash index's meta page or bucket page.
+    Hash = 6,
 }
 
 impl PageType {
@@ -82,6 +86,7 @@ impl PageType {
             3 => PageType::Overflow,
             4 => PageType::FreeSpace,
             5 => PageType::Free,
+            6 => PageType::Hash,
             _ => return None,
         })
     }
@@ -168,6 +173,15 @@ impl Page {
 
     pub fn set_page_type(&mut self, t: PageType) {
         self.bytes[TYPE] = t as u8;
+    }
+
+    /// An index node's height above the leaves.
+    pub fn level(&self) -> u8 {
+        self.bytes[LEVEL]
+    }
+
+    pub fn set_level(&mut self, level: u8) {
+        self.bytes[LEVEL] = level;
     }
 
     pub fn lsn(&self) -> u64 {
@@ -337,6 +351,97 @@ impl Page {
         self.set_slot(slot, offset, tuple.len());
         self.set_u16(FREE, (self.free_space() - tuple.len()) as u16);
         Ok(())
+    }
+
+    /// Inserts `cell` at position `index` of the slot array, shifting the slots after it up
+    /// by one: the ordered use of a page by index nodes and hash buckets, whose slot numbers
+    /// are positions, not stable ids. Every slot of such a page holds a cell.
+    pub fn insert_cell(&mut self, index: SlotId, cell: &[u8]) -> Result<()> {
+        let count = self.slot_count();
+        if index > count {
+            return Err(Error::NoSuchTuple {
+                page: self.id(),
+                slot: index,
+            });
+        }
+        if cell.len() > MAX_TUPLE_LEN || cell.len() + SLOT_LEN > self.free_space() {
+            return Err(Error::PageFull {
+                page: self.id(),
+                needed: cell.len() + SLOT_LEN,
+            });
+        }
+        if self.data_start() - self.slots_end() < cell.len() + SLOT_LEN {
+            self.compact();
+        }
+        let at = HEADER_LEN + index as usize * SLOT_LEN;
+        let end = self.slots_end();
+        self.bytes.copy_within(at..end, at + SLOT_LEN);
+        self.set_u16(SLOTS, count + 1);
+        let offset = self.data_start() - cell.len();
+        self.bytes[offset..offset + cell.len()].copy_from_slice(cell);
+        self.set_u16(DATA_START, offset as u16);
+        self.set_slot(index, offset.max(HEADER_LEN), cell.len());
+        self.set_u16(TUPLES, self.tuple_count() + 1);
+        self.set_u16(FREE, (self.free_space() - cell.len() - SLOT_LEN) as u16);
+        Ok(())
+    }
+
+    /// Removes the cell at position `index`, shifting the slots after it down by one.
+    pub fn remove_cell(&mut self, index: SlotId) -> Result<()> {
+        let len = self.tuple_len(index)?;
+        let at = HEADER_LEN + index as usize * SLOT_LEN;
+        let end = self.slots_end();
+        self.bytes.copy_within(at + SLOT_LEN..end, at);
+        self.set_u16(SLOTS, self.slot_count() - 1);
+        self.set_u16(TUPLES, self.tuple_count() - 1);
+        self.set_u16(FREE, (self.free_space() + len + SLOT_LEN) as u16);
+        Ok(())
+    }
+
+    /// Removes every cell at position `from` and after.
+    pub fn truncate_cells(&mut self, from: SlotId) -> Result<()> {
+        while self.slot_count() > from {
+            self.remove_cell(self.slot_count() - 1)?;
+        }
+        Ok(())
+    }
+
+    /// Bytes held by tuples and their slots.
+    pub fn used_space(&self) -> usize {
+        PAGE_SIZE - HEADER_LEN - self.free_space()
+    }
+
+    /// Overwrites `bytes.len()` bytes at `offset` (of the whole page): the field-level change
+    /// of a logged byte patch. Only the `next page` field and the body may be patched.
+    pub fn patch(&mut self, offset: usize, bytes: &[u8]) -> Result<()> {
+        let end = offset + bytes.len();
+        let allowed =
+            (offset >= NEXT && end <= NEXT + 4) || (offset >= HEADER_LEN && end <= PAGE_SIZE);
+        if !allowed {
+            return Err(Error::Corrupt {
+                file: std::path::PathBuf::new(),
+                page: self.id(),
+                what: format!("patch of bytes {offset}..{end} outside the patchable fields"),
+            });
+        }
+        self.bytes[offset..end].copy_from_slice(bytes);
+        Ok(())
+    }
+
+    /// The bytes at `offset` (of the whole page).
+    pub fn bytes_at(&self, offset: usize, len: usize) -> &[u8] {
+        &self.bytes[offset..offset + len]
+    }
+
+    /// The whole page as it stands (checksum not refreshed): what a full-page image logs.
+    pub fn image(&self) -> &[u8; PAGE_SIZE] {
+        &self.bytes
+    }
+
+    /// A page rebuilt from a logged full-page image.
+    pub fn from_image(image: &[u8]) -> Option<Page> {
+        let bytes: Box<[u8; PAGE_SIZE]> = image.to_vec().into_boxed_slice().try_into().ok()?;
+        Some(Page { bytes })
     }
 
     fn tuple_len(&self, slot: SlotId) -> Result<usize> {

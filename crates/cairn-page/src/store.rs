@@ -1,43 +1,71 @@
-//! The page store: storage-level transactions over the buffer pool and the log, and ARIES
-//! recovery when it opens.
+//! The page store: one directory holding the page file, the log and the control file, and
+//! the primitives every structure above (heaps, B+trees, hash indexes) changes pages with.
 //!
-//! Every change to a page is logged before it is applied, under the page's exclusive latch,
-//! and the page's LSN is set to the record's: the log order of a page's records is the order
-//! its changes happened. Commit logs a Commit record and (by default) waits until the log is
-//! durable past it; abort undoes the transaction's changes newest first, logging each undo as
-//! a compensation record (CLR) whose undo-next LSN skips what is already undone.
+//! ```text
+//! DIR/pages.db   the page file (disk.rs); page 1 is the store's meta page, below
+//! DIR/wal.log    the write-ahead log (wal.rs), records as logrec.rs lays them out
+//! DIR/control    where recovery starts (control.rs)
 //!
-//! Recovery (ARIES, from the start of the log; checkpoints that shorten it come later):
-//! 1. *analysis*: which transactions were active at the crash, and whether they committed;
-//! 2. *redo*: repeat history — every change and CLR whose page LSN is older than the record
-//!    is applied again, whatever its transaction;
-//! 3. *undo*: roll back the transactions that did not commit, in one pass in decreasing LSN
-//!    order over all of them, logging CLRs, so a crash during recovery resumes where it
-//!    stopped rather than undoing twice.
+//! meta page (page 1, type Meta), body:
+//! 0   4   magic "CPMT"
+//! 4   4   page count: pages allocated so far, pages 0 and 1 included
+//! 8   4   head of the free list (0 = empty); freed pages chain through `next page`
+//! 12  64  16 root slots (u32 each) where the layers above record their entry pages
+//! ```
 //!
-//! There is no lock manager yet (a later issue): callers must not let two transactions
-//! change the same tuple concurrently.
+//! Rules every change follows:
+//! * **Log, then apply, under the exclusive latch**: a change is appended to the log and
+//!   applied to its page while the page is latched exclusively, and the page's LSN set to the
+//!   record's, so a page's log records are in the order its changes happened.
+//! * **Full-page images after a checkpoint**: the first change to a page whose LSN predates
+//!   the latest checkpoint's redo point logs the page's whole image first. Redo starts at that
+//!   point and a logged image replaces the page without reading it, so a page torn by a crash
+//!   mid-write is rebuilt from the log; a torn page the log does not cover is reported.
+//! * **Allocation is logged state**: the page count and the free list live in the meta page
+//!   and change through `Redo` records like any page, in the same record as the structure
+//!   change that needs the page (a split allocates its new page in the record that fills it).
+//!
+//! Checkpoints are fuzzy: they do not stop transactions. One takes the log's current end as
+//! its redo point, writes every dirty page out (WAL first), logs a checkpoint record, writes
+//! the control file and cuts the log before the redo point or the first record of the oldest
+//! active transaction, whichever is older. A commit starts one when the log has grown past
+//! [`StoreOptions::checkpoint_bytes`] since the last.
+//!
+//! There is no lock manager yet (a later issue): callers must not let two transactions change
+//! the same tuple or index key concurrently.
 
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use crate::buffer_pool::{BufferPool, PageWrite};
+use crate::buffer_pool::{BufferPool, PageRead, PageWrite};
+use crate::control::Control;
 use crate::disk::DiskManager;
 use crate::error::{Error, Result};
-use crate::logrec::{self, Change, Entry};
-use crate::page::{Page, PageId, PageType, SlotId, TupleId};
-use crate::wal::{LogRecord, Lsn, TxnId, Wal};
+use crate::logrec::{Change, Entry};
+use crate::page::{Page, PageId, PageType, HEADER_LEN};
+use crate::wal::{Lsn, TxnId, Wal};
+
+/// The store's meta page.
+pub(crate) const META_PAGE: PageId = 1;
+const META_MAGIC: [u8; 4] = *b"CPMT";
+const PAGE_COUNT: usize = HEADER_LEN + 4;
+const FREE_HEAD: usize = HEADER_LEN + 8;
+const ROOTS: usize = HEADER_LEN + 12;
+/// Root slots in the meta page.
+pub const ROOT_SLOTS: usize = 16;
 
 /// Options of [`PageStore::open`].
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// Frames of the buffer pool.
+    /// Frames of the buffer pool (8 KiB each).
     pub frames: usize,
     /// Wait for the log to be durable at commit (the default). When false, a commit is
     /// durable only once a later flush covers it.
     pub sync_commit: bool,
+    /// Log bytes after which a commit starts a checkpoint.
+    pub checkpoint_bytes: u64,
 }
 
 impl Default for StoreOptions {
@@ -45,25 +73,54 @@ impl Default for StoreOptions {
         StoreOptions {
             frames: crate::buffer_pool::DEFAULT_FRAMES,
             sync_commit: true,
+            checkpoint_bytes: 256 << 20,
         }
     }
 }
 
-/// A directory holding `pages.db` and `wal.log`.
+/// An active transaction: its first LSN, which a log truncation must keep.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Active {
+    pub first: Lsn,
+}
+
+/// A directory holding `pages.db`, `wal.log` and `control`.
 pub struct PageStore {
-    dir: PathBuf,
-    pool: BufferPool,
-    wal: Arc<Wal>,
-    /// Active transactions and their last LSN.
-    active: Mutex<HashMap<TxnId, Lsn>>,
-    next_txn: AtomicU64,
-    sync_commit: bool,
+    pub(crate) dir: PathBuf,
+    pub(crate) pool: BufferPool,
+    pub(crate) wal: Arc<Wal>,
+    pub(crate) active: Mutex<HashMap<TxnId, Active>>,
+    pub(crate) next_txn: AtomicU64,
+    pub(crate) options: StoreOptions,
+    /// The redo point of the latest checkpoint: a page whose LSN is older gets a full image
+    /// logged before its next change.
+    image_horizon: AtomicU64,
+    /// Held shared while deciding on and appending a full-page image and the change after it;
+    /// exclusive while a checkpoint moves the horizon, so no change slips between.
+    horizon_gate: RwLock<()>,
+    checkpointing: Mutex<()>,
+    /// What each heap keeps in memory (heap.rs).
+    pub(crate) heaps: crate::heap::Spaces,
+    /// One lock per hash index (hash.rs).
+    pub(crate) hash_locks: crate::hash::HashLocks,
 }
 
 impl std::fmt::Debug for PageStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PageStore").field("dir", &self.dir).finish()
     }
+}
+
+/// Counters of a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreStats {
+    pub pool: crate::buffer_pool::PoolStats,
+    /// fsyncs of the log (group commit makes them fewer than commits).
+    pub log_syncs: u64,
+    /// Bytes the log holds now.
+    pub log_bytes: u64,
+    /// Pages allocated (the free ones included).
+    pub pages: u32,
 }
 
 impl PageStore {
@@ -76,6 +133,7 @@ impl PageStore {
         })?;
         let disk = Arc::new(DiskManager::open(dir.join("pages.db"))?);
         let (wal, records) = Wal::open(dir.join("wal.log"))?;
+        let control = Control::read(&dir)?;
         let wal = Arc::new(wal);
         let pool = BufferPool::new(disk, options.frames, wal.clone());
         let store = PageStore {
@@ -84,41 +142,65 @@ impl PageStore {
             wal,
             active: Mutex::new(HashMap::new()),
             next_txn: AtomicU64::new(1),
-            sync_commit: options.sync_commit,
+            options,
+            image_horizon: AtomicU64::new(0),
+            horizon_gate: RwLock::new(()),
+            checkpointing: Mutex::new(()),
+            heaps: Mutex::new(HashMap::new()),
+            hash_locks: Mutex::new(HashMap::new()),
         };
-        store.recover(&records)?;
+        crate::recovery::recover(&store, &records, control)?;
+        drop(records);
+        store.create_meta_if_new()?;
+        store.checkpoint()?;
         Ok(store)
     }
 
-    fn active(&self) -> MutexGuard<'_, HashMap<TxnId, Lsn>> {
+    fn create_meta_if_new(&self) -> Result<()> {
+        match self.pool.fetch_read(META_PAGE) {
+            Ok(_) => return Ok(()),
+            Err(Error::NoSuchPage { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        let mut meta = Page::new(META_PAGE, PageType::Meta);
+        meta.patch(HEADER_LEN, &META_MAGIC)?;
+        meta.patch(PAGE_COUNT, &2u32.to_le_bytes())?;
+        let mut page = self.pool.install(Page::new(META_PAGE, PageType::Meta))?;
+        self.log_redo(vec![Change::image_of(&meta)], &mut [&mut page])?;
+        Ok(())
+    }
+
+    pub(crate) fn active(&self) -> MutexGuard<'_, HashMap<TxnId, Active>> {
         self.active.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Starts a transaction.
-    pub fn begin(&self) -> Result<Txn<'_>> {
-        let id = self.next_txn.fetch_add(1, Ordering::Relaxed);
-        let lsn = self.wal.append(id, 0, logrec::BEGIN, &[])?;
-        self.active().insert(id, lsn);
-        Ok(Txn {
-            store: self,
-            id,
-            last_lsn: lsn,
-            done: false,
+    pub fn begin(&self) -> Result<crate::txn::Txn<'_>> {
+        crate::txn::Txn::begin(self)
+    }
+
+    /// The page in root slot `slot` (0 if unset): where the layer above keeps its entry
+    /// points (a catalog's heap, say).
+    pub fn root(&self, slot: usize) -> Result<PageId> {
+        let meta = self.pool.fetch_read(META_PAGE)?;
+        Ok(u32_at(&meta, root_offset(slot)?))
+    }
+
+    /// Counters: buffer pool hits and misses, log fsyncs, sizes.
+    pub fn stats(&self) -> Result<StoreStats> {
+        let meta = self.pool.fetch_read(META_PAGE)?;
+        Ok(StoreStats {
+            pool: self.pool.stats(),
+            log_syncs: self.wal.syncs(),
+            log_bytes: self.wal.next_lsn() - self.wal.base_lsn(),
+            pages: u32_at(&meta, PAGE_COUNT),
         })
     }
 
-    /// The tuple at `tid`, as the latest changes left it.
-    pub fn get(&self, tid: TupleId) -> Result<Option<Vec<u8>>> {
-        let page = self.pool.fetch_read(tid.0)?;
-        Ok(page.get(tid.1).map(<[u8]>::to_vec))
-    }
-
-    /// Every tuple of `page`, by slot.
-    pub fn tuples(&self, page: PageId) -> Result<Vec<(SlotId, Vec<u8>)>> {
-        let p = self.pool.fetch_read(page)?;
-        Ok((0..p.slot_count())
-            .filter_map(|s| p.get(s).map(|t| (s, t.to_vec())))
-            .collect())
+    /// Closes the store cleanly: a checkpoint, so the next open has nothing to redo. Dropping
+    /// the store does the same, ignoring errors.
+    pub fn close(self) -> Result<()> {
+        self.checkpoint().map(drop)
     }
 
     /// Writes every dirty page and makes the log durable.
@@ -127,358 +209,277 @@ impl PageStore {
         self.pool.flush_all()
     }
 
-    /// Logs `change` for transaction `txn` (as a plain change, or as a CLR with `undo_next`)
-    /// and applies it to `page`, which the caller holds exclusively.
-    fn log_and_apply(
+    pub(crate) fn read(&self, page: PageId) -> Result<PageRead<'_>> {
+        self.pool.fetch_read(page)
+    }
+
+    pub(crate) fn write(&self, page: PageId) -> Result<PageWrite<'_>> {
+        self.pool.fetch_write(page)
+    }
+
+    /// Takes a checkpoint now (see the module doc); returns its redo point.
+    pub fn checkpoint(&self) -> Result<Lsn> {
+        let _one = self.checkpointing.lock().unwrap_or_else(|p| p.into_inner());
+        self.checkpoint_locked()
+    }
+
+    /// A checkpoint if the log has grown past the threshold and none is under way.
+    pub(crate) fn checkpoint_if_due(&self) -> Result<()> {
+        let since = self
+            .wal
+            .next_lsn()
+            .saturating_sub(self.image_horizon.load(Ordering::Acquire));
+        if since < self.options.checkpoint_bytes {
+            return Ok(());
+        }
+        match self.checkpointing.try_lock() {
+            Ok(_one) => self.checkpoint_locked().map(drop),
+            Err(_) => Ok(()),
+        }
+    }
+
+    fn checkpoint_locked(&self) -> Result<Lsn> {
+        let redo = {
+            let _gate = self.horizon_gate.write().unwrap_or_else(|p| p.into_inner());
+            let redo = self.wal.next_lsn();
+            self.image_horizon.store(redo, Ordering::Release);
+            redo
+        };
+        self.pool.flush_all()?;
+        let next_txn = self.next_txn.load(Ordering::Acquire);
+        let (kind, body) = Entry::Checkpoint { redo, next_txn }.encode();
+        let lsn = self.wal.append(0, 0, kind, &body)?;
+        self.wal.flush(lsn)?;
+        Control { redo, next_txn }.write(&self.dir)?;
+        let oldest_active = self.active().values().map(|a| a.first).min();
+        let cut = oldest_active.map_or(redo, |first| first.min(redo));
+        self.wal.truncate_before(cut)?;
+        Ok(redo)
+    }
+
+    /// Logs a full image of `page` first if this is its first change since the latest
+    /// checkpoint. The caller holds the horizon gate shared.
+    fn image_if_first_change(&self, page: &Page) -> Result<()> {
+        if page.lsn() < self.image_horizon.load(Ordering::Acquire) {
+            let (kind, body) = Entry::Redo(vec![Change::image_of(page)]).encode();
+            self.wal.append(0, 0, kind, &body)?;
+        }
+        Ok(())
+    }
+
+    /// Logs `entry` (a transaction's record carrying one change to `page`, latched
+    /// exclusively by the caller) and applies its change.
+    pub(crate) fn log_txn(
         &self,
         txn: TxnId,
         prev: Lsn,
-        change: &Change,
-        clr_undo_next: Option<Lsn>,
+        entry: &Entry,
         page: &mut Page,
     ) -> Result<Lsn> {
-        let mut body = Vec::new();
-        let kind = match clr_undo_next {
-            Some(undo_next) => {
-                body.extend_from_slice(&undo_next.to_le_bytes());
-                logrec::CLR
-            }
-            None => logrec::CHANGE,
+        let (kind, body) = entry.encode();
+        let lsn = {
+            let _gate = self.horizon_gate.read().unwrap_or_else(|p| p.into_inner());
+            self.image_if_first_change(page)?;
+            self.wal.append(txn, prev, kind, &body)?
         };
-        change.encode(&mut body);
-        let lsn = self.wal.append(txn, prev, kind, &body)?;
-        apply(change, page)?;
+        for change in entry.redo_changes() {
+            change.apply(page)?;
+        }
         page.set_lsn(lsn);
         Ok(lsn)
     }
 
-    /// Undoes transaction `txn` from `last` back to its beginning, logging CLRs; returns the
-    /// LSN of its last record (the last CLR).
-    fn rollback(&self, txn: TxnId, mut last: Lsn) -> Result<Lsn> {
-        let mut next = last;
-        while next != 0 {
-            (next, last) = self.undo_one(txn, next, last)?;
-        }
-        Ok(last)
-    }
-
-    /// Undoes the record at `lsn` of transaction `txn`, whose last record is `last`: logs and
-    /// applies the compensation, if the record changed anything. Returns the next LSN to undo
-    /// and the transaction's new last LSN.
-    fn undo_one(&self, txn: TxnId, lsn: Lsn, last: Lsn) -> Result<(Lsn, Lsn)> {
-        let (next, undo) = self.undo_step(lsn)?;
-        let last = match undo {
-            Some((change, undo_next)) => {
-                let mut page = self.pool.fetch_write(change.page())?;
-                self.log_and_apply(txn, last, &change, Some(undo_next), &mut page)?
+    /// Logs `changes` as one redo-only record of no transaction and applies them to `pages`
+    /// (every page a change names, latched exclusively by the caller). Pages changed for the
+    /// first time since the checkpoint get their full image in the same record.
+    pub(crate) fn log_redo(&self, changes: Vec<Change>, pages: &mut [&mut Page]) -> Result<Lsn> {
+        let _gate = self.horizon_gate.read().unwrap_or_else(|p| p.into_inner());
+        let horizon = self.image_horizon.load(Ordering::Acquire);
+        let mut all = Vec::with_capacity(changes.len() + 1);
+        for page in pages.iter() {
+            let first = changes.iter().find(|c| c.page() == page.id());
+            if page.lsn() < horizon && !first.is_some_and(Change::overwrites) {
+                all.push(Change::image_of(page));
             }
-            None => last,
+        }
+        all.extend(changes);
+        let entry = Entry::Redo(all);
+        let (kind, body) = entry.encode();
+        let lsn = self.wal.append(0, 0, kind, &body)?;
+        let Entry::Redo(all) = entry else {
+            unreachable!("built as Redo above")
         };
-        Ok((next, last))
+        for change in &all {
+            let page = pages
+                .iter_mut()
+                .find(|p| p.id() == change.page())
+                .ok_or_else(|| Error::BadLogRecord {
+                    lsn,
+                    what: format!("change to page {} whose latch is not held", change.page()),
+                })?;
+            change.apply(page)?;
+        }
+        for page in pages.iter_mut() {
+            page.set_lsn(lsn);
+        }
+        Ok(lsn)
     }
 
-    /// What undoing the record at `lsn` takes: the next LSN to undo, and the compensating
-    /// change with its undo-next LSN, if the record changed anything.
-    fn undo_step(&self, lsn: Lsn) -> Result<(Lsn, Option<(Change, Lsn)>)> {
-        self.wal.flush(lsn)?;
-        let record = self.wal.read_at(lsn)?;
-        Ok(match Entry::decode(&record)? {
-            Entry::Change(change) => match change.inverse() {
-                Some(inverse) => (record.prev_lsn, Some((inverse, record.prev_lsn))),
-                None => (record.prev_lsn, None),
-            },
-            Entry::Clr { undo_next, .. } => (undo_next, None),
-            _ => (record.prev_lsn, None),
+    /// Changes a byte of `page` that is a hint (a free-space category, say): not logged, so a
+    /// crash may lose it, and whoever reads it must check what it claims. Like PostgreSQL's
+    /// hint bits under data checksums, the page's first change since the checkpoint still
+    /// logs its full image, so that writing it out cannot leave a torn page the log cannot
+    /// repair.
+    pub(crate) fn set_hint(&self, page: &mut Page, offset: usize, bytes: &[u8]) -> Result<()> {
+        if page.bytes_at(offset, bytes.len()) == bytes {
+            return Ok(());
+        }
+        let _gate = self.horizon_gate.read().unwrap_or_else(|p| p.into_inner());
+        if page.lsn() < self.image_horizon.load(Ordering::Acquire) {
+            let (kind, body) = Entry::Redo(vec![Change::image_of(page)]).encode();
+            let lsn = self.wal.append(0, 0, kind, &body)?;
+            page.set_lsn(lsn);
+        }
+        page.patch(offset, bytes)
+    }
+
+    /// The meta page, exclusive: taken by whoever allocates or frees, always as the last latch
+    /// before the (unreachable) page allocated, so latch order stays acyclic.
+    pub(crate) fn meta_write(&self) -> Result<PageWrite<'_>> {
+        self.pool.fetch_write(META_PAGE)
+    }
+
+    /// Starts an allocation: pages taken and released under the meta page's latch, logged
+    /// with the structure change that uses them (see [`Allocation`]).
+    pub(crate) fn allocation(&self) -> Result<Allocation<'_>> {
+        let meta = self.meta_write()?;
+        let head = u32_at(&meta, FREE_HEAD);
+        let count = u32_at(&meta, PAGE_COUNT);
+        Ok(Allocation {
+            store: self,
+            meta,
+            head,
+            count,
+            old_head: head,
+            old_count: count,
+            released: Vec::new(),
         })
     }
 
-    fn recover(&self, records: &[LogRecord]) -> Result<()> {
-        // Analysis.
-        let mut txns: HashMap<TxnId, (Lsn, bool)> = HashMap::new();
-        let mut max_txn = 0;
-        for r in records.iter().filter(|r| r.txn != 0) {
-            max_txn = max_txn.max(r.txn);
-            match r.kind {
-                logrec::END => {
-                    txns.remove(&r.txn);
-                }
-                logrec::COMMIT => {
-                    txns.insert(r.txn, (r.lsn, true));
-                }
-                _ => {
-                    let committed = txns.get(&r.txn).is_some_and(|t| t.1);
-                    txns.insert(r.txn, (r.lsn, committed));
-                }
-            }
-        }
-        self.next_txn.store(max_txn + 1, Ordering::Relaxed);
-
-        // Redo: repeat history.
-        for r in records {
-            let change = match Entry::decode(r)? {
-                Entry::Change(c) | Entry::Clr { change: c, .. } => c,
-                _ => continue,
-            };
-            let mut page = self.fetch_for_redo(&change)?;
-            if page.lsn() < r.lsn {
-                apply(&change, &mut page).map_err(|e| Error::BadLogRecord {
-                    lsn: r.lsn,
-                    what: format!("redo does not fit page {}: {e}", change.page()),
-                })?;
-                page.set_lsn(r.lsn);
-            }
-        }
-
-        // Undo the losers, newest record first across all of them.
-        let mut last: HashMap<TxnId, Lsn> = HashMap::new();
-        let mut todo: BinaryHeap<(Lsn, TxnId)> = BinaryHeap::new();
-        for (&txn, &(lsn, committed)) in &txns {
-            if committed {
-                self.wal.append(txn, lsn, logrec::END, &[])?;
-            } else {
-                last.insert(txn, lsn);
-                todo.push((lsn, txn));
-            }
-        }
-        while let Some((lsn, txn)) = todo.pop() {
-            let l = last.get_mut(&txn).expect("every loser has a last LSN");
-            let next;
-            (next, *l) = self.undo_one(txn, lsn, *l)?;
-            if next == 0 {
-                self.wal.append(txn, *l, logrec::END, &[])?;
-            } else {
-                todo.push((next, txn));
-            }
-        }
-        self.flush()
-    }
-
-    /// The page a redone change applies to; a page format recreates the page if the crash lost
-    /// it (its allocation, or its first write).
-    fn fetch_for_redo(&self, change: &Change) -> Result<PageWrite<'_>> {
-        match (self.pool.fetch_write(change.page()), change) {
-            (Ok(page), _) => Ok(page),
-            (
-                Err(Error::NoSuchPage { .. } | Error::Corrupt { .. }),
-                Change::Format { page, page_type },
-            ) => {
-                self.pool.disk().format_page(*page, *page_type)?;
-                self.pool.fetch_write(*page)
-            }
-            (Err(e), _) => Err(e),
-        }
-    }
-}
-
-/// Applies a change to a page (normal operation, redo and undo alike).
-fn apply(change: &Change, page: &mut Page) -> Result<()> {
-    match change {
-        Change::Insert { slot, tuple, .. } => page.insert_at(*slot, tuple),
-        Change::Delete { slot, .. } => page.delete(*slot),
-        Change::Update { slot, new, .. } => page.update(*slot, new),
-        Change::Format {
+    /// Allocates an empty page of `page_type` and returns it latched exclusively.
+    pub(crate) fn allocate(&self, page_type: PageType) -> Result<PageWrite<'_>> {
+        let mut alloc = self.allocation()?;
+        let id = alloc.take()?;
+        let mut page = self.pool.install(Page::new(id, page_type))?;
+        let mut changes = alloc.changes();
+        changes.push(Change::Format {
             page: id,
             page_type,
-        } => {
-            *page = Page::new(*id, *page_type);
-            Ok(())
-        }
-    }
-}
-
-/// The tuple at `tid` in its (latched) page, or `NoSuchTuple`.
-fn existing(page: &Page, tid: TupleId) -> Result<Vec<u8>> {
-    page.get(tid.1)
-        .map(<[u8]>::to_vec)
-        .ok_or(Error::NoSuchTuple {
-            page: tid.0,
-            slot: tid.1,
-        })
-}
-
-/// A transaction. Dropping it without [`Txn::commit`] aborts it.
-pub struct Txn<'a> {
-    store: &'a PageStore,
-    id: TxnId,
-    last_lsn: Lsn,
-    done: bool,
-}
-
-impl Txn<'_> {
-    pub fn id(&self) -> TxnId {
-        self.id
+        });
+        self.log_redo(changes, &mut [&mut alloc.meta, &mut page])?;
+        Ok(page)
     }
 
-    /// Logs `change` and applies it to `page` (latched by the caller, released here), then
-    /// makes it the transaction's last record.
-    fn log(&mut self, change: &Change, mut page: PageWrite<'_>) -> Result<()> {
-        let lsn = self
-            .store
-            .log_and_apply(self.id, self.last_lsn, change, None, &mut page)?;
-        drop(page);
-        self.last_lsn = lsn;
-        self.store.active().insert(self.id, lsn);
-        Ok(())
-    }
-
-    /// Allocates an empty page of `page_type`.
-    pub fn allocate_page(&mut self, page_type: PageType) -> Result<PageId> {
-        let page = self.store.pool.new_page(page_type)?;
-        let id = page.id();
-        self.log(
-            &Change::Format {
-                page: id,
-                page_type,
-            },
-            page,
-        )?;
-        Ok(id)
-    }
-
-    /// Stores `tuple` in `page`; fails with [`Error::PageFull`] (changing nothing) if it does
-    /// not fit.
-    pub fn insert(&mut self, page: PageId, tuple: &[u8]) -> Result<TupleId> {
-        let p = self.store.pool.fetch_write(page)?;
-        let slot = p.slot_for_insert(tuple.len())?;
-        let change = Change::Insert {
-            page,
-            slot,
-            tuple: tuple.to_vec(),
-        };
-        self.log(&change, p)?;
-        Ok((page, slot))
-    }
-
-    /// Replaces the tuple at `tid`.
-    pub fn update(&mut self, tid: TupleId, tuple: &[u8]) -> Result<()> {
-        let p = self.store.pool.fetch_write(tid.0)?;
-        let old = existing(&p, tid)?;
-        if tuple.len() > old.len() && tuple.len() - old.len() > p.free_space() {
-            return Err(Error::PageFull {
-                page: tid.0,
-                needed: tuple.len() - old.len(),
-            });
-        }
-        let change = Change::Update {
-            page: tid.0,
-            slot: tid.1,
-            old,
-            new: tuple.to_vec(),
-        };
-        self.log(&change, p)
-    }
-
-    /// Removes the tuple at `tid`.
-    pub fn delete(&mut self, tid: TupleId) -> Result<()> {
-        let p = self.store.pool.fetch_write(tid.0)?;
-        let old = existing(&p, tid)?;
-        let change = Change::Delete {
-            page: tid.0,
-            slot: tid.1,
-            old,
-        };
-        self.log(&change, p)
-    }
-
-    /// Commits: durable when this returns (with `sync_commit`).
-    pub fn commit(mut self) -> Result<()> {
-        self.done = true;
-        let lsn = self
-            .store
-            .wal
-            .append(self.id, self.last_lsn, logrec::COMMIT, &[])?;
-        if self.store.sync_commit {
-            self.store.wal.flush(lsn)?;
-        }
-        self.store.wal.append(self.id, lsn, logrec::END, &[])?;
-        self.store.active().remove(&self.id);
-        Ok(())
-    }
-
-    /// Rolls back every change of the transaction.
-    pub fn abort(mut self) -> Result<()> {
-        self.done = true;
-        self.rollback()
-    }
-
-    fn rollback(&mut self) -> Result<()> {
-        let abort = self
-            .store
-            .wal
-            .append(self.id, self.last_lsn, logrec::ABORT, &[])?;
-        let last = self.store.rollback(self.id, abort)?;
-        self.store.wal.append(self.id, last, logrec::END, &[])?;
-        self.store.active().remove(&self.id);
+    /// Frees `page`, which the caller holds exclusively and nothing points to any more.
+    pub(crate) fn free(&self, mut page: PageWrite<'_>) -> Result<()> {
+        let mut alloc = self.allocation()?;
+        let image = alloc.release(page.id());
+        let mut changes = alloc.changes();
+        changes.push(Change::image_of(&image));
+        self.log_redo(changes, &mut [&mut alloc.meta, &mut page])?;
         Ok(())
     }
 }
 
-impl Drop for Txn<'_> {
+/// Pages being taken from (and given back to) the store under the meta page's exclusive
+/// latch. Nothing changes until the caller logs [`Allocation::changes`] (the meta page's new
+/// free-list head and page count) in the same record as the pages' new contents, through
+/// [`PageStore::log_redo`] with [`Allocation::meta`] among the pages.
+pub(crate) struct Allocation<'s> {
+    store: &'s PageStore,
+    pub meta: PageWrite<'s>,
+    head: PageId,
+    count: u32,
+    old_head: PageId,
+    old_count: u32,
+    /// Pages released here, with the free-list successor each was given.
+    released: Vec<(PageId, PageId)>,
+}
+
+impl Allocation<'_> {
+    /// A page id to use: the head of the free list, else a new page at the end of the file.
+    /// The caller installs its content and logs it whole (a format or an image).
+    pub fn take(&mut self) -> Result<PageId> {
+        if let Some(i) = self.released.iter().position(|r| r.0 == self.head) {
+            let (id, next) = self.released.swap_remove(i);
+            self.head = next;
+            return Ok(id);
+        }
+        if self.head != 0 {
+            let id = self.head;
+            let freed = self.store.pool.fetch_read(id)?;
+            if freed.page_type() != Some(PageType::Free) {
+                return Err(Error::Corrupt {
+                    file: self.store.pool.disk().path().into(),
+                    page: id,
+                    what: "page on the free list is not free".into(),
+                });
+            }
+            self.head = freed.next_page();
+            return Ok(id);
+        }
+        self.count += 1;
+        Ok(self.count - 1)
+    }
+
+    /// Puts page `id` (latched by the caller, unreachable) on the free list; returns the
+    /// free page it becomes, for the caller to log as its image.
+    pub fn release(&mut self, id: PageId) -> Page {
+        let mut page = Page::new(id, PageType::Free);
+        page.set_next_page(self.head);
+        self.released.push((id, self.head));
+        self.head = id;
+        page
+    }
+
+    /// The meta-page changes that record what was taken and released.
+    pub fn changes(&self) -> Vec<Change> {
+        let mut changes = Vec::new();
+        if self.head != self.old_head {
+            changes.push(patch_u32(META_PAGE, FREE_HEAD, self.old_head, self.head));
+        }
+        if self.count != self.old_count {
+            changes.push(patch_u32(META_PAGE, PAGE_COUNT, self.old_count, self.count));
+        }
+        changes
+    }
+}
+
+impl Drop for PageStore {
     fn drop(&mut self) {
-        if !self.done {
-            self.done = true;
-            // A failure here leaves the transaction to recovery, which undoes it.
-            let _ = self.rollback();
-        }
+        // A failure leaves the work to recovery at the next open.
+        let _ = self.checkpoint();
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn options() -> StoreOptions {
-        StoreOptions {
-            frames: 16,
-            sync_commit: true,
-        }
+pub(crate) fn root_offset(slot: usize) -> Result<usize> {
+    if slot >= ROOT_SLOTS {
+        return Err(Error::NoSuchRoot { slot });
     }
+    Ok(ROOTS + 4 * slot)
+}
 
-    #[test]
-    fn committed_changes_survive_reopen_and_aborted_ones_vanish() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (page, kept, gone) = {
-            let store = PageStore::open(dir.path(), options()).expect("open");
-            let mut t = store.begin().expect("begin");
-            let page = t.allocate_page(PageType::Data).expect("allocate");
-            let kept = t.insert(page, b"kept").expect("insert");
-            t.commit().expect("commit");
-            let mut t = store.begin().expect("begin");
-            let gone = t.insert(page, b"gone").expect("insert");
-            t.update(kept, b"changed then undone").expect("update");
-            t.abort().expect("abort");
-            assert_eq!(store.get(kept).expect("get"), Some(b"kept".to_vec()));
-            assert_eq!(store.get(gone).expect("get"), None);
-            (page, kept, gone)
-        };
-        let store = PageStore::open(dir.path(), options()).expect("reopen");
-        assert_eq!(store.get(kept).expect("get"), Some(b"kept".to_vec()));
-        assert_eq!(store.get(gone).expect("get"), None);
-        assert_eq!(store.tuples(page).expect("tuples").len(), 1);
-    }
+pub(crate) fn u32_at(page: &Page, offset: usize) -> u32 {
+    let b = page.bytes_at(offset, 4);
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
 
-    #[test]
-    fn an_unfinished_transaction_is_undone_at_recovery() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (kept, loser) = {
-            let store = PageStore::open(dir.path(), options()).expect("open");
-            let mut t = store.begin().expect("begin");
-            let page = t.allocate_page(PageType::Data).expect("allocate");
-            let kept = t.insert(page, b"kept").expect("insert");
-            t.commit().expect("commit");
-            let mut t = store.begin().expect("begin");
-            let loser = t.insert(page, b"never committed").expect("insert");
-            t.delete(kept).expect("delete");
-            // The dirty pages reach the disk, the transaction never finishes.
-            store.pool.flush_all().expect("flush");
-            std::mem::forget(t);
-            (kept, loser)
-        };
-        let store = PageStore::open(dir.path(), options()).expect("recover");
-        assert_eq!(store.get(kept).expect("get"), Some(b"kept".to_vec()));
-        assert_eq!(store.get(loser).expect("get"), None);
-        drop(store);
-        let store = PageStore::open(dir.path(), options()).expect("recover again");
-        assert_eq!(store.get(kept).expect("get"), Some(b"kept".to_vec()));
+/// A patch of the u32 at `offset` of `page` from `old` to `new`.
+pub(crate) fn patch_u32(page: PageId, offset: usize, old: u32, new: u32) -> Change {
+    Change::Patch {
+        page,
+        offset: offset as u16,
+        old: old.to_le_bytes().to_vec(),
+        new: new.to_le_bytes().to_vec(),
     }
 }

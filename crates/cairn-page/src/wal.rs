@@ -36,7 +36,7 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use crate::buffer_pool::LogFlush;
 use crate::error::{Error, Result};
@@ -116,8 +116,10 @@ struct Buffer {
 /// The log of one page store.
 pub struct Wal {
     path: PathBuf,
-    file: File,
-    base: Lsn,
+    /// The log file; replaced whole when the log is truncated.
+    file: RwLock<File>,
+    /// The LSN of the file's first record byte; grows when the log is truncated.
+    base: AtomicU64,
     buffer: Mutex<Buffer>,
     flushed: Condvar,
     /// Every record that starts below this LSN is durable.
@@ -168,8 +170,8 @@ impl Wal {
         Ok((
             Wal {
                 path,
-                file,
-                base,
+                file: RwLock::new(file),
+                base: AtomicU64::new(base),
                 buffer: Mutex::new(Buffer {
                     bytes: Vec::with_capacity(1 << 16),
                     start: next,
@@ -187,6 +189,56 @@ impl Wal {
 
     fn lock(&self) -> MutexGuard<'_, Buffer> {
         self.buffer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn file(&self) -> RwLockReadGuard<'_, File> {
+        self.file.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The oldest LSN the log still holds.
+    pub fn base_lsn(&self) -> Lsn {
+        self.base.load(Ordering::Acquire)
+    }
+
+    /// Drops every record before `cut` (which must be a record boundary: a checkpoint's redo
+    /// point or a transaction's first record), rewriting the log from there. Appends wait
+    /// meanwhile; the new file replaces the old one by an atomic rename, so a crash leaves
+    /// one or the other whole.
+    pub fn truncate_before(&self, cut: Lsn) -> Result<()> {
+        let mut b = self.lock();
+        while b.flushing {
+            b = self.flushed.wait(b).unwrap_or_else(|p| p.into_inner());
+        }
+        let base = self.base_lsn();
+        let written_end = b.start;
+        let cut = cut.min(written_end);
+        if cut <= base {
+            return Ok(());
+        }
+        let io = |source| Error::Io {
+            file: self.path.clone(),
+            source,
+        };
+        let mut file = self.file.write().unwrap_or_else(|p| p.into_inner());
+        let mut bytes = header(cut).to_vec();
+        let tail_at = bytes.len();
+        bytes.resize(tail_at + (written_end - cut) as usize, 0);
+        file.read_exact_at(&mut bytes[tail_at..], FILE_HEADER_LEN + (cut - base))
+            .map_err(io)?;
+        let tmp = self.path.with_extension("log.tmp");
+        std::fs::write(&tmp, &bytes).map_err(io)?;
+        File::open(&tmp).and_then(|f| f.sync_all()).map_err(io)?;
+        std::fs::rename(&tmp, &self.path).map_err(io)?;
+        if let Some(dir) = self.path.parent() {
+            File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+        }
+        *file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&self.path)
+            .map_err(io)?;
+        self.base.store(cut, Ordering::Release);
+        Ok(())
     }
 
     /// Appends a record (buffered: durable only after [`Wal::flush_to`] covers it).
@@ -246,10 +298,11 @@ impl Wal {
             let bytes = std::mem::take(&mut b.bytes);
             let (start, end) = (b.start, b.next);
             drop(b);
-            let written = self
-                .file
-                .write_all_at(&bytes, FILE_HEADER_LEN + (start - self.base))
-                .and_then(|()| self.file.sync_data());
+            let written = {
+                let file = self.file();
+                file.write_all_at(&bytes, FILE_HEADER_LEN + (start - self.base_lsn()))
+                    .and_then(|()| file.sync_data())
+            };
             let mut b = self.lock();
             b.flushing = false;
             match written {
@@ -283,13 +336,14 @@ impl Wal {
             page: 0,
             what: format!("log record at LSN {lsn}: {what}"),
         };
-        if lsn < self.base || lsn >= self.durable_lsn() {
+        let file = self.file();
+        let base = self.base_lsn();
+        if lsn < base || lsn >= self.durable_lsn() {
             return Err(corrupt("not in the durable log"));
         }
-        let at = FILE_HEADER_LEN + (lsn - self.base);
+        let at = FILE_HEADER_LEN + (lsn - base);
         let mut len = [0u8; 4];
-        self.file
-            .read_exact_at(&mut len, at)
+        file.read_exact_at(&mut len, at)
             .map_err(|source| Error::Io {
                 file: self.path.clone(),
                 source,
@@ -297,8 +351,7 @@ impl Wal {
         let len =
             (u32::from_le_bytes(len) as usize).min(RECORD_HEADER_LEN + MAX_BODY_LEN + CRC_LEN);
         let mut bytes = vec![0u8; len];
-        self.file
-            .read_exact_at(&mut bytes, at)
+        file.read_exact_at(&mut bytes, at)
             .map_err(|source| Error::Io {
                 file: self.path.clone(),
                 source,
@@ -442,6 +495,29 @@ mod tests {
         bytes[FILE_HEADER_LEN as usize + 30] ^= 1;
         std::fs::write(&path, &bytes).expect("write");
         assert!(matches!(Wal::open(&path), Err(Error::Corrupt { .. })));
+    }
+
+    #[test]
+    fn truncation_keeps_lsns_and_later_records() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("wal.log");
+        let (wal, _) = Wal::open(&path).expect("create");
+        let lsns: Vec<Lsn> = (0..10u8)
+            .map(|i| wal.append(1, 0, i, &[i; 100]).expect("append"))
+            .collect();
+        wal.flush(lsns[9]).expect("flush");
+        let unflushed = wal.append(1, 0, 42, b"buffered").expect("append");
+        wal.truncate_before(lsns[6]).expect("truncate");
+        assert_eq!(wal.base_lsn(), lsns[6]);
+        assert_eq!(wal.read_at(lsns[7]).expect("kept").kind, 7);
+        assert!(wal.read_at(lsns[2]).is_err(), "truncated away");
+        wal.flush(unflushed).expect("flush after truncation");
+        drop(wal);
+        let (wal, records) = Wal::open(&path).expect("reopen");
+        let kinds: Vec<u8> = records.iter().map(|r| r.kind).collect();
+        assert_eq!(kinds, [6, 7, 8, 9, 42]);
+        assert_eq!(records[0].lsn, lsns[6]);
+        assert_eq!(wal.base_lsn(), lsns[6]);
     }
 
     #[test]

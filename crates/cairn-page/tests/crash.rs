@@ -1,27 +1,34 @@
-//! Transactions under `kill -9`: a child process runs random transactions (inserts, updates,
-//! deletes; most committed, some aborted, one in flight when it dies) and reports each
-//! change and each outcome. The parent kills it at a random moment — sometimes while the
-//! child is still recovering from the previous kill — reopens the store, and checks that it
-//! holds exactly the committed transactions: every committed change, no aborted one, and the
-//! transaction in flight either whole (its commit reached the log) or not at all.
+//! Transactions under `kill -9`: a child process runs random transactions over a heap and
+//! two indexes on it (a B+tree and a hash index, both mapping each value to its tuple id):
+//! inserts, updates and deletes, most committed, some aborted, one in flight when it dies.
+//! It reports each change and each outcome. The parent kills it at a random moment —
+//! sometimes while the child is still recovering from the previous kill — reopens the store,
+//! and checks that it holds exactly the committed transactions: every committed change, no
+//! aborted one, the transaction in flight whole (its commit reached the log) or not at all,
+//! both indexes agreeing with the heap, and the B+tree's invariants intact.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
+use std::ops::Bound;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use cairn_page::{PageStore, PageType, StoreOptions, TupleId};
+use cairn_page::{PageStore, StoreOptions, TupleId};
 
-const PAGES: u32 = 6;
 const ROUNDS: u64 = 50;
 const CHILD_DIR: &str = "CAIRN_PAGE_CRASH_DIR";
 const CHILD_ROUND: &str = "CAIRN_PAGE_CRASH_ROUND";
+const HEAP: usize = 0;
+const TREE: usize = 1;
+const HASH: usize = 2;
 
 fn options() -> StoreOptions {
-    // A pool smaller than the pages touched: pages are evicted (written back) mid-transaction.
+    // A pool smaller than the pages touched (pages are written back mid-transaction), and
+    // checkpoints often enough that kills land around them and their log truncation.
     StoreOptions {
-        frames: 3,
+        frames: 24,
         sync_commit: true,
+        checkpoint_bytes: 512 << 10,
     }
 }
 
@@ -38,12 +45,40 @@ impl Rng {
 
 type State = BTreeMap<TupleId, String>;
 
+fn tid_bytes(tid: TupleId) -> Vec<u8> {
+    let mut b = tid.0.to_be_bytes().to_vec();
+    b.extend_from_slice(&tid.1.to_be_bytes());
+    b
+}
+
+/// The heap's contents, after checking that both indexes agree with them.
 fn read_state(store: &PageStore) -> State {
+    let heap = store.heap(store.root(HEAP).expect("root")).expect("heap");
     let mut state = State::new();
-    for page in 1..=PAGES {
-        for (slot, t) in store.tuples(page).expect("tuples") {
-            state.insert((page, slot), String::from_utf8(t).expect("utf-8"));
-        }
+    for r in heap.scan() {
+        let (tid, v) = r.expect("scan");
+        state.insert(tid, String::from_utf8(v).expect("utf-8"));
+    }
+    let tree = store.btree(store.root(TREE).expect("root"));
+    tree.check().expect("B+tree invariants");
+    let entries: Vec<(Vec<u8>, Vec<u8>)> = tree
+        .range(Bound::Unbounded, Bound::Unbounded)
+        .collect::<Result<_, _>>()
+        .expect("tree scan");
+    let mut want: Vec<(Vec<u8>, Vec<u8>)> = state
+        .iter()
+        .map(|(tid, v)| (v.clone().into_bytes(), tid_bytes(*tid)))
+        .collect();
+    want.sort();
+    assert_eq!(entries, want, "the B+tree disagrees with the heap");
+    let hash = store.hash_index(store.root(HASH).expect("root"));
+    hash.check().expect("hash index invariants");
+    for (tid, v) in &state {
+        assert_eq!(
+            hash.get(v.as_bytes()).expect("hash get"),
+            vec![tid_bytes(*tid)],
+            "the hash index disagrees with the heap"
+        );
     }
     state
 }
@@ -58,35 +93,61 @@ fn txn_child() {
         .expect("round");
     let store = PageStore::open(&dir, options()).expect("recover");
     println!("ready");
-    let mut state = read_state(&store);
+    let heap = store.heap(store.root(HEAP).expect("root")).expect("heap");
+    let tree = store.btree(store.root(TREE).expect("root"));
+    let hash = store.hash_index(store.root(HASH).expect("root"));
+    let mut state: State = heap
+        .scan()
+        .map(|r| {
+            let (tid, v) = r.expect("scan");
+            (tid, String::from_utf8(v).expect("utf-8"))
+        })
+        .collect();
     let mut rng = Rng(round * 7919 + 1);
     for n in 0u64.. {
         let mut txn = store.begin().expect("begin");
         let mut next = state.clone();
-        for i in 0..1 + rng.below(4) {
+        for i in 0..1 + rng.below(6) {
             let existing: Vec<TupleId> = next.keys().copied().collect();
+            let value = format!("{round}.{n}.{i}.{}", "x".repeat(rng.below(300) as usize));
             match rng.below(3) {
                 0 if !existing.is_empty() => {
                     let tid = existing[rng.below(existing.len() as u64) as usize];
-                    let value = format!("u{round}.{n}.{i}.{}", "y".repeat(rng.below(200) as usize));
-                    if txn.update(tid, value.as_bytes()).is_ok() {
-                        println!("op upd {} {} {value}", tid.0, tid.1);
-                        next.insert(tid, value);
-                    }
+                    let old = next[&tid].clone();
+                    let new = heap
+                        .update(&mut txn, tid, value.as_bytes())
+                        .expect("update");
+                    tree.delete(&mut txn, old.as_bytes(), &tid_bytes(tid))
+                        .expect("tree delete");
+                    hash.delete(&mut txn, old.as_bytes(), &tid_bytes(tid))
+                        .expect("hash delete");
+                    tree.insert(&mut txn, value.as_bytes(), &tid_bytes(new), true)
+                        .expect("tree insert");
+                    hash.insert(&mut txn, value.as_bytes(), &tid_bytes(new))
+                        .expect("hash insert");
+                    println!("op upd {} {} {} {} {value}", tid.0, tid.1, new.0, new.1);
+                    next.remove(&tid);
+                    next.insert(new, value);
                 }
                 1 if !existing.is_empty() => {
                     let tid = existing[rng.below(existing.len() as u64) as usize];
-                    txn.delete(tid).expect("delete");
-                    println!("op del {} {}", tid.0, tid.1);
+                    let old = next[&tid].clone();
+                    heap.delete(&mut txn, tid).expect("delete");
+                    tree.delete(&mut txn, old.as_bytes(), &tid_bytes(tid))
+                        .expect("tree delete");
+                    hash.delete(&mut txn, old.as_bytes(), &tid_bytes(tid))
+                        .expect("hash delete");
+                    println!("op del {} {} 0 0 -", tid.0, tid.1);
                     next.remove(&tid);
                 }
                 _ => {
-                    let page = 1 + rng.below(u64::from(PAGES)) as u32;
-                    let value = format!("i{round}.{n}.{i}.{}", "x".repeat(rng.below(300) as usize));
-                    if let Ok(tid) = txn.insert(page, value.as_bytes()) {
-                        println!("op ins {} {} {value}", tid.0, tid.1);
-                        next.insert(tid, value);
-                    }
+                    let tid = heap.insert(&mut txn, value.as_bytes()).expect("insert");
+                    tree.insert(&mut txn, value.as_bytes(), &tid_bytes(tid), true)
+                        .expect("tree insert");
+                    hash.insert(&mut txn, value.as_bytes(), &tid_bytes(tid))
+                        .expect("hash insert");
+                    println!("op ins {} {} 0 0 {value}", tid.0, tid.1);
+                    next.insert(tid, value);
                 }
             }
         }
@@ -103,14 +164,16 @@ fn txn_child() {
 
 fn apply(state: &mut State, ops: &[String]) {
     for op in ops {
-        let parts: Vec<&str> = op.splitn(5, ' ').collect();
-        let tid: TupleId = (
-            parts[2].parse().expect("page"),
-            parts[3].parse().expect("slot"),
-        );
+        let parts: Vec<&str> = op.splitn(7, ' ').collect();
+        let num = |i: usize| parts[i].parse::<u32>().expect("number");
+        let tid: TupleId = (num(2), num(3) as u16);
         match parts[1] {
-            "ins" | "upd" => {
-                state.insert(tid, parts[4].to_string());
+            "ins" => {
+                state.insert(tid, parts[6].to_string());
+            }
+            "upd" => {
+                state.remove(&tid);
+                state.insert((num(4), num(5) as u16), parts[6].to_string());
             }
             "del" => {
                 state.remove(&tid);
@@ -154,10 +217,13 @@ fn kill_9_keeps_exactly_the_committed_transactions() {
     let dir = tempfile::tempdir().expect("tempdir");
     {
         let store = PageStore::open(dir.path(), options()).expect("create");
+        let heap = store.create_heap().expect("heap");
+        let tree = store.create_btree().expect("tree");
+        let hash = store.create_hash_index().expect("hash");
         let mut t = store.begin().expect("begin");
-        for _ in 0..PAGES {
-            t.allocate_page(PageType::Data).expect("allocate");
-        }
+        t.set_root(HEAP, heap).expect("root");
+        t.set_root(TREE, tree).expect("root");
+        t.set_root(HASH, hash).expect("root");
         t.commit().expect("commit");
     }
     let mut model = State::new();

@@ -1,0 +1,1358 @@
+//! The B+tree: ordered (key, value) entries in pages, for the SQL engine's indexes.
+//!
+//! Keys are bytes whose order is the SQL order (key.rs encodes typed composite keys so);
+//! values are bytes too (a heap `TupleId`, typically). Entries are ordered by (key, value),
+//! so a non-unique index is a set of distinct pairs and any entry can be found exactly; a
+//! unique index additionally refuses a second entry with the same key.
+//!
+//! ```text
+//! node = a slotted page of type Index whose slots are kept in order (ordered cells, page.rs);
+//! header `level` = height above the leaves; `next page` = right sibling (leaves only, 0 at
+//! the end)
+//! leaf cell:   key length u16, key, value
+//! inner cell:  child page u32, key length u16, key, value: the separator. Child i holds the
+//!              entries e with sep(i) <= e < sep(i+1); cell 0's separator is empty and means
+//!              "minus infinity"
+//! ```
+//!
+//! The root's page never changes, so the tree is named by it: a root split moves the root's
+//! cells into two new children; when the root has one child left, the child's cells move up.
+//!
+//! **Concurrency: latch crabbing.** Readers descend with shared latches, releasing a parent
+//! once its child is latched. Writers first try optimistically — shared latches down to the
+//! leaf's parent, an exclusive latch on the leaf — and change the leaf alone if that cannot
+//! split or underflow it. Otherwise they descend again with exclusive latches, keeping every
+//! ancestor that the change could reach (a node is released once a descendant is *safe*: has
+//! room for a separator, for an insert; stays above minimum fill after losing one, for a
+//! delete). A delete also latches the sibling it may merge with, always left before right.
+//! Scans hold no latch between calls: after a leaf they search again from the root for the
+//! entries beyond the leaf's fence (the separator that bounds it), so they never wait on a
+//! sibling and never see a page a merge freed. Latches are only ever taken downwards or
+//! left-to-right under a held parent, so there is no deadlock.
+//!
+//! **Logging.** An entry inserted or removed is its transaction's `Index` record: redone
+//! physically (that cell, at that position, of that page), undone logically (the entry is
+//! removed or put back by a new descent from the root, since splits and merges may have
+//! moved it). Splits, merges and redistributions are structure changes: one redo-only record
+//! holding the full images of every page they touched and the allocation changes, so they
+//! are atomic and never undone (ARIES's nested top actions).
+//!
+//! Fill: a node other than the root holds at least a quarter page of cells, and an entry
+//! (key and value) is at most [`MAX_ENTRY`] bytes, so a split always leaves both halves above
+//! that and a merge is possible whenever a node falls below it.
+
+use std::cmp::Ordering;
+use std::ops::Bound;
+
+use crate::buffer_pool::{PageRead, PageWrite};
+use crate::error::{Error, Result};
+use crate::logrec::{Change, Entry, IndexKind};
+use crate::page::{Page, PageId, PageType, SlotId, HEADER_LEN, PAGE_SIZE, SLOT_LEN};
+use crate::store::PageStore;
+use crate::txn::Txn;
+use crate::wal::{Lsn, TxnId};
+
+/// The largest entry (key and value together), an eighth of a page.
+pub const MAX_ENTRY: usize = 1000;
+const INNER_OVERHEAD: usize = 6;
+const LEAF_OVERHEAD: usize = 2;
+/// Bytes of a node's largest possible cell with its slot.
+const MAX_CELL: usize = MAX_ENTRY + INNER_OVERHEAD + SLOT_LEN;
+const CAPACITY: usize = PAGE_SIZE - HEADER_LEN;
+/// The least a node other than the root holds (cells and slots).
+const MIN_FILL: usize = CAPACITY / 4;
+/// How full bulk loading packs a node.
+const BULK_FILL: usize = CAPACITY * 9 / 10;
+
+/// A (key, value) pair, borrowed.
+type Pair<'a> = (&'a [u8], &'a [u8]);
+/// A (key, value) pair, owned.
+pub type EntryBytes = (Vec<u8>, Vec<u8>);
+
+fn leaf_cell(key: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut c = Vec::with_capacity(LEAF_OVERHEAD + key.len() + value.len());
+    c.extend_from_slice(&(key.len() as u16).to_le_bytes());
+    c.extend_from_slice(key);
+    c.extend_from_slice(value);
+    c
+}
+
+fn inner_cell(child: PageId, key: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut c = Vec::with_capacity(INNER_OVERHEAD + key.len() + value.len());
+    c.extend_from_slice(&child.to_le_bytes());
+    c.extend_from_slice(&leaf_cell(key, value));
+    c
+}
+
+/// The (key, value) of a leaf cell, or of an inner cell without its child.
+fn pair_of(cell: &[u8]) -> Pair<'_> {
+    let n = u16::from_le_bytes([cell[0], cell[1]]) as usize;
+    let n = n.min(cell.len() - 2);
+    (&cell[2..2 + n], &cell[2 + n..])
+}
+
+fn child_of(cell: &[u8]) -> PageId {
+    u32::from_le_bytes([cell[0], cell[1], cell[2], cell[3]])
+}
+
+fn cell(page: &Page, i: SlotId) -> &[u8] {
+    page.get(i).unwrap_or(&[])
+}
+
+/// Entry `i` of a node: its pair, and its child if the node is inner.
+fn entry(page: &Page, i: SlotId) -> (Pair<'_>, PageId) {
+    let c = cell(page, i);
+    if page.level() == 0 {
+        (pair_of(c), 0)
+    } else if c.len() >= INNER_OVERHEAD {
+        (pair_of(&c[4..]), child_of(c))
+    } else {
+        ((&[], &[]), 0)
+    }
+}
+
+fn cmp_pair(a: Pair<'_>, b: Pair<'_>) -> Ordering {
+    a.0.cmp(b.0).then_with(|| a.1.cmp(b.1))
+}
+
+/// Where a search goes, as predicates over entries that hold for a prefix of the order.
+#[derive(Debug, Clone, Copy)]
+enum Seek<'a> {
+    /// The first entry >= (key, value).
+    AtLeast(Pair<'a>),
+    /// The first entry whose key is > key.
+    AfterKey(&'a [u8]),
+    /// The last entry < (key, value).
+    Below(Pair<'a>),
+    /// The last entry whose key is < key.
+    BelowKey(&'a [u8]),
+    /// The last entry whose key is <= key.
+    AtMostKey(&'a [u8]),
+    /// The last entry.
+    End,
+}
+
+impl Seek<'_> {
+    /// Whether `e` lies in the prefix: before the target for forward seeks, within it for
+    /// backward ones.
+    fn prefix(&self, e: Pair<'_>) -> bool {
+        match *self {
+            Seek::AtLeast(t) | Seek::Below(t) => cmp_pair(e, t) == Ordering::Less,
+            Seek::AfterKey(k) | Seek::AtMostKey(k) => e.0 <= k,
+            Seek::BelowKey(k) => e.0 < k,
+            Seek::End => true,
+        }
+    }
+
+    /// Whether a separator `s` bounds a child the target may lie in (from below).
+    fn descends_past(&self, s: Pair<'_>) -> bool {
+        match *self {
+            Seek::AtLeast(t) => cmp_pair(s, t) != Ordering::Greater,
+            _ => self.prefix(s),
+        }
+    }
+}
+
+/// The child index of inner node `page` that a search for `seek` follows.
+fn child_index(page: &Page, seek: &Seek<'_>) -> SlotId {
+    let n = page.slot_count();
+    // The last i >= 1 whose separator the seek descends past, else 0.
+    let (mut lo, mut hi) = (1u16, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if seek.descends_past(entry(page, mid).0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo - 1
+}
+
+/// The number of leading entries of leaf `page` in the seek's prefix.
+fn leaf_partition(page: &Page, seek: &Seek<'_>) -> SlotId {
+    let (mut lo, mut hi) = (0u16, page.slot_count());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if seek.prefix(entry(page, mid).0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// Where a search ended: the leaf, and the fences that bound it in the tree.
+struct Found<'s> {
+    leaf: PageRead<'s>,
+    /// The separator below which the previous leaves lie (None: the leftmost leaf).
+    low: Option<EntryBytes>,
+    /// The separator from which the next leaves start (None: the rightmost leaf).
+    high: Option<EntryBytes>,
+}
+
+/// How an index change is logged: as the transaction's own record, or as the compensation of
+/// an undo.
+pub(crate) enum Logging<'l, 't> {
+    Txn(&'l mut Txn<'t>),
+    Undo {
+        txn: TxnId,
+        last: &'l mut Lsn,
+        undo_next: Lsn,
+    },
+}
+
+impl Logging<'_, '_> {
+    pub(crate) fn log(
+        &mut self,
+        store: &PageStore,
+        kind: IndexKind,
+        root: PageId,
+        change: Change,
+        page: &mut Page,
+    ) -> Result<()> {
+        match self {
+            Logging::Txn(txn) => txn.log(&Entry::Index { kind, root, change }, page),
+            Logging::Undo {
+                txn,
+                last,
+                undo_next,
+            } => {
+                let clr = Entry::Clr {
+                    undo_next: *undo_next,
+                    change,
+                };
+                **last = store.log_txn(*txn, **last, &clr, page)?;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A B+tree of a store, named by its root page.
+#[derive(Debug, Clone, Copy)]
+pub struct BTree<'s> {
+    store: &'s PageStore,
+    root: PageId,
+}
+
+/// What [`BTree::check`] measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TreeShape {
+    pub height: usize,
+    pub leaves: usize,
+    pub inner: usize,
+    pub entries: usize,
+}
+
+impl PageStore {
+    /// Creates an empty B+tree and returns its root page. Not undone by an abort (see
+    /// [`PageStore::create_heap`]).
+    pub fn create_btree(&self) -> Result<PageId> {
+        Ok(self.allocate(PageType::Index)?.id())
+    }
+
+    /// The B+tree whose root is `root`.
+    pub fn btree(&self, root: PageId) -> BTree<'_> {
+        BTree { store: self, root }
+    }
+}
+
+impl<'s> BTree<'s> {
+    pub fn root(&self) -> PageId {
+        self.root
+    }
+
+    fn corrupt(&self, page: PageId, what: impl Into<String>) -> Error {
+        Error::Corrupt {
+            file: self.store.pool.disk().path().into(),
+            page,
+            what: what.into(),
+        }
+    }
+
+    fn node_read(&self, id: PageId) -> Result<PageRead<'s>> {
+        let page = self.store.read(id)?;
+        if page.page_type() != Some(PageType::Index) {
+            return Err(Error::WrongPage {
+                page: id,
+                expected: "a B+tree node",
+            });
+        }
+        Ok(page)
+    }
+
+    fn node_write(&self, id: PageId) -> Result<PageWrite<'s>> {
+        let page = self.store.write(id)?;
+        if page.page_type() != Some(PageType::Index) {
+            return Err(Error::WrongPage {
+                page: id,
+                expected: "a B+tree node",
+            });
+        }
+        Ok(page)
+    }
+
+    /// Descends with shared latches to the leaf `seek` leads to.
+    fn find(&self, seek: &Seek<'_>) -> Result<Found<'s>> {
+        let mut node = self.node_read(self.root)?;
+        let (mut low, mut high) = (None, None);
+        while node.level() > 0 {
+            let i = child_index(&node, seek);
+            if i > 0 {
+                let (k, v) = entry(&node, i).0;
+                low = Some((k.to_vec(), v.to_vec()));
+            }
+            if i + 1 < node.slot_count() {
+                let (k, v) = entry(&node, i + 1).0;
+                high = Some((k.to_vec(), v.to_vec()));
+            }
+            let child = entry(&node, i).1;
+            let level = node.level();
+            let next = self.node_read(child)?;
+            if next.level() + 1 != level {
+                return Err(self.corrupt(
+                    child,
+                    format!("child of a level-{level} node has level {}", next.level()),
+                ));
+            }
+            node = next;
+        }
+        Ok(Found {
+            leaf: node,
+            low,
+            high,
+        })
+    }
+
+    /// Descends optimistically: shared latches, the leaf exclusive.
+    fn find_leaf_for_write(&self, seek: &Seek<'_>) -> Result<PageWrite<'s>> {
+        let root = self.node_read(self.root)?;
+        if root.level() == 0 {
+            drop(root);
+            let leaf = self.node_write(self.root)?;
+            if leaf.level() == 0 {
+                return Ok(leaf);
+            }
+            // The root split meanwhile: go down from it.
+            drop(leaf);
+            return self.find_leaf_for_write(seek);
+        }
+        let mut node = root;
+        loop {
+            let child = entry(&node, child_index(&node, seek)).1;
+            if node.level() == 1 {
+                let leaf = self.node_write(child)?;
+                drop(node);
+                if leaf.level() != 0 {
+                    return Err(self.corrupt(child, "a level-1 node's child is not a leaf"));
+                }
+                return Ok(leaf);
+            }
+            let next = self.node_read(child)?;
+            node = next;
+        }
+    }
+
+    /// Whether the tree holds an entry with `key`.
+    pub fn contains_key(&self, key: &[u8]) -> Result<bool> {
+        Ok(self
+            .range(Bound::Included(key), Bound::Included(key))
+            .next()
+            .transpose()?
+            .is_some())
+    }
+
+    /// The values of the entries with `key`, in order.
+    pub fn get(&self, key: &[u8]) -> Result<Vec<Vec<u8>>> {
+        self.range(Bound::Included(key), Bound::Included(key))
+            .map(|r| r.map(|(_, v)| v))
+            .collect()
+    }
+
+    /// Inserts (key, value). With `unique`, fails with [`Error::DuplicateKey`] if an entry
+    /// with `key` exists. Inserting a pair already present changes nothing.
+    pub fn insert(&self, txn: &mut Txn<'_>, key: &[u8], value: &[u8], unique: bool) -> Result<()> {
+        if key.len() + value.len() > MAX_ENTRY {
+            return Err(Error::KeyTooLarge {
+                len: key.len() + value.len(),
+                max: MAX_ENTRY,
+            });
+        }
+        self.insert_logged(&mut Logging::Txn(txn), key, value, unique)
+    }
+
+    fn insert_logged(
+        &self,
+        logging: &mut Logging<'_, '_>,
+        key: &[u8],
+        value: &[u8],
+        unique: bool,
+    ) -> Result<()> {
+        let cell = leaf_cell(key, value);
+        let seek = Seek::AtLeast((key, value));
+        loop {
+            let mut leaf = self.find_leaf_for_write(&seek)?;
+            let pos = leaf_partition(&leaf, &seek);
+            if pos < leaf.slot_count() && cmp_pair(entry(&leaf, pos).0, (key, value)).is_eq() {
+                return Ok(());
+            }
+            if unique {
+                let before = pos > 0 && entry(&leaf, pos - 1).0 .0 == key;
+                let after = pos < leaf.slot_count() && entry(&leaf, pos).0 .0 == key;
+                let at_edge = pos == 0 || pos == leaf.slot_count();
+                if before || after {
+                    return Err(Error::DuplicateKey { root: self.root });
+                }
+                if at_edge {
+                    // The neighbouring entry is in another leaf: look without our latch.
+                    drop(leaf);
+                    if self.contains_key(key)? {
+                        return Err(Error::DuplicateKey { root: self.root });
+                    }
+                    leaf = self.find_leaf_for_write(&seek)?;
+                    let pos2 = leaf_partition(&leaf, &seek);
+                    if pos2 != pos {
+                        continue;
+                    }
+                }
+            }
+            if cell.len() + SLOT_LEN <= leaf.free_space() {
+                let change = Change::CellInsert {
+                    page: leaf.id(),
+                    index: pos,
+                    cell,
+                };
+                return logging.log(self.store, IndexKind::BTree, self.root, change, &mut leaf);
+            }
+            drop(leaf);
+            self.split_for(&seek)?;
+        }
+    }
+
+    /// Splits the nodes on the path to the leaf `seek` leads to, so that it has room for an
+    /// entry; the caller then inserts again.
+    fn split_for(&self, seek: &Seek<'_>) -> Result<()> {
+        // Exclusive crabbing: keep the ancestors a split could reach.
+        let mut path: Vec<PageWrite<'s>> = vec![self.node_write(self.root)?];
+        let mut indexes: Vec<SlotId> = Vec::new();
+        loop {
+            let node = path.last().expect("the path holds the root");
+            if node.level() == 0 {
+                break;
+            }
+            let i = child_index(node, seek);
+            let child = self.node_write(entry(node, i).1)?;
+            let safe = child.free_space() >= MAX_CELL;
+            if safe {
+                path.clear();
+                indexes.clear();
+            } else {
+                indexes.push(i);
+            }
+            path.push(child);
+        }
+        let leaf = path.last().expect("a leaf");
+        if leaf.free_space() >= MAX_CELL {
+            return Ok(()); // Another writer split it already.
+        }
+        let mut alloc = self.store.allocation()?;
+        let mut new_pages: Vec<PageWrite<'s>> = Vec::new();
+        let mut changed: Vec<usize> = Vec::new();
+        // Split from the leaf up while the node above cannot take the separator.
+        let mut depth = path.len() - 1;
+        let mut pending: Option<(SlotId, Vec<u8>)> = None;
+        loop {
+            let mut cells: Vec<Vec<u8>> = (0..path[depth].slot_count())
+                .map(|i| cell(&path[depth], i).to_vec())
+                .collect();
+            if let Some((at, c)) = pending.take() {
+                let fits = c.len() + SLOT_LEN <= path[depth].free_space();
+                if fits {
+                    path[depth].insert_cell(at, &c)?;
+                    changed.push(depth);
+                    break;
+                }
+                cells.insert(at as usize, c);
+            }
+            let level = path[depth].level();
+            let is_root = path[depth].id() == self.root;
+            let (left, right) = split_cells(&cells);
+            let sep_source = right[0].clone();
+            let right_id = alloc.take()?;
+            let mut right_page = Page::new(right_id, PageType::Index);
+            right_page.set_level(level);
+            let separator = if level == 0 {
+                let (k, v) = pair_of(&sep_source);
+                inner_cell(right_id, k, v)
+            } else {
+                let (k, v) = pair_of(&sep_source[4..]);
+                inner_cell(right_id, k, v)
+            };
+            let mut right_cells = right.to_vec();
+            if level > 0 {
+                right_cells[0] = inner_cell(child_of(&sep_source), &[], &[]);
+            }
+            fill(&mut right_page, &right_cells)?;
+            if is_root {
+                // The root keeps its page: its cells move to a new left child.
+                let left_id = alloc.take()?;
+                let mut left_page = Page::new(left_id, PageType::Index);
+                left_page.set_level(level);
+                fill(&mut left_page, left)?;
+                if level == 0 {
+                    left_page.set_next_page(right_id);
+                }
+                let root = &mut path[depth];
+                **root = Page::new(self.root, PageType::Index);
+                root.set_level(level + 1);
+                fill(root, &[inner_cell(left_id, &[], &[]), separator])?;
+                changed.push(depth);
+                new_pages.push(self.store.pool.install(left_page)?);
+                new_pages.push(self.store.pool.install(right_page)?);
+                break;
+            }
+            let node = &mut path[depth];
+            if level == 0 {
+                right_page.set_next_page(node.next_page());
+            }
+            let next = if level == 0 {
+                right_id
+            } else {
+                node.next_page()
+            };
+            let id = node.id();
+            **node = Page::new(id, PageType::Index);
+            node.set_level(level);
+            node.set_next_page(next);
+            fill(node, left)?;
+            changed.push(depth);
+            new_pages.push(self.store.pool.install(right_page)?);
+            if depth == 0 {
+                return Err(
+                    self.corrupt(id, "a split reached a full node whose parent was released")
+                );
+            }
+            pending = Some((indexes[depth - 1] + 1, separator));
+            depth -= 1;
+        }
+        let mut changes = alloc.changes();
+        for &d in &changed {
+            changes.push(Change::image_of(&path[d]));
+        }
+        for p in &new_pages {
+            changes.push(Change::image_of(p));
+        }
+        let mut pages: Vec<&mut Page> = Vec::new();
+        pages.push(&mut alloc.meta);
+        for (d, p) in path.iter_mut().enumerate() {
+            if changed.contains(&d) {
+                pages.push(p);
+            }
+        }
+        for p in new_pages.iter_mut() {
+            pages.push(p);
+        }
+        self.store.log_redo(changes, &mut pages)?;
+        Ok(())
+    }
+
+    /// Removes (key, value); returns whether it was there.
+    pub fn delete(&self, txn: &mut Txn<'_>, key: &[u8], value: &[u8]) -> Result<bool> {
+        self.delete_logged(&mut Logging::Txn(txn), key, value)
+    }
+
+    fn delete_logged(
+        &self,
+        logging: &mut Logging<'_, '_>,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<bool> {
+        let seek = Seek::AtLeast((key, value));
+        {
+            let mut leaf = self.find_leaf_for_write(&seek)?;
+            let pos = leaf_partition(&leaf, &seek);
+            if pos >= leaf.slot_count() || !cmp_pair(entry(&leaf, pos).0, (key, value)).is_eq() {
+                return Ok(false);
+            }
+            let len = cell(&leaf, pos).len() + SLOT_LEN;
+            if leaf.id() == self.root || leaf.used_space() - len >= MIN_FILL {
+                let change = Change::CellRemove {
+                    page: leaf.id(),
+                    index: pos,
+                    cell: cell(&leaf, pos).to_vec(),
+                };
+                logging.log(self.store, IndexKind::BTree, self.root, change, &mut leaf)?;
+                return Ok(true);
+            }
+        }
+        self.delete_and_rebalance(logging, &seek, (key, value))
+    }
+
+    /// The pessimistic delete: exclusive crabbing with siblings, then merges or
+    /// redistributions up the path as nodes fall below minimum fill.
+    fn delete_and_rebalance(
+        &self,
+        logging: &mut Logging<'_, '_>,
+        seek: &Seek<'_>,
+        target: Pair<'_>,
+    ) -> Result<bool> {
+        struct Level<'s> {
+            node: PageWrite<'s>,
+            /// Index of `node` in its parent (the previous level).
+            index: SlotId,
+            /// The sibling it would merge with, and whether it is the left one.
+            sibling: Option<(PageWrite<'s>, bool)>,
+        }
+        let mut path: Vec<Level<'s>> = vec![Level {
+            node: self.node_write(self.root)?,
+            index: 0,
+            sibling: None,
+        }];
+        loop {
+            let parent = &path.last().expect("the root").node;
+            if parent.level() == 0 {
+                break;
+            }
+            let i = child_index(parent, seek);
+            let n = parent.slot_count();
+            let (child, sibling) = if i > 0 {
+                let left = self.node_write(entry(parent, i - 1).1)?;
+                let child = self.node_write(entry(parent, i).1)?;
+                (child, Some((left, true)))
+            } else {
+                let child = self.node_write(entry(parent, 0).1)?;
+                let right = if n > 1 {
+                    Some((self.node_write(entry(parent, 1).1)?, false))
+                } else {
+                    None
+                };
+                (child, right)
+            };
+            // Safe: losing its largest possible cell keeps it above minimum fill, and a
+            // separator change below it still fits.
+            let safe = child.used_space() >= MIN_FILL + MAX_CELL && child.free_space() >= MAX_CELL;
+            if safe {
+                path.clear();
+                path.push(Level {
+                    node: child,
+                    index: i,
+                    sibling: None,
+                });
+            } else {
+                path.push(Level {
+                    node: child,
+                    index: i,
+                    sibling,
+                });
+            }
+        }
+        let depth = path.len() - 1;
+        let pos = leaf_partition(&path[depth].node, seek);
+        let leaf = &mut path[depth].node;
+        if pos >= leaf.slot_count() || !cmp_pair(entry(leaf, pos).0, target).is_eq() {
+            return Ok(false);
+        }
+        let change = Change::CellRemove {
+            page: leaf.id(),
+            index: pos,
+            cell: cell(leaf, pos).to_vec(),
+        };
+        logging.log(self.store, IndexKind::BTree, self.root, change, leaf)?;
+
+        // Rebalance upwards.
+        let mut alloc = self.store.allocation()?;
+        let mut changed: Vec<PageId> = Vec::new();
+        let mut freed: Vec<Page> = Vec::new();
+        let mut d = depth;
+        while d > 0 && path[d].node.used_space() < MIN_FILL {
+            let index = path[d].index;
+            let (upper, lower) = path.split_at_mut(d);
+            let parent = &mut upper[d - 1].node;
+            let level = &mut lower[0];
+            let Some((sibling, sibling_is_left)) = level.sibling.as_mut() else {
+                break; // An only child: nothing to merge with.
+            };
+            let (left, right, sep_at): (&mut Page, &mut Page, SlotId) = if *sibling_is_left {
+                (sibling, &mut level.node, index)
+            } else {
+                (&mut level.node, sibling, index + 1)
+            };
+            let inner = left.level() > 0;
+            let (sep_k, sep_v) = {
+                let (p, _) = entry(parent, sep_at);
+                (p.0.to_vec(), p.1.to_vec())
+            };
+            // Every cell of both, the separator pulled down into the right's first for
+            // inner nodes.
+            let mut cells: Vec<Vec<u8>> = (0..left.slot_count())
+                .map(|i| cell(left, i).to_vec())
+                .collect();
+            for i in 0..right.slot_count() {
+                let c = cell(right, i);
+                if inner && i == 0 {
+                    cells.push(inner_cell(child_of(c), &sep_k, &sep_v));
+                } else {
+                    cells.push(c.to_vec());
+                }
+            }
+            let total: usize = cells.iter().map(|c| c.len() + SLOT_LEN).sum();
+            let (left_id, right_id) = (left.id(), right.id());
+            if total <= CAPACITY {
+                // Merge the right node into the left one.
+                let next = right.next_page();
+                rebuild(left, &cells)?;
+                if !inner {
+                    left.set_next_page(next);
+                }
+                parent.remove_cell(sep_at)?;
+                let image = alloc.release(right_id);
+                *right = image.clone();
+                freed.push(image);
+                changed.retain(|&p| p != right_id);
+                for id in [left_id, parent.id()] {
+                    if !changed.contains(&id) {
+                        changed.push(id);
+                    }
+                }
+            } else {
+                // Redistribute: the split point whose separator fits the parent best.
+                let Some((at, new_sep)) = redistribution(
+                    &cells,
+                    inner,
+                    parent.free_space() + cell(parent, sep_at).len(),
+                    right_id,
+                ) else {
+                    break;
+                };
+                let (l, r) = cells.split_at(at);
+                let mut r = r.to_vec();
+                if inner {
+                    r[0] = inner_cell(child_of(&r[0]), &[], &[]);
+                }
+                rebuild(left, l)?;
+                rebuild(right, &r)?;
+                parent.remove_cell(sep_at)?;
+                parent.insert_cell(sep_at, &new_sep)?;
+                for id in [left_id, right_id, parent.id()] {
+                    if !changed.contains(&id) {
+                        changed.push(id);
+                    }
+                }
+                break;
+            }
+            d -= 1;
+        }
+        // A root left with one child takes its cells (the child is latched in the path).
+        let mut collapsed: Option<PageId> = None;
+        if d == 0
+            && path[0].node.id() == self.root
+            && path[0].node.level() > 0
+            && path[0].node.slot_count() == 1
+            && path.len() > 1
+        {
+            let only = entry(&path[0].node, 0).1;
+            let (upper, lower) = path.split_at_mut(1);
+            let level = &mut lower[0];
+            let child: &mut Page = if level.node.id() == only {
+                &mut level.node
+            } else {
+                match level.sibling.as_mut() {
+                    Some((s, _)) if s.id() == only => s,
+                    _ => return Err(self.corrupt(only, "the root's last child is not on the path")),
+                }
+            };
+            let cells: Vec<Vec<u8>> = (0..child.slot_count())
+                .map(|i| cell(child, i).to_vec())
+                .collect();
+            let child_level = child.level();
+            let root = &mut upper[0].node;
+            **root = Page::new(self.root, PageType::Index);
+            root.set_level(child_level);
+            fill(root, &cells)?;
+            *child = alloc.release(only);
+            collapsed = Some(only);
+            changed.retain(|&p| p != only);
+            if !changed.contains(&self.root) {
+                changed.push(self.root);
+            }
+        }
+        if changed.is_empty() && freed.is_empty() && collapsed.is_none() {
+            return Ok(true);
+        }
+        let is_freed = |id: PageId| collapsed == Some(id) || freed.iter().any(|f| f.id() == id);
+        let mut changes = alloc.changes();
+        let mut pages: Vec<&mut Page> = vec![&mut alloc.meta];
+        for level in path.iter_mut() {
+            if changed.contains(&level.node.id()) || is_freed(level.node.id()) {
+                changes.push(Change::image_of(&level.node));
+                pages.push(&mut level.node);
+            }
+            if let Some((s, _)) = level.sibling.as_mut() {
+                if changed.contains(&s.id()) || is_freed(s.id()) {
+                    changes.push(Change::image_of(s));
+                    pages.push(s);
+                }
+            }
+        }
+        self.store.log_redo(changes, &mut pages)?;
+        Ok(true)
+    }
+
+    /// Entries with keys within the bounds, in key order.
+    pub fn range(&self, lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> Range<'s> {
+        Range {
+            tree: *self,
+            lower: lower.map(<[u8]>::to_vec),
+            upper: upper.map(<[u8]>::to_vec),
+            reverse: false,
+            next: Some(None),
+            buffer: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// Entries with keys within the bounds, in descending order.
+    pub fn range_rev(&self, lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> Range<'s> {
+        Range {
+            reverse: true,
+            ..self.range(lower, upper)
+        }
+    }
+
+    /// Builds the tree from entries sorted by (key, value), strictly increasing, packing nodes
+    /// to nine tenths. The tree must be empty. Logged as full pages, redo-only (as PostgreSQL
+    /// logs CREATE INDEX): make the tree reachable transactionally afterwards.
+    pub fn bulk_load(&self, entries: impl IntoIterator<Item = EntryBytes>) -> Result<TreeShape> {
+        {
+            let root = self.node_read(self.root)?;
+            if root.level() != 0 || root.slot_count() != 0 {
+                return Err(Error::WrongPage {
+                    page: self.root,
+                    expected: "an empty B+tree to bulk load",
+                });
+            }
+        }
+        let mut shape = TreeShape::default();
+        let mut builder = LevelBuilder::new(0);
+        let mut last: Option<EntryBytes> = None;
+        for (k, v) in entries {
+            if k.len() + v.len() > MAX_ENTRY {
+                return Err(Error::KeyTooLarge {
+                    len: k.len() + v.len(),
+                    max: MAX_ENTRY,
+                });
+            }
+            if let Some(prev) = &last {
+                if cmp_pair((&prev.0, &prev.1), (&k, &v)) != Ordering::Less {
+                    return Err(Error::WrongPage {
+                        page: self.root,
+                        expected: "entries in strictly increasing order for a bulk load",
+                    });
+                }
+            }
+            builder.push(self.store, leaf_cell(&k, &v), (k.clone(), v.clone()))?;
+            shape.entries += 1;
+            last = Some((k, v));
+        }
+        let mut level_nodes = builder.finish(self.store, self.root)?;
+        shape.leaves = level_nodes.len().max(1);
+        shape.height = 1;
+        let mut level = 0u8;
+        while level_nodes.len() > 1 {
+            level += 1;
+            let mut builder = LevelBuilder::new(level);
+            for (i, (id, first)) in level_nodes.into_iter().enumerate() {
+                let c = if i == 0 {
+                    inner_cell(id, &[], &[])
+                } else {
+                    inner_cell(id, &first.0, &first.1)
+                };
+                builder.push(self.store, c, first)?;
+            }
+            level_nodes = builder.finish(self.store, self.root)?;
+            shape.inner += level_nodes.len();
+            shape.height += 1;
+        }
+        Ok(shape)
+    }
+
+    /// Verifies the tree's invariants: entries strictly ordered within every node and within
+    /// its parent's separators, levels decreasing by one, every node but the root at least
+    /// a quarter full, and the leaves chained left to right in order.
+    pub fn check(&self) -> std::result::Result<TreeShape, String> {
+        let mut shape = TreeShape::default();
+        let mut leaves = Vec::new();
+        let height = self.check_node(self.root, None, None, None, &mut shape, &mut leaves)?;
+        shape.height = height;
+        for w in leaves.windows(2) {
+            let page = self.node_read(w[0]).map_err(|e| e.to_string())?;
+            if page.next_page() != w[1] {
+                return Err(format!(
+                    "leaf {} links to {}, not {}",
+                    w[0],
+                    page.next_page(),
+                    w[1]
+                ));
+            }
+        }
+        if let Some(&last) = leaves.last() {
+            let page = self.node_read(last).map_err(|e| e.to_string())?;
+            if page.next_page() != 0 {
+                return Err(format!("last leaf {last} links to {}", page.next_page()));
+            }
+        }
+        Ok(shape)
+    }
+
+    fn check_node(
+        &self,
+        id: PageId,
+        low: Option<EntryBytes>,
+        high: Option<EntryBytes>,
+        level: Option<u8>,
+        shape: &mut TreeShape,
+        leaves: &mut Vec<PageId>,
+    ) -> std::result::Result<usize, String> {
+        let page = self.node_read(id).map_err(|e| e.to_string())?;
+        page.check().map_err(|e| format!("node {id}: {e}"))?;
+        if let Some(l) = level {
+            if page.level() != l {
+                return Err(format!(
+                    "node {id} has level {}, expected {l}",
+                    page.level()
+                ));
+            }
+        }
+        if id != self.root && page.used_space() < MIN_FILL {
+            return Err(format!(
+                "node {id} holds {} bytes, under the minimum {MIN_FILL}",
+                page.used_space()
+            ));
+        }
+        let n = page.slot_count();
+        let first = if page.level() > 0 { 1 } else { 0 };
+        let mut prev: Option<EntryBytes> = low.clone();
+        for i in first..n {
+            let (k, v) = entry(&page, i).0;
+            if let Some(p) = &prev {
+                let ord = cmp_pair((&p.0, &p.1), (k, v));
+                let ok = ord == Ordering::Less || (i == first && ord == Ordering::Equal);
+                if !ok {
+                    return Err(format!("node {id} entry {i} out of order"));
+                }
+            }
+            if let Some(h) = &high {
+                if cmp_pair((k, v), (&h.0, &h.1)) != Ordering::Less {
+                    return Err(format!(
+                        "node {id} entry {i} at or past its parent's next separator"
+                    ));
+                }
+            }
+            prev = Some((k.to_vec(), v.to_vec()));
+        }
+        if page.level() == 0 {
+            shape.leaves += 1;
+            shape.entries += n as usize;
+            leaves.push(id);
+            return Ok(1);
+        }
+        if n < 2 {
+            return Err(format!("inner node {id} has {n} children"));
+        }
+        shape.inner += 1;
+        let mut height = 0;
+        for i in 0..n {
+            let lo = if i == 0 {
+                low.clone()
+            } else {
+                let (k, v) = entry(&page, i).0;
+                Some((k.to_vec(), v.to_vec()))
+            };
+            let hi = if i + 1 < n {
+                let (k, v) = entry(&page, i + 1).0;
+                Some((k.to_vec(), v.to_vec()))
+            } else {
+                high.clone()
+            };
+            let child = entry(&page, i).1;
+            height = self.check_node(child, lo, hi, Some(page.level() - 1), shape, leaves)? + 1;
+        }
+        Ok(height)
+    }
+}
+
+/// Fills an empty node with `cells`, in order.
+fn fill(page: &mut Page, cells: &[Vec<u8>]) -> Result<()> {
+    for (i, c) in cells.iter().enumerate() {
+        page.insert_cell(i as SlotId, c)?;
+    }
+    Ok(())
+}
+
+/// Empties a node (keeping its id, level and link) and fills it with `cells`.
+fn rebuild(page: &mut Page, cells: &[Vec<u8>]) -> Result<()> {
+    let (id, level, next) = (page.id(), page.level(), page.next_page());
+    *page = Page::new(id, PageType::Index);
+    page.set_level(level);
+    page.set_next_page(next);
+    fill(page, cells)
+}
+
+/// Splits cells in two by bytes, as evenly as possible, both halves non-empty.
+fn split_cells(cells: &[Vec<u8>]) -> (&[Vec<u8>], &[Vec<u8>]) {
+    let total: usize = cells.iter().map(|c| c.len() + SLOT_LEN).sum();
+    let mut acc = 0;
+    let mut at = 0;
+    for (i, c) in cells.iter().enumerate() {
+        if acc + (c.len() + SLOT_LEN) / 2 >= total / 2 {
+            at = i;
+            break;
+        }
+        acc += c.len() + SLOT_LEN;
+        at = i + 1;
+    }
+    let at = at.clamp(1, cells.len() - 1);
+    cells.split_at(at)
+}
+
+/// Where to split `cells` between two siblings so both reach minimum fill, choosing among
+/// the valid points the one whose separator is shortest; with the separator cell for the
+/// parent (pointing at `right`), if it fits in `room` bytes.
+fn redistribution(
+    cells: &[Vec<u8>],
+    inner: bool,
+    room: usize,
+    right: PageId,
+) -> Option<(usize, Vec<u8>)> {
+    let sizes: Vec<usize> = cells.iter().map(|c| c.len() + SLOT_LEN).collect();
+    let total: usize = sizes.iter().sum();
+    let mut best: Option<(usize, Vec<u8>)> = None;
+    let mut acc = 0;
+    for at in 1..cells.len() {
+        acc += sizes[at - 1];
+        if acc < MIN_FILL || total - acc < MIN_FILL || acc > CAPACITY || total - acc > CAPACITY {
+            continue;
+        }
+        let c = &cells[at];
+        let (k, v) = if inner { pair_of(&c[4..]) } else { pair_of(c) };
+        let sep = inner_cell(right, k, v);
+        if sep.len() + SLOT_LEN > room {
+            continue;
+        }
+        let balance = acc.abs_diff(total - acc);
+        let better = match &best {
+            None => true,
+            Some((b, s)) => {
+                let bb = sizes[..*b]
+                    .iter()
+                    .sum::<usize>()
+                    .abs_diff(total - sizes[..*b].iter().sum::<usize>());
+                sep.len() < s.len() || (sep.len() == s.len() && balance < bb)
+            }
+        };
+        if better {
+            best = Some((at, sep));
+        }
+    }
+    best
+}
+
+/// Builds one level of a bulk-loaded tree, left to right. A finished node is held back until
+/// the next one is finished, so that it is written knowing its right sibling, and so that
+/// the last two can be evened out.
+struct LevelBuilder {
+    level: u8,
+    /// Written nodes: their id and first entry.
+    done: Vec<(PageId, EntryBytes)>,
+    current: Vec<Vec<u8>>,
+    current_first: Option<EntryBytes>,
+    current_bytes: usize,
+    /// The previous node: its cells, first entry, and id once it has one.
+    held: Option<(Vec<Vec<u8>>, EntryBytes, Option<PageId>)>,
+}
+
+impl LevelBuilder {
+    fn new(level: u8) -> LevelBuilder {
+        LevelBuilder {
+            level,
+            done: Vec::new(),
+            current: Vec::new(),
+            current_first: None,
+            current_bytes: 0,
+            held: None,
+        }
+    }
+
+    fn push(&mut self, store: &PageStore, cell: Vec<u8>, first: EntryBytes) -> Result<()> {
+        if self.current_bytes + cell.len() + SLOT_LEN > BULK_FILL && !self.current.is_empty() {
+            self.close(store)?;
+        }
+        if self.current.is_empty() {
+            self.current_first = Some(first);
+        }
+        self.current_bytes += cell.len() + SLOT_LEN;
+        self.current.push(cell);
+        Ok(())
+    }
+
+    /// The current node becomes the held one; the node held before it is written.
+    fn close(&mut self, store: &PageStore) -> Result<()> {
+        let cells = std::mem::take(&mut self.current);
+        let first = self.current_first.take().unwrap_or_default();
+        self.current_bytes = 0;
+        let id = match self.held.take() {
+            Some((held_cells, held_first, held_id)) => {
+                let held_id = match held_id {
+                    Some(id) => id,
+                    None => take_page(store)?,
+                };
+                let id = take_page(store)?;
+                self.write(store, held_id, &held_cells, id)?;
+                self.done.push((held_id, held_first));
+                Some(id)
+            }
+            None => None,
+        };
+        self.held = Some((cells, first, id));
+        Ok(())
+    }
+
+    /// Writes a node at `id`, its leaf link to `next`.
+    fn write(&self, store: &PageStore, id: PageId, cells: &[Vec<u8>], next: PageId) -> Result<()> {
+        let mut page = Page::new(id, PageType::Index);
+        page.set_level(self.level);
+        for (i, c) in cells.iter().enumerate() {
+            if i == 0 && self.level > 0 {
+                // An inner node's first separator is minus infinity.
+                page.insert_cell(0, &inner_cell(child_of(c), &[], &[]))?;
+            } else {
+                page.insert_cell(i as SlotId, c)?;
+            }
+        }
+        if self.level == 0 {
+            page.set_next_page(next);
+        }
+        let mut target = store.pool.install(Page::new(id, PageType::Index))?;
+        store.log_redo(vec![Change::image_of(&page)], &mut [&mut target])?;
+        Ok(())
+    }
+
+    /// Ends the level and returns its nodes. The single node of a level is the top, written
+    /// to the root page itself; otherwise the last node, if under minimum fill, shares the
+    /// cells of the one before it.
+    fn finish(mut self, store: &PageStore, root: PageId) -> Result<Vec<(PageId, EntryBytes)>> {
+        if !self.current.is_empty() {
+            self.close(store)?;
+        }
+        let Some((cells, first, id)) = self.held.take() else {
+            return Ok(Vec::new()); // No entries: the root stays an empty leaf.
+        };
+        let Some(id) = id else {
+            self.write(store, root, &cells, 0)?;
+            return Ok(vec![(root, first)]);
+        };
+        let bytes: usize = cells.iter().map(|c| c.len() + SLOT_LEN).sum();
+        if bytes >= MIN_FILL {
+            self.write(store, id, &cells, 0)?;
+            self.done.push((id, first));
+            return Ok(self.done);
+        }
+        // Rewrite the previous node and this one with their cells evenly shared. Inner cells
+        // keep their separators here; `write` blanks each node's first.
+        let (prev_id, prev_first) = self.done.pop().expect("a node before the held one");
+        let prev = store.read(prev_id)?;
+        let mut all: Vec<Vec<u8>> = Vec::new();
+        for i in 0..prev.slot_count() {
+            let c = cell(&prev, i);
+            if i == 0 && self.level > 0 {
+                all.push(inner_cell(child_of(c), &prev_first.0, &prev_first.1));
+            } else {
+                all.push(c.to_vec());
+            }
+        }
+        drop(prev);
+        all.extend(cells);
+        let total: usize = all.iter().map(|c| c.len() + SLOT_LEN).sum();
+        let mut acc = 0;
+        let mut at = all.len() - 1;
+        for (i, c) in all.iter().enumerate() {
+            if acc >= total / 2 {
+                at = i;
+                break;
+            }
+            acc += c.len() + SLOT_LEN;
+        }
+        let at = at.clamp(1, all.len() - 1);
+        let right = all.split_off(at);
+        let right_first = {
+            let (k, v) = if self.level > 0 {
+                pair_of(&right[0][4..])
+            } else {
+                pair_of(&right[0])
+            };
+            (k.to_vec(), v.to_vec())
+        };
+        self.write(store, prev_id, &all, id)?;
+        self.write(store, id, &right, 0)?;
+        self.done.push((prev_id, prev_first));
+        self.done.push((id, right_first));
+        Ok(self.done)
+    }
+}
+
+/// Takes a page for a bulk-loaded node (its content is logged by `LevelBuilder::write`).
+fn take_page(store: &PageStore) -> Result<PageId> {
+    let mut alloc = store.allocation()?;
+    let id = alloc.take()?;
+    let mut page = store.pool.install(Page::new(id, PageType::Index))?;
+    let mut changes = alloc.changes();
+    changes.push(Change::Format {
+        page: id,
+        page_type: PageType::Index,
+    });
+    store.log_redo(changes, &mut [&mut alloc.meta, &mut page])?;
+    Ok(id)
+}
+
+/// Undoes an index change of transaction `txn` logically, logging the compensation; returns
+/// the transaction's new last LSN.
+pub(crate) fn undo(
+    store: &PageStore,
+    txn: TxnId,
+    mut last: Lsn,
+    root: PageId,
+    change: &Change,
+    undo_next: Lsn,
+) -> Result<Lsn> {
+    let tree = store.btree(root);
+    let mut logging = Logging::Undo {
+        txn,
+        last: &mut last,
+        undo_next,
+    };
+    match change {
+        Change::CellInsert { cell, .. } => {
+            let (k, v) = pair_of(cell);
+            tree.delete_logged(&mut logging, k, v)?;
+        }
+        Change::CellRemove { cell, .. } => {
+            let (k, v) = pair_of(cell);
+            tree.insert_logged(&mut logging, k, v, false)?;
+        }
+        _ => {
+            return Err(Error::BadLogRecord {
+                lsn: undo_next,
+                what: "a B+tree record whose change is not a cell insert or remove".into(),
+            })
+        }
+    }
+    Ok(last)
+}
+
+/// A range scan; see [`BTree::range`].
+pub struct Range<'s> {
+    tree: BTree<'s>,
+    lower: Bound<Vec<u8>>,
+    upper: Bound<Vec<u8>>,
+    reverse: bool,
+    /// The fence to search from next: `Some(None)` to start, `None` when done.
+    next: Option<Option<EntryBytes>>,
+    buffer: std::collections::VecDeque<EntryBytes>,
+}
+
+impl Range<'_> {
+    fn in_upper(&self, k: &[u8]) -> bool {
+        match &self.upper {
+            Bound::Included(u) => k <= &u[..],
+            Bound::Excluded(u) => k < &u[..],
+            Bound::Unbounded => true,
+        }
+    }
+
+    fn in_lower(&self, k: &[u8]) -> bool {
+        match &self.lower {
+            Bound::Included(l) => k >= &l[..],
+            Bound::Excluded(l) => k > &l[..],
+            Bound::Unbounded => true,
+        }
+    }
+
+    /// Reads the next leaf's entries within range into the buffer.
+    fn fill_buffer(&mut self) -> Result<()> {
+        let Some(fence) = self.next.take() else {
+            return Ok(());
+        };
+        if !self.reverse {
+            let seek = match (&fence, &self.lower) {
+                (Some(f), _) => Seek::AtLeast((&f.0, &f.1)),
+                (None, Bound::Included(l)) => Seek::AtLeast((l, &[])),
+                (None, Bound::Excluded(l)) => Seek::AfterKey(l),
+                (None, Bound::Unbounded) => Seek::AtLeast((&[], &[])),
+            };
+            let found = self.tree.find(&seek)?;
+            let start = leaf_partition(&found.leaf, &seek);
+            let mut past_end = false;
+            for i in start..found.leaf.slot_count() {
+                let (k, v) = entry(&found.leaf, i).0;
+                if !self.in_upper(k) {
+                    past_end = true;
+                    break;
+                }
+                if self.in_lower(k) {
+                    self.buffer.push_back((k.to_vec(), v.to_vec()));
+                }
+            }
+            if !past_end {
+                if let Some(high) = found.high {
+                    if self.in_upper(&high.0) {
+                        self.next = Some(Some(high));
+                    }
+                }
+            }
+        } else {
+            let seek = match (&fence, &self.upper) {
+                (Some(f), _) => Seek::Below((&f.0, &f.1)),
+                (None, Bound::Included(u)) => Seek::AtMostKey(u),
+                (None, Bound::Excluded(u)) => Seek::BelowKey(u),
+                (None, Bound::Unbounded) => Seek::End,
+            };
+            let found = self.tree.find(&seek)?;
+            let end = leaf_partition(&found.leaf, &seek);
+            let mut past_end = false;
+            for i in (0..end).rev() {
+                let (k, v) = entry(&found.leaf, i).0;
+                if !self.in_lower(k) {
+                    past_end = true;
+                    break;
+                }
+                if self.in_upper(k) {
+                    self.buffer.push_back((k.to_vec(), v.to_vec()));
+                }
+            }
+            if !past_end {
+                if let Some(low) = found.low {
+                    self.next = Some(Some(low));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Iterator for Range<'_> {
+    type Item = Result<EntryBytes>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(e) = self.buffer.pop_front() {
+                return Some(Ok(e));
+            }
+            self.next.as_ref()?;
+            if let Err(e) = self.fill_buffer() {
+                self.next = None;
+                return Some(Err(e));
+            }
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! Storage-level transactions: what the SQL engine begins, changes heaps and indexes within,
+//! and commits or aborts.
+//!
+//! A transaction's records are chained by `prev LSN` from its `Begin`. Commit logs `Commit`
+//! and (with `sync_commit`, the default) waits until the log is durable past it; concurrent
+//! committers share fsyncs (group commit, wal.rs). Abort undoes the changes newest first,
+//! logging a compensation record for each (recovery.rs). Pages a transaction stops using
+//! (the overflow pages of a value it deleted or replaced) are freed only after its commit, so
+//! an abort never finds them reused.
+
+use crate::error::Result;
+use crate::logrec::{self, Change, Entry};
+use crate::page::{Page, PageId};
+use crate::store::{patch_u32, root_offset, u32_at, Active, PageStore, META_PAGE};
+use crate::wal::{Lsn, TxnId};
+
+/// A transaction. Dropping it without [`Txn::commit`] aborts it.
+pub struct Txn<'a> {
+    pub(crate) store: &'a PageStore,
+    id: TxnId,
+    last_lsn: Lsn,
+    done: bool,
+    /// First pages of overflow chains to free once committed.
+    pub(crate) free_at_commit: Vec<PageId>,
+    /// Heap space kept for this transaction's undo: (heap, page, bytes).
+    pub(crate) reserved: Vec<(PageId, PageId, usize)>,
+}
+
+impl<'a> Txn<'a> {
+    pub(crate) fn begin(store: &'a PageStore) -> Result<Txn<'a>> {
+        let id = store
+            .next_txn
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        let lsn = store.wal.append(id, 0, logrec::BEGIN, &[])?;
+        store.active().insert(id, Active { first: lsn });
+        Ok(Txn {
+            store,
+            id,
+            last_lsn: lsn,
+            done: false,
+            free_at_commit: Vec::new(),
+            reserved: Vec::new(),
+        })
+    }
+
+    pub fn id(&self) -> TxnId {
+        self.id
+    }
+
+    /// The store the transaction runs in.
+    pub fn store(&self) -> &'a PageStore {
+        self.store
+    }
+
+    /// Logs `entry` (one change to `page`, latched exclusively by the caller) as this
+    /// transaction's next record and applies it.
+    pub(crate) fn log(&mut self, entry: &Entry, page: &mut Page) -> Result<()> {
+        self.last_lsn = self.store.log_txn(self.id, self.last_lsn, entry, page)?;
+        Ok(())
+    }
+
+    /// Sets root slot `slot` of the meta page to `page` (undone if the transaction aborts).
+    pub fn set_root(&mut self, slot: usize, page: PageId) -> Result<()> {
+        let offset = root_offset(slot)?;
+        let mut meta = self.store.write(META_PAGE)?;
+        let old = u32_at(&meta, offset);
+        let change = patch_u32(META_PAGE, offset, old, page);
+        self.log(&Entry::Change(change), &mut meta)
+    }
+
+    /// Commits: durable when this returns (with `sync_commit`).
+    pub fn commit(mut self) -> Result<()> {
+        self.done = true;
+        let store = self.store;
+        let lsn = store
+            .wal
+            .append(self.id, self.last_lsn, logrec::COMMIT, &[])?;
+        if store.options.sync_commit {
+            store.wal.flush(lsn)?;
+        }
+        store.wal.append(self.id, lsn, logrec::END, &[])?;
+        store.active().remove(&self.id);
+        crate::heap::release(store, std::mem::take(&mut self.reserved))?;
+        for first in std::mem::take(&mut self.free_at_commit) {
+            crate::heap::free_chain(store, first)?;
+        }
+        store.checkpoint_if_due()
+    }
+
+    /// Rolls back every change of the transaction.
+    pub fn abort(mut self) -> Result<()> {
+        self.done = true;
+        self.rollback()
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        let store = self.store;
+        let abort = store
+            .wal
+            .append(self.id, self.last_lsn, logrec::ABORT, &[])?;
+        let (mut next, mut last) = (abort, abort);
+        while next != 0 {
+            (next, last) = crate::recovery::undo_one(store, self.id, next, last)?;
+        }
+        store.wal.append(self.id, last, logrec::END, &[])?;
+        store.active().remove(&self.id);
+        self.free_at_commit.clear();
+        crate::heap::release(store, std::mem::take(&mut self.reserved))
+    }
+
+    /// Logs a physical change to a heap page (undone by its inverse).
+    pub(crate) fn log_change(&mut self, change: Change, page: &mut Page) -> Result<()> {
+        self.log(&Entry::Change(change), page)
+    }
+}
+
+impl Drop for Txn<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.done = true;
+            // A failure here leaves the transaction to recovery, which undoes it.
+            let _ = self.rollback();
+        }
+    }
+}
