@@ -3,11 +3,13 @@
 //! A page is used through a guard: [`BufferPool::fetch_read`] / [`BufferPool::fetch_write`]
 //! pin its frame (so it cannot be evicted) and take its latch, shared or exclusive; dropping
 //! the guard releases the latch, then the pin. Many threads use the pool at once: the page
-//! table, the free frames and the replacer sit behind one mutex held only for bookkeeping and
-//! for the I/O of a miss; the pages themselves are guarded by their frames' latches.
+//! table and the free frames sit behind one mutex held only for a lookup and for the I/O of a
+//! miss; pins are atomic counts (taken under the mutex, released without it), access history
+//! is atomic (replacer.rs), and the pages themselves are guarded by their frames' latches.
 //!
 //! Invariants:
-//! * a pinned frame is never evicted; a frame is evictable exactly when its pin count is 0;
+//! * a pinned frame is never evicted; a frame is evictable exactly when its pin count is 0,
+//!   and a pin is only taken under the state mutex, where victims are chosen;
 //! * WAL before data: a dirty page is written only after the log is durable up to the page's
 //!   LSN ([`LogFlush::flush_to`]);
 //! * a page is in at most one frame, and the page table maps exactly the frames holding one.
@@ -47,11 +49,36 @@ struct Frame {
     dirty: AtomicBool,
 }
 
+/// Hashes a page id by one multiplication (Fibonacci hashing): page ids are dense integers
+/// chosen by the store, not by clients, so SipHash's resistance to chosen keys buys nothing
+/// on the path every page access takes.
+#[derive(Default)]
+struct PageIdHasher(u64);
+
+impl std::hash::Hasher for PageIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, id: u32) {
+        self.0 = u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type PageTable = HashMap<PageId, usize, std::hash::BuildHasherDefault<PageIdHasher>>;
+
 struct State {
-    table: HashMap<PageId, usize>,
+    table: PageTable,
     owner: Vec<Option<PageId>>,
     free: Vec<usize>,
-    replacer: LruK,
+    /// Where the replacer's clock hand stands.
+    hand: usize,
 }
 
 /// Hit and miss counts.
@@ -68,6 +95,7 @@ pub struct BufferPool {
     log: Arc<dyn LogFlush>,
     frames: Box<[Frame]>,
     state: Mutex<State>,
+    replacer: LruK,
     hits: AtomicU64,
     misses: AtomicU64,
     writes: AtomicU64,
@@ -99,11 +127,12 @@ impl BufferPool {
                 })
                 .collect(),
             state: Mutex::new(State {
-                table: HashMap::new(),
+                table: PageTable::default(),
                 owner: vec![None; frames],
                 free: (0..frames).rev().collect(),
-                replacer: LruK::new(frames),
+                hand: 0,
             }),
+            replacer: LruK::new(frames),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             writes: AtomicU64::new(0),
@@ -172,37 +201,40 @@ impl BufferPool {
     fn pin(&self, id: PageId, fresh: Option<Page>) -> Result<usize> {
         let mut st = self.lock_state();
         if let Some(&frame) = st.table.get(&id) {
-            if let Some(page) = fresh {
-                // Resident already: the fresh page replaces the cached copy once latched.
-                self.frames[frame].pins.fetch_add(1, Ordering::AcqRel);
-                st.replacer.access(frame);
-                st.replacer.set_evictable(frame, false);
-                drop(st);
-                *self.frames[frame]
-                    .latch
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner()) = page;
-                return Ok(frame);
-            }
-            self.hits.fetch_add(1, Ordering::Relaxed);
+            // Pins are only taken under the state lock, so a frame the replacer sees unpinned
+            // there stays so while it evicts it.
             self.frames[frame].pins.fetch_add(1, Ordering::AcqRel);
-            st.replacer.access(frame);
-            st.replacer.set_evictable(frame, false);
+            drop(st);
+            self.replacer.access(frame);
+            match fresh {
+                // Resident already: the fresh page replaces the cached copy once latched.
+                Some(page) => {
+                    *self.frames[frame]
+                        .latch
+                        .write()
+                        .unwrap_or_else(|p| p.into_inner()) = page;
+                }
+                None => {
+                    self.hits.fetch_add(1, Ordering::Relaxed);
+                }
+            }
             return Ok(frame);
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let frame = match st.free.pop() {
             Some(frame) => frame,
             None => {
-                let frame = st.replacer.victim().ok_or(Error::PoolExhausted {
-                    frames: self.frames.len(),
-                })?;
-                if let Err(e) = self.evict(&mut st, frame) {
-                    // The frame keeps its page; make it a candidate again.
-                    st.replacer.access(frame);
-                    st.replacer.set_evictable(frame, true);
-                    return Err(e);
-                }
+                let mut hand = st.hand;
+                let frame = self
+                    .replacer
+                    .victim(&mut hand, |f| {
+                        self.frames[f].pins.load(Ordering::Acquire) == 0 && st.owner[f].is_some()
+                    })
+                    .ok_or(Error::PoolExhausted {
+                        frames: self.frames.len(),
+                    })?;
+                st.hand = hand;
+                self.evict(&mut st, frame)?;
                 frame
             }
         };
@@ -224,8 +256,8 @@ impl BufferPool {
         self.frames[frame].pins.store(1, Ordering::Release);
         st.table.insert(id, frame);
         st.owner[frame] = Some(id);
-        st.replacer.access(frame);
-        st.replacer.set_evictable(frame, false);
+        self.replacer.reset(frame);
+        self.replacer.access(frame);
         Ok(frame)
     }
 
@@ -254,10 +286,7 @@ impl BufferPool {
     }
 
     fn unpin(&self, frame: usize) {
-        let mut st = self.lock_state();
-        if self.frames[frame].pins.fetch_sub(1, Ordering::AcqRel) == 1 {
-            st.replacer.set_evictable(frame, true);
-        }
+        self.frames[frame].pins.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// Writes every dirty page out (WAL first) and syncs the file.

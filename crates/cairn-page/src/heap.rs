@@ -322,13 +322,15 @@ impl<'s> Heap<'s> {
 
     /// The value at `tid`, or `None` if no tuple is there.
     pub fn get(&self, tid: TupleId) -> Result<Option<Vec<u8>>> {
-        let tuple = {
-            let page = self.data_page(tid.0)?;
-            match page.get(tid.1) {
-                Some(t) => t.to_vec(),
-                None => return Ok(None),
-            }
+        let page = self.data_page(tid.0)?;
+        let Some(tuple) = page.get(tid.1) else {
+            return Ok(None);
         };
+        if tuple.len() >= TUPLE_HEADER && tuple[0] & OVERFLOWED == 0 {
+            return Ok(Some(tuple[TUPLE_HEADER..].to_vec()));
+        }
+        let tuple = tuple.to_vec();
+        drop(page);
         value_of(self.store, tid, &tuple).map(Some)
     }
 

@@ -132,7 +132,9 @@ impl PageStore {
             source,
         })?;
         let disk = Arc::new(DiskManager::open(dir.join("pages.db"))?);
-        let (wal, records) = Wal::open(dir.join("wal.log"))?;
+        // Zero-fill the log a quarter checkpoint interval ahead: a truncation rewrites the file.
+        let preallocate = (options.checkpoint_bytes / 4).clamp(64 << 10, 8 << 20);
+        let (wal, records) = Wal::open_with(dir.join("wal.log"), preallocate)?;
         let control = Control::read(&dir)?;
         let wal = Arc::new(wal);
         let pool = BufferPool::new(disk, options.frames, wal.clone());

@@ -29,8 +29,14 @@
 //! fsyncs it for everyone who appended so far, while the others wait for it and return, or
 //! lead the next one. A failed write or fsync poisons the log: retrying an fsync after a
 //! failure can report success for data the kernel already dropped, so every later append or
-//! flush fails until the store is reopened and recovers from what is on disk. At open, a torn tail (an incomplete or failing last record, left by a
-//! crash) is cut; a failing record followed by valid ones is corruption and is reported.
+//! flush fails until the store is reopened and recovers from what is on disk. At open, a torn
+//! tail (an incomplete or failing last record, left by a crash) is cut; a failing record
+//! followed by valid ones is corruption and is reported.
+//!
+//! The file is zero-filled ahead of the records, up to 8 MiB at a time (as PostgreSQL fills
+//! its WAL segments): a commit's fsync then overwrites blocks the file already has, so it flushes data
+//! only, not the file's size and extents as well. Zeros never decode as a record, so they end
+//! the log like a torn tail.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
@@ -53,6 +59,8 @@ const RECORD_HEADER_LEN: usize = 21;
 const CRC_LEN: usize = 4;
 /// The largest record body: a full page image and some.
 pub const MAX_BODY_LEN: usize = 1 << 20;
+/// How far ahead of its records the log file is zero-filled, by default.
+pub const DEFAULT_PREALLOCATE: u64 = 8 << 20;
 
 /// A record read back from the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +134,11 @@ pub struct Wal {
     durable: AtomicU64,
     syncs: AtomicU64,
     poisoned: AtomicBool,
+    /// Bytes in the file, zero-filled ones included (changed only by the flushing thread and
+    /// by truncation, which excludes flushes).
+    allocated: AtomicU64,
+    /// How far ahead the file is zero-filled.
+    preallocate: u64,
 }
 
 impl std::fmt::Debug for Wal {
@@ -141,6 +154,11 @@ impl Wal {
     /// Opens the log at `path`, creating it if missing, and returns it with the records it
     /// holds (a torn tail cut off).
     pub fn open(path: impl AsRef<Path>) -> Result<(Wal, Vec<LogRecord>)> {
+        Wal::open_with(path, DEFAULT_PREALLOCATE)
+    }
+
+    /// [`Wal::open`], zero-filling the file `preallocate` bytes at a time.
+    pub fn open_with(path: impl AsRef<Path>, preallocate: u64) -> Result<(Wal, Vec<LogRecord>)> {
         let path = path.as_ref().to_path_buf();
         let io = |source| Error::Io {
             file: path.clone(),
@@ -182,6 +200,8 @@ impl Wal {
                 durable: AtomicU64::new(next),
                 syncs: AtomicU64::new(0),
                 poisoned: AtomicBool::new(false),
+                allocated: AtomicU64::new(valid_end as u64),
+                preallocate: preallocate.max(4096),
             },
             records,
         ))
@@ -222,9 +242,12 @@ impl Wal {
         let mut file = self.file.write().unwrap_or_else(|p| p.into_inner());
         let mut bytes = header(cut).to_vec();
         let tail_at = bytes.len();
-        bytes.resize(tail_at + (written_end - cut) as usize, 0);
+        let tail_end = tail_at + (written_end - cut) as usize;
+        bytes.resize(tail_end, 0);
         file.read_exact_at(&mut bytes[tail_at..], FILE_HEADER_LEN + (cut - base))
             .map_err(io)?;
+        // The new file comes zero-filled ahead, like the one it replaces.
+        bytes.resize(self.preallocated_length(tail_end as u64) as usize, 0);
         let tmp = self.path.with_extension("log.tmp");
         std::fs::write(&tmp, &bytes).map_err(io)?;
         File::open(&tmp).and_then(|f| f.sync_all()).map_err(io)?;
@@ -237,6 +260,7 @@ impl Wal {
             .write(true)
             .open(&self.path)
             .map_err(io)?;
+        self.allocated.store(bytes.len() as u64, Ordering::Release);
         self.base.store(cut, Ordering::Release);
         Ok(())
     }
@@ -300,7 +324,9 @@ impl Wal {
             drop(b);
             let written = {
                 let file = self.file();
-                file.write_all_at(&bytes, FILE_HEADER_LEN + (start - self.base_lsn()))
+                let at = FILE_HEADER_LEN + (start - self.base_lsn());
+                self.preallocate(&file, at + bytes.len() as u64)
+                    .and_then(|()| file.write_all_at(&bytes, at))
                     .and_then(|()| file.sync_data())
             };
             let mut b = self.lock();
@@ -327,6 +353,31 @@ impl Wal {
                 }
             }
         }
+    }
+
+    /// The file length that zero-fills past `needed` bytes.
+    fn preallocated_length(&self, needed: u64) -> u64 {
+        (needed + self.preallocate).div_ceil(self.preallocate) * self.preallocate
+    }
+
+    /// Zero-fills the file past `needed` bytes if it is shorter, and makes the new length
+    /// durable.
+    fn preallocate(&self, file: &File, needed: u64) -> std::io::Result<()> {
+        let have = self.allocated.load(Ordering::Acquire);
+        if needed <= have {
+            return Ok(());
+        }
+        let target = self.preallocated_length(needed);
+        let zeros = vec![0u8; 1 << 20];
+        let mut at = have;
+        while at < target {
+            let n = (target - at).min(zeros.len() as u64) as usize;
+            file.write_all_at(&zeros[..n], at)?;
+            at += n as u64;
+        }
+        file.sync_all()?;
+        self.allocated.store(target, Ordering::Release);
+        Ok(())
     }
 
     /// Reads the durable record at `lsn` (undo follows `prev_lsn` chains with this).
@@ -463,20 +514,28 @@ mod tests {
     fn a_torn_tail_is_cut_at_every_length() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("wal.log");
-        {
+        let end = {
             let (wal, _) = Wal::open(&path).expect("create");
             for i in 0..3u8 {
                 let lsn = wal.append(1, 0, i, &[i; 40]).expect("append");
                 wal.flush(lsn).expect("flush");
             }
-        }
+            (FILE_HEADER_LEN + wal.next_lsn() - wal.base_lsn()) as usize
+        };
         let full = std::fs::read(&path).expect("read");
-        let two = full.len() - (RECORD_HEADER_LEN + 40 + CRC_LEN);
-        for cut in two..full.len() {
-            std::fs::write(&path, &full[..cut]).expect("write");
-            let (wal, records) = Wal::open(&path).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
-            assert_eq!(records.len(), 2, "cut at {cut}");
-            assert_eq!(wal.next_lsn(), records[1].end());
+        assert!(full.len() > end, "the file is zero-filled ahead");
+        let two = end - (RECORD_HEADER_LEN + 40 + CRC_LEN);
+        for cut in two..end {
+            // Cut short, and cut short with the zero-filled space after it.
+            for tail in [0, 4096] {
+                let mut bytes = full[..cut].to_vec();
+                bytes.resize(cut + tail, 0);
+                std::fs::write(&path, &bytes).expect("write");
+                let (wal, records) =
+                    Wal::open(&path).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+                assert_eq!(records.len(), 2, "cut at {cut}");
+                assert_eq!(wal.next_lsn(), records[1].end());
+            }
         }
     }
 

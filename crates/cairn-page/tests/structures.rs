@@ -65,6 +65,31 @@ fn nth(model: &Model, i: usize) -> Option<(Vec<u8>, Vec<u8>)> {
     model.iter().nth(i % model.len()).cloned()
 }
 
+/// Point lookups of `keys` against the model.
+fn check_gets(
+    store: &PageStore,
+    root: PageId,
+    model: &Model,
+    keys: &[Vec<u8>],
+) -> Result<(), TestCaseError> {
+    let tree = store.btree(root);
+    for k in keys {
+        let want: Vec<Vec<u8>> = model
+            .iter()
+            .filter(|(mk, _)| mk == k)
+            .map(|(_, v)| v.clone())
+            .collect();
+        prop_assert_eq!(
+            tree.get(k).expect("get"),
+            want.clone(),
+            "get {:?}",
+            String::from_utf8_lossy(k)
+        );
+        prop_assert_eq!(tree.contains_key(k).expect("contains"), !want.is_empty());
+    }
+    Ok(())
+}
+
 fn check_tree(store: &PageStore, root: PageId, model: &Model) -> Result<(), TestCaseError> {
     let tree = store.btree(root);
     let shape = tree.check().map_err(TestCaseError::fail)?;
@@ -93,14 +118,16 @@ proptest! {
                     let mut txn = store.begin().expect("begin");
                     store.btree(root).insert(&mut txn, &k, &v, false).expect("insert");
                     txn.commit().expect("commit");
-                    model.insert((k, v));
+                    model.insert((k.clone(), v));
+                    check_gets(&store, root, &model, &[k])?;
                 }
                 TreeOp::Delete(i) => {
                     if let Some((k, v)) = nth(&model, i) {
                         let mut txn = store.begin().expect("begin");
                         prop_assert!(store.btree(root).delete(&mut txn, &k, &v).expect("delete"));
                         txn.commit().expect("commit");
-                        model.remove(&(k, v));
+                        model.remove(&(k.clone(), v));
+                        check_gets(&store, root, &model, &[k])?;
                     }
                 }
                 TreeOp::Aborted(inserts, deletes) => {
@@ -135,6 +162,21 @@ proptest! {
                         want.reverse();
                     }
                     prop_assert_eq!(got, want);
+                    let mut visited = Vec::new();
+                    tree.for_each(Bound::Excluded(&lo[..]), upper, |k, v| {
+                        visited.push((k.to_vec(), v.to_vec()));
+                        visited.len() < 50
+                    })
+                    .expect("for_each");
+                    let mut want_fwd: Vec<_> = model
+                        .iter()
+                        .filter(|(k, _)| k > &lo && if inclusive { k <= &hi } else { k < &hi })
+                        .take(50)
+                        .cloned()
+                        .collect();
+                    want_fwd.truncate(50);
+                    prop_assert_eq!(visited, want_fwd);
+                    check_gets(&store, root, &model, &[lo.clone(), hi.clone()])?;
                 }
                 TreeOp::Reopen => {
                     drop(store);
