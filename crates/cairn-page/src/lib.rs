@@ -4,24 +4,45 @@
 //!
 //! * **pages** (`page.rs`): 8 KiB slotted pages with the seed's header (page id, type, free
 //!   space, tuple count, next page, checksum) plus the page LSN for write-ahead logging;
-//! * **the disk manager** (`disk.rs`): a file of pages with a header page and a free list,
-//!   every read checksum-verified;
+//! * **the disk manager** (`disk.rs`): a file of pages behind a header page, every read
+//!   checksum-verified; which pages are in use is logged state in the store's meta page;
 //! * **the buffer pool** (`buffer_pool.rs`, `replacer.rs`): frames with pins, dirty bits and
 //!   shared/exclusive latches, LRU-2 replacement, WAL-before-data on every write-back;
 //! * **the log** (`wal.rs`): LSNs as byte positions, checksummed records chained per
 //!   transaction, group commit, torn-tail cutting;
 //! * **index keys** (`key.rs`): composite keys of typed values encoded so that byte order is
 //!   SQL order, for the B+tree;
-//! * **transactions and recovery** (`logrec.rs`, `store.rs`): physiological log records of
-//!   page changes, commit, abort with CLRs, and ARIES recovery (analysis, redo, undo).
-//!
+//! * **the store** (`store.rs`): logging and applying changes under page latches, page
+//!   allocation, full-page images, checkpoints (`control.rs`) and log truncation;
+//! * **transactions and recovery** (`logrec.rs`, `txn.rs`, `recovery.rs`): physiological log
+//!   records, commit, abort with CLRs, and ARIES recovery (analysis, redo, undo), heap changes
+//!   undone physically and index changes logically;
 //! * **heap files** (`heap.rs`): tuples by `TupleId`, a directory with free-space hints,
 //!   overflow chains for values larger than a quarter page;
 //! * **the B+tree** (`btree.rs`): latch crabbing, logical undo, splits, merges and
 //!   redistribution, range scans both ways, bulk loading;
-//! * **the hash index** (`hash.rs`): linear hashing, logged like the B+tree;
-//! * **checkpoints** (`store.rs`, `control.rs`): fuzzy, with full-page images of the pages
-//!   changed after them so recovery repairs torn pages, and log truncation.
+//! * **the hash index** (`hash.rs`): linear hashing, logged like the B+tree.
+//!
+//! ```
+//! # fn main() -> cairn_page::Result<()> {
+//! # let dir = tempfile::tempdir().expect("tempdir");
+//! let store = cairn_page::PageStore::open(dir.path(), Default::default())?;
+//! let heap = store.heap(store.create_heap()?)?;
+//! let index = store.btree(store.create_btree()?);
+//! let mut txn = store.begin()?;
+//! let tid = heap.insert(&mut txn, b"a row")?;
+//! let tid_bytes = [&tid.0.to_be_bytes()[..], &tid.1.to_be_bytes()[..]].concat();
+//! index.insert(&mut txn, b"key", &tid_bytes, true)?;
+//! txn.commit()?;
+//! assert_eq!(index.get(b"key")?, vec![tid_bytes]);
+//! assert_eq!(heap.get(tid)?.as_deref(), Some(&b"a row"[..]));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! MVCC (tuple visibility through the `xmin`/`xmax` fields heap tuples already carry) and the
+//! lock manager come with a later issue; until then callers must not let two transactions
+//! change the same tuple or index key at once.
 
 mod btree;
 mod buffer_pool;
