@@ -351,16 +351,7 @@ impl<'s> Heap<'s> {
     pub fn update(&self, txn: &mut Txn<'_>, tid: TupleId, value: &[u8]) -> Result<TupleId> {
         let tuple = self.tuple_for(txn, value)?;
         let mut page = self.store.write(tid.0)?;
-        let old = page
-            .get(tid.1)
-            .map(<[u8]>::to_vec)
-            .ok_or(Error::NoSuchTuple {
-                page: tid.0,
-                slot: tid.1,
-            })?;
-        if let Some(first) = overflow_head(&old) {
-            txn.free_at_commit.push(first);
-        }
+        let old = replaced_tuple(txn, &page, tid)?;
         let grows = tuple.len().saturating_sub(old.len());
         if grows <= self.usable(&page) {
             let shrinks = old.len().saturating_sub(tuple.len());
@@ -394,16 +385,7 @@ impl<'s> Heap<'s> {
     /// Removes the tuple at `tid`.
     pub fn delete(&self, txn: &mut Txn<'_>, tid: TupleId) -> Result<()> {
         let mut page = self.store.write(tid.0)?;
-        let old = page
-            .get(tid.1)
-            .map(<[u8]>::to_vec)
-            .ok_or(Error::NoSuchTuple {
-                page: tid.0,
-                slot: tid.1,
-            })?;
-        if let Some(first) = overflow_head(&old) {
-            txn.free_at_commit.push(first);
-        }
+        let old = replaced_tuple(txn, &page, tid)?;
         self.reserve(txn, tid.0, old.len());
         txn.log_change(
             Change::Delete {
@@ -527,6 +509,22 @@ fn overflow_pointer(body: &[u8]) -> Option<(u64, PageId)> {
     let len = u64::from_le_bytes(body.get(0..8)?.try_into().ok()?);
     let first = u32::from_le_bytes(body.get(8..12)?.try_into().ok()?);
     Some((len, first))
+}
+
+/// The tuple at `tid` (in `page`, latched by the caller) that an update or delete replaces;
+/// its overflow chain, if any, is freed once `txn` commits.
+fn replaced_tuple(txn: &mut Txn<'_>, page: &Page, tid: TupleId) -> Result<Vec<u8>> {
+    let old = page
+        .get(tid.1)
+        .map(<[u8]>::to_vec)
+        .ok_or(Error::NoSuchTuple {
+            page: tid.0,
+            slot: tid.1,
+        })?;
+    if let Some(first) = overflow_head(&old) {
+        txn.free_at_commit.push(first);
+    }
+    Ok(old)
 }
 
 /// The first overflow page of a tuple, if it has any.

@@ -522,50 +522,15 @@ impl Page {
 
     /// Verifies the invariants of the module doc; the reason when one fails.
     pub fn check(&self) -> std::result::Result<(), String> {
-        if self.page_type().is_none() {
-            return Err(format!("unknown page type {}", self.bytes[TYPE]));
-        }
-        let data_start = self.data_start();
-        if self.slots_end() > data_start || data_start > PAGE_SIZE {
-            return Err(format!(
-                "slot array ({} slots) runs into data at {data_start}",
-                self.slot_count()
-            ));
-        }
-        let mut spans = Vec::new();
-        let mut tuples = 0;
-        let mut used = 0;
-        for s in 0..self.slot_count() {
-            let (offset, len) = self.slot(s);
-            if offset == 0 {
-                continue;
-            }
-            tuples += 1;
-            used += len;
-            if len == 0 {
-                continue;
-            }
-            if offset < data_start || offset + len > PAGE_SIZE {
-                return Err(format!("slot {s} points outside the data area"));
-            }
-            spans.push((offset, offset + len));
-        }
+        self.check_bounds()?;
+        let mut spans: Vec<(usize, usize)> = (0..self.slot_count())
+            .map(|s| self.slot(s))
+            .filter(|&(offset, len)| offset != 0 && len != 0)
+            .map(|(offset, len)| (offset, offset + len))
+            .collect();
         spans.sort_unstable();
         if spans.windows(2).any(|w| w[0].1 > w[1].0) {
             return Err("two tuples overlap".into());
-        }
-        if tuples != self.tuple_count() as usize {
-            return Err(format!(
-                "tuple count {} but {tuples} slots in use",
-                self.tuple_count()
-            ));
-        }
-        let free = PAGE_SIZE - self.slots_end() - used;
-        if free != self.free_space() {
-            return Err(format!(
-                "free space {} but {free} unused",
-                self.free_space()
-            ));
         }
         Ok(())
     }
