@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 use crate::disk::DiskManager;
 use crate::error::{Error, Result};
 use crate::page::{Page, PageId, PageType};
-use crate::replacer::LruK;
+use crate::replacer::{History, LruK};
 
 /// What the pool needs from the write-ahead log: make it durable up to an LSN.
 pub trait LogFlush: Send + Sync {
@@ -43,10 +43,13 @@ impl LogFlush for Unlogged {
     }
 }
 
+/// A frame: everything a page hit touches, on one cache line.
+#[repr(align(64))]
 struct Frame {
     latch: RwLock<Page>,
     pins: AtomicU32,
     dirty: AtomicBool,
+    history: History,
 }
 
 /// Hashes a page id by one multiplication (Fibonacci hashing): page ids are dense integers
@@ -124,6 +127,7 @@ impl BufferPool {
                     latch: RwLock::new(Page::new(0, PageType::Free)),
                     pins: AtomicU32::new(0),
                     dirty: AtomicBool::new(false),
+                    history: History::default(),
                 })
                 .collect(),
             state: Mutex::new(State {
@@ -132,7 +136,7 @@ impl BufferPool {
                 free: (0..frames).rev().collect(),
                 hand: 0,
             }),
-            replacer: LruK::new(frames),
+            replacer: LruK::default(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             writes: AtomicU64::new(0),
@@ -205,7 +209,7 @@ impl BufferPool {
             // there stays so while it evicts it.
             self.frames[frame].pins.fetch_add(1, Ordering::AcqRel);
             drop(st);
-            self.replacer.access(frame);
+            self.replacer.access(&self.frames[frame].history);
             match fresh {
                 // Resident already: the fresh page replaces the cached copy once latched.
                 Some(page) => {
@@ -227,8 +231,10 @@ impl BufferPool {
                 let mut hand = st.hand;
                 let frame = self
                     .replacer
-                    .victim(&mut hand, |f| {
-                        self.frames[f].pins.load(Ordering::Acquire) == 0 && st.owner[f].is_some()
+                    .victim(&mut hand, self.frames.len(), |f| {
+                        let frame = &self.frames[f];
+                        (frame.pins.load(Ordering::Acquire) == 0 && st.owner[f].is_some())
+                            .then_some(&frame.history)
                     })
                     .ok_or(Error::PoolExhausted {
                         frames: self.frames.len(),
@@ -256,8 +262,8 @@ impl BufferPool {
         self.frames[frame].pins.store(1, Ordering::Release);
         st.table.insert(id, frame);
         st.owner[frame] = Some(id);
-        self.replacer.reset(frame);
-        self.replacer.access(frame);
+        self.frames[frame].history.reset();
+        self.replacer.access(&self.frames[frame].history);
         Ok(frame)
     }
 
