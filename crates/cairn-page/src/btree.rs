@@ -472,7 +472,8 @@ impl<'s> BTree<'s> {
             if unique {
                 let before = pos > 0 && entry(&leaf, pos - 1).0 .0 == key;
                 let after = pos < leaf.slot_count() && entry(&leaf, pos).0 .0 == key;
-                let at_edge = pos == 0 || pos == leaf.slot_count();
+                // At the leaf's end the next entry is in the next leaf, if there is one.
+                let at_edge = pos == 0 || (pos == leaf.slot_count() && leaf.next_page() != 0);
                 if before || after {
                     return Err(Error::DuplicateKey { root: self.root });
                 }

@@ -37,7 +37,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 
 use crate::buffer_pool::{BufferPool, PageRead, PageWrite};
 use crate::control::Control;
@@ -84,8 +84,20 @@ pub(crate) struct Active {
     pub first: Lsn,
 }
 
-/// A directory holding `pages.db`, `wal.log` and `control`.
+/// A directory holding `pages.db`, `wal.log` and `control`: the store the SQL engine keeps
+/// its tables and indexes in. Dropping it stops its checkpointer and takes a last checkpoint.
 pub struct PageStore {
+    core: Arc<StoreCore>,
+    /// What each heap keeps in memory (heap.rs).
+    pub(crate) heaps: crate::heap::Spaces,
+    /// One lock per hash index (hash.rs).
+    pub(crate) hash_locks: crate::hash::HashLocks,
+    checkpointer: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The part of a store shared with its checkpointer thread: the pool, the log, the
+/// transaction table and the logging rules. A [`PageStore`] dereferences to it.
+pub struct StoreCore {
     pub(crate) dir: PathBuf,
     pub(crate) pool: BufferPool,
     pub(crate) wal: Arc<Wal>,
@@ -99,10 +111,23 @@ pub struct PageStore {
     /// exclusive while a checkpoint moves the horizon, so no change slips between.
     horizon_gate: RwLock<()>,
     checkpointing: Mutex<()>,
-    /// What each heap keeps in memory (heap.rs).
-    pub(crate) heaps: crate::heap::Spaces,
-    /// One lock per hash index (hash.rs).
-    pub(crate) hash_locks: crate::hash::HashLocks,
+    /// Wakes the checkpointer: a checkpoint is due, or the store is closing.
+    wake: Mutex<Wake>,
+    wake_signal: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Wake {
+    due: bool,
+    stop: bool,
+}
+
+impl std::ops::Deref for PageStore {
+    type Target = StoreCore;
+
+    fn deref(&self) -> &StoreCore {
+        &self.core
+    }
 }
 
 impl std::fmt::Debug for PageStore {
@@ -138,7 +163,7 @@ impl PageStore {
         let control = Control::read(&dir)?;
         let wal = Arc::new(wal);
         let pool = BufferPool::new(disk, options.frames, wal.clone());
-        let store = PageStore {
+        let core = Arc::new(StoreCore {
             dir,
             pool,
             wal,
@@ -148,13 +173,27 @@ impl PageStore {
             image_horizon: AtomicU64::new(0),
             horizon_gate: RwLock::new(()),
             checkpointing: Mutex::new(()),
+            wake: Mutex::new(Wake::default()),
+            wake_signal: Condvar::new(),
+        });
+        let mut store = PageStore {
+            core: core.clone(),
             heaps: Mutex::new(HashMap::new()),
             hash_locks: Mutex::new(HashMap::new()),
+            checkpointer: None,
         };
         crate::recovery::recover(&store, &records, control)?;
         drop(records);
         store.create_meta_if_new()?;
         store.checkpoint()?;
+        let thread = std::thread::Builder::new()
+            .name("cairn-page checkpointer".into())
+            .spawn(move || core.run_checkpointer())
+            .map_err(|source| Error::Io {
+                file: store.dir.clone(),
+                source,
+            })?;
+        store.checkpointer = Some(thread);
         Ok(store)
     }
 
@@ -172,13 +211,30 @@ impl PageStore {
         Ok(())
     }
 
-    pub(crate) fn active(&self) -> MutexGuard<'_, HashMap<TxnId, Active>> {
-        self.active.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// Starts a transaction.
     pub fn begin(&self) -> Result<crate::txn::Txn<'_>> {
         crate::txn::Txn::begin(self)
+    }
+
+    /// Closes the store cleanly: a checkpoint, so the next open has nothing to redo. Dropping
+    /// the store does the same, ignoring errors.
+    pub fn close(mut self) -> Result<()> {
+        self.stop_checkpointer();
+        self.checkpoint().map(drop)
+    }
+
+    fn stop_checkpointer(&mut self) {
+        if let Some(thread) = self.checkpointer.take() {
+            self.core.lock_wake().stop = true;
+            self.core.wake_signal.notify_all();
+            let _ = thread.join();
+        }
+    }
+}
+
+impl StoreCore {
+    pub(crate) fn active(&self) -> MutexGuard<'_, HashMap<TxnId, Active>> {
+        self.active.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The page in root slot `slot` (0 if unset): where the layer above keeps its entry
@@ -197,12 +253,6 @@ impl PageStore {
             log_bytes: self.wal.next_lsn() - self.wal.base_lsn(),
             pages: u32_at(&meta, PAGE_COUNT),
         })
-    }
-
-    /// Closes the store cleanly: a checkpoint, so the next open has nothing to redo. Dropping
-    /// the store does the same, ignoring errors.
-    pub fn close(self) -> Result<()> {
-        self.checkpoint().map(drop)
     }
 
     /// Writes every dirty page and makes the log durable.
@@ -225,18 +275,59 @@ impl PageStore {
         self.checkpoint_locked()
     }
 
-    /// A checkpoint if the log has grown past the threshold and none is under way.
-    pub(crate) fn checkpoint_if_due(&self) -> Result<()> {
-        let since = self
-            .wal
+    fn lock_wake(&self) -> MutexGuard<'_, Wake> {
+        self.wake.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Log bytes appended since the latest checkpoint began.
+    fn log_since_checkpoint(&self) -> u64 {
+        self.wal
             .next_lsn()
-            .saturating_sub(self.image_horizon.load(Ordering::Acquire));
+            .saturating_sub(self.image_horizon.load(Ordering::Acquire))
+    }
+
+    /// Called after each commit: wakes the checkpointer once the log has grown past
+    /// [`StoreOptions::checkpoint_bytes`]; if it has grown past twice that (the checkpointer
+    /// cannot keep up), the committer takes the checkpoint itself, so the log stays bounded.
+    pub(crate) fn after_commit(&self) -> Result<()> {
+        let since = self.log_since_checkpoint();
         if since < self.options.checkpoint_bytes {
             return Ok(());
         }
-        match self.checkpointing.try_lock() {
-            Ok(_one) => self.checkpoint_locked().map(drop),
-            Err(_) => Ok(()),
+        if since >= 2 * self.options.checkpoint_bytes {
+            return self.checkpoint().map(drop);
+        }
+        let mut wake = self.lock_wake();
+        if !wake.due {
+            wake.due = true;
+            self.wake_signal.notify_all();
+        }
+        Ok(())
+    }
+
+    /// The checkpointer thread: a checkpoint whenever one is due, until the store closes.
+    fn run_checkpointer(&self) {
+        loop {
+            {
+                let mut wake = self.lock_wake();
+                while !wake.due && !wake.stop {
+                    wake = self
+                        .wake_signal
+                        .wait_timeout(wake, std::time::Duration::from_secs(1))
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                    if self.log_since_checkpoint() >= self.options.checkpoint_bytes {
+                        wake.due = true;
+                    }
+                }
+                if wake.stop {
+                    return;
+                }
+                wake.due = false;
+            }
+            // A failure (an I/O error) leaves the log longer; the next commit past twice the
+            // threshold retries in the foreground and reports it.
+            let _ = self.checkpoint();
         }
     }
 
@@ -398,7 +489,7 @@ impl PageStore {
 /// free-list head and page count) in the same record as the pages' new contents, through
 /// [`PageStore::log_redo`] with [`Allocation::meta`] among the pages.
 pub(crate) struct Allocation<'s> {
-    store: &'s PageStore,
+    store: &'s StoreCore,
     pub meta: PageWrite<'s>,
     head: PageId,
     count: u32,
@@ -459,6 +550,7 @@ impl Allocation<'_> {
 
 impl Drop for PageStore {
     fn drop(&mut self) {
+        self.stop_checkpointer();
         // A failure leaves the work to recovery at the next open.
         let _ = self.checkpoint();
     }

@@ -84,7 +84,7 @@ impl<'a> Txn<'a> {
         for first in std::mem::take(&mut self.free_at_commit) {
             crate::heap::free_chain(store, first)?;
         }
-        store.checkpoint_if_due()
+        store.after_commit()
     }
 
     /// Rolls back every change of the transaction.

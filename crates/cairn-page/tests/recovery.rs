@@ -119,8 +119,9 @@ fn checkpoints_keep_the_log_short() {
         txn.commit().expect("commit");
     }
     let stats = store.stats().expect("stats");
-    // 800 KB of tuples plus page images were logged; checkpoints cut the log each MiB.
-    assert!(stats.log_bytes < 2 << 20, "{stats:?}");
+    // 800 KB of tuples plus page images were logged; checkpoints (in the background past
+    // 1 MiB, by the committer past 2 MiB) cut the log.
+    assert!(stats.log_bytes < 3 << 20, "{stats:?}");
     drop(heap);
     drop(store);
     let store = PageStore::open(dir.path(), options()).expect("reopen");
