@@ -14,6 +14,9 @@
 //! * `scan-1000`: range scans of 1000 consecutive keys from a random start (default 2000),
 //!   every value read.
 //!
+//! The engines take turns within each workload, a chunk at a time, so that what the machine
+//! does meanwhile falls on all of them alike.
+//!
 //! Same durability: a commit is fsynced before it returns — cairn-page `sync_commit`,
 //! SQLite `journal_mode=WAL` with `synchronous=FULL`. Same memory: 128 MiB of page cache
 //! each (cairn's default buffer pool; SQLite `cache_size=-131072`).
@@ -329,10 +332,28 @@ struct Row {
     secs: [f64; ENGINES],
 }
 
-fn time(f: impl FnOnce()) -> f64 {
-    let t = Instant::now();
-    f();
-    t.elapsed().as_secs_f64()
+/// Runs `op` on every item for every engine, the engines taking turns a chunk of `chunk`
+/// items at a time, so that whatever the machine does meanwhile (the kernel writing back what
+/// an earlier phase left dirty, say) falls on all of them alike. Returns each engine's total
+/// time and the sum of what `op` returned for it.
+fn interleaved<T>(
+    tables: &mut [Box<dyn Table>; ENGINES],
+    items: &[T],
+    chunk: usize,
+    mut op: impl FnMut(&mut dyn Table, &T) -> usize,
+) -> ([f64; ENGINES], [usize; ENGINES]) {
+    let mut secs = [0.0; ENGINES];
+    let mut sums = [0usize; ENGINES];
+    for part in items.chunks(chunk.max(1)) {
+        for (i, t) in tables.iter_mut().enumerate() {
+            let start = Instant::now();
+            for item in part {
+                sums[i] += op(t.as_mut(), item);
+            }
+            secs[i] += start.elapsed().as_secs_f64();
+        }
+    }
+    (secs, sums)
 }
 
 fn main() {
@@ -354,15 +375,11 @@ fn main() {
     let keys = permutation(args.rows);
     let mut rows = Vec::new();
 
-    let mut secs = [0.0; ENGINES];
-    for (i, t) in tables.iter_mut().enumerate() {
-        secs[i] = time(|| {
-            for chunk in keys.chunks(1000) {
-                t.insert_batch(chunk);
-            }
-        });
-        eprintln!("{}: insert-1000 {:.2}s", names[i], secs[i]);
-    }
+    let batches: Vec<&[u64]> = keys.chunks(1000).collect();
+    let (secs, _) = interleaved(&mut tables, &batches, 20, |t, batch| {
+        t.insert_batch(batch);
+        0
+    });
     rows.push(Row {
         name: "insert-1000",
         ops: args.rows,
@@ -370,15 +387,10 @@ fn main() {
     });
 
     let extra: Vec<u64> = (args.rows..args.rows + args.single).collect();
-    let mut secs = [0.0; ENGINES];
-    for (i, t) in tables.iter_mut().enumerate() {
-        secs[i] = time(|| {
-            for k in &extra {
-                t.insert_batch(std::slice::from_ref(k));
-            }
-        });
-        eprintln!("{}: insert-1 {:.2}s", names[i], secs[i]);
-    }
+    let (secs, _) = interleaved(&mut tables, &extra, 200, |t, &k| {
+        t.insert_batch(std::slice::from_ref(&k));
+        0
+    });
     rows.push(Row {
         name: "insert-1",
         ops: args.single,
@@ -388,15 +400,7 @@ fn main() {
     let total = args.rows + args.single;
 
     let probes = random_keys(args.lookups, total, 7);
-    let mut secs = [0.0; ENGINES];
-    let mut checks = [0usize; ENGINES];
-    for (i, t) in tables.iter_mut().enumerate() {
-        secs[i] = time(|| {
-            for &k in &probes {
-                checks[i] += t.lookup(k);
-            }
-        });
-    }
+    let (secs, checks) = interleaved(&mut tables, &probes, 10_000, |t, &k| t.lookup(k));
     assert!(
         checks.iter().all(|&c| c == checks[0]),
         "the engines returned different lookups"
@@ -409,15 +413,7 @@ fn main() {
     });
 
     let starts = random_keys(args.scans, total.saturating_sub(1000).max(1), 11);
-    let mut secs = [0.0; ENGINES];
-    let mut checks = [0usize; ENGINES];
-    for (i, t) in tables.iter_mut().enumerate() {
-        secs[i] = time(|| {
-            for &k in &starts {
-                checks[i] += t.scan(k, 1000);
-            }
-        });
-    }
+    let (secs, checks) = interleaved(&mut tables, &starts, 100, |t, &k| t.scan(k, 1000));
     assert!(
         checks.iter().all(|&c| c == checks[0]),
         "the engines returned different scans"
