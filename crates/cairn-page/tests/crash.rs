@@ -1,8 +1,9 @@
 //! Transactions under `kill -9`: a child process runs random transactions over a heap and
 //! two indexes on it (a B+tree and a hash index, both mapping each value to its tuple id):
 //! inserts, updates and deletes, most committed, some aborted, one in flight when it dies.
-//! It reports each change and each outcome. The parent kills it at a random moment —
-//! sometimes while the child is still recovering from the previous kill — reopens the store,
+//! It reports each change and each outcome. The parent kills it at a random moment — one
+//! round in five within 2 ms of the child starting to recover from the previous kill, before
+//! it is ready — reopens the store,
 //! and checks that it holds exactly the committed transactions: every committed change, no
 //! aborted one, the transaction in flight whole (its commit reached the log) or not at all,
 //! both indexes agreeing with the heap, and the B+tree's invariants intact.
@@ -91,6 +92,7 @@ fn txn_child() {
         .expect("round")
         .parse()
         .expect("round");
+    println!("recovering");
     let store = PageStore::open(&dir, options()).expect("recover");
     println!("ready");
     let heap = store.heap(store.root(HEAP).expect("root")).expect("heap");
@@ -183,7 +185,16 @@ fn apply(state: &mut State, ops: &[String]) {
     }
 }
 
-fn run_and_kill(dir: &std::path::Path, round: u64, delay: Duration) -> Vec<String> {
+/// When the parent kills the child.
+#[derive(Debug, Clone, Copy)]
+enum Kill {
+    /// This long after starting it (mostly mid-transactions).
+    After(Duration),
+    /// This long after it announces that it is opening (recovering) the store.
+    DuringRecovery(Duration),
+}
+
+fn run_and_kill(dir: &std::path::Path, round: u64, kill: Kill) -> Vec<String> {
     let exe = std::env::current_exe().expect("test binary");
     let mut child = Command::new(exe)
         .args([
@@ -200,16 +211,34 @@ fn run_and_kill(dir: &std::path::Path, round: u64, delay: Duration) -> Vec<Strin
         .spawn()
         .expect("spawn child");
     let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
     let reader = std::thread::spawn(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<_>>()
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
     });
-    std::thread::sleep(delay);
+    let mut lines = Vec::new();
+    match kill {
+        Kill::After(delay) => std::thread::sleep(delay),
+        Kill::DuringRecovery(delay) => {
+            while let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) {
+                // libtest prints the test's name and its first output on one line.
+                let recovering = line.ends_with("recovering");
+                lines.push(line);
+                if recovering {
+                    break;
+                }
+            }
+            std::thread::sleep(delay);
+        }
+    }
     child.kill().expect("SIGKILL");
     child.wait().expect("reap");
-    reader.join().expect("reader")
+    reader.join().expect("reader");
+    lines.extend(rx.try_iter());
+    lines
 }
 
 #[test]
@@ -229,13 +258,17 @@ fn kill_9_keeps_exactly_the_committed_transactions() {
     let mut model = State::new();
     let mut rng = Rng(42);
     let (mut commits, mut aborts, mut in_flight_kept, mut in_flight_lost) = (0, 0, 0, 0);
+    let mut killed_recovering = 0;
     for round in 0..ROUNDS {
-        let delay = if round % 5 == 4 {
-            rng.below(10)
+        let kill = if round % 5 == 4 {
+            Kill::DuringRecovery(Duration::from_micros(rng.below(2000)))
         } else {
-            20 + rng.below(120)
+            Kill::After(Duration::from_millis(20 + rng.below(120)))
         };
-        let lines = run_and_kill(dir.path(), round, Duration::from_millis(delay));
+        let lines = run_and_kill(dir.path(), round, kill);
+        if !lines.iter().any(|l| l == "ready") {
+            killed_recovering += 1;
+        }
         let mut pending = Vec::new();
         for line in lines {
             if line.starts_with("op ") {
@@ -262,7 +295,11 @@ fn kill_9_keeps_exactly_the_committed_transactions() {
         }
     }
     eprintln!(
-        "{ROUNDS} kills: {commits} commits and {aborts} aborts checked; in-flight transaction kept after {in_flight_kept}, undone after {in_flight_lost}"
+        "{ROUNDS} kills ({killed_recovering} before recovery finished): {commits} commits and {aborts} aborts checked; in-flight transaction kept after {in_flight_kept}, undone after {in_flight_lost}"
     );
     assert!(commits > ROUNDS, "the child must commit between kills");
+    assert!(
+        killed_recovering > 0,
+        "no kill landed while the child was recovering"
+    );
 }
