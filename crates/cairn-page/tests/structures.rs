@@ -402,3 +402,72 @@ fn a_hash_index_splits_buckets_as_it_grows() {
     assert_eq!(shape.entries, 300);
     assert!(shape.buckets > 4, "{shape:?}");
 }
+
+#[test]
+fn threads_share_a_heap_and_a_hash_index() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let (root, meta) = (
+        store.create_heap().expect("heap"),
+        store.create_hash_index().expect("hash"),
+    );
+    let per_thread = 600u16;
+    let inserted: Vec<Vec<(TupleId, Vec<u8>)>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4u16)
+            .map(|t| {
+                let store = &store;
+                s.spawn(move || {
+                    let heap = store.heap(root).expect("heap");
+                    let index = store.hash_index(meta);
+                    let mut mine = Vec::new();
+                    for i in 0..per_thread {
+                        let v = heap_value(50 + (i as usize % 300), (t * 1000 + i) as usize);
+                        let mut txn = store.begin().expect("begin");
+                        let tid = heap.insert(&mut txn, &v).expect("insert");
+                        let key = format!("{t}/{i}").into_bytes();
+                        index
+                            .insert(
+                                &mut txn,
+                                &key,
+                                &[tid.0.to_be_bytes().as_slice(), &tid.1.to_be_bytes()].concat(),
+                            )
+                            .expect("index");
+                        if i % 7 == 0 {
+                            txn.abort().expect("abort");
+                        } else {
+                            txn.commit().expect("commit");
+                            mine.push((tid, v));
+                        }
+                    }
+                    mine
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("worker"))
+            .collect()
+    });
+    let heap = store.heap(root).expect("heap");
+    let index = store.hash_index(meta);
+    let all: HashMap<TupleId, Vec<u8>> = inserted.iter().flatten().cloned().collect();
+    assert_eq!(
+        all.len(),
+        inserted.iter().map(Vec::len).sum::<usize>(),
+        "two inserts got one tuple id"
+    );
+    let scanned: HashMap<TupleId, Vec<u8>> = heap.scan().map(|r| r.expect("scan")).collect();
+    assert_eq!(scanned, all);
+    let shape = index.check().expect("hash invariants");
+    assert_eq!(shape.entries, all.len());
+    for (t, mine) in inserted.iter().enumerate() {
+        let committed: Vec<u16> = (0..per_thread).filter(|i| i % 7 != 0).collect();
+        for (&i, (tid, _)) in committed.iter().zip(mine) {
+            let want = [tid.0.to_be_bytes().as_slice(), &tid.1.to_be_bytes()].concat();
+            assert_eq!(
+                index.get(format!("{t}/{i}").as_bytes()).expect("get"),
+                vec![want]
+            );
+        }
+    }
+}
