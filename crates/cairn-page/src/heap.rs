@@ -369,15 +369,7 @@ impl<'s> Heap<'s> {
             )?;
             return Ok(tid);
         }
-        self.reserve(txn, tid.0, old.len());
-        txn.log_change(
-            Change::Delete {
-                page: tid.0,
-                slot: tid.1,
-                old,
-            },
-            &mut page,
-        )?;
+        self.remove_tuple(txn, &mut page, tid, old)?;
         drop(page);
         self.insert_tuple(txn, &tuple)
     }
@@ -386,6 +378,18 @@ impl<'s> Heap<'s> {
     pub fn delete(&self, txn: &mut Txn<'_>, tid: TupleId) -> Result<()> {
         let mut page = self.store.write(tid.0)?;
         let old = replaced_tuple(txn, &page, tid)?;
+        self.remove_tuple(txn, &mut page, tid, old)
+    }
+
+    /// Logs the removal of tuple `old` at `tid` from `page` (latched by the caller), its
+    /// space kept for the transaction's undo until it ends.
+    fn remove_tuple(
+        &self,
+        txn: &mut Txn<'_>,
+        page: &mut Page,
+        tid: TupleId,
+        old: Vec<u8>,
+    ) -> Result<()> {
         self.reserve(txn, tid.0, old.len());
         txn.log_change(
             Change::Delete {
@@ -393,7 +397,7 @@ impl<'s> Heap<'s> {
                 slot: tid.1,
                 old,
             },
-            &mut page,
+            page,
         )
     }
 
