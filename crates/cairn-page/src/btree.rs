@@ -282,11 +282,7 @@ impl<'s> BTree<'s> {
     }
 
     fn corrupt(&self, page: PageId, what: impl Into<String>) -> Error {
-        Error::Corrupt {
-            file: self.store.pool.disk().path().into(),
-            page,
-            what: what.into(),
-        }
+        self.store.corrupt(page, what)
     }
 
     fn node_read(&self, id: PageId) -> Result<PageRead<'s>> {
@@ -415,31 +411,65 @@ impl<'s> BTree<'s> {
         upper: Bound<&[u8]>,
         mut visit: impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
-        let in_upper = |k: &[u8]| match upper {
-            Bound::Included(u) => k <= u,
-            Bound::Excluded(u) => k < u,
-            Bound::Unbounded => true,
+        let mut from = self.visit_leaf_forward(None, lower, upper, &mut visit)?;
+        while let Some(fence) = from {
+            from = self.visit_leaf_forward(Some(&fence), lower, upper, &mut visit)?;
+        }
+        Ok(())
+    }
+
+    /// One leaf of a forward scan: the entries of the leaf that `from` (the fence the
+    /// previous leaf returned) or, at the start, `lower` leads to, in order, through `visit`
+    /// until it returns false or an entry passes `upper`. Returns the fence the next leaf
+    /// starts at; `None` when the scan is over.
+    fn visit_leaf_forward(
+        &self,
+        from: Option<&EntryBytes>,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        visit: &mut impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<Option<EntryBytes>> {
+        let seek = match (from, lower) {
+            (Some(f), _) => Seek::AtLeast((&f.0, &f.1)),
+            (None, Bound::Included(l)) => Seek::AtLeast((l, &[])),
+            (None, Bound::Excluded(l)) => Seek::AfterKey(l),
+            (None, Bound::Unbounded) => Seek::AtLeast((&[], &[])),
         };
-        let mut fence: Option<EntryBytes> = None;
-        loop {
-            let seek = match (&fence, lower) {
-                (Some(f), _) => Seek::AtLeast((&f.0, &f.1)),
-                (None, Bound::Included(l)) => Seek::AtLeast((l, &[])),
-                (None, Bound::Excluded(l)) => Seek::AfterKey(l),
-                (None, Bound::Unbounded) => Seek::AtLeast((&[], &[])),
-            };
-            let found = self.find(&seek)?;
-            for i in leaf_partition(&found.leaf, &seek)..found.leaf.slot_count() {
-                let ((k, v), _) = entry(&found.leaf, i);
-                if !in_upper(k) || !visit(k, v) {
-                    return Ok(());
-                }
-            }
-            match found.high {
-                Some(high) if in_upper(&high.0) => fence = Some(high),
-                _ => return Ok(()),
+        let found = self.find(&seek)?;
+        for i in leaf_partition(&found.leaf, &seek)..found.leaf.slot_count() {
+            let ((k, v), _) = entry(&found.leaf, i);
+            if !below_upper(k, upper) || !visit(k, v) {
+                return Ok(None);
             }
         }
+        Ok(found.high.filter(|high| below_upper(&high.0, upper)))
+    }
+
+    /// One leaf of a backward scan, the mirror of [`BTree::visit_leaf_forward`]: entries in
+    /// descending order from the leaf `from` or, at the start, `upper` leads to, until `visit`
+    /// returns false or an entry passes `lower`. Returns the fence below which the previous
+    /// leaf lies; `None` when the scan is over.
+    fn visit_leaf_backward(
+        &self,
+        from: Option<&EntryBytes>,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        visit: &mut impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<Option<EntryBytes>> {
+        let seek = match (from, upper) {
+            (Some(f), _) => Seek::Below((&f.0, &f.1)),
+            (None, Bound::Included(u)) => Seek::AtMostKey(u),
+            (None, Bound::Excluded(u)) => Seek::BelowKey(u),
+            (None, Bound::Unbounded) => Seek::End,
+        };
+        let found = self.find(&seek)?;
+        for i in (0..leaf_partition(&found.leaf, &seek)).rev() {
+            let ((k, v), _) = entry(&found.leaf, i);
+            if !above_lower(k, lower) || !visit(k, v) {
+                return Ok(None);
+            }
+        }
+        Ok(found.low)
     }
 
     /// Inserts (key, value). With `unique`, fails with [`Error::DuplicateKey`] if an entry
@@ -791,10 +821,15 @@ impl<'s> BTree<'s> {
         };
         logging.log(self.store, IndexKind::BTree, self.root, change, leaf)?;
 
-        // Rebalance upwards.
-        let mut alloc = self.store.allocation()?;
-        let mut changed: Vec<PageId> = Vec::new();
-        let mut freed: Vec<Page> = Vec::new();
+        // Rebalance upwards. Every page changed or freed is logged whole, in one record with
+        // the allocation changes; the meta page is latched only once a page is freed.
+        let mut alloc: Option<crate::store::Allocation<'s>> = None;
+        let mut touched: Vec<PageId> = Vec::new();
+        let touch = |touched: &mut Vec<PageId>, id: PageId| {
+            if !touched.contains(&id) {
+                touched.push(id);
+            }
+        };
         let mut d = depth;
         while d > 0 && path[d].node.used_space() < MIN_FILL {
             let index = path[d].index;
@@ -837,14 +872,13 @@ impl<'s> BTree<'s> {
                     left.set_next_page(next);
                 }
                 parent.remove_cell(sep_at)?;
-                let image = alloc.release(right_id);
-                *right = image.clone();
-                freed.push(image);
-                changed.retain(|&p| p != right_id);
-                for id in [left_id, parent.id()] {
-                    if !changed.contains(&id) {
-                        changed.push(id);
-                    }
+                let alloc = match &mut alloc {
+                    Some(a) => a,
+                    None => alloc.insert(self.store.allocation()?),
+                };
+                *right = alloc.release(right_id);
+                for id in [left_id, right_id, parent.id()] {
+                    touch(&mut touched, id);
                 }
             } else {
                 // Redistribute: the split point whose separator fits the parent best.
@@ -866,16 +900,13 @@ impl<'s> BTree<'s> {
                 parent.remove_cell(sep_at)?;
                 parent.insert_cell(sep_at, &new_sep)?;
                 for id in [left_id, right_id, parent.id()] {
-                    if !changed.contains(&id) {
-                        changed.push(id);
-                    }
+                    touch(&mut touched, id);
                 }
                 break;
             }
             d -= 1;
         }
         // A root left with one child takes its cells (the child is latched in the path).
-        let mut collapsed: Option<PageId> = None;
         if d == 0
             && path[0].node.id() == self.root
             && path[0].node.level() > 0
@@ -901,28 +932,29 @@ impl<'s> BTree<'s> {
             **root = Page::new(self.root, PageType::Index);
             root.set_level(child_level);
             fill(root, &cells)?;
+            let alloc = match &mut alloc {
+                Some(a) => a,
+                None => alloc.insert(self.store.allocation()?),
+            };
             *child = alloc.release(only);
-            collapsed = Some(only);
-            changed.retain(|&p| p != only);
-            if !changed.contains(&self.root) {
-                changed.push(self.root);
+            for id in [only, self.root] {
+                touch(&mut touched, id);
             }
         }
-        if changed.is_empty() && freed.is_empty() && collapsed.is_none() {
+        if touched.is_empty() {
             return Ok(true);
         }
-        let is_freed = |id: PageId| collapsed == Some(id) || freed.iter().any(|f| f.id() == id);
-        let mut changes = alloc.changes();
-        let mut pages: Vec<&mut Page> = vec![&mut alloc.meta];
+        let mut changes = alloc.as_ref().map(|a| a.changes()).unwrap_or_default();
+        let mut pages: Vec<&mut Page> = Vec::new();
+        if let Some(a) = alloc.as_mut() {
+            pages.push(&mut a.meta);
+        }
         for level in path.iter_mut() {
-            if changed.contains(&level.node.id()) || is_freed(level.node.id()) {
-                changes.push(Change::image_of(&level.node));
-                pages.push(&mut level.node);
-            }
-            if let Some((s, _)) = level.sibling.as_mut() {
-                if changed.contains(&s.id()) || is_freed(s.id()) {
-                    changes.push(Change::image_of(s));
-                    pages.push(s);
+            let sibling = level.sibling.as_mut().map(|(s, _)| s);
+            for page in std::iter::once(&mut level.node).chain(sibling) {
+                if touched.contains(&page.id()) {
+                    changes.push(Change::image_of(page));
+                    pages.push(page);
                 }
             }
         }
@@ -1392,81 +1424,47 @@ pub struct Range<'s> {
 }
 
 impl Range<'_> {
-    fn in_upper(&self, k: &[u8]) -> bool {
-        match &self.upper {
-            Bound::Included(u) => k <= &u[..],
-            Bound::Excluded(u) => k < &u[..],
-            Bound::Unbounded => true,
-        }
-    }
-
-    fn in_lower(&self, k: &[u8]) -> bool {
-        match &self.lower {
-            Bound::Included(l) => k >= &l[..],
-            Bound::Excluded(l) => k > &l[..],
-            Bound::Unbounded => true,
-        }
-    }
-
     /// Reads the next leaf's entries within range into the buffer.
     fn fill_buffer(&mut self) -> Result<()> {
-        let Some(fence) = self.next.take() else {
+        let Some(from) = self.next.take() else {
             return Ok(());
         };
-        if !self.reverse {
-            let seek = match (&fence, &self.lower) {
-                (Some(f), _) => Seek::AtLeast((&f.0, &f.1)),
-                (None, Bound::Included(l)) => Seek::AtLeast((l, &[])),
-                (None, Bound::Excluded(l)) => Seek::AfterKey(l),
-                (None, Bound::Unbounded) => Seek::AtLeast((&[], &[])),
-            };
-            let found = self.tree.find(&seek)?;
-            let start = leaf_partition(&found.leaf, &seek);
-            let mut past_end = false;
-            for i in start..found.leaf.slot_count() {
-                let (k, v) = entry(&found.leaf, i).0;
-                if !self.in_upper(k) {
-                    past_end = true;
-                    break;
-                }
-                if self.in_lower(k) {
-                    self.buffer.push_back((k.to_vec(), v.to_vec()));
-                }
-            }
-            if !past_end {
-                if let Some(high) = found.high {
-                    if self.in_upper(&high.0) {
-                        self.next = Some(Some(high));
-                    }
-                }
-            }
+        let (lower, upper) = (
+            self.lower.as_ref().map(Vec::as_slice),
+            self.upper.as_ref().map(Vec::as_slice),
+        );
+        let buffer = &mut self.buffer;
+        let mut keep = |k: &[u8], v: &[u8]| {
+            buffer.push_back((k.to_vec(), v.to_vec()));
+            true
+        };
+        let next = if self.reverse {
+            self.tree
+                .visit_leaf_backward(from.as_ref(), lower, upper, &mut keep)?
         } else {
-            let seek = match (&fence, &self.upper) {
-                (Some(f), _) => Seek::Below((&f.0, &f.1)),
-                (None, Bound::Included(u)) => Seek::AtMostKey(u),
-                (None, Bound::Excluded(u)) => Seek::BelowKey(u),
-                (None, Bound::Unbounded) => Seek::End,
-            };
-            let found = self.tree.find(&seek)?;
-            let end = leaf_partition(&found.leaf, &seek);
-            let mut past_end = false;
-            for i in (0..end).rev() {
-                let (k, v) = entry(&found.leaf, i).0;
-                if !self.in_lower(k) {
-                    past_end = true;
-                    break;
-                }
-                if self.in_upper(k) {
-                    self.buffer.push_back((k.to_vec(), v.to_vec()));
-                }
-            }
-            if !past_end {
-                if let Some(low) = found.low {
-                    self.next = Some(Some(low));
-                }
-            }
-        }
+            self.tree
+                .visit_leaf_forward(from.as_ref(), lower, upper, &mut keep)?
+        };
+        self.next = next.map(Some);
         Ok(())
+    }
+}
+
+/// Whether key `k` lies within `upper`.
+fn below_upper(k: &[u8], upper: Bound<&[u8]>) -> bool {
+    match upper {
+        Bound::Included(u) => k <= u,
+        Bound::Excluded(u) => k < u,
+        Bound::Unbounded => true,
+    }
+}
+
+/// Whether key `k` lies within `lower`.
+fn above_lower(k: &[u8], lower: Bound<&[u8]>) -> bool {
+    match lower {
+        Bound::Included(l) => k >= l,
+        Bound::Excluded(l) => k > l,
+        Bound::Unbounded => true,
     }
 }
 

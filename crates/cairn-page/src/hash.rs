@@ -34,7 +34,7 @@ use crate::buffer_pool::PageWrite;
 use crate::error::{Error, Result};
 use crate::logrec::{Change, IndexKind};
 use crate::page::{Page, PageId, PageType, SlotId, HEADER_LEN, PAGE_SIZE, SLOT_LEN};
-use crate::store::{u32_at, PageStore};
+use crate::store::PageStore;
 use crate::txn::Txn;
 use crate::wal::{Lsn, TxnId};
 
@@ -156,11 +156,17 @@ impl<'s> HashIndex<'s> {
     }
 
     fn corrupt(&self, page: PageId, what: impl Into<String>) -> Error {
-        Error::Corrupt {
-            file: self.store.pool.disk().path().into(),
-            page,
-            what: what.into(),
+        self.store.corrupt(page, what)
+    }
+
+    /// Counts one more page walked along the bucket chain that starts at `first`; fails once
+    /// the walk is longer than any chain can be (the chain loops).
+    fn step_chain(&self, first: PageId, hops: &mut u64) -> Result<()> {
+        *hops += 1;
+        if *hops > u64::from(u32::MAX) {
+            return Err(self.corrupt(first, "bucket chain loops"));
         }
+        Ok(())
     }
 
     fn geometry(&self, meta: &Page) -> Result<Geometry> {
@@ -174,10 +180,10 @@ impl<'s> HashIndex<'s> {
             });
         }
         Ok(Geometry {
-            round: u32_at(meta, ROUND),
-            split: u32_at(meta, SPLIT),
-            count: u32_at(meta, COUNT),
-            seed: u32_at(meta, SEED),
+            round: meta.u32_at(ROUND),
+            split: meta.u32_at(SPLIT),
+            count: meta.u32_at(COUNT),
+            seed: meta.u32_at(SEED),
         })
     }
 
@@ -197,9 +203,9 @@ impl<'s> HashIndex<'s> {
         if d >= DIR_PAGES {
             return Err(self.corrupt(self.meta, "bucket past the directory"));
         }
-        let dir_id = u32_at(meta, DIRECTORY + 4 * d);
+        let dir_id = meta.u32_at(DIRECTORY + 4 * d);
         let dir = self.store.read(dir_id)?;
-        let id = u32_at(&dir, HEADER_LEN + 4 * (bucket as usize % PER_DIR));
+        let id = dir.u32_at(HEADER_LEN + 4 * (bucket as usize % PER_DIR));
         if id == 0 {
             return Err(self.corrupt(dir_id, format!("bucket {bucket} has no page")));
         }
@@ -212,10 +218,10 @@ impl<'s> HashIndex<'s> {
         let meta = self.store.read(self.meta)?;
         let g = self.geometry(&meta)?;
         let hash = crc32c::crc32c_append(g.seed, key);
-        let mut next = self.bucket_page(&meta, Self::bucket_of(&g, hash))?;
+        let first = self.bucket_page(&meta, Self::bucket_of(&g, hash))?;
         drop(meta);
         let mut values = Vec::new();
-        let mut hops = 0u64;
+        let (mut next, mut hops) = (first, 0u64);
         while next != 0 {
             let page = self.store.read(next)?;
             for i in 0..page.slot_count() {
@@ -225,10 +231,7 @@ impl<'s> HashIndex<'s> {
                 }
             }
             next = page.next_page();
-            hops += 1;
-            if hops > u64::from(u32::MAX) {
-                return Err(self.corrupt(self.meta, "bucket chain loops"));
-            }
+            self.step_chain(first, &mut hops)?;
         }
         Ok(values)
     }
@@ -270,10 +273,7 @@ impl<'s> HashIndex<'s> {
             }
             tail = next;
             next = page.next_page();
-            hops += 1;
-            if hops > u64::from(u32::MAX) {
-                return Err(self.corrupt(first, "bucket chain loops"));
-            }
+            self.step_chain(first, &mut hops)?;
         }
         let grew = room.is_none();
         let mut page = match room {
@@ -319,10 +319,8 @@ impl<'s> HashIndex<'s> {
             return Ok(()); // At the largest size: buckets only chain from here on.
         }
         let mut alloc = self.store.allocation()?;
-        let mut changes = alloc.changes(); // (refilled below)
-        changes.clear();
         // The directory page of the new bucket, new if it starts one.
-        let mut dir_id = u32_at(&meta, DIRECTORY + 4 * d);
+        let mut dir_id = meta.u32_at(DIRECTORY + 4 * d);
         let mut new_dir: Option<PageWrite<'s>> = None;
         if dir_id == 0 {
             dir_id = alloc.take()?;
@@ -359,10 +357,11 @@ impl<'s> HashIndex<'s> {
         }
         // Refill the old chain's pages in order; free those left over.
         let mut images: Vec<Page> = Vec::new();
-        let used = pack(&stay, chain.iter().map(|p| p.id()).collect(), &mut images)?;
+        let chain_ids: Vec<PageId> = chain.iter().map(|p| p.id()).collect();
+        let used = pack(&stay, &chain_ids, &mut images)?;
         // The new bucket takes the old chain's leftover pages first (they are latched here),
         // then new ones; leftovers it does not need are freed.
-        let mut leftover: Vec<PageId> = chain.iter().skip(used).map(|p| p.id()).collect();
+        let mut leftover: Vec<PageId> = chain_ids[used..].to_vec();
         let needed = pages_needed(&go);
         let mut new_ids: Vec<PageId> = Vec::new();
         while new_ids.len() < needed && !leftover.is_empty() {
@@ -377,7 +376,7 @@ impl<'s> HashIndex<'s> {
             new_ids.push(id);
             new_pages.push(self.store.pool.install(Page::new(id, PageType::Hash))?);
         }
-        pack(&go, new_ids.clone(), &mut images)?;
+        pack(&go, &new_ids, &mut images)?;
         // Directory entry and geometry.
         let mut dir = match new_dir {
             Some(p) => p,
@@ -395,7 +394,7 @@ impl<'s> HashIndex<'s> {
         meta.patch(ROUND, &round.to_le_bytes())?;
         meta.patch(SPLIT, &split.to_le_bytes())?;
         meta.patch(COUNT, &(g.count + 1).to_le_bytes())?;
-        changes.extend(alloc.changes());
+        let mut changes = alloc.changes();
         changes.push(Change::image_of(&meta));
         changes.push(Change::image_of(&dir));
         for image in &images {
@@ -427,8 +426,9 @@ impl<'s> HashIndex<'s> {
         let meta = self.store.read(self.meta)?;
         let g = self.geometry(&meta)?;
         let hash = crc32c::crc32c_append(g.seed, key);
-        let mut next = self.bucket_page(&meta, Self::bucket_of(&g, hash))?;
+        let first = self.bucket_page(&meta, Self::bucket_of(&g, hash))?;
         drop(meta);
+        let (mut next, mut hops) = (first, 0u64);
         while next != 0 {
             let mut page = self.store.write(next)?;
             let found = (0..page.slot_count()).find(|&i| {
@@ -445,6 +445,7 @@ impl<'s> HashIndex<'s> {
                 return Ok(true);
             }
             next = page.next_page();
+            self.step_chain(first, &mut hops)?;
         }
         Ok(false)
     }
@@ -505,7 +506,7 @@ fn pages_needed(cells: &[Vec<u8>]) -> usize {
 
 /// Lays `cells` out over pages `ids` (chained in that order) as images; returns how many
 /// pages it used (at least one).
-fn pack(cells: &[Vec<u8>], ids: Vec<PageId>, images: &mut Vec<Page>) -> Result<usize> {
+fn pack(cells: &[Vec<u8>], ids: &[PageId], images: &mut Vec<Page>) -> Result<usize> {
     let needed = pages_needed(cells);
     if needed > ids.len() {
         return Err(Error::PageFull {

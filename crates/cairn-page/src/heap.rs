@@ -138,11 +138,10 @@ impl PageStore {
                     expected: "a heap directory page",
                 });
             }
-            let n = u16::from_le_bytes([dir.bytes_at(COUNT, 2)[0], dir.bytes_at(COUNT, 2)[1]]);
+            let n = dir.u16_at(COUNT);
             for i in 0..(n as usize).min(DIR_CAPACITY) {
-                let e = dir.bytes_at(ENTRIES + i * ENTRY_LEN, ENTRY_LEN);
-                let category = e[4];
-                let id = u32::from_le_bytes([e[0], e[1], e[2], e[3]]);
+                let at = ENTRIES + i * ENTRY_LEN;
+                let (id, category) = (dir.u32_at(at), dir.bytes_at(at + 4, 1)[0]);
                 space.index_of.insert(id, space.pages.len());
                 space.pages.push(DataPage {
                     id,
@@ -194,13 +193,7 @@ impl<'s> Heap<'s> {
                 None => self.add_page()?,
             };
             let id = lock(&self.space).pages[index].id;
-            let mut page = self.store.write(id)?;
-            if page.page_type() != Some(PageType::Data) {
-                return Err(Error::WrongPage {
-                    page: id,
-                    expected: "a heap data page",
-                });
-            }
+            let mut page = self.data_page_mut(id)?;
             // A heap tuple always takes a new slot: a slot emptied by a delete may still be
             // wanted back by that transaction's undo (slots are reused once MVCC's vacuum
             // knows no one can, a later issue).
@@ -255,11 +248,8 @@ impl<'s> Heap<'s> {
     fn add_page(&self) -> Result<usize> {
         let mut space = lock(&self.space);
         let index = space.pages.len();
-        if index > 0
-            && index.is_multiple_of(DIR_CAPACITY)
-            && space.directory.len() == index / DIR_CAPACITY
-        {
-            // The last directory page is full: chain a new one first.
+        if space.directory.len() == index / DIR_CAPACITY {
+            // The directory pages are all full: chain a new one first.
             let last = *space.directory.last().expect("a heap has a directory page");
             let mut dir = self.store.write(last)?;
             let mut alloc = self.store.allocation()?;
@@ -309,8 +299,7 @@ impl<'s> Heap<'s> {
         ]);
         self.store
             .log_redo(changes, &mut [&mut dir, &mut alloc.meta, &mut page])?;
-        let at = space.pages.len();
-        space.index_of.insert(id, at);
+        space.index_of.insert(id, index);
         space.pages.push(DataPage {
             id,
             category: cat,
@@ -334,14 +323,17 @@ impl<'s> Heap<'s> {
         value_of(self.store, tid, &tuple).map(Some)
     }
 
+    /// Data page `id`, shared.
     fn data_page(&self, id: PageId) -> Result<crate::buffer_pool::PageRead<'s>> {
         let page = self.store.read(id)?;
-        if page.page_type() != Some(PageType::Data) {
-            return Err(Error::WrongPage {
-                page: id,
-                expected: "a heap data page",
-            });
-        }
+        expect_data_page(&page)?;
+        Ok(page)
+    }
+
+    /// Data page `id`, exclusive.
+    fn data_page_mut(&self, id: PageId) -> Result<crate::buffer_pool::PageWrite<'s>> {
+        let page = self.store.write(id)?;
+        expect_data_page(&page)?;
         Ok(page)
     }
 
@@ -350,7 +342,7 @@ impl<'s> Heap<'s> {
     /// pointing at the old place must follow.
     pub fn update(&self, txn: &mut Txn<'_>, tid: TupleId, value: &[u8]) -> Result<TupleId> {
         let tuple = self.tuple_for(txn, value)?;
-        let mut page = self.store.write(tid.0)?;
+        let mut page = self.data_page_mut(tid.0)?;
         let old = replaced_tuple(txn, &page, tid)?;
         let grows = tuple.len().saturating_sub(old.len());
         if grows <= self.usable(&page) {
@@ -376,7 +368,7 @@ impl<'s> Heap<'s> {
 
     /// Removes the tuple at `tid`.
     pub fn delete(&self, txn: &mut Txn<'_>, tid: TupleId) -> Result<()> {
-        let mut page = self.store.write(tid.0)?;
+        let mut page = self.data_page_mut(tid.0)?;
         let old = replaced_tuple(txn, &page, tid)?;
         self.remove_tuple(txn, &mut page, tid, old)
     }
@@ -483,29 +475,28 @@ impl Iterator for HeapScan<'_> {
     }
 }
 
-fn corrupt(store: &PageStore, page: PageId, what: impl Into<String>) -> Error {
-    Error::Corrupt {
-        file: store.pool.disk().path().into(),
-        page,
-        what: what.into(),
+/// Fails unless `page` is a heap data page.
+fn expect_data_page(page: &Page) -> Result<()> {
+    if page.page_type() != Some(PageType::Data) {
+        return Err(Error::WrongPage {
+            page: page.id(),
+            expected: "a heap data page",
+        });
     }
+    Ok(())
 }
 
 /// The value a tuple holds, reading its overflow chain if it has one.
 fn value_of(store: &PageStore, tid: TupleId, tuple: &[u8]) -> Result<Vec<u8>> {
     if tuple.len() < TUPLE_HEADER {
-        return Err(corrupt(
-            store,
-            tid.0,
-            format!("tuple in slot {} too short", tid.1),
-        ));
+        return Err(store.corrupt(tid.0, format!("tuple in slot {} too short", tid.1)));
     }
     let body = &tuple[TUPLE_HEADER..];
     if tuple[0] & OVERFLOWED == 0 {
         return Ok(body.to_vec());
     }
     let (len, first) =
-        overflow_pointer(body).ok_or_else(|| corrupt(store, tid.0, "bad overflow pointer"))?;
+        overflow_pointer(body).ok_or_else(|| store.corrupt(tid.0, "bad overflow pointer"))?;
     read_chain(store, first, len)
 }
 
@@ -567,28 +558,17 @@ fn read_chain(store: &PageStore, first: PageId, len: u64) -> Result<Vec<u8>> {
     for _ in 0..pages {
         let page = store.read(next)?;
         if page.page_type() != Some(PageType::Overflow) {
-            return Err(corrupt(
-                store,
-                next,
-                "overflow chain leads to another kind of page",
-            ));
+            return Err(store.corrupt(next, "overflow chain leads to another kind of page"));
         }
-        let n = u16::from_le_bytes([
-            page.bytes_at(HEADER_LEN, 2)[0],
-            page.bytes_at(HEADER_LEN, 2)[1],
-        ]) as usize;
+        let n = page.u16_at(HEADER_LEN) as usize;
         if n > OVERFLOW_CAPACITY || value.len() + n > len as usize {
-            return Err(corrupt(store, next, "overflow piece longer than the value"));
+            return Err(store.corrupt(next, "overflow piece longer than the value"));
         }
         value.extend_from_slice(page.bytes_at(OVERFLOW_DATA, n));
         next = page.next_page();
     }
     if value.len() as u64 != len {
-        return Err(corrupt(
-            store,
-            first,
-            "overflow chain shorter than the value",
-        ));
+        return Err(store.corrupt(first, "overflow chain shorter than the value"));
     }
     Ok(value)
 }
@@ -600,15 +580,11 @@ pub(crate) fn free_chain(store: &PageStore, first: PageId) -> Result<()> {
     while next != 0 {
         let page = store.write(next)?;
         if page.page_type() != Some(PageType::Overflow) {
-            return Err(corrupt(
-                store,
-                next,
-                "freeing an overflow chain that leads elsewhere",
-            ));
+            return Err(store.corrupt(next, "freeing an overflow chain that leads elsewhere"));
         }
         seen += 1;
         if seen > u64::from(u32::MAX) {
-            return Err(corrupt(store, first, "overflow chain loops"));
+            return Err(store.corrupt(first, "overflow chain loops"));
         }
         let after = page.next_page();
         store.free(page)?;

@@ -399,14 +399,6 @@ impl Page {
         Ok(())
     }
 
-    /// Removes every cell at position `from` and after.
-    pub fn truncate_cells(&mut self, from: SlotId) -> Result<()> {
-        while self.slot_count() > from {
-            self.remove_cell(self.slot_count() - 1)?;
-        }
-        Ok(())
-    }
-
     /// Bytes held by tuples and their slots.
     pub fn used_space(&self) -> usize {
         PAGE_SIZE - HEADER_LEN - self.free_space()
@@ -545,11 +537,13 @@ impl Page {
         &mut self.bytes[HEADER_LEN..]
     }
 
-    fn u16_at(&self, at: usize) -> u16 {
+    /// The little-endian u16 at `at` (of the whole page).
+    pub(crate) fn u16_at(&self, at: usize) -> u16 {
         u16::from_le_bytes([self.bytes[at], self.bytes[at + 1]])
     }
 
-    fn u32_at(&self, at: usize) -> u32 {
+    /// The little-endian u32 at `at` (of the whole page).
+    pub(crate) fn u32_at(&self, at: usize) -> u32 {
         u32::from_le_bytes([
             self.bytes[at],
             self.bytes[at + 1],

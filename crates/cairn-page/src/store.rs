@@ -28,8 +28,9 @@
 //! Checkpoints are fuzzy: they do not stop transactions. One takes the log's current end as
 //! its redo point, writes every dirty page out (WAL first), logs a checkpoint record, writes
 //! the control file and cuts the log before the redo point or the first record of the oldest
-//! active transaction, whichever is older. A commit starts one when the log has grown past
-//! [`StoreOptions::checkpoint_bytes`] since the last.
+//! active transaction, whichever is older. A background thread takes one when the log has
+//! grown past [`StoreOptions::checkpoint_bytes`] since the last; a committer takes it itself
+//! past twice that.
 //!
 //! There is no lock manager yet (a later issue): callers must not let two transactions change
 //! the same tuple or index key concurrently.
@@ -64,7 +65,7 @@ pub struct StoreOptions {
     /// Wait for the log to be durable at commit (the default). When false, a commit is
     /// durable only once a later flush covers it.
     pub sync_commit: bool,
-    /// Log bytes after which a commit starts a checkpoint.
+    /// Log bytes after which the checkpointer takes a checkpoint.
     pub checkpoint_bytes: u64,
 }
 
@@ -241,7 +242,7 @@ impl StoreCore {
     /// points (a catalog's heap, say).
     pub fn root(&self, slot: usize) -> Result<PageId> {
         let meta = self.pool.fetch_read(META_PAGE)?;
-        Ok(u32_at(&meta, root_offset(slot)?))
+        Ok(meta.u32_at(root_offset(slot)?))
     }
 
     /// Counters: buffer pool hits and misses, log fsyncs, sizes.
@@ -251,7 +252,7 @@ impl StoreCore {
             pool: self.pool.stats(),
             log_syncs: self.wal.syncs(),
             log_bytes: self.wal.next_lsn() - self.wal.base_lsn(),
-            pages: u32_at(&meta, PAGE_COUNT),
+            pages: meta.u32_at(PAGE_COUNT),
         })
     }
 
@@ -259,6 +260,15 @@ impl StoreCore {
     pub fn flush(&self) -> Result<()> {
         self.wal.flush(self.wal.next_lsn().saturating_sub(1))?;
         self.pool.flush_all()
+    }
+
+    /// The error for page `page` of the page file describing something impossible.
+    pub(crate) fn corrupt(&self, page: PageId, what: impl Into<String>) -> Error {
+        Error::Corrupt {
+            file: self.pool.disk().path().into(),
+            page,
+            what: what.into(),
+        }
     }
 
     pub(crate) fn read(&self, page: PageId) -> Result<PageRead<'_>> {
@@ -272,7 +282,22 @@ impl StoreCore {
     /// Takes a checkpoint now (see the module doc); returns its redo point.
     pub fn checkpoint(&self) -> Result<Lsn> {
         let _one = self.checkpointing.lock().unwrap_or_else(|p| p.into_inner());
-        self.checkpoint_locked()
+        let redo = {
+            let _gate = self.horizon_gate.write().unwrap_or_else(|p| p.into_inner());
+            let redo = self.wal.next_lsn();
+            self.image_horizon.store(redo, Ordering::Release);
+            redo
+        };
+        self.pool.flush_all()?;
+        let next_txn = self.next_txn.load(Ordering::Acquire);
+        let (kind, body) = Entry::Checkpoint { redo, next_txn }.encode();
+        let lsn = self.wal.append(0, 0, kind, &body)?;
+        self.wal.flush(lsn)?;
+        Control { redo, next_txn }.write(&self.dir)?;
+        let oldest_active = self.active().values().map(|a| a.first).min();
+        let cut = oldest_active.map_or(redo, |first| first.min(redo));
+        self.wal.truncate_before(cut)?;
+        Ok(redo)
     }
 
     fn lock_wake(&self) -> MutexGuard<'_, Wake> {
@@ -331,33 +356,14 @@ impl StoreCore {
         }
     }
 
-    fn checkpoint_locked(&self) -> Result<Lsn> {
-        let redo = {
-            let _gate = self.horizon_gate.write().unwrap_or_else(|p| p.into_inner());
-            let redo = self.wal.next_lsn();
-            self.image_horizon.store(redo, Ordering::Release);
-            redo
-        };
-        self.pool.flush_all()?;
-        let next_txn = self.next_txn.load(Ordering::Acquire);
-        let (kind, body) = Entry::Checkpoint { redo, next_txn }.encode();
-        let lsn = self.wal.append(0, 0, kind, &body)?;
-        self.wal.flush(lsn)?;
-        Control { redo, next_txn }.write(&self.dir)?;
-        let oldest_active = self.active().values().map(|a| a.first).min();
-        let cut = oldest_active.map_or(redo, |first| first.min(redo));
-        self.wal.truncate_before(cut)?;
-        Ok(redo)
-    }
-
-    /// Logs a full image of `page` first if this is its first change since the latest
-    /// checkpoint. The caller holds the horizon gate shared.
-    fn image_if_first_change(&self, page: &Page) -> Result<()> {
-        if page.lsn() < self.image_horizon.load(Ordering::Acquire) {
-            let (kind, body) = Entry::Redo(vec![Change::image_of(page)]).encode();
-            self.wal.append(0, 0, kind, &body)?;
+    /// Logs a full image of `page` if this is its first change since the latest checkpoint;
+    /// returns the image's LSN if it did. The caller holds the horizon gate shared.
+    fn image_if_first_change(&self, page: &Page) -> Result<Option<Lsn>> {
+        if page.lsn() >= self.image_horizon.load(Ordering::Acquire) {
+            return Ok(None);
         }
-        Ok(())
+        let (kind, body) = Entry::Redo(vec![Change::image_of(page)]).encode();
+        self.wal.append(0, 0, kind, &body).map(Some)
     }
 
     /// Logs `entry` (a transaction's record carrying one change to `page`, latched
@@ -399,10 +405,7 @@ impl StoreCore {
         let entry = Entry::Redo(all);
         let (kind, body) = entry.encode();
         let lsn = self.wal.append(0, 0, kind, &body)?;
-        let Entry::Redo(all) = entry else {
-            unreachable!("built as Redo above")
-        };
-        for change in &all {
+        for change in entry.redo_changes() {
             let page = pages
                 .iter_mut()
                 .find(|p| p.id() == change.page())
@@ -428,26 +431,20 @@ impl StoreCore {
             return Ok(());
         }
         let _gate = self.horizon_gate.read().unwrap_or_else(|p| p.into_inner());
-        if page.lsn() < self.image_horizon.load(Ordering::Acquire) {
-            let (kind, body) = Entry::Redo(vec![Change::image_of(page)]).encode();
-            let lsn = self.wal.append(0, 0, kind, &body)?;
+        if let Some(lsn) = self.image_if_first_change(page)? {
             page.set_lsn(lsn);
         }
         page.patch(offset, bytes)
     }
 
-    /// The meta page, exclusive: taken by whoever allocates or frees, always as the last latch
-    /// before the (unreachable) page allocated, so latch order stays acyclic.
-    pub(crate) fn meta_write(&self) -> Result<PageWrite<'_>> {
-        self.pool.fetch_write(META_PAGE)
-    }
-
-    /// Starts an allocation: pages taken and released under the meta page's latch, logged
-    /// with the structure change that uses them (see [`Allocation`]).
+    /// Starts an allocation: pages taken and released under the meta page's exclusive latch,
+    /// logged with the structure change that uses them (see [`Allocation`]). The meta page is
+    /// always the last latch taken before the (unreachable) pages allocated, so latch order
+    /// stays acyclic.
     pub(crate) fn allocation(&self) -> Result<Allocation<'_>> {
-        let meta = self.meta_write()?;
-        let head = u32_at(&meta, FREE_HEAD);
-        let count = u32_at(&meta, PAGE_COUNT);
+        let meta = self.pool.fetch_write(META_PAGE)?;
+        let head = meta.u32_at(FREE_HEAD);
+        let count = meta.u32_at(PAGE_COUNT);
         Ok(Allocation {
             store: self,
             meta,
@@ -512,11 +509,7 @@ impl Allocation<'_> {
             let id = self.head;
             let freed = self.store.pool.fetch_read(id)?;
             if freed.page_type() != Some(PageType::Free) {
-                return Err(Error::Corrupt {
-                    file: self.store.pool.disk().path().into(),
-                    page: id,
-                    what: "page on the free list is not free".into(),
-                });
+                return Err(self.store.corrupt(id, "page on the free list is not free"));
             }
             self.head = freed.next_page();
             return Ok(id);
@@ -550,9 +543,12 @@ impl Allocation<'_> {
 
 impl Drop for PageStore {
     fn drop(&mut self) {
-        self.stop_checkpointer();
-        // A failure leaves the work to recovery at the next open.
-        let _ = self.checkpoint();
+        // `close` stopped the checkpointer and took the last checkpoint already.
+        if self.checkpointer.is_some() {
+            self.stop_checkpointer();
+            // A failure leaves the work to recovery at the next open.
+            let _ = self.checkpoint();
+        }
     }
 }
 
@@ -561,11 +557,6 @@ pub(crate) fn root_offset(slot: usize) -> Result<usize> {
         return Err(Error::NoSuchRoot { slot });
     }
     Ok(ROOTS + 4 * slot)
-}
-
-pub(crate) fn u32_at(page: &Page, offset: usize) -> u32 {
-    let b = page.bytes_at(offset, 4);
-    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
 /// A patch of the u32 at `offset` of `page` from `old` to `new`.

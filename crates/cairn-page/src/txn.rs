@@ -11,7 +11,7 @@
 use crate::error::Result;
 use crate::logrec::{self, Change, Entry};
 use crate::page::{Page, PageId};
-use crate::store::{patch_u32, root_offset, u32_at, Active, PageStore, META_PAGE};
+use crate::store::{patch_u32, root_offset, Active, PageStore, META_PAGE};
 use crate::wal::{Lsn, TxnId};
 
 /// A transaction. Dropping it without [`Txn::commit`] aborts it.
@@ -63,7 +63,7 @@ impl<'a> Txn<'a> {
     pub fn set_root(&mut self, slot: usize, page: PageId) -> Result<()> {
         let offset = root_offset(slot)?;
         let mut meta = self.store.write(META_PAGE)?;
-        let old = u32_at(&meta, offset);
+        let old = meta.u32_at(offset);
         let change = patch_u32(META_PAGE, offset, old, page);
         self.log(&Entry::Change(change), &mut meta)
     }
