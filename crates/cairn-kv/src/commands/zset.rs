@@ -425,49 +425,31 @@ pub fn zrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
 }
 
 pub fn zrangebyscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let (ws, limit) = range_options(&args[4..], true)?;
-    range_generic(
-        ctx,
-        &args[1],
-        &args[2],
-        &args[3],
-        RangeSpec {
-            by: By::Score,
-            rev: false,
-            limit,
-            with_scores: ws,
-        },
-    )
+    fixed_range(ctx, args, By::Score, false)
 }
 
 pub fn zrevrangebyscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let (ws, limit) = range_options(&args[4..], true)?;
-    range_generic(
-        ctx,
-        &args[1],
-        &args[2],
-        &args[3],
-        RangeSpec {
-            by: By::Score,
-            rev: true,
-            limit,
-            with_scores: ws,
-        },
-    )
+    fixed_range(ctx, args, By::Score, true)
 }
 
 pub fn zrevrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let (ws, _) = range_options(&args[4..], false)?;
+    fixed_range(ctx, args, By::Rank, true)
+}
+
+/// The older forms of ZRANGE, whose order and kind of range are in their name: options are
+/// `WITHSCORES`, and `LIMIT` for ranges by score.
+fn fixed_range(ctx: &mut Ctx<'_, '_>, args: &[Bytes], by: By, rev: bool) -> Result<Reply> {
+    let (with_scores, limit) = range_options(&args[4..], matches!(by, By::Score))?;
     range_generic(
         ctx,
         &args[1],
         &args[2],
         &args[3],
         RangeSpec {
-            by: By::Rank,
-            rev: true,
-            limit: None,
-            with_scores: ws,
+            by,
+            rev,
+            limit,
+            with_scores,
         },
     )
 }
