@@ -198,8 +198,8 @@ impl<'p> BtreeCursor<'p> {
     fn enter(&mut self, number: u32) -> Result<BtreePage> {
         let page = self.pager.btree_page(number)?;
         if page.kind().is_table() != self.table {
-            let kind = if self.table { "table" } else { "index" };
-            return Err(page.corrupt(format!("page of the wrong kind in a {kind} b-tree")));
+            let tree = if self.table { "a table" } else { "an index" };
+            return Err(page.corrupt(format!("page of the wrong kind in {tree} b-tree")));
         }
         if self.stack.len() >= MAX_DEPTH {
             return Err(page.corrupt(format!("b-tree deeper than {MAX_DEPTH} levels (a cycle?)")));

@@ -121,7 +121,7 @@ impl Header {
     pub fn parse(bytes: &[u8]) -> Result<Header, String> {
         if bytes.len() < HEADER_SIZE {
             return Err(format!(
-                "the file is {} bytes long, shorter than the 100-byte header",
+                "the file is truncated: {} bytes long, shorter than the 100-byte header",
                 bytes.len()
             ));
         }

@@ -1,8 +1,9 @@
-//! The `cairn` binary: `cairn serve` runs the server (the Redis door today); `cairn log …`
-//! opens cairn-log stores directly.
+//! The `cairn` binary: `cairn serve` runs the server (the Redis door today); `cairn sqlite …`
+//! reads SQLite files; `cairn log …` opens cairn-log stores directly.
 
 mod kv_json;
 mod serve;
+mod sqlite_cli;
 
 use std::path::PathBuf;
 
@@ -28,6 +29,11 @@ enum Command {
     Kv {
         #[command(subcommand)]
         command: kv_json::KvCommand,
+    },
+    /// Read a SQLite database file: info, schema, dump, get, lookup.
+    Sqlite {
+        #[command(subcommand)]
+        command: sqlite_cli::SqliteCommand,
     },
     /// Work with a cairn-log store directory directly (the process takes its lock).
     Log {
@@ -64,6 +70,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Kv { command } => kv_json::run(command),
+        Command::Sqlite { command } => sqlite_cli::run(command),
         Command::Log { command } => log_command(command),
     }
 }
