@@ -17,6 +17,14 @@ pub enum Error {
     #[error("{file} is not a readable SQLite 3 database: {what}")]
     NotSqlite { file: PathBuf, what: String },
 
+    /// The database has a hot rollback journal: a writer was interrupted mid-transaction and
+    /// the file holds pages SQLite would roll back before reading.
+    #[error(
+        "{file}: {journal} is a hot rollback journal (a transaction was interrupted); \
+         open the database with SQLite once to roll it back"
+    )]
+    HotJournal { file: PathBuf, journal: PathBuf },
+
     /// A page that describes something impossible: out-of-range offsets or page numbers,
     /// cycles, a truncated file, a record that does not decode.
     #[error("{file}: corrupt database: page {page}: {what}")]

@@ -58,6 +58,9 @@ impl Pager {
             )));
         }
 
+        if !header.wal_mode() {
+            refuse_hot_journal(path)?;
+        }
         let wal = if header.wal_mode() {
             let wal_path = wal_path(path);
             match File::open(&wal_path) {
@@ -245,9 +248,36 @@ impl Pager {
     }
 }
 
-/// The WAL file beside a database: its path with `-wal` appended.
-fn wal_path(path: &Path) -> PathBuf {
+/// The file beside a database with `suffix` appended to its name (`-wal`, `-journal`).
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
-    name.push("-wal");
+    name.push(suffix);
     PathBuf::from(name)
+}
+
+/// The WAL file beside a database.
+fn wal_path(path: &Path) -> PathBuf {
+    sibling(path, "-wal")
+}
+
+/// The magic number a rollback journal starts with while it is live.
+const JOURNAL_MAGIC: [u8; 8] = [0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7];
+
+/// Refuses a database with a hot rollback journal: a writer died (or is still working)
+/// mid-transaction, and the file holds pages SQLite would roll back before reading. Reading
+/// it as it is would show a half-written transaction. A journal that is empty or whose
+/// header is zeroed (a committed transaction in PERSIST mode) is not hot.
+fn refuse_hot_journal(path: &Path) -> Result<()> {
+    let journal = sibling(path, "-journal");
+    let Ok(file) = File::open(&journal) else {
+        return Ok(());
+    };
+    let mut magic = [0u8; 8];
+    if file.read_exact_at(&mut magic, 0).is_ok() && magic == JOURNAL_MAGIC {
+        return Err(Error::HotJournal {
+            file: path.to_path_buf(),
+            journal,
+        });
+    }
+    Ok(())
 }

@@ -492,3 +492,72 @@ fn unknown_names_get_clear_errors() {
         .expect_err("too many values");
     assert!(error.to_string().contains("has 1 columns"), "{error}");
 }
+
+#[test]
+fn a_hot_rollback_journal_is_refused_and_a_finished_one_is_not() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (path, conn) = new_db(
+        &dir,
+        "journal.db",
+        "PRAGMA cache_size=1; PRAGMA journal_mode=PERSIST;",
+    );
+    conn.execute_batch("CREATE TABLE t(x); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) INSERT INTO t SELECT randomblob(100) FROM n;")
+        .expect("fill");
+    // A committed transaction in PERSIST mode leaves a journal whose header is zeroed.
+    assert!(Path::new(&format!("{}-journal", path.display())).exists());
+    check_database(&path, 10);
+
+    // Mid-transaction, with a cache too small to hold the changes, SQLite has written pages
+    // to the file and their originals to the journal: a copy of both is a crash's leftovers.
+    conn.execute_batch("BEGIN; UPDATE t SET x = zeroblob(100);")
+        .expect("update");
+    let copy = dir.path().join("crashed.db");
+    std::fs::copy(&path, &copy).expect("copy");
+    std::fs::copy(
+        format!("{}-journal", path.display()),
+        format!("{}-journal", copy.display()),
+    )
+    .expect("copy journal");
+    conn.execute_batch("ROLLBACK").expect("rollback");
+    let error = Database::open(&copy)
+        .err()
+        .expect("a hot journal is refused");
+    assert!(matches!(error, Error::HotJournal { .. }), "{error}");
+    // SQLite rolls the journal back on open; then the file reads.
+    drop(
+        Connection::open(&copy)
+            .expect("sqlite")
+            .query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0)),
+    );
+    check_database(&copy, 10);
+}
+
+#[test]
+fn reserved_bytes_at_the_end_of_each_page_are_not_content() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("reserved.db");
+    // An empty database whose header reserves 32 bytes per page: SQLite keeps to that for
+    // every page it writes afterwards.
+    let conn = Connection::open(&path).expect("create");
+    conn.execute_batch("PRAGMA page_size=1024; VACUUM;")
+        .expect("page 1");
+    drop(conn);
+    let mut bytes = std::fs::read(&path).expect("read");
+    bytes[20] = 32;
+    // Page 1's empty b-tree: its content area now starts where the usable part ends.
+    bytes[105..107].copy_from_slice(&(1024u16 - 32).to_be_bytes());
+    std::fs::write(&path, &bytes).expect("write");
+    let conn = Connection::open(&path).expect("open");
+    conn.execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); CREATE INDEX t_v ON t(v);")
+        .expect("schema");
+    let mut random = Random(32);
+    for _ in 0..500 {
+        let len = (random.next() % 2500) as usize;
+        conn.execute("INSERT INTO t(v) VALUES (?1)", [random.text(len)])
+            .expect("insert");
+    }
+    drop(conn);
+    let db = Database::open(&path).expect("opens");
+    assert_eq!(db.header().reserved_bytes, 32);
+    check_database(&path, 50);
+}
