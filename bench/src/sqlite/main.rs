@@ -90,12 +90,19 @@ fn write_file(path: &Path, rows: u64) {
         for i in 1..=rows {
             let bio = format!("bio of person {i}: likes {} things", i % 97);
             insert
-                .execute(rusqlite::params![i as i64, email(i), (i % 90) as i64, (i % 1000) as f64 / 7.0, bio])
+                .execute(rusqlite::params![
+                    i as i64,
+                    email(i),
+                    (i % 90) as i64,
+                    (i % 1000) as f64 / 7.0,
+                    bio
+                ])
                 .expect("insert");
         }
     }
     txn.commit().expect("commit");
-    conn.execute_batch("CREATE INDEX people_email ON people(email);").expect("index");
+    conn.execute_batch("CREATE INDEX people_email ON people(email);")
+        .expect("index");
 }
 
 /// A number from every value of a row, so the reads cannot be optimised away and both
@@ -138,7 +145,10 @@ fn race(
         let start = Instant::now();
         let b = theirs(chunk);
         their_secs += start.elapsed().as_secs_f64();
-        assert_eq!(a, b, "{name}: the readers read different data in chunk {chunk}");
+        assert_eq!(
+            a, b,
+            "{name}: the readers read different data in chunk {chunk}"
+        );
     }
     (our_secs, their_secs)
 }
@@ -157,8 +167,14 @@ fn main() {
         start.elapsed().as_secs_f64()
     );
 
-    let rowids: Vec<i64> = randoms(args.lookups, args.rows, 7).iter().map(|&r| r as i64 + 1).collect();
-    let emails: Vec<String> = randoms(args.lookups, args.rows, 11).iter().map(|&r| email(r + 1)).collect();
+    let rowids: Vec<i64> = randoms(args.lookups, args.rows, 7)
+        .iter()
+        .map(|&r| r as i64 + 1)
+        .collect();
+    let emails: Vec<String> = randoms(args.lookups, args.rows, 11)
+        .iter()
+        .map(|&r| email(r + 1))
+        .collect();
     const CHUNKS: usize = 10;
     let mut best = [(f64::MAX, f64::MAX); 3];
     for _ in 0..args.rounds {
@@ -166,9 +182,13 @@ fn main() {
         let db = Database::open(&path).expect("cairn-sqlite opens");
         let table = db.table("people").expect("table");
         let index = db.index("people_email").expect("index");
-        let conn = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("sqlite opens");
-        conn.execute_batch("PRAGMA cache_size=-102400;").expect("cache size");
+        let conn = rusqlite::Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("sqlite opens");
+        conn.execute_batch("PRAGMA cache_size=-102400;")
+            .expect("cache size");
 
         // Full scan, split in rowid ranges so the readers can take turns.
         let per_chunk = args.rows.div_ceil(CHUNKS as u64) as i64;
@@ -203,7 +223,9 @@ fn main() {
 
         let per_chunk = rowids.len().div_ceil(CHUNKS);
         let mut finder = db.row_finder(table).expect("finder");
-        let mut by_rowid = conn.prepare("SELECT * FROM people WHERE id = ?1").expect("prepare");
+        let mut by_rowid = conn
+            .prepare("SELECT * FROM people WHERE id = ?1")
+            .expect("prepare");
         let rowid = race(
             "rowid",
             CHUNKS,
@@ -226,7 +248,9 @@ fn main() {
             },
         );
 
-        let mut by_email = conn.prepare("SELECT * FROM people WHERE email = ?1").expect("prepare");
+        let mut by_email = conn
+            .prepare("SELECT * FROM people WHERE email = ?1")
+            .expect("prepare");
         let indexed = race(
             "index",
             CHUNKS,
@@ -279,6 +303,9 @@ fn main() {
         ("index", args.lookups, best[2]),
     ] {
         let (ours, theirs) = (ops as f64 / ours, ops as f64 / theirs);
-        println!("{name:<8} {ops:>9} {ours:>14.0} {theirs:>14.0} {:>7.2}x", ours / theirs);
+        println!(
+            "{name:<8} {ops:>9} {ours:>14.0} {theirs:>14.0} {:>7.2}x",
+            ours / theirs
+        );
     }
 }

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use crate::header::TextEncoding;
-use crate::record::{compare_int_real, RecordHeader, ValueRef};
+use crate::record::{compare_int_real, RawValue, RecordHeader, ValueRef};
 
 /// A collating sequence for text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,7 +123,7 @@ fn as_utf8(bytes: &[u8], encoding: TextEncoding) -> Cow<'_, [u8]> {
 pub fn compare_prefix(
     header: &RecordHeader,
     payload: &[u8],
-    probe: &[ValueRef<'_>],
+    probe: &[RawValue],
     order: &[KeyOrder],
     encoding: TextEncoding,
 ) -> Ordering {
@@ -135,7 +135,7 @@ pub fn compare_prefix(
         let column = &order[i];
         let ordering = compare_values(
             &header.value(payload, i),
-            wanted,
+            &wanted.as_ref(),
             &column.collation,
             encoding,
         );

@@ -26,6 +26,8 @@ pub struct BtreeCursor<'p> {
     root: u32,
     table: bool,
     stack: Vec<(BtreePage, usize)>,
+    /// The path of the previous seek, whose pages the next seek reuses.
+    previous: Vec<(BtreePage, usize)>,
     /// Pages entered since the last seek or rewind.
     visited: u64,
     /// The current entry's payload when it spills to overflow pages.
@@ -42,6 +44,7 @@ impl<'p> BtreeCursor<'p> {
             root,
             table,
             stack: Vec::with_capacity(8),
+            previous: Vec::with_capacity(8),
             visited: 0,
             overflow: Vec::new(),
             overflow_of: None,
@@ -130,10 +133,25 @@ impl<'p> BtreeCursor<'p> {
         &mut self,
         mut at_or_after: impl FnMut(&BtreePage, usize) -> Result<bool>,
     ) -> Result<bool> {
-        self.reset();
+        // Random seeks share their upper levels: take a page the previous path already
+        // holds instead of asking the cache for it again.
+        std::mem::swap(&mut self.stack, &mut self.previous);
+        self.stack.clear();
+        self.visited = 0;
         let mut number = self.root;
         loop {
-            let page = self.enter(number)?;
+            let depth = self.stack.len();
+            let page = if self
+                .previous
+                .get(depth)
+                .is_some_and(|(held, _)| held.number() == number)
+            {
+                self.visited += 1;
+                self.previous[depth].0.clone()
+            } else {
+                self.previous.truncate(depth);
+                self.enter(number)?
+            };
             let (mut low, mut high) = (0, page.cell_count());
             while low < high {
                 let middle = (low + high) / 2;

@@ -161,14 +161,8 @@ impl<'d> Entries<'d> {
         let past_end = match &self.upper {
             Bound::Unbounded => false,
             Bound::Included(key) | Bound::Excluded(key) => {
-                let probe: Vec<ValueRef<'_>> = key.iter().map(RawValue::as_ref).collect();
-                let ordering = compare_prefix(
-                    &self.header,
-                    payload,
-                    &probe,
-                    &self.index.order,
-                    self.encoding,
-                );
+                let ordering =
+                    compare_prefix(&self.header, payload, key, &self.index.order, self.encoding);
                 ordering == Ordering::Greater
                     || (ordering == Ordering::Equal && matches!(self.upper, Bound::Excluded(_)))
             }
@@ -190,13 +184,11 @@ impl<'d> Entries<'d> {
             Bound::Included(key) => (key, true),
             Bound::Excluded(key) => (key, false),
         };
-        let probe: Vec<ValueRef<'_>> = key.iter().map(RawValue::as_ref).collect();
-        let (order, encoding) = (&self.index.order, self.encoding);
-        let mut header = RecordHeader::default();
+        let (order, encoding, header) = (&self.index.order, self.encoding, &mut self.header);
         self.cursor.seek_key(|page, payload| {
             header.parse(payload).map_err(|what| page.corrupt(what))?;
             Ok(at_or_after(
-                compare_prefix(&header, payload, &probe, order, encoding),
+                compare_prefix(header, payload, key, order, encoding),
                 inclusive,
             ))
         })

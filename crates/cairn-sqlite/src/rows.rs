@@ -246,12 +246,11 @@ impl<'d> RowFinder<'d> {
                 key.len()
             )));
         }
-        let probe: Vec<ValueRef<'_>> = key.iter().map(RawValue::as_ref).collect();
         let encoding = self.encoding;
         let mut header = RecordHeader::default();
         let found = self.cursor.seek_key(|page, payload| {
             header.parse(payload).map_err(|what| page.corrupt(what))?;
-            let ordering = compare_prefix(&header, payload, &probe, &table.key_order, encoding);
+            let ordering = compare_prefix(&header, payload, key, &table.key_order, encoding);
             Ok(at_or_after(ordering, true))
         })?;
         if !found {
@@ -262,7 +261,7 @@ impl<'d> RowFinder<'d> {
             .parse(payload)
             .map_err(|what| self.cursor.corrupt(what))?;
         let payload = self.cursor.payload()?;
-        if compare_prefix(&header, payload, &probe, &table.key_order, encoding)
+        if compare_prefix(&header, payload, key, &table.key_order, encoding)
             != std::cmp::Ordering::Equal
         {
             return Ok(None);

@@ -3,9 +3,10 @@
 
 mod common;
 
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 
-use cairn_sqlite::{Database, Error, TextEncoding, Value};
+use cairn_sqlite::{Database, Error, Options, TextEncoding, Value};
 use common::{check_database, check_database_with};
 use rusqlite::{params, Connection};
 
@@ -145,6 +146,83 @@ fn two_hundred_thousand_rows_make_a_multi_level_tree() {
     assert_eq!(checked.rows, 200_000 + 3);
     let db = Database::open(&path).expect("opens");
     assert!(db.page_count() > 2000, "{} pages", db.page_count());
+
+    // Range scans with every kind of bound, against SQLite's ORDER BY.
+    let sqlite = Connection::open(&path).expect("sqlite");
+    let name_index = db.index("people_name").expect("index");
+    let mut random = Random(5);
+    for _ in 0..40 {
+        let (a, b) = (random.text(2), random.text(2));
+        let (low, high) = if a <= b { (a, b) } else { (b, a) };
+        let (low_key, high_key) = ([Value::Text(low.clone())], [Value::Text(high.clone())]);
+        let inclusive = random.next().is_multiple_of(2);
+        let (lower, upper, sql) = if inclusive {
+            (
+                Bound::Included(&low_key[..]),
+                Bound::Included(&high_key[..]),
+                "name >= ?1 AND name <= ?2",
+            )
+        } else {
+            (
+                Bound::Excluded(&low_key[..]),
+                Bound::Excluded(&high_key[..]),
+                "name > ?1 AND name < ?2",
+            )
+        };
+        let ours = rowids(db.entries(name_index, lower, upper).expect("range"));
+        let theirs = sqlite_rowids(
+            &sqlite,
+            &format!("SELECT id FROM people WHERE {sql} ORDER BY name, id"),
+            params![low, high],
+        );
+        assert_eq!(ours, theirs, "names from {low} to {high}");
+    }
+    // A DESC second column: a prefix range on age walks score from high to low.
+    let age_index = db.index("people_age_score").expect("index");
+    let ours = rowids(
+        db.entries(
+            age_index,
+            Bound::Included(&[Value::Integer(30)]),
+            Bound::Excluded(&[Value::Integer(32)]),
+        )
+        .expect("range"),
+    );
+    let theirs = sqlite_rowids(
+        &sqlite,
+        "SELECT id FROM people WHERE age >= 30 AND age < 32 ORDER BY age, score DESC, id",
+        params![],
+    );
+    assert!(ours.len() > 1000);
+    assert_eq!(ours, theirs);
+    // A small cache reads the same rows.
+    let small = Database::open_with(
+        &path,
+        Options {
+            cache_bytes: 64 * 1024,
+        },
+    )
+    .expect("opens");
+    assert_eq!(
+        small.read_everything().expect("reads"),
+        db.read_everything().expect("reads")
+    );
+}
+
+fn rowids(mut entries: cairn_sqlite::Entries<'_>) -> Vec<i64> {
+    let mut rowids = Vec::new();
+    while let Some(entry) = entries.next_entry().expect("entry") {
+        rowids.push(entry.rowid().expect("rowid"));
+    }
+    rowids
+}
+
+fn sqlite_rowids(sqlite: &Connection, sql: &str, params: impl rusqlite::Params) -> Vec<i64> {
+    let mut statement = sqlite.prepare(sql).expect("prepare");
+    statement
+        .query_map(params, |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
 }
 
 #[test]
