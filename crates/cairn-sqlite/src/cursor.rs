@@ -34,6 +34,16 @@ pub struct BtreeCursor<'p> {
     overflow: Vec<u8>,
     /// Which entry `overflow` holds: (page, cell).
     overflow_of: Option<(u32, usize)>,
+    /// Where a scan driven by [`BtreeCursor::step`] is.
+    scan: Scan,
+}
+
+/// The state of a scan: before its first entry, on an entry, or past its end (or failed).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scan {
+    Unstarted,
+    Running,
+    Finished,
 }
 
 impl<'p> BtreeCursor<'p> {
@@ -48,7 +58,29 @@ impl<'p> BtreeCursor<'p> {
             visited: 0,
             overflow: Vec::new(),
             overflow_of: None,
+            scan: Scan::Unstarted,
         }
+    }
+
+    /// Steps a scan: the first call positions the cursor with `start` (`first`, or a seek),
+    /// later calls move to the next entry. False at the end, and from then on; an error
+    /// also ends the scan.
+    pub fn step(&mut self, start: impl FnOnce(&mut Self) -> Result<bool>) -> Result<bool> {
+        let moved = match self.scan {
+            Scan::Finished => return Ok(false),
+            Scan::Unstarted => start(self),
+            Scan::Running => self.next(),
+        };
+        self.scan = match moved {
+            Ok(true) => Scan::Running,
+            _ => Scan::Finished,
+        };
+        moved
+    }
+
+    /// Ends a scan driven by [`BtreeCursor::step`] early.
+    pub fn finish(&mut self) {
+        self.scan = Scan::Finished;
     }
 
     /// Moves to the first entry; false if the tree is empty.

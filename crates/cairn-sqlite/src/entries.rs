@@ -114,8 +114,6 @@ pub struct Entries<'d> {
     encoding: TextEncoding,
     lower: Bound<Vec<RawValue>>,
     upper: Bound<Vec<RawValue>>,
-    started: bool,
-    done: bool,
 }
 
 impl<'d> Entries<'d> {
@@ -133,31 +131,36 @@ impl<'d> Entries<'d> {
             encoding,
             lower,
             upper,
-            started: false,
-            done: false,
         }
     }
 
     /// The next entry within the bounds, borrowed until the next call.
     pub fn next_entry(&mut self) -> Result<Option<EntryRef<'_>>> {
-        if self.done {
-            return Ok(None);
-        }
-        let positioned = if self.started {
-            self.cursor.next()?
-        } else {
-            self.started = true;
-            self.seek_lower()?
-        };
+        let (lower, order, encoding, header) = (
+            &self.lower,
+            &self.index.order,
+            self.encoding,
+            &mut self.header,
+        );
+        let positioned = self.cursor.step(|cursor| {
+            let (key, inclusive) = match lower {
+                Bound::Unbounded => return cursor.first(),
+                Bound::Included(key) => (key, true),
+                Bound::Excluded(key) => (key, false),
+            };
+            cursor.seek_key(|page, payload| {
+                header.parse(payload).map_err(|what| page.corrupt(what))?;
+                let ordering = compare_prefix(header, payload, key, order, encoding);
+                Ok(at_or_after(ordering, inclusive))
+            })
+        })?;
         if !positioned {
-            self.done = true;
             return Ok(None);
         }
         let payload = self.cursor.payload()?;
         if let Err(what) = self.header.parse(payload) {
             return Err(self.cursor.corrupt(what));
         }
-        let payload = self.cursor.payload()?;
         let past_end = match &self.upper {
             Bound::Unbounded => false,
             Bound::Included(key) | Bound::Excluded(key) => {
@@ -168,30 +171,15 @@ impl<'d> Entries<'d> {
             }
         };
         if past_end {
-            self.done = true;
+            self.cursor.finish();
             return Ok(None);
         }
+        let payload = self.cursor.payload()?;
         Ok(Some(EntryRef {
             payload,
             header: &self.header,
             index: self.index,
         }))
-    }
-
-    fn seek_lower(&mut self) -> Result<bool> {
-        let (key, inclusive) = match &self.lower {
-            Bound::Unbounded => return self.cursor.first(),
-            Bound::Included(key) => (key, true),
-            Bound::Excluded(key) => (key, false),
-        };
-        let (order, encoding, header) = (&self.index.order, self.encoding, &mut self.header);
-        self.cursor.seek_key(|page, payload| {
-            header.parse(payload).map_err(|what| page.corrupt(what))?;
-            Ok(at_or_after(
-                compare_prefix(header, payload, key, order, encoding),
-                inclusive,
-            ))
-        })
     }
 }
 

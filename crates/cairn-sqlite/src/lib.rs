@@ -70,6 +70,7 @@ pub use header::{Header, TextEncoding};
 pub use record::{RawValue, Value, ValueRef};
 pub use rows::{Row, RowFinder, RowRef, Rows};
 pub use schema::{format_real, Affinity, Column, Index, IndexColumn, Schema, SchemaEntry, Table};
+pub use sql::parse_literal;
 
 use pager::Pager;
 
@@ -178,32 +179,30 @@ impl Database {
         {
             return Ok(&self.schema_table);
         }
-        self.schema.table(name).ok_or_else(|| {
-            match self
-                .schema
-                .unreadable
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            {
-                Some((_, why)) => Error::Unsupported(why.clone()),
-                None => Error::NoSuchTable(name.to_string()),
-            }
-        })
+        self.schema
+            .table(name)
+            .ok_or_else(|| self.missing(name, Error::NoSuchTable(name.to_string())))
     }
 
     /// The index called `name` (case-insensitive).
     pub fn index(&self, name: &str) -> Result<&Index> {
-        self.schema.index(name).ok_or_else(|| {
-            match self
-                .schema
-                .unreadable
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            {
-                Some((_, why)) => Error::Unsupported(why.clone()),
-                None => Error::NoSuchIndex(name.to_string()),
-            }
-        })
+        self.schema
+            .index(name)
+            .ok_or_else(|| self.missing(name, Error::NoSuchIndex(name.to_string())))
+    }
+
+    /// Why the object `name` is not in the schema: its SQL was not understood, or else
+    /// `not_found`.
+    fn missing(&self, name: &str, not_found: Error) -> Error {
+        match self
+            .schema
+            .unreadable
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            Some((_, why)) => Error::Unsupported(why.clone()),
+            None => not_found,
+        }
     }
 
     /// The table an index belongs to.

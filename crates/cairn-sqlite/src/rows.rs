@@ -89,8 +89,6 @@ pub struct Rows<'d> {
     cursor: BtreeCursor<'d>,
     header: RecordHeader,
     encoding: TextEncoding,
-    started: bool,
-    done: bool,
 }
 
 impl<'d> Rows<'d> {
@@ -105,24 +103,12 @@ impl<'d> Rows<'d> {
             cursor: BtreeCursor::new(pager, table.root_page, !table.without_rowid),
             header: RecordHeader::default(),
             encoding,
-            started: false,
-            done: false,
         })
     }
 
     /// The next row, borrowed until the next call.
     pub fn next_row(&mut self) -> Result<Option<RowRef<'_>>> {
-        if self.done {
-            return Ok(None);
-        }
-        let positioned = if self.started {
-            self.cursor.next()?
-        } else {
-            self.started = true;
-            self.cursor.first()?
-        };
-        if !positioned {
-            self.done = true;
+        if !self.cursor.step(BtreeCursor::first)? {
             return Ok(None);
         }
         read_row(
@@ -142,7 +128,7 @@ impl Iterator for Rows<'_> {
         match self.next_row() {
             Ok(row) => row.map(|row| Ok(row.to_row())),
             Err(error) => {
-                self.done = true;
+                self.cursor.finish();
                 Some(Err(error))
             }
         }

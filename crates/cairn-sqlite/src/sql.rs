@@ -608,6 +608,17 @@ fn default_value(p: &mut Parser<'_>) -> Result<Option<Value>, String> {
     Ok(value)
 }
 
+/// Reads `text` as one SQL literal — an integer, a real, NULL, TRUE or FALSE, `X'hex'`, or a
+/// `'quoted'` string, numbers optionally signed — or `None` if it is anything else.
+pub fn parse_literal(text: &str) -> Option<Value> {
+    let mut parser = Parser::new(text).ok()?;
+    if parser.tokens.is_empty() || matches!(parser.peek(), Some(Token::Name { bare: false, .. })) {
+        return None;
+    }
+    let value = default_value(&mut parser).ok()??;
+    parser.peek().is_none().then_some(value)
+}
+
 /// A numeric literal as SQLite reads it: an integer if it fits, else a real.
 fn number_value(text: &str, negative: bool) -> Option<Value> {
     let signed = if negative {
@@ -779,6 +790,19 @@ mod tests {
         assert!(index.columns[1].is_expression);
         assert_eq!(index.columns[1].name, "lower(b)");
         assert_eq!(index.partial.as_deref(), Some("a > 0"));
+    }
+
+    #[test]
+    fn reads_literals() {
+        assert_eq!(parse_literal("42"), Some(Value::Integer(42)));
+        assert_eq!(parse_literal("-4.5"), Some(Value::Real(-4.5)));
+        assert_eq!(parse_literal("null"), Some(Value::Null));
+        assert_eq!(parse_literal("X'0aff'"), Some(Value::Blob(vec![10, 255])));
+        assert_eq!(parse_literal("'it''s'"), Some(Value::Text("it's".into())));
+        assert_eq!(parse_literal("pear"), None);
+        assert_eq!(parse_literal("\"pear\""), None);
+        assert_eq!(parse_literal("4 5"), None);
+        assert_eq!(parse_literal(""), None);
     }
 
     #[test]

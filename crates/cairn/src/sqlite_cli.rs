@@ -156,49 +156,10 @@ fn print(text: &str) -> anyhow::Result<()> {
     }
 }
 
-/// A value typed on the command line, read as a SQL literal.
+/// A value typed on the command line: a SQL literal (42, 4.2, NULL, X'00ff', 'quoted'), or
+/// else the text as typed.
 fn literal(text: &str) -> Value {
-    if text.eq_ignore_ascii_case("NULL") {
-        return Value::Null;
-    }
-    if let Ok(n) = text.parse::<i64>() {
-        return Value::Integer(n);
-    }
-    if text.bytes().any(|b| b.is_ascii_digit())
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
-    {
-        if let Ok(r) = text.parse::<f64>() {
-            return Value::Real(r);
-        }
-    }
-    if let Some(hex) = text
-        .strip_prefix("X'")
-        .or_else(|| text.strip_prefix("x'"))
-        .and_then(|rest| rest.strip_suffix('\''))
-    {
-        if let Some(bytes) = decode_hex(hex) {
-            return Value::Blob(bytes);
-        }
-    }
-    if let Some(quoted) = text
-        .strip_prefix('\'')
-        .and_then(|rest| rest.strip_suffix('\''))
-    {
-        return Value::Text(quoted.replace("''", "'"));
-    }
-    Value::Text(text.to_string())
-}
-
-fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if !hex.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect()
+    cairn_sqlite::parse_literal(text).unwrap_or_else(|| Value::Text(text.to_string()))
 }
 
 fn hex(bytes: &[u8]) -> String {
