@@ -1,0 +1,681 @@
+//! The blob store: files added under names, kept as manifests of atoms, atoms stored once
+//! and counted, read back verified, and collected when nothing names them.
+//!
+//! Invariants, and how each operation keeps them across a crash at any point:
+//!
+//! * every atom a kept manifest names is in the backend: `add` writes and flushes new atoms
+//!   before it commits the manifest and reference counts in one atomic index batch;
+//! * an atom's count is the number of references kept manifests make to it: `add` and
+//!   `remove` change manifests and counts in the same batch;
+//! * `gc` deletes only atoms whose count is zero, and deletes their index records (durably)
+//!   before their bytes: a crash in between leaves bytes no record names, which the next gc
+//!   sweeps. `gc` and `add` exclude each other (a lock), so an atom `add` found in the index
+//!   cannot be collected before `add` commits the reference to it.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::RwLock;
+use sha2::{Digest, Sha256};
+
+use crate::atom::{AtomHash, AtomType};
+use crate::backend::{Backend, LocalBackend};
+use crate::compress::{self, Compression};
+use crate::error::{Error, Result};
+use crate::ingest::{self, Context};
+use crate::records::{
+    atom_key, file_key, manifest_key, AtomRecord, ContentRef, FileRecord, Manifest,
+};
+use crate::split::cdc::{ChunkSizes, Chunker};
+use crate::split::{self, FileSource, Source};
+
+/// How a store is opened.
+#[derive(Clone)]
+pub struct Options {
+    /// Where atom bytes go; `None` for a local folder `atoms/` beside the index.
+    pub backend: Option<Arc<dyn Backend>>,
+    /// Codec for new atoms.
+    pub compression: Compression,
+    /// Pieces larger than this are cut into content-defined chunks.
+    pub max_atom_size: u64,
+    /// Sizes of content-defined chunks.
+    pub chunk_sizes: ChunkSizes,
+    /// Threads that hash, compress and store atoms.
+    pub workers: usize,
+    /// Durability of the index (the manifest commit).
+    pub durability: cairn_log::Durability,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            backend: None,
+            compression: Compression::Zstd(3),
+            max_atom_size: 10 << 20,
+            chunk_sizes: ChunkSizes::DEFAULT,
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            durability: cairn_log::Durability::Always,
+        }
+    }
+}
+
+/// Which atoms of a file to read: all of them, or one kind (the seed's partial
+/// reconstruction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Component {
+    /// Audio samples and streams.
+    Audio,
+    /// Video samples and streams.
+    Video,
+    /// Video samples that decode on their own.
+    Keyframes,
+    /// Metadata atoms (EXIF, PNG text, sample tables…).
+    Metadata,
+}
+
+impl Component {
+    pub fn parse(text: &str) -> Option<Component> {
+        match text {
+            "audio" => Some(Component::Audio),
+            "video" => Some(Component::Video),
+            "keyframes" => Some(Component::Keyframes),
+            "metadata" => Some(Component::Metadata),
+            _ => None,
+        }
+    }
+
+    fn includes(self, atom_type: AtomType) -> bool {
+        match self {
+            Component::Audio => matches!(atom_type, AtomType::AudioChunk | AtomType::AudioStream),
+            Component::Video => matches!(
+                atom_type,
+                AtomType::IFrame | AtomType::PFrame | AtomType::BFrame | AtomType::VideoStream
+            ),
+            Component::Keyframes => atom_type == AtomType::IFrame,
+            Component::Metadata => atom_type == AtomType::Metadata,
+        }
+    }
+}
+
+/// What `add` did.
+#[derive(Debug, Clone)]
+pub struct AddReport {
+    pub name: String,
+    pub version: u32,
+    pub size: u64,
+    pub format: String,
+    pub fallback: Option<String>,
+    pub atoms: usize,
+    /// Atoms this add stored for the first time, their bytes and what they take stored.
+    pub new_atoms: usize,
+    pub new_bytes: u64,
+    pub stored_bytes: u64,
+    pub seconds: f64,
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyReport {
+    pub files: usize,
+    pub atoms: usize,
+    pub bytes: u64,
+    /// (file name and version, atom) for atoms the backend does not have.
+    pub missing: Vec<(String, AtomHash)>,
+    /// (file name and version, atom) for atoms whose bytes do not hash to their name.
+    pub corrupt: Vec<(String, AtomHash)>,
+}
+
+/// What `gc` did (or, dry, would do).
+#[derive(Debug, Clone, Default)]
+pub struct GcReport {
+    pub dry_run: bool,
+    /// Atoms no manifest names any more.
+    pub atoms: usize,
+    /// Their stored bytes.
+    pub stored_bytes: u64,
+    /// Atom files no index record names (left by a crash), swept.
+    pub strays: usize,
+}
+
+/// The seed's StorageStats.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StorageStats {
+    /// Names with at least one version.
+    pub files: u64,
+    pub versions: u64,
+    /// Atoms with bytes (parents not counted).
+    pub total_atoms: u64,
+    /// Atoms referenced once.
+    pub unique_atoms: u64,
+    /// Atoms referenced more than once.
+    pub dedup_atoms: u64,
+    /// Bytes of all kept versions, as added.
+    pub logical_bytes: u64,
+    /// Bytes of the distinct atoms.
+    pub atom_bytes: u64,
+    /// What the atoms take in the backend, after compression.
+    pub stored_bytes: u64,
+    /// Bytes not stored twice thanks to deduplication: logical minus atom bytes.
+    pub dedup_savings: u64,
+}
+
+impl StorageStats {
+    /// Share of the logical bytes deduplication saved, in percent.
+    pub fn dedup_ratio(&self) -> f64 {
+        if self.logical_bytes == 0 {
+            0.0
+        } else {
+            self.dedup_savings as f64 * 100.0 / self.logical_bytes as f64
+        }
+    }
+}
+
+/// Checks a file name: not empty, at most 1 KiB, no `/`, `..` or NUL.
+pub fn check_name(name: &str) -> Result<()> {
+    let why = if name.is_empty() {
+        "it is empty"
+    } else if name.len() > 1024 {
+        "it is longer than 1 KiB"
+    } else if name.contains('/') {
+        "it contains '/'"
+    } else if name.contains("..") {
+        "it contains '..'"
+    } else if name.contains('\0') {
+        "it contains NUL"
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidName {
+        name: name.chars().take(80).collect(),
+        why,
+    })
+}
+
+/// The blob store.
+pub struct BlobStore {
+    index: cairn_log::Store,
+    backend: Arc<dyn Backend>,
+    options: Options,
+    chunker: Chunker,
+    /// `add` and `remove` hold it shared, `gc` exclusively.
+    gc_lock: RwLock<()>,
+}
+
+impl BlobStore {
+    /// Opens the store whose index is in `dir/index` (and, with the default local backend,
+    /// whose atoms are in `dir/atoms`).
+    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<BlobStore> {
+        let dir = dir.as_ref();
+        let index = cairn_log::Store::open(
+            dir.join("index"),
+            cairn_log::Options {
+                durability: options.durability,
+                ..cairn_log::Options::default()
+            },
+        )?;
+        let backend: Arc<dyn Backend> = match &options.backend {
+            Some(backend) => Arc::clone(backend),
+            None => Arc::new(LocalBackend::open(dir.join("atoms"))?),
+        };
+        if options.max_atom_size == 0 || options.max_atom_size > cairn_log::MAX_VALUE_LEN as u64 {
+            return Err(Error::InvalidArgument(
+                "max_atom_size must be from 1 byte to 512 MiB".into(),
+            ));
+        }
+        Ok(BlobStore {
+            index,
+            backend,
+            chunker: Chunker::new(options.chunk_sizes),
+            options,
+            gc_lock: RwLock::new(()),
+        })
+    }
+
+    /// The backend's description.
+    pub fn backend(&self) -> String {
+        self.backend.describe()
+    }
+
+    /// Closes the index cleanly.
+    pub fn close(self) -> Result<()> {
+        self.index.close()?;
+        Ok(())
+    }
+
+    /// Adds the file at `path` under `name`.
+    pub fn add_file(
+        &self,
+        name: &str,
+        path: &Path,
+        progress: Option<&AtomicU64>,
+    ) -> Result<AddReport> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let source = FileSource::new(file).map_err(|e| Error::io(path, e))?;
+        self.add(name, &source, progress)
+    }
+
+    /// Adds `source` under `name`, as a new version if the name exists.
+    pub fn add(
+        &self,
+        name: &str,
+        source: &dyn Source,
+        progress: Option<&AtomicU64>,
+    ) -> Result<AddReport> {
+        check_name(name)?;
+        let started = Instant::now();
+        let _shared = self.gc_lock.read();
+        let plan = split::plan(source);
+        let context = Context {
+            backend: self.backend.as_ref(),
+            index: &self.index,
+            compression: self.options.compression,
+            max_atom_size: self.options.max_atom_size,
+            chunker: self.chunker,
+            workers: self.options.workers,
+            progress,
+        };
+        let ingested = ingest::ingest(source, &plan, &context)?;
+        self.backend.flush()?;
+
+        // One batch: reference counts, new atom records, parents, the manifest, the name.
+        let mut counts: HashMap<AtomHash, u64> = HashMap::new();
+        for r in &ingested.refs {
+            *counts.entry(r.hash).or_default() += 1;
+        }
+        for p in &ingested.parents {
+            *counts.entry(p.hash).or_default() += 1;
+        }
+        let new: HashMap<AtomHash, &ingest::NewAtom> =
+            ingested.new_atoms.iter().map(|a| (a.hash, a)).collect();
+        let parents: HashMap<AtomHash, &ingest::Parent> =
+            ingested.parents.iter().map(|p| (p.hash, p)).collect();
+        let mut batch = cairn_log::Batch::new();
+        for (hash, count) in &counts {
+            let record = match self.atom(hash)? {
+                Some(mut record) => {
+                    record.refs += count;
+                    record
+                }
+                None => match (new.get(hash), parents.get(hash)) {
+                    (Some(atom), _) => AtomRecord {
+                        atom_type: atom.atom_type,
+                        size: atom.size,
+                        stored_size: atom.stored_size,
+                        refs: *count,
+                        parent: atom.parent,
+                        children: Vec::new(),
+                        metadata: vec![("label".into(), atom.label.clone())],
+                    },
+                    (None, Some(parent)) => AtomRecord {
+                        atom_type: parent.atom_type,
+                        size: parent.size,
+                        stored_size: 0,
+                        refs: *count,
+                        parent: None,
+                        children: parent.children.clone(),
+                        metadata: vec![("label".into(), parent.label.clone())],
+                    },
+                    // Another worker of this add stored it under the same hash: it is in
+                    // `new` then; an atom in neither map was in the index when looked up.
+                    (None, None) => return Err(Error::MissingAtom(*hash)),
+                },
+            };
+            batch.put(atom_key(hash), record.encode());
+        }
+        let mut file = self.file_record(name)?.unwrap_or_default();
+        let version = file.next_version.max(1);
+        file.versions.push(version);
+        file.next_version = version + 1;
+        let manifest = Manifest {
+            name: name.to_string(),
+            version,
+            size: source.len(),
+            sha256: ingested.sha256,
+            format: plan.format.name().to_string(),
+            fallback: plan.fallback.clone(),
+            facts: plan.facts.clone(),
+            added_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+            refs: ingested.refs,
+            parents: ingested.parents.iter().map(|p| p.hash).collect(),
+        };
+        batch.put(manifest_key(name, version), manifest.encode());
+        batch.put(file_key(name), file.encode());
+        self.index.write_batch(&batch)?;
+
+        Ok(AddReport {
+            name: name.to_string(),
+            version,
+            size: manifest.size,
+            format: manifest.format,
+            fallback: manifest.fallback,
+            atoms: manifest.refs.len(),
+            new_atoms: ingested.new_atoms.len(),
+            new_bytes: ingested.new_atoms.iter().map(|a| a.size).sum(),
+            stored_bytes: ingested.new_atoms.iter().map(|a| a.stored_size).sum(),
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// The record of an atom.
+    pub fn atom(&self, hash: &AtomHash) -> Result<Option<AtomRecord>> {
+        let key = atom_key(hash);
+        self.index
+            .get(&key)?
+            .map(|bytes| {
+                AtomRecord::decode(&bytes).map_err(|why| Error::CorruptRecord {
+                    key: hash.uri(),
+                    why,
+                })
+            })
+            .transpose()
+    }
+
+    fn file_record(&self, name: &str) -> Result<Option<FileRecord>> {
+        self.index
+            .get(&file_key(name))?
+            .map(|bytes| {
+                FileRecord::decode(&bytes).map_err(|why| Error::CorruptRecord {
+                    key: format!("file {name}"),
+                    why,
+                })
+            })
+            .transpose()
+    }
+
+    /// The versions kept under `name`, oldest first (empty if none).
+    pub fn versions(&self, name: &str) -> Result<Vec<u32>> {
+        Ok(self
+            .file_record(name)?
+            .map(|f| f.versions)
+            .unwrap_or_default())
+    }
+
+    /// The manifest of a version of `name`, the latest when `version` is `None`.
+    pub fn manifest(&self, name: &str, version: Option<u32>) -> Result<Manifest> {
+        check_name(name)?;
+        let versions = self.versions(name)?;
+        let version = match version {
+            Some(v) if versions.contains(&v) => v,
+            Some(v) => return Err(Error::NotFound(format!("{name} version {v}"))),
+            None => *versions
+                .last()
+                .ok_or_else(|| Error::NotFound(name.to_string()))?,
+        };
+        let key = manifest_key(name, version);
+        let bytes = self
+            .index
+            .get(&key)?
+            .ok_or_else(|| Error::NotFound(format!("{name} version {version}")))?;
+        Manifest::decode(&bytes).map_err(|why| Error::CorruptRecord {
+            key: format!("manifest of {name} version {version}"),
+            why,
+        })
+    }
+
+    /// Every kept name with its latest manifest, sorted by name.
+    pub fn list(&self) -> Result<Vec<Manifest>> {
+        let mut names = Vec::new();
+        self.for_each_key(|key| {
+            if let Some(name) = key.strip_prefix(b"f") {
+                names.push(String::from_utf8_lossy(name).into_owned());
+            }
+        })?;
+        names.sort();
+        names.iter().map(|name| self.manifest(name, None)).collect()
+    }
+
+    fn for_each_key(&self, mut visit: impl FnMut(&[u8])) -> Result<()> {
+        let mut cursor = 0;
+        loop {
+            let page = self.index.scan(cursor, 1000)?;
+            for key in &page.keys {
+                visit(key);
+            }
+            cursor = page.cursor;
+            if cursor == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// An atom's bytes, checked against its hash.
+    pub fn read_atom(&self, hash: &AtomHash, size: u64) -> Result<Vec<u8>> {
+        let stored = self.backend.get(hash)?.ok_or(Error::MissingAtom(*hash))?;
+        let data = compress::decode(&stored, size)
+            .map_err(|why| Error::CorruptAtom { hash: *hash, why })?;
+        if AtomHash(Sha256::digest(&data).into()) != *hash {
+            return Err(Error::CorruptAtom {
+                hash: *hash,
+                why: "its bytes do not hash to its name".into(),
+            });
+        }
+        Ok(data)
+    }
+
+    /// Writes a version of `name` (or one component of it) to `out`, every atom verified,
+    /// and for the whole file the whole-file hash too. Returns the bytes written.
+    pub fn get(
+        &self,
+        name: &str,
+        version: Option<u32>,
+        component: Option<Component>,
+        out: &mut dyn Write,
+    ) -> Result<u64> {
+        let manifest = self.manifest(name, version)?;
+        let mut whole = Sha256::new();
+        let mut written = 0;
+        for r in &manifest.refs {
+            if component.is_some_and(|c| !c.includes(r.atom_type)) {
+                continue;
+            }
+            let data = self.read_atom(&r.hash, r.size)?;
+            if component.is_none() {
+                whole.update(&data);
+            }
+            out.write_all(&data).map_err(|e| Error::io("output", e))?;
+            written += data.len() as u64;
+        }
+        if component.is_none() && AtomHash(whole.finalize().into()) != manifest.sha256 {
+            return Err(Error::FileHashMismatch {
+                name: name.to_string(),
+            });
+        }
+        Ok(written)
+    }
+
+    /// Removes every version of `name`; its atoms lose these references (gc frees them).
+    pub fn remove(&self, name: &str) -> Result<usize> {
+        check_name(name)?;
+        let _shared = self.gc_lock.read();
+        let versions = self.versions(name)?;
+        if versions.is_empty() {
+            return Err(Error::NotFound(name.to_string()));
+        }
+        let mut drops: HashMap<AtomHash, u64> = HashMap::new();
+        let mut batch = cairn_log::Batch::new();
+        for &version in &versions {
+            let manifest = self.manifest(name, Some(version))?;
+            for hash in manifest
+                .refs
+                .iter()
+                .map(|r| r.hash)
+                .chain(manifest.parents.iter().copied())
+            {
+                *drops.entry(hash).or_default() += 1;
+            }
+            batch.delete(manifest_key(name, version));
+        }
+        for (hash, count) in drops {
+            if let Some(mut record) = self.atom(&hash)? {
+                record.refs = record.refs.saturating_sub(count);
+                batch.put(atom_key(&hash), record.encode());
+            }
+        }
+        batch.delete(file_key(name));
+        self.index.write_batch(&batch)?;
+        Ok(versions.len())
+    }
+
+    /// Every atom record: (hash, record).
+    fn atoms(&self) -> Result<Vec<(AtomHash, AtomRecord)>> {
+        let mut hashes = Vec::new();
+        self.for_each_key(|key| {
+            if key.len() == 33 && key[0] == b'a' {
+                hashes.push(AtomHash(key[1..].try_into().expect("32 bytes")));
+            }
+        })?;
+        let mut atoms = Vec::with_capacity(hashes.len());
+        for hash in hashes {
+            if let Some(record) = self.atom(&hash)? {
+                atoms.push((hash, record));
+            }
+        }
+        Ok(atoms)
+    }
+
+    /// Deletes the atoms no manifest names; with `dry_run`, only reports them.
+    pub fn gc(&self, dry_run: bool) -> Result<GcReport> {
+        let _exclusive = self.gc_lock.write();
+        let atoms = self.atoms()?;
+        let dead: Vec<(AtomHash, AtomRecord)> =
+            atoms.iter().filter(|(_, r)| r.refs == 0).cloned().collect();
+        let mut report = GcReport {
+            dry_run,
+            atoms: dead.iter().filter(|(_, r)| r.stored_size > 0).count(),
+            stored_bytes: dead.iter().map(|(_, r)| r.stored_size).sum(),
+            strays: 0,
+        };
+        let known: std::collections::HashSet<AtomHash> = atoms.iter().map(|(h, _)| *h).collect();
+        let strays: Vec<AtomHash> = self
+            .backend
+            .list()?
+            .into_iter()
+            .filter(|h| !known.contains(h))
+            .collect();
+        report.strays = strays.len();
+        if dry_run {
+            return Ok(report);
+        }
+        // Records first, durably; then bytes. A crash between leaves strays, never a
+        // record without bytes.
+        for chunk in dead.chunks(10_000) {
+            let mut batch = cairn_log::Batch::new();
+            for (hash, _) in chunk {
+                batch.delete(atom_key(hash));
+            }
+            self.index.write_batch(&batch)?;
+        }
+        for (hash, record) in &dead {
+            if record.stored_size > 0 {
+                self.backend.delete(hash)?;
+            }
+        }
+        for hash in &strays {
+            self.backend.delete(hash)?;
+        }
+        self.backend.flush()?;
+        Ok(report)
+    }
+
+    /// Re-reads and re-hashes every atom of `name` (every file when `None`), reporting by file
+    /// the atoms that are missing or corrupt. Each distinct atom is read once.
+    pub fn verify(&self, name: Option<&str>) -> Result<VerifyReport> {
+        let manifests = match name {
+            Some(name) => {
+                let versions = self.versions(name)?;
+                if versions.is_empty() {
+                    return Err(Error::NotFound(name.to_string()));
+                }
+                versions
+                    .iter()
+                    .map(|&v| self.manifest(name, Some(v)))
+                    .collect::<Result<Vec<_>>>()?
+            }
+            None => {
+                let mut all = Vec::new();
+                for latest in self.list()? {
+                    for v in self.versions(&latest.name)? {
+                        all.push(self.manifest(&latest.name, Some(v))?);
+                    }
+                }
+                all
+            }
+        };
+        let mut report = VerifyReport::default();
+        let mut seen: HashMap<AtomHash, Option<bool>> = HashMap::new();
+        for manifest in &manifests {
+            report.files += 1;
+            let label = format!("{} (version {})", manifest.name, manifest.version);
+            for r in &manifest.refs {
+                let state = match seen.get(&r.hash) {
+                    Some(state) => *state,
+                    None => {
+                        report.atoms += 1;
+                        report.bytes += r.size;
+                        let state = match self.read_atom(&r.hash, r.size) {
+                            Ok(_) => Some(true),
+                            Err(Error::MissingAtom(_)) => None,
+                            Err(Error::CorruptAtom { .. }) => Some(false),
+                            Err(other) => return Err(other),
+                        };
+                        seen.insert(r.hash, state);
+                        state
+                    }
+                };
+                match state {
+                    Some(true) => {}
+                    Some(false) => report.corrupt.push((label.clone(), r.hash)),
+                    None => report.missing.push((label.clone(), r.hash)),
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// The seed's StorageStats.
+    pub fn stats(&self) -> Result<StorageStats> {
+        let mut stats = StorageStats::default();
+        for (_, record) in self.atoms()? {
+            if !record.children.is_empty() {
+                continue;
+            }
+            stats.total_atoms += 1;
+            stats.atom_bytes += record.size;
+            stats.stored_bytes += record.stored_size;
+            match record.refs {
+                0 => {}
+                1 => stats.unique_atoms += 1,
+                _ => stats.dedup_atoms += 1,
+            }
+        }
+        for latest in self.list()? {
+            stats.files += 1;
+            for v in self.versions(&latest.name)? {
+                stats.versions += 1;
+                stats.logical_bytes += self.manifest(&latest.name, Some(v))?.size;
+            }
+        }
+        stats.dedup_savings = stats.logical_bytes.saturating_sub(stats.atom_bytes);
+        Ok(stats)
+    }
+
+    /// The atoms of a version of `name`, in file order, with their records.
+    pub fn atoms_of(
+        &self,
+        name: &str,
+        version: Option<u32>,
+    ) -> Result<Vec<(ContentRef, Option<AtomRecord>)>> {
+        let manifest = self.manifest(name, version)?;
+        manifest
+            .refs
+            .iter()
+            .map(|r| Ok((*r, self.atom(&r.hash)?)))
+            .collect()
+    }
+}

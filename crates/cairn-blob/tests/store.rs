@@ -1,0 +1,300 @@
+//! The blob store as its users rely on it: files come back bit-perfect, shared content is
+//! stored once, versions are kept, damage is reported and never served, gc frees exactly
+//! what nothing names.
+
+use std::sync::Arc;
+
+use cairn_blob::split::cdc::ChunkSizes;
+use cairn_blob::{
+    AtomHash, AtomType, Backend, BlobStore, Component, Compression, Error, LocalBackend,
+    MemoryBackend, Options,
+};
+use proptest::prelude::*;
+
+/// Small chunks and atoms, so that small test files exercise cutting and parents.
+fn small_options() -> Options {
+    Options {
+        chunk_sizes: ChunkSizes {
+            min: 512,
+            avg: 2048,
+            max: 8192,
+        },
+        max_atom_size: 16 << 10,
+        durability: cairn_log::Durability::No,
+        ..Options::default()
+    }
+}
+
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn read(store: &BlobStore, name: &str, version: Option<u32>) -> Vec<u8> {
+    let mut out = Vec::new();
+    store.get(name, version, None, &mut out).expect("get");
+    out
+}
+
+/// A PNG chunk with its CRC.
+fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut crc = 0xffff_ffffu32;
+    for &byte in kind.iter().chain(data) {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    let mut out = (data.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    out.extend_from_slice(&(!crc).to_be_bytes());
+    out
+}
+
+/// A PNG with the given pixels' compressed stream and a text chunk.
+fn png(idat: &[u8], text: &str) -> Vec<u8> {
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    out.extend(chunk(b"IHDR", &[0, 0, 0, 64, 0, 0, 0, 64, 8, 2, 0, 0, 0]));
+    out.extend(chunk(b"tEXt", format!("Comment\0{text}").as_bytes()));
+    out.extend(chunk(b"IDAT", idat));
+    out.extend(chunk(b"IEND", b""));
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_bytes_round_trip_bit_perfect(len in 0usize..200_000, seed in any::<u64>(), repeat in 1usize..4) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = BlobStore::open(dir.path(), small_options()).expect("open");
+        // Some repetition, so that some atoms recur within the file.
+        let unit = noise(len / repeat + 1, seed);
+        let data: Vec<u8> = unit.iter().cycle().take(len).copied().collect();
+        let report = store.add("file", &data, None).expect("add");
+        prop_assert_eq!(report.size, len as u64);
+        prop_assert_eq!(read(&store, "file", None), data);
+        let verified = store.verify(None).expect("verify");
+        prop_assert!(verified.missing.is_empty() && verified.corrupt.is_empty());
+    }
+}
+
+#[test]
+fn ten_versions_with_small_edits_share_most_of_their_atoms() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = BlobStore::open(dir.path(), small_options()).expect("open");
+    let mut data = noise(400_000, 7);
+    let mut versions = Vec::new();
+    for v in 0..10 {
+        // Each version inserts a few bytes and changes a few others somewhere.
+        let at = 30_000 * v + 1234;
+        data.splice(at..at, format!("edit {v}").bytes());
+        data[at + 20_000] ^= 0xff;
+        let report = store.add("doc.bin", &data, None).expect("add");
+        assert_eq!(report.version, v as u32 + 1);
+        versions.push(data.clone());
+    }
+    for (v, expected) in versions.iter().enumerate() {
+        assert_eq!(
+            &read(&store, "doc.bin", Some(v as u32 + 1)),
+            expected,
+            "version {}",
+            v + 1
+        );
+    }
+    assert_eq!(
+        store.versions("doc.bin").expect("versions"),
+        (1..=10).collect::<Vec<_>>()
+    );
+    let stats = store.stats().expect("stats");
+    assert_eq!(stats.versions, 10);
+    assert!(stats.dedup_ratio() > 75.0, "{stats:?}");
+    assert!(stats.atom_bytes < 2 * 400_000, "{stats:?}");
+}
+
+#[test]
+fn pngs_sharing_pixels_store_them_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = BlobStore::open(dir.path(), small_options()).expect("open");
+    let pixels = noise(10_000, 3);
+    let (a, b) = (
+        png(&pixels, "first"),
+        png(&pixels, "second, with another comment"),
+    );
+    store.add("a.png", &a, None).expect("add");
+    let second = store.add("b.png", &b, None).expect("add");
+    assert_eq!(second.format, "png");
+    assert_eq!(second.new_atoms, 1, "only the text chunk is new");
+    let atoms = store.atoms_of("b.png", None).expect("atoms");
+    let types: Vec<AtomType> = atoms.iter().map(|(r, _)| r.atom_type).collect();
+    assert_eq!(
+        types,
+        [
+            AtomType::Container,
+            AtomType::Metadata,
+            AtomType::Metadata,
+            AtomType::ImageData,
+            AtomType::Container
+        ]
+    );
+    let idat = atoms[3].1.as_ref().expect("record");
+    assert_eq!(idat.refs, 2);
+    assert_eq!(read(&store, "b.png", None), b);
+    let manifest = store.manifest("b.png", None).expect("manifest");
+    assert!(manifest.facts.contains(&("width".into(), "64".into())));
+    // The metadata component is the IHDR and text chunks.
+    let mut metadata = Vec::new();
+    store
+        .get("b.png", None, Some(Component::Metadata), &mut metadata)
+        .expect("component");
+    assert_eq!(
+        metadata.len(),
+        25 + 12 + "Comment\0second, with another comment".len()
+    );
+}
+
+#[test]
+fn large_typed_pieces_become_parents_of_their_chunks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = BlobStore::open(dir.path(), small_options()).expect("open");
+    let file = png(&noise(100_000, 9), "big");
+    store.add("big.png", &file, None).expect("add");
+    let atoms = store.atoms_of("big.png", None).expect("atoms");
+    let children: Vec<_> = atoms
+        .iter()
+        .filter(|(r, _)| r.atom_type == AtomType::ImageData)
+        .collect();
+    assert!(
+        children.len() > 5,
+        "the 100 kB IDAT is cut under the 16 KiB maximum"
+    );
+    let parent = children[0]
+        .1
+        .as_ref()
+        .and_then(|r| r.parent)
+        .expect("a parent");
+    let record = store.atom(&parent).expect("read").expect("parent record");
+    assert_eq!(record.size, 100_012);
+    assert_eq!(record.children.len(), children.len());
+    assert_eq!(read(&store, "big.png", None), file);
+}
+
+#[test]
+fn a_corrupt_or_missing_atom_is_reported_and_never_served() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = Arc::new(MemoryBackend::new());
+    let options = Options {
+        backend: Some(backend.clone()),
+        ..small_options()
+    };
+    let store = BlobStore::open(dir.path(), options).expect("open");
+    let data = noise(50_000, 5);
+    store.add("f", &data, None).expect("add");
+    let atoms = store.atoms_of("f", None).expect("atoms");
+    let (victim, lost) = (atoms[1].0.hash, atoms[3].0.hash);
+    backend.overwrite(&victim, vec![0, 1, 2, 3]);
+    backend.delete(&lost).expect("delete");
+    let mut out = Vec::new();
+    let error = store.get("f", None, None, &mut out).expect_err("damaged");
+    assert!(
+        matches!(error, Error::CorruptAtom { hash, .. } if hash == victim),
+        "{error}"
+    );
+    let report = store.verify(Some("f")).expect("verify");
+    assert_eq!(report.corrupt, vec![("f (version 1)".to_string(), victim)]);
+    assert_eq!(report.missing, vec![("f (version 1)".to_string(), lost)]);
+}
+
+#[test]
+fn remove_and_gc_free_exactly_what_nothing_names() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = BlobStore::open(dir.path(), small_options()).expect("open");
+    let shared = noise(60_000, 1);
+    let a = [shared.clone(), noise(30_000, 10)].concat();
+    let b = [shared, noise(30_000, 20)].concat();
+    store.add("a", &a, None).expect("add");
+    store.add("b", &b, None).expect("add");
+    let before = store.stats().expect("stats");
+    assert!(before.dedup_atoms > 0);
+
+    store.remove("a").expect("remove");
+    let dry = store.gc(true).expect("dry run");
+    assert!(dry.atoms > 0 && dry.stored_bytes > 0);
+    assert_eq!(
+        store.gc(true).expect("dry run").atoms,
+        dry.atoms,
+        "a dry run deletes nothing"
+    );
+    let done = store.gc(false).expect("gc");
+    assert_eq!(done.atoms, dry.atoms);
+    assert_eq!(read(&store, "b", None), b, "shared atoms survive");
+    assert_eq!(store.gc(false).expect("gc").atoms, 0);
+
+    store.remove("b").expect("remove");
+    store.gc(false).expect("gc");
+    let after = store.stats().expect("stats");
+    assert_eq!(
+        (after.total_atoms, after.stored_bytes, after.files),
+        (0, 0, 0)
+    );
+    assert!(matches!(store.remove("b"), Err(Error::NotFound(_))));
+    assert!(LocalBackend::open(dir.path().join("atoms"))
+        .expect("open")
+        .list()
+        .expect("list")
+        .is_empty());
+}
+
+#[test]
+fn the_store_survives_reopening() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = noise(70_000, 4);
+    {
+        let store = BlobStore::open(
+            dir.path(),
+            Options {
+                compression: Compression::Lz4,
+                ..small_options()
+            },
+        )
+        .expect("open");
+        store.add("kept", &data, None).expect("add");
+        store.close().expect("close");
+    }
+    let store = BlobStore::open(dir.path(), small_options()).expect("reopen");
+    assert_eq!(read(&store, "kept", None), data);
+    assert_eq!(store.list().expect("list").len(), 1);
+}
+
+#[test]
+fn bad_names_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = BlobStore::open(dir.path(), small_options()).expect("open");
+    for name in ["", "a/b", "..", "x..y", "nul\0", &"n".repeat(1025)] {
+        assert!(
+            matches!(
+                store.add(name, &b"x".to_vec(), None),
+                Err(Error::InvalidName { .. })
+            ),
+            "{name:?}"
+        );
+    }
+    assert!(store.add(&"n".repeat(1024), &b"x".to_vec(), None).is_ok());
+    assert!(matches!(
+        store.manifest("nothing", None),
+        Err(Error::NotFound(_))
+    ));
+    let _ = AtomHash::of(b"");
+}
