@@ -1,6 +1,8 @@
-//! The `cairn` binary: `cairn serve` runs the server (the Redis door today); `cairn sqlite …`
-//! reads SQLite files; `cairn log …` opens cairn-log stores directly.
+//! The `cairn` binary: `cairn serve` runs the server (the Redis door today); `cairn blob …`
+//! works with the blob store; `cairn sqlite …` reads SQLite files; `cairn log …` opens
+//! cairn-log stores directly.
 
+mod blob_cli;
 mod kv_json;
 mod serve;
 mod sqlite_cli;
@@ -29,6 +31,11 @@ enum Command {
     Kv {
         #[command(subcommand)]
         command: kv_json::KvCommand,
+    },
+    /// The blob store of a data directory: add, get, ls, atoms, verify, rm, gc, stats.
+    Blob {
+        #[command(subcommand)]
+        command: blob_cli::BlobCommand,
     },
     /// Read a SQLite database file: info, schema, dump, get, lookup.
     Sqlite {
@@ -70,6 +77,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Kv { command } => kv_json::run(command),
+        Command::Blob { command } => blob_cli::run(command),
         Command::Sqlite { command } => sqlite_cli::run(command),
         Command::Log { command } => log_command(command),
     }

@@ -1,0 +1,396 @@
+//! `cairn blob …`: the blob store of a data directory (`<data>/blob`), from the command line:
+//! add, get, ls, atoms, verify, rm, gc, stats. Long work shows a progress bar on a terminal;
+//! each command ends with a summary table.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use cairn_blob::{BlobStore, Component, Compression, Options};
+use clap::Subcommand;
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table as Grid};
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Subcommand)]
+pub enum BlobCommand {
+    /// Add FILE under NAME (a new version if NAME exists).
+    Add {
+        name: String,
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Codec for new atoms: zstd, zstd:LEVEL (1-22), lz4 or none.
+        #[arg(long, default_value = "zstd")]
+        compression: String,
+    },
+    /// Write NAME (or one component of it) to standard output or to a file.
+    Get {
+        name: String,
+        /// Write here instead of standard output (only once the file is verified).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Only these atoms, in file order: audio, video, keyframes or metadata.
+        #[arg(long)]
+        component: Option<String>,
+        /// This version instead of the latest.
+        #[arg(long)]
+        version: Option<u32>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List the stored files.
+    Ls {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List the atoms of NAME.
+    Atoms {
+        name: String,
+        #[arg(long)]
+        version: Option<u32>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Re-read and re-hash every atom (of NAME, or of every file); exit 1 if any is missing
+    /// or corrupt.
+    Verify {
+        name: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Remove every version of NAME (its atoms are freed by gc).
+    Rm {
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Delete the atoms no file uses any more.
+    Gc {
+        /// Report what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Storage statistics: atoms, bytes, deduplication.
+    Stats {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(clap::Args)]
+pub struct StoreArgs {
+    /// The data directory (the one `cairn serve` uses; it must not be running).
+    #[arg(long, env = "CAIRN_DATA", default_value = "cairn-data")]
+    data: PathBuf,
+}
+
+impl StoreArgs {
+    fn open(&self, options: Options) -> anyhow::Result<BlobStore> {
+        let dir = self.data.join("blob");
+        BlobStore::open(&dir, options)
+            .with_context(|| format!("opening the blob store in {}", dir.display()))
+    }
+}
+
+pub fn run(command: BlobCommand) -> anyhow::Result<()> {
+    match command {
+        BlobCommand::Add {
+            name,
+            file,
+            store,
+            compression,
+        } => {
+            let compression = Compression::parse(&compression).with_context(|| {
+                format!("unknown compression {compression:?}: zstd, zstd:LEVEL, lz4 or none")
+            })?;
+            let store = store.open(Options {
+                compression,
+                ..Options::default()
+            })?;
+            let len = std::fs::metadata(&file)
+                .with_context(|| format!("reading {}", file.display()))?
+                .len();
+            let progress = AtomicU64::new(0);
+            let report = with_progress(len, "adding", &progress, || {
+                store.add_file(&name, &file, Some(&progress))
+            })?;
+            store.close()?;
+            let mb_s = report.size as f64 / 1e6 / report.seconds.max(1e-9);
+            let mut grid = grid(&[
+                "name",
+                "version",
+                "size",
+                "format",
+                "atoms",
+                "new atoms",
+                "new bytes",
+                "stored",
+                "MB/s",
+            ]);
+            grid.add_row(vec![
+                report.name,
+                report.version.to_string(),
+                report.size.to_string(),
+                report.format,
+                report.atoms.to_string(),
+                report.new_atoms.to_string(),
+                report.new_bytes.to_string(),
+                report.stored_bytes.to_string(),
+                format!("{mb_s:.1}"),
+            ]);
+            println!("{grid}");
+            if let Some(why) = report.fallback {
+                println!("note: {why}; the file was cut into content-defined chunks");
+            }
+        }
+        BlobCommand::Get {
+            name,
+            output,
+            component,
+            version,
+            store,
+        } => {
+            let component = component
+                .map(|c| {
+                    Component::parse(&c).with_context(|| {
+                        format!("unknown component {c:?}: audio, video, keyframes or metadata")
+                    })
+                })
+                .transpose()?;
+            let store = store.open(Options::default())?;
+            match output {
+                Some(path) => {
+                    let temp = temp_beside(&path);
+                    let result = (|| {
+                        let mut file = std::io::BufWriter::new(
+                            std::fs::File::create(&temp)
+                                .with_context(|| format!("creating {}", temp.display()))?,
+                        );
+                        let written = store.get(&name, version, component, &mut file)?;
+                        file.into_inner()
+                            .map_err(|e| e.into_error())
+                            .and_then(|f| f.sync_all())
+                            .with_context(|| format!("writing {}", temp.display()))?;
+                        anyhow::Ok(written)
+                    })();
+                    match result {
+                        Ok(written) => {
+                            std::fs::rename(&temp, &path)
+                                .with_context(|| format!("writing {}", path.display()))?;
+                            eprintln!("wrote {written} bytes to {}", path.display());
+                        }
+                        Err(error) => {
+                            let _ = std::fs::remove_file(&temp);
+                            return Err(error);
+                        }
+                    }
+                }
+                None => {
+                    let stdout = std::io::stdout();
+                    let mut out = std::io::BufWriter::new(stdout.lock());
+                    store.get(&name, version, component, &mut out)?;
+                    out.flush()?;
+                }
+            }
+        }
+        BlobCommand::Ls { store } => {
+            let store = store.open(Options::default())?;
+            let mut grid = grid(&["name", "versions", "size", "format", "atoms", "sha256"]);
+            for manifest in store.list()? {
+                let versions = store.versions(&manifest.name)?.len();
+                grid.add_row(vec![
+                    manifest.name,
+                    versions.to_string(),
+                    manifest.size.to_string(),
+                    manifest.format,
+                    manifest.refs.len().to_string(),
+                    manifest.sha256.to_hex(),
+                ]);
+            }
+            println!("{grid}");
+        }
+        BlobCommand::Atoms {
+            name,
+            version,
+            store,
+        } => {
+            let store = store.open(Options::default())?;
+            let manifest = store.manifest(&name, version)?;
+            let mut grid = grid(&[
+                "#", "offset", "size", "type", "atom", "refs", "stored", "label",
+            ]);
+            for (i, (reference, record)) in store.atoms_of(&name, version)?.into_iter().enumerate()
+            {
+                let label = record
+                    .as_ref()
+                    .and_then(|r| {
+                        r.metadata
+                            .iter()
+                            .find(|(k, _)| k == "label")
+                            .map(|(_, v)| v.clone())
+                    })
+                    .unwrap_or_default();
+                grid.add_row(vec![
+                    i.to_string(),
+                    reference.offset.to_string(),
+                    reference.size.to_string(),
+                    reference.atom_type.to_string(),
+                    reference.hash.uri(),
+                    record.as_ref().map_or("-".into(), |r| r.refs.to_string()),
+                    record
+                        .as_ref()
+                        .map_or("-".into(), |r| r.stored_size.to_string()),
+                    label,
+                ]);
+            }
+            println!("{grid}");
+            println!(
+                "{} version {}: {} bytes, {}, sha256 {}",
+                manifest.name,
+                manifest.version,
+                manifest.size,
+                manifest.format,
+                manifest.sha256.to_hex()
+            );
+            for (fact, value) in &manifest.facts {
+                println!("  {fact}: {value}");
+            }
+        }
+        BlobCommand::Verify { name, store } => {
+            let store = store.open(Options::default())?;
+            let spinner = spinner("verifying");
+            let report = store.verify(name.as_deref());
+            spinner.finish_and_clear();
+            let report = report?;
+            let mut grid = grid(&["files", "atoms", "bytes", "missing", "corrupt"]);
+            grid.add_row(vec![
+                report.files.to_string(),
+                report.atoms.to_string(),
+                report.bytes.to_string(),
+                report.missing.len().to_string(),
+                report.corrupt.len().to_string(),
+            ]);
+            println!("{grid}");
+            for (file, hash) in &report.missing {
+                println!("missing: {file}: {}", hash.uri());
+            }
+            for (file, hash) in &report.corrupt {
+                println!("corrupt: {file}: {}", hash.uri());
+            }
+            if !report.missing.is_empty() || !report.corrupt.is_empty() {
+                std::process::exit(1);
+            }
+        }
+        BlobCommand::Rm { name, store } => {
+            let store = store.open(Options::default())?;
+            let versions = store.remove(&name)?;
+            store.close()?;
+            println!(
+                "removed {name} ({versions} version{}); run gc to free its atoms",
+                if versions == 1 { "" } else { "s" }
+            );
+        }
+        BlobCommand::Gc { dry_run, store } => {
+            let store = store.open(Options::default())?;
+            let spinner = spinner(if dry_run {
+                "looking for unused atoms"
+            } else {
+                "collecting"
+            });
+            let report = store.gc(dry_run);
+            spinner.finish_and_clear();
+            let report = report?;
+            store.close()?;
+            let mut grid = grid(&["", "atoms", "stored bytes", "stray files"]);
+            grid.add_row(vec![
+                if dry_run { "would delete" } else { "deleted" }.to_string(),
+                report.atoms.to_string(),
+                report.stored_bytes.to_string(),
+                report.strays.to_string(),
+            ]);
+            println!("{grid}");
+        }
+        BlobCommand::Stats { store } => {
+            let store = store.open(Options::default())?;
+            let stats = store.stats()?;
+            let mut grid = grid(&["statistic", "value"]);
+            for (name, value) in [
+                ("files", stats.files.to_string()),
+                ("versions", stats.versions.to_string()),
+                ("atoms", stats.total_atoms.to_string()),
+                ("atoms used once", stats.unique_atoms.to_string()),
+                ("atoms shared", stats.dedup_atoms.to_string()),
+                (
+                    "bytes added (all versions)",
+                    stats.logical_bytes.to_string(),
+                ),
+                ("bytes of distinct atoms", stats.atom_bytes.to_string()),
+                ("bytes stored (compressed)", stats.stored_bytes.to_string()),
+                ("saved by deduplication", stats.dedup_savings.to_string()),
+                (
+                    "deduplication ratio",
+                    format!("{:.1}%", stats.dedup_ratio()),
+                ),
+                ("backend", store.backend()),
+            ] {
+                grid.add_row(vec![name.to_string(), value]);
+            }
+            println!("{grid}");
+        }
+    }
+    Ok(())
+}
+
+fn grid(header: &[&str]) -> Grid {
+    let mut grid = Grid::new();
+    grid.load_preset(UTF8_FULL_CONDENSED).set_header(header);
+    grid
+}
+
+/// A file name beside `path` for writing before the rename into place.
+fn temp_beside(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(format!(".cairn-{}.tmp", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// Runs `work` with a byte progress bar fed by `progress` (hidden when not on a terminal).
+fn with_progress<T>(len: u64, what: &str, progress: &AtomicU64, work: impl FnOnce() -> T) -> T {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    let done = AtomicBool::new(false);
+    let result = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                bar.set_position(progress.load(Ordering::Relaxed));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let result = work();
+        done.store(true, Ordering::Relaxed);
+        result
+    });
+    bar.finish_and_clear();
+    result
+}
+
+fn spinner(what: &str) -> ProgressBar {
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_message(what.to_string());
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    spinner
+}
