@@ -88,7 +88,8 @@ impl Component {
         }
     }
 
-    fn includes(self, atom_type: AtomType) -> bool {
+    /// True when atoms of this type belong to the component.
+    pub fn includes(self, atom_type: AtomType) -> bool {
         match self {
             Component::Audio => matches!(atom_type, AtomType::AudioChunk | AtomType::AudioStream),
             Component::Video => matches!(
@@ -485,6 +486,33 @@ impl BlobStore {
             return Err(Error::FileHashMismatch {
                 name: name.to_string(),
             });
+        }
+        Ok(written)
+    }
+
+    /// Writes bytes `start..end` of a version of `name` to `out`, reading only the atoms the
+    /// range touches (each verified). Returns the bytes written.
+    pub fn get_range(
+        &self,
+        name: &str,
+        version: Option<u32>,
+        start: u64,
+        end: u64,
+        out: &mut dyn Write,
+    ) -> Result<u64> {
+        let manifest = self.manifest(name, version)?;
+        let end = end.min(manifest.size);
+        let first = manifest
+            .refs
+            .partition_point(|r| r.offset + r.size <= start);
+        let mut written = 0;
+        for r in manifest.refs[first..].iter().take_while(|r| r.offset < end) {
+            let data = self.read_atom(&r.hash, r.size)?;
+            let from = start.saturating_sub(r.offset) as usize;
+            let to = (end - r.offset).min(r.size) as usize;
+            out.write_all(&data[from..to])
+                .map_err(|e| Error::io("output", e))?;
+            written += (to - from) as u64;
         }
         Ok(written)
     }

@@ -1,10 +1,11 @@
-//! cairn-server: the network doors. Today the Redis door: RESP framing (`resp.rs`), the
-//! listener and connections (`redis.rs`), and [`serve`], which opens the data directory and
-//! runs the doors until shutdown.
+//! cairn-server: the network doors — the Redis door (RESP framing in `resp.rs`, the listener
+//! and connections in `redis.rs`) and the blob door (HTTP, `http.rs`) — and [`serve`], which
+//! opens the data directory and runs the doors until shutdown.
 //!
 //! Every door binds 127.0.0.1 by default and refuses to bind another address unless
 //! authentication is configured.
 
+mod http;
 mod redis;
 pub mod resp;
 
@@ -12,8 +13,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use cairn_blob::BlobStore;
 use cairn_kv::{Kv, KvOptions};
 
+pub use http::run as run_http;
 pub use redis::run as run_redis;
 
 /// What `cairn serve` was asked for.
@@ -21,6 +24,8 @@ pub use redis::run as run_redis;
 pub struct ServeOptions {
     pub data_dir: PathBuf,
     pub redis_addr: SocketAddr,
+    /// Where the blob door listens; `None` to run without it.
+    pub http_addr: Option<SocketAddr>,
     pub kv: KvOptions,
 }
 
@@ -46,22 +51,36 @@ pub fn open_keyspace(options: &ServeOptions) -> Result<Arc<Kv>, ServeError> {
     })
 }
 
+/// Opens the blob store of `options.data_dir` (its `blob/` directory).
+pub fn open_blob_store(options: &ServeOptions) -> Result<Arc<BlobStore>, ServeError> {
+    let dir = options.data_dir.join("blob");
+    BlobStore::open(&dir, cairn_blob::Options::default())
+        .map(Arc::new)
+        .map_err(|e| ServeError::Open {
+            dir,
+            message: e.to_string(),
+        })
+}
+
+async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServeError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })
+}
+
 /// Runs the doors until `shutdown` completes (or a client sends SHUTDOWN).
 pub async fn serve(
     options: ServeOptions,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    if !options.redis_addr.ip().is_loopback() && options.kv.requirepass.is_none() {
-        return Err(ServeError::OpenBindWithoutAuth(options.redis_addr));
+    for addr in std::iter::once(options.redis_addr).chain(options.http_addr) {
+        if !addr.ip().is_loopback() && options.kv.requirepass.is_none() {
+            return Err(ServeError::OpenBindWithoutAuth(addr));
+        }
     }
     raise_fd_limit();
     let kv = open_keyspace(&options)?;
-    let listener = tokio::net::TcpListener::bind(options.redis_addr)
-        .await
-        .map_err(|source| ServeError::Bind {
-            addr: options.redis_addr,
-            source,
-        })?;
+    let listener = bind(options.redis_addr).await?;
     let local = listener.local_addr().unwrap_or(options.redis_addr);
     kv.info_fields
         .lock()
@@ -70,7 +89,28 @@ pub async fn serve(
         "Redis door listening on {local}, data in {}",
         options.data_dir.display()
     );
+    let (stop_http, http_stopped) = tokio::sync::watch::channel(false);
+    let http = match options.http_addr {
+        Some(addr) => {
+            let store = open_blob_store(&options)?;
+            let http_listener = bind(addr).await?;
+            let local = http_listener.local_addr().unwrap_or(addr);
+            tracing::info!("blob door listening on http://{local}");
+            Some(tokio::spawn(run_http(
+                http_listener,
+                store,
+                options.data_dir.join("blob"),
+                options.kv.requirepass.clone(),
+                http_stopped,
+            )))
+        }
+        None => None,
+    };
     run_redis(listener, kv, shutdown).await;
+    let _ = stop_http.send(true);
+    if let Some(http) = http {
+        let _ = http.await;
+    }
     Ok(())
 }
 

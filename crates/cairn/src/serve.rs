@@ -29,6 +29,9 @@ pub struct ServeArgs {
     /// Port of the Redis door.
     #[arg(long, env = "CAIRN_REDIS_PORT", default_value_t = 6379)]
     redis_port: u16,
+    /// Port of the blob door (HTTP).
+    #[arg(long, env = "CAIRN_HTTP_PORT", default_value_t = 8080)]
+    http_port: u16,
     /// When acknowledged writes reach the disk.
     #[arg(long, env = "CAIRN_APPENDFSYNC", value_enum, default_value_t = AppendFsync::Everysec)]
     appendfsync: AppendFsync,
@@ -61,6 +64,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let options = ServeOptions {
         data_dir: args.data.clone(),
         redis_addr: SocketAddr::new(args.bind, args.redis_port),
+        http_addr: Some(SocketAddr::new(args.bind, args.http_port)),
         kv: KvOptions {
             appendfsync: match args.appendfsync {
                 AppendFsync::Always => Durability::Always,

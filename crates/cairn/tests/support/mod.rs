@@ -92,6 +92,8 @@ pub fn start_server(dir: &std::path::Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_cairn"))
         .args(["serve", "--appendfsync", "always", "--redis-port"])
         .arg(port.to_string())
+        .arg("--http-port")
+        .arg(free_port().to_string())
         .arg("--data")
         .arg(dir)
         .env("CAIRN_LOG", "warn")

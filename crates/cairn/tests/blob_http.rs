@@ -1,0 +1,232 @@
+//! The blob door of `cairn serve`, spoken to over plain HTTP/1.1: uploads, downloads whole
+//! and by range, components, listings, deletes, and the errors a client must be able to
+//! tell apart.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(dir: &std::path::Path) -> Server {
+    let port = support::free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(["serve", "--redis-port"])
+        .arg(support::free_port().to_string())
+        .arg("--http-port")
+        .arg(port.to_string())
+        .arg("--data")
+        .arg(dir)
+        .env("CAIRN_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start cairn serve");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the blob door did not open");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Server { child, port }
+}
+
+struct Response {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Response {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).expect("a JSON body")
+    }
+}
+
+fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).expect("write");
+    stream.write_all(body).expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a header block");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let headers = lines
+        .filter_map(|l| {
+            l.split_once(": ")
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect();
+    Response {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    }
+}
+
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn put_get_range_head_list_atoms_stats_and_delete() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path());
+    let port = server.port;
+    let data = noise(700_000, 1);
+
+    let put = request(port, "PUT", "/blobs/video%20one.bin", &[], &data);
+    assert_eq!(put.status, 201, "{}", String::from_utf8_lossy(&put.body));
+    assert_eq!(put.json()["version"], 1);
+    assert_eq!(put.json()["size"], 700_000);
+
+    let get = request(port, "GET", "/blobs/video%20one.bin", &[], b"");
+    assert_eq!(get.status, 200);
+    assert_eq!(get.body, data);
+    assert_eq!(get.header("accept-ranges"), Some("bytes"));
+
+    let range = request(
+        port,
+        "GET",
+        "/blobs/video%20one.bin",
+        &[("Range", "bytes=100000-300000")],
+        b"",
+    );
+    assert_eq!(range.status, 206);
+    assert_eq!(range.body, &data[100_000..=300_000]);
+    assert_eq!(
+        range.header("content-range"),
+        Some("bytes 100000-300000/700000")
+    );
+    let suffix = request(
+        port,
+        "GET",
+        "/blobs/video%20one.bin",
+        &[("Range", "bytes=-10")],
+        b"",
+    );
+    assert_eq!(suffix.body, &data[700_000 - 10..]);
+    let outside = request(
+        port,
+        "GET",
+        "/blobs/video%20one.bin",
+        &[("Range", "bytes=800000-")],
+        b"",
+    );
+    assert_eq!(outside.status, 416);
+
+    let head = request(port, "HEAD", "/blobs/video%20one.bin", &[], b"");
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-length"), Some("700000"));
+    assert!(head.body.is_empty());
+    assert_eq!(
+        head.header("etag").map(|e| e.len()),
+        Some(66),
+        "the SHA-256, quoted"
+    );
+
+    // A second version; the first stays readable.
+    let v2 = [&data[..], b"appended"].concat();
+    assert_eq!(
+        request(port, "PUT", "/blobs/video%20one.bin", &[], &v2).json()["version"],
+        2
+    );
+    assert_eq!(
+        request(port, "GET", "/blobs/video%20one.bin?version=1", &[], b"").body,
+        data
+    );
+    assert_eq!(
+        request(port, "GET", "/blobs/video%20one.bin", &[], b"").body,
+        v2
+    );
+
+    let list = request(port, "GET", "/blobs", &[], b"").json();
+    assert_eq!(list[0]["name"], "video one.bin");
+    let atoms = request(port, "GET", "/blobs/video%20one.bin/atoms", &[], b"").json();
+    assert!(atoms.as_array().is_some_and(|a| a.len() > 5));
+    assert!(atoms[0]["atom"]
+        .as_str()
+        .is_some_and(|a| a.starts_with("atom://sha256:")));
+    let stats = request(port, "GET", "/stats", &[], b"").json();
+    assert!(
+        stats["dedup_ratio"].as_f64().is_some_and(|r| r > 40.0),
+        "{stats}"
+    );
+
+    assert_eq!(
+        request(port, "DELETE", "/blobs/video%20one.bin", &[], b"").status,
+        204
+    );
+    assert_eq!(
+        request(port, "GET", "/blobs/video%20one.bin", &[], b"").status,
+        404
+    );
+    assert_eq!(
+        request(port, "DELETE", "/blobs/video%20one.bin", &[], b"").status,
+        404
+    );
+}
+
+#[test]
+fn bad_requests_get_clear_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path());
+    let port = server.port;
+    for (method, path, status) in [
+        ("PUT", "/blobs/a%2Fb", 400),
+        ("PUT", "/blobs/..", 400),
+        ("PUT", "/blobs/nul%00", 400),
+        ("GET", "/blobs/missing", 404),
+        ("GET", "/nowhere", 404),
+        ("POST", "/blobs/x", 405),
+        ("GET", "/blobs/x?component=smell", 400),
+        ("GET", "/blobs/x?version=two", 400),
+    ] {
+        let response = request(port, method, path, &[], b"body");
+        assert_eq!(response.status, status, "{method} {path}");
+        assert!(response.json()["error"].is_string(), "{method} {path}");
+    }
+    let long = format!("/blobs/{}", "n".repeat(1025));
+    assert_eq!(request(port, "PUT", &long, &[], b"x").status, 400);
+}
