@@ -11,7 +11,8 @@
 //!   the sample tables, fragments too), and FastCDC content-defined chunking;
 //! * **ingestion** (`ingest.rs`): one sequential read, hashing and compression on every core;
 //! * **compression** (`compress.rs`): zstd or LZ4 per atom, skipped where it does not pay;
-//! * **backends** (`backend.rs`): a sharded local folder, memory;
+//! * **backends** (`backend.rs`, `object.rs`): a sharded local folder, memory, and object
+//!   storage (S3 and compatible, GCS, Azure) through the `object_store` crate;
 //! * **records** (`records.rs`): atom records with reference counts, manifests and names in a
 //!   cairn-log index, whose bloom filter answers "new atom?" without I/O;
 //! * **the store** (`store.rs`): add, get (whole or one component), list, verify, remove,
@@ -35,6 +36,7 @@ pub mod backend;
 pub mod compress;
 mod error;
 mod ingest;
+pub mod object;
 pub mod records;
 pub mod split;
 mod store;
@@ -43,6 +45,7 @@ pub use atom::{AtomHash, AtomType};
 pub use backend::{Backend, LocalBackend, MemoryBackend};
 pub use compress::Compression;
 pub use error::{Error, Result};
+pub use object::ObjectBackend;
 pub use records::{AtomRecord, ContentRef, Manifest};
 pub use store::{
     check_name, AddReport, BlobStore, Component, GcReport, Options, StorageStats, VerifyReport,

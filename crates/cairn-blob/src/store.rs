@@ -36,8 +36,13 @@ use crate::split::{self, FileSource, Source};
 /// How a store is opened.
 #[derive(Clone)]
 pub struct Options {
-    /// Where atom bytes go; `None` for a local folder `atoms/` beside the index.
+    /// Where atom bytes go, given as a backend; takes precedence over `backend_url`.
     pub backend: Option<Arc<dyn Backend>>,
+    /// Where atom bytes go, as a URL (`s3://bucket/prefix`, `gs://…`, `az://…`, a local
+    /// path). The first URL a store is opened with is recorded in its directory
+    /// (`backend`), later opens use it, and a different one is refused: atoms cannot be in
+    /// two places. Without either, atoms go to the folder `atoms/` beside the index.
+    pub backend_url: Option<String>,
     /// Codec for new atoms.
     pub compression: Compression,
     /// Pieces larger than this are cut into content-defined chunks.
@@ -54,6 +59,7 @@ impl Default for Options {
     fn default() -> Options {
         Options {
             backend: None,
+            backend_url: None,
             compression: Compression::Zstd(3),
             max_atom_size: 10 << 20,
             chunk_sizes: ChunkSizes::DEFAULT,
@@ -196,6 +202,38 @@ pub fn check_name(name: &str) -> Result<()> {
     })
 }
 
+/// The backend recorded in `dir` (or `wanted`, recorded now if none is).
+fn open_backend(dir: &Path, wanted: Option<&str>) -> Result<Arc<dyn Backend>> {
+    let record = dir.join("backend");
+    let recorded = match std::fs::read_to_string(&record) {
+        Ok(text) => Some(text.trim().to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io(&record, e)),
+    };
+    let url = match (wanted, recorded) {
+        (Some(wanted), Some(recorded)) if wanted != recorded => {
+            return Err(Error::InvalidArgument(format!(
+                "this store keeps its atoms in {recorded}; it cannot use {wanted} as well"
+            )))
+        }
+        (Some(wanted), None) => {
+            std::fs::write(&record, format!("{wanted}\n")).map_err(|e| Error::io(&record, e))?;
+            Some(wanted.to_string())
+        }
+        (_, recorded) => recorded,
+    };
+    match url {
+        None => Ok(Arc::new(LocalBackend::open(dir.join("atoms"))?)),
+        Some(url) if url.contains("://") && !url.starts_with("file://") => {
+            Ok(Arc::new(crate::object::ObjectBackend::from_url(&url)?))
+        }
+        Some(url) => {
+            let path = url.strip_prefix("file://").unwrap_or(&url);
+            Ok(Arc::new(LocalBackend::open(path)?))
+        }
+    }
+}
+
 /// The blob store.
 pub struct BlobStore {
     index: cairn_log::Store,
@@ -220,7 +258,7 @@ impl BlobStore {
         )?;
         let backend: Arc<dyn Backend> = match &options.backend {
             Some(backend) => Arc::clone(backend),
-            None => Arc::new(LocalBackend::open(dir.join("atoms"))?),
+            None => open_backend(dir, options.backend_url.as_deref())?,
         };
         if options.max_atom_size == 0 || options.max_atom_size > cairn_log::MAX_VALUE_LEN as u64 {
             return Err(Error::InvalidArgument(

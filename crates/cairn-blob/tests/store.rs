@@ -298,3 +298,39 @@ fn bad_names_are_refused() {
     ));
     let _ = AtomHash::of(b"");
 }
+
+#[test]
+fn object_storage_through_object_store_and_the_recorded_backend() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = Options {
+        backend_url: Some("memory://".into()),
+        ..small_options()
+    };
+    let store = BlobStore::open(dir.path(), options).expect("open");
+    assert_eq!(store.backend(), "memory://");
+    let data = noise(120_000, 8);
+    store.add("obj", &data, None).expect("add");
+    assert_eq!(read(&store, "obj", None), data);
+    let report = store.verify(None).expect("verify");
+    assert!(report.missing.is_empty() && report.corrupt.is_empty() && report.atoms > 10);
+    store.remove("obj").expect("remove");
+    assert!(store.gc(false).expect("gc").atoms > 10);
+    assert_eq!(store.stats().expect("stats").total_atoms, 0);
+    store.close().expect("close");
+
+    // The store remembers where its atoms are, and refuses to be pointed elsewhere.
+    let again = BlobStore::open(dir.path(), small_options()).expect("reopen");
+    assert_eq!(again.backend(), "memory://");
+    drop(again);
+    let elsewhere = Options {
+        backend_url: Some("s3://another-bucket/atoms".into()),
+        ..small_options()
+    };
+    let error = BlobStore::open(dir.path(), elsewhere)
+        .err()
+        .expect("refused");
+    assert!(
+        error.to_string().contains("keeps its atoms in memory://"),
+        "{error}"
+    );
+}

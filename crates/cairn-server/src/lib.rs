@@ -26,6 +26,8 @@ pub struct ServeOptions {
     pub redis_addr: SocketAddr,
     /// Where the blob door listens; `None` to run without it.
     pub http_addr: Option<SocketAddr>,
+    /// Where the blob store keeps atoms, as a URL (see `cairn_blob::Options::backend_url`).
+    pub blob_backend: Option<String>,
     pub kv: KvOptions,
 }
 
@@ -54,7 +56,11 @@ pub fn open_keyspace(options: &ServeOptions) -> Result<Arc<Kv>, ServeError> {
 /// Opens the blob store of `options.data_dir` (its `blob/` directory).
 pub fn open_blob_store(options: &ServeOptions) -> Result<Arc<BlobStore>, ServeError> {
     let dir = options.data_dir.join("blob");
-    BlobStore::open(&dir, cairn_blob::Options::default())
+    let blob_options = cairn_blob::Options {
+        backend_url: options.blob_backend.clone(),
+        ..cairn_blob::Options::default()
+    };
+    BlobStore::open(&dir, blob_options)
         .map(Arc::new)
         .map_err(|e| ServeError::Open {
             dir,

@@ -86,11 +86,20 @@ pub struct StoreArgs {
     /// The data directory (the one `cairn serve` uses; it must not be running).
     #[arg(long, env = "CAIRN_DATA", default_value = "cairn-data")]
     data: PathBuf,
+    /// Where atoms go: s3://bucket/prefix (S3 or compatible: AWS_* variables, AWS_ENDPOINT
+    /// for MinIO), gs://bucket/prefix, az://container/prefix, or a local folder. Recorded
+    /// on first use; the default is <data>/blob/atoms.
+    #[arg(long, env = "CAIRN_BLOB_BACKEND")]
+    backend: Option<String>,
 }
 
 impl StoreArgs {
     fn open(&self, options: Options) -> anyhow::Result<BlobStore> {
         let dir = self.data.join("blob");
+        let options = Options {
+            backend_url: self.backend.clone(),
+            ..options
+        };
         BlobStore::open(&dir, options)
             .with_context(|| format!("opening the blob store in {}", dir.display()))
     }

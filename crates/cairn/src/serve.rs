@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// Port of the blob door (HTTP).
     #[arg(long, env = "CAIRN_HTTP_PORT", default_value_t = 8080)]
     http_port: u16,
+    /// Where the blob door keeps atoms (s3://bucket/prefix, gs://…, az://…, or a folder);
+    /// recorded in the data directory on first use.
+    #[arg(long, env = "CAIRN_BLOB_BACKEND")]
+    blob_backend: Option<String>,
     /// When acknowledged writes reach the disk.
     #[arg(long, env = "CAIRN_APPENDFSYNC", value_enum, default_value_t = AppendFsync::Everysec)]
     appendfsync: AppendFsync,
@@ -65,6 +69,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         data_dir: args.data.clone(),
         redis_addr: SocketAddr::new(args.bind, args.redis_port),
         http_addr: Some(SocketAddr::new(args.bind, args.http_port)),
+        blob_backend: args.blob_backend,
         kv: KvOptions {
             appendfsync: match args.appendfsync {
                 AppendFsync::Always => Durability::Always,
