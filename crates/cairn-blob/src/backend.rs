@@ -1,8 +1,8 @@
 //! Backends: where stored atoms live, by hash.
 //!
 //! * [`LocalBackend`]: a folder sharded as the seed says, `ab/cd/<64 hex digits>` (the first
-//!   two bytes of the hash name two directory levels), each atom written to a temporary file,
-//!   fsynced and renamed into place, so a crash leaves either the whole atom or none of it;
+//!   two bytes of the hash name two directory levels); files are made durable together, by
+//!   one `syncfs`, before the index names them;
 //! * [`MemoryBackend`]: a map in memory, for tests.
 //!
 //! A backend stores whatever bytes it is given under a hash and never interprets them:
@@ -10,7 +10,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use parking_lot::Mutex;
@@ -42,8 +41,10 @@ pub trait Backend: Send + Sync {
 /// Atoms in a local folder, `ab/cd/<hex>`.
 pub struct LocalBackend {
     root: PathBuf,
-    /// Directories that received new entries since the last flush.
-    dirty_dirs: Mutex<HashSet<PathBuf>>,
+    /// Shard directories known to exist.
+    made_dirs: Mutex<HashSet<PathBuf>>,
+    /// True when something was written or deleted since the last flush.
+    dirty: std::sync::atomic::AtomicBool,
 }
 
 impl LocalBackend {
@@ -53,7 +54,8 @@ impl LocalBackend {
         fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
         Ok(LocalBackend {
             root,
-            dirty_dirs: Mutex::new(HashSet::new()),
+            made_dirs: Mutex::new(HashSet::new()),
+            dirty: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -64,29 +66,19 @@ impl LocalBackend {
     }
 }
 
-fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io(dir, e))
-}
-
 impl Backend for LocalBackend {
+    /// Writes the atom's file in place, without a temporary name: an atom is named by the
+    /// index only after `flush` has made its file durable, so a file a crash cut short is
+    /// never used — it is rewritten if the atom is added again, or swept by gc.
     fn put(&self, hash: &AtomHash, bytes: &[u8]) -> Result<()> {
         let path = self.path_of(hash);
-        let dir = path.parent().expect("sharded path").to_path_buf();
-        if !dir.exists() {
-            fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-            let mut dirty = self.dirty_dirs.lock();
-            dirty.insert(dir.parent().expect("two levels").to_path_buf());
-            dirty.insert(self.root.clone());
+        let dir = path.parent().expect("sharded path");
+        if !self.made_dirs.lock().contains(dir) {
+            fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            self.made_dirs.lock().insert(dir.to_path_buf());
         }
-        let temp = dir.join(format!(".{}.{}.tmp", hash.to_hex(), std::process::id()));
-        let mut file = File::create(&temp).map_err(|e| Error::io(&temp, e))?;
-        file.write_all(bytes)
-            .and_then(|()| file.sync_data())
-            .map_err(|e| Error::io(&temp, e))?;
-        fs::rename(&temp, &path).map_err(|e| Error::io(&path, e))?;
-        self.dirty_dirs.lock().insert(dir);
+        fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+        self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 
@@ -103,9 +95,7 @@ impl Backend for LocalBackend {
         let path = self.path_of(hash);
         match fs::remove_file(&path) {
             Ok(()) => {
-                self.dirty_dirs
-                    .lock()
-                    .insert(path.parent().expect("sharded").to_path_buf());
+                self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
                 Ok(())
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -131,9 +121,6 @@ impl Backend for LocalBackend {
                     let name = entry.file_name();
                     if let Some(hash) = name.to_str().and_then(AtomHash::parse) {
                         hashes.push(hash);
-                    } else if name.to_string_lossy().ends_with(".tmp") {
-                        // A write a crash interrupted: never renamed into place, never used.
-                        let _ = fs::remove_file(entry.path());
                     }
                 }
             }
@@ -141,10 +128,16 @@ impl Backend for LocalBackend {
         Ok(hashes)
     }
 
+    /// Makes every file and directory change durable with one `syncfs` of the filesystem
+    /// the folder is on (instead of an fsync per atom and per directory).
     fn flush(&self) -> Result<()> {
-        let dirs: Vec<PathBuf> = self.dirty_dirs.lock().drain().collect();
-        for dir in dirs {
-            sync_dir(&dir)?;
+        if !self.dirty.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            return Ok(());
+        }
+        let root = File::open(&self.root).map_err(|e| Error::io(&self.root, e))?;
+        // SAFETY: syncfs only reads the descriptor, which `root` keeps open for the call.
+        if unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&root)) } != 0 {
+            return Err(Error::io(&self.root, std::io::Error::last_os_error()));
         }
         Ok(())
     }

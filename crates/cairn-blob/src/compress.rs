@@ -47,7 +47,7 @@ pub fn encode(data: &[u8], atom_type: AtomType, compression: Compression) -> Vec
         _ if atom_type.is_precompressed() || data.len() < 64 => None,
         Compression::None => None,
         Compression::Lz4 => Some((LZ4, lz4_flex::block::compress(data))),
-        Compression::Zstd(level) => zstd::bulk::compress(data, level).ok().map(|c| (ZSTD, c)),
+        Compression::Zstd(level) => zstd_compress(data, level).map(|c| (ZSTD, c)),
     };
     match compressed {
         Some((codec, bytes)) if bytes.len() < data.len() - data.len() / 32 => {
@@ -63,6 +63,23 @@ pub fn encode(data: &[u8], atom_type: AtomType, compression: Compression) -> Vec
             out
         }
     }
+}
+
+/// Compresses with a context kept per thread and level: creating one per atom costs more
+/// than compressing a small atom.
+fn zstd_compress(data: &[u8], level: i32) -> Option<Vec<u8>> {
+    thread_local! {
+        static COMPRESSOR: std::cell::RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    COMPRESSOR.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell.as_ref().is_none_or(|(l, _)| *l != level) {
+            *cell = Some((level, zstd::bulk::Compressor::new(level).ok()?));
+        }
+        let (_, compressor) = cell.as_mut()?;
+        compressor.compress(data).ok()
+    })
 }
 
 /// Decodes a stored atom of `size` bytes. The error says what is wrong.

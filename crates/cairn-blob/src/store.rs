@@ -253,6 +253,9 @@ impl BlobStore {
             dir.join("index"),
             cairn_log::Options {
                 durability: options.durability,
+                // The filter grows by layers; start it small, as most stores hold thousands
+                // of atoms, not millions.
+                bloom_initial_capacity: 1 << 16,
                 ..cairn_log::Options::default()
             },
         )?;

@@ -394,6 +394,17 @@ impl Segment {
         Ok(())
     }
 
+    /// Gives back the space reserved past the end (the file shrinks to its valid length).
+    /// Appends reserve again as they need.
+    pub fn release_reserve(&self) -> Result<()> {
+        let len = self.len();
+        if self.allocated.load(Ordering::Relaxed) > len {
+            self.file.set_len(len).at(&self.path)?;
+            self.allocated.store(len, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
     /// Whether anything was appended or sealed since the last [`Segment::sync`].
     pub fn needs_sync(&self) -> bool {
         self.needs_sync.load(Ordering::Acquire)

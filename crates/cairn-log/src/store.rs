@@ -473,7 +473,12 @@ impl Store {
             let _ = t.join();
         }
         self.inner.wal.check_poisoned()?;
-        crate::maintenance::checkpoint(&self.inner)
+        crate::maintenance::checkpoint(&self.inner)?;
+        // The checkpoint recorded the active segment's length; the space preallocated past
+        // it (and past the WAL's last frame) is given back, so a closed store takes only what
+        // it holds.
+        self.inner.writer.lock().active.release_reserve()?;
+        self.inner.wal.release_reserve()
     }
 }
 

@@ -558,6 +558,18 @@ impl Wal {
         self.synced.notify_all();
     }
 
+    /// Gives back the space preallocated past the last frame, for a store that is closing
+    /// (opening preallocates again).
+    pub fn release_reserve(&self) -> Result<()> {
+        let mut file = self.file.lock();
+        self.write_out(&mut file)?;
+        if file.allocated > file.len {
+            file.file.set_len(file.len).at(&self.active_path)?;
+            file.allocated = file.len;
+        }
+        Ok(())
+    }
+
     /// Seals the active file as `wal_NNNNNN.log` (fsynced) and starts a new active file.
     /// Called under the store's writer lock, so no frame is appended meanwhile.
     pub fn rotate(&self) -> Result<PathBuf> {

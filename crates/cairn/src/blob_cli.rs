@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -381,16 +381,19 @@ fn with_progress<T>(len: u64, what: &str, progress: &AtomicU64, work: impl FnOnc
         .progress_chars("=> "),
     );
     bar.set_message(what.to_string());
-    let done = AtomicBool::new(false);
+    let (done, finished) = std::sync::mpsc::channel::<()>();
     let result = std::thread::scope(|scope| {
-        scope.spawn(|| {
-            while !done.load(Ordering::Relaxed) {
+        let bar = &bar;
+        scope.spawn(move || {
+            // Redraw every 100 ms until the work ends (the sender is dropped then).
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                finished.recv_timeout(Duration::from_millis(100))
+            {
                 bar.set_position(progress.load(Ordering::Relaxed));
-                std::thread::sleep(Duration::from_millis(100));
             }
         });
         let result = work();
-        done.store(true, Ordering::Relaxed);
+        drop(done);
         result
     });
     bar.finish_and_clear();

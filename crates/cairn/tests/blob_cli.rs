@@ -187,19 +187,31 @@ fn kill_9_during_add_or_gc_never_leaves_a_file_that_does_not_read_back() {
     let mut kept: Vec<(String, Vec<u8>)> = Vec::new();
     let mut x = 12345u64;
     let (mut interrupted, mut completed) = (0, 0);
+    // How long an add of one round's file takes here, so kills fall before, during and after.
+    let probe = dir.path().join("probe");
+    std::fs::write(&probe, noise(16_000_000, 99)).expect("write");
+    let started = std::time::Instant::now();
+    assert!(
+        cairn(
+            &dir.path().join("probe-data"),
+            &["add", "probe", probe.to_str().expect("utf-8")]
+        )
+        .success
+    );
+    let add_ms = started.elapsed().as_millis() as u64;
     for round in 0..16u64 {
         x = x
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         let content = [
-            noise(2_000_000, round % 5),
-            noise(2_000_000 + round as usize, round),
+            noise(8_000_000, round % 5),
+            noise(8_000_000 + round as usize, round),
         ]
         .concat();
         let file = dir.path().join(format!("f{round}"));
         std::fs::write(&file, &content).expect("write");
         let name = format!("f{round}");
-        let delay = Duration::from_millis(5 + (x >> 33) % 150);
+        let delay = Duration::from_millis(add_ms * ((x >> 33) % 150) / 100);
         if round % 3 == 2 && !kept.is_empty() {
             // Remove a kept file, then kill a gc part-way.
             let (gone, _) = kept.remove(0);
