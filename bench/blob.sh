@@ -12,7 +12,7 @@
 # physical limit of hashing.
 #
 # Settings: restic repository version 2 with compression `auto` (zstd at its default speed),
-# no password prompt (RESTIC_PASSWORD); cairn with zstd level 3 (its default), atoms and index
+# no password prompt (RESTIC_PASSWORD); cairn with zstd level 4 (its default), atoms and index
 # fsynced before each add returns, as restic syncs its packs and index.
 #
 # Installs restic and ffmpeg if missing (apt-get). Usage: bench/blob.sh [MIXED_MB] (default 300)
@@ -101,3 +101,4 @@ row "MB stored after second" "$(mb "$cairn_bytes2")" "$(mb "$restic_bytes2")"
 row "MB on disk after first" "$(mb "$cairn_du1")" "$(mb "$restic_du1")"
 row "MB on disk after second" "$(mb "$cairn_du2")" "$(mb "$restic_du2")"
 printf '%-26s %13.0f%%\n' "first ingest / SHA-256" "$(echo "100 * $(rate "$c1") / $sha" | bc -l)"
+printf '%-26s %13.0f%%\n' "second ingest / SHA-256" "$(echo "100 * $(rate "$c2") / $sha" | bc -l)"

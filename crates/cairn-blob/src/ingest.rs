@@ -15,7 +15,7 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
@@ -73,7 +73,7 @@ pub(crate) struct Ingested {
 struct Job {
     seq: usize,
     offset: u64,
-    data: Vec<u8>,
+    data: Arc<[u8]>,
     atom_type: AtomType,
     refine_h264: Option<u8>,
     label: String,
@@ -99,7 +99,11 @@ pub(crate) fn ingest(source: &dyn Source, plan: &Plan, context: &Context<'_>) ->
     // file are stored once.
     let claimed = Mutex::new(HashSet::new());
 
-    let (read, results) = std::thread::scope(|scope| {
+    // The whole file's hash (and the hashes of cut typed pieces) are computed by a thread of
+    // their own from the atoms' bytes in order, so the reader only reads and cuts.
+    let (hash_tx, hash_rx) = mpsc::sync_channel::<(Arc<[u8]>, Option<usize>)>(16);
+
+    let (read, hashed, results) = std::thread::scope(|scope| {
         for _ in 0..workers {
             let done_tx = done_tx.clone();
             let (job_rx, claimed) = (&job_rx, &claimed);
@@ -112,12 +116,38 @@ pub(crate) fn ingest(source: &dyn Source, plan: &Plan, context: &Context<'_>) ->
             });
         }
         drop(done_tx);
-        let read = read_pieces(source, plan, context, &job_tx);
+        let hasher = scope.spawn(move || {
+            let mut whole = Sha256::new();
+            let mut parents: Vec<Sha256> = Vec::new();
+            for (data, parent) in hash_rx {
+                whole.update(&data);
+                if let Some(i) = parent {
+                    if parents.len() <= i {
+                        parents.resize_with(i + 1, Sha256::new);
+                    }
+                    parents[i].update(&data);
+                }
+            }
+            let parents: Vec<AtomHash> = parents
+                .into_iter()
+                .map(|h| AtomHash(h.finalize().into()))
+                .collect();
+            (AtomHash(whole.finalize().into()), parents)
+        });
+        let read = read_pieces(source, plan, context, &job_tx, &hash_tx);
         drop(job_tx);
+        drop(hash_tx);
         let results: Vec<Result<Done>> = done_rx.iter().collect();
-        (read, results)
+        let hashed = hasher
+            .join()
+            .map_err(|_| Error::Backend("the hashing thread failed".into()));
+        (read, hashed, results)
     });
-    let (sha256, mut parents) = read?;
+    let mut parents = read?;
+    let (sha256, parent_hashes) = hashed?;
+    for (parent, hash) in parents.iter_mut().zip(parent_hashes) {
+        parent.hash = hash;
+    }
     let mut done = results.into_iter().collect::<Result<Vec<Done>>>()?;
     done.sort_unstable_by_key(|d| d.seq);
 
@@ -147,24 +177,27 @@ pub(crate) fn ingest(source: &dyn Source, plan: &Plan, context: &Context<'_>) ->
     })
 }
 
-/// The reading thread: pieces to jobs, and the whole-file and parent hashes.
+/// The reading thread: pieces to jobs, in order, each also sent to the hashing thread.
 fn read_pieces(
     source: &dyn Source,
     plan: &Plan,
     context: &Context<'_>,
     jobs: &mpsc::SyncSender<Job>,
-) -> Result<(AtomHash, Vec<Parent>)> {
+    hashes: &mpsc::SyncSender<(Arc<[u8]>, Option<usize>)>,
+) -> Result<Vec<Parent>> {
     let io = |e: std::io::Error| Error::Io {
         path: "the file being added".into(),
         source: e,
     };
-    let mut whole = Sha256::new();
+    let stopped = || Error::Backend("a worker stopped".into());
+    let send = |job: Job| -> Result<()> {
+        hashes
+            .send((Arc::clone(&job.data), job.parent))
+            .map_err(|_| stopped())?;
+        jobs.send(job).map_err(|_| stopped())
+    };
     let mut parents = Vec::new();
     let mut seq = 0;
-    let send = |job: Job| {
-        jobs.send(job)
-            .map_err(|_| Error::Backend("a worker stopped".into()))
-    };
     let max_chunk = context.chunker.sizes().max;
     let mut buffer: Vec<u8> = Vec::new();
     for piece in &plan.pieces {
@@ -172,13 +205,13 @@ fn read_pieces(
         if !cut {
             let mut data = vec![0u8; piece.len as usize];
             source.read_at(piece.offset, &mut data).map_err(io)?;
-            whole.update(&data);
             report(context, piece.len);
-            send(job(seq, piece, piece.offset, data, None))?;
+            send(job(seq, piece, piece.offset, data.into(), None))?;
             seq += 1;
             continue;
         }
-        // Content-defined chunks of the piece, read a block at a time.
+        // Content-defined chunks of the piece, read a block at a time. A typed piece so cut
+        // becomes a parent; the hashing thread computes its hash.
         let parent = (piece.atom_type != AtomType::Raw).then(|| {
             parents.push(Parent {
                 hash: AtomHash([0; 32]),
@@ -187,48 +220,39 @@ fn read_pieces(
                 label: piece.label.clone(),
                 children: Vec::new(),
             });
-            (parents.len() - 1, Sha256::new())
+            parents.len() - 1
         });
-        let mut parent = parent;
         let block = (4 * max_chunk).max(1 << 20);
         let (mut read_to, end) = (piece.offset, piece.offset + piece.len);
         let mut chunk_start = piece.offset;
         buffer.clear();
         loop {
             // Keep at least one maximum chunk ahead, unless the piece ends sooner.
-            while (buffer.len() < max_chunk) && read_to < end {
+            if buffer.len() < max_chunk && read_to < end {
                 let n = (end - read_to).min(block as u64) as usize;
                 let at = buffer.len();
                 buffer.resize(at + n, 0);
                 source.read_at(read_to, &mut buffer[at..]).map_err(io)?;
-                whole.update(&buffer[at..]);
-                if let Some((_, hasher)) = parent.as_mut() {
-                    hasher.update(&buffer[at..]);
-                }
                 read_to += n as u64;
                 report(context, n as u64);
             }
             if buffer.is_empty() {
                 break;
             }
-            let len = context.chunker.cut(&buffer);
-            let data = buffer[..len].to_vec();
-            buffer.drain(..len);
-            send(job(
-                seq,
-                piece,
-                chunk_start,
-                data,
-                parent.as_ref().map(|(i, _)| *i),
-            ))?;
-            seq += 1;
-            chunk_start += len as u64;
-        }
-        if let Some((i, hasher)) = parent.take() {
-            parents[i].hash = AtomHash(hasher.finalize().into());
+            // Cut every chunk the buffer holds whole, then shift what is left once.
+            let mut start = 0;
+            while buffer.len() - start >= max_chunk || (read_to == end && start < buffer.len()) {
+                let len = context.chunker.cut(&buffer[start..]);
+                let data: Arc<[u8]> = Arc::from(&buffer[start..start + len]);
+                send(job(seq, piece, chunk_start, data, parent))?;
+                seq += 1;
+                chunk_start += len as u64;
+                start += len;
+            }
+            buffer.drain(..start);
         }
     }
-    Ok((AtomHash(whole.finalize().into()), parents))
+    Ok(parents)
 }
 
 fn report(context: &Context<'_>, bytes: u64) {
@@ -237,7 +261,7 @@ fn report(context: &Context<'_>, bytes: u64) {
     }
 }
 
-fn job(seq: usize, piece: &Piece, offset: u64, data: Vec<u8>, parent: Option<usize>) -> Job {
+fn job(seq: usize, piece: &Piece, offset: u64, data: Arc<[u8]>, parent: Option<usize>) -> Job {
     Job {
         seq,
         offset,

@@ -60,7 +60,7 @@ impl Default for Options {
         Options {
             backend: None,
             backend_url: None,
-            compression: Compression::Zstd(3),
+            compression: Compression::Zstd(crate::compress::DEFAULT_ZSTD_LEVEL),
             max_atom_size: 10 << 20,
             chunk_sizes: ChunkSizes::DEFAULT,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
