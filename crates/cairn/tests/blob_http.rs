@@ -22,9 +22,15 @@ impl Drop for Server {
 }
 
 fn start(dir: &std::path::Path) -> Server {
+    start_with(dir, &[])
+}
+
+fn start_with(dir: &std::path::Path, extra: &[&str]) -> Server {
     let port = support::free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .args(["serve", "--redis-port"])
+        .arg("serve")
+        .args(extra)
+        .arg("--redis-port")
         .arg(support::free_port().to_string())
         .arg("--http-port")
         .arg(port.to_string())
@@ -229,4 +235,24 @@ fn bad_requests_get_clear_errors() {
     }
     let long = format!("/blobs/{}", "n".repeat(1025));
     assert_eq!(request(port, "PUT", &long, &[], b"x").status, 400);
+}
+
+#[test]
+fn with_a_password_the_door_wants_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start_with(dir.path(), &["--requirepass", "s3cret"]);
+    let port = server.port;
+    let refused = request(port, "PUT", "/blobs/f", &[], b"data");
+    assert_eq!(refused.status, 401);
+    let wrong = request(
+        port,
+        "GET",
+        "/blobs",
+        &[("Authorization", "Bearer nope")],
+        b"",
+    );
+    assert_eq!(wrong.status, 401);
+    let auth = [("Authorization", "Bearer s3cret")];
+    assert_eq!(request(port, "PUT", "/blobs/f", &auth, b"data").status, 201);
+    assert_eq!(request(port, "GET", "/blobs/f", &auth, b"").body, b"data");
 }
