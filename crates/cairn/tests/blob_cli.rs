@@ -1,6 +1,8 @@
 //! `cairn blob …` as a person uses it, and what a `kill -9` in the middle of `add` or `gc`
 //! leaves behind: never a file that does not read back whole, never a lost atom.
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -27,24 +29,12 @@ fn cairn(data: &Path, args: &[&str]) -> Output {
     }
 }
 
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 #[test]
 fn add_get_list_verify_remove_and_collect() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let file = dir.path().join("photo.bin");
-    let v1 = noise(500_000, 1);
+    let v1 = support::noise(500_000, 1);
     std::fs::write(&file, &v1).expect("write");
     let path = file.to_str().expect("utf-8");
     let added = cairn(&data, &["add", "photo", path]);
@@ -118,7 +108,7 @@ fn damaged_atoms_are_reported_and_never_written_out() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let file = dir.path().join("doc.bin");
-    std::fs::write(&file, noise(300_000, 2)).expect("write");
+    std::fs::write(&file, support::noise(300_000, 2)).expect("write");
     assert!(cairn(&data, &["add", "doc", file.to_str().expect("utf-8")]).success);
     // Damage one stored atom on disk.
     let atoms_dir = data.join("blob").join("atoms");
@@ -189,7 +179,7 @@ fn kill_9_during_add_or_gc_never_leaves_a_file_that_does_not_read_back() {
     let (mut interrupted, mut completed) = (0, 0);
     // How long an add of one round's file takes here, so kills fall before, during and after.
     let probe = dir.path().join("probe");
-    std::fs::write(&probe, noise(16_000_000, 99)).expect("write");
+    std::fs::write(&probe, support::noise(16_000_000, 99)).expect("write");
     let started = std::time::Instant::now();
     assert!(
         cairn(
@@ -204,8 +194,8 @@ fn kill_9_during_add_or_gc_never_leaves_a_file_that_does_not_read_back() {
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         let content = [
-            noise(8_000_000, round % 5),
-            noise(8_000_000 + round as usize, round),
+            support::noise(8_000_000, round % 5),
+            support::noise(8_000_000 + round as usize, round),
         ]
         .concat();
         let file = dir.path().join(format!("f{round}"));

@@ -103,24 +103,12 @@ fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: 
     }
 }
 
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 #[test]
 fn put_get_range_head_list_atoms_stats_and_delete() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = start(dir.path());
     let port = server.port;
-    let data = noise(700_000, 1);
+    let data = support::noise(700_000, 1);
 
     let put = request(port, "PUT", "/blobs/video%20one.bin", &[], &data);
     assert_eq!(put.status, 201, "{}", String::from_utf8_lossy(&put.body));

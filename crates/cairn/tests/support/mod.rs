@@ -1,4 +1,5 @@
-//! A blocking RESP client and `cairn serve` child processes, for the binary's tests.
+//! A blocking RESP client, `cairn serve` child processes and test data, for the binary's
+//! tests.
 
 #![allow(dead_code)]
 
@@ -117,4 +118,17 @@ pub fn wait_ready(port: u16, child: &mut Child) -> Client {
         assert!(Instant::now() < deadline, "server did not come up");
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// `len` pseudo-random bytes, the same for the same seed (xorshift).
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
 }
