@@ -19,7 +19,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use sha2::{Digest, Sha256};
 
 use crate::atom::{AtomHash, AtomType};
@@ -144,8 +144,12 @@ pub struct GcReport {
     pub atoms: usize,
     /// Their stored bytes.
     pub stored_bytes: u64,
-    /// Atom files no index record names (left by a crash), swept.
+    /// Atom files no index record names (left by an add a crash interrupted).
     pub strays: usize,
+    /// Whether the strays were deleted: only in the store's own folder of atoms, since a
+    /// folder or bucket given by URL may be shared with another store whose atoms this one's
+    /// index does not name.
+    pub strays_deleted: bool,
 }
 
 /// The seed's StorageStats.
@@ -202,8 +206,9 @@ pub fn check_name(name: &str) -> Result<()> {
     })
 }
 
-/// The backend recorded in `dir` (or `wanted`, recorded now if none is).
-fn open_backend(dir: &Path, wanted: Option<&str>) -> Result<Arc<dyn Backend>> {
+/// The backend recorded in `dir` (or `wanted`, recorded now if none is), and whether it is
+/// the store's own folder.
+fn open_backend(dir: &Path, wanted: Option<&str>) -> Result<(Arc<dyn Backend>, bool)> {
     let record = dir.join("backend");
     let recorded = match std::fs::read_to_string(&record) {
         Ok(text) => Some(text.trim().to_string()),
@@ -223,13 +228,14 @@ fn open_backend(dir: &Path, wanted: Option<&str>) -> Result<Arc<dyn Backend>> {
         (_, recorded) => recorded,
     };
     match url {
-        None => Ok(Arc::new(LocalBackend::open(dir.join("atoms"))?)),
-        Some(url) if url.contains("://") && !url.starts_with("file://") => {
-            Ok(Arc::new(crate::object::ObjectBackend::from_url(&url)?))
-        }
+        None => Ok((Arc::new(LocalBackend::open(dir.join("atoms"))?), true)),
+        Some(url) if url.contains("://") && !url.starts_with("file://") => Ok((
+            Arc::new(crate::object::ObjectBackend::from_url(&url)?),
+            false,
+        )),
         Some(url) => {
             let path = url.strip_prefix("file://").unwrap_or(&url);
-            Ok(Arc::new(LocalBackend::open(path)?))
+            Ok((Arc::new(LocalBackend::open(path)?), false))
         }
     }
 }
@@ -242,6 +248,11 @@ pub struct BlobStore {
     chunker: Chunker,
     /// `add` and `remove` hold it shared, `gc` exclusively.
     gc_lock: RwLock<()>,
+    /// Held while reference counts are read and written back, so that concurrent adds and
+    /// removes (the HTTP door runs them in parallel) do not lose each other's counts.
+    commit_lock: Mutex<()>,
+    /// True when atoms are in the store's own folder, `atoms/` beside the index.
+    own_backend: bool,
 }
 
 impl BlobStore {
@@ -259,8 +270,8 @@ impl BlobStore {
                 ..cairn_log::Options::default()
             },
         )?;
-        let backend: Arc<dyn Backend> = match &options.backend {
-            Some(backend) => Arc::clone(backend),
+        let (backend, own_backend): (Arc<dyn Backend>, bool) = match &options.backend {
+            Some(backend) => (Arc::clone(backend), false),
             None => open_backend(dir, options.backend_url.as_deref())?,
         };
         if options.max_atom_size == 0 || options.max_atom_size > cairn_log::MAX_VALUE_LEN as u64 {
@@ -274,6 +285,8 @@ impl BlobStore {
             chunker: Chunker::new(options.chunk_sizes),
             options,
             gc_lock: RwLock::new(()),
+            commit_lock: Mutex::new(()),
+            own_backend,
         })
     }
 
@@ -324,6 +337,7 @@ impl BlobStore {
         self.backend.flush()?;
 
         // One batch: reference counts, new atom records, parents, the manifest, the name.
+        let _commit = self.commit_lock.lock();
         let mut counts: HashMap<AtomHash, u64> = HashMap::new();
         for r in &ingested.refs {
             *counts.entry(r.hash).or_default() += 1;
@@ -562,6 +576,7 @@ impl BlobStore {
     pub fn remove(&self, name: &str) -> Result<usize> {
         check_name(name)?;
         let _shared = self.gc_lock.read();
+        let _commit = self.commit_lock.lock();
         let versions = self.versions(name)?;
         if versions.is_empty() {
             return Err(Error::NotFound(name.to_string()));
@@ -619,6 +634,7 @@ impl BlobStore {
             atoms: dead.iter().filter(|(_, r)| r.stored_size > 0).count(),
             stored_bytes: dead.iter().map(|(_, r)| r.stored_size).sum(),
             strays: 0,
+            strays_deleted: false,
         };
         let known: std::collections::HashSet<AtomHash> = atoms.iter().map(|(h, _)| *h).collect();
         let strays: Vec<AtomHash> = self
@@ -645,8 +661,11 @@ impl BlobStore {
                 self.backend.delete(hash)?;
             }
         }
-        for hash in &strays {
-            self.backend.delete(hash)?;
+        if self.own_backend {
+            for hash in &strays {
+                self.backend.delete(hash)?;
+            }
+            report.strays_deleted = true;
         }
         self.backend.flush()?;
         Ok(report)

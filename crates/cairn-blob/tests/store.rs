@@ -334,3 +334,45 @@ fn object_storage_through_object_store_and_the_recorded_backend() {
         "{error}"
     );
 }
+
+#[test]
+fn concurrent_adds_and_removes_keep_reference_counts_exact() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = BlobStore::open(dir.path(), small_options()).expect("open");
+    let shared = noise(40_000, 77);
+    let files: Vec<Vec<u8>> = (0..6)
+        .map(|i| [shared.clone(), noise(10_000, 100 + i)].concat())
+        .collect();
+    std::thread::scope(|scope| {
+        for (i, data) in files.iter().enumerate() {
+            let store = &store;
+            scope.spawn(move || store.add(&format!("f{i}"), data, None).expect("add"));
+        }
+    });
+    let shared_atom = store.atoms_of("f0", None).expect("atoms")[0].0.hash;
+    assert_eq!(
+        store
+            .atom(&shared_atom)
+            .expect("read")
+            .expect("record")
+            .refs,
+        6
+    );
+    std::thread::scope(|scope| {
+        for i in 1..6 {
+            let store = &store;
+            scope.spawn(move || store.remove(&format!("f{i}")).expect("remove"));
+        }
+    });
+    assert_eq!(
+        store
+            .atom(&shared_atom)
+            .expect("read")
+            .expect("record")
+            .refs,
+        1
+    );
+    store.gc(false).expect("gc");
+    assert_eq!(read(&store, "f0", None), files[0]);
+    assert!(store.verify(None).expect("verify").corrupt.is_empty());
+}

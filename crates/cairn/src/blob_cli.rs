@@ -322,6 +322,13 @@ pub fn run(command: BlobCommand) -> anyhow::Result<()> {
                 report.strays.to_string(),
             ]);
             println!("{grid}");
+            if report.strays > 0 && !report.strays_deleted {
+                println!(
+                    "note: {} stray atom files were left: the backend is not this store's own folder, \
+                     and another store may be using them",
+                    report.strays
+                );
+            }
         }
         BlobCommand::Stats { store } => {
             let store = store.open(Options::default())?;
