@@ -251,6 +251,9 @@ fn main() {
         let mut by_email = conn
             .prepare("SELECT * FROM people WHERE email = ?1")
             .expect("prepare");
+        let mut entries = db
+            .entries(index, Bound::Unbounded, Bound::Unbounded)
+            .expect("index");
         let indexed = race(
             "index",
             CHUNKS,
@@ -258,8 +261,8 @@ fn main() {
                 let mut digest = 0;
                 for email in emails.iter().skip(chunk * per_chunk).take(per_chunk) {
                     let key = [Value::Text(email.clone())];
-                    let mut entries = db
-                        .entries(index, Bound::Included(&key), Bound::Included(&key))
+                    entries
+                        .seek(Bound::Included(&key), Bound::Included(&key))
                         .expect("seek");
                     while let Some(entry) = entries.next_entry().expect("entry") {
                         let rowid = entry.rowid().expect("rowid");

@@ -78,6 +78,11 @@ impl<'p> BtreeCursor<'p> {
         moved
     }
 
+    /// Makes the next [`BtreeCursor::step`] start a new scan.
+    pub fn restart(&mut self) {
+        self.scan = Scan::Unstarted;
+    }
+
     /// Ends a scan driven by [`BtreeCursor::step`] early.
     pub fn finish(&mut self) {
         self.scan = Scan::Finished;

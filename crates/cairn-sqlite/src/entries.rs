@@ -9,7 +9,7 @@
 use std::cmp::Ordering;
 use std::ops::Bound;
 
-use crate::compare::{compare_prefix, Collation};
+use crate::compare::{compare_prefix, compare_record_prefix, Collation};
 use crate::cursor::{at_or_after, BtreeCursor};
 use crate::error::{Error, Result};
 use crate::header::TextEncoding;
@@ -117,31 +117,46 @@ pub struct Entries<'d> {
 }
 
 impl<'d> Entries<'d> {
+    /// Entries of `index` between two bounds (see [`Entries::seek`]).
     pub(crate) fn new(
         pager: &'d Pager,
         index: &'d Index,
         encoding: TextEncoding,
-        lower: Bound<Vec<RawValue>>,
-        upper: Bound<Vec<RawValue>>,
-    ) -> Entries<'d> {
-        Entries {
+        lower: Bound<&[Value]>,
+        upper: Bound<&[Value]>,
+    ) -> Result<Entries<'d>> {
+        let mut entries = Entries {
             index,
             cursor: BtreeCursor::new(pager, index.root_page, false),
             header: RecordHeader::default(),
             encoding,
-            lower,
-            upper,
-        }
+            lower: Bound::Unbounded,
+            upper: Bound::Unbounded,
+        };
+        entries.seek(lower, upper)?;
+        Ok(entries)
+    }
+
+    /// Starts over between new bounds — key prefixes in index order, each value taking its
+    /// column's affinity — reusing this reader's cursor and buffers (for many look-ups).
+    pub fn seek(&mut self, lower: Bound<&[Value]>, upper: Bound<&[Value]>) -> Result<()> {
+        let (index, encoding) = (self.index, self.encoding);
+        let convert = |bound: Bound<&[Value]>| -> Result<Bound<Vec<RawValue>>> {
+            Ok(match bound {
+                Bound::Included(key) => Bound::Included(probe(index, key, encoding)?),
+                Bound::Excluded(key) => Bound::Excluded(probe(index, key, encoding)?),
+                Bound::Unbounded => Bound::Unbounded,
+            })
+        };
+        self.lower = convert(lower)?;
+        self.upper = convert(upper)?;
+        self.cursor.restart();
+        Ok(())
     }
 
     /// The next entry within the bounds, borrowed until the next call.
     pub fn next_entry(&mut self) -> Result<Option<EntryRef<'_>>> {
-        let (lower, order, encoding, header) = (
-            &self.lower,
-            &self.index.order,
-            self.encoding,
-            &mut self.header,
-        );
+        let (lower, order, encoding) = (&self.lower, &self.index.order, self.encoding);
         let positioned = self.cursor.step(|cursor| {
             let (key, inclusive) = match lower {
                 Bound::Unbounded => return cursor.first(),
@@ -149,8 +164,8 @@ impl<'d> Entries<'d> {
                 Bound::Excluded(key) => (key, false),
             };
             cursor.seek_key(|page, payload| {
-                header.parse(payload).map_err(|what| page.corrupt(what))?;
-                let ordering = compare_prefix(header, payload, key, order, encoding);
+                let ordering = compare_record_prefix(payload, key, order, encoding)
+                    .map_err(|what| page.corrupt(what))?;
                 Ok(at_or_after(ordering, inclusive))
             })
         })?;
@@ -189,16 +204,16 @@ pub(crate) fn lookup(
     pager: &Pager,
     table: &Table,
     index: &Index,
-    key: Vec<RawValue>,
+    key: &[Value],
     encoding: TextEncoding,
 ) -> Result<Vec<Row>> {
     let mut entries = Entries::new(
         pager,
         index,
         encoding,
-        Bound::Included(key.clone()),
         Bound::Included(key),
-    );
+        Bound::Included(key),
+    )?;
     let mut finder = RowFinder::new(pager, table, encoding)?;
     let mut rows = Vec::new();
     while let Some(entry) = entries.next_entry()? {

@@ -266,21 +266,7 @@ impl Database {
         lower: Bound<&[Value]>,
         upper: Bound<&[Value]>,
     ) -> Result<Entries<'d>> {
-        let encoding = self.header.text_encoding;
-        let convert = |bound: Bound<&[Value]>| -> Result<Bound<Vec<RawValue>>> {
-            Ok(match bound {
-                Bound::Included(key) => Bound::Included(entries::probe(index, key, encoding)?),
-                Bound::Excluded(key) => Bound::Excluded(entries::probe(index, key, encoding)?),
-                Bound::Unbounded => Bound::Unbounded,
-            })
-        };
-        Ok(Entries::new(
-            &self.pager,
-            index,
-            encoding,
-            convert(lower)?,
-            convert(upper)?,
-        ))
+        Entries::new(&self.pager, index, self.header.text_encoding, lower, upper)
     }
 
     /// The rows whose `index` key starts with `key` (equality on the first `key.len()`
@@ -288,13 +274,7 @@ impl Database {
     pub fn lookup(&self, index: &Index, key: &[Value]) -> Result<Vec<Row>> {
         let table = self.table_of(index)?;
         let encoding = self.header.text_encoding;
-        entries::lookup(
-            &self.pager,
-            table,
-            index,
-            entries::probe(index, key, encoding)?,
-            encoding,
-        )
+        entries::lookup(&self.pager, table, index, key, encoding)
     }
 
     /// Reads everything the file holds — every row of every table, every entry of every
