@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use crate::header::TextEncoding;
-use crate::record::{compare_int_real, RawValue, RecordHeader, RecordValues, ValueRef};
+use crate::record::{compare_int_real, RawValue, RecordHeader, ValueRef};
 
 /// A collating sequence for text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,36 +118,8 @@ fn as_utf8(bytes: &[u8], encoding: TextEncoding) -> Cow<'_, [u8]> {
     }
 }
 
-/// Compares the first `probe.len()` values of the record `payload` (an index entry, or a
-/// WITHOUT ROWID row) with `probe`, column by column in the index's order, decoding only those
-/// values. `Equal` means the entry starts with the probe; the error says what is wrong with a
-/// record that does not decode.
-pub fn compare_record_prefix(
-    payload: &[u8],
-    probe: &[RawValue],
-    order: &[KeyOrder],
-    encoding: TextEncoding,
-) -> Result<Ordering, String> {
-    let mut values = RecordValues::new(payload)?;
-    for (wanted, column) in probe.iter().zip(order) {
-        let Some(value) = values.next_value() else {
-            // A shorter entry sorts first, as SQLite's record comparison does.
-            return Ok(Ordering::Less);
-        };
-        let ordering = compare_values(&value?, &wanted.as_ref(), &column.collation, encoding);
-        let ordering = if column.descending {
-            ordering.reverse()
-        } else {
-            ordering
-        };
-        if ordering != Ordering::Equal {
-            return Ok(ordering);
-        }
-    }
-    Ok(Ordering::Equal)
-}
-
-/// As [`compare_record_prefix`], for a record whose header is already decoded.
+/// Compares the first `probe.len()` values of an index entry with `probe`, column by column
+/// in the index's order. `Equal` means the entry starts with the probe.
 pub fn compare_prefix(
     header: &RecordHeader,
     payload: &[u8],

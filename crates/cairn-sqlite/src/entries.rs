@@ -9,7 +9,7 @@
 use std::cmp::Ordering;
 use std::ops::Bound;
 
-use crate::compare::{compare_prefix, compare_record_prefix, Collation};
+use crate::compare::{compare_prefix, Collation};
 use crate::cursor::{at_or_after, BtreeCursor};
 use crate::error::{Error, Result};
 use crate::header::TextEncoding;
@@ -156,7 +156,12 @@ impl<'d> Entries<'d> {
 
     /// The next entry within the bounds, borrowed until the next call.
     pub fn next_entry(&mut self) -> Result<Option<EntryRef<'_>>> {
-        let (lower, order, encoding) = (&self.lower, &self.index.order, self.encoding);
+        let (lower, order, encoding, header) = (
+            &self.lower,
+            &self.index.order,
+            self.encoding,
+            &mut self.header,
+        );
         let positioned = self.cursor.step(|cursor| {
             let (key, inclusive) = match lower {
                 Bound::Unbounded => return cursor.first(),
@@ -164,8 +169,8 @@ impl<'d> Entries<'d> {
                 Bound::Excluded(key) => (key, false),
             };
             cursor.seek_key(|page, payload| {
-                let ordering = compare_record_prefix(payload, key, order, encoding)
-                    .map_err(|what| page.corrupt(what))?;
+                header.parse(payload).map_err(|what| page.corrupt(what))?;
+                let ordering = compare_prefix(header, payload, key, order, encoding);
                 Ok(at_or_after(ordering, inclusive))
             })
         })?;

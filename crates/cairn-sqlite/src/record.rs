@@ -200,57 +200,6 @@ impl RecordHeader {
     }
 }
 
-/// Reads a record's values one at a time without decoding its whole header: what a seek
-/// needs to compare the first columns of a key.
-pub struct RecordValues<'a> {
-    payload: &'a [u8],
-    /// Where the next serial type is, and where the header ends.
-    header_at: usize,
-    header_end: usize,
-    /// Where the next value starts.
-    body_at: usize,
-}
-
-impl<'a> RecordValues<'a> {
-    /// The values of `payload`. The error says what is wrong with the record.
-    pub fn new(payload: &'a [u8]) -> Result<RecordValues<'a>, String> {
-        let (header_len, at) = read_varint(payload).ok_or("record header is truncated")?;
-        let header_end = usize::try_from(header_len)
-            .ok()
-            .filter(|&len| len >= at && len <= payload.len())
-            .ok_or("record header does not fit its payload")?;
-        Ok(RecordValues {
-            payload,
-            header_at: at,
-            header_end,
-            body_at: header_end,
-        })
-    }
-
-    /// The next value, `None` after the last.
-    pub fn next_value(&mut self) -> Option<Result<ValueRef<'a>, String>> {
-        if self.header_at >= self.header_end {
-            return None;
-        }
-        let Some((serial, len)) = read_varint(&self.payload[self.header_at..self.header_end])
-        else {
-            return Some(Err("record header ends inside a varint".into()));
-        };
-        self.header_at += len;
-        let Some(size) = serial_len(serial) else {
-            return Some(Err(format!(
-                "record uses the reserved serial type {serial}"
-            )));
-        };
-        let start = self.body_at;
-        if start as u64 + size > self.payload.len() as u64 {
-            return Some(Err("record values run past the payload".into()));
-        }
-        self.body_at += size as usize;
-        Some(Ok(decode_value(serial, &self.payload[start..])))
-    }
-}
-
 /// Decodes one value of serial type `serial` from the start of `body`, which the header
 /// parse has checked is long enough.
 #[inline]

@@ -7,7 +7,7 @@
 //! an INTEGER PRIMARY KEY reads as the rowid, a WITHOUT ROWID table's columns are put back
 //! in declared order, and columns missing from a short record read as their default.
 
-use crate::compare::compare_record_prefix;
+use crate::compare::compare_prefix;
 use crate::cursor::{at_or_after, BtreeCursor};
 use crate::error::{Error, Result};
 use crate::header::TextEncoding;
@@ -233,20 +233,24 @@ impl<'d> RowFinder<'d> {
             )));
         }
         let encoding = self.encoding;
+        let mut header = RecordHeader::default();
         let found = self.cursor.seek_key(|page, payload| {
-            let ordering = compare_record_prefix(payload, key, &table.key_order, encoding)
-                .map_err(|what| page.corrupt(what))?;
+            header.parse(payload).map_err(|what| page.corrupt(what))?;
+            let ordering = compare_prefix(&header, payload, key, &table.key_order, encoding);
             Ok(at_or_after(ordering, true))
         })?;
         if !found {
             return Ok(None);
         }
         let payload = self.cursor.payload()?;
-        let ordering = compare_record_prefix(payload, key, &table.key_order, encoding);
-        match ordering {
-            Ok(std::cmp::Ordering::Equal) => {}
-            Ok(_) => return Ok(None),
-            Err(what) => return Err(self.cursor.corrupt(what)),
+        header
+            .parse(payload)
+            .map_err(|what| self.cursor.corrupt(what))?;
+        let payload = self.cursor.payload()?;
+        if compare_prefix(&header, payload, key, &table.key_order, encoding)
+            != std::cmp::Ordering::Equal
+        {
+            return Ok(None);
         }
         read_row(
             &mut self.cursor,
