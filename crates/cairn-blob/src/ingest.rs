@@ -225,31 +225,36 @@ fn read_pieces(
         let block = (4 * max_chunk).max(1 << 20);
         let (mut read_to, end) = (piece.offset, piece.offset + piece.len);
         let mut chunk_start = piece.offset;
-        buffer.clear();
+        // `buffer[..filled]` holds bytes read and not yet cut. Its size is fixed once, so
+        // reads go straight into it, with no zeroing or growth per block.
+        buffer.resize(block + max_chunk, 0);
+        let mut filled = 0;
         loop {
             // Keep at least one maximum chunk ahead, unless the piece ends sooner.
-            if buffer.len() < max_chunk && read_to < end {
+            if filled < max_chunk && read_to < end {
                 let n = (end - read_to).min(block as u64) as usize;
-                let at = buffer.len();
-                buffer.resize(at + n, 0);
-                source.read_at(read_to, &mut buffer[at..]).map_err(io)?;
+                source
+                    .read_at(read_to, &mut buffer[filled..filled + n])
+                    .map_err(io)?;
+                filled += n;
                 read_to += n as u64;
                 report(context, n as u64);
             }
-            if buffer.is_empty() {
+            if filled == 0 {
                 break;
             }
-            // Cut every chunk the buffer holds whole, then shift what is left once.
+            // Cut every chunk the buffer holds whole, then move what is left to the front.
             let mut start = 0;
-            while buffer.len() - start >= max_chunk || (read_to == end && start < buffer.len()) {
-                let len = context.chunker.cut(&buffer[start..]);
+            while filled - start >= max_chunk || (read_to == end && start < filled) {
+                let len = context.chunker.cut(&buffer[start..filled]);
                 let data: Arc<[u8]> = Arc::from(&buffer[start..start + len]);
                 send(job(seq, piece, chunk_start, data, parent))?;
                 seq += 1;
                 chunk_start += len as u64;
                 start += len;
             }
-            buffer.drain(..start);
+            buffer.copy_within(start..filled, 0);
+            filled -= start;
         }
     }
     Ok(parents)
