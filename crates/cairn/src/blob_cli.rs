@@ -2,7 +2,8 @@
 //! add, get, ls, atoms, verify, rm, gc, stats. Long work shows a progress bar on a terminal;
 //! each command ends with a summary table.
 
-use std::io::Write;
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -10,8 +11,9 @@ use std::time::Duration;
 use anyhow::Context;
 use cairn_blob::{BlobStore, Component, Compression, Options};
 use clap::Subcommand;
-use comfy_table::{presets::UTF8_FULL_CONDENSED, Table as Grid};
 use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::output::{grid, print};
 
 #[derive(Subcommand)]
 pub enum BlobCommand {
@@ -106,6 +108,7 @@ impl StoreArgs {
 }
 
 pub fn run(command: BlobCommand) -> anyhow::Result<()> {
+    let mut out = String::new();
     match command {
         BlobCommand::Add {
             name,
@@ -151,9 +154,12 @@ pub fn run(command: BlobCommand) -> anyhow::Result<()> {
                 report.stored_bytes.to_string(),
                 format!("{mb_s:.1}"),
             ]);
-            println!("{grid}");
+            writeln!(out, "{grid}")?;
             if let Some(why) = report.fallback {
-                println!("note: {why}; the file was cut into content-defined chunks");
+                writeln!(
+                    out,
+                    "note: {why}; the file was cut into content-defined chunks"
+                )?;
             }
         }
         BlobCommand::Get {
@@ -220,7 +226,7 @@ pub fn run(command: BlobCommand) -> anyhow::Result<()> {
                     manifest.sha256.to_hex(),
                 ]);
             }
-            println!("{grid}");
+            writeln!(out, "{grid}")?;
         }
         BlobCommand::Atoms {
             name,
@@ -256,17 +262,18 @@ pub fn run(command: BlobCommand) -> anyhow::Result<()> {
                     label,
                 ]);
             }
-            println!("{grid}");
-            println!(
+            writeln!(out, "{grid}")?;
+            writeln!(
+                out,
                 "{} version {}: {} bytes, {}, sha256 {}",
                 manifest.name,
                 manifest.version,
                 manifest.size,
                 manifest.format,
                 manifest.sha256.to_hex()
-            );
+            )?;
             for (fact, value) in &manifest.facts {
-                println!("  {fact}: {value}");
+                writeln!(out, "  {fact}: {value}")?;
             }
         }
         BlobCommand::Verify { name, store } => {
@@ -283,14 +290,15 @@ pub fn run(command: BlobCommand) -> anyhow::Result<()> {
                 report.missing.len().to_string(),
                 report.corrupt.len().to_string(),
             ]);
-            println!("{grid}");
+            writeln!(out, "{grid}")?;
             for (file, hash) in &report.missing {
-                println!("missing: {file}: {}", hash.uri());
+                writeln!(out, "missing: {file}: {}", hash.uri())?;
             }
             for (file, hash) in &report.corrupt {
-                println!("corrupt: {file}: {}", hash.uri());
+                writeln!(out, "corrupt: {file}: {}", hash.uri())?;
             }
             if !report.missing.is_empty() || !report.corrupt.is_empty() {
+                print(&out)?;
                 std::process::exit(1);
             }
         }
@@ -298,10 +306,11 @@ pub fn run(command: BlobCommand) -> anyhow::Result<()> {
             let store = store.open(Options::default())?;
             let versions = store.remove(&name)?;
             store.close()?;
-            println!(
+            writeln!(
+                out,
                 "removed {name} ({versions} version{}); run gc to free its atoms",
                 if versions == 1 { "" } else { "s" }
-            );
+            )?;
         }
         BlobCommand::Gc { dry_run, store } => {
             let store = store.open(Options::default())?;
@@ -321,13 +330,14 @@ pub fn run(command: BlobCommand) -> anyhow::Result<()> {
                 report.stored_bytes.to_string(),
                 report.strays.to_string(),
             ]);
-            println!("{grid}");
+            writeln!(out, "{grid}")?;
             if report.strays > 0 && !report.strays_deleted {
-                println!(
+                writeln!(
+                    out,
                     "note: {} stray atom files were left: the backend is not this store's own folder, \
                      and another store may be using them",
                     report.strays
-                );
+                )?;
             }
         }
         BlobCommand::Stats { store } => {
@@ -355,16 +365,10 @@ pub fn run(command: BlobCommand) -> anyhow::Result<()> {
             ] {
                 grid.add_row(vec![name.to_string(), value]);
             }
-            println!("{grid}");
+            writeln!(out, "{grid}")?;
         }
     }
-    Ok(())
-}
-
-fn grid(header: &[&str]) -> Grid {
-    let mut grid = Grid::new();
-    grid.load_preset(UTF8_FULL_CONDENSED).set_header(header);
-    grid
+    print(&out)
 }
 
 /// A file name beside `path` for writing before the rename into place.

@@ -4,6 +4,7 @@
 
 mod blob_cli;
 mod kv_json;
+mod output;
 mod serve;
 mod sqlite_cli;
 

@@ -7,13 +7,12 @@
 //! JSON).
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::output::{self, print};
 use anyhow::{bail, Context};
 use cairn_sqlite::{format_real, Database, Row, Table, Value};
 use clap::{Subcommand, ValueEnum};
-use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table as Grid};
 
 #[derive(Subcommand)]
 pub enum SqliteCommand {
@@ -144,18 +143,6 @@ fn open(file: &Path) -> anyhow::Result<Database> {
     Ok(Database::open(file)?)
 }
 
-fn print(text: &str) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        // A closed pipe (`| head`) is not an error worth reporting.
-        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
-    }
-}
-
 /// A value typed on the command line: a SQL literal (42, 4.2, NULL, X'00ff', 'quoted'), or
 /// else the text as typed.
 fn literal(text: &str) -> Value {
@@ -209,7 +196,7 @@ fn print_rows(table: &Table, rows: &[Row], format: Format) -> anyhow::Result<()>
     let mut out = String::new();
     match format {
         Format::Table => {
-            let mut grid = grid();
+            let mut grid = output::grid(&[]);
             grid.set_header(&names);
             for row in rows {
                 grid.add_row(row.values.iter().map(|v| display(v, true)));
@@ -266,13 +253,6 @@ fn print_rows(table: &Table, rows: &[Row], format: Format) -> anyhow::Result<()>
         }
     }
     print(&out)
-}
-
-fn grid() -> Grid {
-    let mut grid = Grid::new();
-    grid.load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Disabled);
-    grid
 }
 
 fn info(db: &Database, file: &Path, format: Format) -> anyhow::Result<()> {
@@ -368,12 +348,12 @@ fn info(db: &Database, file: &Path, format: Format) -> anyhow::Result<()> {
         return print(&format!("{}\n", serde_json::to_string_pretty(&json)?));
     }
     let mut out = String::new();
-    let mut grid = grid();
+    let mut grid = output::grid(&[]);
     for (field, value) in &fields {
         grid.add_row(vec![field.to_string(), value.clone()]);
     }
     writeln!(out, "{grid}\n")?;
-    let mut grid = grid_with(&["table", "rows", "columns", "root page", "kind"]);
+    let mut grid = output::grid(&["table", "rows", "columns", "root page", "kind"]);
     for (table, rows, kind) in &tables {
         let rows = rows.map_or_else(|| "-".to_string(), |n| n.to_string());
         grid.add_row(vec![
@@ -385,7 +365,7 @@ fn info(db: &Database, file: &Path, format: Format) -> anyhow::Result<()> {
         ]);
     }
     writeln!(out, "{grid}\n")?;
-    let mut grid = grid_with(&["index", "table", "columns", "unique", "root page"]);
+    let mut grid = output::grid(&["index", "table", "columns", "unique", "root page"]);
     for index in &schema.indexes {
         let mut columns = index_columns(index);
         if let Some(partial) = &index.partial {
@@ -405,10 +385,4 @@ fn info(db: &Database, file: &Path, format: Format) -> anyhow::Result<()> {
         writeln!(out, "not readable: {name}: {why}")?;
     }
     print(&out)
-}
-
-fn grid_with(header: &[&str]) -> Grid {
-    let mut grid = grid();
-    grid.set_header(header);
-    grid
 }
