@@ -463,6 +463,11 @@ impl BlobStore {
                 .last()
                 .ok_or_else(|| Error::NotFound(name.to_string()))?,
         };
+        self.stored_manifest(name, version)
+    }
+
+    /// The manifest of a version known to be kept.
+    fn stored_manifest(&self, name: &str, version: u32) -> Result<Manifest> {
         let key = manifest_key(name, version);
         let bytes = self
             .index
@@ -474,8 +479,21 @@ impl BlobStore {
         })
     }
 
-    /// Every kept name with its latest manifest, sorted by name.
-    pub fn list(&self) -> Result<Vec<Manifest>> {
+    /// The manifests of every kept version of `name`, oldest first; `NotFound` if none.
+    fn all_manifests(&self, name: &str) -> Result<Vec<Manifest>> {
+        check_name(name)?;
+        let versions = self.versions(name)?;
+        if versions.is_empty() {
+            return Err(Error::NotFound(name.to_string()));
+        }
+        versions
+            .iter()
+            .map(|&v| self.stored_manifest(name, v))
+            .collect()
+    }
+
+    /// Every kept name, sorted.
+    fn names(&self) -> Result<Vec<String>> {
         let mut names = Vec::new();
         self.for_each_key(|key| {
             if let Some(name) = key.strip_prefix(b"f") {
@@ -483,7 +501,15 @@ impl BlobStore {
             }
         })?;
         names.sort();
-        names.iter().map(|name| self.manifest(name, None)).collect()
+        Ok(names)
+    }
+
+    /// Every kept name with its latest manifest, sorted by name.
+    pub fn list(&self) -> Result<Vec<Manifest>> {
+        self.names()?
+            .iter()
+            .map(|name| self.manifest(name, None))
+            .collect()
     }
 
     fn for_each_key(&self, mut visit: impl FnMut(&[u8])) -> Result<()> {
@@ -577,14 +603,10 @@ impl BlobStore {
         check_name(name)?;
         let _shared = self.gc_lock.read();
         let _commit = self.commit_lock.lock();
-        let versions = self.versions(name)?;
-        if versions.is_empty() {
-            return Err(Error::NotFound(name.to_string()));
-        }
+        let manifests = self.all_manifests(name)?;
         let mut drops: HashMap<AtomHash, u64> = HashMap::new();
         let mut batch = cairn_log::Batch::new();
-        for &version in &versions {
-            let manifest = self.manifest(name, Some(version))?;
+        for manifest in &manifests {
             for hash in manifest
                 .refs
                 .iter()
@@ -593,7 +615,7 @@ impl BlobStore {
             {
                 *drops.entry(hash).or_default() += 1;
             }
-            batch.delete(manifest_key(name, version));
+            batch.delete(manifest_key(name, manifest.version));
         }
         for (hash, count) in drops {
             if let Some(mut record) = self.atom(&hash)? {
@@ -603,7 +625,7 @@ impl BlobStore {
         }
         batch.delete(file_key(name));
         self.index.write_batch(&batch)?;
-        Ok(versions.len())
+        Ok(manifests.len())
     }
 
     /// Every atom record: (hash, record).
@@ -675,22 +697,11 @@ impl BlobStore {
     /// the atoms that are missing or corrupt. Each distinct atom is read once.
     pub fn verify(&self, name: Option<&str>) -> Result<VerifyReport> {
         let manifests = match name {
-            Some(name) => {
-                let versions = self.versions(name)?;
-                if versions.is_empty() {
-                    return Err(Error::NotFound(name.to_string()));
-                }
-                versions
-                    .iter()
-                    .map(|&v| self.manifest(name, Some(v)))
-                    .collect::<Result<Vec<_>>>()?
-            }
+            Some(name) => self.all_manifests(name)?,
             None => {
                 let mut all = Vec::new();
-                for latest in self.list()? {
-                    for v in self.versions(&latest.name)? {
-                        all.push(self.manifest(&latest.name, Some(v))?);
-                    }
+                for name in self.names()? {
+                    all.extend(self.all_manifests(&name)?);
                 }
                 all
             }
@@ -742,11 +753,11 @@ impl BlobStore {
                 _ => stats.dedup_atoms += 1,
             }
         }
-        for latest in self.list()? {
+        for name in self.names()? {
             stats.files += 1;
-            for v in self.versions(&latest.name)? {
+            for manifest in self.all_manifests(&name)? {
                 stats.versions += 1;
-                stats.logical_bytes += self.manifest(&latest.name, Some(v))?.size;
+                stats.logical_bytes += manifest.size;
             }
         }
         stats.dedup_savings = stats.logical_bytes.saturating_sub(stats.atom_bytes);
