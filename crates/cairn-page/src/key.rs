@@ -7,7 +7,13 @@
 //! ```text
 //! tag   value    body
 //! 0x10  Bool     one byte, 0 or 1
-//! 0x20  Int      i64 with its sign bit flipped, big-endian (so -1 < 0 < 1 bytewise)
+//! 0x18  Int      0x20 + n for a positive integer, then its n significant bytes big-endian
+//! ..0x28         (1 <= n <= 8); 0x20 alone for zero; 0x20 - n for a negative one, then the
+//!                n low bytes of its magnitude's complement. More bytes mean a larger
+//!                magnitude, so the tag orders by sign and size and the body within a size;
+//!                the shortest form is the only one (the first body byte is never 0x00 for
+//!                a positive, never 0xFF for a negative). Small integers, the usual keys,
+//!                take 2 to 4 bytes instead of 9
 //! 0x30  Float    f64 bits, big-endian, with the sign bit flipped for positives and every
 //!                bit flipped for negatives; NaN is made positive and -0.0 made 0.0 first,
 //!                so NaN sorts above every number and -0.0 equals 0.0 (PostgreSQL's rules)
@@ -35,7 +41,10 @@ pub enum KeyValue {
 }
 
 const BOOL: u8 = 0x10;
+/// The tag of the integer zero; integers of n bytes have tags `INT ± n`.
 const INT: u8 = 0x20;
+const INT_MIN_TAG: u8 = INT - 8;
+const INT_MAX_TAG: u8 = INT + 8;
 const FLOAT: u8 = 0x30;
 const TEXT: u8 = 0x40;
 const BYTES: u8 = 0x50;
@@ -47,10 +56,7 @@ pub fn encode_key(values: &[KeyValue], out: &mut Vec<u8>) {
         match v {
             KeyValue::Null => out.push(NULL),
             KeyValue::Bool(b) => out.extend_from_slice(&[BOOL, u8::from(*b)]),
-            KeyValue::Int(i) => {
-                out.push(INT);
-                out.extend_from_slice(&((*i as u64) ^ (1 << 63)).to_be_bytes());
-            }
+            KeyValue::Int(i) => encode_int(*i, out),
             KeyValue::Float(f) => {
                 out.push(FLOAT);
                 let f = if f.is_nan() {
@@ -78,6 +84,40 @@ pub fn encode_key(values: &[KeyValue], out: &mut Vec<u8>) {
             }
         }
     }
+}
+
+fn encode_int(i: i64, out: &mut Vec<u8>) {
+    let magnitude = i.unsigned_abs();
+    let n = (u64::BITS - magnitude.leading_zeros()).div_ceil(8) as usize;
+    let body = if i < 0 { !magnitude } else { magnitude };
+    out.push(if i < 0 { INT - n as u8 } else { INT + n as u8 });
+    out.extend_from_slice(&body.to_be_bytes()[8 - n..]);
+}
+
+/// The integer whose tag is `tag` (within the integer tags) and whose body starts `bytes`;
+/// with the number of body bytes.
+fn decode_int(tag: u8, bytes: &[u8]) -> Result<(i64, usize), &'static str> {
+    let negative = tag < INT;
+    let n = tag.abs_diff(INT) as usize;
+    let body = bytes.get(..n).ok_or("truncated integer")?;
+    match body.first() {
+        Some(0) if !negative => return Err("integer not in its shortest form"),
+        Some(0xFF) if negative => return Err("integer not in its shortest form"),
+        _ => {}
+    }
+    let mut raw = [if negative { 0xFF } else { 0 }; 8];
+    raw[8 - n..].copy_from_slice(body);
+    let x = u64::from_be_bytes(raw);
+    let value = if negative {
+        let magnitude = !x;
+        if magnitude > 1 << 63 {
+            return Err("integer out of range");
+        }
+        (magnitude as i64).wrapping_neg()
+    } else {
+        i64::try_from(x).map_err(|_| "integer out of range")?
+    };
+    Ok((value, n))
 }
 
 fn escape(bytes: &[u8], out: &mut Vec<u8>) {
@@ -117,19 +157,20 @@ pub fn decode_key(mut bytes: &[u8]) -> Result<Vec<KeyValue>, KeyError> {
                     _ => return Err(err("bool byte not 0 or 1")),
                 }
             }
-            INT | FLOAT => {
+            INT_MIN_TAG..=INT_MAX_TAG => {
+                let (value, n) = decode_int(tag, bytes).map_err(err)?;
+                bytes = &bytes[n..];
+                KeyValue::Int(value)
+            }
+            FLOAT => {
                 let body: [u8; 8] = bytes
                     .get(..8)
                     .and_then(|b| b.try_into().ok())
                     .ok_or(err("truncated number"))?;
                 bytes = &bytes[8..];
                 let x = u64::from_be_bytes(body);
-                if tag == INT {
-                    KeyValue::Int((x ^ (1 << 63)) as i64)
-                } else {
-                    let bits = if x >> 63 == 1 { x ^ (1 << 63) } else { !x };
-                    KeyValue::Float(f64::from_bits(bits))
-                }
+                let bits = if x >> 63 == 1 { x ^ (1 << 63) } else { !x };
+                KeyValue::Float(f64::from_bits(bits))
             }
             TEXT | BYTES => {
                 let mut raw = Vec::new();
@@ -213,15 +254,33 @@ mod tests {
 
     #[test]
     fn edge_values_order_as_sql_does() {
-        let ordered = [
-            KeyValue::Int(i64::MIN),
-            KeyValue::Int(-1),
-            KeyValue::Int(0),
-            KeyValue::Int(i64::MAX),
+        let ints = [
+            i64::MIN,
+            i64::MIN + 1,
+            -(1 << 32),
+            -65537,
+            -65536,
+            -256,
+            -255,
+            -1,
+            0,
+            1,
+            255,
+            256,
+            65535,
+            1 << 40,
+            i64::MAX,
         ];
-        for w in ordered.windows(2) {
-            assert!(key(&w[..1]) < key(&w[1..]), "{w:?}");
+        for w in ints.windows(2) {
+            let (a, b) = (key(&[KeyValue::Int(w[0])]), key(&[KeyValue::Int(w[1])]));
+            assert!(a < b, "{w:?}");
+            assert_eq!(decode_key(&a), Ok(vec![KeyValue::Int(w[0])]));
         }
+        assert_eq!(key(&[KeyValue::Int(0)]), [INT]);
+        assert_eq!(
+            key(&[KeyValue::Int(1_000_000)]),
+            [INT + 3, 0x0F, 0x42, 0x40]
+        );
         let floats = [
             f64::NEG_INFINITY,
             -1.5,
@@ -259,7 +318,11 @@ mod tests {
     fn malformed_keys_are_errors() {
         for bad in [
             &[0x99][..],
-            &[INT, 1, 2],
+            &[INT + 3, 1, 2],
+            &[INT + 2, 0, 7],
+            &[INT - 1, 0xFF],
+            &[INT + 8, 0x80, 0, 0, 0, 0, 0, 0, 0],
+            &[INT - 8, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE],
             &[TEXT, b'a'],
             &[TEXT, 0, 7],
             &[BOOL, 2],
@@ -273,6 +336,7 @@ mod tests {
             1 => Just(KeyValue::Null),
             1 => any::<bool>().prop_map(KeyValue::Bool),
             3 => any::<i64>().prop_map(KeyValue::Int),
+            3 => (-70_000i64..70_000).prop_map(KeyValue::Int),
             3 => any::<f64>().prop_map(KeyValue::Float),
             3 => "[a\\x00b]{0,4}".prop_map(KeyValue::Text),
             2 => prop::collection::vec(prop_oneof![Just(0u8), Just(1), Just(0xFF)], 0..4).prop_map(KeyValue::Bytes),
