@@ -24,6 +24,14 @@ fn shuffled(n: u64) -> impl Iterator<Item = u64> {
     (0..n).map(move |i| (i * 7919 + 13) % n)
 }
 
+/// A key whose separators cannot be shortened much: a long shared prefix, then `i`. Inner
+/// nodes of such keys hold tens of children, not hundreds, so a test tree grows deep.
+fn long_key(i: i64) -> Vec<u8> {
+    let mut k = Vec::new();
+    encode_key(&[KeyValue::Text("p".repeat(100)), KeyValue::Int(i)], &mut k);
+    k
+}
+
 #[test]
 fn inserts_grow_and_deletes_shrink_the_tree() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -33,7 +41,7 @@ fn inserts_grow_and_deletes_shrink_the_tree() {
     let value = vec![7u8; 150];
     let mut txn = store.begin().expect("begin");
     for i in shuffled(n) {
-        tree.insert(&mut txn, &int_key(i as i64), &value, true)
+        tree.insert(&mut txn, &long_key(i as i64), &value, true)
             .expect("insert");
     }
     txn.commit().expect("commit");
@@ -46,7 +54,7 @@ fn inserts_grow_and_deletes_shrink_the_tree() {
     let mut txn = store.begin().expect("begin");
     for i in shuffled(n).filter(|i| i % 100 != 0) {
         assert!(tree
-            .delete(&mut txn, &int_key(i as i64), &value)
+            .delete(&mut txn, &long_key(i as i64), &value)
             .expect("delete"));
     }
     txn.commit().expect("commit");
@@ -64,7 +72,7 @@ fn inserts_grow_and_deletes_shrink_the_tree() {
         .range(Bound::Unbounded, Bound::Unbounded)
         .map(|e| e.expect("scan").0)
         .collect();
-    let want: Vec<Vec<u8>> = (0..n as i64).step_by(100).map(int_key).collect();
+    let want: Vec<Vec<u8>> = (0..n as i64).step_by(100).map(long_key).collect();
     assert_eq!(keys, want);
 }
 
