@@ -4,8 +4,9 @@
 # Both servers persist with an append-only log fsynced once a second: redis-server with
 # `appendonly yes, appendfsync everysec` (no RDB snapshots), cairn with `--appendfsync
 # everysec`. Each runs on a free loopback port with its own data directory; the script stops
-# them by PID. redis-benchmark runs the same tests against each, with -P 1 and -P 16, and the
-# script prints ops/s and the ratio cairn/redis. Then both load 5M keys and their memory
+# them by PID. redis-benchmark runs the same tests against each, with -P 1 and -P 16 on its
+# default single key, then -P 16 with keys drawn from 100,000 (-r), and the script prints ops/s
+# and the ratio cairn/redis. Then both load 5M keys and their memory
 # (peak RSS) is reported.
 #
 # Usage: bench/redis.sh [-n REQUESTS] [--keys N]     (defaults: 200000, 5000000)
@@ -49,21 +50,29 @@ stop_servers() {
   wait "$REDIS_PID" "$CAIRN_PID" 2>/dev/null || true
 }
 
-# Runs redis-benchmark against a port; prints "test,rps" lines.
+# Runs redis-benchmark against a port with a pipeline depth and extra options; prints
+# "test,rps" lines.
 bench() {
-  timeout 900 redis-benchmark -h 127.0.0.1 -p "$1" -t "$TESTS" -n "$REQUESTS" -c 50 -P "$2" --csv 2>/dev/null \
+  local port=$1 depth=$2
+  shift 2
+  timeout 900 redis-benchmark -h 127.0.0.1 -p "$port" -t "$TESTS" -n "$REQUESTS" -c 50 -P "$depth" "$@" --csv 2>/dev/null \
     | tail -n +2 | awk -F'","' '{gsub(/"/,"",$1); gsub(/"/,"",$2); print $1","$2}'
 }
 
 echo "redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') vs cairn $(target/release/cairn --version | cut -d' ' -f2)"
 echo "redis-benchmark -t $TESTS -n $REQUESTS -c 50; both appendfsync everysec; $(nproc) cores"
 echo
-for P in 1 16; do
+# redis-benchmark's default hits one key per test; `-r 100000` spreads the keys of
+# SET/GET/INCR (and the members of SADD/HSET/ZADD) over 100,000, as real traffic does.
+for run in "1" "16" "16 -r 100000"; do
+  read -r P KEYSPACE <<<"$run"
   start_servers
-  bench "$REDIS_PORT" "$P" >"$WORK/redis.csv"
-  bench "$CAIRN_PORT" "$P" >"$WORK/cairn.csv"
+  # shellcheck disable=SC2086 # KEYSPACE is empty or two words
+  bench "$REDIS_PORT" "$P" $KEYSPACE >"$WORK/redis.csv"
+  # shellcheck disable=SC2086
+  bench "$CAIRN_PORT" "$P" $KEYSPACE >"$WORK/cairn.csv"
   stop_servers
-  echo "### -P $P"
+  echo "### -P $P $KEYSPACE"
   echo
   echo "| test | redis ops/s | cairn ops/s | cairn/redis |"
   echo "|---|---|---|---|"

@@ -769,10 +769,9 @@ impl<'s> BTree<'s> {
     /// one page more unless each would then keep room for [`BALANCE_ROOM`] cells like the
     /// one to insert, so that a balance is not redone at the next insert. A plain split
     /// leaves two half-full leaves; balancing fills leaves to about 86% under random inserts
-    /// (SQLite reaches the same). The parent is latched
-    /// exclusively and every way to its children passes through it, so siblings are latched
-    /// in any order. Done only when the parent takes the changed separators without
-    /// splitting; returns whether it was done.
+    /// (SQLite reaches the same). The parent is latched exclusively and every way to its
+    /// children passes through it, so siblings are latched in any order. Done only when the
+    /// parent takes the changed separators without splitting; returns whether it was done.
     fn balance_leaves(
         &self,
         path: &mut [PageWrite<'s>],
