@@ -2,8 +2,10 @@
 //!
 //! Keyed by a record's place `(segment, offset)`, not by the key: a place's content never
 //! changes (segments are append-only, and compaction writes to new places), so an entry can
-//! never be stale and writes never have to invalidate anything; the places of overwritten
-//! values simply stop being asked for and age out. An entry holds, in one buffer, the key (so a
+//! never be stale and writes never have to invalidate anything. A write that overwrites a
+//! cached record moves the entry to the new record's place with the new value (the store's
+//! `keep_cached`), so a key rewritten again and again stays hot; the places of other
+//! overwritten values simply stop being asked for and age out. An entry holds, in one buffer, the key (so a
 //! lookup can still tell colliding hashes apart) and the decompressed value, plus the expiry
 //! time; a hit hands out the value as a slice of that buffer, without copying.
 //!
@@ -150,6 +152,18 @@ impl Lru {
         Some(self.nodes[n as usize].value.clone())
     }
 
+    fn remove(&mut self, place: u64) -> bool {
+        let Some(n) = self.map.remove(&place) else {
+            return false;
+        };
+        self.unlink(n);
+        let node = &mut self.nodes[n as usize];
+        self.bytes -= node.value.cost();
+        node.value.buf = Bytes::new();
+        self.free.push(n);
+        true
+    }
+
     fn insert(&mut self, place: u64, value: Cached) {
         let cost = value.cost();
         if cost > self.budget {
@@ -286,6 +300,11 @@ impl Cache {
 
     pub fn insert(&self, place: u64, value: Cached) {
         self.shard(place).lock().insert(place, value)
+    }
+
+    /// Drops the entry at `place`; returns whether there was one.
+    pub fn remove(&self, place: u64) -> bool {
+        self.shard(place).lock().remove(place)
     }
 
     pub fn hits(&self) -> u64 {

@@ -278,7 +278,7 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
             if op.record.is_tombstone() {
                 inner.apply_delete(hash, op.record.key);
             } else {
-                let new = inner.apply_put(
+                let old = inner.apply_put(
                     Entry {
                         hash,
                         segment: op.segment,
@@ -290,7 +290,7 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
                 );
                 // The checkpointed filter may predate this key even when the (fuzzy) index
                 // checkpoint already has it.
-                if !new {
+                if old.is_some() {
                     inner.bloom.insert(hash);
                 }
             }

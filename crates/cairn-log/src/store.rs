@@ -228,13 +228,16 @@ struct Prepared<'a> {
     key: &'a [u8],
     /// The encoded record of a put; `None` for a delete.
     record: Option<Vec<u8>>,
+    /// A put's value (as given, uncompressed) and expiry, for the cache.
+    value: &'a [u8],
+    expires_at: u64,
 }
 
 impl<'a> Prepared<'a> {
     fn put(
         hasher: &KeyHasher,
         key: &'a [u8],
-        value: &[u8],
+        value: &'a [u8],
         expires_at: Option<u64>,
     ) -> Result<Self> {
         check_key(key)?;
@@ -246,6 +249,8 @@ impl<'a> Prepared<'a> {
             hash,
             key,
             record: Some(record),
+            value,
+            expires_at: expires_at.unwrap_or(0),
         })
     }
 
@@ -255,6 +260,8 @@ impl<'a> Prepared<'a> {
             hash: hasher.hash(key),
             key,
             record: None,
+            value: &[],
+            expires_at: 0,
         })
     }
 }
@@ -736,7 +743,11 @@ impl Inner {
                         size: rec.len() as u32,
                         timestamp: lsn,
                     };
-                    let new = self.apply_put(entry, op.key);
+                    let old = self.apply_put(entry, op.key);
+                    if let Some(old) = old {
+                        self.keep_cached(&old, &entry, op);
+                    }
+                    let new = old.is_none();
                     if let Some(p) = presence.as_deref_mut() {
                         p.push(new);
                     }
@@ -766,7 +777,7 @@ impl Inner {
 
     /// Points `key` at `entry`, accounting the replaced record as dead.
     /// Returns whether the key was new (and so was added to the bloom filter).
-    pub fn apply_put(&self, entry: Entry, key: &[u8]) -> bool {
+    pub fn apply_put(&self, entry: Entry, key: &[u8]) -> Option<Entry> {
         let old = self
             .index
             .write(entry.hash)
@@ -776,13 +787,35 @@ impl Inner {
                 if !old.same_place(&entry) {
                     self.mark_dead(&old);
                 }
-                false
+                Some(old)
             }
             Ok(None) => {
                 self.bloom.insert(entry.hash);
-                true
+                None
             }
             Err(never) => match never {},
+        }
+    }
+
+    /// A cached record overwritten by `put` stays cached, at its new place: a key rewritten
+    /// again and again (a collection's descriptor or chunk, a counter) is hot, and would
+    /// otherwise miss on every read after every write, since the cache is keyed by place.
+    fn keep_cached(&self, old: &Entry, new: &Entry, put: &Prepared<'_>) {
+        if !self.cache.enabled() || old.same_place(new) {
+            return;
+        }
+        if self.cache.remove(cache::place(old.segment, old.offset)) {
+            let mut buf = Vec::with_capacity(put.key.len() + put.value.len());
+            buf.extend_from_slice(put.key);
+            buf.extend_from_slice(put.value);
+            self.cache.insert(
+                cache::place(new.segment, new.offset),
+                Cached {
+                    buf: Bytes::from(buf),
+                    key_len: put.key.len(),
+                    expires_at: put.expires_at,
+                },
+            );
         }
     }
 

@@ -420,6 +420,37 @@ fn stats_count_cache_and_bloom_work() {
 }
 
 #[test]
+fn a_cached_key_rewritten_stays_cached_with_its_new_value() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path(), small()).expect("open");
+    store.put(b"hot", b"v0", None).expect("put");
+    store.put(b"cold", b"c0", None).expect("put");
+    for _ in 0..2 {
+        store.get(b"hot").expect("get"); // the second miss admits it
+    }
+    let hits = |store: &Store| store.stats().cache_hits;
+    let before = hits(&store);
+    for round in 1..=5u32 {
+        let value = format!("v{round}");
+        store.put(b"hot", value.as_bytes(), None).expect("put");
+        assert_eq!(
+            store.get(b"hot").expect("get").as_deref(),
+            Some(value.as_bytes())
+        );
+        store.put(b"cold", value.as_bytes(), None).expect("put");
+        assert_eq!(
+            store.get(b"cold").expect("get").as_deref(),
+            Some(value.as_bytes())
+        );
+    }
+    // Every read of the hot key hit; the cold one was never cached, so it hit none.
+    assert_eq!(hits(&store) - before, 5);
+    // An expiry given with the rewrite is the cached one too.
+    store.put(b"hot", b"gone", Some(1)).expect("put");
+    assert_eq!(store.get(b"hot").expect("get"), None);
+}
+
+#[test]
 fn every_durability_policy_reads_back_after_reopen() {
     for durability in [Durability::Always, Durability::EverySec, Durability::No] {
         let dir = tempfile::tempdir().expect("tempdir");
