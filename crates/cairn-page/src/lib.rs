@@ -8,8 +8,9 @@
 //!   checksum-verified; which pages are in use is logged state in the store's meta page;
 //! * **the buffer pool** (`buffer_pool.rs`, `replacer.rs`): frames with pins, dirty bits and
 //!   shared/exclusive latches, LRU-2 replacement, WAL-before-data on every write-back;
-//! * **the log** (`wal.rs`): LSNs as byte positions, checksummed records chained per
-//!   transaction, group commit, torn-tail cutting;
+//! * **the log** (`wal.rs`, `log_file.rs`): LSNs as byte positions, checksummed records
+//!   chained per transaction, group commit, torn-tail cutting, appends made durable by one
+//!   direct synchronous write;
 //! * **index keys** (`key.rs`): composite keys of typed values encoded so that byte order is
 //!   SQL order, for the B+tree;
 //! * **the store** (`store.rs`): logging and applying changes under page latches, page
@@ -52,6 +53,7 @@ mod error;
 mod hash;
 mod heap;
 mod key;
+mod log_file;
 mod logrec;
 mod page;
 mod recovery;

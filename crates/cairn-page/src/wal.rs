@@ -25,9 +25,9 @@
 //! from an older log, or a record copied elsewhere, never pass.
 //!
 //! Group commit: `append` only copies the record into a buffer. `flush_to(lsn)` makes the log
-//! durable past `lsn`; whichever caller finds no flush under way writes the buffer out and
-//! fsyncs it for everyone who appended so far, while the others wait for it and return, or
-//! lead the next one. A failed write or fsync poisons the log: retrying an fsync after a
+//! durable past `lsn`; whichever caller finds no flush under way writes the buffer out,
+//! durably (one direct synchronous write, log_file.rs), for everyone who appended so far,
+//! while the others wait for it and return, or lead the next one. A failed write or fsync poisons the log: retrying an fsync after a
 //! failure can report success for data the kernel already dropped, so every later append or
 //! flush fails until the store is reopened and recovers from what is on disk. At open, a torn
 //! tail (an incomplete or failing last record, left by a crash) is cut; a failing record
@@ -46,6 +46,7 @@ use std::sync::{Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use crate::buffer_pool::LogFlush;
 use crate::error::{Error, Result};
+use crate::log_file::{block_start, LogFile};
 
 /// A log sequence number: the byte position of a record in the log.
 pub type Lsn = u64;
@@ -125,7 +126,7 @@ struct Buffer {
 pub struct Wal {
     path: PathBuf,
     /// The log file; replaced whole when the log is truncated.
-    file: RwLock<File>,
+    file: RwLock<LogFile>,
     /// The LSN of the file's first record byte; grows when the log is truncated.
     base: AtomicU64,
     buffer: Mutex<Buffer>,
@@ -185,6 +186,16 @@ impl Wal {
             file.sync_all().map_err(io)?;
         }
         let next = base + (valid_end as u64 - FILE_HEADER_LEN);
+        let file = if bytes.is_empty() {
+            LogFile::new(&path, file, FILE_HEADER_LEN, &header(base))
+        } else {
+            LogFile::new(
+                &path,
+                file,
+                valid_end as u64,
+                &bytes[block_start(valid_end)..valid_end],
+            )
+        };
         Ok((
             Wal {
                 path,
@@ -211,7 +222,7 @@ impl Wal {
         self.buffer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn file(&self) -> RwLockReadGuard<'_, File> {
+    fn file(&self) -> RwLockReadGuard<'_, LogFile> {
         self.file.read().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -244,7 +255,8 @@ impl Wal {
         let tail_at = bytes.len();
         let tail_end = tail_at + (written_end - cut) as usize;
         bytes.resize(tail_end, 0);
-        file.read_exact_at(&mut bytes[tail_at..], FILE_HEADER_LEN + (cut - base))
+        file.file()
+            .read_exact_at(&mut bytes[tail_at..], FILE_HEADER_LEN + (cut - base))
             .map_err(io)?;
         // The new file comes zero-filled ahead, like the one it replaces.
         bytes.resize(self.preallocated_length(tail_end as u64) as usize, 0);
@@ -255,11 +267,13 @@ impl Wal {
         if let Some(dir) = self.path.parent() {
             File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
         }
-        *file = OpenOptions::new()
+        let reopened = OpenOptions::new()
             .read(true)
             .write(true)
             .open(&self.path)
             .map_err(io)?;
+        let tail = &bytes[block_start(tail_end)..tail_end];
+        *file = LogFile::new(&self.path, reopened, tail_end as u64, tail);
         self.allocated.store(bytes.len() as u64, Ordering::Release);
         self.base.store(cut, Ordering::Release);
         Ok(())
@@ -325,9 +339,8 @@ impl Wal {
             let written = {
                 let file = self.file();
                 let at = FILE_HEADER_LEN + (start - self.base_lsn());
-                self.preallocate(&file, at + bytes.len() as u64)
-                    .and_then(|()| file.write_all_at(&bytes, at))
-                    .and_then(|()| file.sync_data())
+                self.preallocate(file.file(), at + bytes.len() as u64)
+                    .and_then(|()| file.append_durable(&bytes, at))
             };
             let mut b = self.lock();
             b.flushing = false;
@@ -394,7 +407,8 @@ impl Wal {
         }
         let at = FILE_HEADER_LEN + (lsn - base);
         let mut len = [0u8; 4];
-        file.read_exact_at(&mut len, at)
+        file.file()
+            .read_exact_at(&mut len, at)
             .map_err(|source| Error::Io {
                 file: self.path.clone(),
                 source,
@@ -402,7 +416,8 @@ impl Wal {
         let len =
             (u32::from_le_bytes(len) as usize).min(RECORD_HEADER_LEN + MAX_BODY_LEN + CRC_LEN);
         let mut bytes = vec![0u8; len];
-        file.read_exact_at(&mut bytes, at)
+        file.file()
+            .read_exact_at(&mut bytes, at)
             .map_err(|source| Error::Io {
                 file: self.path.clone(),
                 source,
