@@ -775,8 +775,8 @@ impl Inner {
         Ok(false)
     }
 
-    /// Points `key` at `entry`, accounting the replaced record as dead.
-    /// Returns whether the key was new (and so was added to the bloom filter).
+    /// Points `key` at `entry`, accounting the replaced record as dead. Returns the entry it
+    /// replaced; `None` when the key was new (and so was added to the bloom filter).
     pub fn apply_put(&self, entry: Entry, key: &[u8]) -> Option<Entry> {
         let old = self
             .index

@@ -27,9 +27,10 @@
 //! Group commit: `append` only copies the record into a buffer. `flush_to(lsn)` makes the log
 //! durable past `lsn`; whichever caller finds no flush under way writes the buffer out,
 //! durably (one direct synchronous write, log_file.rs), for everyone who appended so far,
-//! while the others wait for it and return, or lead the next one. A failed write or fsync poisons the log: retrying an fsync after a
-//! failure can report success for data the kernel already dropped, so every later append or
-//! flush fails until the store is reopened and recovers from what is on disk. At open, a torn
+//! while the others wait for it and return, or lead the next one. A failed write or sync
+//! poisons the log: retrying an fsync after a failure can report success for data the kernel
+//! already dropped, so every later append or flush fails until the store is reopened and
+//! recovers from what is on disk. At open, a torn
 //! tail (an incomplete or failing last record, left by a crash) is cut; a failing record
 //! followed by valid ones is corruption and is reported.
 //!
