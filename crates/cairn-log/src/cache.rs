@@ -5,9 +5,9 @@
 //! never be stale and writes never have to invalidate anything. A write that overwrites a
 //! cached record moves the entry to the new record's place with the new value (the store's
 //! `keep_cached`), so a key rewritten again and again stays hot; the places of other
-//! overwritten values simply stop being asked for and age out. An entry holds, in one buffer, the key (so a
-//! lookup can still tell colliding hashes apart) and the decompressed value, plus the expiry
-//! time; a hit hands out the value as a slice of that buffer, without copying.
+//! overwritten values simply stop being asked for and age out. An entry holds, in one buffer,
+//! the key (so a lookup can still tell colliding hashes apart) and the decompressed value,
+//! plus the expiry time; a hit hands out the value as a slice of that buffer, without copying.
 //!
 //! The cache is split into [`SHARDS`] mutex-protected shards, each a classic LRU (hash map into
 //! a doubly linked list kept in a slab) with an equal share of the budget. Hits and misses are
