@@ -117,6 +117,45 @@ async fn watch_aborts_exec_on_writes_expiry_and_flush() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_that_change_nothing_leave_a_watch_alone() {
+    // Redis signals a modified key only when SADD adds or ZADD adds or moves a member.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path(), KvOptions::default()).await;
+    let mut a = server.raw().await;
+    let mut b = server.raw().await;
+    assert_eq!(a.call(&["SADD", "s", "m"]).await, ":1\r\n");
+    assert_eq!(a.call(&["ZADD", "z", "1", "m"]).await, ":1\r\n");
+    assert_eq!(a.call(&["WATCH", "s", "z"]).await, "+OK\r\n");
+    assert_eq!(b.call(&["SADD", "s", "m"]).await, ":0\r\n");
+    assert_eq!(b.call(&["ZADD", "z", "1", "m"]).await, ":0\r\n");
+    assert_eq!(
+        b.call(&["ZADD", "z", "INCR", "0", "m"]).await,
+        "$1\r\n1\r\n"
+    );
+    assert_eq!(a.call(&["MULTI"]).await, "+OK\r\n");
+    assert_eq!(a.call(&["SET", "x", "1"]).await, "+QUEUED\r\n");
+    assert_eq!(a.call(&["EXEC"]).await, "*1\r\n+OK\r\n");
+    // A real change still aborts, for either type.
+    let changes: [(&[&str], &str); 2] = [
+        (&["SADD", "s", "n"], ":1\r\n"),
+        (&["ZADD", "z", "2", "m"], ":0\r\n"), // moved, not added
+    ];
+    for (change, reply) in changes {
+        assert_eq!(a.call(&["WATCH", "s", "z"]).await, "+OK\r\n");
+        assert_eq!(b.call(change).await, reply);
+        assert_eq!(a.call(&["MULTI"]).await, "+OK\r\n");
+        assert_eq!(a.call(&["SET", "x", "2"]).await, "+QUEUED\r\n");
+        assert_eq!(a.call(&["EXEC"]).await, "*-1\r\n", "after {change:?}");
+    }
+    assert_eq!(
+        a.call(&["SMEMBERS", "s"]).await.matches("$1\r\n").count(),
+        2
+    );
+    assert_eq!(a.call(&["ZSCORE", "z", "m"]).await, "$1\r\n2\r\n");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_client_sees_half_of_an_exec() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = TestServer::start(dir.path(), KvOptions::default()).await;

@@ -163,13 +163,15 @@ impl BucketMap {
     pub fn insert(&mut self, txn: &mut Txn<'_>, field: Bytes, value: Bytes) -> Result<bool> {
         let new = match &mut self.inline {
             // The only bucket: changed in place, no hashing.
-            Some(entries) => upsert(entries, field, value),
+            Some(entries) => upsert(entries, field, value) == Upsert::Added,
             None => {
                 let b = self.bucket_of(txn, &field);
                 let mut entries = self.bucket(txn, b)?;
-                let new = upsert(&mut entries, field, value);
-                self.store_bucket(txn, b, entries);
-                new
+                let outcome = upsert(&mut entries, field, value);
+                if outcome != Upsert::Unchanged {
+                    self.store_bucket(txn, b, entries);
+                }
+                outcome == Upsert::Added
             }
         };
         if new {
@@ -255,15 +257,25 @@ fn find(entries: &Entries, field: &[u8]) -> Option<usize> {
 }
 
 /// Sets `field` in a bucket; returns whether it is new.
-fn upsert(entries: &mut Entries, field: Bytes, value: Bytes) -> bool {
+/// What an upsert did to a bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Upsert {
+    Added,
+    Replaced,
+    /// The field was there with that very value: the bucket need not be written.
+    Unchanged,
+}
+
+fn upsert(entries: &mut Entries, field: Bytes, value: Bytes) -> Upsert {
     match find(entries, &field) {
+        Some(i) if entries[i].1 == value => Upsert::Unchanged,
         Some(i) => {
             entries[i].1 = value;
-            false
+            Upsert::Replaced
         }
         None => {
             entries.push((field, value));
-            true
+            Upsert::Added
         }
     }
 }

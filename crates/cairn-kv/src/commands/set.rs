@@ -33,7 +33,11 @@ pub fn sadd(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     for m in &args[2..] {
         added += i64::from(map.insert(&mut ctx.txn, m.clone(), Bytes::new())?);
     }
-    save(ctx, &args[1], head, &mut map)?;
+    // As in Redis, adding only members already there changes nothing: no write, and a WATCH
+    // on the key is not disturbed.
+    if added > 0 {
+        save(ctx, &args[1], head, &mut map)?;
+    }
     Ok(Reply::Integer(added))
 }
 

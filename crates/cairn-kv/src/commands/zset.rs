@@ -112,7 +112,11 @@ pub fn zadd(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
             }
         }
     }
-    save(ctx, &args[1], head, &mut z)?;
+    // As in Redis, a ZADD that adds and moves nothing writes nothing (and leaves a WATCH on
+    // the key undisturbed).
+    if added + changed > 0 {
+        save(ctx, &args[1], head, &mut z)?;
+    }
     if incr {
         return Ok(incr_result.map_or(Reply::Nil, Reply::Double));
     }
