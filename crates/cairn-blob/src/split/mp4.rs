@@ -55,6 +55,19 @@ impl BoxHeader {
     }
 }
 
+/// The payload of a moov or moof box, read into memory (at most [`MAX_TABLE_BOX`] bytes).
+fn read_table_box(source: &dyn Source, header: &BoxHeader) -> Result<Vec<u8>, String> {
+    if header.size > MAX_TABLE_BOX {
+        return Err(format!("a {} of {} bytes", header.name(), header.size));
+    }
+    source
+        .read_vec(
+            header.start + header.header_len,
+            (header.size - header.header_len) as usize,
+        )
+        .map_err(|e| e.to_string())
+}
+
 /// Reads the header of the box at `at`, which must end by `limit`.
 fn read_header(source: &dyn Source, at: u64, limit: u64) -> Result<BoxHeader, String> {
     if at + 8 > limit {
@@ -457,15 +470,7 @@ pub fn split(source: &dyn Source) -> Result<Split, String> {
         .iter()
         .find(|b| &b.kind == b"moov")
         .ok_or("no moov box")?;
-    if moov.size > MAX_TABLE_BOX {
-        return Err(format!("a moov of {} bytes", moov.size));
-    }
-    let moov_bytes = source
-        .read_vec(
-            moov.start + moov.header_len,
-            (moov.size - moov.header_len) as usize,
-        )
-        .map_err(|e| e.to_string())?;
+    let moov_bytes = read_table_box(source, moov)?;
     let moov_children = children(&moov_bytes)?;
     for (kind, payload) in &moov_children {
         match kind {
@@ -524,15 +529,7 @@ pub fn split(source: &dyn Source) -> Result<Split, String> {
         }
     }
     for header in top.iter().filter(|b| &b.kind == b"moof") {
-        if header.size > MAX_TABLE_BOX {
-            return Err(format!("a moof of {} bytes", header.size));
-        }
-        let moof = source
-            .read_vec(
-                header.start + header.header_len,
-                (header.size - header.header_len) as usize,
-            )
-            .map_err(|e| e.to_string())?;
+        let moof = read_table_box(source, header)?;
         for (offset, size, sync, id) in fragment_samples(&moof, header.start, &tracks, max_samples)?
         {
             let (atom_type, refine) = tracks[&id].sample_type(sync);
