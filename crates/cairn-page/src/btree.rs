@@ -1327,21 +1327,11 @@ fn rebuild(page: &mut Page, cells: &[Vec<u8>]) -> Result<()> {
     fill(page, cells)
 }
 
-/// Splits cells in two by bytes, as evenly as possible, both halves non-empty.
+/// Splits cells in two by bytes, as evenly as possible, both halves non-empty (a node being
+/// split holds at least two cells).
 fn split_cells(cells: &[Vec<u8>]) -> (&[Vec<u8>], &[Vec<u8>]) {
-    let total: usize = cells.iter().map(|c| c.len() + SLOT_LEN).sum();
-    let mut acc = 0;
-    let mut at = 0;
-    for (i, c) in cells.iter().enumerate() {
-        if acc + (c.len() + SLOT_LEN) / 2 >= total / 2 {
-            at = i;
-            break;
-        }
-        acc += c.len() + SLOT_LEN;
-        at = i + 1;
-    }
-    let at = at.clamp(1, cells.len() - 1);
-    cells.split_at(at)
+    let halves = split_cells_evenly(cells, 2).expect("two cells or more to split");
+    (halves[0], halves[1])
 }
 
 /// Splits cells into `k` runs of about equal bytes, each cut at the cell whose middle is
@@ -1529,17 +1519,7 @@ impl LevelBuilder {
         }
         drop(prev);
         all.extend(cells);
-        let total: usize = all.iter().map(|c| c.len() + SLOT_LEN).sum();
-        let mut acc = 0;
-        let mut at = all.len() - 1;
-        for (i, c) in all.iter().enumerate() {
-            if acc >= total / 2 {
-                at = i;
-                break;
-            }
-            acc += c.len() + SLOT_LEN;
-        }
-        let at = at.clamp(1, all.len() - 1);
+        let at = split_cells(&all).0.len();
         let right = all.split_off(at);
         let right_first = {
             let (k, v) = if self.level > 0 {
