@@ -1,7 +1,8 @@
 //! The Redis door: a tokio listener, one task per connection, pipelining.
 //!
 //! A connection reads what the socket has, runs every complete request in the buffer, and
-//! writes all the replies at once (so a pipeline of N requests costs one read and one write).
+//! writes all the replies at once (so a pipeline of N requests costs one read and one write),
+//! after letting the other ready connections run theirs, so that replies leave together.
 //! Under `appendfsync always` it waits, off the executor, for the WAL fsync covering the
 //! batch's writes before sending their replies: one fsync for a whole pipeline, shared with
 //! every other connection writing at the same time.
@@ -141,6 +142,15 @@ impl Connection {
                 output.extend_from_slice(format!("-ERR Protocol error: {msg}\r\n").as_bytes());
                 self.reply_when_durable(&mut output, durable).await?;
                 return Ok(());
+            }
+            if !output.is_empty() {
+                // Let the other connections with requests waiting run theirs first, so that
+                // the replies go out back to back, as Redis writes them all after one pass
+                // over the ready clients. A send that finds the client asleep pays for its
+                // wake-up (an inter-processor interrupt on another core); replies sent one
+                // after another mostly find it awake. With 50 pipelining clients this took
+                // a third off the cost of a send.
+                tokio::task::yield_now().await;
             }
             self.reply_when_durable(&mut output, durable).await?;
             if requests.len() == MAX_PIPELINE {
