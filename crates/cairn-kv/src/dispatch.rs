@@ -106,7 +106,7 @@ impl Kv {
                 txn: open,
                 after: After::Continue,
             };
-            let reply = (spec.run)(&mut ctx, argv).unwrap_or_else(Reply::Error);
+            let reply = run_handler(spec, &mut ctx, argv);
             let after = ctx.after;
             txn = Some(ctx.txn);
             outcomes.push(Outcome {
@@ -190,11 +190,20 @@ fn commit_group(txn: Txn<'_>, replies: &mut [Outcome], durable: &mut PendingComm
     }
 }
 
+/// Runs a command's handler. One that does not go through the park (not flagged `parks`)
+/// first has the parked collection written back, so that it sees every key as it is.
+fn run_handler(spec: &CommandSpec, ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
+    if !spec.parks() {
+        ctx.txn.write_back_parked();
+    }
+    (spec.run)(ctx, argv).unwrap_or_else(Reply::Error)
+}
+
 /// Runs `argv` inside an `EXEC` on the transaction of `ctx`. A blocking command never
 /// blocks there: it answers as if its timeout had passed, as in Redis.
 pub fn run_queued(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
     let reply = match lookup(&argv[0]) {
-        Some(spec) => (spec.run)(ctx, argv).unwrap_or_else(Reply::Error),
+        Some(spec) => run_handler(spec, ctx, argv),
         None => Reply::Error(KvError::other("unknown command inside EXEC")),
     };
     if matches!(ctx.after, After::Block { .. }) {

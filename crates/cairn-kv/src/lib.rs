@@ -13,6 +13,10 @@
 //!    released, and the connection waits for durability (`appendfsync always`) before it
 //!    sends the reply, so concurrent clients share fsyncs.
 //!
+//! The commands of one pipeline share a transaction ([`Kv::execute_pipeline`]), and the
+//! collection commands a pipeline repeats (LPUSH, RPOP, SADD, HSET, ZADD…) keep their
+//! collection decoded between commands, writing it back once (`collections/open.rs`).
+//!
 //! # Keyspace layout
 //!
 //! `encoding.rs` describes how keys map to log records: one head record per Redis key

@@ -15,6 +15,7 @@ use bytes::Bytes;
 use cairn_log::{Batch, PendingCommit, Store};
 
 use crate::collections;
+use crate::collections::open::Parked;
 use crate::encoding::{head_key, meta_key, parse_head_key, Head, Kind, DATABASES};
 use crate::error::{KvError, Result};
 use crate::state::State;
@@ -45,6 +46,12 @@ pub struct Txn<'a> {
     expired: u64,
     /// Elements were added to a list: blocked clients must look again.
     pub list_pushed: bool,
+    /// The collection kept decoded between the commands of a pipeline; its records here are
+    /// stale until [`Txn::write_back_parked`] (see [`crate::collections::open`]).
+    parked: Option<Parked>,
+    /// The engine failed while changes of earlier commands were held in the parked
+    /// collection: they are lost, so the commit must fail.
+    poisoned: Option<KvError>,
 }
 
 impl<'a> Txn<'a> {
@@ -61,7 +68,43 @@ impl<'a> Txn<'a> {
             changes: 0,
             expired: 0,
             list_pushed: false,
+            parked: None,
+            poisoned: None,
         }
+    }
+
+    // ----- the parked collection -----
+
+    /// The collection parked for `key`, taken out of the park; `None` if another key's (which
+    /// is written back) or an emptied one (written back too: the key is gone) was there.
+    pub(crate) fn take_parked(&mut self, db: u8, key: &[u8]) -> Result<Option<Parked>> {
+        match self.parked.take() {
+            Some(p) if p.db == db && p.key == key && p.size() > 0 => Ok(Some(p)),
+            Some(p) => {
+                p.write_back(self)?;
+                Ok(None)
+            }
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) fn park(&mut self, parked: Parked) {
+        debug_assert!(self.parked.is_none());
+        self.parked = Some(parked);
+    }
+
+    /// Writes the parked collection back, so that every record of its key is current.
+    pub(crate) fn write_back_parked(&mut self) {
+        if let Some(parked) = self.parked.take() {
+            if let Err(e) = parked.write_back(self) {
+                self.poison(e);
+            }
+        }
+    }
+
+    /// Makes the commit fail with `error`: changes this transaction reported were lost.
+    pub(crate) fn poison(&mut self, error: KvError) {
+        self.poisoned.get_or_insert(error);
     }
 
     // ----- raw log keys -----
@@ -286,7 +329,11 @@ impl<'a> Txn<'a> {
 
     /// Writes every change as one atomic batch, then updates the bookkeeping. The returned
     /// commit must be waited for before the client is answered.
-    pub fn commit(self) -> Result<PendingCommit> {
+    pub fn commit(mut self) -> Result<PendingCommit> {
+        self.write_back_parked();
+        if let Some(error) = self.poisoned.take() {
+            return Err(error);
+        }
         let mut batch = Batch::new();
         // The database of each head record in the batch, in batch order (None for others).
         let mut heads = Vec::new();

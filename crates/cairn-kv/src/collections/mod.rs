@@ -4,9 +4,13 @@
 //!   member → score side of sorted sets).
 //! * [`list`]: a deque of fixed-capacity chunks, for lists.
 //! * [`zset`]: a counted B+tree of (score, member), for sorted sets' order and ranks.
+//!
+//! [`open`] is what they share: decoding, writing back, and the collection a pipeline keeps
+//! decoded between commands.
 
 pub mod buckets;
 pub mod list;
+pub mod open;
 pub mod zset;
 
 use crate::encoding::{Head, Kind};

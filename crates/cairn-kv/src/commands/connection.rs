@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use crate::commands::args::is;
 use crate::commands::keys::parse_db;
-use crate::commands::table::{all_commands, lookup, CommandSpec};
+use crate::commands::table::{all_commands, lookup, CommandSpec, CAIRN_FLAGS};
 use crate::dispatch::Ctx;
 use crate::error::{KvError, Result};
 use crate::kv::After;
@@ -201,7 +201,7 @@ fn command_info(spec: &CommandSpec) -> Reply {
         Reply::Set(
             spec.flags
                 .iter()
-                .filter(|f| !matches!(**f, "no-auth-internal"))
+                .filter(|f| !CAIRN_FLAGS.contains(f))
                 .map(|f| Reply::Status(f))
                 .collect(),
         ),

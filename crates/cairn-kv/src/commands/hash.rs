@@ -31,12 +31,21 @@ pub fn hset(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
             String::from_utf8_lossy(&args[0]).to_ascii_lowercase(),
         ));
     }
-    let (head, mut map) = load_or_new(ctx, &args[1], Kind::Hash)?;
-    let mut added = 0;
-    for pair in args[2..].chunks(2) {
-        added += i64::from(map.insert(&mut ctx.txn, pair[0].clone(), pair[1].clone())?);
-    }
-    save(ctx, &args[1], head, &mut map)?;
+    let pairs = &args[2..];
+    let added = stored::change(
+        ctx,
+        &args[1],
+        Kind::Hash,
+        true,
+        |txn, map: &mut BucketMap| {
+            let mut added = 0;
+            for pair in pairs.chunks(2) {
+                added += i64::from(map.insert(txn, pair[0].clone(), pair[1].clone())?);
+            }
+            Ok((added, true))
+        },
+    )?
+    .unwrap_or(0);
     Ok(if is(&args[0], "HMSET") {
         Reply::OK
     } else {

@@ -25,23 +25,26 @@ fn load_or_new(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<(Head, List)> {
 use stored::save;
 
 fn push(ctx: &mut Ctx<'_, '_>, args: &[Bytes], front: bool, only_existing: bool) -> Result<Reply> {
-    let (head, mut list) = if only_existing {
-        match load(ctx, &args[1])? {
-            Some(found) => found,
-            None => return Ok(Reply::Integer(0)),
-        }
-    } else {
-        load_or_new(ctx, &args[1])?
+    let items = &args[2..];
+    let len = stored::change(
+        ctx,
+        &args[1],
+        Kind::List,
+        !only_existing,
+        |txn, list: &mut List| {
+            for item in items {
+                if front {
+                    list.push_front(txn, item.clone())?;
+                } else {
+                    list.push_back(txn, item.clone())?;
+                }
+            }
+            Ok((list.len, true))
+        },
+    )?;
+    let Some(len) = len else {
+        return Ok(Reply::Integer(0));
     };
-    for item in &args[2..] {
-        if front {
-            list.push_front(&mut ctx.txn, item.clone())?;
-        } else {
-            list.push_back(&mut ctx.txn, item.clone())?;
-        }
-    }
-    let len = list.len;
-    save(ctx, &args[1], head, &mut list)?;
     ctx.txn.list_pushed = true;
     Ok(Reply::Integer(len as i64))
 }
@@ -62,30 +65,29 @@ pub fn rpushx(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     push(ctx, args, false, true)
 }
 
-/// Pops up to `count` elements from one end of the list at `key`.
+/// Pops up to `count` elements from one end of the list at `key`; `None` if there is no list.
 fn pop_n(
     ctx: &mut Ctx<'_, '_>,
     key: &[u8],
     front: bool,
     count: usize,
 ) -> Result<Option<Vec<Bytes>>> {
-    let Some((head, mut list)) = load(ctx, key)? else {
-        return Ok(None);
-    };
-    let mut out = Vec::new();
-    while out.len() < count {
-        let item = if front {
-            list.pop_front(&mut ctx.txn)?
-        } else {
-            list.pop_back(&mut ctx.txn)?
-        };
-        match item {
-            Some(item) => out.push(item),
-            None => break,
+    stored::change(ctx, key, Kind::List, false, |txn, list: &mut List| {
+        let mut out = Vec::new();
+        while out.len() < count {
+            let item = if front {
+                list.pop_front(txn)?
+            } else {
+                list.pop_back(txn)?
+            };
+            match item {
+                Some(item) => out.push(item),
+                None => break,
+            }
         }
-    }
-    save(ctx, key, head, &mut list)?;
-    Ok(Some(out))
+        let changed = !out.is_empty();
+        Ok((out, changed))
+    })
 }
 
 fn pop(ctx: &mut Ctx<'_, '_>, args: &[Bytes], front: bool) -> Result<Reply> {

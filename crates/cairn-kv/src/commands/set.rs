@@ -7,6 +7,7 @@ use bytes::Bytes;
 use crate::collections::buckets::BucketMap;
 use crate::commands::args::{int, is};
 use crate::commands::hash::{load, load_or_new, random_entries, save, scan_buckets};
+use crate::commands::stored;
 use crate::dispatch::Ctx;
 use crate::encoding::Kind;
 use crate::error::{KvError, Result};
@@ -28,17 +29,23 @@ fn set_reply(items: impl IntoIterator<Item = Bytes>) -> Reply {
 }
 
 pub fn sadd(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let (head, mut map) = load_or_new(ctx, &args[1], Kind::Set)?;
-    let mut added = 0;
-    for m in &args[2..] {
-        added += i64::from(map.insert(&mut ctx.txn, m.clone(), Bytes::new())?);
-    }
-    // As in Redis, adding only members already there changes nothing: no write, and a WATCH
-    // on the key is not disturbed.
-    if added > 0 {
-        save(ctx, &args[1], head, &mut map)?;
-    }
-    Ok(Reply::Integer(added))
+    let members = &args[2..];
+    let added = stored::change(
+        ctx,
+        &args[1],
+        Kind::Set,
+        true,
+        |txn, map: &mut BucketMap| {
+            let mut added = 0;
+            for m in members {
+                added += i64::from(map.insert(txn, m.clone(), Bytes::new())?);
+            }
+            // As in Redis, adding only members already there changes nothing: no write, and a
+            // WATCH on the key is not disturbed.
+            Ok((added, added > 0))
+        },
+    )?;
+    Ok(Reply::Integer(added.unwrap_or(0)))
 }
 
 pub fn srem(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {

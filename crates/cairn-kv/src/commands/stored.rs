@@ -1,87 +1,18 @@
 //! Loading a collection for a command and saving it back: the same steps for every type.
 //!
 //! A command loads the head of its key (checking the type), decodes the collection's
-//! descriptor, changes the collection (which may write child records), and saves: the
-//! descriptor goes back into the head record, or, when the collection is now empty, the key
-//! is deleted with every child record, as Redis deletes emptied collections.
+//! descriptor, changes the collection (which may write child records), and saves it
+//! ([`write_back`]). The commands flagged `parks` use [`change`] instead, which leaves the
+//! collection decoded in the transaction for the next command of the pipeline (see
+//! [`crate::collections::open`]).
 
 use bytes::Bytes;
 
-use crate::collections::buckets::BucketMap;
-use crate::collections::list::List;
-use crate::collections::zset::ZSet;
+use crate::collections::open::{write_back, Parked, Stored};
 use crate::dispatch::Ctx;
 use crate::encoding::{check_key, Head, Kind};
-use crate::error::Result;
+use crate::error::{KvError, Result};
 use crate::txn::Txn;
-
-/// A collection layout stored as a descriptor plus child records.
-pub trait Stored: Sized {
-    fn decode(body: &Bytes) -> Result<Self>;
-    /// An empty collection under a new generation.
-    fn create(txn: &mut Txn<'_>) -> Self;
-    fn size(&self) -> u64;
-    /// Writes what the structure still holds in memory (chunks, nodes) and returns its
-    /// descriptor.
-    fn finish(&mut self, txn: &mut Txn<'_>) -> Result<Vec<u8>>;
-    fn drop_children(&self, txn: &mut Txn<'_>) -> Result<()>;
-}
-
-impl Stored for BucketMap {
-    fn decode(body: &Bytes) -> Result<Self> {
-        BucketMap::decode(body)
-    }
-    fn create(txn: &mut Txn<'_>) -> Self {
-        BucketMap::new(txn)
-    }
-    fn size(&self) -> u64 {
-        self.len
-    }
-    fn finish(&mut self, _txn: &mut Txn<'_>) -> Result<Vec<u8>> {
-        Ok(self.encode())
-    }
-    fn drop_children(&self, txn: &mut Txn<'_>) -> Result<()> {
-        BucketMap::drop_children(self, txn)
-    }
-}
-
-impl Stored for List {
-    fn decode(body: &Bytes) -> Result<Self> {
-        List::decode(body)
-    }
-    fn create(txn: &mut Txn<'_>) -> Self {
-        List::new(txn)
-    }
-    fn size(&self) -> u64 {
-        self.len
-    }
-    fn finish(&mut self, txn: &mut Txn<'_>) -> Result<Vec<u8>> {
-        self.flush(txn)?;
-        Ok(self.encode())
-    }
-    fn drop_children(&self, txn: &mut Txn<'_>) -> Result<()> {
-        List::drop_children(self, txn)
-    }
-}
-
-impl Stored for ZSet {
-    fn decode(body: &Bytes) -> Result<Self> {
-        ZSet::decode(body)
-    }
-    fn create(txn: &mut Txn<'_>) -> Self {
-        ZSet::new(txn)
-    }
-    fn size(&self) -> u64 {
-        self.len
-    }
-    fn finish(&mut self, txn: &mut Txn<'_>) -> Result<Vec<u8>> {
-        self.flush(txn);
-        Ok(self.encode())
-    }
-    fn drop_children(&self, txn: &mut Txn<'_>) -> Result<()> {
-        ZSet::drop_children(self, txn)
-    }
-}
 
 /// The collection of `kind` at `key`: `None` if absent, `WRONGTYPE` if another type.
 pub fn load<T: Stored>(ctx: &mut Ctx<'_, '_>, key: &[u8], kind: Kind) -> Result<Option<(Head, T)>> {
@@ -105,22 +36,62 @@ pub fn load_or_new<T: Stored>(ctx: &mut Ctx<'_, '_>, key: &[u8], kind: Kind) -> 
 }
 
 /// Writes the collection back under `key`; an emptied one deletes the key.
-pub fn save<T: Stored>(
+pub fn save<T: Stored>(ctx: &mut Ctx<'_, '_>, key: &[u8], head: Head, value: &mut T) -> Result<()> {
+    let db = ctx.db();
+    write_back(&mut ctx.txn, db, key, head, value)
+}
+
+/// Runs `step` on the collection of `kind` at `key` (a new empty one if it is absent and
+/// `create` is set; `None`, without running `step`, if it is absent otherwise) and leaves it
+/// parked in the transaction. `step` returns its result and whether it changed the
+/// collection; like every handler, it may fail only before its first change (a failure of
+/// the engine excepted: that one fails the whole pipeline group, whose earlier changes may be
+/// in the parked collection).
+pub fn change<T: Stored, R>(
     ctx: &mut Ctx<'_, '_>,
     key: &[u8],
-    mut head: Head,
-    value: &mut T,
-) -> Result<()> {
-    let body = value.finish(&mut ctx.txn)?;
+    kind: Kind,
+    create: bool,
+    step: impl FnOnce(&mut Txn<'_>, &mut T) -> Result<(R, bool)>,
+) -> Result<Option<R>> {
     let db = ctx.db();
-    if value.size() == 0 {
-        // Dropped through the current descriptor: it knows every record this command made.
-        value.drop_children(&mut ctx.txn)?;
-        if ctx.txn.head_of_kind(db, key, head.kind)?.is_some() {
-            ctx.txn.forget_head(db, key, &head);
+    let mut parked = match ctx.txn.take_parked(db, key)? {
+        Some(parked) if parked.head.kind != kind => {
+            ctx.txn.park(parked);
+            return Err(KvError::WrongType);
         }
-        return Ok(());
+        Some(parked) => parked,
+        None => {
+            if create {
+                check_key(key)?;
+            }
+            let (head, value, changed) = match load::<T>(ctx, key, kind)? {
+                Some((head, value)) => (head, value, false),
+                None if create => {
+                    let value = T::create(&mut ctx.txn);
+                    (Head::new(kind, Bytes::new()), value, false)
+                }
+                None => return Ok(None),
+            };
+            Parked {
+                db,
+                key: key.to_vec(),
+                head,
+                value: value.into_open(),
+                changed,
+            }
+        }
+    };
+    let Some(value) = T::in_open(&mut parked.value) else {
+        ctx.txn.park(parked);
+        return Err(KvError::WrongType);
+    };
+    let outcome = step(&mut ctx.txn, value);
+    match &outcome {
+        Ok((_, changed)) => parked.changed |= changed,
+        Err(e @ KvError::Storage(_)) => ctx.txn.poison(e.clone()),
+        Err(_) => {}
     }
-    head.body = body.into();
-    ctx.txn.put_head(db, key, &head)
+    ctx.txn.park(parked);
+    outcome.map(|(result, _)| Some(result))
 }

@@ -2,10 +2,11 @@
 //! them), group and summary (for `COMMAND DOCS`), and the handler.
 //!
 //! Arity follows Redis: positive is exact, negative is a minimum, both counting the command
-//! name. Three flags are cairn's own and steer dispatch: `no-auth` (allowed before AUTH),
-//! `multi-control` (runs at once inside MULTI instead of being queued) and `sees-store`
-//! (reads the store directly, so the writes of the commands pipelined before it are
-//! committed first).
+//! name. Redis's `no-auth` flag lets a command run before AUTH. Three flags are cairn's own
+//! ([`CAIRN_FLAGS`], not shown by `COMMAND INFO`) and steer dispatch: `multi-control` (runs at
+//! once inside MULTI instead of being queued), `sees-store` (reads the store directly, so the
+//! writes of the commands pipelined before it are committed first) and `parks` (changes its
+//! one key through the park, [`crate::collections::open`], so it may find that key parked).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -30,6 +31,12 @@ impl CommandSpec {
         self.flags.contains(&flag)
     }
 
+    /// Whether the command goes through the park: it may run with a collection parked.
+    pub fn parks(&self) -> bool {
+        // The flag is always last: no string comparison for the other commands.
+        self.flags.last() == Some(&PARKS)
+    }
+
     pub fn arity_ok(&self, argc: usize) -> bool {
         let argc = argc as i64;
         let arity = i64::from(self.arity);
@@ -43,6 +50,12 @@ impl CommandSpec {
 
 const W: &[&str] = &["write", "denyoom"];
 const WF: &[&str] = &["write", "denyoom", "fast"];
+/// `WF` and `DF` of the commands that go through the park.
+const WFP: &[&str] = &["write", "denyoom", "fast", PARKS];
+const DFP: &[&str] = &["write", "fast", PARKS];
+const PARKS: &str = "parks";
+/// The flags that steer cairn's dispatch, not Redis's.
+pub const CAIRN_FLAGS: &[&str] = &["multi-control", "sees-store", PARKS];
 const D: &[&str] = &["write"];
 const DF: &[&str] = &["write", "fast"];
 const R: &[&str] = &["readonly"];
@@ -132,8 +145,8 @@ static COMMANDS: &[CommandSpec] = commands! {
     "pexpiretime", 2, RF, (1, 1, 1), "generic", "Returns the expiration time of a key as a Unix milliseconds timestamp.", keys::pexpiretime;
     "persist", 2, DF, (1, 1, 1), "generic", "Removes the expiration time of a key.", keys::persist;
     // hashes
-    "hset", -4, WF, (1, 1, 1), "hash", "Creates or modifies the value of a field in a hash.", hash::hset;
-    "hmset", -4, WF, (1, 1, 1), "hash", "Sets the values of multiple fields.", hash::hset;
+    "hset", -4, WFP, (1, 1, 1), "hash", "Creates or modifies the value of a field in a hash.", hash::hset;
+    "hmset", -4, WFP, (1, 1, 1), "hash", "Sets the values of multiple fields.", hash::hset;
     "hsetnx", 4, WF, (1, 1, 1), "hash", "Sets the value of a field in a hash only when the field doesn't exist.", hash::hsetnx;
     "hget", 3, RF, (1, 1, 1), "hash", "Returns the value of a field in a hash.", hash::hget;
     "hmget", -3, RF, (1, 1, 1), "hash", "Returns the values of all fields in a hash.", hash::hmget;
@@ -149,12 +162,12 @@ static COMMANDS: &[CommandSpec] = commands! {
     "hscan", -3, R, (1, 1, 1), "hash", "Iterates over fields and values of a hash.", hash::hscan;
     "hrandfield", -2, R, (1, 1, 1), "hash", "Returns one or more random fields from a hash.", hash::hrandfield;
     // lists
-    "lpush", -3, WF, (1, 1, 1), "list", "Prepends one or more elements to a list.", list::lpush;
-    "rpush", -3, WF, (1, 1, 1), "list", "Appends one or more elements to a list.", list::rpush;
-    "lpushx", -3, WF, (1, 1, 1), "list", "Prepends one or more elements to a list only when the list exists.", list::lpushx;
-    "rpushx", -3, WF, (1, 1, 1), "list", "Appends an element to a list only when the list exists.", list::rpushx;
-    "lpop", -2, DF, (1, 1, 1), "list", "Returns the first elements in a list after removing it.", list::lpop;
-    "rpop", -2, DF, (1, 1, 1), "list", "Returns and removes the last elements of a list.", list::rpop;
+    "lpush", -3, WFP, (1, 1, 1), "list", "Prepends one or more elements to a list.", list::lpush;
+    "rpush", -3, WFP, (1, 1, 1), "list", "Appends one or more elements to a list.", list::rpush;
+    "lpushx", -3, WFP, (1, 1, 1), "list", "Prepends one or more elements to a list only when the list exists.", list::lpushx;
+    "rpushx", -3, WFP, (1, 1, 1), "list", "Appends an element to a list only when the list exists.", list::rpushx;
+    "lpop", -2, DFP, (1, 1, 1), "list", "Returns the first elements in a list after removing it.", list::lpop;
+    "rpop", -2, DFP, (1, 1, 1), "list", "Returns and removes the last elements of a list.", list::rpop;
     "llen", 2, RF, (1, 1, 1), "list", "Returns the length of a list.", list::llen;
     "lrange", 4, R, (1, 1, 1), "list", "Returns a range of elements from a list.", list::lrange;
     "lindex", 3, R, (1, 1, 1), "list", "Returns an element from a list by its index.", list::lindex;
@@ -169,7 +182,7 @@ static COMMANDS: &[CommandSpec] = commands! {
     "brpop", -3, BLOCK, (1, -2, 1), "list", "Removes and returns the last element in a list. Blocks until an element is available otherwise.", list::brpop;
     "blmove", 6, &["write", "denyoom", "blocking"], (1, 2, 1), "list", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise.", list::blmove;
     // sets
-    "sadd", -3, WF, (1, 1, 1), "set", "Adds one or more members to a set.", set::sadd;
+    "sadd", -3, WFP, (1, 1, 1), "set", "Adds one or more members to a set.", set::sadd;
     "srem", -3, DF, (1, 1, 1), "set", "Removes one or more members from a set.", set::srem;
     "smembers", 2, R, (1, 1, 1), "set", "Returns all members of a set.", set::smembers;
     "sismember", 3, RF, (1, 1, 1), "set", "Determines whether a member belongs to a set.", set::sismember;
@@ -187,7 +200,7 @@ static COMMANDS: &[CommandSpec] = commands! {
     "sintercard", -3, R, (0, 0, 0), "set", "Returns the number of members of the intersect of multiple sets.", set::sintercard;
     "sscan", -3, R, (1, 1, 1), "set", "Iterates over members of a set.", set::sscan;
     // sorted sets
-    "zadd", -4, WF, (1, 1, 1), "sorted-set", "Adds one or more members to a sorted set, or updates their scores.", zset::zadd;
+    "zadd", -4, WFP, (1, 1, 1), "sorted-set", "Adds one or more members to a sorted set, or updates their scores.", zset::zadd;
     "zincrby", 4, WF, (1, 1, 1), "sorted-set", "Increments the score of a member in a sorted set.", zset::zincrby;
     "zrem", -3, DF, (1, 1, 1), "sorted-set", "Removes one or more members from a sorted set.", zset::zrem;
     "zscore", 3, RF, (1, 1, 1), "sorted-set", "Returns the score of a member in a sorted set.", zset::zscore;

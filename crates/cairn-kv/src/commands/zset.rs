@@ -75,48 +75,42 @@ pub fn zadd(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     for p in pairs.chunks(2) {
         parsed.push((score_arg(&p[0])?, p[1].clone()));
     }
-    let existing = load(ctx, &args[1])?;
-    if existing.is_none() && xx {
-        return Ok(if incr { Reply::Nil } else { Reply::Integer(0) });
-    }
-    let (head, mut z) = match existing {
-        Some(found) => found,
-        None => load_or_new(ctx, &args[1])?,
-    };
-    let (mut added, mut changed) = (0, 0);
-    let mut incr_result = None;
-    for (score, member) in parsed {
-        let old = z.score(&mut ctx.txn, &member)?;
-        let new = if incr {
-            old.unwrap_or(0.0) + score
-        } else {
-            score
-        };
-        if new.is_nan() {
-            return Err(KvError::other("resulting score is not a number (NaN)"));
-        }
-        let allowed = match old {
-            None => !xx,
-            Some(o) => !nx && (!gt || new > o) && (!lt || new < o),
-        };
-        if !allowed {
-            continue;
-        }
-        incr_result = Some(new);
-        if old != Some(new) {
-            z.insert(&mut ctx.txn, member, new)?;
-            if old.is_none() {
-                added += 1;
+    let counts = stored::change(ctx, &args[1], Kind::ZSet, !xx, |txn, z: &mut ZSet| {
+        let (mut added, mut changed) = (0, 0);
+        let mut incr_result = None;
+        for (score, member) in parsed {
+            let old = z.score(txn, &member)?;
+            let new = if incr {
+                old.unwrap_or(0.0) + score
             } else {
-                changed += 1;
+                score
+            };
+            if new.is_nan() {
+                // INCR takes one pair: nothing has changed yet.
+                return Err(KvError::other("resulting score is not a number (NaN)"));
+            }
+            let allowed = match old {
+                None => !xx,
+                Some(o) => !nx && (!gt || new > o) && (!lt || new < o),
+            };
+            if !allowed {
+                continue;
+            }
+            incr_result = Some(new);
+            if old != Some(new) {
+                z.insert(txn, member, new)?;
+                if old.is_none() {
+                    added += 1;
+                } else {
+                    changed += 1;
+                }
             }
         }
-    }
-    // As in Redis, a ZADD that adds and moves nothing writes nothing (and leaves a WATCH on
-    // the key undisturbed).
-    if added + changed > 0 {
-        save(ctx, &args[1], head, &mut z)?;
-    }
+        // As in Redis, a ZADD that adds and moves nothing writes nothing (and leaves a WATCH
+        // on the key undisturbed).
+        Ok(((added, changed, incr_result), added + changed > 0))
+    })?;
+    let (added, changed, incr_result) = counts.unwrap_or((0, 0, None));
     if incr {
         return Ok(incr_result.map_or(Reply::Nil, Reply::Double));
     }
