@@ -33,6 +33,13 @@ const KNOWN_FLAGS: u8 = FLAG_TOMBSTONE | FLAG_LZ4;
 /// Values shorter than this are stored as they are: LZ4 cannot win enough to pay for itself.
 const COMPRESS_MIN_LEN: usize = 64;
 
+/// Whether a record of `len` bytes (header, key, value and CRC) stores fewer than
+/// [`COMPRESS_MIN_LEN`] value bytes, whatever its key: so little that reading it from its
+/// segment (decompressing it, in the rare case it is compressed) costs less than a cache probe.
+pub(crate) fn is_small(len: u64) -> bool {
+    len < (OVERHEAD + COMPRESS_MIN_LEN) as u64
+}
+
 /// Appends a put record to `out`, compressing the value when that makes it smaller.
 pub(crate) fn encode_put(hash: u64, key: &[u8], value: &[u8], expires_at: u64, out: &mut Vec<u8>) {
     if value.len() >= COMPRESS_MIN_LEN {

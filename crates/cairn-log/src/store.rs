@@ -14,7 +14,7 @@
 //!
 //! Read path (`get`, `contains`): bloom filter (absent → done), then the index shard under a
 //! read lock, then the record — from the LRU cache, or straight from the segment's mapping with
-//! its CRC checked. Readers never take the writer lock.
+//! its CRC checked (always so for small records). Readers never take the writer lock.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -536,9 +536,13 @@ impl Inner {
     /// Reads the record an entry points to and, if it is `key`'s, returns its value (decoded
     /// only when `with_value`) and expiry. Served from the cache when it holds the record;
     /// otherwise read from the segment and, with its value, cached.
+    ///
+    /// A small record ([`record::is_small`]) never goes through the cache: reading it from
+    /// the mapping costs less than probing the cache, and the page cache holds it anyway.
     fn read_if_key(&self, e: &Entry, key: &[u8], with_value: bool) -> Result<Option<Found>> {
         let place = cache::place(e.segment, e.offset);
-        if self.cache.enabled() {
+        let cacheable = !record::is_small(u64::from(e.size));
+        if cacheable && self.cache.enabled() {
             if let Some(hit) = self.cache.get(place) {
                 return Ok((hit.key() == key).then(|| Found {
                     value: hit.value(),
@@ -556,6 +560,15 @@ impl Inner {
                 if !with_value {
                     return Ok(Some(Found {
                         value: Bytes::new(),
+                        expires_at: rec.expires_at,
+                    }));
+                }
+                if !cacheable {
+                    let mut value = Vec::with_capacity(rec.stored_len());
+                    rec.value_into(&mut value)
+                        .map_err(|why| Error::corrupt(seg.path(), e.offset, why.to_string()))?;
+                    return Ok(Some(Found {
+                        value: Bytes::from(value),
                         expires_at: rec.expires_at,
                     }));
                 }
@@ -802,6 +815,11 @@ impl Inner {
     /// otherwise miss on every read after every write, since the cache is keyed by place.
     fn keep_cached(&self, old: &Entry, new: &Entry, put: &Prepared<'_>) {
         if !self.cache.enabled() || old.same_place(new) {
+            return;
+        }
+        if record::is_small(u64::from(new.size)) {
+            // Read from the mapping from now on: only drop the old place's entry.
+            self.cache.remove(cache::place(old.segment, old.offset));
             return;
         }
         if self.cache.remove(cache::place(old.segment, old.offset)) {

@@ -397,12 +397,21 @@ fn background_compaction_runs_while_readers_and_writers_go_on() {
     }
 }
 
+/// 100 bytes LZ4 cannot shorten: a record large enough to be cached (small ones never are).
+fn cacheable_value(seed: u32) -> Vec<u8> {
+    (0..100u32)
+        .map(|i| (i.wrapping_add(seed).wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect()
+}
+
 #[test]
 fn stats_count_cache_and_bloom_work() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), small()).expect("open");
     for i in 0..1000u32 {
-        store.put(&i.to_le_bytes(), b"value", None).expect("put");
+        store
+            .put(&i.to_le_bytes(), &cacheable_value(i), None)
+            .expect("put");
     }
     // A record enters the cache on its second miss; the reads after it hit.
     for _ in 0..4 {
@@ -423,31 +432,52 @@ fn stats_count_cache_and_bloom_work() {
 fn a_cached_key_rewritten_stays_cached_with_its_new_value() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), small()).expect("open");
-    store.put(b"hot", b"v0", None).expect("put");
-    store.put(b"cold", b"c0", None).expect("put");
+    let value = cacheable_value;
+    store.put(b"hot", &value(0), None).expect("put");
+    store.put(b"cold", &value(0), None).expect("put");
     for _ in 0..2 {
         store.get(b"hot").expect("get"); // the second miss admits it
     }
     let hits = |store: &Store| store.stats().cache_hits;
     let before = hits(&store);
     for round in 1..=5u32 {
-        let value = format!("v{round}");
-        store.put(b"hot", value.as_bytes(), None).expect("put");
-        assert_eq!(
-            store.get(b"hot").expect("get").as_deref(),
-            Some(value.as_bytes())
-        );
-        store.put(b"cold", value.as_bytes(), None).expect("put");
+        let value = value(round);
+        store.put(b"hot", &value, None).expect("put");
+        assert_eq!(store.get(b"hot").expect("get").as_deref(), Some(&value[..]));
+        store.put(b"cold", &value, None).expect("put");
         assert_eq!(
             store.get(b"cold").expect("get").as_deref(),
-            Some(value.as_bytes())
+            Some(&value[..])
         );
     }
     // Every read of the hot key hit; the cold one was never cached, so it hit none.
     assert_eq!(hits(&store) - before, 5);
     // An expiry given with the rewrite is the cached one too.
-    store.put(b"hot", b"gone", Some(1)).expect("put");
+    store.put(b"hot", &value(6), Some(1)).expect("put");
     assert_eq!(store.get(b"hot").expect("get"), None);
+}
+
+#[test]
+fn small_records_are_read_from_their_segment_and_never_cached() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path(), small()).expect("open");
+    store
+        .put(b"small", b"tiny value", Some(u64::MAX))
+        .expect("put");
+    // 1000 zero bytes compress to a record as short as a small one: still read right.
+    store.put(b"zeros", &[0u8; 1000], None).expect("put");
+    for _ in 0..4 {
+        assert_eq!(
+            store.get(b"small").expect("get").as_deref(),
+            Some(&b"tiny value"[..])
+        );
+        assert_eq!(
+            store.get(b"zeros").expect("get").as_deref(),
+            Some(&[0u8; 1000][..])
+        );
+    }
+    let stats = store.stats();
+    assert_eq!((stats.cache_hits, stats.cache_bytes), (0, 0), "{stats:?}");
 }
 
 #[test]
