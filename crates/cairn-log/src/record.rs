@@ -105,6 +105,14 @@ pub(crate) fn peek_len(bytes: &[u8]) -> Result<usize, Invalid> {
     Ok(len)
 }
 
+/// The key of the record `bytes` begins with, read without checking the CRC or the other
+/// length fields: only for the writer's "is this index entry my key's?" test, which goes on
+/// to a checked read whenever this answer is not a match.
+pub(crate) fn peek_key(bytes: &[u8]) -> Option<&[u8]> {
+    let key_len = u32_at(bytes, 13)? as usize;
+    bytes.get(HEADER_LEN..HEADER_LEN.checked_add(key_len)?)
+}
+
 /// A checked view of one record.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Record<'a> {

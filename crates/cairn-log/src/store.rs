@@ -638,6 +638,16 @@ impl Inner {
     /// `same_key` for writers: a record that cannot be read is taken to be the key's, so the
     /// new write replaces it (and it becomes dead bytes) rather than leaving two entries.
     fn same_key_for_write(&self, e: &Entry, key: &[u8]) -> bool {
+        // The usual answer, a match, without checking the whole record's CRC: a record
+        // holding this key is replaced whatever the state of its other bytes.
+        let peeked = self.segments.with(e.segment, |seg| {
+            seg.bytes(e.offset, u64::from(e.size))
+                .and_then(record::peek_key)
+                .is_some_and(|k| k == key)
+        });
+        if peeked == Some(true) {
+            return true;
+        }
         match self.is_key_at(e, key) {
             Ok(found) => found.is_some(),
             Err(err) => {
