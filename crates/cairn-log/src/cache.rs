@@ -13,8 +13,9 @@
 //! a doubly linked list kept in a slab) with an equal share of the budget. Hits and misses are
 //! counted for `Store::stats`.
 //!
-//! Small records (values under 64 bytes, `record::is_small`) are not cached at all: the
-//! store copies them out of the segment's mapping, which costs less than a probe here.
+//! Small records stored uncompressed (values under 64 bytes, `record::is_small`) are not
+//! cached at all: the store copies them out of the segment's mapping, which costs less than a
+//! probe here.
 //!
 //! Admission: a record enters the cache on its second miss, not its first. Reads straight from
 //! a segment's mapping are cheap, so caching a record read once (a scan, a uniformly random

@@ -34,8 +34,8 @@ const KNOWN_FLAGS: u8 = FLAG_TOMBSTONE | FLAG_LZ4;
 const COMPRESS_MIN_LEN: usize = 64;
 
 /// Whether a record of `len` bytes (header, key, value and CRC) stores fewer than
-/// [`COMPRESS_MIN_LEN`] value bytes, whatever its key: so little that reading it from its
-/// segment (decompressing it, in the rare case it is compressed) costs less than a cache probe.
+/// [`COMPRESS_MIN_LEN`] value bytes, whatever its key: so few that, stored uncompressed,
+/// copying them out of the segment costs less than a cache probe.
 pub(crate) fn is_small(len: u64) -> bool {
     len < (OVERHEAD + COMPRESS_MIN_LEN) as u64
 }
@@ -113,6 +113,12 @@ pub(crate) fn peek_key(bytes: &[u8]) -> Option<&[u8]> {
     bytes.get(HEADER_LEN..HEADER_LEN.checked_add(key_len)?)
 }
 
+/// Whether the encoded record `bytes` stores its value compressed (unchecked, like
+/// [`peek_key`]).
+pub(crate) fn peek_compressed(bytes: &[u8]) -> bool {
+    bytes.get(12).is_some_and(|flags| flags & FLAG_LZ4 != 0)
+}
+
 /// A checked view of one record.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Record<'a> {
@@ -162,6 +168,15 @@ impl<'a> Record<'a> {
     /// Bytes of the value as stored (compressed or not).
     pub fn stored_len(&self) -> usize {
         self.stored.len()
+    }
+
+    pub fn is_compressed(&self) -> bool {
+        self.flags & FLAG_LZ4 != 0
+    }
+
+    /// The value as stored: compressed if [`Record::is_compressed`].
+    pub fn stored(&self) -> &'a [u8] {
+        self.stored
     }
 
     pub fn is_tombstone(&self) -> bool {

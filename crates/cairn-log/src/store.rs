@@ -537,17 +537,15 @@ impl Inner {
     /// only when `with_value`) and expiry. Served from the cache when it holds the record;
     /// otherwise read from the segment and, with its value, cached.
     ///
-    /// A small record ([`record::is_small`]) never goes through the cache: reading it from
-    /// the mapping costs less than probing the cache, and the page cache holds it anyway.
+    /// A small record ([`record::is_small`]) stored uncompressed never goes through the
+    /// cache: copying it out of the mapping costs less than probing the cache, and the page
+    /// cache holds it anyway.
     fn read_if_key(&self, e: &Entry, key: &[u8], with_value: bool) -> Result<Option<Found>> {
         let place = cache::place(e.segment, e.offset);
-        let cacheable = !record::is_small(u64::from(e.size));
-        if cacheable && self.cache.enabled() {
-            if let Some(hit) = self.cache.get(place) {
-                return Ok((hit.key() == key).then(|| Found {
-                    value: hit.value(),
-                    expires_at: hit.expires_at,
-                }));
+        let small = record::is_small(u64::from(e.size));
+        if !small {
+            if let Some(found) = self.cached(place, key) {
+                return Ok(found);
             }
         }
         let read = self
@@ -563,14 +561,17 @@ impl Inner {
                         expires_at: rec.expires_at,
                     }));
                 }
-                if !cacheable {
-                    let mut value = Vec::with_capacity(rec.stored_len());
-                    rec.value_into(&mut value)
-                        .map_err(|why| Error::corrupt(seg.path(), e.offset, why.to_string()))?;
-                    return Ok(Some(Found {
-                        value: Bytes::from(value),
-                        expires_at: rec.expires_at,
-                    }));
+                if small {
+                    if !rec.is_compressed() {
+                        return Ok(Some(Found {
+                            value: Bytes::copy_from_slice(rec.stored()),
+                            expires_at: rec.expires_at,
+                        }));
+                    }
+                    // A run of repeats compressed this short: cached like a large record.
+                    if let Some(found) = self.cached(place, key) {
+                        return Ok(found);
+                    }
                 }
                 let mut buf = Vec::with_capacity(rec.key.len() + rec.stored_len());
                 buf.extend_from_slice(rec.key);
@@ -594,6 +595,18 @@ impl Inner {
                 Ok(Some(found))
             });
         read.ok_or_else(|| self.missing_segment(e))?
+    }
+
+    /// The record at `place` if the cache holds it: `Some(None)` if it is another key's.
+    fn cached(&self, place: u64, key: &[u8]) -> Option<Option<Found>> {
+        if !self.cache.enabled() {
+            return None;
+        }
+        let hit = self.cache.get(place)?;
+        Some((hit.key() == key).then(|| Found {
+            value: hit.value(),
+            expires_at: hit.expires_at,
+        }))
     }
 
     /// Finds the live (unexpired) record of `key`. With `with_value` false the value is not
@@ -827,7 +840,8 @@ impl Inner {
         if !self.cache.enabled() || old.same_place(new) {
             return;
         }
-        if record::is_small(u64::from(new.size)) {
+        let compressed = put.record.as_deref().is_some_and(record::peek_compressed);
+        if record::is_small(u64::from(new.size)) && !compressed {
             // Read from the mapping from now on: only drop the old place's entry.
             self.cache.remove(cache::place(old.segment, old.offset));
             return;
