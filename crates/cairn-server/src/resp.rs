@@ -273,6 +273,13 @@ fn line(out: &mut BytesMut, kind: u8, body: &[u8]) {
 
 /// `kind` then `n` in decimal then CRLF, without allocating.
 fn header(out: &mut BytesMut, kind: u8, n: i64) {
+    let mut line = [0u8; 24];
+    let len = format_header(&mut line, kind, n);
+    out.extend_from_slice(&line[..len]);
+}
+
+/// Writes `kind`, `n` in decimal and CRLF at the start of `line`; returns the length.
+fn format_header(line: &mut [u8; 24], kind: u8, n: i64) -> usize {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut v = n.unsigned_abs();
@@ -284,20 +291,27 @@ fn header(out: &mut BytesMut, kind: u8, n: i64) {
             break;
         }
     }
-    out.reserve(24);
-    out.put_u8(kind);
+    line[0] = kind;
+    let mut len = 1;
     if n < 0 {
-        out.put_u8(b'-');
+        line[1] = b'-';
+        len = 2;
     }
-    out.put_slice(&digits[at..]);
-    out.put_slice(b"\r\n");
+    let digits = &digits[at..];
+    line[len..len + digits.len()].copy_from_slice(digits);
+    len += digits.len();
+    line[len..len + 2].copy_from_slice(b"\r\n");
+    len + 2
 }
 
+/// A bulk string: one reservation, three copies.
 fn bulk(out: &mut BytesMut, body: &[u8]) {
-    header(out, b'$', body.len() as i64);
-    out.reserve(body.len() + 2);
-    out.put_slice(body);
-    out.put_slice(b"\r\n");
+    let mut line = [0u8; 24];
+    let len = format_header(&mut line, b'$', body.len() as i64);
+    out.reserve(len + body.len() + 2);
+    out.extend_from_slice(&line[..len]);
+    out.extend_from_slice(body);
+    out.extend_from_slice(b"\r\n");
 }
 
 #[cfg(test)]
@@ -409,6 +423,19 @@ mod tests {
         encode_reply(&Reply::Nil, 3, &mut out);
         encode_reply(&Reply::NilArray, 2, &mut out);
         assert_eq!(&out[..], b"_\r\n*-1\r\n");
+    }
+
+    #[test]
+    fn integers_encode_at_their_extremes() {
+        for n in [0, 7, -1, 10, -10, i64::MAX, i64::MIN] {
+            let mut out = BytesMut::new();
+            encode_reply(&Reply::Integer(n), 2, &mut out);
+            assert_eq!(&out[..], format!(":{n}\r\n").as_bytes());
+        }
+        let mut out = BytesMut::new();
+        encode_reply(&Reply::bulk(vec![b'x'; 1234]), 2, &mut out);
+        assert_eq!(&out[..8], b"$1234\r\nx");
+        assert_eq!(out.len(), 7 + 1234 + 2);
     }
 
     proptest::proptest! {
