@@ -80,10 +80,14 @@ impl<'a> Txn<'a> {
     pub(crate) fn take_parked(&mut self, db: u8, key: &[u8]) -> Result<Option<Parked>> {
         match self.parked.take() {
             Some(p) if p.db == db && p.key == key && p.size() > 0 => Ok(Some(p)),
-            Some(p) => {
-                p.write_back(self)?;
-                Ok(None)
-            }
+            Some(p) => match p.write_back(self) {
+                Ok(()) => Ok(None),
+                Err(e) => {
+                    // The parked changes of earlier commands are lost with it.
+                    self.poison(e.clone());
+                    Err(e)
+                }
+            },
             None => Ok(None),
         }
     }
