@@ -65,12 +65,9 @@ pub fn change<T: Stored, R>(
             if create {
                 check_key(key)?;
             }
-            let (head, value, changed) = match load::<T>(ctx, key, kind)? {
-                Some((head, value)) => (head, value, false),
-                None if create => {
-                    let value = T::create(&mut ctx.txn);
-                    (Head::new(kind, Bytes::new()), value, false)
-                }
+            let (head, value) = match load::<T>(ctx, key, kind)? {
+                Some(found) => found,
+                None if create => (Head::new(kind, Bytes::new()), T::create(&mut ctx.txn)),
                 None => return Ok(None),
             };
             Parked {
@@ -78,7 +75,7 @@ pub fn change<T: Stored, R>(
                 key: key.to_vec(),
                 head,
                 value: value.into_open(),
-                changed,
+                changed: false,
             }
         }
     };
