@@ -840,25 +840,25 @@ impl Inner {
         if !self.cache.enabled() || old.same_place(new) {
             return;
         }
-        let compressed = put.record.as_deref().is_some_and(record::peek_compressed);
-        if record::is_small(u64::from(new.size)) && !compressed {
-            // Read from the mapping from now on: only drop the old place's entry.
-            self.cache.remove(cache::place(old.segment, old.offset));
+        if !self.cache.remove(cache::place(old.segment, old.offset)) {
             return;
         }
-        if self.cache.remove(cache::place(old.segment, old.offset)) {
-            let mut buf = Vec::with_capacity(put.key.len() + put.value.len());
-            buf.extend_from_slice(put.key);
-            buf.extend_from_slice(put.value);
-            self.cache.insert(
-                cache::place(new.segment, new.offset),
-                Cached {
-                    buf: Bytes::from(buf),
-                    key_len: put.key.len(),
-                    expires_at: put.expires_at,
-                },
-            );
+        let compressed = put.record.as_deref().is_some_and(record::peek_compressed);
+        if record::is_small(u64::from(new.size)) && !compressed {
+            // Read from the mapping from now on, never through the cache.
+            return;
         }
+        let mut buf = Vec::with_capacity(put.key.len() + put.value.len());
+        buf.extend_from_slice(put.key);
+        buf.extend_from_slice(put.value);
+        self.cache.insert(
+            cache::place(new.segment, new.offset),
+            Cached {
+                buf: Bytes::from(buf),
+                key_len: put.key.len(),
+                expires_at: put.expires_at,
+            },
+        );
     }
 
     /// Removes `key`, accounting its record as dead.
