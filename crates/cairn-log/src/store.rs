@@ -551,6 +551,17 @@ impl Inner {
         let read = self
             .segments
             .with(e.segment, |seg| -> Result<Option<Found>> {
+                // A run of repeats compressed this short is cached like a large record: look
+                // there before checking the record's CRC.
+                if small
+                    && seg
+                        .bytes(e.offset, u64::from(e.size))
+                        .is_some_and(record::peek_compressed)
+                {
+                    if let Some(found) = self.cached(place, key) {
+                        return Ok(found);
+                    }
+                }
                 let rec = seg.record(e.offset, u64::from(e.size))?;
                 if rec.key != key {
                     return Ok(None);
@@ -561,17 +572,11 @@ impl Inner {
                         expires_at: rec.expires_at,
                     }));
                 }
-                if small {
-                    if !rec.is_compressed() {
-                        return Ok(Some(Found {
-                            value: Bytes::copy_from_slice(rec.stored()),
-                            expires_at: rec.expires_at,
-                        }));
-                    }
-                    // A run of repeats compressed this short: cached like a large record.
-                    if let Some(found) = self.cached(place, key) {
-                        return Ok(found);
-                    }
+                if small && !rec.is_compressed() {
+                    return Ok(Some(Found {
+                        value: Bytes::copy_from_slice(rec.stored()),
+                        expires_at: rec.expires_at,
+                    }));
                 }
                 let mut buf = Vec::with_capacity(rec.key.len() + rec.stored_len());
                 buf.extend_from_slice(rec.key);
