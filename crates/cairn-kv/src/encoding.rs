@@ -277,10 +277,16 @@ impl<'a> Reader<'a> {
     /// Reads a length-prefixed byte string as a slice of `src`, the buffer this reader was
     /// made over: no copy.
     pub fn shared(&mut self, src: &Bytes) -> Result<Bytes> {
+        Ok(src.slice(self.span()?))
+    }
+
+    /// Reads a length-prefixed byte string as its range in the buffer this reader was made
+    /// over.
+    pub fn span(&mut self) -> Result<std::ops::Range<usize>> {
         let n = self.u32()? as usize;
-        let at = self.len - self.rest.len();
+        let at = self.position();
         self.take(n)?;
-        Ok(src.slice(at..at + n))
+        Ok(at..at + n)
     }
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         if self.rest.len() < n {

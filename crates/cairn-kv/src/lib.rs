@@ -52,7 +52,7 @@ pub use encoding::DATABASES;
 pub use error::{KvError, Result};
 pub use kv::{now_ms, After, Kv, KvOptions, Outcome};
 pub use num::format_double;
-pub use reply::Reply;
+pub use reply::{Reply, Slices};
 pub use session::{ClientInfo, Session};
 pub use snapshot::{Dumped, Value};
 

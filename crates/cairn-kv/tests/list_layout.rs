@@ -16,12 +16,9 @@ fn run(kv: &std::sync::Arc<Kv>, args: &[&str]) -> Reply {
 
 fn contents(kv: &std::sync::Arc<Kv>) -> Vec<String> {
     match run(kv, &["LRANGE", "l", "0", "-1"]) {
-        Reply::Array(items) => items
-            .into_iter()
-            .map(|i| match i {
-                Reply::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
-                other => panic!("element {other:?}"),
-            })
+        Reply::Slices(items) => items
+            .iter()
+            .map(|i| String::from_utf8_lossy(i).into_owned())
             .collect(),
         other => panic!("LRANGE: {other:?}"),
     }

@@ -18,6 +18,7 @@ use bytes::Bytes;
 
 use crate::encoding::{child_key, Reader, Writer};
 use crate::error::Result;
+use crate::reply::Slices;
 use crate::txn::Txn;
 
 /// Elements per chunk.
@@ -326,11 +327,16 @@ impl List {
 
     /// Elements `start..=end` (clamped to the list).
     pub fn range(&mut self, txn: &mut Txn<'_>, start: u64, end: u64) -> Result<Vec<Bytes>> {
+        Ok(self.slices(txn, start, end)?.to_bytes())
+    }
+
+    /// The elements from `start` to `end` inclusive as slices of the chunks holding them.
+    pub fn slices(&mut self, txn: &mut Txn<'_>, start: u64, end: u64) -> Result<Slices> {
         if self.len == 0 || start >= self.len || start > end {
-            return Ok(Vec::new());
+            return Ok(Slices::default());
         }
         let end = end.min(self.len - 1);
-        let mut out = Vec::with_capacity((end - start + 1) as usize);
+        let mut out = Slices::with_capacity((end - start + 1) as usize);
         let mut i = start;
         while i <= end {
             let (seq, pos) = self.locate(i);
@@ -338,18 +344,21 @@ impl List {
             let before = out.len();
             match self.loaded.get(&seq) {
                 Some((items, _)) => {
-                    out.extend(items.iter().skip(pos).take(want).cloned());
+                    for item in items.iter().skip(pos).take(want) {
+                        out.push(item.clone());
+                    }
                 }
                 // A chunk only read is not decoded whole: only the elements asked for are
-                // sliced out of the record.
+                // cut out of the record.
                 None => {
                     if let Some(bytes) = self.chunk_bytes(txn, seq)? {
                         let mut r = Reader::new(&bytes);
                         for _ in 0..pos {
                             r.skip()?;
                         }
+                        let buffer = out.add_buffer(bytes.clone());
                         while out.len() - before < want && !r.is_empty() {
-                            out.push(r.shared(&bytes)?);
+                            out.push_span(buffer, r.span()?);
                         }
                     }
                 }

@@ -12,7 +12,7 @@ use crate::encoding::{Head, Kind};
 use crate::error::{KvError, Result};
 use crate::kv::After;
 use crate::num::parse_f64;
-use crate::reply::Reply;
+use crate::reply::{Reply, Slices};
 
 fn load(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Option<(Head, List)>> {
     stored::load(ctx, key, Kind::List)
@@ -130,12 +130,12 @@ pub fn llen(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
 pub fn lrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     let (start, end) = (int(&args[2])?, int(&args[3])?);
     let Some((_, mut list)) = load(ctx, &args[1])? else {
-        return Ok(Reply::Array(vec![]));
+        return Ok(Reply::Slices(Slices::default()));
     };
     let Some((s, e)) = clamp_range(start, end, list.len) else {
-        return Ok(Reply::Array(vec![]));
+        return Ok(Reply::Slices(Slices::default()));
     };
-    Ok(Reply::bulks(list.range(&mut ctx.txn, s, e)?))
+    Ok(Reply::Slices(list.slices(&mut ctx.txn, s, e)?))
 }
 
 /// A Redis index (negative from the end) as a position, if inside the list.
