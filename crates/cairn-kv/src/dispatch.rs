@@ -76,8 +76,13 @@ impl Kv {
         let mut group_start = 0;
         let mut durable = PendingCommit::default();
         let mut pushed = false;
+        // Counted and recorded once for the pipeline: nobody can look in between, as
+        // `CLIENT LIST` and `INFO` wait for the keyspace lock this holds.
+        let mut counted = 0;
+        let mut last_command = None;
         for argv in requests {
-            let spec = match self.admit(session, argv) {
+            counted += u64::from(!argv.is_empty());
+            let spec = match self.admit(session, argv, &mut last_command) {
                 Ok(spec) => spec,
                 Err(reply) => {
                     outcomes.push(Outcome {
@@ -122,6 +127,10 @@ impl Kv {
             pushed |= open.list_pushed;
             commit_group(open, &mut outcomes[group_start..], &mut durable);
         }
+        self.stats.commands.fetch_add(counted, Ordering::Relaxed);
+        if let Some(name) = last_command {
+            *session.info.last_command.lock() = name;
+        }
         drop(state);
         if pushed {
             self.list_ready.notify_waiters();
@@ -133,16 +142,17 @@ impl Kv {
     }
 
     /// The checks before a command runs: known, authenticated, right arity, not to be
-    /// queued in MULTI. `Err` is the reply when it must not run now.
+    /// queued in MULTI. `Err` is the reply when it must not run now. A known command's name
+    /// goes to `last_command` (what `CLIENT LIST` shows as `cmd=`).
     fn admit(
         &self,
         session: &mut Session,
         argv: &[Bytes],
+        last_command: &mut Option<&'static str>,
     ) -> std::result::Result<&'static CommandSpec, Reply> {
         let Some(name) = argv.first() else {
             return Err(Reply::OK);
         };
-        self.stats.commands.fetch_add(1, Ordering::Relaxed);
         let refused = |session: &mut Session, err: KvError| {
             if session.multi.is_some() {
                 session.multi_failed = true;
@@ -160,7 +170,7 @@ impl Kv {
             };
             return refused(session, err);
         };
-        *session.info.last_command.lock() = spec.name;
+        *last_command = Some(spec.name);
         if !session.authenticated && !spec.has_flag("no-auth") {
             return refused(session, KvError::NoAuth);
         }

@@ -33,13 +33,24 @@ fn line_end(buf: &[u8], from: usize) -> Option<usize> {
         .map(|p| from + p)
 }
 
-/// Parses a decimal header number (the digits after `*` or `$`).
+/// Parses a decimal header number (the digits after `*` or `$`): an optional `-` and at
+/// most 18 digits, as Redis's `string2ll` reads them (no `+`, no spaces).
 fn header_number(bytes: &[u8]) -> Option<i64> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    if text.is_empty() || text.len() > 20 {
+    let (negative, digits) = match bytes.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, bytes),
+    };
+    if digits.is_empty() || digits.len() > 18 {
         return None;
     }
-    text.parse().ok()
+    let mut n: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + i64::from(d - b'0');
+    }
+    Some(if negative { -n } else { n })
 }
 
 /// Takes one request off the front of `buf`: `Ok(Some(args))` (empty for a blank line or
@@ -433,6 +444,25 @@ mod tests {
             parse_all(b"*1\r\n$-5\r\n"),
             Err(protocol("invalid bulk length"))
         );
+        for header in [
+            &b"$+3"[..],
+            b"$ 3",
+            b"$3 ",
+            b"$-",
+            b"$",
+            b"$99999999999999999999",
+        ] {
+            let mut frame = b"*1\r\n".to_vec();
+            frame.extend_from_slice(header);
+            frame.extend_from_slice(b"\r\nabc\r\n");
+            assert_eq!(
+                parse_all(&frame),
+                Err(protocol("invalid bulk length")),
+                "{}",
+                String::from_utf8_lossy(header)
+            );
+        }
+        assert_eq!(parse_all(b"*-1\r\n"), Ok(vec![vec![]]));
         assert_eq!(
             parse_all(b"*1\r\n$1\r\nab\r\n"),
             Err(protocol("invalid bulk format"))
