@@ -71,18 +71,24 @@ impl Kv {
             Ordering::Relaxed,
         );
         let mut state = self.lock_state();
-        let mut txn = Some(Txn::new(&self.store, &mut state, now_ms()));
+        // One context for the whole pipeline, its transaction committed in place between
+        // groups: a transaction is a few hundred bytes, not to be moved for every command.
+        let mut ctx = Ctx {
+            kv: self,
+            session,
+            txn: Txn::new(&self.store, &mut state, now_ms()),
+            after: After::Continue,
+        };
         // Replies of the commands whose writes are in the open transaction.
         let mut group_start = 0;
         let mut durable = PendingCommit::default();
-        let mut pushed = false;
         // Counted and recorded once for the pipeline: nobody can look in between, as
         // `CLIENT LIST` and `INFO` wait for the keyspace lock this holds.
         let mut counted = 0;
         let mut last_command = None;
         for argv in requests {
             counted += u64::from(!argv.is_empty());
-            let spec = match self.admit(session, argv, &mut last_command) {
+            let spec = match self.admit(ctx.session, argv, &mut last_command) {
                 Ok(spec) => spec,
                 Err(reply) => {
                     outcomes.push(Outcome {
@@ -95,25 +101,12 @@ impl Kv {
             };
             if spec.has_flag("sees-store") {
                 // It reads the store itself (a scan, a checkpoint): commit what came before.
-                if let Some(open) = txn.take() {
-                    pushed |= open.list_pushed;
-                    commit_group(open, &mut outcomes[group_start..], &mut durable);
-                }
+                commit_group(&mut ctx.txn, &mut outcomes[group_start..], &mut durable);
+                ctx.txn.now = now_ms();
                 group_start = outcomes.len();
             }
-            let open = match txn.take() {
-                Some(open) => open,
-                None => Txn::new(&self.store, &mut state, now_ms()),
-            };
-            let mut ctx = Ctx {
-                kv: self,
-                session,
-                txn: open,
-                after: After::Continue,
-            };
             let reply = run_handler(spec, &mut ctx, argv);
-            let after = ctx.after;
-            txn = Some(ctx.txn);
+            let after = std::mem::replace(&mut ctx.after, After::Continue);
             outcomes.push(Outcome {
                 reply,
                 durable: Default::default(),
@@ -123,10 +116,9 @@ impl Kv {
                 break;
             }
         }
-        if let Some(open) = txn.take() {
-            pushed |= open.list_pushed;
-            commit_group(open, &mut outcomes[group_start..], &mut durable);
-        }
+        commit_group(&mut ctx.txn, &mut outcomes[group_start..], &mut durable);
+        let pushed = ctx.txn.list_pushed;
+        drop(ctx);
         self.stats.commands.fetch_add(counted, Ordering::Relaxed);
         if let Some(name) = last_command {
             *session.info.last_command.lock() = name;
@@ -189,7 +181,7 @@ impl Kv {
 
 /// Commits a group's transaction; if the engine refuses the batch, none of the group's
 /// writes happened, and every reply of the group says so.
-fn commit_group(txn: Txn<'_>, replies: &mut [Outcome], durable: &mut PendingCommit) {
+fn commit_group(txn: &mut Txn<'_>, replies: &mut [Outcome], durable: &mut PendingCommit) {
     match txn.commit() {
         Ok(pending) => *durable = (*durable).max(pending),
         Err(e) => {

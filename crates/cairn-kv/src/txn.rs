@@ -333,15 +333,26 @@ impl<'a> Txn<'a> {
 
     /// Writes every change as one atomic batch, then updates the bookkeeping. The returned
     /// commit must be waited for before the client is answered.
-    pub fn commit(mut self) -> Result<PendingCommit> {
+    ///
+    /// The transaction is empty afterwards, whether the batch was written or refused, and
+    /// can go on with the next commands (a pipeline runs its groups in one).
+    pub fn commit(&mut self) -> Result<PendingCommit> {
         self.write_back_parked();
+        let writes = std::mem::take(&mut self.writes);
+        let volatile = std::mem::take(&mut self.volatile);
+        let generation_limit = self.generation_limit.take();
+        let changes = std::mem::take(&mut self.changes);
+        let expired = std::mem::take(&mut self.expired);
+        // What the heads were is known again only once the batch is in the store.
+        self.sole_heads.clear();
+        self.volatile_dbs = [false; DATABASES];
         if let Some(error) = self.poisoned.take() {
             return Err(error);
         }
         let mut batch = Batch::new();
         // The database of each head record in the batch, in batch order (None for others).
         let mut heads = Vec::new();
-        for (key, value) in self.writes {
+        for (key, value) in writes {
             heads.push(parse_head_key(&key).map(|(db, _)| db));
             match value {
                 Some(v) => batch.put_shared(key, v),
@@ -358,12 +369,12 @@ impl<'a> Txn<'a> {
                 count_delta[usize::from(*db)] += if is_put { 1 } else { -1 };
             }
         }
-        let state = self.state;
+        let state = &mut *self.state;
         for (db, delta) in count_delta.iter().enumerate() {
             let keys = &mut state.dbs[db].keys;
             *keys = (*keys as i64 + delta).max(0) as u64;
         }
-        for (db, key, expire_at) in self.volatile {
+        for (db, key, expire_at) in volatile {
             let set = &mut state.dbs[usize::from(db)].volatile;
             if expire_at != 0 {
                 set.set(&key, expire_at);
@@ -371,11 +382,11 @@ impl<'a> Txn<'a> {
                 set.remove(&key);
             }
         }
-        if let Some(limit) = self.generation_limit {
+        if let Some(limit) = generation_limit {
             state.generation_limit = state.generation_limit.max(limit);
         }
-        state.changes_since_save += self.changes;
-        state.expired_keys += self.expired;
+        state.changes_since_save += changes;
+        state.expired_keys += expired;
         Ok(pending)
     }
 }
