@@ -48,7 +48,8 @@ pub struct Txn<'a> {
     pub list_pushed: bool,
     /// The collection kept decoded between the commands of a pipeline; its records here are
     /// stale until [`Txn::write_back_parked`] (see [`crate::collections::open`]).
-    parked: Option<Parked>,
+    /// Boxed: it is taken out and put back by every command that goes through the park.
+    parked: Option<Box<Parked>>,
     /// The engine failed while changes of earlier commands were held in the parked
     /// collection: they are lost, so the commit must fail.
     poisoned: Option<KvError>,
@@ -77,7 +78,7 @@ impl<'a> Txn<'a> {
 
     /// The collection parked for `key`, taken out of the park; `None` if another key's (which
     /// is written back) or an emptied one (written back too: the key is gone) was there.
-    pub(crate) fn take_parked(&mut self, db: u8, key: &[u8]) -> Result<Option<Parked>> {
+    pub(crate) fn take_parked(&mut self, db: u8, key: &[u8]) -> Result<Option<Box<Parked>>> {
         match self.parked.take() {
             Some(p) if p.db == db && p.key == key && p.size() > 0 => Ok(Some(p)),
             Some(p) => match p.write_back(self) {
@@ -92,7 +93,7 @@ impl<'a> Txn<'a> {
         }
     }
 
-    pub(crate) fn park(&mut self, parked: Parked) {
+    pub(crate) fn park(&mut self, parked: Box<Parked>) {
         debug_assert!(self.parked.is_none());
         self.parked = Some(parked);
     }

@@ -70,13 +70,13 @@ pub fn change<T: Stored, R>(
                 None if create => (Head::new(kind, Bytes::new()), T::create(&mut ctx.txn)),
                 None => return Ok(None),
             };
-            Parked {
+            Box::new(Parked {
                 db,
                 key: key.to_vec(),
                 head,
                 value: value.into_open(),
                 changed: false,
-            }
+            })
         }
     };
     let Some(value) = T::in_open(&mut parked.value) else {
