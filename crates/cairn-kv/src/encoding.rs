@@ -32,7 +32,7 @@
 //! must go with its head: cairn-kv decides when a key is expired (lazily on access and by the
 //! active expiry cycle) and deletes head and children in one batch.
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 
 use crate::error::{KvError, Result};
 
@@ -122,7 +122,7 @@ impl Head {
     }
 
     /// Decodes a head read under the string prefix (`string == true`) or the collection one.
-    pub fn decode(bytes: Bytes, string: bool) -> Result<Head> {
+    pub fn decode(mut bytes: Bytes, string: bool) -> Result<Head> {
         let (kind, at) = if string {
             (Some(Kind::String), 0)
         } else {
@@ -139,10 +139,13 @@ impl Head {
             (Some(kind), Some(exp)) => {
                 let mut e = [0u8; 8];
                 e.copy_from_slice(exp);
+                // Advanced, not sliced: a value just copied out of a segment is a `Bytes`
+                // over a vector, which a slice would first move to a shared allocation.
+                bytes.advance(at + 8);
                 Ok(Head {
                     kind,
                     expire_at: u64::from_le_bytes(e),
-                    body: bytes.slice(at + 8..),
+                    body: bytes,
                 })
             }
             _ => Err(KvError::Storage("damaged key head record".into())),

@@ -147,6 +147,11 @@ impl<'a> Txn<'a> {
     }
 
     fn set_sole_head(&mut self, log_key: Vec<u8>, generation: Option<u64>) {
+        if let Some(last) = self.sole_heads.last_mut().filter(|(k, _)| *k == log_key) {
+            // The same key as the command before (a pipeline on one key).
+            last.1 = generation;
+            return;
+        }
         self.forget_sole_head(&log_key);
         if self.sole_heads.len() == 16 {
             self.sole_heads.remove(0);
