@@ -6,20 +6,23 @@
 # everysec`. Each runs on a free loopback port with its own data directory; the script stops
 # them by PID. redis-benchmark runs the same tests against each, with -P 1 and -P 16 on its
 # default single key, then -P 16 with keys drawn from 100,000 (-r), and the script prints ops/s
-# and the ratio cairn/redis. Then both load 5M keys and their memory
-# (peak RSS) is reported.
+# and the ratio cairn/redis. A test of 200,000 requests at -P 16 lasts a tenth of a second, so
+# each configuration runs ROUNDS times, alternating the servers, and the median of each side is
+# reported. Then both load 5M keys and their memory (peak RSS) is reported.
 #
-# Usage: bench/redis.sh [-n REQUESTS] [--keys N]     (defaults: 200000, 5000000)
+# Usage: bench/redis.sh [-n REQUESTS] [--keys N] [--rounds R]     (defaults: 200000, 5000000, 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 REQUESTS=200000
 KEYS=5000000
+ROUNDS=3
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) REQUESTS=$2; shift 2 ;;
     --keys) KEYS=$2; shift 2 ;;
-    *) echo "usage: $0 [-n REQUESTS] [--keys N]" >&2; exit 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    *) echo "usage: $0 [-n REQUESTS] [--keys N] [--rounds R]" >&2; exit 2 ;;
   esac
 done
 TESTS=set,get,incr,lpush,rpop,sadd,hset,zadd,lrange_100,mset
@@ -59,6 +62,12 @@ bench() {
     | tail -n +2 | awk -F'","' '{gsub(/"/,"",$1); gsub(/"/,"",$2); print $1","$2}'
 }
 
+# The median ops/s of one test in a file of "test,rps" lines (0 if absent).
+median() {
+  awk -F, -v t="$2" '$1 == t { print $2 }' "$1" | sort -g \
+    | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'
+}
+
 echo "redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') vs cairn $(target/release/cairn --version | cut -d' ' -f2)"
 echo "redis-benchmark -t $TESTS -n $REQUESTS -c 50; both appendfsync everysec; $(nproc) cores"
 echo
@@ -67,20 +76,25 @@ echo
 for run in "1" "16" "16 -r 100000"; do
   read -r P KEYSPACE <<<"$run"
   start_servers
-  # shellcheck disable=SC2086 # KEYSPACE is empty or two words
-  bench "$REDIS_PORT" "$P" $KEYSPACE >"$WORK/redis.csv"
-  # shellcheck disable=SC2086
-  bench "$CAIRN_PORT" "$P" $KEYSPACE >"$WORK/cairn.csv"
+  : >"$WORK/redis.csv"
+  : >"$WORK/cairn.csv"
+  for _ in $(seq "$ROUNDS"); do
+    # shellcheck disable=SC2086 # KEYSPACE is empty or two words
+    bench "$REDIS_PORT" "$P" $KEYSPACE >>"$WORK/redis.csv"
+    # shellcheck disable=SC2086
+    bench "$CAIRN_PORT" "$P" $KEYSPACE >>"$WORK/cairn.csv"
+  done
   stop_servers
-  echo "### -P $P $KEYSPACE"
+  echo "### -P $P${KEYSPACE:+ $KEYSPACE} (median of $ROUNDS rounds)"
   echo
   echo "| test | redis ops/s | cairn ops/s | cairn/redis |"
   echo "|---|---|---|---|"
-  while IFS=, read -r test rps; do
-    crps=$(grep -F "$test," "$WORK/cairn.csv" | head -1 | cut -d, -f2)
-    awk -v t="$test" -v r="$rps" -v c="${crps:-0}" \
+  awk -F, '!seen[$1]++ { print $1 }' "$WORK/redis.csv" | while IFS= read -r test; do
+    rps=$(median "$WORK/redis.csv" "$test")
+    crps=$(median "$WORK/cairn.csv" "$test")
+    awk -v t="$test" -v r="$rps" -v c="$crps" \
       'BEGIN { printf "| %s | %.0f | %.0f | %.2fx |\n", t, r, c, (r > 0 ? c / r : 0) }'
-  done <"$WORK/redis.csv"
+  done
   echo
 done
 

@@ -76,41 +76,59 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolE
         let _ = buf.split_to(end + 2);
         return Ok(Some(Vec::new()));
     }
-    let mut ranges = Vec::with_capacity(count as usize);
-    let mut at = end + 2;
+    // Checked whole before anything is taken, then cut from the frozen frame: one pass to
+    // find where the request ends, one to slice its arguments (no list of ranges between).
+    let first = end + 2;
+    let mut at = first;
     for _ in 0..count {
-        match buf.get(at) {
+        match bulk_at(buf, at)? {
+            Some((_, next)) => at = next,
             None => return Ok(None),
-            Some(b'$') => {}
-            Some(&other) => {
-                return Err(protocol(format!("expected '$', got '{}'", other as char)));
-            }
         }
-        let Some(end) = line_end(buf, at + 1) else {
-            if buf.len() - at > MAX_INLINE {
-                return Err(protocol("too big bulk count string"));
-            }
-            return Ok(None);
-        };
-        let len =
-            header_number(&buf[at + 1..end]).ok_or_else(|| protocol("invalid bulk length"))?;
-        if !(0..=MAX_BULK_LEN as i64).contains(&len) {
-            return Err(protocol("invalid bulk length"));
-        }
-        let start = end + 2;
-        let stop = start + len as usize;
-        if buf.len() < stop + 2 {
-            // Not reserved up front: a header alone must not make the server allocate.
-            return Ok(None);
-        }
-        if &buf[stop..stop + 2] != b"\r\n" {
-            return Err(protocol("invalid bulk format"));
-        }
-        ranges.push(start..stop);
-        at = stop + 2;
     }
     let frame = buf.split_to(at).freeze();
-    Ok(Some(ranges.into_iter().map(|r| frame.slice(r)).collect()))
+    let mut args = Vec::with_capacity(count as usize);
+    let mut at = first;
+    while let Ok(Some((range, next))) = bulk_at(&frame, at) {
+        args.push(frame.slice(range));
+        at = next;
+    }
+    Ok(Some(args))
+}
+
+/// The bulk string whose `$` header starts at `at`: its body's range and where the next
+/// one starts, or `None` if more bytes are needed.
+fn bulk_at(
+    buf: &[u8],
+    at: usize,
+) -> Result<Option<(std::ops::Range<usize>, usize)>, ProtocolError> {
+    match buf.get(at) {
+        None => return Ok(None),
+        Some(b'$') => {}
+        Some(&other) => {
+            return Err(protocol(format!("expected '$', got '{}'", other as char)));
+        }
+    }
+    let Some(end) = line_end(buf, at + 1) else {
+        if buf.len() - at > MAX_INLINE {
+            return Err(protocol("too big bulk count string"));
+        }
+        return Ok(None);
+    };
+    let len = header_number(&buf[at + 1..end]).ok_or_else(|| protocol("invalid bulk length"))?;
+    if !(0..=MAX_BULK_LEN as i64).contains(&len) {
+        return Err(protocol("invalid bulk length"));
+    }
+    let start = end + 2;
+    let stop = start + len as usize;
+    if buf.len() < stop + 2 {
+        // Not reserved up front: a header alone must not make the server allocate.
+        return Ok(None);
+    }
+    if &buf[stop..stop + 2] != b"\r\n" {
+        return Err(protocol("invalid bulk format"));
+    }
+    Ok(Some((start..stop, stop + 2)))
 }
 
 /// An inline request: one line, arguments split on spaces, with `"…"` (escapes) and `'…'`.
