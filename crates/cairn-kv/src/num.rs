@@ -12,17 +12,33 @@ pub fn parse_i64(bytes: &[u8]) -> Result<i64> {
     strict_i64(bytes).ok_or(KvError::NotAnInteger)
 }
 
-fn strict_i64(bytes: &[u8]) -> Option<i64> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    if digits.is_empty()
-        || !digits.bytes().all(|b| b.is_ascii_digit())
-        || (digits.len() > 1 && digits.starts_with('0'))
-        || text == "-0"
-    {
-        return None;
+/// Reads an integer as Redis's `string2ll` does, which is how Redis reads both integer
+/// arguments and the RESP headers of a request: an optional `-`, then digits with no
+/// leading zero (`0` alone excepted), not `-0`, within `i64`; no `+`, no spaces.
+pub fn strict_i64(bytes: &[u8]) -> Option<i64> {
+    let (negative, digits) = match bytes.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, bytes),
+    };
+    match digits {
+        [] => return None,
+        [b'0'] => return (!negative).then_some(0),
+        [b'0', ..] => return None,
+        _ => {}
     }
-    text.parse().ok()
+    // Accumulated below zero, so that `i64::MIN` fits.
+    let mut n: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_sub(i64::from(d - b'0'))?;
+    }
+    if negative {
+        Some(n)
+    } else {
+        n.checked_neg()
+    }
 }
 
 /// Parses a float argument; NaN and text that is not wholly a number are refused.
@@ -93,9 +109,20 @@ mod tests {
             b"-0",
             b"1.0",
             b"9223372036854775808",
+            b"-9223372036854775809",
             b"-",
+            b"--1",
+            b"1-",
         ] {
             assert_eq!(parse_i64(bad), Err(KvError::NotAnInteger), "{bad:?}");
+        }
+        assert_eq!(parse_i64(b"9223372036854775807").ok(), Some(i64::MAX));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_integer_reads_back_from_its_decimal_text(n in proptest::prelude::any::<i64>()) {
+            proptest::prop_assert_eq!(strict_i64(n.to_string().as_bytes()), Some(n));
         }
     }
 

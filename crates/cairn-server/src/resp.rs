@@ -8,7 +8,7 @@
 //! it and closes.
 
 use bytes::{BufMut, Bytes, BytesMut};
-use cairn_kv::{format_double, Reply};
+use cairn_kv::{format_double, strict_i64, Reply};
 
 /// The longest bulk string accepted.
 pub const MAX_BULK_LEN: usize = 512 << 20;
@@ -33,26 +33,6 @@ fn line_end(buf: &[u8], from: usize) -> Option<usize> {
         .map(|p| from + p)
 }
 
-/// Parses a decimal header number (the digits after `*` or `$`): an optional `-` and at
-/// most 18 digits, as Redis's `string2ll` reads them (no `+`, no spaces).
-fn header_number(bytes: &[u8]) -> Option<i64> {
-    let (negative, digits) = match bytes.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, bytes),
-    };
-    if digits.is_empty() || digits.len() > 18 {
-        return None;
-    }
-    let mut n: i64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        n = n * 10 + i64::from(d - b'0');
-    }
-    Some(if negative { -n } else { n })
-}
-
 /// Takes one request off the front of `buf`: `Ok(Some(args))` (empty for a blank line or
 /// `*0`), `Ok(None)` when more bytes are needed.
 pub fn parse_request(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
@@ -68,7 +48,7 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolE
         }
         return Ok(None);
     };
-    let count = header_number(&buf[1..end]).ok_or_else(|| protocol("invalid multibulk length"))?;
+    let count = strict_i64(&buf[1..end]).ok_or_else(|| protocol("invalid multibulk length"))?;
     if count > MAX_MULTIBULK as i64 {
         return Err(protocol("invalid multibulk length"));
     }
@@ -115,7 +95,7 @@ fn bulk_at(
         }
         return Ok(None);
     };
-    let len = header_number(&buf[at + 1..end]).ok_or_else(|| protocol("invalid bulk length"))?;
+    let len = strict_i64(&buf[at + 1..end]).ok_or_else(|| protocol("invalid bulk length"))?;
     if !(0..=MAX_BULK_LEN as i64).contains(&len) {
         return Err(protocol("invalid bulk length"));
     }
@@ -469,6 +449,7 @@ mod tests {
             b"$-",
             b"$",
             b"$99999999999999999999",
+            b"$03",
         ] {
             let mut frame = b"*1\r\n".to_vec();
             frame.extend_from_slice(header);
