@@ -91,22 +91,10 @@ impl Chunker {
         let normal = avg.min(data.len());
         let end = max.min(data.len());
         let mut fp = 0u64;
-        let mut i = min;
-        while i < normal {
-            fp = (fp << 1).wrapping_add(GEAR[usize::from(data[i])]);
-            if fp & self.mask_small == 0 {
-                return i + 1;
-            }
-            i += 1;
+        if let Some(cut) = scan(data, min, normal, &mut fp, self.mask_small) {
+            return cut;
         }
-        while i < end {
-            fp = (fp << 1).wrapping_add(GEAR[usize::from(data[i])]);
-            if fp & self.mask_large == 0 {
-                return i + 1;
-            }
-            i += 1;
-        }
-        end
+        scan(data, normal, end, &mut fp, self.mask_large).unwrap_or(end)
     }
 
     /// The lengths of the chunks of a whole buffer, in order.
@@ -119,6 +107,45 @@ impl Chunker {
         }
         lengths
     }
+}
+
+/// Rolls the gear hash `fp` over `data[from..to]` and returns the position just past the
+/// first byte where `fp & mask == 0`, or `None` with `fp` rolled to `to`.
+///
+/// Four bytes a step: the fingerprint after byte `k` of a step is the one before the step
+/// shifted by `k + 1` plus the step's gear values shifted into place, so the four are
+/// computed side by side instead of each waiting on the last (the loop-carried chain is one
+/// shift and one add per four bytes). The cut points are exactly those of the byte-by-byte
+/// rule.
+#[inline(always)]
+fn scan(data: &[u8], from: usize, to: usize, fp: &mut u64, mask: u64) -> Option<usize> {
+    let gear = |i: usize| GEAR[usize::from(data[i])];
+    let mut f = *fp;
+    let mut i = from;
+    while i + 4 <= to {
+        let (g0, g1, g2, g3) = (gear(i), gear(i + 1), gear(i + 2), gear(i + 3));
+        let f0 = (f << 1).wrapping_add(g0);
+        let t1 = (g0 << 1).wrapping_add(g1);
+        let f1 = (f << 2).wrapping_add(t1);
+        let t2 = (t1 << 1).wrapping_add(g2);
+        let f2 = (f << 3).wrapping_add(t2);
+        let f3 = (f << 4).wrapping_add((t2 << 1).wrapping_add(g3));
+        if (f0 & mask == 0) | (f1 & mask == 0) | (f2 & mask == 0) | (f3 & mask == 0) {
+            let hit = [f0, f1, f2, f3].iter().position(|f| f & mask == 0);
+            return hit.map(|k| i + k + 1);
+        }
+        f = f3;
+        i += 4;
+    }
+    while i < to {
+        f = (f << 1).wrapping_add(gear(i));
+        i += 1;
+        if f & mask == 0 {
+            return Some(i);
+        }
+    }
+    *fp = f;
+    None
 }
 
 #[cfg(test)]
@@ -174,5 +201,47 @@ mod tests {
             "{shared} of {} chunks survive",
             before.len()
         );
+    }
+
+    /// The byte-by-byte rule of the module doc, which the four-bytes-a-step scan must match.
+    fn reference_cut(chunker: &Chunker, data: &[u8]) -> usize {
+        let ChunkSizes { min, avg, max } = chunker.sizes;
+        if data.len() <= min {
+            return data.len();
+        }
+        let mut fp = 0u64;
+        for (i, &byte) in data.iter().enumerate().take(max).skip(min) {
+            fp = (fp << 1).wrapping_add(GEAR[usize::from(byte)]);
+            let mask = if i < avg {
+                chunker.mask_small
+            } else {
+                chunker.mask_large
+            };
+            if fp & mask == 0 {
+                return i + 1;
+            }
+        }
+        max.min(data.len())
+    }
+
+    #[test]
+    fn cuts_are_those_of_the_byte_by_byte_rule() {
+        // Small sizes, so that many cuts, both masks and every loop tail are exercised.
+        for (min, avg, max) in [(64, 256, 1024), (61, 256, 997), (1, 2, 3), (16, 16, 16)] {
+            let chunker = Chunker::new(ChunkSizes { min, avg, max });
+            for seed in 1..40u64 {
+                let data = noise(3000 + seed as usize * 37, seed);
+                let mut rest = &data[..];
+                while !rest.is_empty() {
+                    let len = chunker.cut(rest);
+                    assert_eq!(
+                        len,
+                        reference_cut(&chunker, rest),
+                        "sizes {min}/{avg}/{max}"
+                    );
+                    rest = &rest[len..];
+                }
+            }
+        }
     }
 }
