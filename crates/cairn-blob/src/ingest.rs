@@ -1,22 +1,31 @@
 //! Ingestion: a file's bytes, read once in order, cut into atoms, hashed, deduplicated,
 //! compressed and written to the backend, on every core.
 //!
-//! The reading thread walks the plan's pieces: a piece of a known type up to the maximum atom
-//! size is one atom; Raw pieces, and typed pieces over the maximum, are cut by content-defined
-//! chunking (a typed piece so cut becomes a parent atom whose children are the chunks, and
-//! the reader hashes it whole). The reader also hashes the whole file. Atoms go through a
-//! bounded channel to worker threads that hash them, look them up in the index (the bloom
-//! filter answers most "new atom" questions without I/O), and store the new ones. Memory is
-//! bounded by the channel: a few atoms per worker, each at most the maximum atom size.
+//! The reading thread walks the plan's pieces through a [`Window`] on the file: bytes read
+//! ahead in large steps into one buffer and handed out from its front, so the file is read
+//! with a few large reads whatever the size of its atoms, and no atom's bytes are copied on
+//! their way to the workers. A piece of a known type up to the maximum atom size is one atom;
+//! Raw pieces, and typed pieces over the maximum, are cut by content-defined chunking (a
+//! typed piece so cut becomes a parent atom whose children are the chunks).
+//!
+//! Consecutive atoms travel together: about a mebibyte of them, as one [`Job`] whose data
+//! is a shared slice of the window, goes to one worker (which hashes each atom, looks it up
+//! in the index — the bloom filter answers most "new atom" questions without I/O — and
+//! stores the new ones), and the same slice goes to the hashing thread, which hashes the
+//! whole file and the cut typed pieces. So a file of a thousand small MP4 samples costs a few
+//! messages, not a few per sample. Memory is bounded by the channels: a few jobs per worker,
+//! each about a mebibyte, or one atom of at most the maximum atom size.
 //!
 //! Nothing here touches the index's records: the caller commits the manifest and reference
 //! counts in one batch once every new atom is durable in the backend, so a crash leaves
 //! either a complete file or, at worst, atoms no manifest names (which gc sweeps).
 
 use std::collections::HashSet;
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 
+use bytes::Bytes;
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 
@@ -28,6 +37,13 @@ use crate::records::{atom_key, ContentRef};
 use crate::split::cdc::Chunker;
 use crate::split::mp4::h264_frame_type;
 use crate::split::{Piece, Plan, Source};
+
+/// Bytes of atoms gathered into one job before it is sent.
+const JOB_BYTES: usize = 1 << 20;
+/// Atoms in one job at most, so that a file of tiny pieces still spreads over the workers.
+const JOB_ATOMS: usize = 256;
+/// The size of the window's blocks (one read each): several jobs' worth.
+const WINDOW_BLOCK: usize = 4 << 20;
 
 /// What ingestion needs from the store.
 pub(crate) struct Context<'a> {
@@ -70,15 +86,31 @@ pub(crate) struct Ingested {
     pub sha256: AtomHash,
 }
 
-struct Job {
+/// One atom of a job.
+struct AtomJob {
     seq: usize,
+    /// Where the atom starts in the file.
     offset: u64,
-    data: Arc<[u8]>,
+    /// Where its bytes are in the job's data.
+    range: Range<usize>,
     atom_type: AtomType,
     refine_h264: Option<u8>,
     label: String,
     /// Index into the parents, for chunks of a cut typed piece.
     parent: Option<usize>,
+}
+
+/// Consecutive atoms and their bytes, for one worker.
+struct Job {
+    data: Bytes,
+    atoms: Vec<AtomJob>,
+}
+
+/// The same bytes, for the hashing thread: all of them belong to the whole file, and the
+/// spans belong to cut typed pieces (index into the parents).
+struct HashJob {
+    data: Bytes,
+    parent_spans: Vec<(Range<usize>, usize)>,
 }
 
 struct Done {
@@ -94,14 +126,11 @@ pub(crate) fn ingest(source: &dyn Source, plan: &Plan, context: &Context<'_>) ->
     let workers = context.workers.max(1);
     let (job_tx, job_rx) = mpsc::sync_channel::<Job>(workers * 2);
     let job_rx = Mutex::new(job_rx);
-    let (done_tx, done_rx) = mpsc::channel::<Result<Done>>();
+    let (done_tx, done_rx) = mpsc::channel::<Result<Vec<Done>>>();
     // Atoms some worker of this ingestion has claimed to store: the same bytes twice in one
     // file are stored once.
     let claimed = Mutex::new(HashSet::new());
-
-    // The whole file's hash (and the hashes of cut typed pieces) are computed by a thread of
-    // their own from the atoms' bytes in order, so the reader only reads and cuts.
-    let (hash_tx, hash_rx) = mpsc::sync_channel::<(Arc<[u8]>, Option<usize>)>(16);
+    let (hash_tx, hash_rx) = mpsc::sync_channel::<HashJob>(16);
 
     let (read, hashed, results) = std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -110,34 +139,20 @@ pub(crate) fn ingest(source: &dyn Source, plan: &Plan, context: &Context<'_>) ->
             scope.spawn(move || loop {
                 let job = job_rx.lock().recv();
                 let Ok(job) = job else { return };
-                if done_tx.send(store_atom(job, context, claimed)).is_err() {
+                let done = job
+                    .atoms
+                    .into_iter()
+                    .map(|atom| store_atom(&job.data, atom, context, claimed))
+                    .collect();
+                if done_tx.send(done).is_err() {
                     return;
                 }
             });
         }
         drop(done_tx);
-        let hasher = scope.spawn(move || {
-            let mut whole = Sha256::new();
-            let mut parents: Vec<Sha256> = Vec::new();
-            for (data, parent) in hash_rx {
-                whole.update(&data);
-                if let Some(i) = parent {
-                    if parents.len() <= i {
-                        parents.resize_with(i + 1, Sha256::new);
-                    }
-                    parents[i].update(&data);
-                }
-            }
-            let parents: Vec<AtomHash> = parents
-                .into_iter()
-                .map(|h| AtomHash(h.finalize().into()))
-                .collect();
-            (AtomHash(whole.finalize().into()), parents)
-        });
-        let read = read_pieces(source, plan, context, &job_tx, &hash_tx);
-        drop(job_tx);
-        drop(hash_tx);
-        let results: Vec<Result<Done>> = done_rx.iter().collect();
+        let hasher = scope.spawn(move || hash_file(hash_rx));
+        let read = Reader::new(source, context, job_tx, hash_tx).read(plan);
+        let results: Vec<Result<Vec<Done>>> = done_rx.iter().collect();
         let hashed = hasher
             .join()
             .map_err(|_| Error::Backend("the hashing thread failed".into()));
@@ -148,7 +163,10 @@ pub(crate) fn ingest(source: &dyn Source, plan: &Plan, context: &Context<'_>) ->
     for (parent, hash) in parents.iter_mut().zip(parent_hashes) {
         parent.hash = hash;
     }
-    let mut done = results.into_iter().collect::<Result<Vec<Done>>>()?;
+    let mut done = Vec::new();
+    for result in results {
+        done.extend(result?);
+    }
     done.sort_unstable_by_key(|d| d.seq);
 
     let mut new_atoms = Vec::new();
@@ -177,131 +195,278 @@ pub(crate) fn ingest(source: &dyn Source, plan: &Plan, context: &Context<'_>) ->
     })
 }
 
-/// The reading thread: pieces to jobs, in order, each also sent to the hashing thread.
-fn read_pieces(
-    source: &dyn Source,
-    plan: &Plan,
-    context: &Context<'_>,
-    jobs: &mpsc::SyncSender<Job>,
-    hashes: &mpsc::SyncSender<(Arc<[u8]>, Option<usize>)>,
-) -> Result<Vec<Parent>> {
-    let io = |e: std::io::Error| Error::Io {
-        path: "the file being added".into(),
-        source: e,
-    };
-    let stopped = || Error::Backend("a worker stopped".into());
-    let send = |job: Job| -> Result<()> {
-        hashes
-            .send((Arc::clone(&job.data), job.parent))
-            .map_err(|_| stopped())?;
-        jobs.send(job).map_err(|_| stopped())
-    };
-    let mut parents = Vec::new();
-    let mut seq = 0;
-    let max_chunk = context.chunker.sizes().max;
-    let mut buffer: Vec<u8> = Vec::new();
-    for piece in &plan.pieces {
-        let cut = piece.atom_type == AtomType::Raw || piece.len > context.max_atom_size;
-        if !cut {
-            let mut data = vec![0u8; piece.len as usize];
-            source.read_at(piece.offset, &mut data).map_err(io)?;
-            report(context, piece.len);
-            send(job(seq, piece, piece.offset, data.into(), None))?;
-            seq += 1;
-            continue;
+/// The hashing thread: the whole file's hash, and the hashes of cut typed pieces, from the
+/// jobs' bytes in order.
+fn hash_file(jobs: mpsc::Receiver<HashJob>) -> (AtomHash, Vec<AtomHash>) {
+    let mut whole = Sha256::new();
+    let mut parents: Vec<Sha256> = Vec::new();
+    for job in jobs {
+        whole.update(&job.data);
+        for (span, parent) in job.parent_spans {
+            if parents.len() <= parent {
+                parents.resize_with(parent + 1, Sha256::new);
+            }
+            parents[parent].update(&job.data[span]);
         }
-        // Content-defined chunks of the piece, read a block at a time. A typed piece so cut
-        // becomes a parent; the hashing thread computes its hash.
-        let parent = (piece.atom_type != AtomType::Raw).then(|| {
-            parents.push(Parent {
-                hash: AtomHash([0; 32]),
-                atom_type: piece.atom_type,
-                size: piece.len,
-                label: piece.label.clone(),
-                children: Vec::new(),
-            });
-            parents.len() - 1
+    }
+    let parents = parents
+        .into_iter()
+        .map(|h| AtomHash(h.finalize().into()))
+        .collect();
+    (AtomHash(whole.finalize().into()), parents)
+}
+
+/// The file's bytes from `start` on: read in blocks of several mebibytes, handed out from
+/// the front as shared slices. A block goes back to the window's pool when the last job
+/// holding part of it is done, so a file of any size is read through a few blocks, with no
+/// fresh memory to fault in and no zeroing per read; only the bytes not yet handed out when
+/// a block runs short (less than the chunker's maximum) are copied into the next one.
+struct Window<'a> {
+    source: &'a dyn Source,
+    progress: Option<&'a AtomicU64>,
+    pool: Arc<Mutex<Vec<Vec<u8>>>>,
+    /// The file's bytes `start..start + block.len()`, not yet handed out.
+    block: Bytes,
+    start: u64,
+}
+
+/// A block's buffer and how much of it holds file bytes.
+struct Block {
+    buf: Vec<u8>,
+    len: usize,
+    pool: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl AsRef<[u8]> for Block {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl Drop for Block {
+    fn drop(&mut self) {
+        // Blocks enlarged for one large atom are not kept.
+        if self.buf.len() == WINDOW_BLOCK {
+            self.pool.lock().push(std::mem::take(&mut self.buf));
+        }
+    }
+}
+
+impl<'a> Window<'a> {
+    fn new(source: &'a dyn Source, progress: Option<&'a AtomicU64>) -> Window<'a> {
+        Window {
+            source,
+            progress,
+            pool: Arc::default(),
+            block: Bytes::new(),
+            start: 0,
+        }
+    }
+
+    fn end(&self) -> u64 {
+        self.start + self.block.len() as u64
+    }
+
+    /// Makes the window reach `until`, reading a new block if it does not already.
+    fn fill_to(&mut self, until: u64) -> Result<()> {
+        let end = self.end();
+        if end >= until {
+            return Ok(());
+        }
+        let kept = self.block.len();
+        let size = ((until - self.start) as usize).max(WINDOW_BLOCK);
+        let pooled = (size == WINDOW_BLOCK)
+            .then(|| self.pool.lock().pop())
+            .flatten();
+        let mut buf = pooled.unwrap_or_else(|| vec![0; size]);
+        buf[..kept].copy_from_slice(&self.block);
+        let read = ((size - kept) as u64).min(self.source.len().saturating_sub(end)) as usize;
+        let io = |e: std::io::Error| Error::Io {
+            path: "the file being added".into(),
+            source: e,
+        };
+        if end + (read as u64) < until {
+            return Err(io(std::io::ErrorKind::UnexpectedEof.into()));
+        }
+        self.source
+            .read_at(end, &mut buf[kept..kept + read])
+            .map_err(io)?;
+        if let Some(progress) = self.progress {
+            progress.fetch_add(read as u64, Ordering::Relaxed);
+        }
+        self.block = Bytes::from_owner(Block {
+            buf,
+            len: kept + read,
+            pool: Arc::clone(&self.pool),
         });
-        let block = (4 * max_chunk).max(1 << 20);
-        let (mut read_to, end) = (piece.offset, piece.offset + piece.len);
-        let mut chunk_start = piece.offset;
-        // `buffer[..filled]` holds bytes read and not yet cut. Its size is fixed once, so
-        // reads go straight into it, with no zeroing or growth per block.
-        buffer.resize(block + max_chunk, 0);
-        let mut filled = 0;
-        loop {
-            // Keep at least one maximum chunk ahead, unless the piece ends sooner.
-            if filled < max_chunk && read_to < end {
-                let n = (end - read_to).min(block as u64) as usize;
-                source
-                    .read_at(read_to, &mut buffer[filled..filled + n])
-                    .map_err(io)?;
-                filled += n;
-                read_to += n as u64;
-                report(context, n as u64);
-            }
-            if filled == 0 {
-                break;
-            }
-            // Cut every chunk the buffer holds whole, then move what is left to the front.
-            let mut start = 0;
-            while filled - start >= max_chunk || (read_to == end && start < filled) {
-                let len = context.chunker.cut(&buffer[start..filled]);
-                let data: Arc<[u8]> = Arc::from(&buffer[start..start + len]);
-                send(job(seq, piece, chunk_start, data, parent))?;
-                seq += 1;
-                chunk_start += len as u64;
-                start += len;
-            }
-            buffer.copy_within(start..filled, 0);
-            filled -= start;
+        Ok(())
+    }
+
+    /// The bytes `from..to` of the file, which the window must hold.
+    fn slice(&self, from: u64, to: u64) -> &[u8] {
+        &self.block[(from - self.start) as usize..(to - self.start) as usize]
+    }
+
+    /// Hands out the bytes from the window's start up to `to`.
+    fn take(&mut self, to: u64) -> Bytes {
+        let len = (to - self.start) as usize;
+        self.start = to;
+        self.block.split_to(len)
+    }
+}
+
+/// The reading thread: the plan's pieces to atoms, gathered into jobs, in order.
+struct Reader<'a> {
+    window: Window<'a>,
+    context: &'a Context<'a>,
+    jobs: mpsc::SyncSender<Job>,
+    hashes: mpsc::SyncSender<HashJob>,
+    /// Atoms cut and not yet sent; their ranges are relative to the window's start.
+    pending: Vec<AtomJob>,
+    pending_bytes: usize,
+    parent_spans: Vec<(Range<usize>, usize)>,
+    parents: Vec<Parent>,
+    seq: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn new(
+        source: &'a dyn Source,
+        context: &'a Context<'a>,
+        jobs: mpsc::SyncSender<Job>,
+        hashes: mpsc::SyncSender<HashJob>,
+    ) -> Reader<'a> {
+        Reader {
+            window: Window::new(source, context.progress),
+            context,
+            jobs,
+            hashes,
+            pending: Vec::new(),
+            pending_bytes: 0,
+            parent_spans: Vec::new(),
+            parents: Vec::new(),
+            seq: 0,
         }
     }
-    Ok(parents)
-}
 
-fn report(context: &Context<'_>, bytes: u64) {
-    if let Some(progress) = context.progress {
-        progress.fetch_add(bytes, Ordering::Relaxed);
+    /// Cuts and sends every piece; returns the cut typed pieces, their hashes still to come
+    /// from the hashing thread. Dropping the reader closes the channels.
+    fn read(mut self, plan: &Plan) -> Result<Vec<Parent>> {
+        let max_chunk = self.context.chunker.sizes().max as u64;
+        for piece in &plan.pieces {
+            let end = piece.offset + piece.len;
+            if piece.atom_type != AtomType::Raw && piece.len <= self.context.max_atom_size {
+                self.window.fill_to(end)?;
+                self.push(piece, piece.offset, piece.len, None)?;
+                continue;
+            }
+            // Content-defined chunks of the piece. A typed piece so cut becomes a parent.
+            let parent = (piece.atom_type != AtomType::Raw).then(|| {
+                self.parents.push(Parent {
+                    hash: AtomHash([0; 32]),
+                    atom_type: piece.atom_type,
+                    size: piece.len,
+                    label: piece.label.clone(),
+                    children: Vec::new(),
+                });
+                self.parents.len() - 1
+            });
+            let mut at = piece.offset;
+            while at < end {
+                // The chunker needs a maximum chunk ahead, unless the piece ends sooner.
+                let ahead = (at + max_chunk).min(end);
+                self.window.fill_to(ahead)?;
+                let len = self.context.chunker.cut(self.window.slice(at, ahead)) as u64;
+                self.push(piece, at, len, parent)?;
+                at += len;
+            }
+        }
+        self.send()?;
+        Ok(self.parents)
+    }
+
+    /// Adds the atom `offset..offset + len` of `piece` to the pending job, and sends the job
+    /// when it is full.
+    fn push(&mut self, piece: &Piece, offset: u64, len: u64, parent: Option<usize>) -> Result<()> {
+        let start = (offset - self.window.start) as usize;
+        let range = start..start + len as usize;
+        if let Some(parent) = parent {
+            match self.parent_spans.last_mut() {
+                Some((span, p)) if *p == parent && span.end == start => span.end = range.end,
+                _ => self.parent_spans.push((range.clone(), parent)),
+            }
+        }
+        self.pending.push(AtomJob {
+            seq: self.seq,
+            offset,
+            range,
+            atom_type: piece.atom_type,
+            refine_h264: piece.refine_h264,
+            label: piece.label.clone(),
+            parent,
+        });
+        self.seq += 1;
+        self.pending_bytes += len as usize;
+        if self.pending_bytes >= JOB_BYTES || self.pending.len() >= JOB_ATOMS {
+            self.send()?;
+        }
+        Ok(())
+    }
+
+    /// Sends the pending atoms as one job, and their bytes to the hashing thread.
+    fn send(&mut self) -> Result<()> {
+        let Some(last) = self.pending.last() else {
+            return Ok(());
+        };
+        let data = self.window.take(last.offset + last.range.len() as u64);
+        let stopped = || Error::Backend("a worker stopped".into());
+        self.hashes
+            .send(HashJob {
+                data: data.clone(),
+                parent_spans: std::mem::take(&mut self.parent_spans),
+            })
+            .map_err(|_| stopped())?;
+        self.jobs
+            .send(Job {
+                data,
+                atoms: std::mem::take(&mut self.pending),
+            })
+            .map_err(|_| stopped())?;
+        self.pending_bytes = 0;
+        Ok(())
     }
 }
 
-fn job(seq: usize, piece: &Piece, offset: u64, data: Arc<[u8]>, parent: Option<usize>) -> Job {
-    Job {
-        seq,
-        offset,
-        data,
-        atom_type: piece.atom_type,
-        refine_h264: piece.refine_h264,
-        label: piece.label.clone(),
-        parent,
-    }
-}
-
-/// A worker's part: hash, type, and store the atom if the index does not have it.
-fn store_atom(job: Job, context: &Context<'_>, claimed: &Mutex<HashSet<AtomHash>>) -> Result<Done> {
-    let hash = AtomHash(Sha256::digest(&job.data).into());
-    let atom_type = match job.refine_h264 {
-        Some(nal_length) => h264_frame_type(&job.data, nal_length),
-        None => job.atom_type,
+/// A worker's part for one atom: hash, type, and store it if the index does not have it.
+fn store_atom(
+    data: &[u8],
+    atom: AtomJob,
+    context: &Context<'_>,
+    claimed: &Mutex<HashSet<AtomHash>>,
+) -> Result<Done> {
+    let data = &data[atom.range];
+    let hash = AtomHash(Sha256::digest(data).into());
+    let atom_type = match atom.refine_h264 {
+        Some(nal_length) => h264_frame_type(data, nal_length),
+        None => atom.atom_type,
     };
     let known = context.index.contains(&atom_key(&hash))?;
     let stored = if !known && claimed.lock().insert(hash) {
-        let encoded = compress::encode(&job.data, atom_type, context.compression);
+        let encoded = compress::encode(data, atom_type, context.compression);
         context.backend.put(&hash, &encoded)?;
-        Some((encoded.len() as u64, job.label))
+        Some((encoded.len() as u64, atom.label))
     } else {
         None
     };
     Ok(Done {
-        seq: job.seq,
+        seq: atom.seq,
         reference: ContentRef {
             hash,
             atom_type,
-            offset: job.offset,
-            size: job.data.len() as u64,
+            offset: atom.offset,
+            size: data.len() as u64,
         },
-        parent: job.parent,
+        parent: atom.parent,
         stored,
     })
 }
