@@ -16,6 +16,23 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Turns transparent huge pages off for this process, as redis-server does by default
+/// (`disable-thp yes`). mimalloc asks for them on its arenas, and the kernel then zeroes a
+/// whole 2 MiB page at the first touch of any byte of it: half the time of a short command
+/// such as `cairn blob add` of a small file (19 ms against 9 ms), and nothing measurable
+/// gained by the server in exchange. It runs from `.init_array`, before the Rust runtime
+/// makes its first allocation (in `main` the first arena would already be faulted in).
+extern "C" fn disable_transparent_huge_pages() {
+    // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no memory of ours.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
+#[used]
+#[unsafe(link_section = ".init_array")]
+static DISABLE_THP_AT_START: extern "C" fn() = disable_transparent_huge_pages;
+
 #[derive(Parser)]
 #[command(
     name = "cairn",
