@@ -321,9 +321,9 @@ struct Reader<'a> {
     context: &'a Context<'a>,
     jobs: mpsc::SyncSender<Job>,
     hashes: mpsc::SyncSender<HashJob>,
-    /// Atoms cut and not yet sent; their ranges are relative to the window's start.
+    /// Atoms cut and not yet sent; their ranges are relative to the window's start, where
+    /// the first of them begins.
     pending: Vec<AtomJob>,
-    pending_bytes: usize,
     parent_spans: Vec<(Range<usize>, usize)>,
     parents: Vec<Parent>,
     seq: usize,
@@ -342,7 +342,6 @@ impl<'a> Reader<'a> {
             jobs,
             hashes,
             pending: Vec::new(),
-            pending_bytes: 0,
             parent_spans: Vec::new(),
             parents: Vec::new(),
             seq: 0,
@@ -406,8 +405,8 @@ impl<'a> Reader<'a> {
             parent,
         });
         self.seq += 1;
-        self.pending_bytes += len as usize;
-        if self.pending_bytes >= JOB_BYTES || self.pending.len() >= JOB_ATOMS {
+        let pending_bytes = start + len as usize;
+        if pending_bytes >= JOB_BYTES || self.pending.len() >= JOB_ATOMS {
             self.send()?;
         }
         Ok(())
@@ -432,7 +431,6 @@ impl<'a> Reader<'a> {
                 atoms: std::mem::take(&mut self.pending),
             })
             .map_err(|_| stopped())?;
-        self.pending_bytes = 0;
         Ok(())
     }
 }
