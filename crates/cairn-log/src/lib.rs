@@ -60,6 +60,7 @@ mod maintenance;
 mod meta;
 mod options;
 mod persist;
+mod reader;
 mod record;
 mod recovery;
 mod segment;
@@ -69,6 +70,7 @@ mod wal;
 
 pub use error::{Error, Result};
 pub use options::{Durability, Options};
+pub use reader::Reader;
 pub use store::{Batch, PendingCommit, ScanPage, Stats, Store, Value};
 
 /// The longest key accepted: 64 KiB.

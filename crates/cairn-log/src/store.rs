@@ -34,9 +34,10 @@ use crate::hash::KeyHasher;
 use crate::index::{Entry, Index, SHARDS};
 use crate::layout::Layout;
 use crate::options::{Durability, Options};
+use crate::reader::Reader;
 use crate::record;
 use crate::segment::{self, Segment, HEADER_LEN};
-use crate::table::SegmentTable;
+use crate::table::{SegmentMap, SegmentTable};
 use crate::wal::{FrameBuilder, Wal};
 use crate::{MAX_KEY_LEN, MAX_VALUE_LEN};
 
@@ -392,20 +393,17 @@ impl Store {
 
     /// The value of `key` with its expiry time.
     pub fn get_entry(&self, key: &[u8]) -> Result<Option<Value>> {
-        check_key(key)?;
-        let Some(found) = self.inner.lookup(key, true)? else {
-            return Ok(None);
-        };
-        Ok(Some(Value {
-            bytes: found.value,
-            expires_at: (found.expires_at != 0).then_some(found.expires_at),
-        }))
+        self.inner.get_entry(key, None)
     }
 
     /// Whether `key` exists (and has not expired).
     pub fn contains(&self, key: &[u8]) -> Result<bool> {
-        check_key(key)?;
-        Ok(self.inner.lookup(key, false)?.is_some())
+        self.inner.contains(key, None)
+    }
+
+    /// A reader for a batch of lookups: see [`Reader`].
+    pub fn reader(&self) -> Reader<'_> {
+        Reader::new(self)
     }
 
     /// One page of an unordered scan over the live keys, Redis `SCAN` style: start with cursor
@@ -540,7 +538,13 @@ impl Inner {
     /// A small record ([`record::is_small`]) stored uncompressed never goes through the
     /// cache: copying it out of the mapping costs less than probing the cache, and the page
     /// cache holds it anyway.
-    fn read_if_key(&self, e: &Entry, key: &[u8], with_value: bool) -> Result<Option<Found>> {
+    fn read_if_key(
+        &self,
+        e: &Entry,
+        key: &[u8],
+        with_value: bool,
+        view: Option<&SegmentMap>,
+    ) -> Result<Option<Found>> {
         let place = cache::place(e.segment, e.offset);
         let small = record::is_small(u64::from(e.size));
         if !small {
@@ -548,57 +552,55 @@ impl Inner {
                 return Ok(found);
             }
         }
-        let read = self
-            .segments
-            .with(e.segment, |seg| -> Result<Option<Found>> {
-                // A run of repeats compressed this short is cached like a large record: look
-                // there before checking the record's CRC.
-                if small
-                    && seg
-                        .bytes(e.offset, u64::from(e.size))
-                        .is_some_and(record::peek_compressed)
-                {
-                    if let Some(found) = self.cached(place, key) {
-                        return Ok(found);
-                    }
+        let read = self.with_segment(view, e.segment, |seg| -> Result<Option<Found>> {
+            // A run of repeats compressed this short is cached like a large record: look
+            // there before checking the record's CRC.
+            if small
+                && seg
+                    .bytes(e.offset, u64::from(e.size))
+                    .is_some_and(record::peek_compressed)
+            {
+                if let Some(found) = self.cached(place, key) {
+                    return Ok(found);
                 }
-                let rec = seg.record(e.offset, u64::from(e.size))?;
-                if rec.key != key {
-                    return Ok(None);
-                }
-                if !with_value {
-                    return Ok(Some(Found {
-                        value: Bytes::new(),
-                        expires_at: rec.expires_at,
-                    }));
-                }
-                if small && !rec.is_compressed() {
-                    return Ok(Some(Found {
-                        value: Bytes::copy_from_slice(rec.stored()),
-                        expires_at: rec.expires_at,
-                    }));
-                }
-                let mut buf = Vec::with_capacity(rec.key.len() + rec.stored_len());
-                buf.extend_from_slice(rec.key);
-                rec.value_into(&mut buf)
-                    .map_err(|why| Error::corrupt(seg.path(), e.offset, why.to_string()))?;
-                let buf = Bytes::from(buf);
-                let found = Found {
-                    value: buf.slice(key.len()..),
+            }
+            let rec = seg.record(e.offset, u64::from(e.size))?;
+            if rec.key != key {
+                return Ok(None);
+            }
+            if !with_value {
+                return Ok(Some(Found {
+                    value: Bytes::new(),
                     expires_at: rec.expires_at,
-                };
-                if self.cache.enabled() && self.cache.admit(place) {
-                    self.cache.insert(
-                        place,
-                        Cached {
-                            buf,
-                            key_len: key.len(),
-                            expires_at: rec.expires_at,
-                        },
-                    );
-                }
-                Ok(Some(found))
-            });
+                }));
+            }
+            if small && !rec.is_compressed() {
+                return Ok(Some(Found {
+                    value: Bytes::copy_from_slice(rec.stored()),
+                    expires_at: rec.expires_at,
+                }));
+            }
+            let mut buf = Vec::with_capacity(rec.key.len() + rec.stored_len());
+            buf.extend_from_slice(rec.key);
+            rec.value_into(&mut buf)
+                .map_err(|why| Error::corrupt(seg.path(), e.offset, why.to_string()))?;
+            let buf = Bytes::from(buf);
+            let found = Found {
+                value: buf.slice(key.len()..),
+                expires_at: rec.expires_at,
+            };
+            if self.cache.enabled() && self.cache.admit(place) {
+                self.cache.insert(
+                    place,
+                    Cached {
+                        buf,
+                        key_len: key.len(),
+                        expires_at: rec.expires_at,
+                    },
+                );
+            }
+            Ok(Some(found))
+        });
         read.ok_or_else(|| self.missing_segment(e))?
     }
 
@@ -614,9 +616,46 @@ impl Inner {
         }))
     }
 
+    /// Runs `f` on segment `id`, found in `view` (a table loaded earlier, see [`Reader`]) or
+    /// else in the live table: a segment created since the view was loaded is only there.
+    fn with_segment<R>(
+        &self,
+        view: Option<&SegmentMap>,
+        id: u32,
+        f: impl FnOnce(&Segment) -> R,
+    ) -> Option<R> {
+        match view.and_then(|segments| segments.get(&id)) {
+            Some(segment) => Some(f(segment)),
+            None => self.segments.with(id, f),
+        }
+    }
+
+    /// The value of `key` with its expiry time, reading segments through `view` if given.
+    pub(crate) fn get_entry(&self, key: &[u8], view: Option<&SegmentMap>) -> Result<Option<Value>> {
+        check_key(key)?;
+        let Some(found) = self.lookup(key, true, view)? else {
+            return Ok(None);
+        };
+        Ok(Some(Value {
+            bytes: found.value,
+            expires_at: (found.expires_at != 0).then_some(found.expires_at),
+        }))
+    }
+
+    /// Whether `key` exists, reading segments through `view` if given.
+    pub(crate) fn contains(&self, key: &[u8], view: Option<&SegmentMap>) -> Result<bool> {
+        check_key(key)?;
+        Ok(self.lookup(key, false, view)?.is_some())
+    }
+
     /// Finds the live (unexpired) record of `key`. With `with_value` false the value is not
     /// decoded (the returned value is empty).
-    fn lookup(&self, key: &[u8], with_value: bool) -> Result<Option<Found>> {
+    fn lookup(
+        &self,
+        key: &[u8],
+        with_value: bool,
+        view: Option<&SegmentMap>,
+    ) -> Result<Option<Found>> {
         let hash = self.hasher.hash(key);
         if !self.bloom.may_contain(hash) {
             return Ok(None);
@@ -625,7 +664,7 @@ impl Inner {
             let shard = self.index.read(hash);
             let mut found = None;
             for e in shard.with_hash(hash) {
-                found = self.read_if_key(e, key, with_value)?;
+                found = self.read_if_key(e, key, with_value, view)?;
                 if found.is_some() {
                     break;
                 }

@@ -336,6 +336,59 @@ fn compaction_reclaims_disk_and_keeps_live_data() {
     assert_eq!(store.get(b"k7").expect("get").expect("present")[0], 9);
 }
 
+/// A reader keeps the segment table it loaded: it must still find records written since
+/// into new segments (rollovers), and records compaction moved out of the segments it holds.
+#[test]
+fn a_reader_sees_writes_into_segments_made_after_it_and_compaction_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path(), small()).expect("open");
+    store.put(b"old", b"before the reader", None).expect("put");
+    let reader = store.reader();
+    let segments_before = store.stats().segments;
+    // Incompressible, so that 400 of them fill several 64 KiB segments.
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let value: Vec<u8> = (0..1000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    for i in 0..400u32 {
+        store
+            .put(format!("k{i}").as_bytes(), &value, None)
+            .expect("put");
+    }
+    store.put(b"old", b"rewritten", None).expect("put");
+    assert!(store.stats().segments > segments_before + 2, "no rollover");
+    for i in 0..400u32 {
+        assert_eq!(
+            reader
+                .get(format!("k{i}").as_bytes())
+                .expect("get")
+                .as_deref(),
+            Some(&value[..]),
+            "k{i}"
+        );
+    }
+    assert_eq!(
+        reader.get(b"old").expect("get").as_deref(),
+        Some(&b"rewritten"[..])
+    );
+    for i in 0..400u32 {
+        store.delete(format!("k{i}").as_bytes()).expect("delete");
+    }
+    assert!(store.compact().expect("compact") > 0);
+    assert_eq!(
+        reader.get(b"old").expect("get").as_deref(),
+        Some(&b"rewritten"[..])
+    );
+    assert!(!reader.contains(b"k7").expect("contains"));
+    let entry = reader.get_entry(b"old").expect("get").expect("present");
+    assert_eq!(entry.expires_at, None);
+}
+
 #[test]
 fn background_compaction_runs_while_readers_and_writers_go_on() {
     let dir = tempfile::tempdir().expect("tempdir");
