@@ -44,7 +44,7 @@ pub type Handler = fn(&mut Ctx<'_, '_>, &[Bytes]) -> Result<Reply>;
 impl Kv {
     /// Runs one command for `session`.
     pub fn execute(self: &Arc<Self>, session: &mut Session, argv: &[Bytes]) -> Outcome {
-        let mut outcomes = self.execute_pipeline(session, std::slice::from_ref(&argv.to_vec()));
+        let mut outcomes = self.execute_pipeline(session, &[argv]);
         outcomes.pop().unwrap_or(Outcome {
             reply: Reply::OK,
             durable: Default::default(),
@@ -60,10 +60,10 @@ impl Kv {
     ///
     /// Stops after a command that asks the connection to do something (QUIT, SHUTDOWN, a
     /// blocking pop that found nothing): the outcomes returned say how many ran.
-    pub fn execute_pipeline(
+    pub fn execute_pipeline<R: AsRef<[Bytes]>>(
         self: &Arc<Self>,
         session: &mut Session,
-        requests: &[Vec<Bytes>],
+        requests: &[R],
     ) -> Vec<Outcome> {
         let mut outcomes = Vec::with_capacity(requests.len());
         session.info.last_active_ms.store(
@@ -87,6 +87,7 @@ impl Kv {
         let mut counted = 0;
         let mut last_command = None;
         for argv in requests {
+            let argv = argv.as_ref();
             counted += u64::from(!argv.is_empty());
             let spec = match self.admit(ctx.session, argv, &mut last_command) {
                 Ok(spec) => spec,

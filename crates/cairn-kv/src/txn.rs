@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use cairn_log::{Batch, PendingCommit, Store};
+use cairn_log::{Batch, PendingCommit, Reader, Store};
 
 use crate::collections;
 use crate::collections::open::Parked;
@@ -27,6 +27,8 @@ pub(crate) const GENERATION_META: &str = "generation";
 
 pub struct Txn<'a> {
     store: &'a Store,
+    /// The store's reads, sharing one load of its segment table for the transaction.
+    reader: Reader<'a>,
     pub(crate) state: &'a mut State,
     /// The time the whole command (or `EXEC`) sees, unix ms.
     pub now: u64,
@@ -59,6 +61,7 @@ impl<'a> Txn<'a> {
     pub(crate) fn new(store: &'a Store, state: &'a mut State, now: u64) -> Txn<'a> {
         Txn {
             store,
+            reader: store.reader(),
             state,
             now,
             writes: HashMap::new(),
@@ -119,14 +122,14 @@ impl<'a> Txn<'a> {
         if let Some(value) = self.writes.get(log_key) {
             return Ok(value.clone());
         }
-        Ok(self.store.get(log_key)?)
+        Ok(self.reader.get(log_key)?)
     }
 
     /// Whether a log key exists, without reading its value unless this transaction wrote it.
     pub fn exists(&mut self, log_key: &[u8]) -> Result<bool> {
         match self.writes.get(log_key) {
             Some(value) => Ok(value.is_some()),
-            None => Ok(self.store.contains(log_key)?),
+            None => Ok(self.reader.contains(log_key)?),
         }
     }
 
@@ -331,7 +334,7 @@ impl<'a> Txn<'a> {
             if parse_head_key(log_key).is_none_or(|(d, _)| d != db) {
                 continue;
             }
-            let before = self.store.contains(log_key).unwrap_or(false);
+            let before = self.reader.contains(log_key).unwrap_or(false);
             count += i64::from(value.is_some()) - i64::from(before);
         }
         count.max(0) as u64

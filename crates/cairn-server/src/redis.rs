@@ -19,7 +19,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::resp::{encode_reply, parse_request, ProtocolError};
+use crate::resp::{encode_reply, ProtocolError, Requests};
 
 /// How much input one connection may hold unparsed: one maximal bulk string plus headers.
 const MAX_QUERY_BUFFER: usize = (1 << 30) + (1 << 20);
@@ -101,21 +101,22 @@ impl Connection {
     async fn run(&mut self) -> std::io::Result<()> {
         let mut input = BytesMut::with_capacity(16 << 10);
         let mut output = BytesMut::with_capacity(16 << 10);
+        let mut requests = Requests::default();
         loop {
             let mut durable = PendingCommit::default();
-            let (requests, protocol_error) = take_requests(&mut input);
+            let protocol_error = requests.take(&mut input, MAX_PIPELINE);
             let mut next = 0;
             while next < requests.len() {
                 let outcomes = self
                     .kv
-                    .execute_pipeline(&mut self.session, &requests[next..]);
+                    .execute_pipeline(&mut self.session, &requests.from(next));
                 let ran = outcomes.len().max(1);
                 for (i, mut outcome) in outcomes.into_iter().enumerate() {
                     if let After::Block { timeout_ms } = outcome.after {
                         // Answer what came before, then wait.
                         self.reply_when_durable(&mut output, durable).await?;
                         durable = PendingCommit::default();
-                        outcome = self.block(&requests[next + i], timeout_ms).await;
+                        outcome = self.block(requests.get(next + i), timeout_ms).await;
                     }
                     durable = durable.max(outcome.durable);
                     match outcome.after {
@@ -157,6 +158,7 @@ impl Connection {
                 // More complete requests may be waiting in the buffer.
                 continue;
             }
+            requests.clear();
             if input.len() > MAX_QUERY_BUFFER {
                 return Ok(());
             }
@@ -250,21 +252,6 @@ async fn peer_closed(socket: &TcpStream) -> bool {
     }
     let mut byte = [0u8; 1];
     matches!(socket.peek(&mut byte).await, Ok(0) | Err(_))
-}
-
-/// Takes up to [`MAX_PIPELINE`] complete requests off the front of `input`, and the
-/// protocol error that stopped parsing, if any (the requests before it still run).
-fn take_requests(input: &mut BytesMut) -> (Vec<Vec<Bytes>>, Option<ProtocolError>) {
-    let mut requests = Vec::new();
-    while requests.len() < MAX_PIPELINE {
-        match parse_request(input) {
-            Ok(Some(args)) if args.is_empty() => {}
-            Ok(Some(args)) => requests.push(args),
-            Ok(None) => break,
-            Err(e) => return (requests, Some(e)),
-        }
-    }
-    (requests, None)
 }
 
 async fn sleep_or_forever(d: Option<Duration>) {

@@ -27,53 +27,160 @@ fn protocol(msg: impl Into<String>) -> ProtocolError {
 
 /// The position of the `\r\n` ending the line that starts at `from`, if complete.
 fn line_end(buf: &[u8], from: usize) -> Option<usize> {
-    buf.get(from..)?
-        .windows(2)
-        .position(|w| w == b"\r\n")
-        .map(|p| from + p)
+    let mut at = from;
+    loop {
+        let cr = at + buf.get(at..)?.iter().position(|&b| b == b'\r')?;
+        if *buf.get(cr + 1)? == b'\n' {
+            return Some(cr);
+        }
+        at = cr + 1;
+    }
+}
+
+/// An argument found by [`scan_request`]: where it lies in the buffer, or, for an inline
+/// request whose quotes and escapes change its bytes, the bytes themselves.
+#[derive(Debug)]
+enum Piece {
+    At(std::ops::Range<usize>),
+    Owned(Bytes),
+}
+
+impl Piece {
+    /// The argument, sliced from `frame` (the scanned bytes, frozen) if it lies there.
+    fn cut_from(self, frame: &Bytes) -> Bytes {
+        match self {
+            Piece::At(range) => frame.slice(range),
+            Piece::Owned(bytes) => bytes,
+        }
+    }
+}
+
+/// Requests cut off the front of the input in one go, for a connection to run as one
+/// pipeline. Their arguments are slices of one frozen frame, kept in one vector reused
+/// from batch to batch: a request costs no allocation of its own, and each argument one
+/// reference count.
+#[derive(Debug, Default)]
+pub struct Requests {
+    args: Vec<Bytes>,
+    /// Request `i` is `args[ends[i - 1]..ends[i]]` (from 0 for the first).
+    ends: Vec<usize>,
+    /// Where the arguments lie while the frame is being scanned.
+    pieces: Vec<Piece>,
+}
+
+impl Requests {
+    /// Takes up to `max` complete requests off the front of `input`, in place of the ones
+    /// held; returns the protocol error that stopped the scan, if any (the requests before
+    /// it are taken and still run). Blank lines and `*0` are consumed and not counted.
+    pub fn take(&mut self, input: &mut BytesMut, max: usize) -> Option<ProtocolError> {
+        self.clear();
+        let mut taken = 0;
+        let mut error = None;
+        while self.ends.len() < max {
+            match scan_request(input, taken, &mut self.pieces) {
+                Ok(Some(next)) => {
+                    taken = next;
+                    if self.ends.last().copied().unwrap_or(0) < self.pieces.len() {
+                        self.ends.push(self.pieces.len());
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            }
+        }
+        self.pieces.truncate(self.ends.last().copied().unwrap_or(0));
+        let frame = input.split_to(taken).freeze();
+        self.args
+            .extend(self.pieces.drain(..).map(|piece| match piece {
+                Piece::At(range) => frame.slice(range),
+                Piece::Owned(bytes) => bytes,
+            }));
+        error
+    }
+
+    /// Lets go of the requests held, and so of the frame they are cut from: done before
+    /// reading more, so that the input buffer's memory can be reused rather than kept.
+    pub fn clear(&mut self) {
+        self.args.clear();
+        self.ends.clear();
+        self.pieces.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Request `i`'s arguments, its name first.
+    pub fn get(&self, i: usize) -> &[Bytes] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.args[start..self.ends[i]]
+    }
+
+    /// The requests from `i` on.
+    pub fn from(&self, i: usize) -> Vec<&[Bytes]> {
+        (i..self.len()).map(|i| self.get(i)).collect()
+    }
 }
 
 /// Takes one request off the front of `buf`: `Ok(Some(args))` (empty for a blank line or
 /// `*0`), `Ok(None)` when more bytes are needed.
 pub fn parse_request(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
-    let Some(&first) = buf.first() else {
+    let mut pieces = Vec::new();
+    let Some(end) = scan_request(buf, 0, &mut pieces)? else {
+        return Ok(None);
+    };
+    let frame = buf.split_to(end).freeze();
+    Ok(Some(
+        pieces
+            .into_iter()
+            .map(|piece| piece.cut_from(&frame))
+            .collect(),
+    ))
+}
+
+/// Checks the request starting at `at` in `buf` and appends where its arguments lie to
+/// `pieces`: `Ok(Some(end))` with where it ends, `Ok(None)` when more bytes are needed
+/// (then `pieces` may hold a part of it, for the caller to drop).
+fn scan_request(
+    buf: &[u8],
+    at: usize,
+    pieces: &mut Vec<Piece>,
+) -> Result<Option<usize>, ProtocolError> {
+    let Some(&first) = buf.get(at) else {
         return Ok(None);
     };
     if first != b'*' {
-        return parse_inline(buf);
+        return scan_inline(buf, at, pieces);
     }
-    let Some(end) = line_end(buf, 1) else {
-        if buf.len() > MAX_INLINE {
+    let Some(end) = line_end(buf, at + 1) else {
+        if buf.len() - at > MAX_INLINE {
             return Err(protocol("too big mbulk count string"));
         }
         return Ok(None);
     };
-    let count = strict_i64(&buf[1..end]).ok_or_else(|| protocol("invalid multibulk length"))?;
+    let count =
+        strict_i64(&buf[at + 1..end]).ok_or_else(|| protocol("invalid multibulk length"))?;
     if count > MAX_MULTIBULK as i64 {
         return Err(protocol("invalid multibulk length"));
     }
-    if count <= 0 {
-        let _ = buf.split_to(end + 2);
-        return Ok(Some(Vec::new()));
-    }
-    // Checked whole before anything is taken, then cut from the frozen frame: one pass to
-    // find where the request ends, one to slice its arguments (no list of ranges between).
-    let first = end + 2;
-    let mut at = first;
-    for _ in 0..count {
-        match bulk_at(buf, at)? {
-            Some((_, next)) => at = next,
+    let mut next = end + 2;
+    for _ in 0..count.max(0) {
+        match bulk_at(buf, next)? {
+            Some((range, after)) => {
+                pieces.push(Piece::At(range));
+                next = after;
+            }
             None => return Ok(None),
         }
     }
-    let frame = buf.split_to(at).freeze();
-    let mut args = Vec::with_capacity(count as usize);
-    let mut at = first;
-    while let Ok(Some((range, next))) = bulk_at(&frame, at) {
-        args.push(frame.slice(range));
-        at = next;
-    }
-    Ok(Some(args))
+    Ok(Some(next))
 }
 
 /// The bulk string whose `$` header starts at `at`: its body's range and where the next
@@ -112,10 +219,14 @@ fn bulk_at(
 }
 
 /// An inline request: one line, arguments split on spaces, with `"…"` (escapes) and `'…'`.
-fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
-    let newline = buf.iter().position(|&b| b == b'\n');
-    let Some(newline) = newline else {
-        if buf.len() > MAX_INLINE {
+fn scan_inline(
+    buf: &[u8],
+    at: usize,
+    pieces: &mut Vec<Piece>,
+) -> Result<Option<usize>, ProtocolError> {
+    let rest = &buf[at..];
+    let Some(newline) = rest.iter().position(|&b| b == b'\n') else {
+        if rest.len() > MAX_INLINE {
             return Err(protocol("too big inline request"));
         }
         return Ok(None);
@@ -123,12 +234,11 @@ fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError>
     if newline > MAX_INLINE {
         return Err(protocol("too big inline request"));
     }
-    let line = buf.split_to(newline + 1);
-    let line = line.strip_suffix(b"\n").unwrap_or(&line);
+    let line = &rest[..newline];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    split_inline(line)
-        .map(Some)
-        .ok_or_else(|| protocol("unbalanced quotes in request"))
+    let args = split_inline(line).ok_or_else(|| protocol("unbalanced quotes in request"))?;
+    pieces.extend(args.into_iter().map(Piece::Owned));
+    Ok(Some(at + newline + 1))
 }
 
 /// Splits an inline line like Redis's `sdssplitargs`; `None` on unbalanced quotes.
@@ -397,6 +507,46 @@ mod tests {
             );
             assert_eq!(got[1], vec![Bytes::from("PING")]);
         }
+    }
+
+    #[test]
+    fn a_batch_takes_every_complete_request_and_leaves_the_rest() {
+        let input = b"*2\r\n$3\r\nGET\r\n$1\r\na\r\n\r\n*0\r\nPING x\r\n*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET";
+        let mut buf = BytesMut::from(&input[..]);
+        let mut requests = Requests::default();
+        assert_eq!(requests.take(&mut buf, 512), None);
+        assert_eq!(requests.len(), 3, "blank line and *0 are not requests");
+        assert_eq!(requests.get(0), &[Bytes::from("GET"), Bytes::from("a")][..]);
+        assert_eq!(
+            requests.get(1),
+            &[Bytes::from("PING"), Bytes::from("x")][..]
+        );
+        assert_eq!(requests.get(2), &[Bytes::from("PING")][..]);
+        assert_eq!(requests.from(1).len(), 2);
+        assert_eq!(&buf[..], b"*2\r\n$3\r\nGET", "the partial request stays");
+        buf.extend_from_slice(b"\r\n$1\r\nb\r\n");
+        assert_eq!(requests.take(&mut buf, 512), None);
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests.get(0), &[Bytes::from("GET"), Bytes::from("b")][..]);
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn a_batch_stops_at_its_limit_and_at_a_protocol_error() {
+        let mut buf = BytesMut::from(&b"PING\r\n".repeat(5)[..]);
+        let mut requests = Requests::default();
+        assert_eq!(requests.take(&mut buf, 3), None);
+        assert_eq!(requests.len(), 3);
+        assert_eq!(buf.len(), 2 * 6);
+        let mut buf = BytesMut::from(&b"*1\r\n$4\r\nPING\r\n*1\r\n+OK\r\n"[..]);
+        assert_eq!(
+            requests.take(&mut buf, 512),
+            Some(protocol("expected '$', got '+'"))
+        );
+        assert_eq!(requests.len(), 1, "the request before the error still runs");
+        assert_eq!(requests.get(0), &[Bytes::from("PING")][..]);
+        requests.clear();
+        assert!(requests.is_empty());
     }
 
     #[test]
