@@ -92,21 +92,9 @@ impl Layer {
         self.inserted.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Tests the block against a mask of all the probe bits at once: no branch per probe
-    /// (a hit tests them all anyway), and the eight word tests compile to a few vector
-    /// instructions.
     fn may_contain(&self, hash: u64) -> bool {
-        let (base, bits) = self.probes(hash);
-        let mut mask = [0u64; BLOCK_WORDS];
-        for bit in bits {
-            mask[bit / 64] |= 1 << (bit % 64);
-        }
-        let block = &self.words[base..base + BLOCK_WORDS];
-        let mut missing = 0;
-        for (word, mask) in block.iter().zip(mask) {
-            missing |= mask & !word.load(Ordering::Relaxed);
-        }
-        missing == 0
+        let (base, mut bits) = self.probes(hash);
+        bits.all(|bit| self.words[base + bit / 64].load(Ordering::Relaxed) & (1 << (bit % 64)) != 0)
     }
 }
 
