@@ -94,10 +94,7 @@ impl Requests {
         self.pieces.truncate(self.ends.last().copied().unwrap_or(0));
         let frame = input.split_to(taken).freeze();
         self.args
-            .extend(self.pieces.drain(..).map(|piece| match piece {
-                Piece::At(range) => frame.slice(range),
-                Piece::Owned(bytes) => bytes,
-            }));
+            .extend(self.pieces.drain(..).map(|piece| piece.cut_from(&frame)));
         error
     }
 
