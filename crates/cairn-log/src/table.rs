@@ -1,7 +1,7 @@
 //! The table of open segments, by id.
 //!
-//! Read on every lookup that misses the cache, changed only when a segment is created or
-//! deleted. It is an immutable map behind an `ArcSwap`: readers load it without writing any
+//! Read on every lookup that misses the cache (once per batch of them through a
+//! [`crate::Reader`]), changed only when a segment is created or deleted. It is an immutable map behind an `ArcSwap`: readers load it without writing any
 //! shared cache line (no lock, no reference count), and a change publishes a new copy.
 
 use std::collections::BTreeMap;
