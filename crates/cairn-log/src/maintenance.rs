@@ -110,6 +110,20 @@ pub(crate) fn checkpoint(inner: &Inner) -> Result<()> {
     Ok(())
 }
 
+/// Brings the store to rest, at close or at the end of recovery: a checkpoint when one is
+/// worth its cost — the WAL holds more than the replay budget since the last one, sealed WAL
+/// files or compacted segments wait for one — and otherwise a WAL fsync, which leaves the
+/// writes since the last checkpoint for the next open to replay.
+pub(crate) fn come_to_rest(inner: &Inner) -> Result<()> {
+    let pending = !inner.maintenance.lock().obsolete.is_empty()
+        || !Wal::sealed_files(&inner.layout.wal)?.is_empty();
+    if pending || inner.wal.bytes_since_rotation() > inner.options.replay_budget_bytes {
+        checkpoint(inner)
+    } else {
+        inner.wal.sync_now().map(drop)
+    }
+}
+
 /// The sealed segments worth compacting: empty ones, and those whose dead share reaches the
 /// threshold.
 fn candidates(inner: &Inner) -> Vec<Arc<Segment>> {

@@ -13,7 +13,9 @@
 //! 4. replay pass 1: copy each frame's records to the places the frame names;
 //! 5. replay pass 2: apply each frame's ops to index and bloom filter, in LSN order;
 //! 6. seal the segments replay filled, except the last, which becomes the active one;
-//! 7. checkpoint, so the next crash starts from here.
+//! 7. checkpoint if the WAL holds more than the replay budget (`Options::replay_budget_bytes`)
+//!    or sealed WAL files remain; a smaller WAL stays in place for the next open to replay
+//!    again, which is the same work as this replay and less than a checkpoint.
 //!
 //! Pass 2 runs after pass 1 because the (fuzzy) index checkpoint may already point at records
 //! of later frames, and comparing keys needs those records in place.
@@ -139,6 +141,7 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
         segments.insert(s.id, Arc::new(seg));
     }
     let mut max_id = meta.next_segment_id.saturating_sub(1);
+    let mut removed_segments = false;
     for entry in std::fs::read_dir(&layout.segments).at(&layout.segments)? {
         let entry = entry.at(&layout.segments)?;
         let name = entry.file_name();
@@ -157,6 +160,7 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
             Err(_) => {
                 let path = entry.path();
                 std::fs::remove_file(&path).at(&path)?;
+                removed_segments = true;
             }
         }
     }
@@ -220,7 +224,10 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
             seg.seal()?;
         }
     }
-    segment::sync_dir(&layout.segments)?;
+    // Replay may have created segment files, and the scan above removed some.
+    if !frames.is_empty() || removed_segments {
+        segment::sync_dir(&layout.segments)?;
+    }
     let active = Arc::clone(segments.get(&active_id).ok_or_else(|| {
         Error::corrupt(
             layout.meta(),
@@ -232,8 +239,6 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
     let last_lsn = frames
         .last()
         .map_or(meta.checkpoint_lsn - 1, |(_, f)| f.lsn);
-    let replayed = !frames.is_empty();
-    let had_sealed_wal = wal_files.len() > usize::from(active_valid_len.is_some());
     let wal = Wal::open(&layout.wal, active_valid_len, last_lsn, options.durability)?;
 
     let bloom = if bloom.layers() > 1
@@ -298,9 +303,7 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
     }
     drop(frames);
     drop(wal_files);
-    if replayed || had_sealed_wal {
-        crate::maintenance::checkpoint(&inner)?;
-    }
+    crate::maintenance::come_to_rest(&inner)?;
     Ok(inner)
 }
 

@@ -455,12 +455,13 @@ impl Store {
         self.inner.stats()
     }
 
-    /// Stops the background threads, checkpoints and releases the directory.
+    /// Stops the background threads, makes every write durable (checkpointing when the WAL
+    /// holds more than [`Options::replay_budget_bytes`]) and releases the directory.
     pub fn close(self) -> Result<()> {
         self.shutdown()
     }
 
-    /// Stops the background threads and checkpoints, for an owner that shares the handle
+    /// Stops the background threads and makes every write durable, as [`Store::close`], for an owner that shares the handle
     /// and cannot give it up by value; later calls fail with [`crate::Error::Closed`], and the
     /// directory is released when the handle is dropped.
     pub fn shut_down(&self) -> Result<()> {
@@ -478,10 +479,10 @@ impl Store {
             let _ = t.join();
         }
         self.inner.wal.check_poisoned()?;
-        crate::maintenance::checkpoint(&self.inner)?;
-        // The checkpoint recorded the active segment's length; the space preallocated past
-        // it (and past the WAL's last frame) is given back, so a closed store takes only what
-        // it holds.
+        crate::maintenance::come_to_rest(&self.inner)?;
+        // The space preallocated past the active segment's valid length (which a checkpoint
+        // or the WAL records) and past the WAL's last frame is given back, so a closed store
+        // takes only what it holds.
         self.inner.writer.lock().active.release_reserve()?;
         self.inner.wal.release_reserve()
     }

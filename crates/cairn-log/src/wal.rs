@@ -360,22 +360,26 @@ impl Wal {
                 next_seq = next_seq.max(seq + 1);
             }
         }
-        let (file, len) = match valid_len {
+        let (file, len, allocated) = match valid_len {
             Some(len) if len >= FILE_HEADER_LEN => {
                 let file = OpenOptions::new()
                     .read(true)
                     .write(true)
                     .open(&active_path)
                     .at(&active_path)?;
-                // Cut whatever lies past the valid frames (a torn tail), then preallocate anew.
-                file.set_len(len as u64).at(&active_path)?;
-                preallocate(&file, len as u64, len as u64 + PREALLOCATE, zeros).at(&active_path)?;
-                file.sync_all().at(&active_path)?;
-                (file, len as u64)
+                // Cut whatever lies past the valid frames (a torn tail, or the zeros of a
+                // store that did not close). Space is preallocated again by the first write,
+                // so a store opened only to be read writes nothing here.
+                if file.metadata().at(&active_path)?.len() > len as u64 {
+                    file.set_len(len as u64).at(&active_path)?;
+                    file.sync_all().at(&active_path)?;
+                }
+                (file, len as u64, len as u64)
             }
             _ => (
                 create_active(&active_path, dir, zeros)?,
                 FILE_HEADER_LEN as u64,
+                FILE_HEADER_LEN as u64 + PREALLOCATE,
             ),
         };
         Ok(Wal {
@@ -390,7 +394,7 @@ impl Wal {
             file: Mutex::new(ActiveFile {
                 file,
                 len,
-                allocated: len + PREALLOCATE,
+                allocated,
                 zeros,
                 next_seq,
             }),

@@ -24,6 +24,19 @@ fn small() -> Options {
     }
 }
 
+/// `len` bytes of xorshift output, which compression cannot shrink.
+fn incompressible(len: usize) -> Vec<u8> {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -100,6 +113,65 @@ fn everything_survives_close_and_reopen() {
         }
     }
     assert_eq!(store.stats().live_keys, 5000 - 1667);
+}
+
+#[test]
+fn a_store_closed_within_its_replay_budget_keeps_its_wal_and_reopens_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = Options {
+        checkpoint_wal_bytes: 1 << 30,
+        replay_budget_bytes: 2 << 20,
+        ..small()
+    };
+    let value = |session: u32, i: u32| format!("s{session}-{i}-").repeat(4).into_bytes();
+    // Five sessions of small writes: each close leaves its WAL for the next open, which
+    // replays it (through segment rollovers: 64 KiB segments) and writes on after it.
+    for session in 0..5u32 {
+        let store = Store::open(dir.path(), options.clone()).expect("open");
+        for i in 0..500u32 {
+            store
+                .put(
+                    format!("k{session}-{i}").as_bytes(),
+                    &value(session, i),
+                    None,
+                )
+                .expect("put");
+        }
+        let stats = store.stats();
+        assert!(stats.wal_bytes > 0 && stats.wal_bytes < options.replay_budget_bytes);
+        assert_eq!(stats.checkpoints, 0, "session {session} checkpointed");
+        store.close().expect("close");
+    }
+    let store = Store::open(dir.path(), options.clone()).expect("reopen");
+    assert!(
+        store.stats().segments > 2,
+        "the replayed writes rolled segments"
+    );
+    for session in 0..5u32 {
+        for i in 0..500u32 {
+            let got = store
+                .get(format!("k{session}-{i}").as_bytes())
+                .expect("get");
+            assert_eq!(got.as_deref(), Some(value(session, i).as_slice()));
+        }
+    }
+    // Past the budget, closing checkpoints: the next open has nothing to replay.
+    // Incompressible, so that the WAL holds them whole.
+    let big = incompressible(4 << 10);
+    for i in 0..600u32 {
+        store
+            .put(format!("big{i}").as_bytes(), &big, None)
+            .expect("put");
+    }
+    assert!(store.stats().wal_bytes > options.replay_budget_bytes);
+    store.close().expect("close");
+    let store = Store::open(dir.path(), options).expect("reopen");
+    assert_eq!(store.stats().wal_bytes, 0, "the close checkpointed");
+    assert_eq!(store.stats().live_keys, 5 * 500 + 600);
+    assert_eq!(
+        store.get(b"big599").expect("get").as_deref(),
+        Some(&big[..])
+    );
 }
 
 #[test]
@@ -346,15 +418,7 @@ fn a_reader_sees_writes_into_segments_made_after_it_and_compaction_output() {
     let reader = store.reader();
     let segments_before = store.stats().segments;
     // Incompressible, so that 400 of them fill several 64 KiB segments.
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    let value: Vec<u8> = (0..1000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
+    let value = incompressible(1000);
     for i in 0..400u32 {
         store
             .put(format!("k{i}").as_bytes(), &value, None)
