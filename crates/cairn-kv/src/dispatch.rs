@@ -19,15 +19,49 @@ use crate::reply::Reply;
 use crate::session::Session;
 use crate::txn::Txn;
 
+/// Turns borrowed arguments into owned bytes: see [`Ctx::keep`].
+pub struct Keeper(Bytes);
+
+impl Keeper {
+    pub fn keep(&self, arg: &[u8]) -> Bytes {
+        Keeper::keep_from(&self.0, arg)
+    }
+
+    fn keep_from(frame: &Bytes, arg: &[u8]) -> Bytes {
+        let span = frame.as_ptr_range();
+        let within = span.start <= arg.as_ptr() && arg.as_ptr_range().end <= span.end;
+        if within && !arg.is_empty() {
+            frame.slice_ref(arg)
+        } else {
+            Bytes::copy_from_slice(arg)
+        }
+    }
+}
+
 /// What a handler works with.
 pub struct Ctx<'a, 's> {
     pub kv: &'a Arc<Kv>,
     pub session: &'s mut Session,
     pub txn: Txn<'a>,
     pub after: After,
+    /// The bytes the pipeline's arguments were cut from, if the caller has them as one
+    /// frame: an argument a handler keeps is then a reference into it, not a copy.
+    frame: Bytes,
 }
 
 impl Ctx<'_, '_> {
+    /// `arg` as owned bytes, for a handler that keeps it beyond the command (a value to
+    /// store, a member to insert): a slice of the pipeline's frame when it lies there (one
+    /// reference count), else a copy.
+    pub fn keep(&self, arg: &[u8]) -> Bytes {
+        Keeper::keep_from(&self.frame, arg)
+    }
+
+    /// What [`Ctx::keep`] does, for a closure that cannot borrow the context.
+    pub fn keeper(&self) -> Keeper {
+        Keeper(self.frame.clone())
+    }
+
     /// The selected database.
     pub fn db(&self) -> u8 {
         self.session.db
@@ -39,12 +73,13 @@ impl Ctx<'_, '_> {
 }
 
 /// Handler of one command: `args[0]` is the command name as the client sent it.
-pub type Handler = fn(&mut Ctx<'_, '_>, &[Bytes]) -> Result<Reply>;
+pub type Handler = fn(&mut Ctx<'_, '_>, &[&[u8]]) -> Result<Reply>;
 
 impl Kv {
     /// Runs one command for `session`.
-    pub fn execute(self: &Arc<Self>, session: &mut Session, argv: &[Bytes]) -> Outcome {
-        let mut outcomes = self.execute_pipeline(session, &[argv]);
+    pub fn execute<A: AsRef<[u8]>>(self: &Arc<Self>, session: &mut Session, argv: &[A]) -> Outcome {
+        let argv: Vec<&[u8]> = argv.iter().map(AsRef::as_ref).collect();
+        let mut outcomes = self.execute_pipeline(session, &Bytes::new(), &[&argv]);
         outcomes.pop().unwrap_or(Outcome {
             reply: Reply::OK,
             durable: Default::default(),
@@ -60,10 +95,14 @@ impl Kv {
     ///
     /// Stops after a command that asks the connection to do something (QUIT, SHUTDOWN, a
     /// blocking pop that found nothing): the outcomes returned say how many ran.
-    pub fn execute_pipeline<R: AsRef<[Bytes]>>(
+    ///
+    /// The arguments are borrowed, so that a command that only reads them costs no
+    /// reference count; those that `frame` holds are kept without a copy ([`Ctx::keep`]).
+    pub fn execute_pipeline(
         self: &Arc<Self>,
         session: &mut Session,
-        requests: &[R],
+        frame: &Bytes,
+        requests: &[&[&[u8]]],
     ) -> Vec<Outcome> {
         let mut outcomes = Vec::with_capacity(requests.len());
         session.info.last_active_ms.store(
@@ -78,6 +117,7 @@ impl Kv {
             session,
             txn: Txn::new(&self.store, &mut state, now_ms()),
             after: After::Continue,
+            frame: frame.clone(),
         };
         // Replies of the commands whose writes are in the open transaction.
         let mut group_start = 0;
@@ -86,8 +126,7 @@ impl Kv {
         // `CLIENT LIST` and `INFO` wait for the keyspace lock this holds.
         let mut counted = 0;
         let mut last_command = None;
-        for argv in requests {
-            let argv = argv.as_ref();
+        for &argv in requests {
             counted += u64::from(!argv.is_empty());
             let spec = match self.admit(ctx.session, argv, &mut last_command) {
                 Ok(spec) => spec,
@@ -140,7 +179,7 @@ impl Kv {
     fn admit(
         &self,
         session: &mut Session,
-        argv: &[Bytes],
+        argv: &[&[u8]],
         last_command: &mut Option<&'static str>,
     ) -> std::result::Result<&'static CommandSpec, Reply> {
         let Some(name) = argv.first() else {
@@ -172,7 +211,7 @@ impl Kv {
         }
         if session.multi.is_some() && !spec.has_flag("multi-control") {
             if let Some(queue) = &mut session.multi {
-                queue.push(argv.to_vec());
+                queue.push(argv.iter().map(|a| Bytes::copy_from_slice(a)).collect());
             }
             return Err(Reply::Status("QUEUED"));
         }
@@ -195,7 +234,7 @@ fn commit_group(txn: &mut Txn<'_>, replies: &mut [Outcome], durable: &mut Pendin
 
 /// Runs a command's handler. One that does not go through the park (not flagged `parks`)
 /// first has the parked collection written back, so that it sees every key as it is.
-fn run_handler(spec: &CommandSpec, ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
+fn run_handler(spec: &CommandSpec, ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> Reply {
     if !spec.parks() {
         ctx.txn.write_back_parked();
     }
@@ -204,8 +243,8 @@ fn run_handler(spec: &CommandSpec, ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Rep
 
 /// Runs `argv` inside an `EXEC` on the transaction of `ctx`. A blocking command never
 /// blocks there: it answers as if its timeout had passed, as in Redis.
-pub fn run_queued(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
-    let reply = match lookup(&argv[0]) {
+pub fn run_queued(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> Reply {
+    let reply = match lookup(argv[0]) {
         Some(spec) => run_handler(spec, ctx, argv),
         None => Reply::Error(KvError::other("unknown command inside EXEC")),
     };

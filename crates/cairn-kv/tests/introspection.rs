@@ -33,11 +33,12 @@ fn a_pipeline_counts_every_command_and_leaves_its_last_known_one_in_client_list(
     let before = commands_processed(&kv, &mut watcher);
     let outcomes = kv.execute_pipeline(
         &mut writer,
+        &Bytes::new(),
         &[
-            argv(&["SET", "k", "v"]),
-            argv(&["LPUSH", "l", "a"]),
-            argv(&["GET", "k"]),
-            argv(&["NOSUCHCOMMAND", "x"]),
+            &[&b"SET"[..], b"k", b"v"],
+            &[&b"LPUSH"[..], b"l", b"a"],
+            &[&b"GET"[..], b"k"],
+            &[&b"NOSUCHCOMMAND"[..], b"x"],
         ],
     );
     assert_eq!(outcomes.len(), 4);

@@ -7,6 +7,7 @@
 //! the same keys (reads, other types, deletes, MULTI/EXEC, WATCH) to check that no command
 //! ever sees a stale key and that nothing parked is lost.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -72,8 +73,25 @@ fn command() -> impl Strategy<Value = Vec<String>> {
     ]
 }
 
-fn argv(command: &[String]) -> Vec<Bytes> {
-    command.iter().map(|w| Bytes::from(w.clone())).collect()
+fn argv(command: &[String]) -> Vec<&[u8]> {
+    command.iter().map(|w| w.as_bytes()).collect()
+}
+
+/// The commands as a connection hands them over: every argument a slice of one frame.
+fn framed(commands: &[Vec<String>]) -> (Bytes, Vec<Vec<Range<usize>>>) {
+    let mut frame = Vec::new();
+    let spans = commands
+        .iter()
+        .map(|c| {
+            c.iter()
+                .map(|w| {
+                    frame.extend_from_slice(w.as_bytes());
+                    frame.len() - w.len()..frame.len()
+                })
+                .collect()
+        })
+        .collect();
+    (Bytes::from(frame), spans)
 }
 
 /// Every key's value, in a fixed order (sets sorted: their order depends on a per-store seed).
@@ -123,7 +141,12 @@ proptest! {
         // The same commands in pipelines of the lengths in `cut`, repeated.
         let mut session = piped.connect("piped".into(), "test".into());
         let mut piped_replies = Vec::new();
-        let requests: Vec<Vec<Bytes>> = commands.iter().map(|c| argv(c)).collect();
+        let (frame, spans) = framed(&commands);
+        let args: Vec<Vec<&[u8]>> = spans
+            .iter()
+            .map(|c| c.iter().map(|r| &frame[r.clone()]).collect())
+            .collect();
+        let requests: Vec<&[&[u8]]> = args.iter().map(Vec::as_slice).collect();
         let mut at = 0;
         for len in cut.iter().cycle() {
             if at == requests.len() {
@@ -132,7 +155,7 @@ proptest! {
             let end = (at + len).min(requests.len());
             let mut next = at;
             while next < end {
-                let outcomes = piped.execute_pipeline(&mut session, &requests[next..end]);
+                let outcomes = piped.execute_pipeline(&mut session, &frame, &requests[next..end]);
                 next += outcomes.len().max(1);
                 piped_replies.extend(outcomes.into_iter().map(|o| o.reply));
             }

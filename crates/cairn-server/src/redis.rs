@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use cairn_kv::{After, Kv, Outcome, PendingCommit, Session};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -105,18 +105,22 @@ impl Connection {
         loop {
             let mut durable = PendingCommit::default();
             let protocol_error = requests.take(&mut input, MAX_PIPELINE);
+            let args = requests.args();
+            let batch: Vec<&[&[u8]]> = (0..requests.len())
+                .map(|i| &args[requests.bounds(i)])
+                .collect();
             let mut next = 0;
-            while next < requests.len() {
-                let outcomes = self
-                    .kv
-                    .execute_pipeline(&mut self.session, &requests.from(next));
+            while next < batch.len() {
+                let outcomes =
+                    self.kv
+                        .execute_pipeline(&mut self.session, requests.frame(), &batch[next..]);
                 let ran = outcomes.len().max(1);
                 for (i, mut outcome) in outcomes.into_iter().enumerate() {
                     if let After::Block { timeout_ms } = outcome.after {
                         // Answer what came before, then wait.
                         self.reply_when_durable(&mut output, durable).await?;
                         durable = PendingCommit::default();
-                        outcome = self.block(requests.get(next + i), timeout_ms).await;
+                        outcome = self.block(batch[next + i], timeout_ms).await;
                     }
                     durable = durable.max(outcome.durable);
                     match outcome.after {
@@ -204,7 +208,7 @@ impl Connection {
 
     /// Re-runs a blocking command whenever a list receives elements, until it is served or
     /// its timeout passes.
-    async fn block(&mut self, request: &[Bytes], timeout_ms: u64) -> Outcome {
+    async fn block(&mut self, request: &[&[u8]], timeout_ms: u64) -> Outcome {
         let deadline = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms));
         self.kv.blocked_clients.fetch_add(1, Ordering::Relaxed);
         // A client that hangs up while blocked must not leave its task waiting forever:

@@ -53,19 +53,29 @@ impl Piece {
             Piece::Owned(bytes) => bytes,
         }
     }
+
+    /// The argument's bytes, borrowed from `frame` if it lies there.
+    fn in_frame<'a>(&'a self, frame: &'a [u8]) -> &'a [u8] {
+        match self {
+            Piece::At(range) => &frame[range.clone()],
+            Piece::Owned(bytes) => bytes,
+        }
+    }
 }
 
 /// Requests cut off the front of the input in one go, for a connection to run as one
-/// pipeline. Their arguments are slices of one frozen frame, kept in one vector reused
-/// from batch to batch: a request costs no allocation of its own, and each argument one
-/// reference count.
+/// pipeline: one frozen frame and where each argument lies in it, in vectors reused from
+/// batch to batch. The arguments are handed out borrowed ([`Requests::args`]), so a
+/// request costs no allocation and no reference count of its own; a command that keeps an
+/// argument takes a reference to the frame then (`cairn_kv::Ctx::keep`).
 #[derive(Debug, Default)]
 pub struct Requests {
-    args: Vec<Bytes>,
-    /// Request `i` is `args[ends[i - 1]..ends[i]]` (from 0 for the first).
-    ends: Vec<usize>,
-    /// Where the arguments lie while the frame is being scanned.
+    /// The bytes the requests were cut from.
+    frame: Bytes,
+    /// Every request's arguments, in order.
     pieces: Vec<Piece>,
+    /// Request `i` is `pieces[ends[i - 1]..ends[i]]` (from 0 for the first).
+    ends: Vec<usize>,
 }
 
 impl Requests {
@@ -92,18 +102,36 @@ impl Requests {
             }
         }
         self.pieces.truncate(self.ends.last().copied().unwrap_or(0));
-        let frame = input.split_to(taken).freeze();
-        self.args
-            .extend(self.pieces.drain(..).map(|piece| piece.cut_from(&frame)));
+        self.frame = input.split_to(taken).freeze();
         error
     }
 
     /// Lets go of the requests held, and so of the frame they are cut from: done before
     /// reading more, so that the input buffer's memory can be reused rather than kept.
     pub fn clear(&mut self) {
-        self.args.clear();
+        self.frame = Bytes::new();
         self.ends.clear();
         self.pieces.clear();
+    }
+
+    /// The bytes the requests' arguments were cut from (inline arguments rewritten by
+    /// quotes or escapes excepted).
+    pub fn frame(&self) -> &Bytes {
+        &self.frame
+    }
+
+    /// Every request's arguments, borrowed; request `i` is `args[requests.bounds(i)]`.
+    pub fn args(&self) -> Vec<&[u8]> {
+        self.pieces
+            .iter()
+            .map(|piece| piece.in_frame(&self.frame))
+            .collect()
+    }
+
+    /// Where request `i`'s arguments are in [`Requests::args`].
+    pub fn bounds(&self, i: usize) -> std::ops::Range<usize> {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        start..self.ends[i]
     }
 
     pub fn len(&self) -> usize {
@@ -112,17 +140,6 @@ impl Requests {
 
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
-    }
-
-    /// Request `i`'s arguments, its name first.
-    pub fn get(&self, i: usize) -> &[Bytes] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.args[start..self.ends[i]]
-    }
-
-    /// The requests from `i` on.
-    pub fn from(&self, i: usize) -> Vec<&[Bytes]> {
-        (i..self.len()).map(|i| self.get(i)).collect()
     }
 }
 
@@ -506,6 +523,11 @@ mod tests {
         }
     }
 
+    /// Request `i` of a batch, its arguments borrowed.
+    fn request(requests: &Requests, i: usize) -> Vec<&[u8]> {
+        requests.args()[requests.bounds(i)].to_vec()
+    }
+
     #[test]
     fn a_batch_takes_every_complete_request_and_leaves_the_rest() {
         let input = b"*2\r\n$3\r\nGET\r\n$1\r\na\r\n\r\n*0\r\nPING x\r\n*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET";
@@ -513,18 +535,22 @@ mod tests {
         let mut requests = Requests::default();
         assert_eq!(requests.take(&mut buf, 512), None);
         assert_eq!(requests.len(), 3, "blank line and *0 are not requests");
-        assert_eq!(requests.get(0), &[Bytes::from("GET"), Bytes::from("a")][..]);
-        assert_eq!(
-            requests.get(1),
-            &[Bytes::from("PING"), Bytes::from("x")][..]
+        assert_eq!(request(&requests, 0), [&b"GET"[..], b"a"]);
+        assert_eq!(request(&requests, 1), [&b"PING"[..], b"x"]);
+        assert_eq!(request(&requests, 2), [&b"PING"[..]]);
+        let frame = requests.frame().as_ptr_range();
+        assert!(
+            [0, 2]
+                .into_iter()
+                .flat_map(|i| request(&requests, i))
+                .all(|a| frame.contains(&a.as_ptr())),
+            "a multibulk request's arguments are borrowed from the frame, not copied"
         );
-        assert_eq!(requests.get(2), &[Bytes::from("PING")][..]);
-        assert_eq!(requests.from(1).len(), 2);
         assert_eq!(&buf[..], b"*2\r\n$3\r\nGET", "the partial request stays");
         buf.extend_from_slice(b"\r\n$1\r\nb\r\n");
         assert_eq!(requests.take(&mut buf, 512), None);
         assert_eq!(requests.len(), 1);
-        assert_eq!(requests.get(0), &[Bytes::from("GET"), Bytes::from("b")][..]);
+        assert_eq!(request(&requests, 0), [&b"GET"[..], b"b"]);
         assert!(buf.is_empty());
     }
 
@@ -541,7 +567,7 @@ mod tests {
             Some(protocol("expected '$', got '+'"))
         );
         assert_eq!(requests.len(), 1, "the request before the error still runs");
-        assert_eq!(requests.get(0), &[Bytes::from("PING")][..]);
+        assert_eq!(request(&requests, 0), [&b"PING"[..]]);
         requests.clear();
         assert!(requests.is_empty());
     }

@@ -15,16 +15,15 @@ use crate::reply::Reply;
 /// The Redis version cairn answers with: the command set and replies it follows.
 pub const REDIS_VERSION: &str = "7.2.4";
 
-pub fn ping(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let _ = ctx;
+pub fn ping(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     match args.get(1) {
-        Some(msg) => Ok(Reply::Bulk(msg.clone())),
+        Some(msg) => Ok(Reply::Bulk(ctx.keep(msg))),
         None => Ok(Reply::Status("PONG")),
     }
 }
 
-pub fn echo(_ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    Ok(Reply::Bulk(args[1].clone()))
+pub fn echo(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    Ok(Reply::Bulk(ctx.keep(args[1])))
 }
 
 /// Checks a password against `requirepass`; the comparison does not stop at the first
@@ -48,16 +47,16 @@ fn check_password(ctx: &mut Ctx<'_, '_>, user: Option<&[u8]>, password: &[u8]) -
     Ok(())
 }
 
-pub fn auth(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn auth(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     match args.len() {
-        2 => check_password(ctx, None, &args[1])?,
-        3 => check_password(ctx, Some(&args[1]), &args[2])?,
+        2 => check_password(ctx, None, args[1])?,
+        3 => check_password(ctx, Some(args[1]), args[2])?,
         _ => return Err(KvError::Syntax),
     }
     Ok(Reply::OK)
 }
 
-pub fn hello(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn hello(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let mut protocol = ctx.session.protocol;
     if let Some(v) = args.get(1) {
         protocol = match crate::num::parse_i64(v) {
@@ -74,16 +73,16 @@ pub fn hello(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     let mut i = 2;
     let mut name = None;
     while i < args.len() {
-        if is(&args[i], "AUTH") && i + 2 < args.len() {
-            check_password(ctx, Some(&args[i + 1]), &args[i + 2])?;
+        if is(args[i], "AUTH") && i + 2 < args.len() {
+            check_password(ctx, Some(args[i + 1]), args[i + 2])?;
             i += 3;
-        } else if is(&args[i], "SETNAME") && i + 1 < args.len() {
-            name = Some(args[i + 1].clone());
+        } else if is(args[i], "SETNAME") && i + 1 < args.len() {
+            name = Some(args[i + 1]);
             i += 2;
         } else {
             return Err(KvError::other(format!(
                 "Syntax error in HELLO option '{}'",
-                String::from_utf8_lossy(&args[i])
+                String::from_utf8_lossy(args[i])
             )));
         }
     }
@@ -91,7 +90,7 @@ pub fn hello(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         return Err(KvError::NoAuth);
     }
     if let Some(name) = name {
-        set_name(ctx, &name)?;
+        set_name(ctx, name)?;
     }
     ctx.session.protocol = protocol;
     ctx.session.info.resp.store(protocol, Ordering::Relaxed);
@@ -107,18 +106,18 @@ pub fn hello(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     ]))
 }
 
-pub fn select(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let db = parse_db(&args[1])?;
+pub fn select(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let db = parse_db(args[1])?;
     ctx.session.set_db(db);
     Ok(Reply::OK)
 }
 
-pub fn quit(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
+pub fn quit(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> Result<Reply> {
     ctx.after = After::Close;
     Ok(Reply::OK)
 }
 
-pub fn reset(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
+pub fn reset(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> Result<Reply> {
     ctx.session.multi = None;
     ctx.session.multi_failed = false;
     ctx.session.info.in_multi.store(false, Ordering::Relaxed);
@@ -147,13 +146,13 @@ fn set_name(ctx: &mut Ctx<'_, '_>, name: &[u8]) -> Result<()> {
     Ok(())
 }
 
-pub fn client(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let sub = String::from_utf8_lossy(&args[1]).to_ascii_uppercase();
+pub fn client(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let sub = String::from_utf8_lossy(args[1]).to_ascii_uppercase();
     let arity_error = || KvError::WrongArity(format!("client|{}", sub.to_ascii_lowercase()));
     match (sub.as_str(), args.len()) {
         ("ID", 2) => Ok(Reply::Integer(ctx.session.id() as i64)),
         ("SETNAME", 3) => {
-            set_name(ctx, &args[2])?;
+            set_name(ctx, args[2])?;
             Ok(Reply::OK)
         }
         ("GETNAME", 2) => Ok(Reply::optional(
@@ -172,15 +171,15 @@ pub fn client(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
             ctx.session.info.describe()
         ))),
         ("SETINFO", 4) => {
-            let value = String::from_utf8_lossy(&args[3]).into_owned();
-            if is(&args[2], "LIB-NAME") {
+            let value = String::from_utf8_lossy(args[3]).into_owned();
+            if is(args[2], "LIB-NAME") {
                 *ctx.session.info.lib_name.lock() = Some(value);
-            } else if is(&args[2], "LIB-VER") {
+            } else if is(args[2], "LIB-VER") {
                 *ctx.session.info.lib_ver.lock() = Some(value);
             } else {
                 return Err(KvError::other(format!(
                     "Unrecognized option '{}'",
-                    String::from_utf8_lossy(&args[2])
+                    String::from_utf8_lossy(args[2])
                 )));
             }
             Ok(Reply::OK)
@@ -188,7 +187,7 @@ pub fn client(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         ("ID" | "SETNAME" | "GETNAME" | "INFO" | "SETINFO", _) => Err(arity_error()),
         _ => Err(KvError::UnknownSubcommand {
             command: "CLIENT".into(),
-            sub: String::from_utf8_lossy(&args[1]).into_owned(),
+            sub: String::from_utf8_lossy(args[1]).into_owned(),
         }),
     }
 }
@@ -224,7 +223,7 @@ fn command_docs(spec: &CommandSpec) -> Reply {
     ])
 }
 
-pub fn command(_ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn command(_ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let Some(sub) = args.get(1) else {
         return Ok(Reply::Array(all_commands().map(command_info).collect()));
     };

@@ -25,53 +25,55 @@ pub fn load_or_new(ctx: &mut Ctx<'_, '_>, key: &[u8], kind: Kind) -> Result<(Hea
 
 pub use stored::save;
 
-pub fn hset(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn hset(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     if !args.len().is_multiple_of(2) {
         return Err(KvError::WrongArity(
-            String::from_utf8_lossy(&args[0]).to_ascii_lowercase(),
+            String::from_utf8_lossy(args[0]).to_ascii_lowercase(),
         ));
     }
     let pairs = &args[2..];
+    let keeper = ctx.keeper();
     let added = stored::change(
         ctx,
-        &args[1],
+        args[1],
         Kind::Hash,
         true,
         |txn, map: &mut BucketMap| {
             let mut added = 0;
             for pair in pairs.chunks(2) {
-                added += i64::from(map.insert(txn, pair[0].clone(), pair[1].clone())?);
+                added += i64::from(map.insert(txn, keeper.keep(pair[0]), keeper.keep(pair[1]))?);
             }
             Ok((added, true))
         },
     )?
     .unwrap_or(0);
-    Ok(if is(&args[0], "HMSET") {
+    Ok(if is(args[0], "HMSET") {
         Reply::OK
     } else {
         Reply::Integer(added)
     })
 }
 
-pub fn hsetnx(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let (head, mut map) = load_or_new(ctx, &args[1], Kind::Hash)?;
-    if map.get(&mut ctx.txn, &args[2])?.is_some() {
+pub fn hsetnx(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let (head, mut map) = load_or_new(ctx, args[1], Kind::Hash)?;
+    if map.get(&mut ctx.txn, args[2])?.is_some() {
         return Ok(Reply::Integer(0));
     }
-    map.insert(&mut ctx.txn, args[2].clone(), args[3].clone())?;
-    save(ctx, &args[1], head, &mut map)?;
+    let (field, value) = (ctx.keep(args[2]), ctx.keep(args[3]));
+    map.insert(&mut ctx.txn, field, value)?;
+    save(ctx, args[1], head, &mut map)?;
     Ok(Reply::Integer(1))
 }
 
-pub fn hget(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let Some((_, map)) = load(ctx, &args[1], Kind::Hash)? else {
+pub fn hget(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let Some((_, map)) = load(ctx, args[1], Kind::Hash)? else {
         return Ok(Reply::Nil);
     };
-    Ok(Reply::optional(map.get(&mut ctx.txn, &args[2])?))
+    Ok(Reply::optional(map.get(&mut ctx.txn, args[2])?))
 }
 
-pub fn hmget(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let map = load(ctx, &args[1], Kind::Hash)?;
+pub fn hmget(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let map = load(ctx, args[1], Kind::Hash)?;
     let mut out = Vec::with_capacity(args.len() - 2);
     for field in &args[2..] {
         out.push(match &map {
@@ -82,8 +84,8 @@ pub fn hmget(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Array(out))
 }
 
-pub fn hdel(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let Some((head, mut map)) = load(ctx, &args[1], Kind::Hash)? else {
+pub fn hdel(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let Some((head, mut map)) = load(ctx, args[1], Kind::Hash)? else {
         return Ok(Reply::Integer(0));
     };
     let mut removed = 0;
@@ -91,23 +93,23 @@ pub fn hdel(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         removed += i64::from(map.remove(&mut ctx.txn, field)?);
     }
     if removed > 0 {
-        save(ctx, &args[1], head, &mut map)?;
+        save(ctx, args[1], head, &mut map)?;
     }
     Ok(Reply::Integer(removed))
 }
 
-pub fn hlen(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn hlen(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     Ok(Reply::Integer(
-        load(ctx, &args[1], Kind::Hash)?.map_or(0, |(_, m)| m.len as i64),
+        load(ctx, args[1], Kind::Hash)?.map_or(0, |(_, m)| m.len as i64),
     ))
 }
 
-pub fn hexists(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let Some((_, map)) = load(ctx, &args[1], Kind::Hash)? else {
+pub fn hexists(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let Some((_, map)) = load(ctx, args[1], Kind::Hash)? else {
         return Ok(Reply::Integer(0));
     };
     Ok(Reply::Integer(i64::from(
-        map.get(&mut ctx.txn, &args[2])?.is_some(),
+        map.get(&mut ctx.txn, args[2])?.is_some(),
     )))
 }
 
@@ -118,44 +120,41 @@ fn all(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Vec<(Bytes, Bytes)>> {
     }
 }
 
-pub fn hkeys(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    Ok(Reply::bulks(
-        all(ctx, &args[1])?.into_iter().map(|(f, _)| f),
-    ))
+pub fn hkeys(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    Ok(Reply::bulks(all(ctx, args[1])?.into_iter().map(|(f, _)| f)))
 }
 
-pub fn hvals(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    Ok(Reply::bulks(
-        all(ctx, &args[1])?.into_iter().map(|(_, v)| v),
-    ))
+pub fn hvals(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    Ok(Reply::bulks(all(ctx, args[1])?.into_iter().map(|(_, v)| v)))
 }
 
-pub fn hgetall(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn hgetall(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     Ok(Reply::Map(
-        all(ctx, &args[1])?
+        all(ctx, args[1])?
             .into_iter()
             .map(|(f, v)| (Reply::Bulk(f), Reply::Bulk(v)))
             .collect(),
     ))
 }
 
-pub fn hincrby(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let by = int(&args[3])?;
-    let (head, mut map) = load_or_new(ctx, &args[1], Kind::Hash)?;
-    let current = match map.get(&mut ctx.txn, &args[2])? {
+pub fn hincrby(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let by = int(args[3])?;
+    let (head, mut map) = load_or_new(ctx, args[1], Kind::Hash)?;
+    let current = match map.get(&mut ctx.txn, args[2])? {
         Some(v) => parse_i64(&v).map_err(|_| KvError::other("hash value is not an integer"))?,
         None => 0,
     };
     let next = current.checked_add(by).ok_or(KvError::Overflow)?;
-    map.insert(&mut ctx.txn, args[2].clone(), Bytes::from(next.to_string()))?;
-    save(ctx, &args[1], head, &mut map)?;
+    let field = ctx.keep(args[2]);
+    map.insert(&mut ctx.txn, field, Bytes::from(next.to_string()))?;
+    save(ctx, args[1], head, &mut map)?;
     Ok(Reply::Integer(next))
 }
 
-pub fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let by = parse_f64(&args[3])?;
-    let (head, mut map) = load_or_new(ctx, &args[1], Kind::Hash)?;
-    let current = match map.get(&mut ctx.txn, &args[2])? {
+pub fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let by = parse_f64(args[3])?;
+    let (head, mut map) = load_or_new(ctx, args[1], Kind::Hash)?;
+    let current = match map.get(&mut ctx.txn, args[2])? {
         Some(v) => parse_f64(&v).map_err(|_| KvError::other("hash value is not a float"))?,
         None => 0.0,
     };
@@ -164,26 +163,27 @@ pub fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         return Err(KvError::other("increment would produce NaN or Infinity"));
     }
     let text = Bytes::from(format_human(next));
-    map.insert(&mut ctx.txn, args[2].clone(), text.clone())?;
-    save(ctx, &args[1], head, &mut map)?;
+    let field = ctx.keep(args[2]);
+    map.insert(&mut ctx.txn, field, text.clone())?;
+    save(ctx, args[1], head, &mut map)?;
     Ok(Reply::Bulk(text))
 }
 
-pub fn hstrlen(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let Some((_, map)) = load(ctx, &args[1], Kind::Hash)? else {
+pub fn hstrlen(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let Some((_, map)) = load(ctx, args[1], Kind::Hash)? else {
         return Ok(Reply::Integer(0));
     };
     Ok(Reply::Integer(
-        map.get(&mut ctx.txn, &args[2])?
+        map.get(&mut ctx.txn, args[2])?
             .map_or(0, |v| v.len() as i64),
     ))
 }
 
 /// HSCAN and SSCAN: the cursor is a bucket number; buckets only ever split into
 /// higher-numbered ones, so an element present for the whole scan is returned at least once.
-pub fn scan_buckets(ctx: &mut Ctx<'_, '_>, args: &[Bytes], kind: Kind) -> Result<Reply> {
+pub fn scan_buckets(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], kind: Kind) -> Result<Reply> {
     let o = parse_scan(args, 2, false)?;
-    let Some((_, map)) = load(ctx, &args[1], kind)? else {
+    let Some((_, map)) = load(ctx, args[1], kind)? else {
         return Ok(Reply::Array(vec![Reply::text("0"), Reply::Array(vec![])]));
     };
     let mut out = Vec::new();
@@ -210,7 +210,7 @@ pub fn scan_buckets(ctx: &mut Ctx<'_, '_>, args: &[Bytes], kind: Kind) -> Result
     ]))
 }
 
-pub fn hscan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn hscan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     scan_buckets(ctx, args, Kind::Hash)
 }
 
@@ -242,14 +242,14 @@ pub fn random_entries(
     }
 }
 
-pub fn hrandfield(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn hrandfield(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let count = args.get(2).map(|c| int(c)).transpose()?;
     let with_values = match args.get(3) {
         Some(a) if is(a, "WITHVALUES") && args.len() == 4 => true,
         Some(_) => return Err(KvError::Syntax),
         None => false,
     };
-    let Some((_, map)) = load(ctx, &args[1], Kind::Hash)? else {
+    let Some((_, map)) = load(ctx, args[1], Kind::Hash)? else {
         return Ok(if count.is_some() {
             Reply::Array(vec![])
         } else {

@@ -10,7 +10,7 @@ use crate::error::{KvError, Result};
 use crate::glob;
 use crate::reply::Reply;
 
-pub fn del(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn del(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let db = ctx.db();
     let mut n = 0;
     for key in &args[1..] {
@@ -19,7 +19,7 @@ pub fn del(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(n))
 }
 
-pub fn exists(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn exists(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let db = ctx.db();
     let mut n = 0;
     for key in &args[1..] {
@@ -28,20 +28,18 @@ pub fn exists(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(n))
 }
 
-pub fn touch(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn touch(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     exists(ctx, args)
 }
 
-pub fn type_(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn type_(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let db = ctx.db();
     Ok(Reply::Status(
-        ctx.txn
-            .head(db, &args[1])?
-            .map_or("none", |h| h.kind.name()),
+        ctx.txn.head(db, args[1])?.map_or("none", |h| h.kind.name()),
     ))
 }
 
-fn rename_to(ctx: &mut Ctx<'_, '_>, args: &[Bytes], only_new: bool) -> Result<Reply> {
+fn rename_to(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], only_new: bool) -> Result<Reply> {
     let db = ctx.db();
     let (src, dst) = (&args[1], &args[2]);
     crate::encoding::check_key(dst)?;
@@ -65,11 +63,11 @@ fn rename_to(ctx: &mut Ctx<'_, '_>, args: &[Bytes], only_new: bool) -> Result<Re
     })
 }
 
-pub fn rename(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn rename(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     rename_to(ctx, args, false)
 }
 
-pub fn renamenx(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn renamenx(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     rename_to(ctx, args, true)
 }
 
@@ -82,17 +80,17 @@ pub fn parse_db(arg: &[u8]) -> Result<u8> {
     Ok(n as u8)
 }
 
-pub fn copy(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn copy(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let db = ctx.db();
     let (src, dst) = (&args[1], &args[2]);
     let mut dst_db = db;
     let mut replace = false;
     let mut i = 3;
     while i < args.len() {
-        if is(&args[i], "REPLACE") {
+        if is(args[i], "REPLACE") {
             replace = true;
-        } else if is(&args[i], "DB") && i + 1 < args.len() {
-            dst_db = parse_db(&args[i + 1])?;
+        } else if is(args[i], "DB") && i + 1 < args.len() {
+            dst_db = parse_db(args[i + 1])?;
             i += 1;
         } else {
             return Err(KvError::Syntax);
@@ -180,9 +178,9 @@ fn head_log_keys(ctx: &mut Ctx<'_, '_>, db: Option<u8>) -> Result<Vec<Vec<u8>>> 
     Ok(keys)
 }
 
-pub fn keys(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let pattern = args[1].clone();
-    let p = (pattern.as_ref() != b"*").then_some(pattern.as_ref());
+pub fn keys(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let pattern = args[1];
+    let p = (pattern != b"*").then_some(pattern.as_ref());
     let db = ctx.db();
     let mut out = Vec::new();
     for log_key in head_log_keys(ctx, Some(db))? {
@@ -202,8 +200,8 @@ pub struct ScanOptions {
     pub no_values: bool,
 }
 
-pub fn parse_scan(args: &[Bytes], cursor_at: usize, allow_type: bool) -> Result<ScanOptions> {
-    let cursor = std::str::from_utf8(&args[cursor_at])
+pub fn parse_scan(args: &[&[u8]], cursor_at: usize, allow_type: bool) -> Result<ScanOptions> {
+    let cursor = std::str::from_utf8(args[cursor_at])
         .ok()
         .and_then(|s| s.parse::<u64>().ok())
         .ok_or_else(|| KvError::other("invalid cursor"))?;
@@ -220,7 +218,7 @@ pub fn parse_scan(args: &[Bytes], cursor_at: usize, allow_type: bool) -> Result<
         let next = args.get(i + 1);
         match next {
             Some(v) if is(a, "MATCH") => {
-                o.pattern = (v.as_ref() != b"*").then(|| v.clone());
+                o.pattern = (**v != b"*"[..]).then(|| Bytes::copy_from_slice(v));
             }
             Some(v) if is(a, "COUNT") => {
                 let n = int(v)?;
@@ -249,7 +247,7 @@ pub fn parse_scan(args: &[Bytes], cursor_at: usize, allow_type: bool) -> Result<
     Ok(o)
 }
 
-pub fn scan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn scan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let o = parse_scan(args, 1, true)?;
     let page = ctx.txn.scan(o.cursor, o.count)?;
     let mut out = Vec::new();
@@ -264,7 +262,7 @@ pub fn scan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     ]))
 }
 
-pub fn randomkey(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
+pub fn randomkey(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> Result<Reply> {
     let db = ctx.db();
     if ctx.txn.db_size(db) == 0 {
         return Ok(Reply::Nil);
@@ -300,7 +298,7 @@ pub fn randomkey(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
     }
 }
 
-pub fn dbsize(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
+pub fn dbsize(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> Result<Reply> {
     let db = ctx.db();
     Ok(Reply::Integer(ctx.txn.db_size(db) as i64))
 }
@@ -321,7 +319,7 @@ pub fn flush(ctx: &mut Ctx<'_, '_>, db: Option<u8>) -> Result<()> {
     Ok(())
 }
 
-fn flush_args(args: &[Bytes]) -> Result<()> {
+fn flush_args(args: &[&[u8]]) -> Result<()> {
     match args.get(1) {
         None => Ok(()),
         Some(a) if args.len() == 2 && (is(a, "ASYNC") || is(a, "SYNC")) => Ok(()),
@@ -329,22 +327,22 @@ fn flush_args(args: &[Bytes]) -> Result<()> {
     }
 }
 
-pub fn flushdb(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn flushdb(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     flush_args(args)?;
     let db = ctx.db();
     flush(ctx, Some(db))?;
     Ok(Reply::OK)
 }
 
-pub fn flushall(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn flushall(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     flush_args(args)?;
     flush(ctx, None)?;
     Ok(Reply::OK)
 }
 
-fn expire_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], ms: bool, abs: bool) -> Result<Reply> {
-    let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
-    let at = expire_at(ctx, &args[2], ms, abs, &name)?;
+fn expire_generic(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], ms: bool, abs: bool) -> Result<Reply> {
+    let name = String::from_utf8_lossy(args[0]).to_ascii_lowercase();
+    let at = expire_at(ctx, args[2], ms, abs, &name)?;
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     for a in &args[3..] {
         if is(a, "NX") {
@@ -373,7 +371,7 @@ fn expire_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], ms: bool, abs: bool) ->
         ));
     }
     let db = ctx.db();
-    let Some(mut head) = ctx.txn.head(db, &args[1])? else {
+    let Some(mut head) = ctx.txn.head(db, args[1])? else {
         return Ok(Reply::Integer(0));
     };
     let current = head.expire_at;
@@ -386,27 +384,27 @@ fn expire_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], ms: bool, abs: bool) ->
         return Ok(Reply::Integer(0));
     }
     if at <= ctx.txn.now as i64 {
-        ctx.txn.remove_head(db, &args[1], &head)?;
+        ctx.txn.remove_head(db, args[1], &head)?;
     } else {
         head.expire_at = at as u64;
-        ctx.txn.put_head(db, &args[1], &head)?;
+        ctx.txn.put_head(db, args[1], &head)?;
     }
     Ok(Reply::Integer(1))
 }
 
-pub fn expire(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn expire(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     expire_generic(ctx, args, false, false)
 }
 
-pub fn pexpire(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn pexpire(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     expire_generic(ctx, args, true, false)
 }
 
-pub fn expireat(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn expireat(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     expire_generic(ctx, args, false, true)
 }
 
-pub fn pexpireat(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn pexpireat(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     expire_generic(ctx, args, true, true)
 }
 
@@ -420,42 +418,42 @@ fn expiry_of(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<std::result::Result<u6
     })
 }
 
-pub fn ttl(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn ttl(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let now = ctx.txn.now;
-    Ok(Reply::Integer(match expiry_of(ctx, &args[1])? {
+    Ok(Reply::Integer(match expiry_of(ctx, args[1])? {
         Ok(at) => ((at - now + 500) / 1000) as i64,
         Err(code) => code,
     }))
 }
 
-pub fn pttl(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn pttl(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let now = ctx.txn.now;
-    Ok(Reply::Integer(match expiry_of(ctx, &args[1])? {
+    Ok(Reply::Integer(match expiry_of(ctx, args[1])? {
         Ok(at) => (at - now) as i64,
         Err(code) => code,
     }))
 }
 
-pub fn expiretime(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    Ok(Reply::Integer(match expiry_of(ctx, &args[1])? {
+pub fn expiretime(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    Ok(Reply::Integer(match expiry_of(ctx, args[1])? {
         Ok(at) => (at / 1000) as i64,
         Err(code) => code,
     }))
 }
 
-pub fn pexpiretime(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    Ok(Reply::Integer(match expiry_of(ctx, &args[1])? {
+pub fn pexpiretime(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    Ok(Reply::Integer(match expiry_of(ctx, args[1])? {
         Ok(at) => at as i64,
         Err(code) => code,
     }))
 }
 
-pub fn persist(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn persist(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let db = ctx.db();
-    match ctx.txn.head(db, &args[1])? {
+    match ctx.txn.head(db, args[1])? {
         Some(mut head) if head.expire_at != 0 => {
             head.expire_at = 0;
-            ctx.txn.put_head(db, &args[1], &head)?;
+            ctx.txn.put_head(db, args[1], &head)?;
             Ok(Reply::Integer(1))
         }
         _ => Ok(Reply::Integer(0)),

@@ -24,19 +24,20 @@ fn load_or_new(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<(Head, List)> {
 
 use stored::save;
 
-fn push(ctx: &mut Ctx<'_, '_>, args: &[Bytes], front: bool, only_existing: bool) -> Result<Reply> {
+fn push(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], front: bool, only_existing: bool) -> Result<Reply> {
     let items = &args[2..];
+    let keeper = ctx.keeper();
     let len = stored::change(
         ctx,
-        &args[1],
+        args[1],
         Kind::List,
         !only_existing,
         |txn, list: &mut List| {
             for item in items {
                 if front {
-                    list.push_front(txn, item.clone())?;
+                    list.push_front(txn, keeper.keep(item))?;
                 } else {
-                    list.push_back(txn, item.clone())?;
+                    list.push_back(txn, keeper.keep(item))?;
                 }
             }
             Ok((list.len, true))
@@ -49,19 +50,19 @@ fn push(ctx: &mut Ctx<'_, '_>, args: &[Bytes], front: bool, only_existing: bool)
     Ok(Reply::Integer(len as i64))
 }
 
-pub fn lpush(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn lpush(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     push(ctx, args, true, false)
 }
 
-pub fn rpush(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn rpush(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     push(ctx, args, false, false)
 }
 
-pub fn lpushx(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn lpushx(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     push(ctx, args, true, true)
 }
 
-pub fn rpushx(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn rpushx(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     push(ctx, args, false, true)
 }
 
@@ -90,7 +91,7 @@ fn pop_n(
     })
 }
 
-fn pop(ctx: &mut Ctx<'_, '_>, args: &[Bytes], front: bool) -> Result<Reply> {
+fn pop(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], front: bool) -> Result<Reply> {
     let count = match args.get(2) {
         Some(c) => {
             let n = int(c)?;
@@ -104,7 +105,7 @@ fn pop(ctx: &mut Ctx<'_, '_>, args: &[Bytes], front: bool) -> Result<Reply> {
     if args.len() > 3 {
         return Err(KvError::Syntax);
     }
-    let popped = pop_n(ctx, &args[1], front, count.unwrap_or(1))?;
+    let popped = pop_n(ctx, args[1], front, count.unwrap_or(1))?;
     Ok(match (popped, count) {
         (None, Some(_)) => Reply::NilArray,
         (None, None) => Reply::Nil,
@@ -113,23 +114,23 @@ fn pop(ctx: &mut Ctx<'_, '_>, args: &[Bytes], front: bool) -> Result<Reply> {
     })
 }
 
-pub fn lpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn lpop(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     pop(ctx, args, true)
 }
 
-pub fn rpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn rpop(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     pop(ctx, args, false)
 }
 
-pub fn llen(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn llen(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     Ok(Reply::Integer(
-        load(ctx, &args[1])?.map_or(0, |(_, l)| l.len as i64),
+        load(ctx, args[1])?.map_or(0, |(_, l)| l.len as i64),
     ))
 }
 
-pub fn lrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let (start, end) = (int(&args[2])?, int(&args[3])?);
-    let Some((_, mut list)) = load(ctx, &args[1])? else {
+pub fn lrange(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let (start, end) = (int(args[2])?, int(args[3])?);
+    let Some((_, mut list)) = load(ctx, args[1])? else {
         return Ok(Reply::Slices(Slices::default()));
     };
     let Some((s, e)) = clamp_range(start, end, list.len) else {
@@ -144,9 +145,9 @@ fn position(index: i64, len: u64) -> Option<u64> {
     (0..len as i64).contains(&i).then_some(i as u64)
 }
 
-pub fn lindex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let index = int(&args[2])?;
-    let Some((_, mut list)) = load(ctx, &args[1])? else {
+pub fn lindex(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let index = int(args[2])?;
+    let Some((_, mut list)) = load(ctx, args[1])? else {
         return Ok(Reply::Nil);
     };
     match position(index, list.len) {
@@ -155,45 +156,46 @@ pub fn lindex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     }
 }
 
-pub fn lset(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let index = int(&args[2])?;
-    let Some((head, mut list)) = load(ctx, &args[1])? else {
+pub fn lset(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let index = int(args[2])?;
+    let Some((head, mut list)) = load(ctx, args[1])? else {
         return Err(KvError::NoSuchKey);
     };
     let Some(i) = position(index, list.len) else {
         return Err(KvError::IndexOutOfRange);
     };
-    list.set(&mut ctx.txn, i, args[3].clone())?;
-    save(ctx, &args[1], head, &mut list)?;
+    let item = ctx.keep(args[3]);
+    list.set(&mut ctx.txn, i, item)?;
+    save(ctx, args[1], head, &mut list)?;
     Ok(Reply::OK)
 }
 
-pub fn linsert(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let before = if is(&args[2], "BEFORE") {
+pub fn linsert(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let before = if is(args[2], "BEFORE") {
         true
-    } else if is(&args[2], "AFTER") {
+    } else if is(args[2], "AFTER") {
         false
     } else {
         return Err(KvError::Syntax);
     };
-    let Some((head, mut list)) = load(ctx, &args[1])? else {
+    let Some((head, mut list)) = load(ctx, args[1])? else {
         return Ok(Reply::Integer(0));
     };
     let mut items = list.all(&mut ctx.txn)?;
-    let Some(at) = items.iter().position(|x| x == &args[3]) else {
+    let Some(at) = items.iter().position(|x| x == args[3]) else {
         return Ok(Reply::Integer(-1));
     };
-    items.insert(if before { at } else { at + 1 }, args[4].clone());
+    items.insert(if before { at } else { at + 1 }, ctx.keep(args[4]));
     let len = items.len();
     list.rewrite(&mut ctx.txn, items)?;
-    save(ctx, &args[1], head, &mut list)?;
+    save(ctx, args[1], head, &mut list)?;
     ctx.txn.list_pushed = true;
     Ok(Reply::Integer(len as i64))
 }
 
-pub fn lrem(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let count = int(&args[2])?;
-    let Some((head, mut list)) = load(ctx, &args[1])? else {
+pub fn lrem(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let count = int(args[2])?;
+    let Some((head, mut list)) = load(ctx, args[1])? else {
         return Ok(Reply::Integer(0));
     };
     let items = list.all(&mut ctx.txn)?;
@@ -225,14 +227,14 @@ pub fn lrem(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
             .filter_map(|(x, k)| k.then_some(x))
             .collect();
         list.rewrite(&mut ctx.txn, kept)?;
-        save(ctx, &args[1], head, &mut list)?;
+        save(ctx, args[1], head, &mut list)?;
     }
     Ok(Reply::Integer(removed as i64))
 }
 
-pub fn ltrim(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let (start, end) = (int(&args[2])?, int(&args[3])?);
-    let Some((head, mut list)) = load(ctx, &args[1])? else {
+pub fn ltrim(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let (start, end) = (int(args[2])?, int(args[3])?);
+    let Some((head, mut list)) = load(ctx, args[1])? else {
         return Ok(Reply::OK);
     };
     match clamp_range(start, end, list.len) {
@@ -253,31 +255,31 @@ pub fn ltrim(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
             }
         }
     }
-    save(ctx, &args[1], head, &mut list)?;
+    save(ctx, args[1], head, &mut list)?;
     Ok(Reply::OK)
 }
 
-pub fn lpos(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn lpos(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let (mut rank, mut count, mut maxlen) = (1i64, None::<i64>, 0i64);
     let mut i = 3;
     while i < args.len() {
         let Some(v) = args.get(i + 1) else {
             return Err(KvError::Syntax);
         };
-        if is(&args[i], "RANK") {
+        if is(args[i], "RANK") {
             rank = int(v)?;
             if rank == 0 || rank == i64::MIN {
                 return Err(KvError::other(
                     "RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list",
                 ));
             }
-        } else if is(&args[i], "COUNT") {
+        } else if is(args[i], "COUNT") {
             let c = int(v)?;
             if c < 0 {
                 return Err(KvError::other("COUNT can't be negative"));
             }
             count = Some(c);
-        } else if is(&args[i], "MAXLEN") {
+        } else if is(args[i], "MAXLEN") {
             maxlen = int(v)?;
             if maxlen < 0 {
                 return Err(KvError::other("MAXLEN can't be negative"));
@@ -287,7 +289,7 @@ pub fn lpos(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         }
         i += 2;
     }
-    let Some((_, mut list)) = load(ctx, &args[1])? else {
+    let Some((_, mut list)) = load(ctx, args[1])? else {
         return Ok(if count.is_some() {
             Reply::Array(vec![])
         } else {
@@ -338,8 +340,8 @@ fn side(arg: &[u8]) -> Result<bool> {
 /// Moves one element from `src` to `dst`; `None` when `src` is empty.
 fn move_one(
     ctx: &mut Ctx<'_, '_>,
-    src: &Bytes,
-    dst: &Bytes,
+    src: &[u8],
+    dst: &[u8],
     from_left: bool,
     to_left: bool,
 ) -> Result<Option<Bytes>> {
@@ -380,16 +382,14 @@ fn move_one(
     Ok(Some(item))
 }
 
-pub fn lmove(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let (from, to) = (side(&args[3])?, side(&args[4])?);
-    Ok(Reply::optional(move_one(
-        ctx, &args[1], &args[2], from, to,
-    )?))
+pub fn lmove(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let (from, to) = (side(args[3])?, side(args[4])?);
+    Ok(Reply::optional(move_one(ctx, args[1], args[2], from, to)?))
 }
 
-pub fn rpoplpush(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn rpoplpush(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     Ok(Reply::optional(move_one(
-        ctx, &args[1], &args[2], false, true,
+        ctx, args[1], args[2], false, true,
     )?))
 }
 
@@ -413,14 +413,14 @@ fn block(ctx: &mut Ctx<'_, '_>, timeout: u64) -> Reply {
     Reply::NilArray
 }
 
-fn blocking_pop(ctx: &mut Ctx<'_, '_>, args: &[Bytes], front: bool) -> Result<Reply> {
-    let timeout = timeout_ms(&args[args.len() - 1])?;
+fn blocking_pop(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], front: bool) -> Result<Reply> {
+    let timeout = timeout_ms(args[args.len() - 1])?;
     let keys = &args[1..args.len() - 1];
     for key in keys {
         if let Some(mut items) = pop_n(ctx, key, front, 1)? {
             if let Some(item) = items.pop() {
                 return Ok(Reply::Array(vec![
-                    Reply::Bulk(key.clone()),
+                    Reply::Bulk(ctx.keep(key)),
                     Reply::Bulk(item),
                 ]));
             }
@@ -429,18 +429,18 @@ fn blocking_pop(ctx: &mut Ctx<'_, '_>, args: &[Bytes], front: bool) -> Result<Re
     Ok(block(ctx, timeout))
 }
 
-pub fn blpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn blpop(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     blocking_pop(ctx, args, true)
 }
 
-pub fn brpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn brpop(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     blocking_pop(ctx, args, false)
 }
 
-pub fn blmove(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let (from, to) = (side(&args[3])?, side(&args[4])?);
-    let timeout = timeout_ms(&args[5])?;
-    match move_one(ctx, &args[1], &args[2], from, to)? {
+pub fn blmove(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let (from, to) = (side(args[3])?, side(args[4])?);
+    let timeout = timeout_ms(args[5])?;
+    match move_one(ctx, args[1], args[2], from, to)? {
         Some(item) => Ok(Reply::Bulk(item)),
         None => {
             block(ctx, timeout);

@@ -14,7 +14,7 @@ use crate::error::{KvError, Result};
 use crate::reply::Reply;
 use crate::session::Watch;
 
-pub fn multi(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
+pub fn multi(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> Result<Reply> {
     if ctx.session.multi.is_some() {
         return Err(KvError::NestedMulti("MULTI".into()));
     }
@@ -40,7 +40,7 @@ fn end_multi(ctx: &mut Ctx<'_, '_>) -> Option<Vec<Vec<Bytes>>> {
     ctx.session.multi.take()
 }
 
-pub fn exec(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
+pub fn exec(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> Result<Reply> {
     if ctx.session.multi.is_none() {
         return Err(KvError::WithoutMulti("EXEC".into()));
     }
@@ -61,12 +61,13 @@ pub fn exec(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
     }
     let mut replies = Vec::with_capacity(queue.len());
     for argv in &queue {
-        replies.push(run_queued(ctx, argv));
+        let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_ref()).collect();
+        replies.push(run_queued(ctx, &argv));
     }
     Ok(Reply::Array(replies))
 }
 
-pub fn discard(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
+pub fn discard(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> Result<Reply> {
     if ctx.session.multi.is_none() {
         return Err(KvError::WithoutMulti("DISCARD".into()));
     }
@@ -75,7 +76,7 @@ pub fn discard(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
     Ok(Reply::OK)
 }
 
-pub fn watch(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn watch(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     if ctx.session.multi.is_some() {
         return Err(KvError::WatchInMulti);
     }
@@ -90,11 +91,11 @@ pub fn watch(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         if watch.keys.iter().any(|(d, k, _)| *d == db && k == key) {
             continue;
         }
-        added.push(key.clone());
+        added.push(*key);
     }
     for key in added {
-        let expire_at = ctx.txn.head(db, &key)?.map_or(0, |h| h.expire_at);
-        ctx.txn.state.watches.add(db, &key, &flag);
+        let expire_at = ctx.txn.head(db, key)?.map_or(0, |h| h.expire_at);
+        ctx.txn.state.watches.add(db, key, &flag);
         if let Some(w) = ctx.session.watch.as_mut() {
             w.keys.push((db, key.to_vec(), expire_at));
         }
@@ -104,7 +105,7 @@ pub fn watch(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     Ok(Reply::OK)
 }
 
-pub fn unwatch(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
+pub fn unwatch(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> Result<Reply> {
     unwatch_all(ctx);
     Ok(Reply::OK)
 }

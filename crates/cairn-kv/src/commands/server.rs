@@ -9,7 +9,6 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use cairn_log::Durability;
 
 use crate::commands::args::is;
@@ -53,7 +52,7 @@ fn appendfsync_name(d: Durability) -> &'static str {
     }
 }
 
-pub fn info(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn info(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let wanted: Vec<String> = args[1..]
         .iter()
         .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
@@ -151,13 +150,13 @@ pub fn info(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Verbatim(out))
 }
 
-pub fn save(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
+pub fn save(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> Result<Reply> {
     ctx.kv.checkpoint_engine()?;
     ctx.txn.state.changes_since_save = 0;
     Ok(Reply::OK)
 }
 
-pub fn bgsave(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn bgsave(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     if args.len() > 2 || args.get(1).is_some_and(|a| !is(a, "SCHEDULE")) {
         return Err(KvError::Syntax);
     }
@@ -173,13 +172,13 @@ pub fn bgsave(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Status("Background saving started"))
 }
 
-pub fn lastsave(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
+pub fn lastsave(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> Result<Reply> {
     Ok(Reply::Integer(
         ctx.kv.stats.last_save.load(Ordering::Relaxed) as i64,
     ))
 }
 
-pub fn bgrewriteaof(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
+pub fn bgrewriteaof(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> Result<Reply> {
     let kv = ctx.kv.clone();
     std::thread::spawn(move || {
         if let Err(e) = kv.rewrite_log() {
@@ -191,7 +190,7 @@ pub fn bgrewriteaof(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
     ))
 }
 
-pub fn time(_ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
+pub fn time(_ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> Result<Reply> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -201,7 +200,7 @@ pub fn time(_ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
     ]))
 }
 
-pub fn shutdown(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn shutdown(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let mut save = false;
     for a in &args[1..] {
         if is(a, "SAVE") {
@@ -237,7 +236,7 @@ fn config_values(ctx: &Ctx<'_, '_>) -> Vec<(&'static str, String)> {
     ]
 }
 
-pub fn config(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn config(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let sub = &args[1];
     if is(sub, "GET") {
         if args.len() < 3 {
@@ -260,8 +259,8 @@ pub fn config(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
             return Err(KvError::WrongArity("config|set".into()));
         }
         for pair in args[2..].chunks(2) {
-            let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
-            let value = String::from_utf8_lossy(&pair[1]).into_owned();
+            let name = String::from_utf8_lossy(pair[0]).to_ascii_lowercase();
+            let value = String::from_utf8_lossy(pair[1]).into_owned();
             let refuse = |why: &str| {
                 KvError::other(format!(
                     "CONFIG SET failed (possibly related to argument '{name}') - {why}"

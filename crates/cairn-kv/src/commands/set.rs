@@ -28,28 +28,23 @@ fn set_reply(items: impl IntoIterator<Item = Bytes>) -> Reply {
     Reply::Set(items.into_iter().map(Reply::Bulk).collect())
 }
 
-pub fn sadd(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn sadd(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let members = &args[2..];
-    let added = stored::change(
-        ctx,
-        &args[1],
-        Kind::Set,
-        true,
-        |txn, map: &mut BucketMap| {
-            let mut added = 0;
-            for m in members {
-                added += i64::from(map.insert(txn, m.clone(), Bytes::new())?);
-            }
-            // As in Redis, adding only members already there changes nothing: no write, and a
-            // WATCH on the key is not disturbed.
-            Ok((added, added > 0))
-        },
-    )?;
+    let keeper = ctx.keeper();
+    let added = stored::change(ctx, args[1], Kind::Set, true, |txn, map: &mut BucketMap| {
+        let mut added = 0;
+        for m in members {
+            added += i64::from(map.insert(txn, keeper.keep(m), Bytes::new())?);
+        }
+        // As in Redis, adding only members already there changes nothing: no write, and a
+        // WATCH on the key is not disturbed.
+        Ok((added, added > 0))
+    })?;
     Ok(Reply::Integer(added.unwrap_or(0)))
 }
 
-pub fn srem(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let Some((head, mut map)) = load(ctx, &args[1], Kind::Set)? else {
+pub fn srem(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let Some((head, mut map)) = load(ctx, args[1], Kind::Set)? else {
         return Ok(Reply::Integer(0));
     };
     let mut removed = 0;
@@ -57,26 +52,26 @@ pub fn srem(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         removed += i64::from(map.remove(&mut ctx.txn, m)?);
     }
     if removed > 0 {
-        save(ctx, &args[1], head, &mut map)?;
+        save(ctx, args[1], head, &mut map)?;
     }
     Ok(Reply::Integer(removed))
 }
 
-pub fn smembers(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    Ok(set_reply(members(ctx, &args[1])?))
+pub fn smembers(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    Ok(set_reply(members(ctx, args[1])?))
 }
 
-pub fn sismember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let Some((_, map)) = load(ctx, &args[1], Kind::Set)? else {
+pub fn sismember(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let Some((_, map)) = load(ctx, args[1], Kind::Set)? else {
         return Ok(Reply::Integer(0));
     };
     Ok(Reply::Integer(i64::from(
-        map.get(&mut ctx.txn, &args[2])?.is_some(),
+        map.get(&mut ctx.txn, args[2])?.is_some(),
     )))
 }
 
-pub fn smismember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let map = load(ctx, &args[1], Kind::Set)?;
+pub fn smismember(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let map = load(ctx, args[1], Kind::Set)?;
     let mut out = Vec::new();
     for m in &args[2..] {
         let hit = match &map {
@@ -88,13 +83,13 @@ pub fn smismember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Array(out))
 }
 
-pub fn scard(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn scard(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     Ok(Reply::Integer(
-        load(ctx, &args[1], Kind::Set)?.map_or(0, |(_, m)| m.len as i64),
+        load(ctx, args[1], Kind::Set)?.map_or(0, |(_, m)| m.len as i64),
     ))
 }
 
-pub fn spop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn spop(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let count = match args.get(2) {
         Some(c) => {
             let n = int(c)?;
@@ -109,7 +104,7 @@ pub fn spop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         }
         None => None,
     };
-    let Some((head, mut map)) = load(ctx, &args[1], Kind::Set)? else {
+    let Some((head, mut map)) = load(ctx, args[1], Kind::Set)? else {
         return Ok(if count.is_some() {
             Reply::Set(vec![])
         } else {
@@ -120,7 +115,7 @@ pub fn spop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     for (m, _) in &picked {
         map.remove(&mut ctx.txn, m)?;
     }
-    save(ctx, &args[1], head, &mut map)?;
+    save(ctx, args[1], head, &mut map)?;
     let popped = picked.into_iter().map(|(m, _)| m);
     Ok(match count {
         Some(_) => set_reply(popped),
@@ -128,12 +123,12 @@ pub fn spop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     })
 }
 
-pub fn srandmember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn srandmember(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let count = args.get(2).map(|c| int(c)).transpose()?;
     if args.len() > 3 {
         return Err(KvError::Syntax);
     }
-    let Some((_, map)) = load(ctx, &args[1], Kind::Set)? else {
+    let Some((_, map)) = load(ctx, args[1], Kind::Set)? else {
         return Ok(if count.is_some() {
             Reply::Array(vec![])
         } else {
@@ -152,7 +147,7 @@ pub fn srandmember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     }
 }
 
-pub fn smove(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn smove(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let (src, dst, member) = (&args[1], &args[2], &args[3]);
     let Some((src_head, mut src_map)) = load(ctx, src, Kind::Set)? else {
         // Redis checks the destination's type even when the source is missing.
@@ -172,7 +167,8 @@ pub fn smove(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         Some(found) => found,
         None => load_or_new(ctx, dst, Kind::Set)?,
     };
-    dst_map.insert(&mut ctx.txn, member.clone(), Bytes::new())?;
+    let member = ctx.keep(member);
+    dst_map.insert(&mut ctx.txn, member, Bytes::new())?;
     save(ctx, dst, dst_head, &mut dst_map)?;
     Ok(Reply::Integer(1))
 }
@@ -184,7 +180,7 @@ enum Op {
     Diff,
 }
 
-fn combine(ctx: &mut Ctx<'_, '_>, keys: &[Bytes], op: Op, limit: usize) -> Result<Vec<Bytes>> {
+fn combine(ctx: &mut Ctx<'_, '_>, keys: &[&[u8]], op: Op, limit: usize) -> Result<Vec<Bytes>> {
     // Every key is type-checked first, as Redis does, before any is read whole.
     let mut maps: Vec<Option<BucketMap>> = Vec::with_capacity(keys.len());
     for key in keys {
@@ -258,35 +254,35 @@ fn store_result(ctx: &mut Ctx<'_, '_>, dst: &[u8], members: Vec<Bytes>) -> Resul
     Ok(Reply::Integer(n))
 }
 
-pub fn sinter(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn sinter(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     Ok(set_reply(combine(ctx, &args[1..], Op::Inter, 0)?))
 }
 
-pub fn sunion(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn sunion(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     Ok(set_reply(combine(ctx, &args[1..], Op::Union, 0)?))
 }
 
-pub fn sdiff(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn sdiff(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     Ok(set_reply(combine(ctx, &args[1..], Op::Diff, 0)?))
 }
 
-pub fn sinterstore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn sinterstore(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let members = combine(ctx, &args[2..], Op::Inter, 0)?;
-    store_result(ctx, &args[1], members)
+    store_result(ctx, args[1], members)
 }
 
-pub fn sunionstore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn sunionstore(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let members = combine(ctx, &args[2..], Op::Union, 0)?;
-    store_result(ctx, &args[1], members)
+    store_result(ctx, args[1], members)
 }
 
-pub fn sdiffstore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn sdiffstore(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let members = combine(ctx, &args[2..], Op::Diff, 0)?;
-    store_result(ctx, &args[1], members)
+    store_result(ctx, args[1], members)
 }
 
-pub fn sintercard(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let numkeys = int(&args[1])?;
+pub fn sintercard(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let numkeys = int(args[1])?;
     if numkeys <= 0 {
         return Err(KvError::other("numkeys should be greater than 0"));
     }
@@ -313,6 +309,6 @@ pub fn sintercard(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(found.len() as i64))
 }
 
-pub fn sscan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn sscan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     scan_buckets(ctx, args, Kind::Set)
 }

@@ -10,8 +10,8 @@ use crate::error::{KvError, Result};
 use crate::num::{format_human, parse_f64, parse_i64};
 use crate::reply::Reply;
 
-pub fn get(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let value = get_string(ctx, &args[1])?;
+pub fn get(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let value = get_string(ctx, args[1])?;
     let stats = &mut ctx.txn.state;
     if value.is_some() {
         stats.keyspace_hits += 1;
@@ -31,7 +31,7 @@ struct SetOptions {
     expire_at: Option<i64>,
 }
 
-fn parse_set_options(ctx: &Ctx<'_, '_>, opts: &[Bytes]) -> Result<SetOptions> {
+fn parse_set_options(ctx: &Ctx<'_, '_>, opts: &[&[u8]]) -> Result<SetOptions> {
     let mut o = SetOptions::default();
     let mut i = 0;
     while i < opts.len() {
@@ -46,7 +46,7 @@ fn parse_set_options(ctx: &Ctx<'_, '_>, opts: &[Bytes]) -> Result<SetOptions> {
         } else if is(a, "KEEPTTL") && !has_expiry {
             o.keep_ttl = true;
         } else if !has_expiry && i + 1 < opts.len() {
-            o.expire_at = Some(expiry_option(ctx, a, &opts[i + 1], "set")?);
+            o.expire_at = Some(expiry_option(ctx, a, opts[i + 1], "set")?);
             i += 1;
         } else {
             return Err(KvError::Syntax);
@@ -78,9 +78,9 @@ fn expiry_option(ctx: &Ctx<'_, '_>, word: &[u8], value: &[u8], command: &str) ->
     expire_at(ctx, value, ms, abs, command)
 }
 
-pub fn set(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let key = &args[1];
-    let value = args[2].clone();
+pub fn set(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let key = args[1];
+    let value = ctx.keep(args[2]);
     if args.len() == 3 {
         put_string(ctx, key, value, 0)?;
         return Ok(Reply::OK);
@@ -112,59 +112,63 @@ pub fn set(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
 }
 
 /// UPDATE key value: the seed's verb, SET only if the key exists (like SET … XX).
-pub fn update(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn update(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let db = ctx.db();
-    if ctx.txn.head(db, &args[1])?.is_none() {
+    if ctx.txn.head(db, args[1])?.is_none() {
         return Ok(Reply::Nil);
     }
-    put_string(ctx, &args[1], args[2].clone(), 0)?;
+    let value = ctx.keep(args[2]);
+    put_string(ctx, args[1], value, 0)?;
     Ok(Reply::OK)
 }
 
-pub fn setnx(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn setnx(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let db = ctx.db();
-    if ctx.txn.head(db, &args[1])?.is_some() {
+    if ctx.txn.head(db, args[1])?.is_some() {
         return Ok(Reply::Integer(0));
     }
-    put_string(ctx, &args[1], args[2].clone(), 0)?;
+    let value = ctx.keep(args[2]);
+    put_string(ctx, args[1], value, 0)?;
     Ok(Reply::Integer(1))
 }
 
-fn set_with_ttl(ctx: &mut Ctx<'_, '_>, args: &[Bytes], ms: bool, name: &str) -> Result<Reply> {
-    if int(&args[2])? <= 0 {
+fn set_with_ttl(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], ms: bool, name: &str) -> Result<Reply> {
+    if int(args[2])? <= 0 {
         return Err(KvError::other(format!(
             "invalid expire time in '{name}' command"
         )));
     }
-    let at = expire_at(ctx, &args[2], ms, false, name)?;
-    put_string(ctx, &args[1], args[3].clone(), at as u64)?;
+    let at = expire_at(ctx, args[2], ms, false, name)?;
+    let value = ctx.keep(args[3]);
+    put_string(ctx, args[1], value, at as u64)?;
     Ok(Reply::OK)
 }
 
-pub fn setex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn setex(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     set_with_ttl(ctx, args, false, "setex")
 }
 
-pub fn psetex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn psetex(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     set_with_ttl(ctx, args, true, "psetex")
 }
 
-pub fn getset(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let old = get_string(ctx, &args[1])?;
-    put_string(ctx, &args[1], args[2].clone(), 0)?;
+pub fn getset(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let old = get_string(ctx, args[1])?;
+    let value = ctx.keep(args[2]);
+    put_string(ctx, args[1], value, 0)?;
     Ok(Reply::optional(old.map(|h| h.body)))
 }
 
-pub fn getdel(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let old = get_string(ctx, &args[1])?;
+pub fn getdel(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let old = get_string(ctx, args[1])?;
     if old.is_some() {
         let db = ctx.db();
-        ctx.txn.delete_key(db, &args[1])?;
+        ctx.txn.delete_key(db, args[1])?;
     }
     Ok(Reply::optional(old.map(|h| h.body)))
 }
 
-pub fn getex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn getex(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let mut new_expiry: Option<i64> = None;
     let mut i = 2;
     while i < args.len() {
@@ -172,28 +176,28 @@ pub fn getex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         if is(a, "PERSIST") && new_expiry.is_none() {
             new_expiry = Some(0);
         } else if new_expiry.is_none() && i + 1 < args.len() {
-            new_expiry = Some(expiry_option(ctx, a, &args[i + 1], "getex")?);
+            new_expiry = Some(expiry_option(ctx, a, args[i + 1], "getex")?);
             i += 1;
         } else {
             return Err(KvError::Syntax);
         }
         i += 1;
     }
-    let Some(head) = get_string(ctx, &args[1])? else {
+    let Some(head) = get_string(ctx, args[1])? else {
         return Ok(Reply::Nil);
     };
     if let Some(at) = new_expiry {
         if at != 0 && at <= ctx.txn.now as i64 {
             let db = ctx.db();
-            ctx.txn.delete_key(db, &args[1])?;
+            ctx.txn.delete_key(db, args[1])?;
         } else if at as u64 != head.expire_at {
-            put_string(ctx, &args[1], head.body.clone(), at as u64)?;
+            put_string(ctx, args[1], head.body.clone(), at as u64)?;
         }
     }
     Ok(Reply::Bulk(head.body))
 }
 
-pub fn mget(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn mget(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let db = ctx.db();
     let mut out = Vec::with_capacity(args.len() - 1);
     for key in &args[1..] {
@@ -205,57 +209,59 @@ pub fn mget(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Array(out))
 }
 
-pub fn mset(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn mset(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     if args.len().is_multiple_of(2) {
         return Err(KvError::WrongArity("mset".into()));
     }
     for pair in args[1..].chunks(2) {
-        crate::encoding::check_key(&pair[0])?;
+        crate::encoding::check_key(pair[0])?;
     }
     for pair in args[1..].chunks(2) {
-        put_string(ctx, &pair[0], pair[1].clone(), 0)?;
+        let value = ctx.keep(pair[1]);
+        put_string(ctx, pair[0], value, 0)?;
     }
     Ok(Reply::OK)
 }
 
-pub fn msetnx(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn msetnx(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     if args.len().is_multiple_of(2) {
         return Err(KvError::WrongArity("msetnx".into()));
     }
     let db = ctx.db();
     for pair in args[1..].chunks(2) {
-        if ctx.txn.head(db, &pair[0])?.is_some() {
+        if ctx.txn.head(db, pair[0])?.is_some() {
             return Ok(Reply::Integer(0));
         }
     }
     for pair in args[1..].chunks(2) {
-        put_string(ctx, &pair[0], pair[1].clone(), 0)?;
+        let value = ctx.keep(pair[1]);
+        put_string(ctx, pair[0], value, 0)?;
     }
     Ok(Reply::Integer(1))
 }
 
-pub fn append(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let (value, expire) = match get_string(ctx, &args[1])? {
+pub fn append(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let (value, expire) = match get_string(ctx, args[1])? {
         Some(h) => {
             let mut v = BytesMut::with_capacity(h.body.len() + args[2].len());
             v.extend_from_slice(&h.body);
-            v.extend_from_slice(&args[2]);
+            v.extend_from_slice(args[2]);
             (v.freeze(), h.expire_at)
         }
-        None => (args[2].clone(), 0),
+        None => (ctx.keep(args[2]), 0),
     };
     let len = value.len();
-    put_string(ctx, &args[1], value, expire)?;
+    put_string(ctx, args[1], value, expire)?;
     Ok(Reply::Integer(len as i64))
 }
 
-pub fn strlen(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn strlen(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     Ok(Reply::Integer(
-        get_string(ctx, &args[1])?.map_or(0, |h| h.body.len() as i64),
+        get_string(ctx, args[1])?.map_or(0, |h| h.body.len() as i64),
     ))
 }
 
-fn incr_by(ctx: &mut Ctx<'_, '_>, key: &Bytes, by: i64) -> Result<Reply> {
+fn incr_by(ctx: &mut Ctx<'_, '_>, key: &[u8], by: i64) -> Result<Reply> {
     let (current, expire) = match get_string(ctx, key)? {
         Some(h) => (parse_i64(&h.body)?, h.expire_at),
         None => (0, 0),
@@ -265,30 +271,30 @@ fn incr_by(ctx: &mut Ctx<'_, '_>, key: &Bytes, by: i64) -> Result<Reply> {
     Ok(Reply::Integer(next))
 }
 
-pub fn incr(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    incr_by(ctx, &args[1], 1)
+pub fn incr(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    incr_by(ctx, args[1], 1)
 }
 
-pub fn decr(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    incr_by(ctx, &args[1], -1)
+pub fn decr(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    incr_by(ctx, args[1], -1)
 }
 
-pub fn incrby(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let by = int(&args[2])?;
-    incr_by(ctx, &args[1], by)
+pub fn incrby(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let by = int(args[2])?;
+    incr_by(ctx, args[1], by)
 }
 
-pub fn decrby(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let by = int(&args[2])?;
+pub fn decrby(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let by = int(args[2])?;
     if by == i64::MIN {
         return Err(KvError::other("decrement would overflow"));
     }
-    incr_by(ctx, &args[1], -by)
+    incr_by(ctx, args[1], -by)
 }
 
-pub fn incrbyfloat(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let by = parse_f64(&args[2])?;
-    let (current, expire) = match get_string(ctx, &args[1])? {
+pub fn incrbyfloat(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let by = parse_f64(args[2])?;
+    let (current, expire) = match get_string(ctx, args[1])? {
         Some(h) => (parse_f64(&h.body)?, h.expire_at),
         None => (0.0, 0),
     };
@@ -297,13 +303,13 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         return Err(KvError::other("increment would produce NaN or Infinity"));
     }
     let text = Bytes::from(format_human(next));
-    put_string(ctx, &args[1], text.clone(), expire)?;
+    put_string(ctx, args[1], text.clone(), expire)?;
     Ok(Reply::Bulk(text))
 }
 
-pub fn getrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let (start, end) = (int(&args[2])?, int(&args[3])?);
-    let Some(h) = get_string(ctx, &args[1])? else {
+pub fn getrange(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let (start, end) = (int(args[2])?, int(args[3])?);
+    let Some(h) = get_string(ctx, args[1])? else {
         return Ok(Reply::bulk(Bytes::new()));
     };
     if start < 0 && end < 0 && start > end {
@@ -317,14 +323,14 @@ pub fn getrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     ))
 }
 
-pub fn setrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let offset = int(&args[2])?;
+pub fn setrange(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let offset = int(args[2])?;
     if offset < 0 {
         return Err(KvError::other("offset is out of range"));
     }
     let offset = offset as usize;
     let patch = &args[3];
-    let old = get_string(ctx, &args[1])?;
+    let old = get_string(ctx, args[1])?;
     if offset + patch.len() > crate::MAX_STRING_LEN {
         return Err(KvError::other(
             "string exceeds maximum allowed size (proto-max-bulk-len)",
@@ -342,6 +348,6 @@ pub fn setrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     }
     value[offset..offset + patch.len()].copy_from_slice(patch);
     let len = value.len();
-    put_string(ctx, &args[1], Bytes::from(value), expire)?;
+    put_string(ctx, args[1], Bytes::from(value), expire)?;
     Ok(Reply::Integer(len as i64))
 }

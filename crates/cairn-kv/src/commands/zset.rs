@@ -29,7 +29,7 @@ fn score_arg(arg: &[u8]) -> Result<f64> {
     parse_f64(arg)
 }
 
-pub fn zadd(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn zadd(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) =
         (false, false, false, false, false, false);
     let mut i = 2;
@@ -73,13 +73,14 @@ pub fn zadd(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     }
     let mut parsed = Vec::with_capacity(pairs.len() / 2);
     for p in pairs.chunks(2) {
-        parsed.push((score_arg(&p[0])?, p[1].clone()));
+        parsed.push((score_arg(p[0])?, p[1]));
     }
-    let counts = stored::change(ctx, &args[1], Kind::ZSet, !xx, |txn, z: &mut ZSet| {
+    let keeper = ctx.keeper();
+    let counts = stored::change(ctx, args[1], Kind::ZSet, !xx, |txn, z: &mut ZSet| {
         let (mut added, mut changed) = (0, 0);
         let mut incr_result = None;
         for (score, member) in parsed {
-            let old = z.score(txn, &member)?;
+            let old = z.score(txn, member)?;
             let new = if incr {
                 old.unwrap_or(0.0) + score
             } else {
@@ -98,7 +99,7 @@ pub fn zadd(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
             }
             incr_result = Some(new);
             if old != Some(new) {
-                z.insert(txn, member, new)?;
+                z.insert(txn, keeper.keep(member), new)?;
                 if old.is_none() {
                     added += 1;
                 } else {
@@ -117,40 +118,41 @@ pub fn zadd(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Integer(if ch { added + changed } else { added }))
 }
 
-pub fn zincrby(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let by = score_arg(&args[2])?;
-    let (head, mut z) = load_or_new(ctx, &args[1])?;
-    let new = z.score(&mut ctx.txn, &args[3])?.unwrap_or(0.0) + by;
+pub fn zincrby(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let by = score_arg(args[2])?;
+    let (head, mut z) = load_or_new(ctx, args[1])?;
+    let new = z.score(&mut ctx.txn, args[3])?.unwrap_or(0.0) + by;
     if new.is_nan() {
         return Err(KvError::other("resulting score is not a number (NaN)"));
     }
-    z.insert(&mut ctx.txn, args[3].clone(), new)?;
-    save(ctx, &args[1], head, &mut z)?;
+    let member = ctx.keep(args[3]);
+    z.insert(&mut ctx.txn, member, new)?;
+    save(ctx, args[1], head, &mut z)?;
     Ok(Reply::Double(new))
 }
 
-pub fn zrem(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let Some((head, mut z)) = load(ctx, &args[1])? else {
+pub fn zrem(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let Some((head, mut z)) = load(ctx, args[1])? else {
         return Ok(Reply::Integer(0));
     };
     let mut n = 0;
     for m in &args[2..] {
         n += i64::from(z.remove(&mut ctx.txn, m)?.is_some());
     }
-    save(ctx, &args[1], head, &mut z)?;
+    save(ctx, args[1], head, &mut z)?;
     Ok(Reply::Integer(n))
 }
 
-pub fn zscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let Some((_, mut z)) = load(ctx, &args[1])? else {
+pub fn zscore(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let Some((_, mut z)) = load(ctx, args[1])? else {
         return Ok(Reply::Nil);
     };
-    Ok(z.score(&mut ctx.txn, &args[2])?
+    Ok(z.score(&mut ctx.txn, args[2])?
         .map_or(Reply::Nil, Reply::Double))
 }
 
-pub fn zmscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let mut z = load(ctx, &args[1])?;
+pub fn zmscore(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let mut z = load(ctx, args[1])?;
     let mut out = Vec::new();
     for m in &args[2..] {
         out.push(match &mut z {
@@ -161,9 +163,9 @@ pub fn zmscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     Ok(Reply::Array(out))
 }
 
-pub fn zcard(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn zcard(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     Ok(Reply::Integer(
-        load(ctx, &args[1])?.map_or(0, |(_, z)| z.len as i64),
+        load(ctx, args[1])?.map_or(0, |(_, z)| z.len as i64),
     ))
 }
 
@@ -188,12 +190,12 @@ enum LexBound {
     Excl(Bytes),
 }
 
-fn lex_bound(arg: &Bytes) -> Result<LexBound> {
+fn lex_bound(arg: &[u8]) -> Result<LexBound> {
     match arg.first() {
         Some(b'-') if arg.len() == 1 => Ok(LexBound::Min),
         Some(b'+') if arg.len() == 1 => Ok(LexBound::Max),
-        Some(b'[') => Ok(LexBound::Incl(arg.slice(1..))),
-        Some(b'(') => Ok(LexBound::Excl(arg.slice(1..))),
+        Some(b'[') => Ok(LexBound::Incl(Bytes::copy_from_slice(&arg[1..]))),
+        Some(b'(') => Ok(LexBound::Excl(Bytes::copy_from_slice(&arg[1..]))),
         _ => Err(KvError::other("min or max not valid string range item")),
     }
 }
@@ -291,9 +293,9 @@ struct RangeSpec {
 /// The shared engine of ZRANGE and its older forms.
 fn range_generic(
     ctx: &mut Ctx<'_, '_>,
-    key: &Bytes,
-    start: &Bytes,
-    stop: &Bytes,
+    key: &[u8],
+    start: &[u8],
+    stop: &[u8],
     spec: RangeSpec,
 ) -> Result<Reply> {
     let RangeSpec {
@@ -370,15 +372,15 @@ fn range_generic(
 }
 
 /// Parses `[WITHSCORES] [LIMIT offset count]` in any order from `opts`.
-fn range_options(opts: &[Bytes], allow_limit: bool) -> Result<(bool, Option<(i64, i64)>)> {
+fn range_options(opts: &[&[u8]], allow_limit: bool) -> Result<(bool, Option<(i64, i64)>)> {
     let (mut with_scores, mut limit) = (false, None);
     let mut i = 0;
     while i < opts.len() {
-        if is(&opts[i], "WITHSCORES") {
+        if is(opts[i], "WITHSCORES") {
             with_scores = true;
             i += 1;
-        } else if allow_limit && is(&opts[i], "LIMIT") && i + 2 < opts.len() {
-            limit = Some((int(&opts[i + 1])?, int(&opts[i + 2])?));
+        } else if allow_limit && is(opts[i], "LIMIT") && i + 2 < opts.len() {
+            limit = Some((int(opts[i + 1])?, int(opts[i + 2])?));
             i += 3;
         } else {
             return Err(KvError::Syntax);
@@ -387,7 +389,7 @@ fn range_options(opts: &[Bytes], allow_limit: bool) -> Result<(bool, Option<(i64
     Ok((with_scores, limit))
 }
 
-pub fn zrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn zrange(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let (mut by, mut rev, mut with_scores, mut limit) = (By::Rank, false, false, None);
     let mut i = 4;
     while i < args.len() {
@@ -401,7 +403,7 @@ pub fn zrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         } else if is(a, "WITHSCORES") {
             with_scores = true;
         } else if is(a, "LIMIT") && i + 2 < args.len() {
-            limit = Some((int(&args[i + 1])?, int(&args[i + 2])?));
+            limit = Some((int(args[i + 1])?, int(args[i + 2])?));
             i += 2;
         } else {
             return Err(KvError::Syntax);
@@ -410,9 +412,9 @@ pub fn zrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     }
     range_generic(
         ctx,
-        &args[1],
-        &args[2],
-        &args[3],
+        args[1],
+        args[2],
+        args[3],
         RangeSpec {
             by,
             rev,
@@ -422,27 +424,27 @@ pub fn zrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     )
 }
 
-pub fn zrangebyscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn zrangebyscore(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     fixed_range(ctx, args, By::Score, false)
 }
 
-pub fn zrevrangebyscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn zrevrangebyscore(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     fixed_range(ctx, args, By::Score, true)
 }
 
-pub fn zrevrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn zrevrange(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     fixed_range(ctx, args, By::Rank, true)
 }
 
 /// The older forms of ZRANGE, whose order and kind of range are in their name: options are
 /// `WITHSCORES`, and `LIMIT` for ranges by score.
-fn fixed_range(ctx: &mut Ctx<'_, '_>, args: &[Bytes], by: By, rev: bool) -> Result<Reply> {
+fn fixed_range(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], by: By, rev: bool) -> Result<Reply> {
     let (with_scores, limit) = range_options(&args[4..], matches!(by, By::Score))?;
     range_generic(
         ctx,
-        &args[1],
-        &args[2],
-        &args[3],
+        args[1],
+        args[2],
+        args[3],
         RangeSpec {
             by,
             rev,
@@ -452,39 +454,39 @@ fn fixed_range(ctx: &mut Ctx<'_, '_>, args: &[Bytes], by: By, rev: bool) -> Resu
     )
 }
 
-pub fn zcount(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let (min, max) = (score_bound(&args[2])?, score_bound(&args[3])?);
-    let Some((_, mut z)) = load(ctx, &args[1])? else {
+pub fn zcount(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let (min, max) = (score_bound(args[2])?, score_bound(args[3])?);
+    let Some((_, mut z)) = load(ctx, args[1])? else {
         return Ok(Reply::Integer(0));
     };
     let (lo, hi) = score_window(ctx, &mut z, min, max)?;
     Ok(Reply::Integer((hi - lo) as i64))
 }
 
-pub fn zlexcount(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let (min, max) = (lex_bound(&args[2])?, lex_bound(&args[3])?);
-    let Some((_, mut z)) = load(ctx, &args[1])? else {
+pub fn zlexcount(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let (min, max) = (lex_bound(args[2])?, lex_bound(args[3])?);
+    let Some((_, mut z)) = load(ctx, args[1])? else {
         return Ok(Reply::Integer(0));
     };
     let (lo, hi) = lex_window(ctx, &mut z, &min, &max)?;
     Ok(Reply::Integer((hi - lo) as i64))
 }
 
-fn rank(ctx: &mut Ctx<'_, '_>, args: &[Bytes], rev: bool) -> Result<Reply> {
+fn rank(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], rev: bool) -> Result<Reply> {
     let with_score = match args.get(3) {
         Some(a) if is(a, "WITHSCORE") && args.len() == 4 => true,
         Some(_) => return Err(KvError::Syntax),
         None => false,
     };
-    let Some((_, mut z)) = load(ctx, &args[1])? else {
+    let Some((_, mut z)) = load(ctx, args[1])? else {
         return Ok(if with_score {
             Reply::NilArray
         } else {
             Reply::Nil
         });
     };
-    let member = args[2].clone();
-    let Some(score) = z.score(&mut ctx.txn, &member)? else {
+    let member = args[2];
+    let Some(score) = z.score(&mut ctx.txn, member)? else {
         return Ok(if with_score {
             Reply::NilArray
         } else {
@@ -492,7 +494,7 @@ fn rank(ctx: &mut Ctx<'_, '_>, args: &[Bytes], rev: bool) -> Result<Reply> {
         });
     };
     let before = z.count_before(&mut ctx.txn, &|s, m| {
-        crate::collections::zset::cmp((s, m), (score, &member)) == std::cmp::Ordering::Less
+        crate::collections::zset::cmp((s, m), (score, member)) == std::cmp::Ordering::Less
     })?;
     let r = if rev { z.len - 1 - before } else { before } as i64;
     Ok(if with_score {
@@ -502,17 +504,17 @@ fn rank(ctx: &mut Ctx<'_, '_>, args: &[Bytes], rev: bool) -> Result<Reply> {
     })
 }
 
-pub fn zrank(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn zrank(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     rank(ctx, args, false)
 }
 
-pub fn zrevrank(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn zrevrank(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     rank(ctx, args, true)
 }
 
 fn remove_window(
     ctx: &mut Ctx<'_, '_>,
-    key: &Bytes,
+    key: &[u8],
     head: Head,
     mut z: ZSet,
     lo: u64,
@@ -529,27 +531,27 @@ fn remove_window(
     Ok(Reply::Integer(doomed.len() as i64))
 }
 
-pub fn zremrangebyrank(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let (a, b) = (int(&args[2])?, int(&args[3])?);
-    let Some((head, z)) = load(ctx, &args[1])? else {
+pub fn zremrangebyrank(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let (a, b) = (int(args[2])?, int(args[3])?);
+    let Some((head, z)) = load(ctx, args[1])? else {
         return Ok(Reply::Integer(0));
     };
     match clamp_range(a, b, z.len) {
-        Some((s, e)) => remove_window(ctx, &args[1], head, z, s, e + 1),
+        Some((s, e)) => remove_window(ctx, args[1], head, z, s, e + 1),
         None => Ok(Reply::Integer(0)),
     }
 }
 
-pub fn zremrangebyscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let (min, max) = (score_bound(&args[2])?, score_bound(&args[3])?);
-    let Some((head, mut z)) = load(ctx, &args[1])? else {
+pub fn zremrangebyscore(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let (min, max) = (score_bound(args[2])?, score_bound(args[3])?);
+    let Some((head, mut z)) = load(ctx, args[1])? else {
         return Ok(Reply::Integer(0));
     };
     let (lo, hi) = score_window(ctx, &mut z, min, max)?;
-    remove_window(ctx, &args[1], head, z, lo, hi)
+    remove_window(ctx, args[1], head, z, lo, hi)
 }
 
-fn pop(ctx: &mut Ctx<'_, '_>, args: &[Bytes], max: bool) -> Result<Reply> {
+fn pop(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], max: bool) -> Result<Reply> {
     let count = match args.get(2) {
         Some(c) => {
             let n = int(c)?;
@@ -563,7 +565,7 @@ fn pop(ctx: &mut Ctx<'_, '_>, args: &[Bytes], max: bool) -> Result<Reply> {
     if args.len() > 3 {
         return Err(KvError::Syntax);
     }
-    let Some((head, mut z)) = load(ctx, &args[1])? else {
+    let Some((head, mut z)) = load(ctx, args[1])? else {
         return Ok(Reply::Array(vec![]));
     };
     let n = count.unwrap_or(1).min(z.len);
@@ -580,7 +582,7 @@ fn pop(ctx: &mut Ctx<'_, '_>, args: &[Bytes], max: bool) -> Result<Reply> {
     for (_, m) in &entries {
         z.remove(&mut ctx.txn, m)?;
     }
-    save(ctx, &args[1], head, &mut z)?;
+    save(ctx, args[1], head, &mut z)?;
     if count.is_none() {
         let (s, m) = entries.remove(0);
         return Ok(Reply::Array(vec![Reply::Bulk(m), Reply::Double(s)]));
@@ -588,17 +590,17 @@ fn pop(ctx: &mut Ctx<'_, '_>, args: &[Bytes], max: bool) -> Result<Reply> {
     Ok(entries_reply(ctx, entries, true))
 }
 
-pub fn zpopmin(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn zpopmin(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     pop(ctx, args, false)
 }
 
-pub fn zpopmax(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn zpopmax(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     pop(ctx, args, true)
 }
 
-pub fn zscan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn zscan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let o = parse_scan(args, 2, false)?;
-    let Some((_, mut z)) = load(ctx, &args[1])? else {
+    let Some((_, mut z)) = load(ctx, args[1])? else {
         return Ok(Reply::Array(vec![Reply::text("0"), Reply::Array(vec![])]));
     };
     let mut out = Vec::new();
@@ -630,12 +632,12 @@ pub fn zscan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
 }
 
 /// ZUNIONSTORE / ZINTERSTORE dest numkeys key… [WEIGHTS w…] [AGGREGATE SUM|MIN|MAX].
-fn store_combined(ctx: &mut Ctx<'_, '_>, args: &[Bytes], union: bool) -> Result<Reply> {
-    let numkeys = int(&args[2])?;
+fn store_combined(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], union: bool) -> Result<Reply> {
+    let numkeys = int(args[2])?;
     if numkeys <= 0 {
         return Err(KvError::other(format!(
             "at least 1 input key is needed for '{}' command",
-            String::from_utf8_lossy(&args[0]).to_ascii_lowercase()
+            String::from_utf8_lossy(args[0]).to_ascii_lowercase()
         )));
     }
     let numkeys = numkeys as usize;
@@ -647,12 +649,12 @@ fn store_combined(ctx: &mut Ctx<'_, '_>, args: &[Bytes], union: bool) -> Result<
     let mut aggregate = 0u8; // 0 sum, 1 min, 2 max
     let mut i = 3 + numkeys;
     while i < args.len() {
-        if is(&args[i], "WEIGHTS") && i + numkeys < args.len() {
+        if is(args[i], "WEIGHTS") && i + numkeys < args.len() {
             for (w, a) in weights.iter_mut().zip(&args[i + 1..=i + numkeys]) {
                 *w = parse_f64(a).map_err(|_| KvError::other("weight value is not a float"))?;
             }
             i += numkeys + 1;
-        } else if is(&args[i], "AGGREGATE") && i + 1 < args.len() {
+        } else if is(args[i], "AGGREGATE") && i + 1 < args.len() {
             let a = &args[i + 1];
             aggregate = if is(a, "SUM") {
                 0
@@ -743,10 +745,10 @@ fn store_combined(ctx: &mut Ctx<'_, '_>, args: &[Bytes], union: bool) -> Result<
     Ok(Reply::Integer(n as i64))
 }
 
-pub fn zunionstore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn zunionstore(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     store_combined(ctx, args, true)
 }
 
-pub fn zinterstore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+pub fn zinterstore(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     store_combined(ctx, args, false)
 }
