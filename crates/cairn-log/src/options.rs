@@ -53,7 +53,7 @@ impl Default for Options {
             cache_bytes: 64 << 20,
             durability: Durability::Always,
             checkpoint_wal_bytes: 64 << 20,
-            replay_budget_bytes: 1 << 20,
+            replay_budget_bytes: 256 << 10,
             compaction_threshold: 0.5,
             background_maintenance: true,
             maintenance_interval: Duration::from_millis(200),
