@@ -461,9 +461,9 @@ impl Store {
         self.shutdown()
     }
 
-    /// Stops the background threads and makes every write durable, as [`Store::close`], for an owner that shares the handle
-    /// and cannot give it up by value; later calls fail with [`crate::Error::Closed`], and the
-    /// directory is released when the handle is dropped.
+    /// Stops the background threads and makes every write durable, as [`Store::close`], for
+    /// an owner that shares the handle and cannot give it up by value; later calls fail with
+    /// [`crate::Error::Closed`], and the directory is released when the handle is dropped.
     pub fn shut_down(&self) -> Result<()> {
         self.shutdown()
     }
