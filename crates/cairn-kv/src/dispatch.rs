@@ -141,7 +141,12 @@ impl Kv {
             };
             if spec.has_flag("sees-store") {
                 // It reads the store itself (a scan, a checkpoint): commit what came before.
-                commit_group(&mut ctx.txn, &mut outcomes[group_start..], &mut durable);
+                commit_group(
+                    &mut ctx.txn,
+                    &mut outcomes[group_start..],
+                    &mut durable,
+                    false,
+                );
                 ctx.txn.now = now_ms();
                 group_start = outcomes.len();
             }
@@ -156,7 +161,13 @@ impl Kv {
                 break;
             }
         }
-        commit_group(&mut ctx.txn, &mut outcomes[group_start..], &mut durable);
+        // The last group may be held for the next pipeline (see `crate::txn`).
+        commit_group(
+            &mut ctx.txn,
+            &mut outcomes[group_start..],
+            &mut durable,
+            true,
+        );
         let pushed = ctx.txn.list_pushed;
         drop(ctx);
         self.stats.commands.fetch_add(counted, Ordering::Relaxed);
@@ -219,10 +230,20 @@ impl Kv {
     }
 }
 
-/// Commits a group's transaction; if the engine refuses the batch, none of the group's
-/// writes happened, and every reply of the group says so.
-fn commit_group(txn: &mut Txn<'_>, replies: &mut [Outcome], durable: &mut PendingCommit) {
-    match txn.commit() {
+/// Commits a group's transaction, or holds its writes if `may_hold`; if the engine refuses
+/// the batch, none of the group's writes happened, and every reply of the group says so.
+fn commit_group(
+    txn: &mut Txn<'_>,
+    replies: &mut [Outcome],
+    durable: &mut PendingCommit,
+    may_hold: bool,
+) {
+    let committed = if may_hold {
+        txn.commit_or_hold()
+    } else {
+        txn.commit()
+    };
+    match committed {
         Ok(pending) => *durable = (*durable).max(pending),
         Err(e) => {
             for outcome in replies {

@@ -238,9 +238,18 @@ impl Kv {
         Ok(value)
     }
 
+    /// Writes the writes pipelines held ([`crate::txn`]) to the store.
+    pub fn flush_held(&self) -> Result<()> {
+        if self.state.lock().held.is_none() {
+            return Ok(());
+        }
+        self.with_txn(|_| Ok(()))
+    }
+
     /// SAVE: makes everything durable and checkpoints the engine (index, bloom filter,
     /// metadata written; WAL retired), the point-in-time image a restart starts from.
     pub fn save(&self) -> Result<()> {
+        self.flush_held()?;
         self.checkpoint_engine()?;
         self.state.lock().changes_since_save = 0;
         Ok(())
@@ -275,6 +284,7 @@ impl Kv {
         for t in threads {
             let _ = t.join();
         }
+        self.flush_held()?;
         self.store.flush()?;
         self.store.shut_down()?;
         Ok(())
@@ -352,6 +362,9 @@ fn expiry_thread(kv: Weak<Kv>) {
             if *stop {
                 return;
             }
+        }
+        if let Err(e) = kv.flush_held() {
+            tracing::warn!("writing held writes: {e}");
         }
         if let Err(e) = kv.active_expire_cycle(Duration::from_millis(25)) {
             tracing::warn!("active expiry: {e}");

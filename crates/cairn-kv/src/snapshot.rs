@@ -69,6 +69,8 @@ impl Kv {
         let mut count = 0;
         loop {
             let mut dumped = Vec::new();
+            // The scan reads the store, which must hold every write.
+            self.flush_held()?;
             {
                 let mut state = self.lock_state();
                 let mut txn = Txn::new(&self.store, &mut state, now_ms());

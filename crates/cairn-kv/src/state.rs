@@ -6,6 +6,8 @@
 //! * The keys clients `WATCH`, each with the flags of the clients to mark dirty when the key
 //!   is written, expires or is flushed.
 //!
+//! * The writes held between pipelines ([`crate::txn`]), which belong in the store.
+//!
 //! None of this is persisted: [`crate::Kv::open`] rebuilds it by scanning the head records.
 
 use std::collections::HashMap;
@@ -13,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::encoding::DATABASES;
+use crate::txn::Held;
 
 /// Keys with an expiry, with O(1) insert, remove and uniform random sampling.
 #[derive(Debug, Default)]
@@ -124,6 +127,8 @@ pub struct State {
     pub expired_keys: u64,
     pub keyspace_hits: u64,
     pub keyspace_misses: u64,
+    /// Writes of earlier pipelines not yet in the store ([`crate::txn`]'s module doc).
+    pub held: Option<Held>,
 }
 
 impl State {
@@ -138,6 +143,7 @@ impl State {
             expired_keys: 0,
             keyspace_hits: 0,
             keyspace_misses: 0,
+            held: None,
         }
     }
 }

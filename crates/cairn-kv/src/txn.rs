@@ -8,11 +8,31 @@
 //! engine refuses, changes nothing. Key counts come from the engine's own answer to the
 //! batch (which head records it created or removed), so a write never looks a key up only
 //! to count it.
+//!
+//! # Holding writes between pipelines
+//!
+//! Under `appendfsync everysec` and `no`, a client's reply does not wait for the WAL, so a
+//! pipeline's writes need not reach the store at once either. [`Txn::commit_or_hold`] (what
+//! a pipeline ends with) leaves them in the keyspace state ([`Held`]), with the collection
+//! parked in the transaction, and the next transaction, whoever's, starts from them: reads
+//! see them as its own writes, and a record written again is written once. Sixteen
+//! thousand `ZADD`s into one large sorted set then rewrite each tree node and hash bucket
+//! once, not once per pipeline. The held writes reach the store as one batch with the
+//! writes after them, so what the store holds is always a prefix of the command history, and
+//! an `EXEC` is still all or nothing across a crash.
+//!
+//! Writes are held no longer than [`HOLD_FOR_MS`] (the expiry thread flushes them within its
+//! 100 ms tick when no pipeline comes), no more than [`HOLD_BYTES`], and never under
+//! `appendfsync always`, nor with expiry-set changes or a generation reservation (the
+//! in-memory bookkeeping those update is committed state). A crash loses what was held, as
+//! `everysec` loses the last second: that is the policy's promise. [`Txn::commit`] (every
+//! other path: a command that reads the store itself, SAVE, shutdown, the expiry thread)
+//! writes everything.
 
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use cairn_log::{Batch, PendingCommit, Reader, Store};
+use cairn_log::{Batch, Durability, PendingCommit, Reader, Store};
 
 use crate::collections;
 use crate::collections::open::Parked;
@@ -24,6 +44,21 @@ use crate::state::State;
 const GENERATION_BLOCK: u64 = 1 << 16;
 /// The metadata record holding the first generation not yet reserved.
 pub(crate) const GENERATION_META: &str = "generation";
+/// Writes are held at most this long after the first of them (unix ms).
+pub const HOLD_FOR_MS: u64 = 50;
+/// Held writes are written to the store once their keys and values reach this size.
+pub const HOLD_BYTES: usize = 4 << 20;
+
+/// Writes of earlier pipelines, not yet in the store (see the module doc): the next
+/// transaction starts from them.
+#[derive(Debug)]
+pub struct Held {
+    writes: HashMap<Vec<u8>, Option<Bytes>>,
+    parked: Option<Box<Parked>>,
+    written_bytes: usize,
+    /// When the oldest held write was made (unix ms).
+    since: u64,
+}
 
 pub struct Txn<'a> {
     store: &'a Store,
@@ -55,16 +90,31 @@ pub struct Txn<'a> {
     /// The engine failed while changes of earlier commands were held in the parked
     /// collection: they are lost, so the commit must fail.
     poisoned: Option<KvError>,
+    /// Bytes of keys and values put or deleted since the last commit (values written again
+    /// count again: a bound, not a size).
+    written_bytes: usize,
+    /// When the oldest write held from an earlier transaction was made, if any (unix ms).
+    held_since: Option<u64>,
 }
 
 impl<'a> Txn<'a> {
+    /// A transaction starting from the writes earlier pipelines held, if any.
     pub(crate) fn new(store: &'a Store, state: &'a mut State, now: u64) -> Txn<'a> {
+        let (writes, parked, written_bytes, held_since) = match state.held.take() {
+            Some(held) => (
+                held.writes,
+                held.parked,
+                held.written_bytes,
+                Some(held.since),
+            ),
+            None => (HashMap::new(), None, 0, None),
+        };
         Txn {
             store,
             reader: store.reader(),
             state,
             now,
-            writes: HashMap::new(),
+            writes,
             sole_heads: Vec::new(),
             volatile: Vec::new(),
             volatile_dbs: [false; DATABASES],
@@ -72,8 +122,10 @@ impl<'a> Txn<'a> {
             changes: 0,
             expired: 0,
             list_pushed: false,
-            parked: None,
+            parked,
             poisoned: None,
+            written_bytes,
+            held_since,
         }
     }
 
@@ -134,10 +186,13 @@ impl<'a> Txn<'a> {
     }
 
     pub fn put(&mut self, log_key: Vec<u8>, value: impl Into<Bytes>) {
-        self.writes.insert(log_key, Some(value.into()));
+        let value = value.into();
+        self.written_bytes += log_key.len() + value.len();
+        self.writes.insert(log_key, Some(value));
     }
 
     pub fn delete(&mut self, log_key: Vec<u8>) {
+        self.written_bytes += log_key.len();
         self.writes.insert(log_key, None);
     }
 
@@ -347,6 +402,8 @@ impl<'a> Txn<'a> {
     /// can go on with the next commands (a pipeline runs its groups in one).
     pub fn commit(&mut self) -> Result<PendingCommit> {
         self.write_back_parked();
+        self.written_bytes = 0;
+        self.held_since = None;
         let writes = std::mem::take(&mut self.writes);
         let volatile = std::mem::take(&mut self.volatile);
         let generation_limit = self.generation_limit.take();
@@ -397,5 +454,38 @@ impl<'a> Txn<'a> {
         state.changes_since_save += changes;
         state.expired_keys += expired;
         Ok(pending)
+    }
+
+    /// Ends a pipeline: holds its writes for the next transaction when the module doc's
+    /// rules allow, else commits them with everything held before.
+    pub fn commit_or_hold(&mut self) -> Result<PendingCommit> {
+        if !self.may_hold() {
+            return self.commit();
+        }
+        let state = &mut *self.state;
+        state.changes_since_save += std::mem::take(&mut self.changes);
+        state.expired_keys += std::mem::take(&mut self.expired);
+        self.sole_heads.clear();
+        state.held = Some(Held {
+            writes: std::mem::take(&mut self.writes),
+            parked: self.parked.take(),
+            written_bytes: std::mem::take(&mut self.written_bytes),
+            since: self.held_since.take().unwrap_or(self.now),
+        });
+        Ok(PendingCommit::default())
+    }
+
+    fn may_hold(&self) -> bool {
+        let something = !self.writes.is_empty() || self.parked.is_some();
+        let young = self
+            .held_since
+            .is_none_or(|since| self.now.saturating_sub(since) < HOLD_FOR_MS);
+        something
+            && young
+            && self.written_bytes < HOLD_BYTES
+            && self.poisoned.is_none()
+            && self.volatile.is_empty()
+            && self.generation_limit.is_none()
+            && self.store.durability() != Durability::Always
     }
 }

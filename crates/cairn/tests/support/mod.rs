@@ -90,8 +90,13 @@ pub fn free_port() -> u16 {
 }
 
 pub fn start_server(dir: &std::path::Path, port: u16) -> Child {
+    start_server_with(dir, port, "always")
+}
+
+/// `cairn serve` on `dir` with the `appendfsync` policy `appendfsync`.
+pub fn start_server_with(dir: &std::path::Path, port: u16, appendfsync: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .args(["serve", "--appendfsync", "always", "--redis-port"])
+        .args(["serve", "--appendfsync", appendfsync, "--redis-port"])
         .arg(port.to_string())
         .arg("--http-port")
         .arg(free_port().to_string())
