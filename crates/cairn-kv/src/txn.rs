@@ -35,7 +35,7 @@ use bytes::Bytes;
 use cairn_log::{Batch, Durability, PendingCommit, Reader, Store};
 
 use crate::collections;
-use crate::collections::open::Parked;
+use crate::collections::open::{Open, Parked};
 use crate::encoding::{head_key, meta_key, parse_head_key, Head, Kind, DATABASES};
 use crate::error::{KvError, Result};
 use crate::state::State;
@@ -459,6 +459,18 @@ impl<'a> Txn<'a> {
     /// Ends a pipeline: holds its writes for the next transaction when the module doc's
     /// rules allow, else commits them with everything held before.
     pub fn commit_or_hold(&mut self) -> Result<PendingCommit> {
+        if matches!(
+            self.parked.as_deref(),
+            Some(Parked {
+                value: Open::List(_),
+                ..
+            })
+        ) {
+            // A list keeps the chunks it loads in a short vector searched in order, made for
+            // one pipeline: held for many, it would grow with every push. Its records are
+            // held instead.
+            self.write_back_parked();
+        }
         if !self.may_hold() {
             return self.commit();
         }
