@@ -246,6 +246,21 @@ impl Kv {
         self.with_txn(|_| Ok(()))
     }
 
+    /// Writes the held writes to the store if they have been held their time (the expiry
+    /// thread's tick, for when no pipeline comes to do it).
+    fn flush_held_if_due(&self) -> Result<()> {
+        let due = self
+            .state
+            .lock()
+            .held
+            .as_ref()
+            .is_some_and(|h| h.due(now_ms()));
+        if due {
+            self.flush_held()?;
+        }
+        Ok(())
+    }
+
     /// SAVE: makes everything durable and checkpoints the engine (index, bloom filter,
     /// metadata written; WAL retired), the point-in-time image a restart starts from.
     pub fn save(&self) -> Result<()> {
@@ -363,7 +378,7 @@ fn expiry_thread(kv: Weak<Kv>) {
                 return;
             }
         }
-        if let Err(e) = kv.flush_held() {
+        if let Err(e) = kv.flush_held_if_due() {
             tracing::warn!("writing held writes: {e}");
         }
         if let Err(e) = kv.active_expire_cycle(Duration::from_millis(25)) {

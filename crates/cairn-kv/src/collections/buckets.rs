@@ -11,12 +11,20 @@
 //! A table of a single bucket keeps it inside the descriptor (no child record): most hashes
 //! and sets are small, and then a change is one record.
 //!
+//! A table that stays decoded across many changes (a parked hash or set, a sorted set's
+//! member table) caches the buckets it decodes ([`BucketMap::cache_buckets`]): a change then
+//! edits the decoded bucket in place, and [`BucketMap::flush`] encodes each changed bucket
+//! once. Invariant: while a bucket is cached, its record is stale; `flush` must run before
+//! the descriptor is written.
+//!
 //! ```text
 //! descriptor: generation u64 | len u64 | level u32 | split u64 | [inline bucket]
 //! bucket:     child 'b' | bucket number (u64 BE) → entries
 //! entries:    (field: u32 len + bytes, value: u32 len + bytes)*
 //! ```
 
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 use std::hash::Hasher;
 
 use bytes::Bytes;
@@ -39,6 +47,9 @@ pub struct BucketMap {
     split: u64,
     /// The only bucket, while there is one.
     inline: Option<Entries>,
+    /// Decoded buckets with whether they changed since their record was written; `None`
+    /// when changes are written through (see the module doc).
+    cached: Option<HashMap<u64, (Entries, bool)>>,
 }
 
 impl BucketMap {
@@ -49,6 +60,7 @@ impl BucketMap {
             level: 0,
             split: 0,
             inline: Some(Vec::new()),
+            cached: None,
         }
     }
 
@@ -60,6 +72,7 @@ impl BucketMap {
             level: 0,
             split: 0,
             inline: Some(Vec::new()),
+            cached: None,
         }
     }
 
@@ -80,10 +93,36 @@ impl BucketMap {
             level,
             split,
             inline,
+            cached: None,
         })
     }
 
+    /// From now on, keeps the buckets it decodes and changes them in memory until
+    /// [`BucketMap::flush`].
+    pub fn cache_buckets(&mut self) {
+        self.cached.get_or_insert_with(HashMap::new);
+    }
+
+    /// Writes every cached bucket that changed into the transaction and empties the cache.
+    pub fn flush(&mut self, txn: &mut Txn<'_>) {
+        let Some(cached) = &mut self.cached else {
+            return;
+        };
+        for (bucket, (entries, changed)) in cached.drain() {
+            if changed {
+                write_bucket(txn, bucket_key(self.generation, bucket), &entries);
+            }
+        }
+    }
+
+    /// The descriptor; call [`BucketMap::flush`] first.
     pub fn encode(&self) -> Vec<u8> {
+        debug_assert!(
+            self.cached
+                .as_ref()
+                .is_none_or(|c| c.values().all(|(_, changed)| !changed)),
+            "a changed bucket was not flushed"
+        );
         let inline_bytes = self.inline.as_ref().map_or(0, entries_len);
         let mut w = Writer::with_capacity(28 + inline_bytes);
         w.u64(self.generation)
@@ -114,12 +153,6 @@ impl BucketMap {
         }
     }
 
-    fn bucket_key(&self, bucket: u64) -> Vec<u8> {
-        let mut part = vec![b'b'];
-        part.extend_from_slice(&bucket.to_be_bytes());
-        child_key(self.generation, &part)
-    }
-
     /// The entries of bucket number `bucket`.
     pub fn bucket(&self, txn: &mut Txn<'_>, bucket: u64) -> Result<Entries> {
         if let Some(entries) = &self.inline {
@@ -129,34 +162,65 @@ impl BucketMap {
                 Vec::new()
             });
         }
-        match txn.get(&self.bucket_key(bucket))? {
-            Some(bytes) => decode_entries(&mut Reader::new(&bytes), &bytes),
-            None => Ok(Vec::new()),
+        if let Some((entries, _)) = self.cached.as_ref().and_then(|c| c.get(&bucket)) {
+            return Ok(entries.clone());
         }
+        read_bucket(txn, &bucket_key(self.generation, bucket))
     }
 
     fn store_bucket(&mut self, txn: &mut Txn<'_>, bucket: u64, entries: Entries) {
         if let Some(inline) = &mut self.inline {
             *inline = entries;
-            return;
-        }
-        let key = self.bucket_key(bucket);
-        if entries.is_empty() {
-            txn.delete(key);
+        } else if let Some(cached) = &mut self.cached {
+            cached.insert(bucket, (entries, true));
         } else {
-            let mut w = Writer::with_capacity(entries_len(&entries));
-            encode_entries(&mut w, &entries);
-            txn.put(key, w.0);
+            write_bucket(txn, bucket_key(self.generation, bucket), &entries);
+        }
+    }
+
+    /// Runs `change` on bucket `bucket` (not the inline one), which it reports whether it
+    /// changed, and has a change written or cached.
+    fn change_bucket<R>(
+        &mut self,
+        txn: &mut Txn<'_>,
+        bucket: u64,
+        change: impl FnOnce(&mut Entries) -> (R, bool),
+    ) -> Result<R> {
+        let key = bucket_key(self.generation, bucket);
+        match &mut self.cached {
+            Some(cached) => {
+                let slot = match cached.entry(bucket) {
+                    Entry::Occupied(slot) => slot.into_mut(),
+                    Entry::Vacant(slot) => slot.insert((read_bucket(txn, &key)?, false)),
+                };
+                let (result, changed) = change(&mut slot.0);
+                slot.1 |= changed;
+                Ok(result)
+            }
+            None => {
+                let mut entries = read_bucket(txn, &key)?;
+                let (result, changed) = change(&mut entries);
+                if changed {
+                    write_bucket(txn, key, &entries);
+                }
+                Ok(result)
+            }
         }
     }
 
     pub fn get(&self, txn: &mut Txn<'_>, field: &[u8]) -> Result<Option<Bytes>> {
+        let value_in = |entries: &Entries| find(entries, field).map(|i| entries[i].1.clone());
         if let Some(entries) = &self.inline {
-            return Ok(find(entries, field).map(|i| entries[i].1.clone()));
+            return Ok(value_in(entries));
         }
         let b = self.bucket_of(txn, field);
-        let entries = self.bucket(txn, b)?;
-        Ok(find(&entries, field).map(|i| entries[i].1.clone()))
+        if let Some((entries, _)) = self.cached.as_ref().and_then(|c| c.get(&b)) {
+            return Ok(value_in(entries));
+        }
+        Ok(value_in(&read_bucket(
+            txn,
+            &bucket_key(self.generation, b),
+        )?))
     }
 
     /// Sets `field` to `value`; returns whether the field is new.
@@ -166,12 +230,10 @@ impl BucketMap {
             Some(entries) => upsert(entries, field, value) == Upsert::Added,
             None => {
                 let b = self.bucket_of(txn, &field);
-                let mut entries = self.bucket(txn, b)?;
-                let outcome = upsert(&mut entries, field, value);
-                if outcome != Upsert::Unchanged {
-                    self.store_bucket(txn, b, entries);
-                }
-                outcome == Upsert::Added
+                self.change_bucket(txn, b, |entries| {
+                    let outcome = upsert(entries, field, value);
+                    (outcome == Upsert::Added, outcome != Upsert::Unchanged)
+                })?
             }
         };
         if new {
@@ -189,12 +251,10 @@ impl BucketMap {
             Some(entries) => take_out(entries, field),
             None => {
                 let b = self.bucket_of(txn, field);
-                let mut entries = self.bucket(txn, b)?;
-                let removed = take_out(&mut entries, field);
-                if removed {
-                    self.store_bucket(txn, b, entries);
-                }
-                removed
+                self.change_bucket(txn, b, |entries| {
+                    let removed = take_out(entries, field);
+                    (removed, removed)
+                })?
             }
         };
         if removed {
@@ -242,13 +302,38 @@ impl BucketMap {
         Ok(all)
     }
 
+    /// Deletes every bucket record (of the buckets as they are now: flush first).
     pub fn drop_children(&self, txn: &mut Txn<'_>) -> Result<()> {
         if self.inline.is_none() {
             for b in 0..self.buckets() {
-                txn.delete(self.bucket_key(b));
+                txn.delete(bucket_key(self.generation, b));
             }
         }
         Ok(())
+    }
+}
+
+fn bucket_key(generation: u64, bucket: u64) -> Vec<u8> {
+    let mut part = vec![b'b'];
+    part.extend_from_slice(&bucket.to_be_bytes());
+    child_key(generation, &part)
+}
+
+fn read_bucket(txn: &mut Txn<'_>, key: &[u8]) -> Result<Entries> {
+    match txn.get(key)? {
+        Some(bytes) => decode_entries(&mut Reader::new(&bytes), &bytes),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Writes a bucket's record; an empty bucket has none.
+fn write_bucket(txn: &mut Txn<'_>, key: Vec<u8>, entries: &Entries) {
+    if entries.is_empty() {
+        txn.delete(key);
+    } else {
+        let mut w = Writer::with_capacity(entries_len(entries));
+        encode_entries(&mut w, entries);
+        txn.put(key, w.0);
     }
 }
 

@@ -63,6 +63,16 @@ pub struct Parked {
     pub changed: bool,
 }
 
+impl Open {
+    /// Lets a collection that is to stay decoded across commands keep the child records it
+    /// decodes (a hash's or set's buckets; a sorted set keeps its own anyway).
+    pub fn cache_children(&mut self) {
+        if let Open::Buckets(map) = self {
+            map.cache_buckets();
+        }
+    }
+}
+
 impl Parked {
     pub fn size(&self) -> u64 {
         match &self.value {
@@ -117,7 +127,8 @@ impl Stored for BucketMap {
     fn size(&self) -> u64 {
         self.len
     }
-    fn finish(&mut self, _txn: &mut Txn<'_>) -> Result<Vec<u8>> {
+    fn finish(&mut self, txn: &mut Txn<'_>) -> Result<Vec<u8>> {
+        self.flush(txn);
         Ok(self.encode())
     }
     fn drop_children(&self, txn: &mut Txn<'_>) -> Result<()> {

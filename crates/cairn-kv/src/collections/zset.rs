@@ -113,10 +113,13 @@ impl ZSet {
                 let root = r.u64()?;
                 let next_id = r.u64()?;
                 let rest = body.slice(body.len() - r.remaining()..);
+                let mut map = BucketMap::decode(&rest)?;
+                // Cached like the nodes, and flushed with them.
+                map.cache_buckets();
                 Repr::Large(Box::new(Tree {
                     root,
                     next_id,
-                    map: BucketMap::decode(&rest)?,
+                    map,
                     nodes: HashMap::new(),
                 }))
             }
@@ -221,6 +224,7 @@ impl ZSet {
             return Ok(());
         };
         let mut map = BucketMap::with_generation(self.generation);
+        map.cache_buckets();
         for (s, m) in &entries {
             let mut w = Writer::new();
             w.f64(*s);
@@ -300,6 +304,7 @@ impl ZSet {
     /// Writes changed tree nodes back into the transaction.
     pub fn flush(&mut self, txn: &mut Txn<'_>) {
         if let Repr::Large(t) = &mut self.repr {
+            t.map.flush(txn);
             for (id, (node, dirty)) in t.nodes.iter_mut() {
                 if !*dirty {
                     continue;

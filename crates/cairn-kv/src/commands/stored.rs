@@ -70,11 +70,13 @@ pub fn change<T: Stored, R>(
                 None if create => (Head::new(kind, Bytes::new()), T::create(&mut ctx.txn)),
                 None => return Ok(None),
             };
+            let mut value = value.into_open();
+            value.cache_children();
             Box::new(Parked {
                 db,
                 key: key.to_vec(),
                 head,
-                value: value.into_open(),
+                value,
                 changed: false,
             })
         }
