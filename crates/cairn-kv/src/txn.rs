@@ -49,7 +49,7 @@ pub(crate) const GENERATION_META: &str = "generation";
 /// Writes are held this long after the first of them (ms).
 pub const HOLD_FOR_MS: u64 = 200;
 /// Held writes are written to the store once their keys and values reach this size.
-pub const HOLD_BYTES: usize = 4 << 20;
+pub const HOLD_BYTES: usize = 1 << 20;
 
 /// Writes of earlier pipelines, not yet in the store (see the module doc): the next
 /// transaction starts from them.
