@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::{free_port, start_server, wait_ready, Client, Value};
+use support::{free_port, random_numbers, start_server, wait_ready, Client, Value};
 
 const ROUNDS: usize = 30;
 
@@ -147,13 +147,7 @@ fn acknowledged_writes_survive_sigkill() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let mut history: Vec<(usize, Acked)> = Vec::new();
-    let mut rng = 0x2545_f491_4f6c_dd1d_u64;
-    let mut next = move || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng
-    };
+    let mut next = random_numbers(0x2545_f491_4f6c_dd1d);
     let mut total = 0;
     for round in 0..ROUNDS {
         let port = free_port();

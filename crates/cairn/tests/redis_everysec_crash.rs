@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::{free_port, start_server_with, wait_ready, Client, Value};
+use support::{free_port, random_numbers, start_server_with, wait_ready, Client, Value};
 
 const ROUNDS: u64 = 6;
 
@@ -88,13 +88,7 @@ fn verify(c: &mut Client, round: u64, settled: u64) -> u64 {
 fn an_everysec_crash_loses_only_the_newest_writes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut next = move || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng
-    };
+    let mut next = random_numbers(0x9e37_79b9_7f4a_7c15);
     let mut settled_of = Vec::new();
     for round in 0..ROUNDS {
         let port = free_port();
