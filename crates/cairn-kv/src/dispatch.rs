@@ -141,12 +141,8 @@ impl Kv {
             };
             if spec.has_flag("sees-store") {
                 // It reads the store itself (a scan, a checkpoint): commit what came before.
-                commit_group(
-                    &mut ctx.txn,
-                    &mut outcomes[group_start..],
-                    &mut durable,
-                    false,
-                );
+                let committed = ctx.txn.commit();
+                settle_group(committed, &mut outcomes[group_start..], &mut durable);
                 ctx.txn.now = now_ms();
                 group_start = outcomes.len();
             }
@@ -162,12 +158,8 @@ impl Kv {
             }
         }
         // The last group may be held for the next pipeline (see `crate::txn`).
-        commit_group(
-            &mut ctx.txn,
-            &mut outcomes[group_start..],
-            &mut durable,
-            true,
-        );
+        let committed = ctx.txn.commit_or_hold();
+        settle_group(committed, &mut outcomes[group_start..], &mut durable);
         let pushed = ctx.txn.list_pushed;
         drop(ctx);
         self.stats.commands.fetch_add(counted, Ordering::Relaxed);
@@ -230,19 +222,13 @@ impl Kv {
     }
 }
 
-/// Commits a group's transaction, or holds its writes if `may_hold`; if the engine refuses
-/// the batch, none of the group's writes happened, and every reply of the group says so.
-fn commit_group(
-    txn: &mut Txn<'_>,
+/// Takes in how a group's transaction was committed (or held); if the engine refused the
+/// batch, none of the group's writes happened, and every reply of the group says so.
+fn settle_group(
+    committed: Result<PendingCommit>,
     replies: &mut [Outcome],
     durable: &mut PendingCommit,
-    may_hold: bool,
 ) {
-    let committed = if may_hold {
-        txn.commit_or_hold()
-    } else {
-        txn.commit()
-    };
     match committed {
         Ok(pending) => *durable = (*durable).max(pending),
         Err(e) => {

@@ -23,7 +23,7 @@ use crate::error::Result;
 use crate::rand::Rng;
 use crate::session::{Clients, Session};
 use crate::state::State;
-use crate::txn::{Txn, GENERATION_META};
+use crate::txn::{Held, Txn, GENERATION_META};
 
 const SEED_META: &str = "seed";
 
@@ -240,24 +240,23 @@ impl Kv {
 
     /// Writes the writes pipelines held ([`crate::txn`]) to the store.
     pub fn flush_held(&self) -> Result<()> {
-        if self.state.lock().held.is_none() {
-            return Ok(());
-        }
-        self.with_txn(|_| Ok(()))
+        self.flush_held_when(|_| true)
     }
 
     /// Writes the held writes to the store if they have been held their time (the expiry
     /// thread's tick, for when no pipeline comes to do it).
     fn flush_held_if_due(&self) -> Result<()> {
-        let due = self
-            .state
-            .lock()
-            .held
-            .as_ref()
-            .is_some_and(|h| h.due(now_ms()));
-        if due {
-            self.flush_held()?;
+        self.flush_held_when(|held| held.due(now_ms()))
+    }
+
+    fn flush_held_when(&self, flush: impl FnOnce(&Held) -> bool) -> Result<()> {
+        let mut state = self.state.lock();
+        if !state.held.as_ref().is_some_and(flush) {
+            return Ok(());
         }
+        let pending = Txn::new(&self.store, &mut state, now_ms()).commit()?;
+        drop(state);
+        self.store.wait_durable(pending)?;
         Ok(())
     }
 

@@ -37,7 +37,7 @@ use bytes::Bytes;
 use cairn_log::{Batch, Durability, PendingCommit, Reader, Store};
 
 use crate::collections;
-use crate::collections::open::{Open, Parked};
+use crate::collections::open::Parked;
 use crate::encoding::{head_key, meta_key, parse_head_key, Head, Kind, DATABASES};
 use crate::error::{KvError, Result};
 use crate::state::State;
@@ -65,8 +65,13 @@ pub struct Held {
 impl Held {
     /// Whether the writes have been held their time, at unix ms `now`.
     pub fn due(&self, now: u64) -> bool {
-        now.saturating_sub(self.since) >= HOLD_FOR_MS
+        held_their_time(self.since, now)
     }
+}
+
+/// Whether writes held since unix ms `since` are due at unix ms `now`.
+fn held_their_time(since: u64, now: u64) -> bool {
+    now.saturating_sub(since) >= HOLD_FOR_MS
 }
 
 pub struct Txn<'a> {
@@ -468,16 +473,12 @@ impl<'a> Txn<'a> {
     /// Ends a pipeline: holds its writes for the next transaction when the module doc's
     /// rules allow, else commits them with everything held before.
     pub fn commit_or_hold(&mut self) -> Result<PendingCommit> {
-        if matches!(
-            self.parked.as_deref(),
-            Some(Parked {
-                value: Open::List(_),
-                ..
-            })
-        ) {
-            // A list keeps the chunks it loads in a short vector searched in order, made for
-            // one pipeline: held for many, it would grow with every push. Its records are
-            // held instead.
+        if self
+            .parked
+            .as_ref()
+            .is_some_and(|p| !p.value.may_stay_decoded())
+        {
+            // Its records are held instead.
             self.write_back_parked();
         }
         if !self.may_hold() {
@@ -500,7 +501,7 @@ impl<'a> Txn<'a> {
         let something = !self.writes.is_empty() || self.parked.is_some();
         let young = self
             .held_since
-            .is_none_or(|since| self.now.saturating_sub(since) < HOLD_FOR_MS);
+            .is_none_or(|since| !held_their_time(since, self.now));
         something
             && young
             && self.written_bytes < HOLD_BYTES

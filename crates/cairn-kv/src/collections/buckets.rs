@@ -162,10 +162,18 @@ impl BucketMap {
                 Vec::new()
             });
         }
-        if let Some((entries, _)) = self.cached.as_ref().and_then(|c| c.get(&bucket)) {
+        if let Some(entries) = self.cached(bucket) {
             return Ok(entries.clone());
         }
         read_bucket(txn, &bucket_key(self.generation, bucket))
+    }
+
+    /// Bucket `bucket` as the cache holds it, if it does.
+    fn cached(&self, bucket: u64) -> Option<&Entries> {
+        self.cached
+            .as_ref()?
+            .get(&bucket)
+            .map(|(entries, _)| entries)
     }
 
     fn store_bucket(&mut self, txn: &mut Txn<'_>, bucket: u64, entries: Entries) {
@@ -186,18 +194,22 @@ impl BucketMap {
         bucket: u64,
         change: impl FnOnce(&mut Entries) -> (R, bool),
     ) -> Result<R> {
-        let key = bucket_key(self.generation, bucket);
+        let generation = self.generation;
         match &mut self.cached {
             Some(cached) => {
                 let slot = match cached.entry(bucket) {
                     Entry::Occupied(slot) => slot.into_mut(),
-                    Entry::Vacant(slot) => slot.insert((read_bucket(txn, &key)?, false)),
+                    Entry::Vacant(slot) => {
+                        let entries = read_bucket(txn, &bucket_key(generation, bucket))?;
+                        slot.insert((entries, false))
+                    }
                 };
                 let (result, changed) = change(&mut slot.0);
                 slot.1 |= changed;
                 Ok(result)
             }
             None => {
+                let key = bucket_key(generation, bucket);
                 let mut entries = read_bucket(txn, &key)?;
                 let (result, changed) = change(&mut entries);
                 if changed {
@@ -214,7 +226,7 @@ impl BucketMap {
             return Ok(value_in(entries));
         }
         let b = self.bucket_of(txn, field);
-        if let Some((entries, _)) = self.cached.as_ref().and_then(|c| c.get(&b)) {
+        if let Some(entries) = self.cached(b) {
             return Ok(value_in(entries));
         }
         Ok(value_in(&read_bucket(

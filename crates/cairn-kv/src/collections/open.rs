@@ -64,6 +64,13 @@ pub struct Parked {
 }
 
 impl Open {
+    /// Whether the collection may stay decoded between pipelines, with the writes held for
+    /// the next one (`crate::txn`). A list may not: it keeps the chunks it loads in a short
+    /// vector searched in order, made for one pipeline, which would grow with every push.
+    pub fn may_stay_decoded(&self) -> bool {
+        !matches!(self, Open::List(_))
+    }
+
     /// Lets a collection that is to stay decoded across commands keep the child records it
     /// decodes (a hash's or set's buckets; a sorted set keeps its own anyway).
     pub fn cache_children(&mut self) {
