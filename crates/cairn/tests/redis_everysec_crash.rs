@@ -38,11 +38,17 @@ fn last(c: &mut Client, round: u64) -> Option<u64> {
     }
 }
 
-/// Writes `ZADD z:round n m:n`, then `SET last:round n`, for n from `from`, until `stop`;
-/// `acked` holds the last n whose SET was answered.
-fn write(c: &mut Client, round: u64, from: u64, stop: &AtomicBool, acked: &AtomicU64) {
+/// Writes `ZADD z:round n m:n`, then `SET last:round n`, for each n of `ns` until `stop`
+/// or a failed reply; `acked` holds the last n whose SET was answered.
+fn write(
+    c: &mut Client,
+    round: u64,
+    ns: impl Iterator<Item = u64>,
+    stop: &AtomicBool,
+    acked: &AtomicU64,
+) {
     let (z, l) = (format!("z:{round}"), format!("last:{round}"));
-    for n in from.. {
+    for n in ns {
         if stop.load(Ordering::Relaxed) {
             return;
         }
@@ -99,27 +105,21 @@ fn an_everysec_crash_loses_only_the_newest_writes() {
         }
         // Enough writes to make the set a tree, then a quiet spell longer than the hold
         // and the fsync interval together: all of it must survive.
-        let stop = AtomicBool::new(false);
+        let stop = Arc::new(AtomicBool::new(false));
         let acked = Arc::new(AtomicU64::new(0));
         let first = 400 + next() % 400;
-        {
-            let (z, l) = (format!("z:{round}"), format!("last:{round}"));
-            for n in 0..first {
-                let (score, member) = (n.to_string(), format!("m:{n}"));
-                assert_eq!(int(&mut client, &["ZADD", &z, &score, &member]), 1);
-                assert!(matches!(
-                    client.call(&["SET", &l, &score]),
-                    Ok(Value::Status(_))
-                ));
-            }
-        }
+        write(&mut client, round, 0..first, &stop, &acked);
         let settled = first - 1;
+        assert_eq!(
+            acked.load(Ordering::Relaxed),
+            settled,
+            "a write before the quiet spell failed"
+        );
         std::thread::sleep(Duration::from_millis(2500));
         // Then writes at full speed until the kill.
-        let stop = Arc::new(stop);
         let writer = {
             let (stop, acked) = (stop.clone(), acked.clone());
-            std::thread::spawn(move || write(&mut client, round, first, &stop, &acked))
+            std::thread::spawn(move || write(&mut client, round, first.., &stop, &acked))
         };
         std::thread::sleep(Duration::from_millis(50 + next() % 300));
         server.kill().expect("SIGKILL");
