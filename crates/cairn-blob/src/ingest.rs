@@ -9,12 +9,14 @@
 //! typed piece so cut becomes a parent atom whose children are the chunks).
 //!
 //! Consecutive atoms travel together: about a mebibyte of them, as one [`Job`] whose data
-//! is a shared slice of the window, goes to one worker (which hashes each atom, looks it up
-//! in the index — the bloom filter answers most "new atom" questions without I/O — and
-//! stores the new ones), and the same slice goes to the hashing thread, which hashes the
-//! whole file and the cut typed pieces. So a file of a thousand small MP4 samples costs a few
-//! messages, not a few per sample. Memory is bounded by the channels: a few jobs per worker,
-//! each about a mebibyte, or one atom of at most the maximum atom size.
+//! is a shared slice of the window, goes first to the hashing thread and then to one
+//! worker. The hashing thread hashes the whole file and each atom side by side, two SHA-256
+//! lanes interleaved on one core over bytes read once (`sha256.rs`: every byte is hashed
+//! twice, and this is the cheapest way to do it), and the cut typed pieces; the worker
+//! looks each atom up in the index — the bloom filter answers most "new atom" questions
+//! without I/O — and compresses and stores the new ones. So a file of a thousand small MP4
+//! samples costs a few messages, not a few per sample. Memory is bounded by the channels: a
+//! few jobs per worker, each about a mebibyte, or one atom of at most the maximum atom size.
 //!
 //! Nothing here touches the index's records: the caller commits the manifest and reference
 //! counts in one batch once every new atom is durable in the backend, so a crash leaves
@@ -34,6 +36,7 @@ use crate::backend::Backend;
 use crate::compress::{self, Compression};
 use crate::error::{Error, Result};
 use crate::records::{atom_key, ContentRef};
+use crate::sha256::Sha256Stream;
 use crate::split::cdc::Chunker;
 use crate::split::mp4::h264_frame_type;
 use crate::split::{Piece, Plan, Source};
@@ -100,17 +103,18 @@ struct AtomJob {
     parent: Option<usize>,
 }
 
-/// Consecutive atoms and their bytes, for one worker.
+/// Consecutive atoms and their bytes: all of them belong to the whole file, and the spans
+/// to cut typed pieces (index into the parents).
 struct Job {
     data: Bytes,
     atoms: Vec<AtomJob>,
+    parent_spans: Vec<(Range<usize>, usize)>,
 }
 
-/// The same bytes, for the hashing thread: all of them belong to the whole file, and the
-/// spans belong to cut typed pieces (index into the parents).
-struct HashJob {
+/// A job whose atoms are hashed, for a worker.
+struct HashedJob {
     data: Bytes,
-    parent_spans: Vec<(Range<usize>, usize)>,
+    atoms: Vec<(AtomJob, AtomHash)>,
 }
 
 struct Done {
@@ -124,25 +128,25 @@ struct Done {
 /// Ingests `source` split as `plan`.
 pub(crate) fn ingest(source: &dyn Source, plan: &Plan, context: &Context<'_>) -> Result<Ingested> {
     let workers = context.workers.max(1);
-    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(workers * 2);
-    let job_rx = Mutex::new(job_rx);
+    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(4);
+    let (hashed_tx, hashed_rx) = mpsc::sync_channel::<HashedJob>(workers * 2);
+    let hashed_rx = Mutex::new(hashed_rx);
     let (done_tx, done_rx) = mpsc::channel::<Result<Vec<Done>>>();
     // Atoms some worker of this ingestion has claimed to store: the same bytes twice in one
     // file are stored once.
     let claimed = Mutex::new(HashSet::new());
-    let (hash_tx, hash_rx) = mpsc::sync_channel::<HashJob>(16);
 
     let (read, hashed, results) = std::thread::scope(|scope| {
         for _ in 0..workers {
             let done_tx = done_tx.clone();
-            let (job_rx, claimed) = (&job_rx, &claimed);
+            let (hashed_rx, claimed) = (&hashed_rx, &claimed);
             scope.spawn(move || loop {
-                let job = job_rx.lock().recv();
+                let job = hashed_rx.lock().recv();
                 let Ok(job) = job else { return };
                 let done = job
                     .atoms
                     .into_iter()
-                    .map(|atom| store_atom(&job.data, atom, context, claimed))
+                    .map(|(atom, hash)| store_atom(&job.data, atom, hash, context, claimed))
                     .collect();
                 if done_tx.send(done).is_err() {
                     return;
@@ -150,8 +154,8 @@ pub(crate) fn ingest(source: &dyn Source, plan: &Plan, context: &Context<'_>) ->
             });
         }
         drop(done_tx);
-        let hasher = scope.spawn(move || hash_file(hash_rx));
-        let read = Reader::new(source, context, job_tx, hash_tx).read(plan);
+        let hasher = scope.spawn(move || hash_jobs(job_rx, hashed_tx));
+        let read = Reader::new(source, context, job_tx).read(plan);
         let results: Vec<Result<Vec<Done>>> = done_rx.iter().collect();
         let hashed = hasher
             .join()
@@ -195,25 +199,37 @@ pub(crate) fn ingest(source: &dyn Source, plan: &Plan, context: &Context<'_>) ->
     })
 }
 
-/// The hashing thread: the whole file's hash, and the hashes of cut typed pieces, from the
-/// jobs' bytes in order.
-fn hash_file(jobs: mpsc::Receiver<HashJob>) -> (AtomHash, Vec<AtomHash>) {
-    let mut whole = Sha256::new();
+/// The hashing thread: each job's atoms hashed beside the whole file (passed on to the
+/// workers), and the cut typed pieces; returns the whole file's hash and the pieces'.
+fn hash_jobs(
+    jobs: mpsc::Receiver<Job>,
+    hashed: mpsc::SyncSender<HashedJob>,
+) -> (AtomHash, Vec<AtomHash>) {
+    let mut whole = Sha256Stream::default();
     let mut parents: Vec<Sha256> = Vec::new();
     for job in jobs {
-        whole.update(&job.data);
+        let hashes = whole.update_with(
+            &job.data,
+            job.atoms.iter().map(|a| &job.data[a.range.clone()]),
+        );
         for (span, parent) in job.parent_spans {
             if parents.len() <= parent {
                 parents.resize_with(parent + 1, Sha256::new);
             }
             parents[parent].update(&job.data[span]);
         }
+        let atoms = job.atoms.into_iter().zip(hashes).collect();
+        // A closed channel means the workers stopped: the reader sees it too, and reports.
+        let _ = hashed.send(HashedJob {
+            data: job.data,
+            atoms,
+        });
     }
     let parents = parents
         .into_iter()
         .map(|h| AtomHash(h.finalize().into()))
         .collect();
-    (AtomHash(whole.finalize().into()), parents)
+    (whole.finish(), parents)
 }
 
 /// The file's bytes from `start` on: read in blocks of several mebibytes, handed out from
@@ -320,7 +336,6 @@ struct Reader<'a> {
     window: Window<'a>,
     context: &'a Context<'a>,
     jobs: mpsc::SyncSender<Job>,
-    hashes: mpsc::SyncSender<HashJob>,
     /// Atoms cut and not yet sent; their ranges are relative to the window's start, where
     /// the first of them begins.
     pending: Vec<AtomJob>,
@@ -334,13 +349,11 @@ impl<'a> Reader<'a> {
         source: &'a dyn Source,
         context: &'a Context<'a>,
         jobs: mpsc::SyncSender<Job>,
-        hashes: mpsc::SyncSender<HashJob>,
     ) -> Reader<'a> {
         Reader {
             window: Window::new(source, context.progress),
             context,
             jobs,
-            hashes,
             pending: Vec::new(),
             parent_spans: Vec::new(),
             parents: Vec::new(),
@@ -412,38 +425,31 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// Sends the pending atoms as one job, and their bytes to the hashing thread.
+    /// Sends the pending atoms as one job to the hashing thread.
     fn send(&mut self) -> Result<()> {
         let Some(last) = self.pending.last() else {
             return Ok(());
         };
         let data = self.window.take(last.offset + last.range.len() as u64);
-        let stopped = || Error::Backend("a worker stopped".into());
-        self.hashes
-            .send(HashJob {
-                data: data.clone(),
-                parent_spans: std::mem::take(&mut self.parent_spans),
-            })
-            .map_err(|_| stopped())?;
         self.jobs
             .send(Job {
                 data,
                 atoms: std::mem::take(&mut self.pending),
+                parent_spans: std::mem::take(&mut self.parent_spans),
             })
-            .map_err(|_| stopped())?;
-        Ok(())
+            .map_err(|_| Error::Backend("the hashing thread stopped".into()))
     }
 }
 
-/// A worker's part for one atom: hash, type, and store it if the index does not have it.
+/// A worker's part for one atom: type it, and store it if the index does not have it.
 fn store_atom(
     data: &[u8],
     atom: AtomJob,
+    hash: AtomHash,
     context: &Context<'_>,
     claimed: &Mutex<HashSet<AtomHash>>,
 ) -> Result<Done> {
     let data = &data[atom.range];
-    let hash = AtomHash(Sha256::digest(data).into());
     let atom_type = match atom.refine_h264 {
         Some(nal_length) => h264_frame_type(data, nal_length),
         None => atom.atom_type,

@@ -10,6 +10,8 @@
 //! * **splitters** (`split/`): format detection by content, PNG, JPEG, MP4 (samples through
 //!   the sample tables, fragments too), and FastCDC content-defined chunking;
 //! * **ingestion** (`ingest.rs`): one sequential read, hashing and compression on every core;
+//! * **SHA-256** (`sha256.rs`): two hashes side by side on one core (the whole file's and an
+//!   atom's), with the x86 SHA extensions;
 //! * **compression** (`compress.rs`): zstd or LZ4 per atom, skipped where it does not pay;
 //! * **backends** (`backend.rs`, `object.rs`): a sharded local folder, memory, and object
 //!   storage (S3 and compatible, GCS, Azure) through the `object_store` crate;
@@ -38,6 +40,7 @@ mod error;
 mod ingest;
 pub mod object;
 pub mod records;
+mod sha256;
 pub mod split;
 mod store;
 

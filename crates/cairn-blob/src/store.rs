@@ -15,12 +15,12 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use crate::sha256::{self, Sha256Stream};
 use parking_lot::{Mutex, RwLock};
-use sha2::{Digest, Sha256};
 
 use crate::atom::{AtomHash, AtomType};
 use crate::backend::{Backend, LocalBackend};
@@ -528,16 +528,15 @@ impl BlobStore {
 
     /// An atom's bytes, checked against its hash.
     pub fn read_atom(&self, hash: &AtomHash, size: u64) -> Result<Vec<u8>> {
-        let stored = self.backend.get(hash)?.ok_or(Error::MissingAtom(*hash))?;
-        let data = compress::decode(&stored, size)
-            .map_err(|why| Error::CorruptAtom { hash: *hash, why })?;
-        if AtomHash(Sha256::digest(&data).into()) != *hash {
-            return Err(Error::CorruptAtom {
-                hash: *hash,
-                why: "its bytes do not hash to its name".into(),
-            });
-        }
+        let data = self.load_atom(hash, size)?;
+        check_atom(hash, AtomHash::of(&data))?;
         Ok(data)
+    }
+
+    /// An atom's bytes, decompressed but not yet checked against its hash.
+    fn load_atom(&self, hash: &AtomHash, size: u64) -> Result<Vec<u8>> {
+        let stored = self.backend.get(hash)?.ok_or(Error::MissingAtom(*hash))?;
+        compress::decode(&stored, size).map_err(|why| Error::CorruptAtom { hash: *hash, why })
     }
 
     /// Writes a version of `name` (or one component of it) to `out`, every atom verified,
@@ -550,20 +549,25 @@ impl BlobStore {
         out: &mut dyn Write,
     ) -> Result<u64> {
         let manifest = self.manifest(name, version)?;
-        let mut whole = Sha256::new();
+        let mut whole = Sha256Stream::default();
         let mut written = 0;
         for r in &manifest.refs {
             if component.is_some_and(|c| !c.includes(r.atom_type)) {
                 continue;
             }
-            let data = self.read_atom(&r.hash, r.size)?;
-            if component.is_none() {
-                whole.update(&data);
-            }
+            let data = if component.is_none() {
+                // The atom's hash and the whole file's, side by side.
+                let data = self.load_atom(&r.hash, r.size)?;
+                let hashed = whole.update_with(&data, [&data[..]]);
+                check_atom(&r.hash, hashed[0])?;
+                data
+            } else {
+                self.read_atom(&r.hash, r.size)?
+            };
             out.write_all(&data).map_err(|e| Error::io("output", e))?;
             written += data.len() as u64;
         }
-        if component.is_none() && AtomHash(whole.finalize().into()) != manifest.sha256 {
+        if component.is_none() && whole.finish() != manifest.sha256 {
             return Err(Error::FileHashMismatch {
                 name: name.to_string(),
             });
@@ -706,35 +710,86 @@ impl BlobStore {
                 all
             }
         };
-        let mut report = VerifyReport::default();
-        let mut seen: HashMap<AtomHash, Option<bool>> = HashMap::new();
+        // Each distinct atom once, checked on every core.
+        let mut unique: Vec<(AtomHash, u64)> = Vec::new();
+        let mut position: HashMap<AtomHash, usize> = HashMap::new();
+        for r in manifests.iter().flat_map(|m| &m.refs) {
+            position.entry(r.hash).or_insert_with(|| {
+                unique.push((r.hash, r.size));
+                unique.len() - 1
+            });
+        }
+        let states = self.check_atoms(&unique)?;
+        let mut report = VerifyReport {
+            files: manifests.len(),
+            atoms: unique.len(),
+            bytes: unique.iter().map(|(_, size)| size).sum(),
+            ..VerifyReport::default()
+        };
         for manifest in &manifests {
-            report.files += 1;
             let label = format!("{} (version {})", manifest.name, manifest.version);
             for r in &manifest.refs {
-                let state = match seen.get(&r.hash) {
-                    Some(state) => *state,
-                    None => {
-                        report.atoms += 1;
-                        report.bytes += r.size;
-                        let state = match self.read_atom(&r.hash, r.size) {
-                            Ok(_) => Some(true),
-                            Err(Error::MissingAtom(_)) => None,
-                            Err(Error::CorruptAtom { .. }) => Some(false),
-                            Err(other) => return Err(other),
-                        };
-                        seen.insert(r.hash, state);
-                        state
-                    }
-                };
-                match state {
-                    Some(true) => {}
-                    Some(false) => report.corrupt.push((label.clone(), r.hash)),
-                    None => report.missing.push((label.clone(), r.hash)),
+                match states[position[&r.hash]] {
+                    AtomState::Sound => {}
+                    AtomState::Corrupt => report.corrupt.push((label.clone(), r.hash)),
+                    AtomState::Missing => report.missing.push((label.clone(), r.hash)),
                 }
             }
         }
         Ok(report)
+    }
+
+    /// Reads and re-hashes `atoms` (hash and size) on every core, two atoms side by side on
+    /// each.
+    fn check_atoms(&self, atoms: &[(AtomHash, u64)]) -> Result<Vec<AtomState>> {
+        let next = AtomicUsize::new(0);
+        let check_some = || -> Result<Vec<(usize, AtomState)>> {
+            let mut checked = Vec::new();
+            loop {
+                let from = next.fetch_add(2, Ordering::Relaxed);
+                let Some(pair) = atoms.get(from..(from + 2).min(atoms.len())) else {
+                    return Ok(checked);
+                };
+                let mut loaded = Vec::with_capacity(2);
+                for (i, (hash, size)) in pair.iter().enumerate() {
+                    match self.load_atom(hash, *size) {
+                        Ok(data) => loaded.push((from + i, hash, data)),
+                        Err(Error::MissingAtom(_)) => checked.push((from + i, AtomState::Missing)),
+                        Err(Error::CorruptAtom { .. }) => {
+                            checked.push((from + i, AtomState::Corrupt))
+                        }
+                        Err(other) => return Err(other),
+                    }
+                }
+                let found = sha256::hash_each(loaded.iter().map(|(_, _, data)| &data[..]));
+                for ((at, hash, _), found) in loaded.iter().zip(found) {
+                    let state = match found == **hash {
+                        true => AtomState::Sound,
+                        false => AtomState::Corrupt,
+                    };
+                    checked.push((*at, state));
+                }
+            }
+        };
+        let results: Vec<Result<Vec<(usize, AtomState)>>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..self.options.workers.max(1))
+                .map(|_| scope.spawn(check_some))
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join()
+                        .unwrap_or_else(|_| Err(Error::Backend("a verifying thread failed".into())))
+                })
+                .collect()
+        });
+        let mut states = vec![AtomState::Missing; atoms.len()];
+        for result in results {
+            for (at, state) in result? {
+                states[at] = state;
+            }
+        }
+        Ok(states)
     }
 
     /// The seed's StorageStats.
@@ -777,4 +832,22 @@ impl BlobStore {
             .map(|r| Ok((*r, self.atom(&r.hash)?)))
             .collect()
     }
+}
+/// What verification found of one atom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AtomState {
+    Sound,
+    Corrupt,
+    Missing,
+}
+
+/// An error unless `found`, the hash of an atom's bytes, is its name.
+fn check_atom(hash: &AtomHash, found: AtomHash) -> Result<()> {
+    if found != *hash {
+        return Err(Error::CorruptAtom {
+            hash: *hash,
+            why: "its bytes do not hash to its name".into(),
+        });
+    }
+    Ok(())
 }

@@ -260,8 +260,16 @@ fn a_corrupt_or_missing_atom_is_reported_and_never_served() {
     let data = noise(50_000, 5);
     store.add("f", &data, None).expect("add");
     let atoms = store.atoms_of("f", None).expect("atoms");
-    let (victim, lost) = (atoms[1].0.hash, atoms[3].0.hash);
+    let (victim, flipped, lost) = (atoms[1].0.hash, atoms[2].0.hash, atoms[3].0.hash);
     backend.overwrite(&victim, vec![0, 1, 2, 3]);
+    // Bytes that decode well but are not the atom's: one bit flipped.
+    let r = &atoms[2].0;
+    let mut wrong = data[r.offset as usize..(r.offset + r.size) as usize].to_vec();
+    wrong[7] ^= 1;
+    backend.overwrite(
+        &flipped,
+        cairn_blob::compress::encode(&wrong, r.atom_type, Compression::Lz4),
+    );
     backend.delete(&lost).expect("delete");
     let mut out = Vec::new();
     let error = store.get("f", None, None, &mut out).expect_err("damaged");
@@ -270,8 +278,13 @@ fn a_corrupt_or_missing_atom_is_reported_and_never_served() {
         "{error}"
     );
     let report = store.verify(Some("f")).expect("verify");
-    assert_eq!(report.corrupt, vec![("f (version 1)".to_string(), victim)]);
-    assert_eq!(report.missing, vec![("f (version 1)".to_string(), lost)]);
+    let label = "f (version 1)".to_string();
+    assert_eq!(
+        report.corrupt,
+        vec![(label.clone(), victim), (label.clone(), flipped)]
+    );
+    assert_eq!(report.missing, vec![(label, lost)]);
+    assert_eq!(report.atoms, atoms.len());
 }
 
 #[test]
