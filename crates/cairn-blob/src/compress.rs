@@ -86,6 +86,22 @@ fn zstd_compress(data: &[u8], level: i32) -> Option<Vec<u8>> {
     })
 }
 
+/// Decompresses with a context kept per thread, as [`zstd_compress`] does.
+fn zstd_decompress(body: &[u8], size: usize) -> std::io::Result<Vec<u8>> {
+    thread_local! {
+        static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    DECOMPRESSOR.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        let decompressor = match &mut *cell {
+            Some(decompressor) => decompressor,
+            empty => empty.insert(zstd::bulk::Decompressor::new()?),
+        };
+        decompressor.decompress(body, size)
+    })
+}
+
 /// Decodes a stored atom of `size` bytes. The error says what is wrong.
 pub fn decode(stored: &[u8], size: u64) -> Result<Vec<u8>, String> {
     let (&codec, body) = stored.split_first().ok_or("the stored atom is empty")?;
@@ -93,7 +109,7 @@ pub fn decode(stored: &[u8], size: u64) -> Result<Vec<u8>, String> {
     let data = match codec {
         NONE => body.to_vec(),
         LZ4 => lz4_flex::block::decompress(body, size).map_err(|e| format!("LZ4: {e}"))?,
-        ZSTD => zstd::bulk::decompress(body, size).map_err(|e| format!("zstd: {e}"))?,
+        ZSTD => zstd_decompress(body, size).map_err(|e| format!("zstd: {e}"))?,
         other => return Err(format!("unknown codec {other}")),
     };
     if data.len() != size {

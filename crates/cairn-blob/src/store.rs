@@ -549,30 +549,77 @@ impl BlobStore {
         out: &mut dyn Write,
     ) -> Result<u64> {
         let manifest = self.manifest(name, version)?;
-        let mut whole = Sha256Stream::default();
         let mut written = 0;
-        for r in &manifest.refs {
-            if component.is_some_and(|c| !c.includes(r.atom_type)) {
-                continue;
-            }
-            let data = if component.is_none() {
-                // The atom's hash and the whole file's, side by side.
-                let data = self.load_atom(&r.hash, r.size)?;
-                let hashed = whole.update_with(&data, [&data[..]]);
-                check_atom(&r.hash, hashed[0])?;
-                data
-            } else {
-                self.read_atom(&r.hash, r.size)?
-            };
-            out.write_all(&data).map_err(|e| Error::io("output", e))?;
+        let mut write = |data: &[u8]| {
             written += data.len() as u64;
+            out.write_all(data).map_err(|e| Error::io("output", e))
+        };
+        if let Some(component) = component {
+            let refs: Vec<ContentRef> = (manifest.refs.iter())
+                .filter(|r| component.includes(r.atom_type))
+                .cloned()
+                .collect();
+            self.for_each_atom(&refs, true, |_, data| write(&data))?;
+            return Ok(written);
         }
-        if component.is_none() && whole.finish() != manifest.sha256 {
+        // Each atom's hash and the whole file's, side by side.
+        let mut whole = Sha256Stream::default();
+        self.for_each_atom(&manifest.refs, false, |r, data| {
+            check_atom(&r.hash, whole.update_with(&data, [&data[..]])[0])?;
+            write(&data)
+        })?;
+        if whole.finish() != manifest.sha256 {
             return Err(Error::FileHashMismatch {
                 name: name.to_string(),
             });
         }
         Ok(written)
+    }
+
+    /// Calls `consume` on each atom of `refs` in order, with its bytes: loaded and
+    /// decompressed on every core a batch of about [`READ_AHEAD`] bytes ahead of `consume`,
+    /// and checked against its hash there too if `check` (else the caller checks).
+    fn for_each_atom(
+        &self,
+        refs: &[ContentRef],
+        check: bool,
+        mut consume: impl FnMut(&ContentRef, Vec<u8>) -> Result<()>,
+    ) -> Result<()> {
+        let mut batches = Vec::new();
+        let (mut start, mut bytes) = (0, 0);
+        for (i, r) in refs.iter().enumerate() {
+            bytes += r.size;
+            if bytes >= READ_AHEAD || i + 1 == refs.len() {
+                batches.push(&refs[start..=i]);
+                (start, bytes) = (i + 1, 0);
+            }
+        }
+        let load = |batch: &[ContentRef]| {
+            on_every_core(self.options.workers, batch.len(), |i| {
+                let r = &batch[i];
+                match check {
+                    true => self.read_atom(&r.hash, r.size),
+                    false => self.load_atom(&r.hash, r.size),
+                }
+            })
+        };
+        let load = &load;
+        let mut batches = batches.into_iter();
+        let Some(first) = batches.next() else {
+            return Ok(());
+        };
+        let mut current = (first, load(first)?);
+        std::thread::scope(|scope| loop {
+            let (batch, loaded) = current;
+            let ahead = batches.next().map(|b| (b, scope.spawn(move || load(b))));
+            for (r, data) in batch.iter().zip(loaded) {
+                consume(r, data?)?;
+            }
+            let Some((batch, loading)) = ahead else {
+                return Ok(());
+            };
+            current = (batch, loading.join().map_err(|_| thread_failed())??);
+        })
     }
 
     /// Writes bytes `start..end` of a version of `name` to `out`, reading only the atoms the
@@ -590,15 +637,15 @@ impl BlobStore {
         let first = manifest
             .refs
             .partition_point(|r| r.offset + r.size <= start);
+        let last = manifest.refs.partition_point(|r| r.offset < end);
         let mut written = 0;
-        for r in manifest.refs[first..].iter().take_while(|r| r.offset < end) {
-            let data = self.read_atom(&r.hash, r.size)?;
+        self.for_each_atom(&manifest.refs[first..last.max(first)], true, |r, data| {
             let from = start.saturating_sub(r.offset) as usize;
             let to = (end - r.offset).min(r.size) as usize;
-            out.write_all(&data[from..to])
-                .map_err(|e| Error::io("output", e))?;
             written += (to - from) as u64;
-        }
+            out.write_all(&data[from..to])
+                .map_err(|e| Error::io("output", e))
+        })?;
         Ok(written)
     }
 
@@ -742,52 +789,30 @@ impl BlobStore {
     /// Reads and re-hashes `atoms` (hash and size) on every core, two atoms side by side on
     /// each.
     fn check_atoms(&self, atoms: &[(AtomHash, u64)]) -> Result<Vec<AtomState>> {
-        let next = AtomicUsize::new(0);
-        let check_some = || -> Result<Vec<(usize, AtomState)>> {
-            let mut checked = Vec::new();
-            loop {
-                let from = next.fetch_add(2, Ordering::Relaxed);
-                let Some(pair) = atoms.get(from..(from + 2).min(atoms.len())) else {
-                    return Ok(checked);
+        let pairs = on_every_core(self.options.workers, atoms.len().div_ceil(2), |pair| {
+            let pair = &atoms[2 * pair..(2 * pair + 2).min(atoms.len())];
+            let mut states = vec![AtomState::Missing; pair.len()];
+            let mut loaded = Vec::with_capacity(2);
+            for (i, (hash, size)) in pair.iter().enumerate() {
+                match self.load_atom(hash, *size) {
+                    Ok(data) => loaded.push((i, data)),
+                    Err(Error::MissingAtom(_)) => {}
+                    Err(Error::CorruptAtom { .. }) => states[i] = AtomState::Corrupt,
+                    Err(other) => return Err(other),
+                }
+            }
+            let found = sha256::hash_each(loaded.iter().map(|(_, data)| &data[..]));
+            for ((i, _), found) in loaded.iter().zip(found) {
+                states[*i] = match found == pair[*i].0 {
+                    true => AtomState::Sound,
+                    false => AtomState::Corrupt,
                 };
-                let mut loaded = Vec::with_capacity(2);
-                for (i, (hash, size)) in pair.iter().enumerate() {
-                    match self.load_atom(hash, *size) {
-                        Ok(data) => loaded.push((from + i, hash, data)),
-                        Err(Error::MissingAtom(_)) => checked.push((from + i, AtomState::Missing)),
-                        Err(Error::CorruptAtom { .. }) => {
-                            checked.push((from + i, AtomState::Corrupt))
-                        }
-                        Err(other) => return Err(other),
-                    }
-                }
-                let found = sha256::hash_each(loaded.iter().map(|(_, _, data)| &data[..]));
-                for ((at, hash, _), found) in loaded.iter().zip(found) {
-                    let state = match found == **hash {
-                        true => AtomState::Sound,
-                        false => AtomState::Corrupt,
-                    };
-                    checked.push((*at, state));
-                }
             }
-        };
-        let results: Vec<Result<Vec<(usize, AtomState)>>> = std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..self.options.workers.max(1))
-                .map(|_| scope.spawn(check_some))
-                .collect();
-            workers
-                .into_iter()
-                .map(|w| {
-                    w.join()
-                        .unwrap_or_else(|_| Err(Error::Backend("a verifying thread failed".into())))
-                })
-                .collect()
-        });
-        let mut states = vec![AtomState::Missing; atoms.len()];
-        for result in results {
-            for (at, state) in result? {
-                states[at] = state;
-            }
+            Ok(states)
+        })?;
+        let mut states = Vec::with_capacity(atoms.len());
+        for pair in pairs {
+            states.extend(pair?);
         }
         Ok(states)
     }
@@ -833,6 +858,47 @@ impl BlobStore {
             .collect()
     }
 }
+/// Bytes of atoms a read loads ahead of the one it is writing out.
+const READ_AHEAD: u64 = 8 << 20;
+
+/// `task(i)` for every `i` in `0..count`, on `workers` threads each taking the next `i`;
+/// the results in order.
+fn on_every_core<T: Send>(
+    workers: usize,
+    count: usize,
+    task: impl Fn(usize) -> T + Sync,
+) -> Result<Vec<T>> {
+    if count <= 1 || workers <= 1 {
+        return Ok((0..count).map(task).collect());
+    }
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= count {
+                return done;
+            }
+            done.push((i, task(i)));
+        }
+    };
+    let parts: Vec<_> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..workers.min(count)).map(|_| scope.spawn(work)).collect();
+        threads.into_iter().map(|t| t.join()).collect()
+    });
+    let mut results: Vec<Option<T>> = std::iter::repeat_with(|| None).take(count).collect();
+    for part in parts {
+        for (i, result) in part.map_err(|_| thread_failed())? {
+            results[i] = Some(result);
+        }
+    }
+    Ok(results.into_iter().flatten().collect())
+}
+
+fn thread_failed() -> Error {
+    Error::Backend("a worker thread failed".into())
+}
+
 /// What verification found of one atom.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum AtomState {

@@ -37,6 +37,16 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
+/// A store in `dir` whose atoms are in memory, where a test can damage them.
+fn open_in_memory(dir: &std::path::Path, options: Options) -> (BlobStore, Arc<MemoryBackend>) {
+    let backend = Arc::new(MemoryBackend::new());
+    let options = Options {
+        backend: Some(backend.clone()),
+        ..options
+    };
+    (BlobStore::open(dir, options).expect("open"), backend)
+}
+
 fn read(store: &BlobStore, name: &str, version: Option<u32>) -> Vec<u8> {
     let mut out = Vec::new();
     store.get(name, version, None, &mut out).expect("get");
@@ -251,12 +261,7 @@ fn files_larger_than_the_read_blocks_round_trip_with_pieces_across_block_ends() 
 #[test]
 fn a_corrupt_or_missing_atom_is_reported_and_never_served() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let backend = Arc::new(MemoryBackend::new());
-    let options = Options {
-        backend: Some(backend.clone()),
-        ..small_options()
-    };
-    let store = BlobStore::open(dir.path(), options).expect("open");
+    let (store, backend) = open_in_memory(dir.path(), small_options());
     let data = noise(50_000, 5);
     store.add("f", &data, None).expect("add");
     let atoms = store.atoms_of("f", None).expect("atoms");
@@ -445,4 +450,38 @@ fn concurrent_adds_and_removes_keep_reference_counts_exact() {
     store.gc(false).expect("gc");
     assert_eq!(read(&store, "f0", None), files[0]);
     assert!(store.verify(None).expect("verify").corrupt.is_empty());
+}
+
+/// Reads load atoms several mebibytes ahead, in batches, on every core: a file of several
+/// batches comes back whole and in order, a range across batches too, and a damaged atom in
+/// a later batch fails the read.
+#[test]
+fn reads_of_many_batches_come_back_in_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = Options {
+        compression: Compression::Lz4,
+        ..Options::default()
+    };
+    let (store, backend) = open_in_memory(dir.path(), options);
+    let data = noise(20 << 20, 7);
+    store.add("big", &data, None).expect("add");
+    assert_eq!(read(&store, "big", None), data);
+    let (start, end) = ((8 << 20) - 1000, (17 << 20) + 12345);
+    let mut range = Vec::new();
+    let written = store
+        .get_range("big", None, start, end, &mut range)
+        .expect("range");
+    assert_eq!(written, end - start);
+    assert_eq!(range, data[start as usize..end as usize]);
+
+    let atoms = store.atoms_of("big", None).expect("atoms");
+    let victim = atoms[atoms.len() - 2].0.hash;
+    backend.overwrite(&victim, vec![0, 1, 2, 3]);
+    let error = store
+        .get("big", None, None, &mut Vec::new())
+        .expect_err("damaged");
+    assert!(
+        matches!(error, Error::CorruptAtom { hash, .. } if hash == victim),
+        "{error}"
+    );
 }
