@@ -4,7 +4,8 @@
 # data, so binaries and text). Both ingest it into a repository on local disk, then ingest a
 # second version in which 1% of the mixed bytes changed (100 scattered edits).
 #
-# Reported: ingest MB/s of each run; bytes stored after each — the bytes of every file of
+# Reported: ingest MB/s of each run; the speed of reading the second version back (cairn blob
+# get of every file, restic restore); bytes stored after each — the bytes of every file of
 # cairn's blob directory (index and atoms) and of restic's whole repository — and, for
 # completeness, their apparent size on disk (`du -sb`, which adds 4 KiB per directory: cairn's
 # ab/cd/<hash> sharding makes one directory per atom until the 65,536 shards exist); their
@@ -86,6 +87,29 @@ cairn_du2=$(du -sb "$WORK/cairn/blob" | cut -f1)
 restic_du2=$(du -sb "$WORK/restic" | cut -f1)
 "$CAIRN" blob verify --data "$WORK/cairn" >/dev/null
 
+# Reading the second version back: every file to a folder on the same disk.
+cairn_restore() { # prints seconds
+  local start end
+  mkdir -p "$WORK/out-cairn"
+  start=$(seconds)
+  for f in "$WORK"/corpus/mixed.tar "$MEDIA"/*; do
+    "$CAIRN" blob get "$(basename "$f")" -o "$WORK/out-cairn/$(basename "$f")" --data "$WORK/cairn" >/dev/null
+  done
+  end=$(seconds)
+  echo "$end - $start" | bc -l
+}
+restic_restore() { # prints seconds
+  local start end
+  start=$(seconds)
+  restic -r "$WORK/restic" restore latest --quiet --target "$WORK/out-restic" >/dev/null
+  end=$(seconds)
+  echo "$end - $start" | bc -l
+}
+sync
+g1=$(cairn_restore); sync
+g2=$(restic_restore); sync
+cmp -s "$WORK/out-cairn/mixed.tar" "$WORK/corpus/mixed.tar" || { echo "cairn read back different bytes" >&2; exit 1; }
+
 sha=$(openssl speed -evp sha256 -bytes 16384 -seconds 3 2>/dev/null | awk '/^sha256/ {sub(/k$/, "", $NF); print $NF * 1000 / 1e6}')
 mb() { echo "$1 / 1000000" | bc -l; }
 rate() { echo "$CORPUS_BYTES / $1 / 1000000" | bc -l; }
@@ -96,6 +120,7 @@ printf '%-26s %14s %14s %8s\n' measure cairn restic ratio
 row() { printf '%-26s %14.1f %14.1f %7.2fx\n' "$1" "$2" "$3" "$(echo "$2 / $3" | bc -l)"; }
 row "ingest MB/s (first)" "$(rate "$c1")" "$(rate "$r1")"
 row "ingest MB/s (second)" "$(rate "$c2")" "$(rate "$r2")"
+row "read back MB/s" "$(rate "$g1")" "$(rate "$g2")"
 row "MB stored after first" "$(mb "$cairn_bytes1")" "$(mb "$restic_bytes1")"
 row "MB stored after second" "$(mb "$cairn_bytes2")" "$(mb "$restic_bytes2")"
 row "MB on disk after first" "$(mb "$cairn_du1")" "$(mb "$restic_du1")"
