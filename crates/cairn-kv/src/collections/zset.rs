@@ -167,8 +167,21 @@ impl ZSet {
     /// Sets `member`'s score; returns the previous one.
     pub fn insert(&mut self, txn: &mut Txn<'_>, member: Bytes, score: f64) -> Result<Option<f64>> {
         let old = self.score(txn, &member)?;
+        self.rescore(txn, member, old, score)?;
+        Ok(old)
+    }
+
+    /// Sets `member`'s score when the caller has just looked up its current one, `old`
+    /// (`None`: not a member), sparing a second lookup.
+    pub fn rescore(
+        &mut self,
+        txn: &mut Txn<'_>,
+        member: Bytes,
+        old: Option<f64>,
+        score: f64,
+    ) -> Result<()> {
         if old == Some(score) {
-            return Ok(old);
+            return Ok(());
         }
         if let Some(old_score) = old {
             self.remove_entry(txn, old_score, &member)?;
@@ -191,7 +204,7 @@ impl ZSet {
                 t.insert(txn, (score, member))?;
             }
         }
-        Ok(old)
+        Ok(())
     }
 
     /// Removes `member`; returns its score if it was there.

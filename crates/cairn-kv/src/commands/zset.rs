@@ -99,7 +99,7 @@ pub fn zadd(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
             }
             incr_result = Some(new);
             if old != Some(new) {
-                z.insert(txn, keeper.keep(member), new)?;
+                z.rescore(txn, keeper.keep(member), old, new)?;
                 if old.is_none() {
                     added += 1;
                 } else {
@@ -121,12 +121,13 @@ pub fn zadd(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
 pub fn zincrby(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let by = score_arg(args[2])?;
     let (head, mut z) = load_or_new(ctx, args[1])?;
-    let new = z.score(&mut ctx.txn, args[3])?.unwrap_or(0.0) + by;
+    let old = z.score(&mut ctx.txn, args[3])?;
+    let new = old.unwrap_or(0.0) + by;
     if new.is_nan() {
         return Err(KvError::other("resulting score is not a number (NaN)"));
     }
     let member = ctx.keep(args[3]);
-    z.insert(&mut ctx.txn, member, new)?;
+    z.rescore(&mut ctx.txn, member, old, new)?;
     save(ctx, args[1], head, &mut z)?;
     Ok(Reply::Double(new))
 }
@@ -739,7 +740,8 @@ fn store_combined(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], union: bool) -> Result<
     let (head, mut z) = load_or_new(ctx, dst)?;
     let n = members.len();
     for (m, s) in members {
-        z.insert(&mut ctx.txn, m, s)?;
+        // The destination starts empty and the members are distinct: none is there yet.
+        z.rescore(&mut ctx.txn, m, None, s)?;
     }
     save(ctx, dst, head, &mut z)?;
     Ok(Reply::Integer(n as i64))
