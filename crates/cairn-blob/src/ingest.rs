@@ -24,7 +24,7 @@
 
 use std::collections::HashSet;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 
 use bytes::Bytes;
@@ -135,41 +135,53 @@ pub(crate) fn ingest(source: &dyn Source, plan: &Plan, context: &Context<'_>) ->
     // Atoms some worker of this ingestion has claimed to store: the same bytes twice in one
     // file are stored once.
     let claimed = Mutex::new(HashSet::new());
+    // Set by the first worker that fails: the reading and hashing threads stop early, and
+    // the jobs still queued are dropped, so that a failing backend (a full disk) fails the
+    // add at once rather than after the whole file.
+    let failed = AtomicBool::new(false);
 
     let (read, hashed, results) = std::thread::scope(|scope| {
         for _ in 0..workers {
             let done_tx = done_tx.clone();
-            let (hashed_rx, claimed) = (&hashed_rx, &claimed);
+            let (hashed_rx, claimed, failed) = (&hashed_rx, &claimed, &failed);
             scope.spawn(move || loop {
                 let job = hashed_rx.lock().recv();
                 let Ok(job) = job else { return };
-                let done = job
+                if failed.load(Ordering::Relaxed) {
+                    continue;
+                }
+                let done: Result<Vec<Done>> = job
                     .atoms
                     .into_iter()
                     .map(|(atom, hash)| store_atom(&job.data, atom, hash, context, claimed))
                     .collect();
+                if done.is_err() {
+                    failed.store(true, Ordering::Relaxed);
+                }
                 if done_tx.send(done).is_err() {
                     return;
                 }
             });
         }
         drop(done_tx);
-        let hasher = scope.spawn(move || hash_jobs(job_rx, hashed_tx));
-        let read = Reader::new(source, context, job_tx).read(plan);
+        let failed = &failed;
+        let hasher = scope.spawn(move || hash_jobs(job_rx, hashed_tx, failed));
+        let read = Reader::new(source, context, job_tx, failed).read(plan);
         let results: Vec<Result<Vec<Done>>> = done_rx.iter().collect();
         let hashed = hasher
             .join()
             .map_err(|_| Error::Backend("the hashing thread failed".into()));
         (read, hashed, results)
     });
+    // A worker's error first: the reader's, if it stopped for it, says less.
+    let mut done = Vec::new();
+    for result in results {
+        done.extend(result?);
+    }
     let mut parents = read?;
     let (sha256, parent_hashes) = hashed?;
     for (parent, hash) in parents.iter_mut().zip(parent_hashes) {
         parent.hash = hash;
-    }
-    let mut done = Vec::new();
-    for result in results {
-        done.extend(result?);
     }
     done.sort_unstable_by_key(|d| d.seq);
 
@@ -204,10 +216,14 @@ pub(crate) fn ingest(source: &dyn Source, plan: &Plan, context: &Context<'_>) ->
 fn hash_jobs(
     jobs: mpsc::Receiver<Job>,
     hashed: mpsc::SyncSender<HashedJob>,
+    failed: &AtomicBool,
 ) -> (AtomHash, Vec<AtomHash>) {
     let mut whole = Sha256Stream::default();
     let mut parents: Vec<Sha256> = Vec::new();
     for job in jobs {
+        if failed.load(Ordering::Relaxed) {
+            continue;
+        }
         let hashes = whole.update_with(
             &job.data,
             job.atoms.iter().map(|a| &job.data[a.range.clone()]),
@@ -219,7 +235,7 @@ fn hash_jobs(
             parents[parent].update(&job.data[span]);
         }
         let atoms = job.atoms.into_iter().zip(hashes).collect();
-        // A closed channel means the workers stopped: the reader sees it too, and reports.
+        // The workers outlive this thread: the channel is open.
         let _ = hashed.send(HashedJob {
             data: job.data,
             atoms,
@@ -336,6 +352,8 @@ struct Reader<'a> {
     window: Window<'a>,
     context: &'a Context<'a>,
     jobs: mpsc::SyncSender<Job>,
+    /// Set when a worker failed: stop reading.
+    failed: &'a AtomicBool,
     /// Atoms cut and not yet sent; their ranges are relative to the window's start, where
     /// the first of them begins.
     pending: Vec<AtomJob>,
@@ -349,11 +367,13 @@ impl<'a> Reader<'a> {
         source: &'a dyn Source,
         context: &'a Context<'a>,
         jobs: mpsc::SyncSender<Job>,
+        failed: &'a AtomicBool,
     ) -> Reader<'a> {
         Reader {
             window: Window::new(source, context.progress),
             context,
             jobs,
+            failed,
             pending: Vec::new(),
             parent_spans: Vec::new(),
             parents: Vec::new(),
@@ -430,6 +450,9 @@ impl<'a> Reader<'a> {
         let Some(last) = self.pending.last() else {
             return Ok(());
         };
+        if self.failed.load(Ordering::Relaxed) {
+            return Err(Error::Backend("stopped: a worker failed".into()));
+        }
         let data = self.window.take(last.offset + last.range.len() as u64);
         self.jobs
             .send(Job {

@@ -485,3 +485,61 @@ fn reads_of_many_batches_come_back_in_order() {
         "{error}"
     );
 }
+
+/// A backend whose puts fail once `room` atoms are stored, as a full disk's do.
+struct FullDisk {
+    atoms: MemoryBackend,
+    room: std::sync::atomic::AtomicUsize,
+}
+
+impl Backend for FullDisk {
+    fn put(&self, hash: &AtomHash, bytes: &[u8]) -> cairn_blob::Result<()> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if (self
+            .room
+            .fetch_update(SeqCst, SeqCst, |left| left.checked_sub(1)))
+        .is_err()
+        {
+            return Err(Error::Backend("no space left on device".into()));
+        }
+        self.atoms.put(hash, bytes)
+    }
+    fn get(&self, hash: &AtomHash) -> cairn_blob::Result<Option<Vec<u8>>> {
+        self.atoms.get(hash)
+    }
+    fn delete(&self, hash: &AtomHash) -> cairn_blob::Result<()> {
+        self.atoms.delete(hash)
+    }
+    fn list(&self) -> cairn_blob::Result<Vec<AtomHash>> {
+        self.atoms.list()
+    }
+    fn flush(&self) -> cairn_blob::Result<()> {
+        Ok(())
+    }
+    fn describe(&self) -> String {
+        "a full disk".into()
+    }
+}
+
+/// A backend that fails fails the add with its own error, soon: the rest of a large file is
+/// neither read nor hashed nor offered to the backend, and no manifest names the file.
+#[test]
+fn a_failing_backend_fails_the_add_early_with_its_own_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = Arc::new(FullDisk {
+        atoms: MemoryBackend::new(),
+        room: 8.into(),
+    });
+    let options = Options {
+        backend: Some(backend.clone()),
+        ..Options::default()
+    };
+    let store = BlobStore::open(dir.path(), options).expect("open");
+    let data = noise(64 << 20, 3);
+    let read = std::sync::atomic::AtomicU64::new(0);
+    let error = store.add("big", &data, Some(&read)).expect_err("disk full");
+    assert!(error.to_string().contains("no space left"), "{error}");
+    let read = read.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(read < 32 << 20, "read {read} bytes of {}", data.len());
+    assert!(store.get("big", None, None, &mut Vec::new()).is_err());
+}
