@@ -19,7 +19,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::sha256::{self, Sha256Stream};
 use parking_lot::{Mutex, RwLock};
 
 use crate::atom::{AtomHash, AtomType};
@@ -30,6 +29,7 @@ use crate::ingest::{self, Context};
 use crate::records::{
     atom_key, file_key, manifest_key, AtomRecord, ContentRef, FileRecord, Manifest,
 };
+use crate::sha256::{self, Sha256Stream};
 use crate::split::cdc::{ChunkSizes, Chunker};
 use crate::split::{self, FileSource, Source};
 
@@ -557,14 +557,16 @@ impl BlobStore {
         if let Some(component) = component {
             let refs: Vec<ContentRef> = (manifest.refs.iter())
                 .filter(|r| component.includes(r.atom_type))
-                .cloned()
+                .copied()
                 .collect();
-            self.for_each_atom(&refs, true, |_, data| write(&data))?;
+            let load = |r: &ContentRef| self.read_atom(&r.hash, r.size);
+            self.for_each_atom(&refs, load, |_, data| write(&data))?;
             return Ok(written);
         }
         // Each atom's hash and the whole file's, side by side.
         let mut whole = Sha256Stream::default();
-        self.for_each_atom(&manifest.refs, false, |r, data| {
+        let load = |r: &ContentRef| self.load_atom(&r.hash, r.size);
+        self.for_each_atom(&manifest.refs, load, |r, data| {
             check_atom(&r.hash, whole.update_with(&data, [&data[..]])[0])?;
             write(&data)
         })?;
@@ -576,13 +578,13 @@ impl BlobStore {
         Ok(written)
     }
 
-    /// Calls `consume` on each atom of `refs` in order, with its bytes: loaded and
-    /// decompressed on every core a batch of about [`READ_AHEAD`] bytes ahead of `consume`,
-    /// and checked against its hash there too if `check` (else the caller checks).
+    /// Calls `consume` on each atom of `refs` in order, with its bytes as `load` gives them
+    /// ([`BlobStore::read_atom`], or [`BlobStore::load_atom`] when the caller checks the
+    /// hashes): loaded on every core a batch of about [`READ_AHEAD`] bytes ahead of `consume`.
     fn for_each_atom(
         &self,
         refs: &[ContentRef],
-        check: bool,
+        load: impl Fn(&ContentRef) -> Result<Vec<u8>> + Sync,
         mut consume: impl FnMut(&ContentRef, Vec<u8>) -> Result<()>,
     ) -> Result<()> {
         let mut batches = Vec::new();
@@ -595,13 +597,7 @@ impl BlobStore {
             }
         }
         let load = |batch: &[ContentRef]| {
-            on_every_core(self.options.workers, batch.len(), |i| {
-                let r = &batch[i];
-                match check {
-                    true => self.read_atom(&r.hash, r.size),
-                    false => self.load_atom(&r.hash, r.size),
-                }
-            })
+            on_every_core(self.options.workers, batch.len(), |i| load(&batch[i]))
         };
         let load = &load;
         let mut batches = batches.into_iter();
@@ -639,7 +635,8 @@ impl BlobStore {
             .partition_point(|r| r.offset + r.size <= start);
         let last = manifest.refs.partition_point(|r| r.offset < end);
         let mut written = 0;
-        self.for_each_atom(&manifest.refs[first..last.max(first)], true, |r, data| {
+        let load = |r: &ContentRef| self.read_atom(&r.hash, r.size);
+        self.for_each_atom(&manifest.refs[first..last.max(first)], load, |r, data| {
             let from = start.saturating_sub(r.offset) as usize;
             let to = (end - r.offset).min(r.size) as usize;
             written += (to - from) as u64;
@@ -858,6 +855,7 @@ impl BlobStore {
             .collect()
     }
 }
+
 /// Bytes of atoms a read loads ahead of the one it is writing out.
 const READ_AHEAD: u64 = 8 << 20;
 
