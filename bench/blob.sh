@@ -49,29 +49,29 @@ EOF
 seconds() { date +%s.%N; }
 CAIRN="$PWD/target/release/cairn"
 
-cairn_ingest() { # data dir; prints seconds
-  local start end
+# Runs a command, its output dropped; prints the seconds it took.
+elapsed() {
+  local start
   start=$(seconds)
+  "$@" >/dev/null
+  echo "$(seconds) - $start" | bc -l
+}
+
+cairn_ingest() { # data dir
   for f in "$WORK"/corpus/mixed.tar "$MEDIA"/*; do
-    "$CAIRN" blob add "$(basename "$f")" "$f" --data "$1" >/dev/null
+    "$CAIRN" blob add "$(basename "$f")" "$f" --data "$1"
   done
-  end=$(seconds)
-  echo "$end - $start" | bc -l
 }
 
 export RESTIC_PASSWORD=bench RESTIC_CACHE_DIR="$WORK/restic-cache"
-restic_ingest() { # repo; prints seconds
-  local start end
-  start=$(seconds)
-  restic -r "$1" backup --quiet --compression auto "$WORK/corpus" >/dev/null
-  end=$(seconds)
-  echo "$end - $start" | bc -l
+restic_ingest() { # repo
+  restic -r "$1" backup --quiet --compression auto "$WORK/corpus"
 }
 
 restic -r "$WORK/restic" init --repository-version 2 >/dev/null
 sync
-c1=$(cairn_ingest "$WORK/cairn"); sync
-r1=$(restic_ingest "$WORK/restic"); sync
+c1=$(elapsed cairn_ingest "$WORK/cairn"); sync
+r1=$(elapsed restic_ingest "$WORK/restic"); sync
 file_bytes() { find "$1" -type f -printf '%s\n' | awk '{s += $1} END {print s}'; }
 cairn_bytes1=$(file_bytes "$WORK/cairn/blob")
 restic_bytes1=$(file_bytes "$WORK/restic")
@@ -79,8 +79,8 @@ cairn_du1=$(du -sb "$WORK/cairn/blob" | cut -f1)
 restic_du1=$(du -sb "$WORK/restic" | cut -f1)
 edit_one_percent
 sync
-c2=$(cairn_ingest "$WORK/cairn"); sync
-r2=$(restic_ingest "$WORK/restic"); sync
+c2=$(elapsed cairn_ingest "$WORK/cairn"); sync
+r2=$(elapsed restic_ingest "$WORK/restic"); sync
 cairn_bytes2=$(file_bytes "$WORK/cairn/blob")
 restic_bytes2=$(file_bytes "$WORK/restic")
 cairn_du2=$(du -sb "$WORK/cairn/blob" | cut -f1)
@@ -88,26 +88,18 @@ restic_du2=$(du -sb "$WORK/restic" | cut -f1)
 "$CAIRN" blob verify --data "$WORK/cairn" >/dev/null
 
 # Reading the second version back: every file to a folder on the same disk.
-cairn_restore() { # prints seconds
-  local start end
+cairn_restore() {
   mkdir -p "$WORK/out-cairn"
-  start=$(seconds)
   for f in "$WORK"/corpus/mixed.tar "$MEDIA"/*; do
-    "$CAIRN" blob get "$(basename "$f")" -o "$WORK/out-cairn/$(basename "$f")" --data "$WORK/cairn" >/dev/null
+    "$CAIRN" blob get "$(basename "$f")" -o "$WORK/out-cairn/$(basename "$f")" --data "$WORK/cairn"
   done
-  end=$(seconds)
-  echo "$end - $start" | bc -l
 }
-restic_restore() { # prints seconds
-  local start end
-  start=$(seconds)
-  restic -r "$WORK/restic" restore latest --quiet --target "$WORK/out-restic" >/dev/null
-  end=$(seconds)
-  echo "$end - $start" | bc -l
+restic_restore() {
+  restic -r "$WORK/restic" restore latest --quiet --target "$WORK/out-restic"
 }
 sync
-g1=$(cairn_restore); sync
-g2=$(restic_restore); sync
+g1=$(elapsed cairn_restore); sync
+g2=$(elapsed restic_restore); sync
 cmp -s "$WORK/out-cairn/mixed.tar" "$WORK/corpus/mixed.tar" || { echo "cairn read back different bytes" >&2; exit 1; }
 
 sha=$(openssl speed -evp sha256 -bytes 16384 -seconds 3 2>/dev/null | awk '/^sha256/ {sub(/k$/, "", $NF); print $NF * 1000 / 1e6}')
