@@ -160,7 +160,7 @@ impl Kv {
         // The last group may be held for the next pipeline (see `crate::txn`).
         let committed = ctx.txn.commit_or_hold();
         settle_group(committed, &mut outcomes[group_start..], &mut durable);
-        let pushed = ctx.txn.list_pushed;
+        let pushed = ctx.txn.elements_added;
         drop(ctx);
         self.stats.commands.fetch_add(counted, Ordering::Relaxed);
         if let Some(name) = last_command {
@@ -168,7 +168,7 @@ impl Kv {
         }
         drop(state);
         if pushed {
-            self.list_ready.notify_waiters();
+            self.elements_ready.notify_waiters();
         }
         for outcome in &mut outcomes {
             outcome.durable = durable;

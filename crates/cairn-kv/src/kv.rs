@@ -75,8 +75,8 @@ pub enum After {
     Close,
     /// `SHUTDOWN`: stop the server.
     Shutdown,
-    /// A blocking command found nothing: run it again when a list receives elements
-    /// ([`Kv::list_ready`]) or give the null reply after `timeout_ms` (0 = never).
+    /// A blocking command found nothing: run it again when a list or sorted set receives elements
+    /// ([`Kv::elements_ready`]) or give the null reply after `timeout_ms` (0 = never).
     Block { timeout_ms: u64 },
 }
 
@@ -97,8 +97,9 @@ pub struct Kv {
     pub(crate) options: Mutex<KvOptions>,
     pub stats: ServerStats,
     pub(crate) rng: Mutex<Rng>,
-    /// Notified after every command that added elements to a list, to wake blocked pops.
-    pub list_ready: tokio::sync::Notify,
+    /// Notified after every pipeline that added elements to a list or a sorted set (or put
+    /// one under a key), to wake blocked pops.
+    pub elements_ready: tokio::sync::Notify,
     /// Clients waiting in a blocking command.
     pub blocked_clients: AtomicU64,
     /// Lines the server adds to `INFO server` (`tcp_port`, `executable`…).
@@ -155,7 +156,7 @@ impl Kv {
                 rewrites: AtomicU64::new(0),
             },
             rng: Mutex::new(Rng::from_entropy()),
-            list_ready: tokio::sync::Notify::new(),
+            elements_ready: tokio::sync::Notify::new(),
             blocked_clients: AtomicU64::new(0),
             info_fields: Mutex::new(Vec::new()),
             dir,

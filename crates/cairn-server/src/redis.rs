@@ -215,7 +215,7 @@ impl Connection {
         // watch the socket until it either closes or sends more (which waits its turn).
         let mut watch_socket = true;
         let outcome = loop {
-            let notified = self.kv.list_ready.notified();
+            let notified = self.kv.elements_ready.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             let outcome = self.kv.execute(&mut self.session, request);

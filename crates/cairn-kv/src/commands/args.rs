@@ -6,7 +6,9 @@ use bytes::Bytes;
 use crate::dispatch::Ctx;
 use crate::encoding::{Head, Kind};
 use crate::error::{KvError, Result};
-use crate::num::parse_i64;
+use crate::kv::After;
+use crate::num::{parse_f64, parse_i64};
+use crate::reply::Reply;
 
 /// Whether `arg` is the option word `word` (ASCII case-insensitive).
 pub fn is(arg: &[u8], word: &str) -> bool {
@@ -75,6 +77,28 @@ pub fn expire_at(
     } else {
         ms.checked_add(ctx.txn.now as i64).ok_or_else(invalid)
     }
+}
+
+/// The timeout argument of the blocking commands, in milliseconds (0 = forever).
+pub fn timeout_ms(arg: &[u8]) -> Result<u64> {
+    let secs =
+        parse_f64(arg).map_err(|_| KvError::other("timeout is not a float or out of range"))?;
+    if secs < 0.0 {
+        return Err(KvError::other("timeout is negative"));
+    }
+    if !secs.is_finite() || secs > 1e12 {
+        return Err(KvError::other("timeout is out of range"));
+    }
+    Ok((secs * 1000.0).ceil() as u64)
+}
+
+/// Asks the connection to block the command for up to `timeout` ms (0 = forever), running it
+/// again whenever a list or sorted set receives elements; the reply is the one for a timeout.
+pub fn block(ctx: &mut Ctx<'_, '_>, timeout: u64) -> Reply {
+    ctx.after = After::Block {
+        timeout_ms: timeout,
+    };
+    Reply::NilArray
 }
 
 #[cfg(test)]

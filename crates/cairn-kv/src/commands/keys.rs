@@ -71,6 +71,28 @@ pub fn renamenx(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     rename_to(ctx, args, true)
 }
 
+/// MOVE key db: the key goes to another database unless it exists there already.
+pub fn move_to_db(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let db = ctx.db();
+    let key = args[1];
+    let dst_db = parse_db(args[2])?;
+    if dst_db == db {
+        return Err(KvError::other(
+            "source and destination objects are the same",
+        ));
+    }
+    let Some(head) = ctx.txn.head(db, key)? else {
+        return Ok(Reply::Integer(0));
+    };
+    if ctx.txn.head(dst_db, key)?.is_some() {
+        return Ok(Reply::Integer(0));
+    }
+    // The children are named by generation, not by database: the head alone moves.
+    ctx.txn.forget_head(db, key, &head);
+    ctx.txn.put_head(dst_db, key, &head)?;
+    Ok(Reply::Integer(1))
+}
+
 /// The database number argument of SELECT, COPY … DB, MOVE.
 pub fn parse_db(arg: &[u8]) -> Result<u8> {
     let n = int(arg).map_err(|_| KvError::other("value is not an integer or out of range"))?;

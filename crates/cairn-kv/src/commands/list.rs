@@ -1,17 +1,15 @@
 //! List commands over the chunked deque ([`crate::collections::list`]), including the
 //! blocking pops: when every list is empty they ask the connection to wait
-//! ([`After::Block`]) and run again when a list receives elements or the timeout passes.
+//! ([`crate::kv::After::Block`]) and run again when a list receives elements or the timeout passes.
 
 use bytes::Bytes;
 
 use crate::collections::list::List;
-use crate::commands::args::{clamp_range, int, is};
+use crate::commands::args::{block, clamp_range, int, is, timeout_ms};
 use crate::commands::stored;
 use crate::dispatch::Ctx;
 use crate::encoding::{Head, Kind};
 use crate::error::{KvError, Result};
-use crate::kv::After;
-use crate::num::parse_f64;
 use crate::reply::{Reply, Slices};
 
 fn load(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Option<(Head, List)>> {
@@ -46,7 +44,7 @@ fn push(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], front: bool, only_existing: bool)
     let Some(len) = len else {
         return Ok(Reply::Integer(0));
     };
-    ctx.txn.list_pushed = true;
+    ctx.txn.elements_added = true;
     Ok(Reply::Integer(len as i64))
 }
 
@@ -189,7 +187,7 @@ pub fn linsert(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let len = items.len();
     list.rewrite(&mut ctx.txn, items)?;
     save(ctx, args[1], head, &mut list)?;
-    ctx.txn.list_pushed = true;
+    ctx.txn.elements_added = true;
     Ok(Reply::Integer(len as i64))
 }
 
@@ -378,7 +376,7 @@ fn move_one(
         }
         save(ctx, dst, dst_head, &mut dst_list)?;
     }
-    ctx.txn.list_pushed = true;
+    ctx.txn.elements_added = true;
     Ok(Some(item))
 }
 
@@ -391,26 +389,6 @@ pub fn rpoplpush(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     Ok(Reply::optional(move_one(
         ctx, args[1], args[2], false, true,
     )?))
-}
-
-/// The timeout argument of the blocking commands, in milliseconds (0 = forever).
-fn timeout_ms(arg: &[u8]) -> Result<u64> {
-    let secs =
-        parse_f64(arg).map_err(|_| KvError::other("timeout is not a float or out of range"))?;
-    if secs < 0.0 {
-        return Err(KvError::other("timeout is negative"));
-    }
-    if !secs.is_finite() || secs > 1e12 {
-        return Err(KvError::other("timeout is out of range"));
-    }
-    Ok((secs * 1000.0).ceil() as u64)
-}
-
-fn block(ctx: &mut Ctx<'_, '_>, timeout: u64) -> Reply {
-    ctx.after = After::Block {
-        timeout_ms: timeout,
-    };
-    Reply::NilArray
 }
 
 fn blocking_pop(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], front: bool) -> Result<Reply> {
@@ -439,7 +417,22 @@ pub fn brpop(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
 
 pub fn blmove(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let (from, to) = (side(args[3])?, side(args[4])?);
-    let timeout = timeout_ms(args[5])?;
+    blocking_move(ctx, args, from, to, args[5])
+}
+
+/// BRPOPLPUSH src dst timeout: BLMOVE src dst RIGHT LEFT timeout.
+pub fn brpoplpush(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    blocking_move(ctx, args, false, true, args[3])
+}
+
+fn blocking_move(
+    ctx: &mut Ctx<'_, '_>,
+    args: &[&[u8]],
+    from: bool,
+    to: bool,
+    timeout: &[u8],
+) -> Result<Reply> {
+    let timeout = timeout_ms(timeout)?;
     match move_one(ctx, args[1], args[2], from, to)? {
         Some(item) => Ok(Reply::Bulk(item)),
         None => {

@@ -128,6 +128,7 @@ static COMMANDS: &[CommandSpec] = commands! {
     "type", 2, RF, (1, 1, 1), "generic", "Determines the type of value stored at a key.", keys::type_;
     "rename", 3, D, (1, 2, 1), "generic", "Renames a key and overwrites the destination.", keys::rename;
     "renamenx", 3, DF, (1, 2, 1), "generic", "Renames a key only when the target key name doesn't exist.", keys::renamenx;
+    "move", 3, WF, (1, 1, 1), "generic", "Moves a key to another database.", keys::move_to_db;
     "copy", -3, W, (1, 2, 1), "generic", "Copies the value of a key to a new key.", keys::copy;
     "keys", 2, &["readonly", "sees-store"], (0, 0, 0), "generic", "Returns all key names that match a pattern.", keys::keys;
     "scan", -2, &["readonly", "sees-store"], (0, 0, 0), "generic", "Iterates over the key names in the database.", keys::scan;
@@ -180,6 +181,7 @@ static COMMANDS: &[CommandSpec] = commands! {
     "rpoplpush", 3, W, (1, 2, 1), "list", "Returns the last element of a list after removing and pushing it to another list.", list::rpoplpush;
     "blpop", -3, BLOCK, (1, -2, 1), "list", "Removes and returns the first element in a list. Blocks until an element is available otherwise.", list::blpop;
     "brpop", -3, BLOCK, (1, -2, 1), "list", "Removes and returns the last element in a list. Blocks until an element is available otherwise.", list::brpop;
+    "brpoplpush", 4, BLOCK, (1, 2, 1), "list", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise.", list::brpoplpush;
     "blmove", 6, &["write", "denyoom", "blocking"], (1, 2, 1), "list", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise.", list::blmove;
     // sets
     "sadd", -3, WFP, (1, 1, 1), "set", "Adds one or more members to a set.", set::sadd;
@@ -211,16 +213,28 @@ static COMMANDS: &[CommandSpec] = commands! {
     "zrange", -4, R, (1, 1, 1), "sorted-set", "Returns members in a sorted set within a range of indexes.", zset::zrange;
     "zrangebyscore", -4, R, (1, 1, 1), "sorted-set", "Returns members in a sorted set within a range of scores.", zset::zrangebyscore;
     "zrevrange", -4, R, (1, 1, 1), "sorted-set", "Returns members in a sorted set within a range of indexes in reverse order.", zset::zrevrange;
+    "zrangebylex", -4, R, (1, 1, 1), "sorted-set", "Returns members in a sorted set within a lexicographical range.", zset::zrangebylex;
+    "zrevrangebylex", -4, R, (1, 1, 1), "sorted-set", "Returns members in a sorted set within a lexicographical range in reverse order.", zset::zrevrangebylex;
+    "zrangestore", -5, W, (1, 2, 1), "sorted-set", "Stores a range of members from sorted set in a key.", zset::zrangestore;
     "zrevrangebyscore", -4, R, (1, 1, 1), "sorted-set", "Returns members in a sorted set within a range of scores in reverse order.", zset::zrevrangebyscore;
     "zrank", -3, RF, (1, 1, 1), "sorted-set", "Returns the index of a member in a sorted set ordered by ascending scores.", zset::zrank;
     "zrevrank", -3, RF, (1, 1, 1), "sorted-set", "Returns the index of a member in a sorted set ordered by descending scores.", zset::zrevrank;
     "zremrangebyrank", 4, D, (1, 1, 1), "sorted-set", "Removes members in a sorted set within a range of indexes.", zset::zremrangebyrank;
     "zremrangebyscore", 4, D, (1, 1, 1), "sorted-set", "Removes members in a sorted set within a range of scores.", zset::zremrangebyscore;
+    "zremrangebylex", 4, D, (1, 1, 1), "sorted-set", "Removes members in a sorted set within a lexicographical range.", zset::zremrangebylex;
     "zpopmin", -2, DF, (1, 1, 1), "sorted-set", "Returns the lowest-scoring members from a sorted set after removing them.", zset::zpopmin;
     "zpopmax", -2, DF, (1, 1, 1), "sorted-set", "Returns the highest-scoring members from a sorted set after removing them.", zset::zpopmax;
+    "bzpopmin", -3, BLOCK, (1, -2, 1), "sorted-set", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise.", zset::bzpopmin;
+    "bzpopmax", -3, BLOCK, (1, -2, 1), "sorted-set", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.", zset::bzpopmax;
+    "zrandmember", -2, R, (1, 1, 1), "sorted-set", "Returns one or more random members from a sorted set.", zset::zrandmember;
     "zscan", -3, R, (1, 1, 1), "sorted-set", "Iterates over members and scores of a sorted set.", zset::zscan;
     "zunionstore", -4, W, (1, 1, 1), "sorted-set", "Stores the union of multiple sorted sets in a key.", zset::zunionstore;
     "zinterstore", -4, W, (1, 1, 1), "sorted-set", "Stores the intersect of multiple sorted sets in a key.", zset::zinterstore;
+    "zdiffstore", -4, W, (1, 1, 1), "sorted-set", "Stores the difference of multiple sorted sets in a key.", zset::zdiffstore;
+    "zunion", -3, R, (0, 0, 0), "sorted-set", "Returns the union of multiple sorted sets.", zset::zunion;
+    "zinter", -3, R, (0, 0, 0), "sorted-set", "Returns the intersect of multiple sorted sets.", zset::zinter;
+    "zdiff", -3, R, (0, 0, 0), "sorted-set", "Returns the difference between multiple sorted sets.", zset::zdiff;
+    "zintercard", -3, R, (0, 0, 0), "sorted-set", "Returns the number of members of the intersect of multiple sorted sets.", zset::zintercard;
     // server
     "info", -1, &["loading", "stale"], (0, 0, 0), "server", "Returns information and statistics about the server.", server::info;
     "save", 1, ADMIN, (0, 0, 0), "server", "Synchronously saves the database(s) to disk.", server::save;

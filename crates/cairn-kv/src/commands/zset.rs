@@ -1,11 +1,15 @@
-//! Sorted set commands over [`crate::collections::zset`].
+//! Sorted set commands over [`crate::collections::zset`]: the range family (by rank, score
+//! and lex, forward and reversed, and ZRANGESTORE), the set algebra (ZUNION, ZINTER, ZDIFF,
+//! their STORE forms and ZINTERCARD, all through one `combine` that checks its arguments in
+//! Redis's order), ZRANDMEMBER, and the blocking BZPOPMIN/BZPOPMAX, which wait like the
+//! blocking list pops ([`crate::kv::After::Block`]) until a write adds elements.
 
 use std::collections::HashMap;
 
 use bytes::Bytes;
 
 use crate::collections::zset::{Entry, ZSet};
-use crate::commands::args::{clamp_range, int, is};
+use crate::commands::args::{block, clamp_range, int, is, timeout_ms};
 use crate::commands::keys::parse_scan;
 use crate::commands::stored;
 use crate::dispatch::Ctx;
@@ -112,6 +116,10 @@ pub fn zadd(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
         Ok(((added, changed, incr_result), added + changed > 0))
     })?;
     let (added, changed, incr_result) = counts.unwrap_or((0, 0, None));
+    if added > 0 {
+        // The set may have just been made: a blocked BZPOPMIN may take from it.
+        ctx.txn.elements_added = true;
+    }
     if incr {
         return Ok(incr_result.map_or(Reply::Nil, Reply::Double));
     }
@@ -284,6 +292,7 @@ enum By {
 }
 
 /// How a range is asked for: by what, in which direction, which slice, with scores or not.
+#[derive(Clone, Copy)]
 struct RangeSpec {
     by: By,
     rev: bool,
@@ -291,20 +300,21 @@ struct RangeSpec {
     with_scores: bool,
 }
 
-/// The shared engine of ZRANGE and its older forms.
-fn range_generic(
+/// The entries a range selects, in the order asked for: the shared engine of ZRANGE, its
+/// older forms and ZRANGESTORE. Bounds are checked before the key is read, as Redis does.
+fn range_entries(
     ctx: &mut Ctx<'_, '_>,
     key: &[u8],
     start: &[u8],
     stop: &[u8],
-    spec: RangeSpec,
-) -> Result<Reply> {
+    spec: &RangeSpec,
+) -> Result<Vec<Entry>> {
     let RangeSpec {
         by,
         rev,
         limit,
         with_scores,
-    } = spec;
+    } = *spec;
     if by == By::Lex && with_scores {
         return Err(KvError::other(
             "syntax error, WITHSCORES not supported in combination with BYLEX",
@@ -315,7 +325,6 @@ fn range_generic(
             "syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
         ));
     }
-    // Bounds are checked before the key is read, as Redis does.
     let (lo_arg, hi_arg) = if rev && by != By::Rank {
         (stop, start)
     } else {
@@ -332,26 +341,26 @@ fn range_generic(
         By::Lex => Bounds::Lex(lex_bound(lo_arg)?, lex_bound(hi_arg)?),
     };
     let Some((_, mut z)) = load(ctx, key)? else {
-        return Ok(Reply::Array(vec![]));
+        return Ok(vec![]);
     };
     let len = z.len;
     let (lo, hi) = match bounds {
         Bounds::Rank(a, b) => match clamp_range(a, b, len) {
             Some((s, e)) if rev => (len - 1 - e, len - s),
             Some((s, e)) => (s, e + 1),
-            None => return Ok(Reply::Array(vec![])),
+            None => return Ok(vec![]),
         },
         Bounds::Score(min, max) => score_window(ctx, &mut z, min, max)?,
         Bounds::Lex(min, max) => lex_window(ctx, &mut z, &min, &max)?,
     };
     let (offset, count) = limit.unwrap_or((0, -1));
     if offset < 0 || lo >= hi {
-        return Ok(Reply::Array(vec![]));
+        return Ok(vec![]);
     }
     let width = hi - lo;
     let offset = offset as u64;
     if offset >= width {
-        return Ok(Reply::Array(vec![]));
+        return Ok(vec![]);
     }
     let take = if count < 0 {
         width - offset
@@ -359,28 +368,27 @@ fn range_generic(
         (count as u64).min(width - offset)
     };
     if take == 0 {
-        return Ok(Reply::Array(vec![]));
+        return Ok(vec![]);
     }
-    let entries = if rev {
+    Ok(if rev {
         let end = hi - 1 - offset;
         let mut e = z.range(&mut ctx.txn, end + 1 - take, end)?;
         e.reverse();
         e
     } else {
         z.range(&mut ctx.txn, lo + offset, lo + offset + take - 1)?
-    };
-    Ok(entries_reply(ctx, entries, with_scores))
+    })
 }
 
-/// Parses `[WITHSCORES] [LIMIT offset count]` in any order from `opts`.
-fn range_options(opts: &[&[u8]], allow_limit: bool) -> Result<(bool, Option<(i64, i64)>)> {
+/// The options of ZRANGE's older forms: `[WITHSCORES] [LIMIT offset count]` in any order.
+fn range_options(opts: &[&[u8]]) -> Result<(bool, Option<(i64, i64)>)> {
     let (mut with_scores, mut limit) = (false, None);
     let mut i = 0;
     while i < opts.len() {
         if is(opts[i], "WITHSCORES") {
             with_scores = true;
             i += 1;
-        } else if allow_limit && is(opts[i], "LIMIT") && i + 2 < opts.len() {
+        } else if is(opts[i], "LIMIT") && i + 2 < opts.len() {
             limit = Some((int(opts[i + 1])?, int(opts[i + 2])?));
             i += 3;
         } else {
@@ -390,39 +398,48 @@ fn range_options(opts: &[&[u8]], allow_limit: bool) -> Result<(bool, Option<(i64
     Ok((with_scores, limit))
 }
 
-pub fn zrange(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
-    let (mut by, mut rev, mut with_scores, mut limit) = (By::Rank, false, false, None);
-    let mut i = 4;
-    while i < args.len() {
-        let a = &args[i];
+/// The options of ZRANGE (`opts` after its key and bounds) and ZRANGESTORE (which takes no
+/// WITHSCORES): BYSCORE, BYLEX, REV, LIMIT offset count, in any order.
+fn zrange_options(opts: &[&[u8]], store: bool) -> Result<RangeSpec> {
+    let mut spec = RangeSpec {
+        by: By::Rank,
+        rev: false,
+        limit: None,
+        with_scores: false,
+    };
+    let mut i = 0;
+    while i < opts.len() {
+        let a = opts[i];
         if is(a, "BYSCORE") {
-            by = By::Score;
+            spec.by = By::Score;
         } else if is(a, "BYLEX") {
-            by = By::Lex;
+            spec.by = By::Lex;
         } else if is(a, "REV") {
-            rev = true;
-        } else if is(a, "WITHSCORES") {
-            with_scores = true;
-        } else if is(a, "LIMIT") && i + 2 < args.len() {
-            limit = Some((int(args[i + 1])?, int(args[i + 2])?));
+            spec.rev = true;
+        } else if !store && is(a, "WITHSCORES") {
+            spec.with_scores = true;
+        } else if is(a, "LIMIT") && i + 2 < opts.len() {
+            spec.limit = Some((int(opts[i + 1])?, int(opts[i + 2])?));
             i += 2;
         } else {
             return Err(KvError::Syntax);
         }
         i += 1;
     }
-    range_generic(
-        ctx,
-        args[1],
-        args[2],
-        args[3],
-        RangeSpec {
-            by,
-            rev,
-            limit,
-            with_scores,
-        },
-    )
+    Ok(spec)
+}
+
+pub fn zrange(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let spec = zrange_options(&args[4..], false)?;
+    let entries = range_entries(ctx, args[1], args[2], args[3], &spec)?;
+    Ok(entries_reply(ctx, entries, spec.with_scores))
+}
+
+/// ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count].
+pub fn zrangestore(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let spec = zrange_options(&args[5..], true)?;
+    let entries = range_entries(ctx, args[2], args[3], args[4], &spec)?;
+    store_entries(ctx, args[1], entries)
 }
 
 pub fn zrangebyscore(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
@@ -433,26 +450,30 @@ pub fn zrevrangebyscore(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> 
     fixed_range(ctx, args, By::Score, true)
 }
 
+pub fn zrangebylex(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    fixed_range(ctx, args, By::Lex, false)
+}
+
+pub fn zrevrangebylex(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    fixed_range(ctx, args, By::Lex, true)
+}
+
 pub fn zrevrange(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     fixed_range(ctx, args, By::Rank, true)
 }
 
 /// The older forms of ZRANGE, whose order and kind of range are in their name: options are
-/// `WITHSCORES`, and `LIMIT` for ranges by score.
+/// WITHSCORES and LIMIT, refused as ZRANGE refuses them where the kind does not allow them.
 fn fixed_range(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], by: By, rev: bool) -> Result<Reply> {
-    let (with_scores, limit) = range_options(&args[4..], matches!(by, By::Score))?;
-    range_generic(
-        ctx,
-        args[1],
-        args[2],
-        args[3],
-        RangeSpec {
-            by,
-            rev,
-            limit,
-            with_scores,
-        },
-    )
+    let (with_scores, limit) = range_options(&args[4..])?;
+    let spec = RangeSpec {
+        by,
+        rev,
+        limit,
+        with_scores,
+    };
+    let entries = range_entries(ctx, args[1], args[2], args[3], &spec)?;
+    Ok(entries_reply(ctx, entries, with_scores))
 }
 
 pub fn zcount(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
@@ -552,6 +573,15 @@ pub fn zremrangebyscore(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> 
     remove_window(ctx, args[1], head, z, lo, hi)
 }
 
+pub fn zremrangebylex(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let (min, max) = (lex_bound(args[2])?, lex_bound(args[3])?);
+    let Some((head, mut z)) = load(ctx, args[1])? else {
+        return Ok(Reply::Integer(0));
+    };
+    let (lo, hi) = lex_window(ctx, &mut z, &min, &max)?;
+    remove_window(ctx, args[1], head, z, lo, hi)
+}
+
 fn pop(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], max: bool) -> Result<Reply> {
     let count = match args.get(2) {
         Some(c) => {
@@ -599,6 +629,38 @@ pub fn zpopmax(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     pop(ctx, args, true)
 }
 
+/// BZPOPMIN / BZPOPMAX key… timeout: pops from the first non-empty set, answering key,
+/// member and score; with every set empty, blocks until one is filled or the time is up.
+fn blocking_pop(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], max: bool) -> Result<Reply> {
+    let timeout = timeout_ms(args[args.len() - 1])?;
+    for key in &args[1..args.len() - 1] {
+        let Some((head, mut z)) = load(ctx, key)? else {
+            continue;
+        };
+        // A stored set is never empty: an emptied one is deleted.
+        let rank = if max { z.len - 1 } else { 0 };
+        let Some((score, member)) = z.range(&mut ctx.txn, rank, rank)?.pop() else {
+            continue;
+        };
+        z.remove(&mut ctx.txn, &member)?;
+        save(ctx, key, head, &mut z)?;
+        return Ok(Reply::Array(vec![
+            Reply::Bulk(ctx.keep(key)),
+            Reply::Bulk(member),
+            Reply::Double(score),
+        ]));
+    }
+    Ok(block(ctx, timeout))
+}
+
+pub fn bzpopmin(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    blocking_pop(ctx, args, false)
+}
+
+pub fn bzpopmax(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    blocking_pop(ctx, args, true)
+}
+
 pub fn zscan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let o = parse_scan(args, 2, false)?;
     let Some((_, mut z)) = load(ctx, args[1])? else {
@@ -632,50 +694,151 @@ pub fn zscan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     ]))
 }
 
-/// ZUNIONSTORE / ZINTERSTORE dest numkeys key… [WEIGHTS w…] [AGGREGATE SUM|MIN|MAX].
-fn store_combined(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], union: bool) -> Result<Reply> {
-    let numkeys = int(args[2])?;
-    if numkeys <= 0 {
+/// Replaces `dst` with a sorted set of `entries` (distinct members); an empty result deletes
+/// it. Answers the number of members stored.
+fn store_entries(ctx: &mut Ctx<'_, '_>, dst: &[u8], entries: Vec<Entry>) -> Result<Reply> {
+    crate::encoding::check_key(dst)?;
+    let db = ctx.db();
+    if let Some(old) = ctx.txn.head(db, dst)? {
+        ctx.txn.remove_head(db, dst, &old)?;
+    }
+    let (head, mut z) = load_or_new(ctx, dst)?;
+    let n = entries.len();
+    for (s, m) in entries {
+        // The destination starts empty and the members are distinct: none is there yet.
+        z.rescore(&mut ctx.txn, m, None, s)?;
+    }
+    save(ctx, dst, head, &mut z)?;
+    Ok(Reply::Integer(n as i64))
+}
+
+/// What ZUNION, ZINTER and ZDIFF compute, alone or in their STORE and CARD forms.
+#[derive(Clone, Copy, PartialEq)]
+enum SetOp {
+    Union,
+    Inter,
+    Diff,
+}
+
+/// Where the combined set goes: the reply, a key, or only its size (ZINTERCARD).
+#[derive(Clone, Copy, PartialEq)]
+enum Output {
+    Reply,
+    Store,
+    Card,
+}
+
+#[derive(Clone, Copy)]
+enum Aggregate {
+    Sum,
+    Min,
+    Max,
+}
+
+impl Aggregate {
+    fn combine(self, a: f64, b: f64) -> f64 {
+        match self {
+            Aggregate::Min => a.min(b),
+            Aggregate::Max => a.max(b),
+            // Redis turns the NaN of inf + -inf into 0.
+            Aggregate::Sum => zero_nan(a + b),
+        }
+    }
+}
+
+fn zero_nan(x: f64) -> f64 {
+    if x.is_nan() {
+        0.0
+    } else {
+        x
+    }
+}
+
+/// The combined set and the options that shape the reply.
+struct Combined {
+    entries: Vec<Entry>,
+    with_scores: bool,
+    /// ZINTERCARD's LIMIT (0 for none).
+    limit: u64,
+}
+
+/// The engine of ZUNION, ZINTER, ZDIFF, their STORE forms and ZINTERCARD:
+/// `numkeys key… [WEIGHTS w…] [AGGREGATE SUM|MIN|MAX] [WITHSCORES] [LIMIT n]` from
+/// `args[at]`, each option where the form allows it. Checks in Redis's order: the key count,
+/// the keys' types (sets count as sorted sets of score 1), then the options. The entries
+/// come sorted by score, then member.
+fn combine(
+    ctx: &mut Ctx<'_, '_>,
+    args: &[&[u8]],
+    at: usize,
+    op: SetOp,
+    output: Output,
+) -> Result<Combined> {
+    let numkeys = int(args[at])?;
+    if numkeys < 1 {
         return Err(KvError::other(format!(
             "at least 1 input key is needed for '{}' command",
             String::from_utf8_lossy(args[0]).to_ascii_lowercase()
         )));
     }
-    let numkeys = numkeys as usize;
-    if args.len() < 3 + numkeys {
+    if numkeys as u64 > (args.len() - at - 1) as u64 {
         return Err(KvError::Syntax);
     }
-    let keys = &args[3..3 + numkeys];
+    let numkeys = numkeys as usize;
+    let keys = &args[at + 1..at + 1 + numkeys];
+    let db = ctx.db();
+    let mut heads = Vec::with_capacity(numkeys);
+    for key in keys {
+        let head = ctx.txn.head_of_kind(db, key, Kind::ZSet)?;
+        if head
+            .as_ref()
+            .is_some_and(|h| h.kind != Kind::ZSet && h.kind != Kind::Set)
+        {
+            return Err(KvError::WrongType);
+        }
+        heads.push(head);
+    }
     let mut weights = vec![1.0; numkeys];
-    let mut aggregate = 0u8; // 0 sum, 1 min, 2 max
-    let mut i = 3 + numkeys;
+    let mut aggregate = Aggregate::Sum;
+    let (mut with_scores, mut limit) = (false, 0u64);
+    let weighs = op != SetOp::Diff && output != Output::Card;
+    let mut i = at + 1 + numkeys;
     while i < args.len() {
-        if is(args[i], "WEIGHTS") && i + numkeys < args.len() {
+        let remaining = args.len() - i;
+        if weighs && remaining > numkeys && is(args[i], "WEIGHTS") {
             for (w, a) in weights.iter_mut().zip(&args[i + 1..=i + numkeys]) {
                 *w = parse_f64(a).map_err(|_| KvError::other("weight value is not a float"))?;
             }
             i += numkeys + 1;
-        } else if is(args[i], "AGGREGATE") && i + 1 < args.len() {
-            let a = &args[i + 1];
+        } else if weighs && remaining >= 2 && is(args[i], "AGGREGATE") {
+            let a = args[i + 1];
             aggregate = if is(a, "SUM") {
-                0
+                Aggregate::Sum
             } else if is(a, "MIN") {
-                1
+                Aggregate::Min
             } else if is(a, "MAX") {
-                2
+                Aggregate::Max
             } else {
                 return Err(KvError::Syntax);
             };
+            i += 2;
+        } else if output == Output::Reply && is(args[i], "WITHSCORES") {
+            with_scores = true;
+            i += 1;
+        } else if output == Output::Card && remaining >= 2 && is(args[i], "LIMIT") {
+            let n = int(args[i + 1]).map_err(|_| KvError::other("LIMIT can't be negative"))?;
+            if n < 0 {
+                return Err(KvError::other("LIMIT can't be negative"));
+            }
+            limit = n as u64;
             i += 2;
         } else {
             return Err(KvError::Syntax);
         }
     }
-    // Read every source (sorted sets, or sets with score 1) before writing.
-    let db = ctx.db();
-    let mut sources: Vec<Option<Vec<Entry>>> = Vec::new();
-    for key in keys {
-        let head = ctx.txn.head_of_kind(db, key, Kind::ZSet)?;
+    // Every source read before anything is written (the destination may be one of them).
+    let mut sources: Vec<Option<Vec<Entry>>> = Vec::with_capacity(numkeys);
+    for head in heads {
         sources.push(match head {
             None => None,
             Some(h) if h.kind == Kind::ZSet => {
@@ -683,7 +846,7 @@ fn store_combined(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], union: bool) -> Result<
                 let len = z.len;
                 Some(z.range(&mut ctx.txn, 0, len.saturating_sub(1))?)
             }
-            Some(h) if h.kind == Kind::Set => {
+            Some(h) => {
                 let map = crate::collections::buckets::BucketMap::decode(&h.body)?;
                 Some(
                     map.entries(&mut ctx.txn)?
@@ -692,65 +855,162 @@ fn store_combined(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], union: bool) -> Result<
                         .collect(),
                 )
             }
-            Some(_) => return Err(KvError::WrongType),
         });
     }
-    let combine = |a: f64, b: f64| match aggregate {
-        1 => a.min(b),
-        2 => a.max(b),
-        _ => {
-            let s = a + b;
-            if s.is_nan() {
-                0.0
-            } else {
-                s
+    let mut entries: Vec<Entry> = match op {
+        SetOp::Diff => {
+            let mut first: Vec<Entry> = sources[0].take().unwrap_or_default();
+            let others: std::collections::HashSet<&Bytes> = sources[1..]
+                .iter()
+                .flatten()
+                .flatten()
+                .map(|(_, m)| m)
+                .collect();
+            first.retain(|(_, m)| !others.contains(m));
+            first
+        }
+        SetOp::Union | SetOp::Inter => {
+            let mut seen: HashMap<Bytes, (f64, usize)> = HashMap::new();
+            for (w, src) in weights.iter().zip(&sources) {
+                for (s, m) in src.iter().flatten() {
+                    let v = zero_nan(s * w);
+                    seen.entry(m.clone())
+                        .and_modify(|e| {
+                            e.0 = aggregate.combine(e.0, v);
+                            e.1 += 1;
+                        })
+                        .or_insert((v, 1));
+                }
             }
+            seen.into_iter()
+                .filter(|(_, (_, n))| op == SetOp::Union || *n == numkeys)
+                .map(|(m, (s, _))| (s, m))
+                .collect()
         }
     };
-    let mut result: HashMap<Bytes, (f64, usize)> = HashMap::new();
-    for (w, src) in weights.iter().zip(&sources) {
-        for (s, m) in src.iter().flatten() {
-            let v = {
-                let x = s * w;
-                if x.is_nan() {
-                    0.0
-                } else {
-                    x
-                }
-            };
-            result
-                .entry(m.clone())
-                .and_modify(|e| {
-                    e.0 = combine(e.0, v);
-                    e.1 += 1;
-                })
-                .or_insert((v, 1));
-        }
-    }
-    let present = sources.iter().filter(|s| s.is_some()).count();
-    let members: Vec<(Bytes, f64)> = result
-        .into_iter()
-        .filter(|(_, (_, n))| union || (*n == numkeys && present == numkeys))
-        .map(|(m, (s, _))| (m, s))
-        .collect();
-    let dst = &args[1];
-    if let Some(old) = ctx.txn.head(db, dst)? {
-        ctx.txn.remove_head(db, dst, &old)?;
-    }
-    let (head, mut z) = load_or_new(ctx, dst)?;
-    let n = members.len();
-    for (m, s) in members {
-        // The destination starts empty and the members are distinct: none is there yet.
-        z.rescore(&mut ctx.txn, m, None, s)?;
-    }
-    save(ctx, dst, head, &mut z)?;
-    Ok(Reply::Integer(n as i64))
+    entries.sort_by(|a, b| crate::collections::zset::cmp((a.0, &a.1), (b.0, &b.1)));
+    Ok(Combined {
+        entries,
+        with_scores,
+        limit,
+    })
+}
+
+/// ZUNIONSTORE / ZINTERSTORE / ZDIFFSTORE dst numkeys key… [options].
+fn combine_into(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], op: SetOp) -> Result<Reply> {
+    let combined = combine(ctx, args, 2, op, Output::Store)?;
+    store_entries(ctx, args[1], combined.entries)
+}
+
+/// ZUNION / ZINTER / ZDIFF numkeys key… [options] [WITHSCORES].
+fn combine_reply(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], op: SetOp) -> Result<Reply> {
+    let combined = combine(ctx, args, 1, op, Output::Reply)?;
+    Ok(entries_reply(ctx, combined.entries, combined.with_scores))
 }
 
 pub fn zunionstore(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
-    store_combined(ctx, args, true)
+    combine_into(ctx, args, SetOp::Union)
 }
 
 pub fn zinterstore(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
-    store_combined(ctx, args, false)
+    combine_into(ctx, args, SetOp::Inter)
+}
+
+pub fn zdiffstore(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    combine_into(ctx, args, SetOp::Diff)
+}
+
+pub fn zunion(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    combine_reply(ctx, args, SetOp::Union)
+}
+
+pub fn zinter(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    combine_reply(ctx, args, SetOp::Inter)
+}
+
+pub fn zdiff(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    combine_reply(ctx, args, SetOp::Diff)
+}
+
+/// ZINTERCARD numkeys key… [LIMIT n]: the size of the intersection, counted up to n.
+pub fn zintercard(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let combined = combine(ctx, args, 1, SetOp::Inter, Output::Card)?;
+    let n = combined.entries.len() as u64;
+    let n = if combined.limit > 0 {
+        n.min(combined.limit)
+    } else {
+        n
+    };
+    Ok(Reply::Integer(n as i64))
+}
+
+/// ZRANDMEMBER key [count [WITHSCORES]]: a positive count asks for distinct members (at most
+/// the whole set), a negative one for that many draws that may repeat.
+pub fn zrandmember(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let count = args.get(2).map(|c| int(c)).transpose()?;
+    let with_scores = match args.get(3) {
+        Some(a) if is(a, "WITHSCORES") && args.len() == 4 => true,
+        Some(_) => return Err(KvError::Syntax),
+        None => false,
+    };
+    if count.is_some_and(|c| c == i64::MIN || (with_scores && c < -(i64::MAX / 2))) {
+        return Err(KvError::other("value is out of range"));
+    }
+    let Some((_, mut z)) = load(ctx, args[1])? else {
+        return Ok(if count.is_some() {
+            Reply::Array(vec![])
+        } else {
+            Reply::Nil
+        });
+    };
+    let len = z.len;
+    let Some(count) = count else {
+        let rank = ctx.kv.rng.lock().below(len);
+        let mut one = z.range(&mut ctx.txn, rank, rank)?;
+        return Ok(Reply::optional(one.pop().map(|(_, m)| m)));
+    };
+    // As HRANDFIELD: a draw of many repeats is bounded, where Redis would stream it.
+    let wanted = count.unsigned_abs().min(1 << 24);
+    let picked = if count >= 0 && wanted >= len {
+        // The whole set, highest first, as Redis's set iterator gives it.
+        let mut all = z.range(&mut ctx.txn, 0, len - 1)?;
+        all.reverse();
+        all
+    } else if count < 0 && wanted >= len {
+        // Many draws from a small set: read it once.
+        let all = z.range(&mut ctx.txn, 0, len - 1)?;
+        let mut rng = ctx.kv.rng.lock();
+        (0..wanted)
+            .map(|_| all[rng.below(len) as usize].clone())
+            .collect()
+    } else if count >= 0 && wanted * 2 > len {
+        // Most of the set: read it whole and keep a random part, in its order.
+        let mut all = z.range(&mut ctx.txn, 0, len - 1)?;
+        let mut rng = ctx.kv.rng.lock();
+        for i in 0..wanted as usize {
+            let j = i + rng.below((all.len() - i) as u64) as usize;
+            all.swap(i, j);
+        }
+        all.truncate(wanted as usize);
+        all
+    } else {
+        // A few ranks drawn, each read through the tree's counts.
+        let mut ranks = Vec::with_capacity(wanted as usize);
+        let mut taken = std::collections::HashSet::new();
+        {
+            let mut rng = ctx.kv.rng.lock();
+            while (ranks.len() as u64) < wanted {
+                let rank = rng.below(len);
+                if count < 0 || taken.insert(rank) {
+                    ranks.push(rank);
+                }
+            }
+        }
+        let mut picked = Vec::with_capacity(ranks.len());
+        for rank in ranks {
+            picked.extend(z.range(&mut ctx.txn, rank, rank)?);
+        }
+        picked
+    };
+    Ok(entries_reply(ctx, picked, with_scores))
 }
