@@ -475,3 +475,207 @@ async fn sorted_sets_match_a_model_through_splits_and_removals() {
     assert_eq!(seen.len(), rest.len());
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sorted_set_lex_ranges_stores_and_algebra_answer_like_redis() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path(), KvOptions::default()).await;
+    let mut r = server.raw().await;
+    let lex = [
+        "ZADD", "lex", "0", "a", "0", "b", "0", "c", "0", "d", "0", "e",
+    ];
+    assert_eq!(r.call(&lex).await, ":5\r\n");
+    assert_eq!(
+        r.call(&["ZRANGEBYLEX", "lex", "[b", "(e"]).await,
+        "*3\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n"
+    );
+    assert_eq!(
+        r.call(&["ZREVRANGEBYLEX", "lex", "+", "[c", "LIMIT", "1", "2"])
+            .await,
+        "*2\r\n$1\r\nd\r\n$1\r\nc\r\n"
+    );
+    assert_eq!(
+        r.call(&["ZRANGEBYLEX", "lex", "b", "c"]).await,
+        "-ERR min or max not valid string range item\r\n"
+    );
+    assert_eq!(
+        r.call(&["ZREMRANGEBYLEX", "lex", "-", "(b"]).await,
+        ":1\r\n"
+    );
+    assert_eq!(
+        r.call(&["ZRANGESTORE", "dst", "lex", "0", "1"]).await,
+        ":2\r\n"
+    );
+    assert_eq!(
+        r.call(&["ZRANGE", "dst", "0", "-1"]).await,
+        "*2\r\n$1\r\nb\r\n$1\r\nc\r\n"
+    );
+    let by_lex = [
+        "ZRANGESTORE",
+        "dst",
+        "lex",
+        "[c",
+        "+",
+        "BYLEX",
+        "LIMIT",
+        "0",
+        "1",
+    ];
+    assert_eq!(r.call(&by_lex).await, ":1\r\n");
+    assert_eq!(
+        r.call(&["ZRANGE", "dst", "0", "-1"]).await,
+        "*1\r\n$1\r\nc\r\n"
+    );
+    // An empty result deletes the destination, as in Redis.
+    assert_eq!(
+        r.call(&["ZRANGESTORE", "dst", "lex", "9", "10"]).await,
+        ":0\r\n"
+    );
+    assert_eq!(r.call(&["EXISTS", "dst"]).await, ":0\r\n");
+
+    assert_eq!(
+        r.call(&["ZADD", "z", "1", "a", "2", "b", "3", "c"]).await,
+        ":3\r\n"
+    );
+    assert_eq!(
+        r.call(&["ZADD", "w", "10", "b", "20", "c", "30", "d"])
+            .await,
+        ":3\r\n"
+    );
+    assert_eq!(
+        r.call(&["ZUNION", "2", "z", "w", "WITHSCORES"]).await,
+        "*8\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$2\r\n12\r\n\
+         $1\r\nc\r\n$2\r\n23\r\n$1\r\nd\r\n$2\r\n30\r\n"
+    );
+    let inter = [
+        "ZINTER",
+        "2",
+        "z",
+        "w",
+        "WEIGHTS",
+        "1",
+        "2",
+        "AGGREGATE",
+        "MIN",
+        "WITHSCORES",
+    ];
+    assert_eq!(
+        r.call(&inter).await,
+        "*4\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n"
+    );
+    assert_eq!(r.call(&["ZDIFF", "2", "z", "w"]).await, "*1\r\n$1\r\na\r\n");
+    assert_eq!(r.call(&["ZDIFFSTORE", "d", "2", "z", "w"]).await, ":1\r\n");
+    assert_eq!(r.call(&["ZSCORE", "d", "a"]).await, "$1\r\n1\r\n");
+    assert_eq!(r.call(&["ZINTERCARD", "2", "z", "w"]).await, ":2\r\n");
+    assert_eq!(
+        r.call(&["ZINTERCARD", "2", "z", "w", "LIMIT", "1"]).await,
+        ":1\r\n"
+    );
+    assert_eq!(
+        r.call(&["ZINTERCARD", "2", "z", "w", "LIMIT", "-1"]).await,
+        "-ERR LIMIT can't be negative\r\n"
+    );
+    assert_eq!(
+        r.call(&["ZINTERCARD", "0", "z"]).await,
+        "-ERR at least 1 input key is needed for 'zintercard' command\r\n"
+    );
+    assert_eq!(r.call(&["SET", "s", "x"]).await, "+OK\r\n");
+    assert_eq!(
+        r.call(&["ZUNION", "2", "z", "s"]).await,
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+
+    // ZRANDMEMBER: a positive count gives distinct members, a negative one may repeat.
+    let mut c = server.client().await;
+    let distinct: Vec<String> = redis::cmd("ZRANDMEMBER")
+        .arg("z")
+        .arg(10)
+        .query_async(&mut c)
+        .await
+        .expect("zrandmember");
+    assert_eq!(
+        distinct.iter().cloned().collect::<BTreeSet<_>>(),
+        BTreeSet::from(["a".to_string(), "b".to_string(), "c".to_string()])
+    );
+    let two: Vec<String> = redis::cmd("ZRANDMEMBER")
+        .arg("z")
+        .arg(2)
+        .query_async(&mut c)
+        .await
+        .expect("zrandmember 2");
+    assert_eq!(two.iter().collect::<BTreeSet<_>>().len(), 2);
+    let repeated: Vec<(String, f64)> = redis::cmd("ZRANDMEMBER")
+        .arg("z")
+        .arg(-50)
+        .arg("WITHSCORES")
+        .query_async(&mut c)
+        .await
+        .expect("zrandmember -50");
+    assert_eq!(repeated.len(), 50);
+    for (member, score) in &repeated {
+        let want = match member.as_str() {
+            "a" => 1.0,
+            "b" => 2.0,
+            "c" => 3.0,
+            other => panic!("ZRANDMEMBER invented {other}"),
+        };
+        assert_eq!(*score, want);
+    }
+    assert_eq!(r.call(&["ZRANDMEMBER", "nope"]).await, "$-1\r\n");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocked_clients_wake_on_any_write_that_fills_their_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path(), KvOptions::default()).await;
+    let mut waiter = server.raw().await;
+    let mut writer = server.raw().await;
+    let pause = || tokio::time::sleep(std::time::Duration::from_millis(80));
+
+    let started = std::time::Instant::now();
+    assert_eq!(waiter.call(&["BZPOPMAX", "z", "0.15"]).await, "*-1\r\n");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(140));
+    assert_eq!(
+        waiter.call(&["BZPOPMIN", "z", "abc"]).await,
+        "-ERR timeout is not a float or out of range\r\n"
+    );
+
+    waiter.send(&["BZPOPMIN", "none", "z", "5"]).await;
+    pause().await;
+    assert_eq!(
+        writer.call(&["ZADD", "z", "2", "b", "1", "a"]).await,
+        ":2\r\n"
+    );
+    assert_eq!(
+        waiter.reply().await,
+        "*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n"
+    );
+    assert_eq!(writer.call(&["ZCARD", "z"]).await, ":1\r\n");
+
+    waiter.send(&["BRPOPLPUSH", "src", "dst", "5"]).await;
+    pause().await;
+    assert_eq!(writer.call(&["RPUSH", "src", "x", "y"]).await, ":2\r\n");
+    assert_eq!(waiter.reply().await, "$1\r\ny\r\n");
+    assert_eq!(
+        writer.call(&["LRANGE", "dst", "0", "-1"]).await,
+        "*1\r\n$1\r\ny\r\n"
+    );
+
+    // A key that appears by RENAME, or by a STORE command, wakes the waiter too.
+    waiter.send(&["BLPOP", "jobs", "5"]).await;
+    pause().await;
+    assert_eq!(writer.call(&["RENAME", "src", "jobs"]).await, "+OK\r\n");
+    assert_eq!(waiter.reply().await, "*2\r\n$4\r\njobs\r\n$1\r\nx\r\n");
+    waiter.send(&["BZPOPMAX", "ranked", "5"]).await;
+    pause().await;
+    assert_eq!(
+        writer.call(&["ZUNIONSTORE", "ranked", "1", "z"]).await,
+        ":1\r\n"
+    );
+    assert_eq!(
+        waiter.reply().await,
+        "*3\r\n$6\r\nranked\r\n$1\r\nb\r\n$1\r\n2\r\n"
+    );
+    server.stop().await;
+}

@@ -273,3 +273,49 @@ async fn keys_expire_lazily_and_actively() {
     assert_eq!(size, ":1\r\n", "the active cycle reclaims expired keys");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn move_carries_a_key_with_its_elements_and_expiry_to_another_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path(), KvOptions::default()).await;
+    let mut r = server.raw().await;
+    assert_eq!(r.call(&["HSET", "h", "f", "1", "g", "2"]).await, ":2\r\n");
+    assert_eq!(r.call(&["EXPIRE", "h", "100"]).await, ":1\r\n");
+    assert_eq!(r.call(&["MOVE", "h", "4"]).await, ":1\r\n");
+    assert_eq!(r.call(&["EXISTS", "h"]).await, ":0\r\n");
+    assert_eq!(r.call(&["MOVE", "h", "4"]).await, ":0\r\n");
+    assert_eq!(r.call(&["SELECT", "4"]).await, "+OK\r\n");
+    assert_eq!(
+        r.call(&["HGETALL", "h"]).await,
+        "*4\r\n$1\r\nf\r\n$1\r\n1\r\n$1\r\ng\r\n$1\r\n2\r\n"
+    );
+    let ttl = r.call(&["TTL", "h"]).await;
+    assert!(
+        ttl == ":100\r\n" || ttl == ":99\r\n",
+        "TTL after MOVE: {ttl}"
+    );
+    assert_eq!(
+        r.call(&["MOVE", "h", "4"]).await,
+        "-ERR source and destination objects are the same\r\n"
+    );
+    assert_eq!(
+        r.call(&["MOVE", "h", "16"]).await,
+        "-ERR DB index is out of range\r\n"
+    );
+    // A key already at the destination stops the move and both stay as they were.
+    assert_eq!(r.call(&["SET", "k", "in-4"]).await, "+OK\r\n");
+    assert_eq!(r.call(&["SELECT", "0"]).await, "+OK\r\n");
+    assert_eq!(r.call(&["SET", "k", "in-0"]).await, "+OK\r\n");
+    assert_eq!(r.call(&["MOVE", "k", "4"]).await, ":0\r\n");
+    assert_eq!(r.call(&["GET", "k"]).await, "$4\r\nin-0\r\n");
+    // A WATCHed key that moves away aborts the transaction.
+    assert_eq!(r.call(&["WATCH", "k"]).await, "+OK\r\n");
+    let mut other = server.raw().await;
+    assert_eq!(other.call(&["MOVE", "k", "5"]).await, ":1\r\n");
+    assert_eq!(r.call(&["MULTI"]).await, "+OK\r\n");
+    assert_eq!(r.call(&["SET", "k", "again"]).await, "+QUEUED\r\n");
+    assert_eq!(r.call(&["EXEC"]).await, "*-1\r\n");
+    assert_eq!(other.call(&["SELECT", "5"]).await, "+OK\r\n");
+    assert_eq!(other.call(&["GET", "k"]).await, "$4\r\nin-0\r\n");
+    server.stop().await;
+}
