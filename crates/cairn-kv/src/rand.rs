@@ -1,5 +1,5 @@
 //! A small fast random generator (SplitMix64) for sampling: `RANDOMKEY`, `SPOP`,
-//! `SRANDMEMBER`, `HRANDFIELD` and the active expiry cycle. Not for secrets.
+//! `SRANDMEMBER`, `HRANDFIELD`, `ZRANDMEMBER` and the active expiry cycle. Not for secrets.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -24,5 +24,25 @@ impl Rng {
     /// A number in `0..n` (`n > 0`).
     pub fn below(&mut self, n: u64) -> u64 {
         ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
+    }
+
+    /// `count` of `items` picked at random: distinct ones (at most all of them, by a partial
+    /// Fisher–Yates shuffle) when `distinct`, else `count` draws that may repeat.
+    pub fn sample<T: Clone>(&mut self, mut items: Vec<T>, count: usize, distinct: bool) -> Vec<T> {
+        if distinct {
+            let n = count.min(items.len());
+            for i in 0..n {
+                let j = i + self.below((items.len() - i) as u64) as usize;
+                items.swap(i, j);
+            }
+            items.truncate(n);
+            items
+        } else if items.is_empty() {
+            items
+        } else {
+            (0..count)
+                .map(|_| items[self.below(items.len() as u64) as usize].clone())
+                .collect()
+        }
     }
 }

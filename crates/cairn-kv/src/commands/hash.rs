@@ -223,23 +223,8 @@ pub fn random_entries(
 ) -> Result<Vec<(Bytes, Bytes)>> {
     // Sets and hashes are read whole here; sampling per bucket would skew toward sparse
     // buckets, and these commands are O(n) in their worst case in Redis too.
-    let mut entries = map.entries(&mut ctx.txn)?;
-    let mut rng = ctx.kv.rng.lock();
-    if distinct {
-        let n = count.min(entries.len());
-        for i in 0..n {
-            let j = i + rng.below((entries.len() - i) as u64) as usize;
-            entries.swap(i, j);
-        }
-        entries.truncate(n);
-        Ok(entries)
-    } else if entries.is_empty() {
-        Ok(entries)
-    } else {
-        Ok((0..count)
-            .map(|_| entries[rng.below(entries.len() as u64) as usize].clone())
-            .collect())
-    }
+    let entries = map.entries(&mut ctx.txn)?;
+    Ok(ctx.kv.rng.lock().sample(entries, count, distinct))
 }
 
 pub fn hrandfield(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {

@@ -582,6 +582,31 @@ pub fn zremrangebylex(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     remove_window(ctx, args[1], head, z, lo, hi)
 }
 
+/// Removes up to `n` members from the low end of the set at `key` (the high end when `max`)
+/// and answers them in the order popped: the engine of ZPOPMIN/ZPOPMAX and their blocking
+/// forms. A missing key gives none.
+fn pop_entries(ctx: &mut Ctx<'_, '_>, key: &[u8], max: bool, n: u64) -> Result<Vec<Entry>> {
+    let Some((head, mut z)) = load(ctx, key)? else {
+        return Ok(vec![]);
+    };
+    let n = n.min(z.len);
+    if n == 0 {
+        return Ok(vec![]);
+    }
+    let entries = if max {
+        let mut e = z.range(&mut ctx.txn, z.len - n, z.len - 1)?;
+        e.reverse();
+        e
+    } else {
+        z.range(&mut ctx.txn, 0, n - 1)?
+    };
+    for (_, m) in &entries {
+        z.remove(&mut ctx.txn, m)?;
+    }
+    save(ctx, key, head, &mut z)?;
+    Ok(entries)
+}
+
 fn pop(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], max: bool) -> Result<Reply> {
     let count = match args.get(2) {
         Some(c) => {
@@ -596,24 +621,10 @@ fn pop(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], max: bool) -> Result<Reply> {
     if args.len() > 3 {
         return Err(KvError::Syntax);
     }
-    let Some((head, mut z)) = load(ctx, args[1])? else {
-        return Ok(Reply::Array(vec![]));
-    };
-    let n = count.unwrap_or(1).min(z.len);
-    if n == 0 {
+    let mut entries = pop_entries(ctx, args[1], max, count.unwrap_or(1))?;
+    if entries.is_empty() {
         return Ok(Reply::Array(vec![]));
     }
-    let mut entries = if max {
-        let mut e = z.range(&mut ctx.txn, z.len - n, z.len - 1)?;
-        e.reverse();
-        e
-    } else {
-        z.range(&mut ctx.txn, 0, n - 1)?
-    };
-    for (_, m) in &entries {
-        z.remove(&mut ctx.txn, m)?;
-    }
-    save(ctx, args[1], head, &mut z)?;
     if count.is_none() {
         let (s, m) = entries.remove(0);
         return Ok(Reply::Array(vec![Reply::Bulk(m), Reply::Double(s)]));
@@ -634,16 +645,9 @@ pub fn zpopmax(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
 fn blocking_pop(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], max: bool) -> Result<Reply> {
     let timeout = timeout_ms(args[args.len() - 1])?;
     for key in &args[1..args.len() - 1] {
-        let Some((head, mut z)) = load(ctx, key)? else {
+        let Some((score, member)) = pop_entries(ctx, key, max, 1)?.pop() else {
             continue;
         };
-        // A stored set is never empty: an emptied one is deleted.
-        let rank = if max { z.len - 1 } else { 0 };
-        let Some((score, member)) = z.range(&mut ctx.txn, rank, rank)?.pop() else {
-            continue;
-        };
-        z.remove(&mut ctx.txn, &member)?;
-        save(ctx, key, head, &mut z)?;
         return Ok(Reply::Array(vec![
             Reply::Bulk(ctx.keep(key)),
             Reply::Bulk(member),
@@ -976,23 +980,10 @@ pub fn zrandmember(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
         let mut all = z.range(&mut ctx.txn, 0, len - 1)?;
         all.reverse();
         all
-    } else if count < 0 && wanted >= len {
-        // Many draws from a small set: read it once.
+    } else if (count < 0 && wanted >= len) || (count >= 0 && wanted * 2 > len) {
+        // Many draws from a small set, or most of the set: read it whole once.
         let all = z.range(&mut ctx.txn, 0, len - 1)?;
-        let mut rng = ctx.kv.rng.lock();
-        (0..wanted)
-            .map(|_| all[rng.below(len) as usize].clone())
-            .collect()
-    } else if count >= 0 && wanted * 2 > len {
-        // Most of the set: read it whole and keep a random part, in its order.
-        let mut all = z.range(&mut ctx.txn, 0, len - 1)?;
-        let mut rng = ctx.kv.rng.lock();
-        for i in 0..wanted as usize {
-            let j = i + rng.below((all.len() - i) as u64) as usize;
-            all.swap(i, j);
-        }
-        all.truncate(wanted as usize);
-        all
+        ctx.kv.rng.lock().sample(all, wanted as usize, count >= 0)
     } else {
         // A few ranks drawn, each read through the tree's counts.
         let mut ranks = Vec::with_capacity(wanted as usize);
