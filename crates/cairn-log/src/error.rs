@@ -1,8 +1,9 @@
 //! The one error type of cairn-log.
 //!
 //! Variants are the situations a caller can act on: bad input it can correct (`KeyTooLarge`,
-//! `ValueTooLarge`), a directory already in use (`Locked`), damaged files that need an operator
-//! (`Corrupt`, `Format`), a store that refuses writes after a failed sync (`Poisoned`), and plain I/O.
+//! `ValueTooLarge`), a directory already in use (`Locked`), damaged or missing files that need
+//! an operator (`Corrupt`, `Format`, `Missing`), a store that refuses writes after a failed
+//! sync (`Poisoned`), and plain I/O.
 
 use std::path::PathBuf;
 
@@ -29,6 +30,12 @@ pub enum Error {
         offset: u64,
         what: String,
     },
+
+    /// A file every store has is gone from a directory that holds a store's data. The store is
+    /// not opened (opening it as new, or without that file, would lose data); nothing was
+    /// written. A repair rebuilds what it can from the segments.
+    #[error("{file} is missing, but {why}: refusing to open the store, nothing was changed")]
+    Missing { file: PathBuf, why: String },
 
     /// A file that is not a cairn-log file, or of a format version this build does not read.
     #[error("{file} is not a cairn-log file of a known version: {what}")]

@@ -75,8 +75,9 @@ pub use store::{Batch, PendingCommit, ScanPage, Stats, Store, Value};
 
 /// The longest key accepted: 64 KiB.
 pub const MAX_KEY_LEN: usize = 64 << 10;
-/// The longest value accepted: 512 MiB.
-pub const MAX_VALUE_LEN: usize = 512 << 20;
+/// The longest value accepted: 512 MiB, and 4 KiB more for the header a layer above keeps
+/// beside a 512 MiB payload of its own (a Redis string of exactly 512 MiB).
+pub const MAX_VALUE_LEN: usize = (512 << 20) + (4 << 10);
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,14 @@
 //! Opening a store: creating a new one, or recovering an existing one from its last
 //! checkpoint and its WAL.
 //!
+//! A directory without `metadata.meta` is a new store only if it holds no data: `create`
+//! writes the metadata last, so an interrupted create leaves only empty files (a segment with
+//! no record, a WAL with no frame), but a store whose metadata was lost still has its
+//! segments and WAL, and opening it as new would truncate them. That is refused with
+//! [`Error::Missing`], as is a store whose active WAL is gone (its writes since the last
+//! checkpoint would be lost, and the fuzzy index checkpoint may point at their records).
+//! Nothing is written before every check has passed.
+//!
 //! Recovery, in order:
 //! 1. take the lock file; read `metadata.meta`, the index and bloom checkpoints;
 //! 2. read every WAL file (numbered ones, then the active one, whose torn tail is cut) and keep
@@ -10,7 +18,9 @@
 //!    checkpoint); open any other segment file that is sealed and valid as a wholly dead segment
 //!    (a compaction output or a compacted segment from an interrupted checkpoint: compaction
 //!    moves whatever the index still points to in it and deletes it); delete the rest;
-//! 4. replay pass 1: copy each frame's records to the places the frame names;
+//! 4. replay pass 1: copy each frame's records to the places the frame names; then check
+//!    that every entry of the index checkpoint points inside its segment (one that does not
+//!    means WAL frames are missing);
 //! 5. replay pass 2: apply each frame's ops to index and bloom filter, in LSN order;
 //! 6. seal the segments replay filled, except the last, which becomes the active one;
 //! 7. checkpoint if the WAL holds more than the replay budget (`Options::replay_budget_bytes`)
@@ -55,9 +65,23 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
     }
     let lock = take_lock(&layout)?;
     if !layout.meta().exists() {
+        if let Some(evidence) = data_evidence(&layout)? {
+            return Err(Error::Missing {
+                file: layout.meta(),
+                why: format!("{} holds data", evidence.display()),
+            });
+        }
         create(&layout, &options)?;
     }
     let meta = Meta::read(&layout.meta())?;
+    if !layout.active_wal().exists() && Wal::sealed_files(&layout.wal)?.is_empty() {
+        // Only a crash inside `Wal::rotate` leaves no active file, and then the sealed one
+        // it renamed is there.
+        return Err(Error::Missing {
+            file: layout.active_wal(),
+            why: "the writes since the last checkpoint are logged there".into(),
+        });
+    }
     let (index, index_lsn) = persist::read_snapshot(&layout.index())?;
     if index_lsn < meta.checkpoint_lsn {
         return Err(Error::corrupt(
@@ -217,6 +241,7 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
             max_id = max_id.max(op.segment);
         }
     }
+    check_index_within_segments(&index, &segments, &layout)?;
     let active_id = last_placed.unwrap_or(meta.active_segment);
     for (id, seg) in &segments {
         let filled = replay_targets.contains(id);
@@ -305,6 +330,80 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
     drop(wal_files);
     crate::maintenance::come_to_rest(&inner)?;
     Ok(inner)
+}
+
+/// The first file showing that `layout` already holds a store's data, when its metadata is
+/// missing: a segment other than the first, the first with a record in it, a numbered WAL
+/// file, or an active WAL with a frame. An interrupted [`create`] leaves none of these.
+fn data_evidence(layout: &Layout) -> Result<Option<std::path::PathBuf>> {
+    for entry in std::fs::read_dir(&layout.segments).at(&layout.segments)? {
+        let path = entry.at(&layout.segments)?.path();
+        let id = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(segment::parse_file_name);
+        match id {
+            Some(1) if !first_bytes_after(&path, HEADER_LEN)? => {}
+            Some(_) => return Ok(Some(path)),
+            None => {}
+        }
+    }
+    if let Some(sealed) = Wal::sealed_files(&layout.wal)?.into_iter().next() {
+        return Ok(Some(sealed));
+    }
+    let active = layout.active_wal();
+    if active.exists() && first_bytes_after(&active, crate::wal::FILE_HEADER_LEN as u64)? {
+        return Ok(Some(active));
+    }
+    Ok(None)
+}
+
+/// Whether the file at `path` has a non-zero byte among the 8 that follow its `header` bytes:
+/// the length field of a first record or frame.
+fn first_bytes_after(path: &Path, header: u64) -> Result<bool> {
+    let file = File::open(path).at(path)?;
+    let mut first = [0u8; 8];
+    let len = file.metadata().at(path)?.len();
+    let n = len.saturating_sub(header).min(8) as usize;
+    segment::read_exact_at(&file, &mut first[..n], header).at(path)?;
+    Ok(first.iter().any(|&b| b != 0))
+}
+
+/// Checks that every entry of the index checkpoint points at bytes its segment holds, once
+/// replay has put back the records of the WAL: an entry past a segment's end means frames the
+/// checkpoint relied on are gone, and writing into that segment would overwrite records the
+/// index still needs.
+fn check_index_within_segments(
+    index: &Index,
+    segments: &BTreeMap<u32, Arc<Segment>>,
+    layout: &Layout,
+) -> Result<()> {
+    let mut bad = None;
+    for n in 0..crate::index::SHARDS {
+        index.shard(n).for_each(|e| {
+            let end = e.offset + u64::from(e.size);
+            let held = segments.get(&e.segment).map(|s| s.len());
+            if bad.is_none() && held.is_none_or(|len| end > len) {
+                bad = Some((*e, held));
+            }
+        });
+        if let Some((e, held)) = bad {
+            let what = match held {
+                Some(len) => format!(
+                    "an entry points at bytes {}..{} of segment {}, which holds {len}: WAL frames are missing",
+                    e.offset,
+                    e.offset + u64::from(e.size),
+                    e.segment
+                ),
+                None => format!(
+                    "an entry points into segment {}, which is missing",
+                    e.segment
+                ),
+            };
+            return Err(Error::corrupt(layout.index(), 0, what));
+        }
+    }
+    Ok(())
 }
 
 /// Takes `LOCK`, or fails with [`Error::Locked`] when another handle holds it.
