@@ -565,22 +565,38 @@ fn column_def(p: &mut Parser<'_>, table: &mut TableDef) -> Result<(), String> {
     Ok(())
 }
 
+/// The most parentheses a DEFAULT value may nest in. SQLite's own parser gives up before
+/// this ("parser stack overflow", at 93 in a DEFAULT clause of SQLite 3.40), so no schema it
+/// wrote nests deeper, and a hostile one that does is refused, not followed.
+const MAX_NESTING: usize = 100;
+
 /// The value of a DEFAULT clause when it is a constant SQLite evaluates without a query:
 /// a literal, a signed number, NULL, TRUE or FALSE, possibly in parentheses. `None` for an
 /// expression (CURRENT_TIMESTAMP, a function call…), which SQLite evaluates on insert; rows
 /// read back always have such columns stored, since ALTER TABLE ADD COLUMN refuses them.
 fn default_value(p: &mut Parser<'_>) -> Result<Option<Value>, String> {
-    if p.at_punct("(") {
-        let start = p.at;
-        p.at += 1;
-        let value = default_value(p)?;
-        if p.eat_punct(")") {
-            return Ok(value);
+    let start = p.at;
+    let mut open = 0;
+    while p.eat_punct("(") {
+        open += 1;
+        if open > MAX_NESTING {
+            return Err(format!("parser stack overflow {}", p.position()));
         }
-        p.at = start;
-        p.skip_group()?;
-        return Ok(None);
     }
+    let value = default_literal(p)?;
+    for _ in 0..open {
+        if !p.eat_punct(")") {
+            // An expression in parentheses: skip the outermost group whole.
+            p.at = start;
+            p.skip_group()?;
+            return Ok(None);
+        }
+    }
+    Ok(value)
+}
+
+/// The literal of a DEFAULT clause inside its parentheses, if it is one.
+fn default_literal(p: &mut Parser<'_>) -> Result<Option<Value>, String> {
     let negative = if p.eat_punct("-") {
         true
     } else {
@@ -811,5 +827,26 @@ mod tests {
         assert!(parse_create_table("CREATE TABLE t (a").is_err());
         assert!(parse_create_table("CREATE TABLE t ('unterminated").is_err());
         assert!(parse_create_index("CREATE INDEX i ON t").is_err());
+    }
+
+    #[test]
+    fn nested_defaults_are_read_and_hostile_nesting_refused() {
+        let nested = |n: usize, inner: &str| {
+            format!(
+                "CREATE TABLE t (a DEFAULT {}{inner}{}, b)",
+                "(".repeat(n),
+                ")".repeat(n)
+            )
+        };
+        let table = parse_create_table(&nested(50, "-7")).expect("parses");
+        assert_eq!(table.columns[0].default, Some(Value::Integer(-7)));
+        assert_eq!(table.columns[1].name, "b");
+        let table = parse_create_table(&nested(3, "1 + 2")).expect("parses");
+        assert_eq!(table.columns[0].default, None);
+        assert_eq!(table.columns[0].default_sql.as_deref(), Some("(((1 + 2)))"));
+        assert_eq!(table.columns[1].name, "b");
+        // 100,000 levels overflowed the stack of the recursive reader this replaced.
+        let error = parse_create_table(&nested(100_000, "1")).expect_err("refused");
+        assert!(error.contains("parser stack overflow"), "{error}");
     }
 }
