@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use cairn_log::{Durability, Options, PendingCommit, Store};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
+use crate::credentials::Credentials;
 use crate::encoding::{head_key, meta_key, parse_head_key, Head, DATABASES};
 use crate::error::Result;
 use crate::rand::Rng;
@@ -32,7 +33,8 @@ const SEED_META: &str = "seed";
 pub struct KvOptions {
     /// `appendfsync`: when an acknowledged write is durable. Redis's default is everysec.
     pub appendfsync: Durability,
-    /// `requirepass`: clients must `AUTH` first when set.
+    /// `requirepass`: clients must `AUTH` first when set (and not empty). Read at open;
+    /// from then on the password lives in [`Kv::credentials`], which `CONFIG SET` changes.
     pub requirepass: Option<String>,
     /// Byte budget of the engine's cache of hot values.
     pub cache_bytes: usize,
@@ -40,6 +42,11 @@ pub struct KvOptions {
     pub active_expiry: bool,
     /// Close connections idle this long (seconds; 0 = never), Redis's `timeout`.
     pub idle_timeout_secs: u64,
+    /// The longest bulk string a request may carry, and the longest string APPEND and
+    /// SETRANGE may make (`proto-max-bulk-len`; at most [`crate::MAX_STRING_LEN`]).
+    pub proto_max_bulk_len: usize,
+    /// The most unparsed input a connection may hold (`client-query-buffer-limit`).
+    pub client_query_buffer_limit: usize,
 }
 
 impl Default for KvOptions {
@@ -50,6 +57,8 @@ impl Default for KvOptions {
             cache_bytes: 256 << 20,
             active_expiry: true,
             idle_timeout_secs: 0,
+            proto_max_bulk_len: crate::MAX_STRING_LEN,
+            client_query_buffer_limit: 1 << 30,
         }
     }
 }
@@ -95,6 +104,7 @@ pub struct Kv {
     pub(crate) state: Mutex<State>,
     pub clients: Clients,
     pub(crate) options: Mutex<KvOptions>,
+    pub(crate) credentials: Arc<Credentials>,
     pub stats: ServerStats,
     pub(crate) rng: Mutex<Rng>,
     /// Notified after every pipeline that added elements to a list or a sorted set (or put
@@ -146,6 +156,7 @@ impl Kv {
             store,
             state: Mutex::new(state),
             clients: Clients::default(),
+            credentials: Arc::new(Credentials::new(options.requirepass.as_deref())),
             options: Mutex::new(options),
             stats: ServerStats {
                 started: Instant::now(),
@@ -182,8 +193,7 @@ impl Kv {
     /// A new session for a client connected from `addr` to `laddr`.
     pub fn connect(&self, addr: String, laddr: String) -> Session {
         let info = self.clients.register(addr, laddr);
-        let authenticated = self.options.lock().requirepass.is_none();
-        Session::new(info, authenticated)
+        Session::new(info, !self.credentials.required())
     }
 
     /// Ends a session: forgets its watches and its client entry.
@@ -214,9 +224,20 @@ impl Kv {
         (secs > 0).then(|| Duration::from_secs(secs))
     }
 
+    /// `proto-max-bulk-len` and `client-query-buffer-limit`, as `CONFIG SET` left them.
+    pub fn protocol_limits(&self) -> (usize, usize) {
+        let o = self.options.lock();
+        (o.proto_max_bulk_len, o.client_query_buffer_limit)
+    }
+
     /// Whether authentication is configured (`requirepass`).
     pub fn requires_auth(&self) -> bool {
-        self.options.lock().requirepass.is_some()
+        self.credentials.required()
+    }
+
+    /// The password every door checks, shared with the other doors.
+    pub fn credentials(&self) -> Arc<Credentials> {
+        Arc::clone(&self.credentials)
     }
 
     /// Whether replies must wait for an fsync (`appendfsync always`).

@@ -34,6 +34,7 @@
 
 mod collections;
 mod commands;
+mod credentials;
 mod dispatch;
 mod encoding;
 mod error;
@@ -48,6 +49,7 @@ mod state;
 mod txn;
 
 pub use cairn_log::{Durability, PendingCommit};
+pub use credentials::{Credentials, CredentialsError};
 pub use encoding::DATABASES;
 pub use error::{KvError, Result};
 pub use kv::{now_ms, After, Kv, KvOptions, Outcome};
@@ -56,6 +58,6 @@ pub use reply::{Reply, Slices};
 pub use session::{ClientInfo, Session};
 pub use snapshot::{Dumped, Value};
 
-/// The longest string value (Redis's `proto-max-bulk-len`, within cairn-log's value limit
-/// less the head record's own bytes).
-pub const MAX_STRING_LEN: usize = cairn_log::MAX_VALUE_LEN - 16;
+/// The longest string value: Redis's largest `proto-max-bulk-len` default, 512 MiB (the head
+/// record's own bytes fit in cairn-log's margin above it).
+pub const MAX_STRING_LEN: usize = 512 << 20;

@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use cairn_blob::{BlobStore, Component, Error as BlobError};
+use cairn_kv::Credentials;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::body::{Frame, Incoming};
 use hyper::header::{self, HeaderValue};
@@ -41,7 +42,8 @@ type Body = BoxBody<Bytes, std::io::Error>;
 struct Door {
     store: Arc<BlobStore>,
     incoming: PathBuf,
-    password: Option<String>,
+    /// The password, shared with the Redis door (`CONFIG SET requirepass` reaches both).
+    credentials: Arc<Credentials>,
 }
 
 /// Serves the blob door on `listener` until `stop` turns true.
@@ -49,7 +51,7 @@ pub async fn run(
     listener: TcpListener,
     store: Arc<BlobStore>,
     blob_dir: PathBuf,
-    password: Option<String>,
+    credentials: Arc<Credentials>,
     mut stop: watch::Receiver<bool>,
 ) {
     let incoming = blob_dir.join("incoming");
@@ -62,7 +64,7 @@ pub async fn run(
     let door = Arc::new(Door {
         store,
         incoming,
-        password,
+        credentials,
     });
     let mut connections = tokio::task::JoinSet::new();
     loop {
@@ -209,13 +211,12 @@ impl Write for FrameWriter {
 
 impl Door {
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
-        if let Some(password) = &self.password {
+        if self.credentials.required() {
             let authorized = request
                 .headers()
                 .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .is_some_and(|token| token == password);
+                .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+                .is_some_and(|token| self.credentials.verify(token));
             if !authorized {
                 return error(
                     StatusCode::UNAUTHORIZED,

@@ -79,13 +79,24 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), ServeError> {
+    // An empty password is no password.
+    let has_password = options
+        .kv
+        .requirepass
+        .as_deref()
+        .is_some_and(|p| !p.is_empty());
+    let mut exposed = false;
     for addr in std::iter::once(options.redis_addr).chain(options.http_addr) {
-        if !addr.ip().is_loopback() && options.kv.requirepass.is_none() {
-            return Err(ServeError::OpenBindWithoutAuth(addr));
+        if !addr.ip().is_loopback() {
+            if !has_password {
+                return Err(ServeError::OpenBindWithoutAuth(addr));
+            }
+            exposed = true;
         }
     }
     raise_fd_limit();
     let kv = open_keyspace(&options)?;
+    kv.credentials().set_exposed(exposed);
     let listener = bind(options.redis_addr).await?;
     let local = listener.local_addr().unwrap_or(options.redis_addr);
     kv.info_fields
@@ -106,7 +117,7 @@ pub async fn serve(
                 http_listener,
                 store,
                 options.data_dir.join("blob"),
-                options.kv.requirepass.clone(),
+                kv.credentials(),
                 http_stopped,
             )))
         }

@@ -19,10 +19,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::resp::{encode_reply, ProtocolError, Requests};
+use crate::resp::{encode_reply, Limits, ProtocolError, Requests};
 
-/// How much input one connection may hold unparsed: one maximal bulk string plus headers.
-const MAX_QUERY_BUFFER: usize = (1 << 30) + (1 << 20);
+/// What a connection's input buffer starts at, and goes back to once idle.
+const BUFFER: usize = 16 << 10;
+/// A buffer that grew past this for one large request or reply is given back when empty.
+const KEEP_AT_MOST: usize = 256 << 10;
 /// Replies buffered before they are written even if requests remain in the pipeline.
 const FLUSH_AT: usize = 64 << 10;
 /// Requests taken from the buffer and run as one group (one batch in the log).
@@ -99,12 +101,24 @@ impl Connection {
     }
 
     async fn run(&mut self) -> std::io::Result<()> {
-        let mut input = BytesMut::with_capacity(16 << 10);
-        let mut output = BytesMut::with_capacity(16 << 10);
+        let mut input = BytesMut::with_capacity(BUFFER);
+        let mut output = BytesMut::with_capacity(BUFFER);
         let mut requests = Requests::default();
         loop {
             let mut durable = PendingCommit::default();
-            let protocol_error = requests.take(&mut input, MAX_PIPELINE);
+            let (max_bulk, query_buffer_limit) = self.kv.protocol_limits();
+            let limits = Limits {
+                max_bulk,
+                authenticated: self.session.authenticated,
+            };
+            // Before AUTH, one request at a time: the limits of each follow from the ones
+            // before it (an AUTH lifts them for the rest of the pipeline).
+            let max = if limits.authenticated {
+                MAX_PIPELINE
+            } else {
+                1
+            };
+            let protocol_error = requests.take(&mut input, max, limits);
             let args = requests.args();
             let batch: Vec<&[&[u8]]> = (0..requests.len())
                 .map(|i| &args[requests.bounds(i)])
@@ -158,17 +172,24 @@ impl Connection {
                 tokio::task::yield_now().await;
             }
             self.reply_when_durable(&mut output, durable).await?;
-            if requests.len() == MAX_PIPELINE {
+            if output.capacity() > KEEP_AT_MOST {
+                output = BytesMut::with_capacity(BUFFER);
+            }
+            if requests.len() == max {
                 // More complete requests may be waiting in the buffer.
                 continue;
             }
+            let wanted = requests.wanted();
             requests.clear();
-            if input.len() > MAX_QUERY_BUFFER {
+            if input.len() > query_buffer_limit {
+                tracing::warn!(
+                    "closing client {} that reached the query buffer limit ({} bytes)",
+                    self.session.info.addr,
+                    query_buffer_limit
+                );
                 return Ok(());
             }
-            if input.capacity() - input.len() < 4096 {
-                input.reserve(16 << 10);
-            }
+            make_room(&mut input, wanted.min(query_buffer_limit + 1));
             let idle = self.kv.idle_timeout();
             let read = tokio::select! {
                 r = self.socket.read_buf(&mut input) => r?,
@@ -246,6 +267,21 @@ impl Connection {
         };
         self.kv.blocked_clients.fetch_sub(1, Ordering::Relaxed);
         outcome
+    }
+}
+
+/// Readies `input` for the next read, knowing that the request at its front needs it to grow
+/// to `wanted` bytes: a large bulk string is read into a buffer of its size, allocated once
+/// (growing by doubling would hold up to twice the bulk), and a buffer that grew for one
+/// large request is given back once it is empty, not kept for the life of the connection.
+fn make_room(input: &mut BytesMut, wanted: usize) {
+    if input.is_empty() && input.capacity() > KEEP_AT_MOST {
+        *input = BytesMut::with_capacity(BUFFER);
+    }
+    if wanted > input.capacity() && wanted - input.len() > KEEP_AT_MOST {
+        input.reserve(wanted - input.len());
+    } else if input.capacity() - input.len() < 4096 {
+        input.reserve(BUFFER);
     }
 }
 

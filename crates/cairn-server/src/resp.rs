@@ -2,18 +2,21 @@
 //! (RESP2 or RESP3). The connection only buffers; everything here is testable without
 //! sockets.
 //!
-//! Limits are Redis's: a bulk string of at most 512 MiB (`proto-max-bulk-len`), at most
-//! 1024×1024 arguments, inline requests and count lines of at most 64 KiB. A request over a
-//! limit, or malformed, is a [`ProtocolError`] whose text is Redis's; the connection answers
-//! it and closes.
+//! Limits are Redis's: a bulk string of at most `proto-max-bulk-len` (512 MiB by default),
+//! at most 2^31 - 1 arguments (what the connection's query buffer limit lets through),
+//! inline requests and count lines of at most 64 KiB; before a client authenticates, at most
+//! 10 arguments of at most 16 KiB ([`Limits`]). A request over a limit, or malformed, is a
+//! [`ProtocolError`] whose text is Redis's; the connection answers it and closes.
+//!
+//! A request that arrives over many reads is scanned once: the scan of an incomplete
+//! multibulk request resumes where it stopped, and says how long the input must grow
+//! ([`Requests::wanted`]) so that a large bulk string is read into a buffer of its size.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use cairn_kv::{format_double, strict_i64, Reply};
 
-/// The longest bulk string accepted.
+/// The longest bulk string accepted by default (`proto-max-bulk-len`).
 pub const MAX_BULK_LEN: usize = 512 << 20;
-/// The most arguments in one request.
-pub const MAX_MULTIBULK: usize = 1 << 20;
 /// The longest inline request or header line.
 pub const MAX_INLINE: usize = 64 << 10;
 
@@ -63,6 +66,67 @@ impl Piece {
     }
 }
 
+/// What a request is held to. A client that has yet to authenticate gets Redis's much
+/// smaller limits (at most 10 arguments of at most 16 KiB), so that it cannot make the server
+/// hold more than a little of its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The longest bulk string (`proto-max-bulk-len`).
+    pub max_bulk: usize,
+    /// Whether the client has authenticated (or needs not).
+    pub authenticated: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_bulk: MAX_BULK_LEN,
+            authenticated: true,
+        }
+    }
+}
+
+/// The most arguments, and the longest bulk string, a client may send before it authenticates
+/// (Redis's numbers).
+const UNAUTHENTICATED_MULTIBULK: i64 = 10;
+const UNAUTHENTICATED_BULK: i64 = 16 << 10;
+
+/// How far the scan of an incomplete multibulk request got, so that the next read resumes
+/// there rather than scanning its arguments again: without it a request of a million
+/// arguments arriving in a thousand reads would be scanned a thousand times.
+#[derive(Debug, Default)]
+struct Resume {
+    /// Where the request starts in the input, when one is incomplete.
+    start: Option<usize>,
+    /// Where its next bulk string starts.
+    next: usize,
+    /// How many bulk strings it still lacks.
+    remaining: i64,
+    /// Where its arguments so far lie.
+    args: Vec<std::ops::Range<usize>>,
+}
+
+impl Resume {
+    /// Moves every position `by` bytes down, as the input's front is cut off.
+    fn shift(&mut self, by: usize) {
+        if let Some(start) = &mut self.start {
+            *start -= by;
+            self.next -= by;
+            for range in &mut self.args {
+                *range = range.start - by..range.end - by;
+            }
+        }
+    }
+}
+
+/// What scanning found at the front of the unscanned input.
+enum Scan {
+    /// A complete request, which ends here.
+    Complete(usize),
+    /// An incomplete one, which needs the input to reach at least this long.
+    Incomplete(usize),
+}
+
 /// Requests cut off the front of the input in one go, for a connection to run as one
 /// pipeline: one frozen frame and where each argument lies in it, in vectors reused from
 /// batch to batch. The arguments are handed out borrowed ([`Requests::args`]), so a
@@ -76,26 +140,40 @@ pub struct Requests {
     pieces: Vec<Piece>,
     /// Request `i` is `pieces[ends[i - 1]..ends[i]]` (from 0 for the first).
     ends: Vec<usize>,
+    /// The scan of the incomplete request left in the input, if any.
+    resume: Resume,
+    /// How long the input must grow for that request to be complete, as far as is known.
+    wanted: usize,
 }
 
 impl Requests {
     /// Takes up to `max` complete requests off the front of `input`, in place of the ones
     /// held; returns the protocol error that stopped the scan, if any (the requests before
     /// it are taken and still run). Blank lines and `*0` are consumed and not counted.
-    pub fn take(&mut self, input: &mut BytesMut, max: usize) -> Option<ProtocolError> {
+    pub fn take(
+        &mut self,
+        input: &mut BytesMut,
+        max: usize,
+        limits: Limits,
+    ) -> Option<ProtocolError> {
         self.clear();
+        self.wanted = 0;
         let mut taken = 0;
         let mut error = None;
         while self.ends.len() < max {
-            match scan_request(input, taken, &mut self.pieces) {
-                Ok(Some(next)) => {
+            match scan_request(input, taken, &mut self.pieces, limits, &mut self.resume) {
+                Ok(Scan::Complete(next)) => {
                     taken = next;
                     if self.ends.last().copied().unwrap_or(0) < self.pieces.len() {
                         self.ends.push(self.pieces.len());
                     }
                 }
-                Ok(None) => break,
+                Ok(Scan::Incomplete(wanted)) => {
+                    self.wanted = wanted - taken;
+                    break;
+                }
                 Err(e) => {
+                    self.resume = Resume::default();
                     error = Some(e);
                     break;
                 }
@@ -103,7 +181,14 @@ impl Requests {
         }
         self.pieces.truncate(self.ends.last().copied().unwrap_or(0));
         self.frame = input.split_to(taken).freeze();
+        self.resume.shift(taken);
         error
+    }
+
+    /// How long the input must be, at least, for the request left incomplete at its front to
+    /// be complete: a connection reading a large bulk string sizes its buffer once from it.
+    pub fn wanted(&self) -> usize {
+        self.wanted
     }
 
     /// Lets go of the requests held, and so of the frame they are cut from: done before
@@ -147,7 +232,14 @@ impl Requests {
 /// `*0`), `Ok(None)` when more bytes are needed.
 pub fn parse_request(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
     let mut pieces = Vec::new();
-    let Some(end) = scan_request(buf, 0, &mut pieces)? else {
+    let scanned = scan_request(
+        buf,
+        0,
+        &mut pieces,
+        Limits::default(),
+        &mut Resume::default(),
+    )?;
+    let Scan::Complete(end) = scanned else {
         return Ok(None);
     };
     let frame = buf.split_to(end).freeze();
@@ -160,51 +252,85 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolE
 }
 
 /// Checks the request starting at `at` in `buf` and appends where its arguments lie to
-/// `pieces`: `Ok(Some(end))` with where it ends, `Ok(None)` when more bytes are needed
-/// (then `pieces` may hold a part of it, for the caller to drop).
+/// `pieces`. An incomplete multibulk request's arguments so far are kept in `resume`
+/// instead, for the next call to go on from.
 fn scan_request(
     buf: &[u8],
     at: usize,
     pieces: &mut Vec<Piece>,
-) -> Result<Option<usize>, ProtocolError> {
+    limits: Limits,
+    resume: &mut Resume,
+) -> Result<Scan, ProtocolError> {
     let Some(&first) = buf.get(at) else {
-        return Ok(None);
+        return Ok(Scan::Incomplete(at + 1));
     };
     if first != b'*' {
         return scan_inline(buf, at, pieces);
     }
-    let Some(end) = line_end(buf, at + 1) else {
-        if buf.len() - at > MAX_INLINE {
-            return Err(protocol("too big mbulk count string"));
-        }
-        return Ok(None);
-    };
-    let count =
-        strict_i64(&buf[at + 1..end]).ok_or_else(|| protocol("invalid multibulk length"))?;
-    if count > MAX_MULTIBULK as i64 {
-        return Err(protocol("invalid multibulk length"));
-    }
-    let mut next = end + 2;
-    for _ in 0..count.max(0) {
-        match bulk_at(buf, next)? {
-            Some((range, after)) => {
-                pieces.push(Piece::At(range));
-                next = after;
+    let first_piece = pieces.len();
+    let (mut next, mut remaining) = if resume.start == Some(at) {
+        resume.start = None;
+        pieces.extend(resume.args.drain(..).map(Piece::At));
+        (resume.next, resume.remaining)
+    } else {
+        let Some(end) = line_end(buf, at + 1) else {
+            if buf.len() - at > MAX_INLINE {
+                return Err(protocol("too big mbulk count string"));
             }
-            None => return Ok(None),
+            return Ok(Scan::Incomplete(buf.len() + 1));
+        };
+        let count =
+            strict_i64(&buf[at + 1..end]).ok_or_else(|| protocol("invalid multibulk length"))?;
+        if count > i64::from(i32::MAX) {
+            return Err(protocol("invalid multibulk length"));
+        }
+        if count > UNAUTHENTICATED_MULTIBULK && !limits.authenticated {
+            return Err(protocol("unauthenticated multibulk length"));
+        }
+        (end + 2, count.max(0))
+    };
+    while remaining > 0 {
+        match bulk_at(buf, next, limits)? {
+            Bulk::Complete { body, end } => {
+                pieces.push(Piece::At(body));
+                next = end;
+                remaining -= 1;
+            }
+            Bulk::Incomplete(wanted) => {
+                *resume = Resume {
+                    start: Some(at),
+                    next,
+                    remaining,
+                    args: pieces
+                        .drain(first_piece..)
+                        .map(|piece| match piece {
+                            Piece::At(range) => range,
+                            Piece::Owned(_) => unreachable!("multibulk arguments lie in the input"),
+                        })
+                        .collect(),
+                };
+                return Ok(Scan::Incomplete(wanted));
+            }
         }
     }
-    Ok(Some(next))
+    Ok(Scan::Complete(next))
 }
 
-/// The bulk string whose `$` header starts at `at`: its body's range and where the next
-/// one starts, or `None` if more bytes are needed.
-fn bulk_at(
-    buf: &[u8],
-    at: usize,
-) -> Result<Option<(std::ops::Range<usize>, usize)>, ProtocolError> {
+/// What scanning found of one bulk string.
+enum Bulk {
+    /// Its body, and where it ends (past its CRLF).
+    Complete {
+        body: std::ops::Range<usize>,
+        end: usize,
+    },
+    /// Incomplete: the input must grow at least this long.
+    Incomplete(usize),
+}
+
+/// The bulk string whose `$` header starts at `at`.
+fn bulk_at(buf: &[u8], at: usize, limits: Limits) -> Result<Bulk, ProtocolError> {
     match buf.get(at) {
-        None => return Ok(None),
+        None => return Ok(Bulk::Incomplete(at + 1)),
         Some(b'$') => {}
         Some(&other) => {
             return Err(protocol(format!("expected '$', got '{}'", other as char)));
@@ -214,36 +340,38 @@ fn bulk_at(
         if buf.len() - at > MAX_INLINE {
             return Err(protocol("too big bulk count string"));
         }
-        return Ok(None);
+        return Ok(Bulk::Incomplete(buf.len() + 1));
     };
     let len = strict_i64(&buf[at + 1..end]).ok_or_else(|| protocol("invalid bulk length"))?;
-    if !(0..=MAX_BULK_LEN as i64).contains(&len) {
+    if !(0..=limits.max_bulk as i64).contains(&len) {
         return Err(protocol("invalid bulk length"));
+    }
+    if len > UNAUTHENTICATED_BULK && !limits.authenticated {
+        return Err(protocol("unauthenticated bulk length"));
     }
     let start = end + 2;
     let stop = start + len as usize;
     if buf.len() < stop + 2 {
-        // Not reserved up front: a header alone must not make the server allocate.
-        return Ok(None);
+        // Nothing is reserved here: the connection sizes its buffer from `Requests::wanted`.
+        return Ok(Bulk::Incomplete(stop + 2));
     }
     if &buf[stop..stop + 2] != b"\r\n" {
         return Err(protocol("invalid bulk format"));
     }
-    Ok(Some((start..stop, stop + 2)))
+    Ok(Bulk::Complete {
+        body: start..stop,
+        end: stop + 2,
+    })
 }
 
 /// An inline request: one line, arguments split on spaces, with `"…"` (escapes) and `'…'`.
-fn scan_inline(
-    buf: &[u8],
-    at: usize,
-    pieces: &mut Vec<Piece>,
-) -> Result<Option<usize>, ProtocolError> {
+fn scan_inline(buf: &[u8], at: usize, pieces: &mut Vec<Piece>) -> Result<Scan, ProtocolError> {
     let rest = &buf[at..];
     let Some(newline) = rest.iter().position(|&b| b == b'\n') else {
         if rest.len() > MAX_INLINE {
             return Err(protocol("too big inline request"));
         }
-        return Ok(None);
+        return Ok(Scan::Incomplete(buf.len() + 1));
     };
     if newline > MAX_INLINE {
         return Err(protocol("too big inline request"));
@@ -252,7 +380,7 @@ fn scan_inline(
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let args = split_inline(line).ok_or_else(|| protocol("unbalanced quotes in request"))?;
     pieces.extend(args.into_iter().map(Piece::Owned));
-    Ok(Some(at + newline + 1))
+    Ok(Scan::Complete(at + newline + 1))
 }
 
 /// Splits an inline line like Redis's `sdssplitargs`; `None` on unbalanced quotes.
@@ -533,7 +661,7 @@ mod tests {
         let input = b"*2\r\n$3\r\nGET\r\n$1\r\na\r\n\r\n*0\r\nPING x\r\n*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET";
         let mut buf = BytesMut::from(&input[..]);
         let mut requests = Requests::default();
-        assert_eq!(requests.take(&mut buf, 512), None);
+        assert_eq!(requests.take(&mut buf, 512, Limits::default()), None);
         assert_eq!(requests.len(), 3, "blank line and *0 are not requests");
         assert_eq!(request(&requests, 0), [&b"GET"[..], b"a"]);
         assert_eq!(request(&requests, 1), [&b"PING"[..], b"x"]);
@@ -548,7 +676,7 @@ mod tests {
         );
         assert_eq!(&buf[..], b"*2\r\n$3\r\nGET", "the partial request stays");
         buf.extend_from_slice(b"\r\n$1\r\nb\r\n");
-        assert_eq!(requests.take(&mut buf, 512), None);
+        assert_eq!(requests.take(&mut buf, 512, Limits::default()), None);
         assert_eq!(requests.len(), 1);
         assert_eq!(request(&requests, 0), [&b"GET"[..], b"b"]);
         assert!(buf.is_empty());
@@ -558,18 +686,83 @@ mod tests {
     fn a_batch_stops_at_its_limit_and_at_a_protocol_error() {
         let mut buf = BytesMut::from(&b"PING\r\n".repeat(5)[..]);
         let mut requests = Requests::default();
-        assert_eq!(requests.take(&mut buf, 3), None);
+        assert_eq!(requests.take(&mut buf, 3, Limits::default()), None);
         assert_eq!(requests.len(), 3);
         assert_eq!(buf.len(), 2 * 6);
         let mut buf = BytesMut::from(&b"*1\r\n$4\r\nPING\r\n*1\r\n+OK\r\n"[..]);
         assert_eq!(
-            requests.take(&mut buf, 512),
+            requests.take(&mut buf, 512, Limits::default()),
             Some(protocol("expected '$', got '+'"))
         );
         assert_eq!(requests.len(), 1, "the request before the error still runs");
         assert_eq!(request(&requests, 0), [&b"PING"[..]]);
         requests.clear();
         assert!(requests.is_empty());
+    }
+
+    #[test]
+    fn a_request_arriving_in_pieces_is_scanned_once_and_comes_out_whole() {
+        let mut input = b"*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n$2\r\nEX\r\n".to_vec();
+        input.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+        for step in 1..8 {
+            let mut buf = BytesMut::new();
+            let mut requests = Requests::default();
+            let mut got = Vec::new();
+            for chunk in input.chunks(step) {
+                buf.extend_from_slice(chunk);
+                assert_eq!(requests.take(&mut buf, 512, Limits::default()), None);
+                for i in 0..requests.len() {
+                    got.push(request(&requests, i).concat());
+                }
+                if requests.is_empty() {
+                    assert!(requests.wanted() > buf.len(), "step {step}");
+                }
+            }
+            assert_eq!(got, [&b"SETkvalueEX"[..], b"PING"], "step {step}");
+            assert!(buf.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_large_bulk_says_how_much_input_it_needs() {
+        let mut buf = BytesMut::from(&b"*2\r\n$3\r\nSET\r\n$100000\r\nabc"[..]);
+        let mut requests = Requests::default();
+        assert_eq!(requests.take(&mut buf, 512, Limits::default()), None);
+        assert!(requests.is_empty());
+        assert_eq!(requests.wanted(), 13 + 9 + 100_000 + 2);
+    }
+
+    #[test]
+    fn a_client_that_has_not_authenticated_is_held_to_small_limits() {
+        let unauthenticated = Limits {
+            authenticated: false,
+            ..Limits::default()
+        };
+        let take = |input: &[u8], limits| {
+            let mut buf = BytesMut::from(input);
+            Requests::default().take(&mut buf, 1, limits)
+        };
+        let many = format!("*11\r\n{}", "$1\r\na\r\n".repeat(11));
+        assert_eq!(
+            take(many.as_bytes(), unauthenticated),
+            Some(protocol("unauthenticated multibulk length"))
+        );
+        assert_eq!(take(many.as_bytes(), Limits::default()), None);
+        // The header alone is refused: nothing of a 500 MB body needs to arrive.
+        assert_eq!(
+            take(b"*2\r\n$4\r\nAUTH\r\n$500000000\r\n", unauthenticated),
+            Some(protocol("unauthenticated bulk length"))
+        );
+        assert_eq!(
+            take(b"*2\r\n$4\r\nAUTH\r\n$16384\r\n", unauthenticated),
+            None,
+            "16 KiB is still allowed"
+        );
+        assert_eq!(
+            take(b"*1\r\n$600000000\r\n", unauthenticated),
+            Some(protocol("invalid bulk length")),
+            "over proto-max-bulk-len is reported as such first, as Redis does"
+        );
     }
 
     #[test]
@@ -604,8 +797,13 @@ mod tests {
             Err(protocol("invalid multibulk length"))
         );
         assert_eq!(
-            parse_all(b"*2000000\r\n"),
+            parse_all(b"*2147483648\r\n"),
             Err(protocol("invalid multibulk length"))
+        );
+        assert_eq!(
+            parse_all(b"*2147483647\r\n$1\r\n"),
+            Ok(vec![]),
+            "Redis's limit"
         );
         assert_eq!(
             parse_all(b"*1\r\n$536870913\r\n"),

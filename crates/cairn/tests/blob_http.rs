@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 struct Server {
     child: Child,
     port: u16,
+    redis_port: u16,
 }
 
 impl Drop for Server {
@@ -27,11 +28,12 @@ fn start(dir: &std::path::Path) -> Server {
 
 fn start_with(dir: &std::path::Path, extra: &[&str]) -> Server {
     let port = support::free_port();
+    let redis_port = support::free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_cairn"))
         .arg("serve")
         .args(extra)
         .arg("--redis-port")
-        .arg(support::free_port().to_string())
+        .arg(redis_port.to_string())
         .arg("--http-port")
         .arg(port.to_string())
         .arg("--data")
@@ -46,7 +48,11 @@ fn start_with(dir: &std::path::Path, extra: &[&str]) -> Server {
         assert!(Instant::now() < deadline, "the blob door did not open");
         std::thread::sleep(Duration::from_millis(20));
     }
-    Server { child, port }
+    Server {
+        child,
+        port,
+        redis_port,
+    }
 }
 
 struct Response {
@@ -243,4 +249,53 @@ fn with_a_password_the_door_wants_it() {
     let auth = [("Authorization", "Bearer s3cret")];
     assert_eq!(request(port, "PUT", "/blobs/f", &auth, b"data").status, 201);
     assert_eq!(request(port, "GET", "/blobs/f", &auth, b"").body, b"data");
+
+    // A new password set on the Redis door is the blob door's at once.
+    let mut redis = TcpStream::connect(("127.0.0.1", server.redis_port)).expect("connect");
+    redis
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    redis
+        .write_all(b"AUTH s3cret\r\nCONFIG SET requirepass rotated\r\n")
+        .expect("write");
+    let mut replies = Vec::new();
+    while replies.len() < 10 {
+        let mut chunk = [0u8; 64];
+        let n = redis.read(&mut chunk).expect("read");
+        assert!(n > 0, "the Redis door hung up");
+        replies.extend_from_slice(&chunk[..n]);
+    }
+    assert_eq!(replies, b"+OK\r\n+OK\r\n");
+    let old = request(port, "GET", "/blobs/f", &auth, b"");
+    assert_eq!(
+        old.status, 401,
+        "the old password no longer opens the blob door"
+    );
+    let new = [("Authorization", "Bearer rotated")];
+    assert_eq!(request(port, "GET", "/blobs/f", &new, b"").body, b"data");
+}
+
+#[test]
+fn an_empty_password_does_not_open_a_public_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for env in [false, true] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cairn"));
+        command
+            .args(["serve", "--bind", "0.0.0.0", "--data"])
+            .arg(dir.path())
+            .args(["--redis-port", &support::free_port().to_string()])
+            .args(["--http-port", &support::free_port().to_string()]);
+        if env {
+            command.env("CAIRN_REQUIREPASS", "");
+        } else {
+            command.args(["--requirepass", ""]);
+        }
+        let output = command.output().expect("run cairn serve");
+        assert!(!output.status.success(), "it must not start (env: {env})");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("refusing to listen on 0.0.0.0"),
+            "env: {env}: {stderr}"
+        );
+    }
 }

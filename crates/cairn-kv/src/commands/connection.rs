@@ -26,21 +26,16 @@ pub fn echo(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     Ok(Reply::Bulk(ctx.keep(args[1])))
 }
 
-/// Checks a password against `requirepass`; the comparison does not stop at the first
-/// differing byte.
+/// Checks a password against `requirepass` (in constant time: `Credentials::verify`).
 fn check_password(ctx: &mut Ctx<'_, '_>, user: Option<&[u8]>, password: &[u8]) -> Result<()> {
-    let Some(expected) = ctx.kv.options.lock().requirepass.clone() else {
+    let credentials = &ctx.kv.credentials;
+    if !credentials.required() {
         if user.is_some_and(|u| u != b"default") {
             return Err(KvError::WrongPass);
         }
         return Err(KvError::AuthNotConfigured);
-    };
-    let e = expected.as_bytes();
-    let mut diff = e.len() ^ password.len();
-    for (i, b) in password.iter().enumerate() {
-        diff |= usize::from(b ^ e.get(i).copied().unwrap_or(0));
     }
-    if diff != 0 || user.is_some_and(|u| u != b"default") {
+    if !credentials.verify(password) || user.is_some_and(|u| u != b"default") {
         return Err(KvError::WrongPass);
     }
     ctx.session.authenticated = true;
@@ -131,7 +126,7 @@ pub fn reset(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> Result<Reply> {
     ctx.session.protocol = 2;
     ctx.session.info.resp.store(2, Ordering::Relaxed);
     *ctx.session.info.name.lock() = None;
-    ctx.session.authenticated = ctx.kv.options.lock().requirepass.is_none();
+    ctx.session.authenticated = !ctx.kv.credentials.required();
     Ok(Reply::Status("RESET"))
 }
 

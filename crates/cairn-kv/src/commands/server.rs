@@ -219,20 +219,52 @@ pub fn shutdown(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     Ok(Reply::OK)
 }
 
+/// A memory size as Redis writes one (`512mb`, `1gb`, `100k`: k, m and g are powers of
+/// 1000, kb, mb and gb of 1024), within `min..=max`; the error text is Redis's.
+fn memory_in(text: &str, min: usize, max: usize) -> std::result::Result<usize, String> {
+    let lower = text.to_ascii_lowercase();
+    let digits = lower.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit: u64 = match &lower[digits.len()..] {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1 << 10,
+        "m" => 1000 * 1000,
+        "mb" => 1 << 20,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1 << 30,
+        _ => return Err("argument must be a memory value".into()),
+    };
+    let n = digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .ok_or_else(|| "argument must be a memory value".to_string())?;
+    match usize::try_from(n) {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        )),
+    }
+}
+
 /// The settings CONFIG GET shows, with their current values.
 fn config_values(ctx: &Ctx<'_, '_>) -> Vec<(&'static str, String)> {
     let o = ctx.kv.options.lock();
     vec![
         ("appendonly", "yes".into()),
         ("appendfsync", appendfsync_name(o.appendfsync).into()),
-        ("requirepass", o.requirepass.clone().unwrap_or_default()),
+        ("requirepass", ctx.kv.credentials.password()),
         ("maxmemory", "0".into()),
         ("maxmemory-policy", "noeviction".into()),
         ("databases", DATABASES.to_string()),
         ("save", String::new()),
         ("dir", ctx.kv.dir().display().to_string()),
         ("timeout", o.idle_timeout_secs.to_string()),
-        ("proto-max-bulk-len", crate::MAX_STRING_LEN.to_string()),
+        ("proto-max-bulk-len", o.proto_max_bulk_len.to_string()),
+        (
+            "client-query-buffer-limit",
+            o.client_query_buffer_limit.to_string(),
+        ),
     ]
 }
 
@@ -268,7 +300,11 @@ pub fn config(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
             };
             let mut o = ctx.kv.options.lock();
             match name.as_str() {
-                "requirepass" => o.requirepass = (!value.is_empty()).then_some(value),
+                "requirepass" => ctx
+                    .kv
+                    .credentials
+                    .set(&value)
+                    .map_err(|e| refuse(&e.to_string()))?,
                 "timeout" => {
                     o.idle_timeout_secs = value
                         .parse()
@@ -287,6 +323,14 @@ pub fn config(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
                         };
                     o.appendfsync = policy;
                     ctx.kv.store.set_durability(policy);
+                }
+                "proto-max-bulk-len" => {
+                    o.proto_max_bulk_len = memory_in(&value, 1 << 20, crate::MAX_STRING_LEN)
+                        .map_err(|why| refuse(&why))?;
+                }
+                "client-query-buffer-limit" => {
+                    o.client_query_buffer_limit = memory_in(&value, 1 << 20, i64::MAX as usize)
+                        .map_err(|why| refuse(&why))?;
                 }
                 "appendonly" if value == "yes" => {}
                 "save" => {}

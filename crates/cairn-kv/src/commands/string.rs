@@ -240,9 +240,19 @@ pub fn msetnx(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     Ok(Reply::Integer(1))
 }
 
+/// The longest string APPEND and SETRANGE may make (`proto-max-bulk-len`).
+fn max_string_len(ctx: &Ctx<'_, '_>) -> usize {
+    ctx.kv.options.lock().proto_max_bulk_len
+}
+
 pub fn append(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let (value, expire) = match get_string(ctx, args[1])? {
         Some(h) => {
+            if h.body.len() + args[2].len() > max_string_len(ctx) {
+                return Err(KvError::other(
+                    "string exceeds maximum allowed size (proto-max-bulk-len)",
+                ));
+            }
             let mut v = BytesMut::with_capacity(h.body.len() + args[2].len());
             v.extend_from_slice(&h.body);
             v.extend_from_slice(args[2]);
@@ -331,7 +341,7 @@ pub fn setrange(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let offset = offset as usize;
     let patch = &args[3];
     let old = get_string(ctx, args[1])?;
-    if offset + patch.len() > crate::MAX_STRING_LEN {
+    if offset + patch.len() > max_string_len(ctx) {
         return Err(KvError::other(
             "string exceeds maximum allowed size (proto-max-bulk-len)",
         ));
