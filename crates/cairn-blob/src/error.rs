@@ -19,7 +19,7 @@ pub enum Error {
     #[error("atom index: {0}")]
     Index(#[from] cairn_log::Error),
 
-    /// A name the store refuses: empty, over 1 KiB, or holding `/`, `..` or NUL.
+    /// A name the store refuses: empty, over 1 KiB, or holding `/`, `..` or a control character.
     #[error("invalid name {name:?}: {why}")]
     InvalidName { name: String, why: &'static str },
 
@@ -53,6 +53,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the disk (or a quota) is full: the request may succeed once space is freed.
+    pub fn is_storage_full(&self) -> bool {
+        let io = match self {
+            Error::Io { source, .. } => source,
+            Error::Index(cairn_log::Error::Io { source, .. }) => source,
+            _ => return false,
+        };
+        matches!(
+            io.kind(),
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        )
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Io {
             path: path.into(),

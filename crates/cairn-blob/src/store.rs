@@ -185,8 +185,14 @@ impl StorageStats {
     }
 }
 
-/// Checks a file name: not empty, at most 1 KiB, no `/`, `..` or NUL.
+/// Checks a file name: not empty, at most 1 KiB, no `/`, `..` or control character.
 pub fn check_name(name: &str) -> Result<()> {
+    /// C0 and C1 controls (CR, LF, NUL…) and the bidirectional formatting characters that
+    /// make a name display as another (U+202E turns `gpj.exe` into `exe.jpg`).
+    fn is_control(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    }
     let why = if name.is_empty() {
         "it is empty"
     } else if name.len() > 1024 {
@@ -195,8 +201,8 @@ pub fn check_name(name: &str) -> Result<()> {
         "it contains '/'"
     } else if name.contains("..") {
         "it contains '..'"
-    } else if name.contains('\0') {
-        "it contains NUL"
+    } else if name.chars().any(is_control) {
+        "it contains a control character (line breaks, NUL, or bidirectional text controls)"
     } else {
         return Ok(());
     };

@@ -47,6 +47,9 @@ pub struct KvOptions {
     pub proto_max_bulk_len: usize,
     /// The most unparsed input a connection may hold (`client-query-buffer-limit`).
     pub client_query_buffer_limit: usize,
+    /// The most clients connected at once, over every door (`maxclients`); the server may
+    /// lower it to what the open-files limit allows.
+    pub maxclients: usize,
 }
 
 impl Default for KvOptions {
@@ -59,6 +62,7 @@ impl Default for KvOptions {
             idle_timeout_secs: 0,
             proto_max_bulk_len: crate::MAX_STRING_LEN,
             client_query_buffer_limit: 1 << 30,
+            maxclients: 10_000,
         }
     }
 }
@@ -228,6 +232,11 @@ impl Kv {
     pub fn protocol_limits(&self) -> (usize, usize) {
         let o = self.options.lock();
         (o.proto_max_bulk_len, o.client_query_buffer_limit)
+    }
+
+    /// The most clients connected at once (`maxclients`).
+    pub fn maxclients(&self) -> usize {
+        self.options.lock().maxclients
     }
 
     /// Whether authentication is configured (`requirepass`).

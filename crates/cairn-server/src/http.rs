@@ -12,17 +12,24 @@
 //!
 //! Errors are JSON `{"error": "…"}` with the status that fits: 400 for a bad name or request,
 //! 401 without the password when one is set (`Authorization: Bearer <password>`), 404,
-//! 405, 416 for a range outside the file, 500 when an atom is damaged — a damaged atom is
-//! never sent: a response already under way is cut off instead.
+//! 405, 408 for an upload that stalls, 415 for a body in a content coding, 416 for a range
+//! outside the file, 501 for a transfer coding other than chunked, 503 over `maxclients`,
+//! 507 when the disk is full, 500 when an atom is damaged — a damaged atom is never sent: a
+//! response already under way is cut off instead. A `Range` that is not a valid single byte
+//! range is ignored and the whole file sent, as RFC 9110 says.
 //!
-//! An upload is spooled to `incoming/` in the blob directory and added from there, so a
-//! body of any size is streamed to disk, never held in memory; bodies of reads are
-//! streamed atom by atom from a blocking task.
+//! Limits: request headers must arrive within 30 seconds of the connection going idle (which
+//! also closes idle keep-alive connections), an upload's body may pause at most 60 seconds,
+//! and nothing of a body is read before the password is checked. An upload is spooled to
+//! `incoming/` in the blob directory and added from there, so a body of any size is streamed
+//! to disk, never held in memory; bodies of reads are streamed atom by atom from a blocking
+//! task.
 
 use std::convert::Infallible;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use cairn_blob::{BlobStore, Component, Error as BlobError};
@@ -31,10 +38,12 @@ use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::body::{Frame, Incoming};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
+
+use crate::admission::{AcceptErrors, Admission};
 
 type Body = BoxBody<Bytes, std::io::Error>;
 
@@ -46,12 +55,19 @@ struct Door {
     credentials: Arc<Credentials>,
 }
 
+/// How long a client may take to send a request's headers, counted from when the connection
+/// is opened or its previous response was sent.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long an upload's body may pause.
+const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Serves the blob door on `listener` until `stop` turns true.
 pub async fn run(
     listener: TcpListener,
     store: Arc<BlobStore>,
     blob_dir: PathBuf,
     credentials: Arc<Credentials>,
+    admission: Arc<Admission>,
     mut stop: watch::Receiver<bool>,
 ) {
     let incoming = blob_dir.join("incoming");
@@ -67,22 +83,33 @@ pub async fn run(
         credentials,
     });
     let mut connections = tokio::task::JoinSet::new();
+    let mut accept_errors = AcceptErrors::default();
     loop {
         tokio::select! {
             _ = stop.changed() => break,
             accepted = listener.accept() => {
-                let Ok((socket, _)) = accepted else {
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                let socket = match accepted {
+                    Ok((socket, _)) => socket,
+                    Err(e) => {
+                        accept_errors.failed("blob door", e).await;
+                        continue;
+                    }
+                };
+                let Some(admitted) = admission.admit() else {
+                    let _ = socket.try_write(TOO_MANY_CLIENTS);
                     continue;
                 };
                 let door = Arc::clone(&door);
                 let mut stop = stop.clone();
                 connections.spawn(async move {
+                    let _admitted = admitted;
                     let service = hyper::service::service_fn(move |request| {
                         let door = Arc::clone(&door);
                         async move { Ok::<_, Infallible>(door.handle(request).await) }
                     });
                     let connection = hyper::server::conn::http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(HEADER_TIMEOUT)
                         .serve_connection(TokioIo::new(socket), service);
                     tokio::pin!(connection);
                     tokio::select! {
@@ -98,6 +125,11 @@ pub async fn run(
     }
     while connections.join_next().await.is_some() {}
 }
+
+/// The answer to a connection over `maxclients`, written as it is accepted.
+const TOO_MANY_CLIENTS: &[u8] =
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+content-length: 43\r\nconnection: close\r\n\r\n{\"error\": \"max number of clients reached\"}\n";
 
 fn json(status: StatusCode, value: serde_json::Value) -> Response<Body> {
     let mut response = Response::new(full(Bytes::from(format!("{value}\n"))));
@@ -124,6 +156,7 @@ fn store_error(e: BlobError) -> Response<Body> {
     let status = match &e {
         BlobError::InvalidName { .. } | BlobError::InvalidArgument(_) => StatusCode::BAD_REQUEST,
         BlobError::NotFound(_) => StatusCode::NOT_FOUND,
+        e if e.is_storage_full() => StatusCode::INSUFFICIENT_STORAGE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     error(status, e)
@@ -156,7 +189,8 @@ fn query_param(request: &Request<Incoming>, key: &str) -> Option<String> {
 }
 
 /// A single `bytes=` range of a `len`-byte file, as [start, end); `Err` when unsatisfiable;
-/// `Ok(None)` when absent or not a single byte range (the whole file is then sent).
+/// `Ok(None)` when absent, invalid (`bytes=5-2`, `bytes=abc`) or not a single byte range:
+/// RFC 9110 says to ignore such a header and send the whole file.
 fn parse_range(value: Option<&HeaderValue>, len: u64) -> Result<Option<(u64, u64)>, ()> {
     let Some(spec) = value
         .and_then(|v| v.to_str().ok())
@@ -164,31 +198,72 @@ fn parse_range(value: Option<&HeaderValue>, len: u64) -> Result<Option<(u64, u64
     else {
         return Ok(None);
     };
-    if spec.contains(',') {
+    let Some((first, last)) = spec.split_once('-') else {
         return Ok(None);
-    }
-    let (first, last) = spec.split_once('-').ok_or(())?;
-    let (start, end) = match (first.trim(), last.trim()) {
-        ("", suffix) => {
-            let n: u64 = suffix.parse().map_err(|_| ())?;
-            (len.saturating_sub(n), len)
-        }
-        (start, "") => (start.parse().map_err(|_| ())?, len),
-        (start, last) => {
-            let (start, last): (u64, u64) = (
-                start.parse().map_err(|_| ())?,
-                last.parse().map_err(|_| ())?,
-            );
-            if last < start {
-                return Err(());
-            }
-            (start, (last + 1).min(len))
-        }
     };
-    if start >= len || start >= end {
+    let number = |text: &str| -> Option<u64> {
+        let text = text.trim();
+        // Digits only: `parse` would take a sign. Past u64, a last position means "to the end".
+        (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| text.parse().unwrap_or(u64::MAX))
+    };
+    let (start, end) = match (first.trim(), last.trim()) {
+        ("", suffix) => match number(suffix) {
+            Some(0) => return Err(()),
+            Some(n) => (len.saturating_sub(n), len),
+            None => return Ok(None),
+        },
+        (start, "") => match number(start) {
+            Some(start) => (start, len),
+            None => return Ok(None),
+        },
+        (start, last) => match (number(start), number(last)) {
+            (Some(start), Some(last)) if last >= start => (start, last.saturating_add(1).min(len)),
+            _ => return Ok(None),
+        },
+    };
+    if start >= len {
         return Err(());
     }
     Ok(Some((start, end)))
+}
+
+/// Whether `error` says the disk (or a quota) is full.
+fn is_storage_full(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
+}
+
+/// Why an upload's body cannot be stored as sent: a transfer coding other than chunked
+/// (hyper undoes only chunked; RFC 9112 says 501), or a content coding (415).
+fn unsupported_coding(request: &Request<Incoming>) -> Option<Response<Body>> {
+    let headers = request.headers();
+    for value in headers.get_all(header::TRANSFER_ENCODING) {
+        let text = value.to_str().unwrap_or("?");
+        if text
+            .split(',')
+            .any(|coding| !coding.trim().eq_ignore_ascii_case("chunked"))
+        {
+            return Some(error(
+                StatusCode::NOT_IMPLEMENTED,
+                format!(
+                    "transfer coding {text:?} is not supported: send the body as it is, or chunked"
+                ),
+            ));
+        }
+    }
+    for value in headers.get_all(header::CONTENT_ENCODING) {
+        let text = value.to_str().unwrap_or("?");
+        if !text.trim().eq_ignore_ascii_case("identity") {
+            return Some(error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("content coding {text:?} is not supported: the body is stored as sent, so send it decoded"),
+            ));
+        }
+    }
+    None
 }
 
 /// Sends what is written to it as body frames (from a blocking task).
@@ -314,27 +389,18 @@ impl Door {
     }
 
     async fn put(&self, name: String, request: Request<Incoming>) -> Response<Body> {
+        if let Some(refusal) = unsupported_coding(&request) {
+            return refusal;
+        }
         let spool = self.incoming.join(format!(
             "{}-{}",
             std::process::id(),
             SPOOL.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
-        let result = async {
-            let mut file = tokio::fs::File::create(&spool).await?;
-            let mut body = request.into_body();
-            while let Some(frame) = body.frame().await {
-                let frame = frame.map_err(std::io::Error::other)?;
-                if let Some(data) = frame.data_ref() {
-                    file.write_all(data).await?;
-                }
-            }
-            file.flush().await?;
-            std::io::Result::Ok(())
-        }
-        .await;
-        if let Err(e) = result {
+        let spooled = spool_body(&spool, request.into_body()).await;
+        if let Err(refusal) = spooled {
             let _ = tokio::fs::remove_file(&spool).await;
-            return error(StatusCode::BAD_REQUEST, format!("reading the body: {e}"));
+            return refusal;
         }
         let path = spool.clone();
         let added = self
@@ -488,6 +554,42 @@ impl Door {
     }
 }
 
+/// Writes an upload's body to `spool`; the response to send instead when the client fails
+/// (400), stalls (408) or the disk does (507 when full, else 500).
+async fn spool_body(spool: &std::path::Path, mut body: Incoming) -> Result<(), Response<Body>> {
+    let disk = |e: std::io::Error| {
+        let status = if is_storage_full(&e) {
+            StatusCode::INSUFFICIENT_STORAGE
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        };
+        error(status, format!("storing the upload: {e}"))
+    };
+    let mut file = tokio::fs::File::create(spool).await.map_err(disk)?;
+    loop {
+        let frame = match tokio::time::timeout(BODY_IDLE_TIMEOUT, body.frame()).await {
+            Err(_) => {
+                return Err(error(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the body stopped arriving",
+                ))
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    format!("reading the body: {e}"),
+                ))
+            }
+            Ok(Some(Ok(frame))) => frame,
+        };
+        if let Some(data) = frame.data_ref() {
+            file.write_all(data).await.map_err(disk)?;
+        }
+    }
+    file.flush().await.map_err(disk)
+}
+
 static SPOOL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 fn content_type(format: &str) -> &'static str {
@@ -527,10 +629,38 @@ mod tests {
         assert_eq!(range("bytes=-5"), Ok(Some((95, 100))));
         assert_eq!(range("bytes=95-200"), Ok(Some((95, 100))));
         assert_eq!(range("bytes=100-"), Err(()));
-        assert_eq!(range("bytes=5-1"), Err(()));
+        assert_eq!(range("bytes=-0"), Err(()));
+        // Invalid ranges are ignored (the whole file is sent), not refused.
+        assert_eq!(range("bytes=5-1"), Ok(None));
+        assert_eq!(range("bytes=abc"), Ok(None));
+        assert_eq!(range("bytes=+5-9"), Ok(None));
         assert_eq!(range("bytes=0-1,5-6"), Ok(None));
+        assert_eq!(range("bytes=0-18446744073709551615"), Ok(Some((0, 100))));
+        assert_eq!(range("bytes=0-99999999999999999999999"), Ok(Some((0, 100))));
         assert_eq!(parse_range(None, 100), Ok(None));
         assert_eq!(percent_decode("a%20b%2Fc"), Some("a b/c".into()));
         assert_eq!(percent_decode("bad%zz"), None);
+    }
+
+    #[test]
+    fn a_full_disk_is_507_not_a_bad_request() {
+        let full = || std::io::Error::from_raw_os_error(libc::ENOSPC);
+        assert!(is_storage_full(&full()));
+        let store_full = BlobError::Io {
+            path: "atoms/ab".into(),
+            source: full(),
+        };
+        assert_eq!(
+            store_error(store_full).status(),
+            StatusCode::INSUFFICIENT_STORAGE
+        );
+        let other = BlobError::Io {
+            path: "atoms/ab".into(),
+            source: std::io::Error::from_raw_os_error(libc::EIO),
+        };
+        assert_eq!(
+            store_error(other).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 }

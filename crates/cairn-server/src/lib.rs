@@ -5,6 +5,7 @@
 //! Every door binds 127.0.0.1 by default and refuses to bind another address unless
 //! authentication is configured.
 
+pub mod admission;
 mod http;
 mod redis;
 pub mod resp;
@@ -15,6 +16,8 @@ use std::sync::Arc;
 
 use cairn_blob::BlobStore;
 use cairn_kv::{Kv, KvOptions};
+
+use crate::admission::Admission;
 
 pub use http::run as run_http;
 pub use redis::run as run_redis;
@@ -68,10 +71,23 @@ pub fn open_blob_store(options: &ServeOptions) -> Result<Arc<BlobStore>, ServeEr
         })
 }
 
+/// The listen backlog: Redis's `tcp-backlog` default (the kernel caps it at somaxconn).
+const LISTEN_BACKLOG: u32 = 511;
+
+/// A listener on `addr`, reusing the address as Redis does (a restart need not wait out
+/// TIME_WAIT), with Redis's backlog.
 async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServeError> {
-    tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServeError::Bind { addr, source })
+    let listen = || {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        socket.listen(LISTEN_BACKLOG)
+    };
+    listen().map_err(|source| ServeError::Bind { addr, source })
 }
 
 /// Runs the doors until `shutdown` completes (or a client sends SHUTDOWN).
@@ -97,6 +113,7 @@ pub async fn serve(
     raise_fd_limit();
     let kv = open_keyspace(&options)?;
     kv.credentials().set_exposed(exposed);
+    let admission = Admission::new(Arc::clone(&kv));
     let listener = bind(options.redis_addr).await?;
     let local = listener.local_addr().unwrap_or(options.redis_addr);
     kv.info_fields
@@ -118,12 +135,13 @@ pub async fn serve(
                 store,
                 options.data_dir.join("blob"),
                 kv.credentials(),
+                Arc::clone(&admission),
                 http_stopped,
             )))
         }
         None => None,
     };
-    run_redis(listener, kv, shutdown).await;
+    run_redis(listener, kv, admission, shutdown).await;
     let _ = stop_http.send(true);
     if let Some(http) = http {
         let _ = http.await;

@@ -19,6 +19,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::admission::{AcceptErrors, Admission, Admitted};
 use crate::resp::{encode_reply, Limits, ProtocolError, Requests};
 
 /// What a connection's input buffer starts at, and goes back to once idle.
@@ -31,13 +32,20 @@ const FLUSH_AT: usize = 64 << 10;
 const MAX_PIPELINE: usize = 512;
 
 /// Serves `listener` until `shutdown` completes or a client sends SHUTDOWN, then closes the
-/// keyspace (flushing the log). Returns once every connection has finished.
-pub async fn run(listener: TcpListener, kv: Arc<Kv>, shutdown: impl Future<Output = ()>) {
+/// keyspace (flushing the log). Returns once every connection has finished. A client over
+/// the `admission` limit gets Redis's error and is closed.
+pub async fn run(
+    listener: TcpListener,
+    kv: Arc<Kv>,
+    admission: Arc<Admission>,
+    shutdown: impl Future<Output = ()>,
+) {
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
     let mut tasks = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     let mut stop_seen = stop_rx.clone();
+    let mut accept_errors = AcceptErrors::default();
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
@@ -46,11 +54,14 @@ pub async fn run(listener: TcpListener, kv: Arc<Kv>, shutdown: impl Future<Outpu
                 let (socket, addr) = match accepted {
                     Ok(pair) => pair,
                     Err(e) => {
-                        // Out of file descriptors and the like: wait a little, go on.
-                        tracing::warn!("accept: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        accept_errors.failed("Redis door", e).await;
                         continue;
                     }
+                };
+                let Some(admitted) = admission.admit() else {
+                    // The reply fits any socket buffer: no waiting on the client.
+                    let _ = socket.try_write(b"-ERR max number of clients reached\r\n");
+                    continue;
                 };
                 let _ = socket.set_nodelay(true);
                 let local = socket.local_addr().map(|a| a.to_string()).unwrap_or_default();
@@ -61,6 +72,7 @@ pub async fn run(listener: TcpListener, kv: Arc<Kv>, shutdown: impl Future<Outpu
                     session,
                     stop: stop_tx.clone(),
                     stopping: stop_rx.clone(),
+                    _admitted: admitted,
                 };
                 tasks.spawn(conn.serve());
             }
@@ -90,6 +102,8 @@ struct Connection {
     session: Session,
     stop: Arc<watch::Sender<bool>>,
     stopping: watch::Receiver<bool>,
+    /// Counts this connection against `maxclients` while it lives.
+    _admitted: Admitted,
 }
 
 impl Connection {

@@ -51,6 +51,10 @@ pub struct ServeArgs {
     /// single-threaded scheduler, whose task switches cost no atomic operations.
     #[arg(long, env = "CAIRN_IO_THREADS", default_value_t = 1)]
     io_threads: usize,
+    /// The most clients connected at once over every door (Redis's `maxclients`); lowered to
+    /// what the open-files limit allows.
+    #[arg(long, env = "CAIRN_MAXCLIENTS", default_value_t = 10_000)]
+    maxclients: usize,
     /// Memory for the cache of hot values, in MiB.
     #[arg(long, env = "CAIRN_CACHE_MB", default_value_t = 256)]
     cache_mb: usize,
@@ -77,7 +81,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 AppendFsync::Everysec => Durability::EverySec,
                 AppendFsync::No => Durability::No,
             },
-            requirepass: args.requirepass,
+            requirepass: args.requirepass.filter(|p| !p.is_empty()),
+            maxclients: args.maxclients,
             cache_bytes: args.cache_mb << 20,
             idle_timeout_secs: args.timeout,
             ..KvOptions::default()

@@ -299,3 +299,145 @@ fn an_empty_password_does_not_open_a_public_server() {
         );
     }
 }
+
+/// Sends `bytes` as they are and reads the answer until the server closes (or 10 s pass).
+fn raw_exchange(port: u16, bytes: &[u8]) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    stream.write_all(bytes).expect("write");
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    String::from_utf8_lossy(&raw).into_owned()
+}
+
+#[test]
+fn ranges_codings_and_names_follow_the_rfcs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path());
+    let port = server.port;
+    let data = support::noise(10_000, 7);
+    assert_eq!(request(port, "PUT", "/blobs/f", &[], &data).status, 201);
+
+    // An invalid Range is ignored: the whole file, 200.
+    for invalid in ["bytes=5-2", "bytes=abc", "bytes=-", "items=0-5"] {
+        let get = request(port, "GET", "/blobs/f", &[("Range", invalid)], b"");
+        assert_eq!(get.status, 200, "{invalid}");
+        assert_eq!(get.body, data, "{invalid}");
+    }
+    // A last position past u64 means "to the end".
+    let get = request(
+        port,
+        "GET",
+        "/blobs/f",
+        &[("Range", "bytes=0-18446744073709551615")],
+        b"",
+    );
+    assert_eq!(get.status, 206);
+    assert_eq!(get.body, data);
+    let past = request(port, "GET", "/blobs/f", &[("Range", "bytes=10000-")], b"");
+    assert_eq!(past.status, 416);
+    assert_eq!(past.header("content-range"), Some("bytes */10000"));
+
+    // Codings the door cannot undo are refused, and nothing is stored.
+    let gzip = raw_exchange(
+        port,
+        b"PUT /blobs/g HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    );
+    assert!(gzip.starts_with("HTTP/1.1 501"), "{gzip}");
+    let encoded = request(
+        port,
+        "PUT",
+        "/blobs/g",
+        &[("Content-Encoding", "gzip")],
+        b"abc",
+    );
+    assert_eq!(encoded.status, 415);
+    assert_eq!(request(port, "GET", "/blobs/g", &[], b"").status, 404);
+    let chunked = raw_exchange(
+        port,
+        b"PUT /blobs/c HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    );
+    assert!(chunked.starts_with("HTTP/1.1 201"), "{chunked}");
+    assert_eq!(request(port, "GET", "/blobs/c", &[], b"").body, b"abc");
+
+    // Expect: 100-continue without a body is answered at once.
+    let expect = raw_exchange(
+        port,
+        b"PUT /blobs/e HTTP/1.1\r\nHost: x\r\nConnection: close\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n",
+    );
+    assert!(expect.contains("HTTP/1.1 201"), "{expect}");
+
+    // Names with line breaks or bidirectional controls are refused.
+    for name in [
+        "a%0D%0Ab",
+        "a%0Ab",
+        "gpj%E2%80%AEexe",
+        "a%E2%81%A6b",
+        "tab%09",
+    ] {
+        let put = request(port, "PUT", &format!("/blobs/{name}"), &[], b"x");
+        assert_eq!(put.status, 400, "{name}");
+        assert!(
+            put.json()["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("control character")),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn maxclients_counts_both_doors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path());
+    let mut redis = support::Client::connect(server.redis_port).expect("connect");
+    assert_eq!(
+        redis
+            .call(&["CONFIG", "SET", "maxclients", "2"])
+            .expect("call"),
+        support::Value::Status("OK".into())
+    );
+    // One Redis client and one HTTP connection kept open fill the two places.
+    let mut held = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+    held.write_all(b"GET /stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("write");
+    let mut first = [0u8; 12];
+    held.read_exact(&mut first)
+        .expect("the held connection is served");
+    assert_eq!(&first, b"HTTP/1.1 200");
+    let refused = raw_exchange(
+        server.port,
+        b"GET /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
+    assert!(
+        refused.contains("max number of clients reached"),
+        "{refused}"
+    );
+    let mut third = TcpStream::connect(("127.0.0.1", server.redis_port)).expect("connect");
+    third
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut reply = String::new();
+    let _ = third.read_to_string(&mut reply);
+    assert_eq!(reply, "-ERR max number of clients reached\r\n");
+    // A place freed is a place taken.
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats = raw_exchange(
+            server.port,
+            b"GET /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        if stats.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the freed place was not given back"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -265,6 +265,7 @@ fn config_values(ctx: &Ctx<'_, '_>) -> Vec<(&'static str, String)> {
             "client-query-buffer-limit",
             o.client_query_buffer_limit.to_string(),
         ),
+        ("maxclients", o.maxclients.to_string()),
     ]
 }
 
@@ -331,6 +332,16 @@ pub fn config(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
                 "client-query-buffer-limit" => {
                     o.client_query_buffer_limit = memory_in(&value, 1 << 20, i64::MAX as usize)
                         .map_err(|why| refuse(&why))?;
+                }
+                "maxclients" => {
+                    o.maxclients = match value.parse::<usize>() {
+                        Ok(n) if n >= 1 => n,
+                        _ => {
+                            return Err(refuse(
+                                "argument must be between 1 and 4294967295 inclusive",
+                            ))
+                        }
+                    };
                 }
                 "appendonly" if value == "yes" => {}
                 "save" => {}

@@ -26,9 +26,15 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(cairn_server::run_redis(listener, kv.clone(), async {
-            let _ = stopped.await;
-        }));
+        let admission = cairn_server::admission::Admission::new(kv.clone());
+        let task = tokio::spawn(cairn_server::run_redis(
+            listener,
+            kv.clone(),
+            admission,
+            async {
+                let _ = stopped.await;
+            },
+        ));
         TestServer {
             addr,
             kv,
