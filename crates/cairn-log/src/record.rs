@@ -40,13 +40,36 @@ pub(crate) fn is_small(len: u64) -> bool {
     len < (OVERHEAD + COMPRESS_MIN_LEN) as u64
 }
 
-/// Appends a put record to `out`, compressing the value when that makes it smaller.
+/// Appends a put record to `out`, compressing the value when that makes it smaller. The
+/// value is compressed straight into `out`, so a large value costs one buffer, not two.
 pub(crate) fn encode_put(hash: u64, key: &[u8], value: &[u8], expires_at: u64, out: &mut Vec<u8>) {
     if value.len() >= COMPRESS_MIN_LEN {
-        let compressed = lz4_flex::compress_prepend_size(value);
-        if compressed.len() < value.len() {
-            encode(hash, FLAG_LZ4, key, &compressed, expires_at, out);
-            return;
+        let start = out.len();
+        let block_at = start + HEADER_LEN + key.len() + 4;
+        let bound = lz4_flex::block::get_maximum_output_size(value.len());
+        out.reserve(HEADER_LEN + key.len() + 4 + bound + CRC_LEN);
+        out.resize(block_at, 0);
+        out[start + HEADER_LEN..start + HEADER_LEN + key.len()].copy_from_slice(key);
+        out[block_at - 4..block_at].copy_from_slice(&(value.len() as u32).to_le_bytes());
+        out.resize(block_at + bound, 0);
+        let compressed = lz4_flex::block::compress_into(value, &mut out[block_at..]);
+        match compressed {
+            Ok(n) if 4 + n < value.len() => {
+                out.truncate(block_at + n);
+                let stored = 4 + n;
+                let len = OVERHEAD + key.len() + stored;
+                let header = &mut out[start..start + HEADER_LEN];
+                header[0..4].copy_from_slice(&(len as u32).to_le_bytes());
+                header[4..12].copy_from_slice(&hash.to_le_bytes());
+                header[12] = FLAG_LZ4;
+                header[13..17].copy_from_slice(&(key.len() as u32).to_le_bytes());
+                header[17..21].copy_from_slice(&(stored as u32).to_le_bytes());
+                header[21..29].copy_from_slice(&expires_at.to_le_bytes());
+                let crc = crc32c::crc32c(&out[start..]);
+                out.extend_from_slice(&crc.to_le_bytes());
+                return;
+            }
+            _ => out.truncate(start),
         }
     }
     encode(hash, 0, key, value, expires_at, out);

@@ -41,6 +41,10 @@ use crate::table::{SegmentMap, SegmentTable};
 use crate::wal::{FrameBuilder, Wal};
 use crate::{MAX_KEY_LEN, MAX_VALUE_LEN};
 
+/// The writer keeps its frame buffer for the next write up to this size; one a large value
+/// grew past it is given back.
+const FRAME_BUFFER_KEPT: usize = 4 << 20;
+
 /// A value read back, with its expiry time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Value {
@@ -244,7 +248,8 @@ impl<'a> Prepared<'a> {
         check_key(key)?;
         check_value(value)?;
         let hash = hasher.hash(key);
-        let mut record = Vec::with_capacity(record::OVERHEAD + key.len() + value.len());
+        // Sized by `encode_put`, which knows whether it compresses.
+        let mut record = Vec::new();
         record::encode_put(hash, key, value, expires_at.unwrap_or(0), &mut record);
         Ok(Prepared {
             hash,
@@ -809,7 +814,10 @@ impl Inner {
             }
             builder.finish();
             let logged = self.wal.append(&frame, lsn);
-            w.frame = frame;
+            // The buffer is reused for the next frame, unless a large value grew it.
+            if frame.capacity() <= FRAME_BUFFER_KEPT {
+                w.frame = frame;
+            }
             w.tombstone = tombstone;
             logged?;
             w.next_lsn += 1;

@@ -421,6 +421,21 @@ impl Wal {
     /// Appends a finished frame with LSN `lsn`. Called under the store's writer lock, so
     /// frames arrive in LSN order.
     pub fn append(&self, frame: &[u8], lsn: u64) -> Result<()> {
+        if frame.len() >= BUFFER_LIMIT {
+            // A large frame (a large value) goes to the file after what is buffered, straight
+            // from the caller's slice rather than through a copy into the buffer.
+            self.since_rotation
+                .fetch_add(frame.len() as u64, Ordering::Relaxed);
+            let mut file = self.file.lock();
+            self.write_out(&mut file)?;
+            if let Err(e) = file.write(frame) {
+                self.poisoned.store(true, Ordering::Release);
+                return Err(Error::io(&self.active_path, e));
+            }
+            // Under the file lock: a sync that sees this LSN finds its frame in the file.
+            self.pending.lock().last_lsn = lsn;
+            return Ok(());
+        }
         let full = {
             let mut p = self.pending.lock();
             p.buf.extend_from_slice(frame);

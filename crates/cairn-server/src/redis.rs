@@ -292,9 +292,19 @@ fn make_room(input: &mut BytesMut, wanted: usize) {
     if input.is_empty() && input.capacity() > KEEP_AT_MOST {
         *input = BytesMut::with_capacity(BUFFER);
     }
-    if wanted > input.capacity() && wanted - input.len() > KEEP_AT_MOST {
-        input.reserve(wanted - input.len());
-    } else if input.capacity() - input.len() < 4096 {
+    let spare = input.capacity() - input.len();
+    if wanted > input.len() {
+        // Room for the rest of the request, and no more: growing a buffer that is nearly
+        // full would double it.
+        let need = wanted - input.len();
+        if need > spare {
+            input.reserve(if need > KEEP_AT_MOST {
+                need
+            } else {
+                need.max(BUFFER)
+            });
+        }
+    } else if spare < 4096 {
         input.reserve(BUFFER);
     }
 }

@@ -70,6 +70,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .init();
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("creating {}", args.data.display()))?;
+    crate::start_allocator_purge();
     let options = ServeOptions {
         data_dir: args.data.clone(),
         redis_addr: SocketAddr::new(args.bind, args.redis_port),
