@@ -160,16 +160,12 @@ impl Kv {
         // The last group may be held for the next pipeline (see `crate::txn`).
         let committed = ctx.txn.commit_or_hold();
         settle_group(committed, &mut outcomes[group_start..], &mut durable);
-        let pushed = ctx.txn.elements_added;
         drop(ctx);
         self.stats.commands.fetch_add(counted, Ordering::Relaxed);
         if let Some(name) = last_command {
             *session.info.last_command.lock() = name;
         }
         drop(state);
-        if pushed {
-            self.elements_ready.notify_waiters();
-        }
         for outcome in &mut outcomes {
             outcome.durable = durable;
         }
@@ -257,6 +253,14 @@ pub fn run_queued(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> Reply {
     };
     if matches!(ctx.after, After::Block { .. }) {
         ctx.after = After::Continue;
+        if let Some((db, keys)) = ctx.session.blocked_on.take() {
+            for key in &keys {
+                ctx.txn
+                    .state
+                    .blocked
+                    .unregister(db, key, &ctx.session.elements_waiter);
+            }
+        }
     }
     reply
 }

@@ -88,8 +88,9 @@ pub enum After {
     Close,
     /// `SHUTDOWN`: stop the server.
     Shutdown,
-    /// A blocking command found nothing: run it again when a list or sorted set receives elements
-    /// ([`Kv::elements_ready`]) or give the null reply after `timeout_ms` (0 = never).
+    /// A blocking command found nothing: run it again when its session's `elements_waiter`
+    /// is woken (one of its keys received elements), or give the null reply after
+    /// `timeout_ms` (0 = never); then call [`Kv::stop_blocking`].
     Block { timeout_ms: u64 },
 }
 
@@ -111,9 +112,6 @@ pub struct Kv {
     pub(crate) credentials: Arc<Credentials>,
     pub stats: ServerStats,
     pub(crate) rng: Mutex<Rng>,
-    /// Notified after every pipeline that added elements to a list or a sorted set (or put
-    /// one under a key), to wake blocked pops.
-    pub elements_ready: tokio::sync::Notify,
     /// Clients waiting in a blocking command.
     pub blocked_clients: AtomicU64,
     /// Lines the server adds to `INFO server` (`tcp_port`, `executable`…).
@@ -171,7 +169,6 @@ impl Kv {
                 rewrites: AtomicU64::new(0),
             },
             rng: Mutex::new(Rng::from_entropy()),
-            elements_ready: tokio::sync::Notify::new(),
             blocked_clients: AtomicU64::new(0),
             info_fields: Mutex::new(Vec::new()),
             dir,
@@ -200,8 +197,19 @@ impl Kv {
         Session::new(info, !self.credentials.required())
     }
 
+    /// Takes a session that was blocked off the keys it waited on.
+    pub fn stop_blocking(&self, session: &mut Session) {
+        if let Some((db, keys)) = session.blocked_on.take() {
+            let mut state = self.state.lock();
+            for key in &keys {
+                state.blocked.unregister(db, key, &session.elements_waiter);
+            }
+        }
+    }
+
     /// Ends a session: forgets its watches and its client entry.
     pub fn disconnect(&self, session: &mut Session) {
+        self.stop_blocking(session);
         self.unwatch(session);
         self.clients.unregister(session.id());
     }

@@ -32,6 +32,7 @@
 //! the way Redis does. An expired key is never returned, also right after a restart, since
 //! every read checks the time.
 
+mod blocked;
 mod collections;
 mod commands;
 mod credentials;

@@ -129,6 +129,10 @@ pub struct Session {
     /// A queued command was refused: `EXEC` answers `EXECABORT`.
     pub multi_failed: bool,
     pub watch: Option<Watch>,
+    /// Woken when a key this client is blocked on receives elements (see `crate::blocked`).
+    pub elements_waiter: Arc<tokio::sync::Notify>,
+    /// The keys `elements_waiter` is registered on: (db, keys).
+    pub blocked_on: Option<(u8, Vec<Vec<u8>>)>,
 }
 
 impl Session {
@@ -141,6 +145,8 @@ impl Session {
             multi: None,
             multi_failed: false,
             watch: None,
+            elements_waiter: Arc::new(tokio::sync::Notify::new()),
+            blocked_on: None,
         }
     }
 

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use crate::blocked::BlockedKeys;
 use crate::encoding::DATABASES;
 use crate::txn::Held;
 
@@ -129,6 +130,8 @@ pub struct State {
     pub keyspace_misses: u64,
     /// Writes of earlier pipelines not yet in the store ([`crate::txn`]'s module doc).
     pub held: Option<Held>,
+    /// Clients blocked on keys, woken by the writes that give those keys elements.
+    pub blocked: BlockedKeys,
 }
 
 impl State {
@@ -144,6 +147,7 @@ impl State {
             keyspace_hits: 0,
             keyspace_misses: 0,
             held: None,
+            blocked: BlockedKeys::default(),
         }
     }
 }

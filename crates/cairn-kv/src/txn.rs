@@ -95,9 +95,6 @@ pub struct Txn<'a> {
     generation_limit: Option<u64>,
     changes: u64,
     expired: u64,
-    /// Elements were added to a list or a sorted set, or one was put under a key: blocked
-    /// clients must look again.
-    pub elements_added: bool,
     /// The collection kept decoded between the commands of a pipeline; its records here are
     /// stale until [`Txn::write_back_parked`] (see [`crate::collections::open`]).
     /// Boxed: it is taken out and put back by every command that goes through the park.
@@ -136,7 +133,6 @@ impl<'a> Txn<'a> {
             generation_limit: None,
             changes: 0,
             expired: 0,
-            elements_added: false,
             parked,
             poisoned: None,
             written_bytes,
@@ -324,10 +320,19 @@ impl<'a> Txn<'a> {
         Ok(())
     }
 
+    /// Wakes the clients blocked on `key` of `db`: it received elements, or a list or sorted
+    /// set was put under it. A command that pushes calls this itself, since a held pipeline
+    /// writes its heads later.
+    pub fn elements_added_to(&mut self, db: u8, key: &[u8]) {
+        self.state.blocked.wake(db, key);
+    }
+
     /// Writes a head record and does the bookkeeping every head write needs.
     fn finish_put_head(&mut self, db: u8, key: &[u8], log_key: Vec<u8>, head: &Head) {
         // RENAME, COPY, MOVE and the STORE commands can give a blocked pop its key.
-        self.elements_added |= matches!(head.kind, Kind::List | Kind::ZSet);
+        if matches!(head.kind, Kind::List | Kind::ZSet) {
+            self.elements_added_to(db, key);
+        }
         self.put(log_key, head.encode());
         self.note_expiry(db, key, head.expire_at);
         self.state.watches.touch(db, key);

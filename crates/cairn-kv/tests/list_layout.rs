@@ -72,3 +72,93 @@ fn pushes_and_pops_at_both_ends_match_a_deque() {
         kv.close().expect("close");
     }
 }
+
+/// The next number of a xorshift sequence.
+fn next(seed: &mut u64) -> u64 {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    *seed
+}
+
+#[test]
+fn inserts_and_removals_anywhere_match_a_vector() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kv = Kv::open(dir.path(), KvOptions::default()).expect("open");
+    // Few distinct values, so that LREM finds several and LINSERT's pivot repeats.
+    let mut model: Vec<String> = (0..300).map(|i| format!("v{}", i % 23)).collect();
+    let mut push = vec!["RPUSH", "l"];
+    push.extend(model.iter().map(String::as_str));
+    run(&kv, &push);
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    for step in 0..300 {
+        let value = format!("v{}", next(&mut seed) % 25);
+        let reply = match next(&mut seed) % 3 {
+            0 => {
+                let before = next(&mut seed).is_multiple_of(2);
+                let new = format!("n{step}");
+                let got = run(
+                    &kv,
+                    &[
+                        "LINSERT",
+                        "l",
+                        if before { "BEFORE" } else { "AFTER" },
+                        &value,
+                        &new,
+                    ],
+                );
+                let expected = match model.iter().position(|x| *x == value) {
+                    Some(at) => {
+                        model.insert(if before { at } else { at + 1 }, new);
+                        model.len() as i64
+                    }
+                    None => -1,
+                };
+                assert_eq!(got, Reply::Integer(expected), "step {step}");
+                "LINSERT"
+            }
+            1 => {
+                let count = (next(&mut seed) % 7) as i64 - 3;
+                let got = run(&kv, &["LREM", "l", &count.to_string(), &value]);
+                let limit = if count == 0 {
+                    usize::MAX
+                } else {
+                    count.unsigned_abs() as usize
+                };
+                let mut hits: Vec<usize> =
+                    (0..model.len()).filter(|&i| model[i] == value).collect();
+                if count < 0 {
+                    hits.reverse();
+                }
+                hits.truncate(limit);
+                hits.sort_unstable();
+                for &i in hits.iter().rev() {
+                    model.remove(i);
+                }
+                assert_eq!(got, Reply::Integer(hits.len() as i64), "step {step}");
+                "LREM"
+            }
+            _ => {
+                let new = format!("p{step}");
+                run(&kv, &["LPUSH", "l", &new]);
+                model.insert(0, new);
+                "LPUSH"
+            }
+        };
+        assert_eq!(contents(&kv), model, "step {step} {reply}");
+        if step % 50 == 49 {
+            let index = (next(&mut seed) % model.len() as u64).to_string();
+            let got = run(&kv, &["LINDEX", "l", &index]);
+            let expected = &model[index.parse::<usize>().expect("index")];
+            assert_eq!(
+                got,
+                Reply::Bulk(Bytes::from(expected.clone())),
+                "step {step}"
+            );
+        }
+    }
+    kv.close().expect("close");
+    drop(kv);
+    let kv = Kv::open(dir.path(), KvOptions::default()).expect("reopen");
+    assert_eq!(contents(&kv), model, "after reopen");
+}

@@ -24,32 +24,66 @@ use crate::txn::Txn;
 /// Elements per chunk.
 pub const CHUNK: u64 = 16;
 
-/// The chunks one command has loaded: a handful at most, so a vector searched in order
-/// (no hashing on every access).
+/// The chunks loaded since the last flush, with whether each changed. Most commands load a
+/// handful, found by a search in order (no hashing on every access); past [`LINEAR_MAX`]
+/// (an RPUSH of a million values, a list kept decoded over a pipeline) a hash index takes
+/// over, so that loading n chunks costs O(n), not O(n²).
 #[derive(Debug, Clone, Default)]
-struct Loaded(Vec<(u64, (Vec<Bytes>, bool))>);
+struct Loaded {
+    chunks: Vec<(u64, (Vec<Bytes>, bool))>,
+    /// Where each chunk is in `chunks`, once there are more than `LINEAR_MAX`.
+    index: std::collections::HashMap<u64, usize>,
+}
+
+/// Chunks searched in order before [`Loaded`] indexes them.
+const LINEAR_MAX: usize = 16;
 
 impl Loaded {
     fn position(&self, seq: u64) -> Option<usize> {
-        self.0.iter().position(|(s, _)| *s == seq)
+        if self.chunks.len() <= LINEAR_MAX {
+            self.chunks.iter().position(|(s, _)| *s == seq)
+        } else {
+            self.index.get(&seq).copied()
+        }
     }
     fn get(&self, seq: &u64) -> Option<&(Vec<Bytes>, bool)> {
-        self.position(*seq).map(|at| &self.0[at].1)
+        self.position(*seq).map(|at| &self.chunks[at].1)
     }
     fn contains_key(&self, seq: &u64) -> bool {
         self.position(*seq).is_some()
     }
+    /// Adds chunk `seq` (not loaded yet); returns where it is.
+    fn push(&mut self, seq: u64, chunk: (Vec<Bytes>, bool)) -> usize {
+        let at = self.chunks.len();
+        self.chunks.push((seq, chunk));
+        if self.chunks.len() > LINEAR_MAX {
+            if self.index.is_empty() {
+                self.index = self
+                    .chunks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (s, _))| (*s, i))
+                    .collect();
+            } else {
+                self.index.insert(seq, at);
+            }
+        }
+        at
+    }
     fn insert(&mut self, seq: u64, chunk: (Vec<Bytes>, bool)) {
         match self.position(seq) {
-            Some(at) => self.0[at].1 = chunk,
-            None => self.0.push((seq, chunk)),
+            Some(at) => self.chunks[at].1 = chunk,
+            None => {
+                self.push(seq, chunk);
+            }
         }
     }
     fn clear(&mut self) {
-        self.0.clear();
+        self.chunks.clear();
+        self.index.clear();
     }
     fn iter_mut(&mut self) -> impl Iterator<Item = (&u64, &mut (Vec<Bytes>, bool))> {
-        self.0.iter_mut().map(|(s, c)| (&*s, c))
+        self.chunks.iter_mut().map(|(s, c)| (&*s, c))
     }
 }
 
@@ -182,11 +216,10 @@ impl List {
             Some(at) => at,
             None => {
                 let items = self.decode_chunk(txn, seq)?;
-                self.loaded.0.push((seq, (items, false)));
-                self.loaded.0.len() - 1
+                self.loaded.push(seq, (items, false))
             }
         };
-        Ok(&mut self.loaded.0[at].1)
+        Ok(&mut self.loaded.chunks[at].1)
     }
 
     /// The elements of chunk `seq` as stored (none if it has no record).
@@ -369,6 +402,82 @@ impl List {
             i += (out.len() - before) as u64;
         }
         Ok(out)
+    }
+
+    /// The indexes of the elements equal to `value`, scanning from the head (`from_tail`:
+    /// from the tail), at most `limit` of them, in scan order. Blocks of elements are cut from
+    /// the chunk records without decoding them whole.
+    pub fn find(
+        &mut self,
+        txn: &mut Txn<'_>,
+        value: &[u8],
+        from_tail: bool,
+        limit: usize,
+    ) -> Result<Vec<u64>> {
+        const BLOCK: u64 = 1024;
+        let mut found = Vec::new();
+        let mut done = 0;
+        while done < self.len && found.len() < limit {
+            let n = BLOCK.min(self.len - done);
+            let start = if from_tail { self.len - done - n } else { done };
+            let block = self.slices(txn, start, start + n - 1)?;
+            let matches = block
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| *x == value)
+                .map(|(j, _)| start + j as u64);
+            if from_tail {
+                let mut in_block: Vec<u64> = matches.collect();
+                in_block.reverse();
+                found.extend(in_block);
+            } else {
+                found.extend(matches);
+            }
+            done += n;
+        }
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    /// Replaces elements `start..end` (`end` exclusive, at most `len`) by `items`, moving
+    /// the elements on the shorter side of the range: the part before `start` or the part
+    /// from `end` on, whichever is smaller, is popped and pushed back, and the rest of the
+    /// list is not touched. An LINSERT or LREM near an end of a long list so costs what lies
+    /// between it and that end, as in Redis's quicklist.
+    pub fn splice(
+        &mut self,
+        txn: &mut Txn<'_>,
+        start: u64,
+        end: u64,
+        items: Vec<Bytes>,
+    ) -> Result<()> {
+        let after = self.len - end;
+        if after <= start {
+            let mut tail = items;
+            if after > 0 {
+                tail.extend(self.range(txn, end, self.len - 1)?);
+            }
+            while self.len > start {
+                self.pop_back(txn)?;
+            }
+            for item in tail {
+                self.push_back(txn, item)?;
+            }
+        } else {
+            let mut head = if start > 0 {
+                self.range(txn, 0, start - 1)?
+            } else {
+                Vec::new()
+            };
+            head.extend(items);
+            for _ in 0..end {
+                self.pop_front(txn)?;
+            }
+            for item in head.into_iter().rev() {
+                self.push_front(txn, item)?;
+            }
+        }
+        Ok(())
     }
 
     pub fn all(&mut self, txn: &mut Txn<'_>) -> Result<Vec<Bytes>> {

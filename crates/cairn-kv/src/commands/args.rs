@@ -93,11 +93,19 @@ pub fn timeout_ms(arg: &[u8]) -> Result<u64> {
 }
 
 /// Asks the connection to block the command for up to `timeout` ms (0 = forever), running it
-/// again whenever a list or sorted set receives elements; the reply is the one for a timeout.
-pub fn block(ctx: &mut Ctx<'_, '_>, timeout: u64) -> Reply {
+/// again whenever one of `keys` receives elements; the reply is the one for a timeout.
+pub fn block(ctx: &mut Ctx<'_, '_>, keys: &[&[u8]], timeout: u64) -> Reply {
     ctx.after = After::Block {
         timeout_ms: timeout,
     };
+    let db = ctx.db();
+    for key in keys {
+        ctx.txn
+            .state
+            .blocked
+            .register(db, key, &ctx.session.elements_waiter);
+    }
+    ctx.session.blocked_on = Some((db, keys.iter().map(|k| k.to_vec()).collect()));
     Reply::NilArray
 }
 

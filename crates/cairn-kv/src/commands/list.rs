@@ -44,7 +44,8 @@ fn push(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], front: bool, only_existing: bool)
     let Some(len) = len else {
         return Ok(Reply::Integer(0));
     };
-    ctx.txn.elements_added = true;
+    let db = ctx.db();
+    ctx.txn.elements_added_to(db, args[1]);
     Ok(Reply::Integer(len as i64))
 }
 
@@ -179,15 +180,14 @@ pub fn linsert(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let Some((head, mut list)) = load(ctx, args[1])? else {
         return Ok(Reply::Integer(0));
     };
-    let mut items = list.all(&mut ctx.txn)?;
-    let Some(at) = items.iter().position(|x| x == args[3]) else {
+    let Some(&at) = list.find(&mut ctx.txn, args[3], false, 1)?.first() else {
         return Ok(Reply::Integer(-1));
     };
-    items.insert(if before { at } else { at + 1 }, ctx.keep(args[4]));
-    let len = items.len();
-    list.rewrite(&mut ctx.txn, items)?;
+    let at = if before { at } else { at + 1 };
+    let item = ctx.keep(args[4]);
+    list.splice(&mut ctx.txn, at, at, vec![item])?;
+    let len = list.len;
     save(ctx, args[1], head, &mut list)?;
-    ctx.txn.elements_added = true;
     Ok(Reply::Integer(len as i64))
 }
 
@@ -196,35 +196,31 @@ pub fn lrem(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let Some((head, mut list)) = load(ctx, args[1])? else {
         return Ok(Reply::Integer(0));
     };
-    let items = list.all(&mut ctx.txn)?;
     let limit = if count == 0 {
         usize::MAX
     } else {
         count.unsigned_abs() as usize
     };
-    let mut removed = 0;
-    let mut keep = vec![true; items.len()];
-    let order: Box<dyn Iterator<Item = usize>> = if count < 0 {
-        Box::new((0..items.len()).rev())
-    } else {
-        Box::new(0..items.len())
-    };
-    for i in order {
-        if removed == limit {
-            break;
-        }
-        if items[i] == args[3] {
-            keep[i] = false;
-            removed += 1;
-        }
-    }
+    let mut found = list.find(&mut ctx.txn, args[3], count < 0, limit)?;
+    let removed = found.len();
     if removed > 0 {
-        let kept = items
-            .into_iter()
-            .zip(keep)
-            .filter_map(|(x, k)| k.then_some(x))
+        // Only the span from the first to the last removed element changes.
+        found.sort_unstable();
+        let (first, last) = (found[0], found[removed - 1]);
+        let between = list.range(&mut ctx.txn, first, last)?;
+        let mut gone = found.iter().peekable();
+        let kept = (first..=last)
+            .zip(between)
+            .filter_map(|(i, x)| {
+                if gone.peek() == Some(&&i) {
+                    gone.next();
+                    None
+                } else {
+                    Some(x)
+                }
+            })
             .collect();
-        list.rewrite(&mut ctx.txn, kept)?;
+        list.splice(&mut ctx.txn, first, last + 1, kept)?;
         save(ctx, args[1], head, &mut list)?;
     }
     Ok(Reply::Integer(removed as i64))
@@ -376,7 +372,8 @@ fn move_one(
         }
         save(ctx, dst, dst_head, &mut dst_list)?;
     }
-    ctx.txn.elements_added = true;
+    let db = ctx.db();
+    ctx.txn.elements_added_to(db, dst);
     Ok(Some(item))
 }
 
@@ -404,7 +401,7 @@ fn blocking_pop(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], front: bool) -> Result<Re
             }
         }
     }
-    Ok(block(ctx, timeout))
+    Ok(block(ctx, keys, timeout))
 }
 
 pub fn blpop(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
@@ -436,7 +433,7 @@ fn blocking_move(
     match move_one(ctx, args[1], args[2], from, to)? {
         Some(item) => Ok(Reply::Bulk(item)),
         None => {
-            block(ctx, timeout);
+            block(ctx, &args[1..2], timeout);
             Ok(Reply::Nil)
         }
     }

@@ -118,7 +118,8 @@ pub fn zadd(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let (added, changed, incr_result) = counts.unwrap_or((0, 0, None));
     if added > 0 {
         // The set may have just been made: a blocked BZPOPMIN may take from it.
-        ctx.txn.elements_added = true;
+        let db = ctx.db();
+        ctx.txn.elements_added_to(db, args[1]);
     }
     if incr {
         return Ok(incr_result.map_or(Reply::Nil, Reply::Double));
@@ -654,7 +655,7 @@ fn blocking_pop(ctx: &mut Ctx<'_, '_>, args: &[&[u8]], max: bool) -> Result<Repl
             Reply::Double(score),
         ]));
     }
-    Ok(block(ctx, timeout))
+    Ok(block(ctx, &args[1..args.len() - 1], timeout))
 }
 
 pub fn bzpopmin(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
