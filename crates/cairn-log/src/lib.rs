@@ -52,6 +52,7 @@
 
 mod bloom;
 mod cache;
+mod check;
 mod error;
 mod hash;
 mod index;
@@ -63,14 +64,17 @@ mod persist;
 mod reader;
 mod record;
 mod recovery;
+mod repair;
 mod segment;
 mod store;
 mod table;
 mod wal;
 
+pub use check::{check, CheckReport, Damage};
 pub use error::{Error, Result};
 pub use options::{Durability, Options};
 pub use reader::Reader;
+pub use repair::{repair, RepairReport, RepairSource};
 pub use store::{Batch, PendingCommit, ScanPage, Stats, Store, Value};
 
 /// The longest key accepted: 64 KiB.

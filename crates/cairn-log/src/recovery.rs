@@ -152,10 +152,19 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
         .flat_map(|(_, f)| f.ops.iter().map(|op| op.segment))
         .filter(|&id| id != 0)
         .collect();
+    // Replay appends these bytes to a segment: the active one is mapped to hold them even
+    // when it is already larger than `max_segment_size` (a store reopened with a smaller one).
+    let mut replayed_bytes: BTreeMap<u32, u64> = BTreeMap::new();
+    for (_, frame) in &frames {
+        for op in frame.ops.iter().filter(|op| op.segment != 0) {
+            *replayed_bytes.entry(op.segment).or_default() += op.bytes.len() as u64;
+        }
+    }
     let mut segments = BTreeMap::new();
     for s in listed.values() {
         let capacity = if s.id == meta.active_segment {
-            options.max_segment_size
+            let replayed = replayed_bytes.get(&s.id).copied().unwrap_or(0);
+            options.max_segment_size.max(s.len + replayed)
         } else {
             0
         };
@@ -407,7 +416,7 @@ fn check_index_within_segments(
 }
 
 /// Takes `LOCK`, or fails with [`Error::Locked`] when another handle holds it.
-fn take_lock(layout: &Layout) -> Result<File> {
+pub(crate) fn take_lock(layout: &Layout) -> Result<File> {
     let path = layout.lock();
     let file = OpenOptions::new()
         .read(true)

@@ -248,6 +248,35 @@ impl WalFileContents {
         })
     }
 
+    /// Reads `path` as far as its frames are valid, for a check or a salvage: the frames up
+    /// to the first damaged one, and the damage (`None` when the file reads whole; a torn
+    /// tail of the active file is not damage). A file whose header is damaged has no frames.
+    pub fn read_up_to_damage(
+        path: &Path,
+        active: bool,
+    ) -> Result<(WalFileContents, Option<Error>)> {
+        match WalFileContents::read(path, active) {
+            Ok(contents) => Ok((contents, None)),
+            Err(damage @ (Error::Corrupt { .. } | Error::Format { .. })) => {
+                let offset = match &damage {
+                    Error::Corrupt { offset, .. } => *offset as usize,
+                    _ => 0,
+                };
+                let mut bytes = std::fs::read(path).at(path)?;
+                let valid_len = if offset >= FILE_HEADER_LEN { offset } else { 0 };
+                bytes.truncate(valid_len);
+                let contents = WalFileContents {
+                    path: path.into(),
+                    bytes,
+                    valid_len,
+                    has_zero_tail: false,
+                };
+                Ok((contents, Some(damage)))
+            }
+            Err(other) => Err(other),
+        }
+    }
+
     /// The valid frames, in order.
     pub fn frames(&self) -> impl Iterator<Item = Frame<'_>> + '_ {
         let mut at = FILE_HEADER_LEN.min(self.valid_len);

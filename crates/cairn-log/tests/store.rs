@@ -715,3 +715,42 @@ fn a_value_larger_than_the_wal_buffer_is_logged_in_order_and_replayed() {
         );
     }
 }
+
+#[test]
+fn a_crashed_store_reopens_with_a_smaller_segment_size() {
+    // The active segment already holds more than the new max_segment_size, and replay
+    // appends more to it: it used to fail with "append past the segment's mapped capacity".
+    let live = tempfile::tempdir().expect("tempdir");
+    let big = Options {
+        durability: Durability::No,
+        background_maintenance: false,
+        ..Options::default()
+    };
+    let store = Store::open(live.path(), big.clone()).expect("open");
+    for i in 0..2000u32 {
+        store
+            .put(&i.to_le_bytes(), &[i as u8; 100], None)
+            .expect("put");
+    }
+    store.checkpoint().expect("checkpoint");
+    for i in 2000..2500u32 {
+        store
+            .put(&i.to_le_bytes(), &[i as u8; 100], None)
+            .expect("put");
+    }
+    store.flush().expect("flush");
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(live.path(), dir.path());
+    let small = Options {
+        max_segment_size: 32 << 10,
+        ..big
+    };
+    let store = Store::open(dir.path(), small).expect("reopen with smaller segments");
+    for i in 0..2500u32 {
+        assert_eq!(
+            store.get(&i.to_le_bytes()).expect("get").as_deref(),
+            Some(&[i as u8; 100][..])
+        );
+    }
+    store.put(b"after", b"x", None).expect("writes go on");
+}

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use cairn_kv::{After, Kv, Outcome, PendingCommit, Session};
+use cairn_kv::{After, Kv, Outcome, PendingCommit, Reply, Session};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -148,7 +148,7 @@ impl Connection {
                         // Answer what came before, then wait.
                         self.reply_when_durable(&mut output, durable).await?;
                         durable = PendingCommit::default();
-                        outcome = self.block(batch[next + i], timeout_ms).await;
+                        outcome = self.block(batch[next + i], timeout_ms, outcome.reply).await;
                     }
                     durable = durable.max(outcome.durable);
                     match outcome.after {
@@ -241,25 +241,22 @@ impl Connection {
         Ok(())
     }
 
-    /// Re-runs a blocking command whenever a list receives elements, until it is served or
-    /// its timeout passes.
-    async fn block(&mut self, request: &[&[u8]], timeout_ms: u64) -> Outcome {
+    /// Waits until a key of a blocking command that found nothing receives elements, then
+    /// runs it again, until it is served or its timeout passes; `timeout_reply` is what it
+    /// answered when it found nothing.
+    async fn block(&mut self, request: &[&[u8]], timeout_ms: u64, timeout_reply: Reply) -> Outcome {
         let deadline = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms));
         self.kv.blocked_clients.fetch_add(1, Ordering::Relaxed);
         // A client that hangs up while blocked must not leave its task waiting forever:
         // watch the socket until it either closes or sends more (which waits its turn).
         let mut watch_socket = true;
+        // The command registered the session's waiter on its keys when it found nothing; a
+        // push to one of them wakes it, and a wake-up before the wait is kept as a permit.
+        let waiter = Arc::clone(&self.session.elements_waiter);
+        let mut timeout_reply = timeout_reply;
         let outcome = loop {
-            let notified = self.kv.elements_ready.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let outcome = self.kv.execute(&mut self.session, request);
-            if !matches!(outcome.after, After::Block { .. }) {
-                break outcome;
-            }
-            let timeout_reply = outcome.reply;
             let expired = tokio::select! {
-                _ = notified => false,
+                _ = waiter.notified() => false,
                 _ = sleep_until_or_forever(deadline) => true,
                 _ = self.stopping.changed() => true,
                 hung_up = peer_closed(&self.socket), if watch_socket => {
@@ -278,7 +275,13 @@ impl Connection {
                     after: After::Continue,
                 };
             }
+            let outcome = self.kv.execute(&mut self.session, request);
+            if !matches!(outcome.after, After::Block { .. }) {
+                break outcome;
+            }
+            timeout_reply = outcome.reply;
         };
+        self.kv.stop_blocking(&mut self.session);
         self.kv.blocked_clients.fetch_sub(1, Ordering::Relaxed);
         outcome
     }
