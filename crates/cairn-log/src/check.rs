@@ -70,7 +70,11 @@ impl CheckReport {
             Error::Io { file, source } => (file, 0, source.to_string()),
             other => (PathBuf::new(), 0, other.to_string()),
         };
-        self.damage.push(Damage { file, offset, what });
+        let damage = Damage { file, offset, what };
+        // A damaged record is met twice: by the segment scan and by its index entry.
+        if !self.damage.contains(&damage) {
+            self.damage.push(damage);
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! cairn-log stores directly.
 
 mod blob_cli;
+mod check_cli;
 mod kv_json;
 mod output;
 mod serve;
@@ -82,6 +83,10 @@ enum Command {
         #[command(subcommand)]
         command: sqlite_cli::SqliteCommand,
     },
+    /// Verify every store of a data directory (the server stopped): exit status 1 on damage.
+    Check(check_cli::CheckArgs),
+    /// Salvage the damaged stores of a data directory, keeping the damaged files aside.
+    Repair(check_cli::CheckArgs),
     /// Work with a cairn-log store directory directly (the process takes its lock).
     Log {
         #[command(subcommand)]
@@ -119,6 +124,8 @@ fn main() -> anyhow::Result<()> {
         Command::Kv { command } => kv_json::run(command),
         Command::Blob { command } => blob_cli::run(command),
         Command::Sqlite { command } => sqlite_cli::run(command),
+        Command::Check(args) => check_cli::check(args),
+        Command::Repair(args) => check_cli::repair(args),
         Command::Log { command } => log_command(command),
     }
 }
