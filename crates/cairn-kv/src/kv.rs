@@ -26,7 +26,7 @@ use crate::session::{Clients, Session};
 use crate::state::State;
 use crate::txn::{Held, Txn, GENERATION_META};
 
-const SEED_META: &str = "seed";
+pub(crate) const SEED_META: &str = "seed";
 
 /// Settings of the Redis door.
 #[derive(Debug, Clone)]

@@ -100,6 +100,11 @@ impl WatchRegistry {
     }
 
     /// Marks every client watching `key` in `db` dirty.
+    /// Every watched key.
+    pub fn watched(&self) -> Vec<(u8, Vec<u8>)> {
+        self.watchers.keys().cloned().collect()
+    }
+
     pub fn touch(&self, db: u8, key: &[u8]) {
         if self.watchers.is_empty() {
             return;

@@ -107,6 +107,8 @@ pub struct Txn<'a> {
     written_bytes: usize,
     /// When the oldest write held from an earlier transaction was made, if any (unix ms).
     held_since: Option<u64>,
+    /// Writes made straight to the store (a clear) that the commit's durability covers.
+    written: PendingCommit,
 }
 
 impl<'a> Txn<'a> {
@@ -137,6 +139,7 @@ impl<'a> Txn<'a> {
             poisoned: None,
             written_bytes,
             held_since,
+            written: PendingCommit::default(),
         }
     }
 
@@ -448,7 +451,7 @@ impl<'a> Txn<'a> {
             };
         }
         if batch.is_empty() {
-            return Ok(PendingCommit::default());
+            return Ok(std::mem::take(&mut self.written));
         }
         let (pending, presence) = self.store.write_batch_counted(&batch)?;
         let mut count_delta = [0i64; DATABASES];
@@ -475,7 +478,50 @@ impl<'a> Txn<'a> {
         }
         state.changes_since_save += changes;
         state.expired_keys += expired;
-        Ok(pending)
+        Ok(pending.max(std::mem::take(&mut self.written)))
+    }
+
+    /// Deletes every key of every database with one clear of the store (FLUSHALL, or a
+    /// FLUSHDB of the only database with keys), whatever their number; false, doing nothing,
+    /// when this transaction has writes of its own (inside an `EXEC`), which the caller then
+    /// deletes key by key so that the `EXEC` stays one atomic write.
+    pub fn clear_everything(&mut self) -> Result<bool> {
+        if !self.writes.is_empty()
+            || self.parked.is_some()
+            || !self.volatile.is_empty()
+            || self.generation_limit.is_some()
+        {
+            return Ok(false);
+        }
+        // Clients watching a key that exists see it go.
+        for (db, key) in self.state.watches.watched() {
+            let string = head_key(db, &key, true);
+            let other = head_key(db, &key, false);
+            if self.store.contains(&string)? || self.store.contains(&other)? {
+                self.state.watches.touch(db, &key);
+            }
+        }
+        let cleared = self.store.clear()?;
+        // What the keyspace keeps beside the keys: its bucket seed and the generations it
+        // reserved (a generation is never handed out twice).
+        let (k0, k1) = self.state.seed;
+        let mut seed = k0.to_le_bytes().to_vec();
+        seed.extend_from_slice(&k1.to_le_bytes());
+        let mut batch = Batch::new();
+        batch.put(meta_key(crate::kv::SEED_META), seed);
+        batch.put(
+            meta_key(GENERATION_META),
+            self.state.generation_limit.to_le_bytes().to_vec(),
+        );
+        let kept = self.store.write_batch_deferred(&batch)?;
+        self.written = self.written.max(cleared).max(kept);
+        self.sole_heads.clear();
+        for db in &mut self.state.dbs {
+            self.changes += db.keys;
+            db.keys = 0;
+            db.volatile = Default::default();
+        }
+        Ok(true)
     }
 
     /// Ends a pipeline: holds its writes for the next transaction when the module doc's

@@ -21,7 +21,7 @@ use crate::meta::Meta;
 use crate::persist;
 use crate::recovery::take_lock;
 use crate::segment::{self, Segment};
-use crate::wal::{Wal, WalFileContents};
+use crate::wal::{Wal, WalFileContents, CLEAR_SEGMENT};
 
 /// One damaged place.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,7 +153,11 @@ fn check_wal(
             if frame.lsn < checkpoint_lsn {
                 continue;
             }
-            for op in frame.ops.iter().filter(|op| op.segment != 0) {
+            for op in frame
+                .ops
+                .iter()
+                .filter(|op| op.segment != 0 && op.segment != CLEAR_SEGMENT)
+            {
                 placed.insert(
                     (op.segment, op.offset),
                     (op.record.hash, op.bytes.len() as u32),

@@ -368,6 +368,13 @@ impl Index {
     pub fn len(&self) -> usize {
         self.shards.iter().map(|s| s.read().len()).sum()
     }
+
+    /// Forgets every entry.
+    pub fn clear(&self) {
+        for shard in &self.shards {
+            *shard.write() = Shard::default();
+        }
+    }
 }
 
 #[cfg(test)]

@@ -50,7 +50,7 @@ use crate::persist;
 use crate::segment::{self, Segment, HEADER_LEN};
 use crate::store::{now_ms, Inner, Maintenance, Writer};
 use crate::table::SegmentTable;
-use crate::wal::{Wal, WalFileContents};
+use crate::wal::{Wal, WalFileContents, CLEAR_SEGMENT};
 
 /// Opens (creating or recovering) the store in `dir`.
 pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
@@ -150,13 +150,13 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
     let replay_targets: BTreeSet<u32> = frames
         .iter()
         .flat_map(|(_, f)| f.ops.iter().map(|op| op.segment))
-        .filter(|&id| id != 0)
+        .filter(|&id| id != 0 && id != CLEAR_SEGMENT)
         .collect();
     // Replay appends these bytes to a segment: the active one is mapped to hold them even
     // when it is already larger than `max_segment_size` (a store reopened with a smaller one).
     let mut replayed_bytes: BTreeMap<u32, u64> = BTreeMap::new();
     for (_, frame) in &frames {
-        for op in frame.ops.iter().filter(|op| op.segment != 0) {
+        for op in frame.ops.iter().filter(|op| is_placed(op.segment)) {
             *replayed_bytes.entry(op.segment).or_default() += op.bytes.len() as u64;
         }
     }
@@ -201,7 +201,7 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
     // Pass 1: records to their places.
     let mut last_placed = None;
     for (file, frame) in &frames {
-        for op in frame.ops.iter().filter(|op| op.segment != 0) {
+        for op in frame.ops.iter().filter(|op| is_placed(op.segment)) {
             let seg = match segments.get(&op.segment) {
                 Some(seg)
                     if !listed.contains_key(&op.segment) || op.segment == meta.active_segment =>
@@ -314,7 +314,9 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
     for (_, frame) in &frames {
         for op in &frame.ops {
             let hash = op.record.hash;
-            if op.record.is_tombstone() {
+            if op.segment == CLEAR_SEGMENT {
+                inner.apply_clear();
+            } else if op.record.is_tombstone() {
                 inner.apply_delete(hash, op.record.key);
             } else {
                 let old = inner.apply_put(
@@ -339,6 +341,11 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
     drop(wal_files);
     crate::maintenance::come_to_rest(&inner)?;
     Ok(inner)
+}
+
+/// Whether an op of segment `id` places a record: not a delete (0), not a clear.
+fn is_placed(id: u32) -> bool {
+    id != 0 && id != CLEAR_SEGMENT
 }
 
 /// The first file showing that `layout` already holds a store's data, when its metadata is

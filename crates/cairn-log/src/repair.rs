@@ -30,7 +30,7 @@ use crate::record::Record;
 use crate::recovery::take_lock;
 use crate::segment::{self, Segment};
 use crate::store::{now_ms, Store};
-use crate::wal::{Wal, WalFileContents};
+use crate::wal::{Wal, WalFileContents, CLEAR_SEGMENT};
 
 /// Where the live records were taken from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -333,6 +333,10 @@ impl Salvage<'_> {
             let (contents, damage) = WalFileContents::read_up_to_damage(&path, active)?;
             for frame in contents.frames().filter(|f| f.lsn >= checkpoint_lsn) {
                 for op in &frame.ops {
+                    if op.segment == CLEAR_SEGMENT {
+                        let _ = self.target.clear()?;
+                        continue;
+                    }
                     self.apply(&op.record, &path, 0)?;
                     placed.insert((op.segment, op.offset));
                 }

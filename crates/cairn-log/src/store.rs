@@ -38,7 +38,7 @@ use crate::reader::Reader;
 use crate::record;
 use crate::segment::{self, Segment, HEADER_LEN};
 use crate::table::{SegmentMap, SegmentTable};
-use crate::wal::{FrameBuilder, Wal};
+use crate::wal::{FrameBuilder, Wal, CLEAR_SEGMENT};
 use crate::{MAX_KEY_LEN, MAX_VALUE_LEN};
 
 /// The writer keeps its frame buffer for the next write up to this size; one a large value
@@ -363,6 +363,29 @@ impl Store {
         let mut presence = Vec::with_capacity(prepared.len());
         let (_, lsn) = self.inner.log_and_apply(&prepared, Some(&mut presence))?;
         Ok((PendingCommit { lsn }, presence))
+    }
+
+    /// Deletes every key at once: one WAL frame, whatever the number of keys, instead of a
+    /// tombstone each. Every segment's bytes become dead, for compaction to reclaim. Pass
+    /// the result to [`Store::wait_durable`] as for a batch.
+    pub fn clear(&self) -> Result<PendingCommit> {
+        self.inner.check_open()?;
+        self.inner.wal.check_poisoned()?;
+        let mut w = self.inner.writer.lock();
+        let lsn = w.next_lsn;
+        let mut frame = std::mem::take(&mut w.frame);
+        frame.clear();
+        let mut tombstone = Vec::new();
+        record::encode_tombstone(0, b"", &mut tombstone);
+        let mut builder = FrameBuilder::new(&mut frame, lsn);
+        builder.op(CLEAR_SEGMENT, 0, &tombstone);
+        builder.finish();
+        let logged = self.inner.wal.append(&frame, lsn);
+        w.frame = frame;
+        logged?;
+        w.next_lsn += 1;
+        self.inner.apply_clear();
+        Ok(PendingCommit { lsn: Some(lsn) })
     }
 
     /// Encodes every write of `batch` as the records it will log.
@@ -862,6 +885,17 @@ impl Inner {
             }
         }
         Ok(false)
+    }
+
+    /// Forgets every key (a logged clear): the index empties and every byte of every segment
+    /// is dead. Records placed later in the active segment are live again when indexed; the
+    /// dead count of that segment then overstates, which only makes compaction look at it
+    /// sooner.
+    pub fn apply_clear(&self) {
+        self.index.clear();
+        for segment in self.segments.all().values() {
+            segment.set_dead_bytes(segment.len().saturating_sub(HEADER_LEN));
+        }
     }
 
     /// Points `key` at `entry`, accounting the replaced record as dead. Returns the entry it

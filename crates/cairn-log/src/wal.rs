@@ -17,7 +17,8 @@
 //! 12  4  op count    u32
 //! 16     ops: segment u32, offset u64, then a record (record.rs). A put's record is placed at
 //!        (segment, offset) of the segments; a delete's tombstone has segment 0 and is not
-//!        placed anywhere.
+//!        placed anywhere; a tombstone of the empty key with segment 0xFFFFFFFF
+//!        ([`CLEAR_SEGMENT`]) deletes every key (`Store::clear`).
 //! ..  4  CRC32C of every byte of the frame before it
 //! ```
 //!
@@ -46,6 +47,8 @@ use crate::record::Record;
 use crate::segment::sync_dir;
 
 pub(crate) const ACTIVE_NAME: &str = "wal_active.log";
+/// The segment of the op that clears the store: no segment has this id.
+pub(crate) const CLEAR_SEGMENT: u32 = u32::MAX;
 const MAGIC: [u8; 4] = *b"CLWL";
 const VERSION: u32 = 1;
 pub(crate) const FILE_HEADER_LEN: usize = 16;

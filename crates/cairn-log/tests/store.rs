@@ -754,3 +754,60 @@ fn a_crashed_store_reopens_with_a_smaller_segment_size() {
     }
     store.put(b"after", b"x", None).expect("writes go on");
 }
+
+#[test]
+fn clear_deletes_every_key_in_one_frame_and_survives_a_crash() {
+    let live = tempfile::tempdir().expect("tempdir");
+    let options = Options {
+        durability: Durability::No,
+        background_maintenance: false,
+        max_segment_size: 64 << 10,
+        ..Options::default()
+    };
+    let store = Store::open(live.path(), options.clone()).expect("open");
+    for i in 0..3000u32 {
+        store.put(&i.to_le_bytes(), b"before", None).expect("put");
+    }
+    store.checkpoint().expect("checkpoint");
+    for i in 3000..4000u32 {
+        store.put(&i.to_le_bytes(), b"before", None).expect("put");
+    }
+    let wal_before = store.stats().wal_bytes;
+    let _ = store.clear().expect("clear");
+    assert!(
+        store.stats().wal_bytes - wal_before < 100,
+        "one small frame, not a tombstone per key"
+    );
+    assert_eq!(store.stats().live_keys, 0);
+    assert_eq!(store.get(&5u32.to_le_bytes()).expect("get"), None);
+    for i in 0..10u32 {
+        store.put(&i.to_le_bytes(), b"after", None).expect("put");
+    }
+    store.flush().expect("flush");
+    // A crash: the clear is replayed between the puts around it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(live.path(), dir.path());
+    let crashed = Store::open(dir.path(), options.clone()).expect("recover");
+    assert_eq!(crashed.stats().live_keys, 10);
+    for i in 0..4000u32 {
+        let want = (i < 10).then_some(&b"after"[..]);
+        assert_eq!(
+            crashed.get(&i.to_le_bytes()).expect("get").as_deref(),
+            want,
+            "key {i}"
+        );
+    }
+    // Compaction gives back the space of what was cleared.
+    let before = crashed.stats().segment_bytes;
+    crashed.checkpoint().expect("checkpoint");
+    crashed.compact().expect("compact");
+    crashed.checkpoint().expect("checkpoint");
+    assert!(
+        crashed.stats().segment_bytes < before / 2,
+        "{} bytes of segments left of {before}",
+        crashed.stats().segment_bytes
+    );
+    crashed.close().expect("close");
+    let reopened = Store::open(dir.path(), options).expect("reopen");
+    assert_eq!(reopened.stats().live_keys, 10);
+}

@@ -327,6 +327,13 @@ pub fn dbsize(ctx: &mut Ctx<'_, '_>, _args: &[&[u8]]) -> Result<Reply> {
 
 /// Deletes every key of `db` (every database when `None`).
 pub fn flush(ctx: &mut Ctx<'_, '_>, db: Option<u8>) -> Result<()> {
+    let only_db_with_keys = db.is_none_or(|db| {
+        let dbs = &ctx.txn.state.dbs;
+        (0..dbs.len()).all(|d| d == usize::from(db) || dbs[d].keys == 0)
+    });
+    if only_db_with_keys && ctx.txn.clear_everything()? {
+        return Ok(());
+    }
     let heads = head_log_keys(ctx, db)?;
     for log_key in heads {
         let Some(bytes) = ctx.txn.get(&log_key)? else {
