@@ -915,10 +915,76 @@ mod tests {
         );
     }
 
+    /// Takes every request of `input` delivered in pieces cut at `cuts`, one batch after each
+    /// piece: the requests' arguments and the protocol error that ended them, if any.
+    fn take_in_pieces(
+        input: &[u8],
+        cuts: &[usize],
+        max: usize,
+    ) -> (Vec<Vec<Vec<u8>>>, Option<ProtocolError>) {
+        let mut buf = BytesMut::new();
+        let mut requests = Requests::default();
+        let mut out = Vec::new();
+        let mut at = 0;
+        let mut points: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
+        points.push(input.len());
+        points.sort_unstable();
+        for point in points {
+            buf.extend_from_slice(&input[at..point.max(at)]);
+            at = point.max(at);
+            loop {
+                let error = requests.take(&mut buf, max, Limits::default());
+                for i in 0..requests.len() {
+                    out.push(request(&requests, i).iter().map(|a| a.to_vec()).collect());
+                }
+                if error.is_some() {
+                    return (out, error);
+                }
+                if requests.len() < max {
+                    break;
+                }
+            }
+        }
+        (out, None)
+    }
+
+    /// A stream of well-formed and malformed requests.
+    fn stream() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let arg = proptest::collection::vec(any::<u8>(), 0..20);
+        let request = prop_oneof![
+            4 => proptest::collection::vec(arg, 0..6).prop_map(|args| {
+                let mut out = format!("*{}\r\n", args.len()).into_bytes();
+                for a in args {
+                    out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+                    out.extend_from_slice(&a);
+                    out.extend_from_slice(b"\r\n");
+                }
+                out
+            }),
+            1 => "[a-z ]{0,12}".prop_map(|line| format!("{line}\r\n").into_bytes()),
+            1 => proptest::collection::vec(any::<u8>(), 0..8),
+        ];
+        proptest::collection::vec(request, 0..8).prop_map(|requests| requests.concat())
+    }
+
     proptest::proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(input in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
             let _ = parse_all(&input);
+        }
+
+        /// However the input is cut into reads, and however many requests a batch takes, the
+        /// resumed scan yields the requests (and the error) of scanning it whole.
+        #[test]
+        fn a_stream_read_in_pieces_gives_the_requests_of_reading_it_whole(
+            input in stream(),
+            cuts in proptest::collection::vec(0usize..1000, 0..12),
+            max in 1usize..4,
+        ) {
+            let whole = take_in_pieces(&input, &[], 512);
+            let pieces = take_in_pieces(&input, &cuts, max);
+            proptest::prop_assert_eq!(pieces, whole);
         }
     }
 }
