@@ -43,6 +43,20 @@ impl std::fmt::Display for Damage {
     }
 }
 
+impl From<Error> for Damage {
+    /// The place an error names (offset 0 when it names a file only).
+    fn from(error: Error) -> Damage {
+        let (file, offset, what) = match error {
+            Error::Corrupt { file, offset, what } => (file, offset, what),
+            Error::Format { file, what } => (file, 0, what),
+            Error::Missing { file, why } => (file, 0, format!("missing ({why})")),
+            Error::Io { file, source } => (file, 0, source.to_string()),
+            other => (PathBuf::new(), 0, other.to_string()),
+        };
+        Damage { file, offset, what }
+    }
+}
+
 /// What [`check`] found.
 #[derive(Debug, Clone, Default)]
 pub struct CheckReport {
@@ -63,14 +77,7 @@ impl CheckReport {
     }
 
     fn note(&mut self, error: Error) {
-        let (file, offset, what) = match error {
-            Error::Corrupt { file, offset, what } => (file, offset, what),
-            Error::Format { file, what } => (file, 0, what),
-            Error::Missing { file, why } => (file, 0, format!("missing ({why})")),
-            Error::Io { file, source } => (file, 0, source.to_string()),
-            other => (PathBuf::new(), 0, other.to_string()),
-        };
-        let damage = Damage { file, offset, what };
+        let damage = Damage::from(error);
         // A damaged record is met twice: by the segment scan and by its index entry.
         if !self.damage.contains(&damage) {
             self.damage.push(damage);

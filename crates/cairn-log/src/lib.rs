@@ -27,6 +27,9 @@
 //!   (`recovery.rs`) replays the WAL from the last checkpoint.
 //! * **Compaction** (`maintenance.rs`) rewrites sealed segments whose dead share passes a
 //!   threshold, in the background, while reads and writes go on.
+//! * **Check and repair** (`check.rs`, `repair.rs`): [`check`] verifies every file of a closed
+//!   store without writing; [`repair`] salvages every record that still reads into a new
+//!   store and keeps the damaged one aside.
 //!
 //! # Guarantees
 //!
@@ -36,6 +39,8 @@
 //! * A batch is atomic across crashes.
 //! * Every byte read from disk is checksummed; damage is reported as [`Error::Corrupt`] with the
 //!   file and offset, never returned as data. A torn WAL tail left by a crash is cut.
+//! * A directory that holds a store's data is never opened as a new store: a missing
+//!   `metadata.meta` or active WAL is [`Error::Missing`], and nothing is written.
 //! * One process at a time: the directory's `LOCK` file is held while the store is open.
 //!
 //! # Example

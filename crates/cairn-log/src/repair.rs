@@ -225,14 +225,7 @@ struct Salvage<'a> {
 impl Salvage<'_> {
     /// Notes what was lost.
     fn lose(&mut self, error: Error) {
-        let (file, offset, what) = match error {
-            Error::Corrupt { file, offset, what } => (file, offset, what),
-            Error::Format { file, what } => (file, 0, what),
-            Error::Missing { file, why } => (file, 0, format!("missing ({why})")),
-            Error::Io { file, source } => (file, 0, source.to_string()),
-            other => (PathBuf::new(), 0, other.to_string()),
-        };
-        self.lost.push(Damage { file, offset, what });
+        self.lost.push(Damage::from(error));
     }
 
     /// Writes `record` (a put or a delete) to the new store; a record whose value does not

@@ -5,21 +5,17 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use cairn_log::{check, repair, Durability, Options, RepairSource, Store};
+use cairn_log::{check, repair, RepairSource, Store};
 
 #[path = "support/copy_dir.rs"]
 mod copy_dir;
 
 use copy_dir::copy_dir;
 
-fn options() -> Options {
-    Options {
-        durability: Durability::No,
-        background_maintenance: false,
-        max_segment_size: 32 << 10,
-        ..Options::default()
-    }
-}
+#[path = "support/small_segments.rs"]
+mod small_segments;
+
+use small_segments::options;
 
 const KEYS: u32 = 3000;
 

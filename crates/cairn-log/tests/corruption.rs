@@ -3,21 +3,17 @@
 
 use std::path::{Path, PathBuf};
 
-use cairn_log::{Durability, Error, Options, Store};
+use cairn_log::{Error, Store};
 
 #[path = "support/copy_dir.rs"]
 mod copy_dir;
 
 use copy_dir::copy_dir;
 
-fn options() -> Options {
-    Options {
-        durability: Durability::No,
-        background_maintenance: false,
-        max_segment_size: 32 << 10,
-        ..Options::default()
-    }
-}
+#[path = "support/small_segments.rs"]
+mod small_segments;
+
+use small_segments::options;
 
 fn value(i: u32) -> Vec<u8> {
     format!("value-{i}-{}", "v".repeat((i % 7) as usize)).into_bytes()
