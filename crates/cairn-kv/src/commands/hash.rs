@@ -215,16 +215,60 @@ pub fn hscan(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
 }
 
 /// Picks `count` entries at random: distinct when `distinct`, else possibly repeated.
+///
+/// A few entries of a large table are drawn one at a time, each from a random bucket
+/// accepted in proportion to its size (rejection sampling, so an entry of a sparse bucket is
+/// not favoured), a few bucket reads per entry as Redis's SRANDMEMBER costs O(1). Many
+/// entries, or most of a table, are drawn from the table read whole, O(n) as in Redis.
 pub fn random_entries(
     ctx: &mut Ctx<'_, '_>,
     map: &BucketMap,
     count: usize,
     distinct: bool,
 ) -> Result<Vec<(Bytes, Bytes)>> {
-    // Sets and hashes are read whole here; sampling per bucket would skew toward sparse
-    // buckets, and these commands are O(n) in their worst case in Redis too.
+    if count <= SAMPLED_ONE_BY_ONE && map.len >= 4 * count as u64 && map.buckets() > 1 {
+        if let Some(picked) = sample_by_bucket(ctx, map, count, distinct)? {
+            return Ok(picked);
+        }
+    }
     let entries = map.entries(&mut ctx.txn)?;
     Ok(ctx.kv.rng.lock().sample(entries, count, distinct))
+}
+
+/// The most entries [`random_entries`] draws one at a time.
+const SAMPLED_ONE_BY_ONE: usize = 64;
+/// A bucket of this many entries or more is always accepted: buckets average at most
+/// `SPLIT_AT`, and one past twice that is rare enough for its slight bias not to matter.
+const ACCEPT_ALL_AT: u64 = 2 * crate::collections::buckets::SPLIT_AT;
+
+/// Draws `count` entries one at a time (see [`random_entries`]); `None` if it gives up after
+/// far more tries than it should need (a table whose length disagrees with its buckets).
+fn sample_by_bucket(
+    ctx: &mut Ctx<'_, '_>,
+    map: &BucketMap,
+    count: usize,
+    distinct: bool,
+) -> Result<Option<Vec<(Bytes, Bytes)>>> {
+    let kv = ctx.kv;
+    let mut picked: Vec<(Bytes, Bytes)> = Vec::with_capacity(count);
+    for _ in 0..1000 * count.max(1) {
+        if picked.len() == count {
+            return Ok(Some(picked));
+        }
+        let bucket = kv.rng.lock().below(map.buckets());
+        let entries = map.bucket(&mut ctx.txn, bucket)?;
+        let n = entries.len() as u64;
+        let mut rng = kv.rng.lock();
+        if n == 0 || (n < ACCEPT_ALL_AT && rng.below(ACCEPT_ALL_AT) >= n) {
+            continue;
+        }
+        let entry = &entries[rng.below(n) as usize];
+        if distinct && picked.iter().any(|(f, _)| *f == entry.0) {
+            continue;
+        }
+        picked.push(entry.clone());
+    }
+    Ok((picked.len() == count).then_some(picked))
 }
 
 pub fn hrandfield(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
