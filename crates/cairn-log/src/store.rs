@@ -379,7 +379,7 @@ impl Store {
         record::encode_tombstone(0, b"", &mut tombstone);
         let mut builder = FrameBuilder::new(&mut frame, lsn);
         builder.op(CLEAR_SEGMENT, 0, &tombstone);
-        builder.finish();
+        let _ = builder.finish();
         let logged = self.inner.wal.append(&frame, lsn);
         w.frame = frame;
         logged?;
@@ -827,7 +827,7 @@ impl Inner {
             let mut offset = w.active.len();
             for (op, &delete) in ops.iter().zip(&logged_deletes) {
                 if let Some(rec) = &op.record {
-                    builder.op(segment_id, offset, rec);
+                    builder.op_shared(segment_id, offset, rec);
                     offset += rec.len() as u64;
                 } else if delete {
                     tombstone.clear();
@@ -835,8 +835,8 @@ impl Inner {
                     builder.op(0, 0, &tombstone);
                 }
             }
-            builder.finish();
-            let logged = self.wal.append(&frame, lsn);
+            let spliced = builder.finish();
+            let logged = self.wal.append_spliced(&frame, &spliced, lsn);
             // The buffer is reused for the next frame, unless a large value grew it.
             if frame.capacity() <= FRAME_BUFFER_KEPT {
                 w.frame = frame;

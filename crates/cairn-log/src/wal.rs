@@ -84,20 +84,35 @@ fn file_header() -> [u8; FILE_HEADER_LEN] {
     h
 }
 
+/// A record at least this long is not copied into the frame buffer
+/// ([`FrameBuilder::op_shared`]): the frame is written around it ([`Wal::append_spliced`]),
+/// so that a large value is not held once more for its WAL frame.
+pub(crate) const SPLICE_AT: usize = 1 << 20;
+
+/// Records left out of a frame buffer, each with the position in the buffer it stands
+/// before.
+pub(crate) type Spliced<'r> = Vec<(usize, &'r [u8])>;
+
 /// Builds frames.
-pub(crate) struct FrameBuilder<'a> {
+pub(crate) struct FrameBuilder<'a, 'r> {
     buf: &'a mut Vec<u8>,
     start: usize,
     ops: u32,
+    spliced: Spliced<'r>,
 }
 
-impl<'a> FrameBuilder<'a> {
-    pub fn new(buf: &'a mut Vec<u8>, lsn: u64) -> FrameBuilder<'a> {
+impl<'a, 'r> FrameBuilder<'a, 'r> {
+    pub fn new(buf: &'a mut Vec<u8>, lsn: u64) -> FrameBuilder<'a, 'r> {
         let start = buf.len();
         buf.extend_from_slice(&[0; 4]);
         buf.extend_from_slice(&lsn.to_le_bytes());
         buf.extend_from_slice(&[0; 4]);
-        FrameBuilder { buf, start, ops: 0 }
+        FrameBuilder {
+            buf,
+            start,
+            ops: 0,
+            spliced: Vec::new(),
+        }
     }
 
     /// Adds an op; `segment` 0 means "not placed" (a tombstone).
@@ -108,12 +123,34 @@ impl<'a> FrameBuilder<'a> {
         self.ops += 1;
     }
 
-    pub fn finish(self) {
-        let len = (self.buf.len() - self.start + 4) as u32;
+    /// Adds an op whose record, when large, stays where it is (see [`SPLICE_AT`]).
+    pub fn op_shared(&mut self, segment: u32, offset: u64, record: &'r [u8]) {
+        if record.len() < SPLICE_AT {
+            return self.op(segment, offset, record);
+        }
+        self.buf.extend_from_slice(&segment.to_le_bytes());
+        self.buf.extend_from_slice(&offset.to_le_bytes());
+        self.spliced.push((self.buf.len(), record));
+        self.ops += 1;
+    }
+
+    /// Completes the frame: its length, op count and CRC (over the bytes as they will be
+    /// written, spliced records in place). Returns the records left out of the buffer.
+    pub fn finish(self) -> Spliced<'r> {
+        let spliced_len: usize = self.spliced.iter().map(|(_, r)| r.len()).sum();
+        let len = (self.buf.len() - self.start + spliced_len + 4) as u32;
         self.buf[self.start..self.start + 4].copy_from_slice(&len.to_le_bytes());
         self.buf[self.start + 12..self.start + 16].copy_from_slice(&self.ops.to_le_bytes());
-        let crc = crc32c::crc32c(&self.buf[self.start..]);
+        let mut crc = 0;
+        let mut at = self.start;
+        for (pos, record) in &self.spliced {
+            crc = crc32c::crc32c_append(crc, &self.buf[at..*pos]);
+            crc = crc32c::crc32c_append(crc, record);
+            at = *pos;
+        }
+        crc = crc32c::crc32c_append(crc, &self.buf[at..]);
         self.buf.extend_from_slice(&crc.to_le_bytes());
+        self.spliced
     }
 }
 
@@ -482,6 +519,35 @@ impl Wal {
         Ok(())
     }
 
+    /// Appends a frame built with spliced records ([`FrameBuilder::op_shared`]): what is
+    /// buffered is written out first, then the frame straight to the file, its buffer's
+    /// pieces and the records in order.
+    pub fn append_spliced(&self, frame: &[u8], spliced: &[(usize, &[u8])], lsn: u64) -> Result<()> {
+        if spliced.is_empty() {
+            return self.append(frame, lsn);
+        }
+        let total = frame.len() + spliced.iter().map(|(_, r)| r.len()).sum::<usize>();
+        self.since_rotation
+            .fetch_add(total as u64, Ordering::Relaxed);
+        let mut file = self.file.lock();
+        self.write_out(&mut file)?;
+        let mut at = 0;
+        let mut written = Ok(());
+        for (pos, record) in spliced {
+            written = written
+                .and_then(|()| file.write(&frame[at..*pos]))
+                .and_then(|()| file.write(record));
+            at = *pos;
+        }
+        if let Err(e) = written.and_then(|()| file.write(&frame[at..])) {
+            self.poisoned.store(true, Ordering::Release);
+            return Err(Error::io(&self.active_path, e));
+        }
+        // Under the file lock: a sync that sees this LSN finds its frame in the file.
+        self.pending.lock().last_lsn = lsn;
+        Ok(())
+    }
+
     pub fn bytes_since_rotation(&self) -> u64 {
         self.since_rotation.load(Ordering::Relaxed)
     }
@@ -708,13 +774,58 @@ pub(crate) fn one_op_frame(
     let mut buf = Vec::new();
     let mut f = FrameBuilder::new(&mut buf, lsn);
     f.op(segment, offset, &rec);
-    f.finish();
+    let _ = f.finish();
     buf
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_frame_written_around_a_large_record_is_the_frame_with_it_copied() {
+        let mut small = Vec::new();
+        crate::record::encode_put(7, b"small", b"value", 0, &mut small);
+        // Incompressible, so that its record stays past SPLICE_AT.
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let large_value: Vec<u8> = (0..SPLICE_AT + 10)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let mut large = Vec::new();
+        crate::record::encode_put(9, b"large", &large_value, 0, &mut large);
+        assert!(large.len() >= SPLICE_AT);
+
+        let mut copied = Vec::new();
+        let mut builder = FrameBuilder::new(&mut copied, 42);
+        builder.op(3, 64, &small);
+        builder.op(3, 64 + small.len() as u64, &large);
+        builder.op(0, 0, &small);
+        assert!(builder.finish().is_empty());
+
+        let mut buf = Vec::new();
+        let mut builder = FrameBuilder::new(&mut buf, 42);
+        builder.op_shared(3, 64, &small);
+        builder.op_shared(3, 64 + small.len() as u64, &large);
+        builder.op(0, 0, &small);
+        let spliced = builder.finish();
+        assert_eq!(spliced.len(), 1, "only the large record is left out");
+        let mut written = Vec::new();
+        let mut at = 0;
+        for (pos, record) in &spliced {
+            written.extend_from_slice(&buf[at..*pos]);
+            written.extend_from_slice(record);
+            at = *pos;
+        }
+        written.extend_from_slice(&buf[at..]);
+        assert_eq!(written, copied);
+        let (frame, len) = parse_frame(&written).expect("a valid frame");
+        assert_eq!((frame.lsn, frame.ops.len(), len), (42, 3, written.len()));
+    }
 
     fn wal_file(frames: &[Vec<u8>]) -> Vec<u8> {
         let mut bytes = file_header().to_vec();
