@@ -23,8 +23,13 @@
 //!
 //! ```text
 //! string:     expire_at (u64 LE, unix ms; 0 = no expiry) | string bytes
+//! large string: expire_at with bit 63 set | generation (u64 LE) | length (u64 LE)
 //! collection: type (1 byte: 1 hash, 2 list, 3 set, 4 sorted set) | expire_at | descriptor
 //! ```
+//!
+//! A string of [`crate::collections::chunks::CHUNKED_AT`] bytes or more is stored in chunks,
+//! child records of its generation (see `collections/chunks.rs`), so that APPEND and SETRANGE
+//! rewrite the chunks they change, not the whole string. No expiry time reaches bit 63.
 //!
 //! A descriptor starts with the collection's generation (u64 LE); the rest is the type's own.
 //!
@@ -93,13 +98,28 @@ impl Kind {
     }
 }
 
+/// Bit 63 of a string head's expiry field: the string is stored in chunks.
+const CHUNKED_FLAG: u64 = 1 << 63;
+
+/// Where a string stored in chunks is: its generation, which names its chunk records, and
+/// its length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunks {
+    pub generation: u64,
+    pub len: u64,
+}
+
 /// A decoded head record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Head {
     pub kind: Kind,
     /// Unix milliseconds; 0 for none.
     pub expire_at: u64,
+    /// The string's bytes (once read from its chunks, for a string stored in chunks), or a
+    /// collection's descriptor.
     pub body: Bytes,
+    /// For a string stored in chunks, where they are.
+    pub chunks: Option<Chunks>,
 }
 
 impl Head {
@@ -108,10 +128,18 @@ impl Head {
             kind,
             expire_at: 0,
             body: body.into(),
+            chunks: None,
         }
     }
 
     pub fn encode(&self) -> Vec<u8> {
+        if let Some(chunks) = self.chunks {
+            let mut out = Vec::with_capacity(24);
+            out.extend_from_slice(&(self.expire_at | CHUNKED_FLAG).to_le_bytes());
+            out.extend_from_slice(&chunks.generation.to_le_bytes());
+            out.extend_from_slice(&chunks.len.to_le_bytes());
+            return out;
+        }
         let mut out = Vec::with_capacity(HEAD_LEN + self.body.len());
         if self.kind != Kind::String {
             out.push(self.kind as u8);
@@ -139,13 +167,28 @@ impl Head {
             (Some(kind), Some(exp)) => {
                 let mut e = [0u8; 8];
                 e.copy_from_slice(exp);
+                let expire_at = u64::from_le_bytes(e);
+                if string && expire_at & CHUNKED_FLAG != 0 {
+                    let mut r = Reader::new(&bytes[8..]);
+                    let chunks = Chunks {
+                        generation: r.u64()?,
+                        len: r.u64()?,
+                    };
+                    return Ok(Head {
+                        kind,
+                        expire_at: expire_at & !CHUNKED_FLAG,
+                        body: Bytes::new(),
+                        chunks: Some(chunks),
+                    });
+                }
                 // Advanced, not sliced: a value just copied out of a segment is a `Bytes`
                 // over a vector, which a slice would first move to a shared allocation.
                 bytes.advance(at + 8);
                 Ok(Head {
                     kind,
-                    expire_at: u64::from_le_bytes(e),
+                    expire_at,
                     body: bytes,
+                    chunks: None,
                 })
             }
             _ => Err(KvError::Storage("damaged key head record".into())),

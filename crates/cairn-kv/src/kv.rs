@@ -458,6 +458,9 @@ fn rebuild_bookkeeping(store: &Store, state: &mut State) -> Result<()> {
                 continue;
             };
             let head = Head::decode(bytes, log_key[0] == b's')?;
+            if head.chunks.is_some() {
+                state.chunked_strings.insert((db, key.to_vec()));
+            }
             let db_state = &mut state.dbs[usize::from(db)];
             db_state.keys += 1;
             if head.expire_at != 0 {

@@ -79,7 +79,7 @@ impl Kv {
                     let Some((db, key)) = parse_head_key(log_key) else {
                         continue;
                     };
-                    let Some(head) = txn.head(db, key)? else {
+                    let Some(head) = txn.head_with_value(db, key)? else {
                         continue;
                     };
                     if (head.kind == Kind::String) != (log_key[0] == b's') {

@@ -137,6 +137,9 @@ pub struct State {
     pub held: Option<Held>,
     /// Clients blocked on keys, woken by the writes that give those keys elements.
     pub blocked: BlockedKeys,
+    /// The (db, key) of every string stored in chunks: replacing one must drop its chunks,
+    /// and only these keys need their old head read for it.
+    pub chunked_strings: std::collections::HashSet<(u8, Vec<u8>)>,
 }
 
 impl State {
@@ -153,6 +156,7 @@ impl State {
             keyspace_misses: 0,
             held: None,
             blocked: BlockedKeys::default(),
+            chunked_strings: Default::default(),
         }
     }
 }

@@ -37,6 +37,7 @@ use bytes::Bytes;
 use cairn_log::{Batch, Durability, PendingCommit, Reader, Store};
 
 use crate::collections;
+use crate::collections::chunks::{self, CHUNKED_AT};
 use crate::collections::open::Parked;
 use crate::encoding::{head_key, meta_key, parse_head_key, Head, Kind, DATABASES};
 use crate::error::{KvError, Result};
@@ -251,21 +252,35 @@ impl<'a> Txn<'a> {
     // ----- Redis keys -----
 
     /// The live head of `key`, looking under the string prefix first. An expired key is
-    /// deleted here (lazy expiry) and reported absent.
+    /// deleted here (lazy expiry) and reported absent. A string stored in chunks is not read:
+    /// its head has `chunks` and an empty body ([`Txn::head_with_value`] reads it).
     pub fn head(&mut self, db: u8, key: &[u8]) -> Result<Option<Head>> {
-        self.head_looking_first(db, key, true)
+        self.head_looking_first(db, key, true, false)
     }
 
-    /// Like [`Txn::head`], looking first where a head of `kind` lives.
+    /// Like [`Txn::head`], with the bytes of a string stored in chunks read into its body.
+    pub fn head_with_value(&mut self, db: u8, key: &[u8]) -> Result<Option<Head>> {
+        self.head_looking_first(db, key, true, true)
+    }
+
+    /// Like [`Txn::head`], looking first where a head of `kind` lives; a string is read
+    /// whole when `kind` is string.
     pub fn head_of_kind(&mut self, db: u8, key: &[u8], kind: Kind) -> Result<Option<Head>> {
-        self.head_looking_first(db, key, kind == Kind::String)
+        let string = kind == Kind::String;
+        self.head_looking_first(db, key, string, string)
     }
 
-    fn head_looking_first(&mut self, db: u8, key: &[u8], string: bool) -> Result<Option<Head>> {
+    fn head_looking_first(
+        &mut self,
+        db: u8,
+        key: &[u8],
+        string: bool,
+        read_chunks: bool,
+    ) -> Result<Option<Head>> {
         for string in [string, !string] {
             let log_key = head_key(db, key, string);
             if let Some(bytes) = self.get(&log_key)? {
-                let head = Head::decode(bytes, string)?;
+                let mut head = Head::decode(bytes, string)?;
                 if head.is_expired(self.now) {
                     self.remove_head(db, key, &head)?;
                     self.expired += 1;
@@ -273,6 +288,9 @@ impl<'a> Txn<'a> {
                 }
                 // A key has one head: the other prefix holds nothing.
                 self.set_sole_head(log_key, head.generation());
+                if let (Some(c), true) = (head.chunks, read_chunks) {
+                    head.body = chunks::read(self, &c)?;
+                }
                 return Ok(Some(head));
             }
         }
@@ -290,6 +308,14 @@ impl<'a> Txn<'a> {
     /// Writes the head of `key`, replacing whatever value it had (dropping the children of a
     /// replaced collection of another generation).
     pub fn put_head(&mut self, db: u8, key: &[u8], head: &Head) -> Result<()> {
+        if head.kind == Kind::String && head.chunks.is_none() && head.body.len() >= CHUNKED_AT {
+            let chunked = Head {
+                chunks: Some(chunks::write(self, &head.body)),
+                ..head.clone()
+            };
+            return self.put_head(db, key, &chunked);
+        }
+        self.drop_old_chunks(db, key, head.chunks.map(|c| c.generation))?;
         let string = head.kind == Kind::String;
         let mine = head_key(db, key, string);
         let generation = head.generation();
@@ -330,8 +356,29 @@ impl<'a> Txn<'a> {
         self.state.blocked.wake(db, key);
     }
 
+    /// Before `key`'s head is replaced: drops the chunks of the string stored in chunks that
+    /// it holds, unless they are `keep`'s (the same string, grown in place or moved).
+    fn drop_old_chunks(&mut self, db: u8, key: &[u8], keep: Option<u64>) -> Result<()> {
+        let chunked = &self.state.chunked_strings;
+        if chunked.is_empty() || !chunked.contains(&(db, key.to_vec())) {
+            return Ok(());
+        }
+        if let Some(bytes) = self.get(&head_key(db, key, true))? {
+            if let Some(old) = Head::decode(bytes, true)?.chunks {
+                if Some(old.generation) != keep {
+                    chunks::drop_chunks(self, &old);
+                }
+            }
+        }
+        self.state.chunked_strings.remove(&(db, key.to_vec()));
+        Ok(())
+    }
+
     /// Writes a head record and does the bookkeeping every head write needs.
     fn finish_put_head(&mut self, db: u8, key: &[u8], log_key: Vec<u8>, head: &Head) {
+        if head.chunks.is_some() {
+            self.state.chunked_strings.insert((db, key.to_vec()));
+        }
         // RENAME, COPY, MOVE and the STORE commands can give a blocked pop its key.
         if matches!(head.kind, Kind::List | Kind::ZSet) {
             self.elements_added_to(db, key);
@@ -374,6 +421,9 @@ impl<'a> Txn<'a> {
 
     /// Removes `key`'s head but not its children, which another head now owns (RENAME).
     pub(crate) fn forget_head(&mut self, db: u8, key: &[u8], head: &Head) {
+        if head.chunks.is_some() {
+            self.state.chunked_strings.remove(&(db, key.to_vec()));
+        }
         let log_key = head_key(db, key, head.kind == Kind::String);
         self.forget_sole_head(&log_key);
         self.delete(log_key);
@@ -521,6 +571,7 @@ impl<'a> Txn<'a> {
             db.keys = 0;
             db.volatile = Default::default();
         }
+        self.state.chunked_strings.clear();
         Ok(true)
     }
 

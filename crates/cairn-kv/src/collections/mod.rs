@@ -4,11 +4,13 @@
 //!   member → score side of sorted sets).
 //! * [`list`]: a deque of fixed-capacity chunks, for lists.
 //! * [`zset`]: a counted B+tree of (score, member), for sorted sets' order and ranks.
+//! * [`chunks`]: fixed-size chunks, for large strings.
 //!
 //! [`open`] is what they share: decoding, writing back, and the collection a pipeline keeps
 //! decoded between commands.
 
 pub mod buckets;
+pub mod chunks;
 pub mod list;
 pub mod open;
 pub mod zset;
@@ -17,10 +19,16 @@ use crate::encoding::{Head, Kind};
 use crate::error::Result;
 use crate::txn::Txn;
 
-/// Deletes every child record of the collection whose head is `head` (nothing for strings).
+/// Deletes every child record of the collection whose head is `head` (the chunks of a
+/// string stored in chunks).
 pub fn drop_children(txn: &mut Txn<'_>, head: &Head) -> Result<()> {
     match head.kind {
-        Kind::String => Ok(()),
+        Kind::String => {
+            if let Some(c) = head.chunks {
+                chunks::drop_chunks(txn, &c);
+            }
+            Ok(())
+        }
         Kind::Hash | Kind::Set => buckets::BucketMap::decode(&head.body)?.drop_children(txn),
         Kind::List => list::List::decode(&head.body)?.drop_children(txn),
         Kind::ZSet => zset::ZSet::decode(&head.body)?.drop_children(txn),
@@ -60,9 +68,11 @@ pub fn deep_copy(txn: &mut Txn<'_>, head: &Head) -> Result<Head> {
             dst.encode().into()
         }
     };
+    // A string is written again, in chunks of its own when large: two keys never share them.
     Ok(Head {
         kind: head.kind,
         expire_at: head.expire_at,
         body,
+        chunks: None,
     })
 }

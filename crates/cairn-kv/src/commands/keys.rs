@@ -125,7 +125,7 @@ pub fn copy(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
             "source and destination objects are the same",
         ));
     }
-    let Some(head) = ctx.txn.head(db, src)? else {
+    let Some(head) = ctx.txn.head_with_value(db, src)? else {
         return Ok(Reply::Integer(0));
     };
     if let Some(old) = ctx.txn.head(dst_db, dst)? {

@@ -3,9 +3,10 @@
 
 use bytes::{Bytes, BytesMut};
 
+use crate::collections::chunks;
 use crate::commands::args::{expire_at, get_string, int, is, put_string};
 use crate::dispatch::Ctx;
-use crate::encoding::Kind;
+use crate::encoding::{Head, Kind};
 use crate::error::{KvError, Result};
 use crate::num::{format_human, parse_f64, parse_i64};
 use crate::reply::Reply;
@@ -245,13 +246,53 @@ fn max_string_len(ctx: &Ctx<'_, '_>) -> usize {
     ctx.kv.options.lock().proto_max_bulk_len
 }
 
+/// The string head of `key` with a string stored in chunks left unread (`WRONGTYPE` for
+/// another type), for the commands that touch a part of it.
+fn string_unread(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Option<Head>> {
+    let db = ctx.db();
+    match ctx.txn.head(db, key)? {
+        Some(h) if h.kind != Kind::String => Err(KvError::WrongType),
+        other => Ok(other),
+    }
+}
+
+fn too_long() -> KvError {
+    KvError::other("string exceeds maximum allowed size (proto-max-bulk-len)")
+}
+
+/// Writes `patch` at `offset` of the string stored in chunks that `head` names, and its head.
+fn patch_chunks(
+    ctx: &mut Ctx<'_, '_>,
+    key: &[u8],
+    mut head: Head,
+    offset: u64,
+    patch: &[u8],
+) -> Result<u64> {
+    let Some(mut c) = head.chunks else {
+        return Err(KvError::Storage("a string head without chunks".into()));
+    };
+    if offset + patch.len() as u64 > max_string_len(ctx) as u64 {
+        return Err(too_long());
+    }
+    chunks::write_range(&mut ctx.txn, &mut c, offset, patch)?;
+    head.chunks = Some(c);
+    let db = ctx.db();
+    ctx.txn.put_head(db, key, &head)?;
+    Ok(c.len)
+}
+
 pub fn append(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
-    let (value, expire) = match get_string(ctx, args[1])? {
+    let head = string_unread(ctx, args[1])?;
+    if let Some(h) = head.as_ref().filter(|h| h.chunks.is_some()) {
+        // Only the last chunk and the new ones are written.
+        let len = h.chunks.map_or(0, |c| c.len);
+        let len = patch_chunks(ctx, args[1], h.clone(), len, args[2])?;
+        return Ok(Reply::Integer(len as i64));
+    }
+    let (value, expire) = match head {
         Some(h) => {
             if h.body.len() + args[2].len() > max_string_len(ctx) {
-                return Err(KvError::other(
-                    "string exceeds maximum allowed size (proto-max-bulk-len)",
-                ));
+                return Err(too_long());
             }
             let mut v = BytesMut::with_capacity(h.body.len() + args[2].len());
             v.extend_from_slice(&h.body);
@@ -267,7 +308,9 @@ pub fn append(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
 
 pub fn strlen(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     Ok(Reply::Integer(
-        get_string(ctx, args[1])?.map_or(0, |h| h.body.len() as i64),
+        string_unread(ctx, args[1])?.map_or(0, |h| {
+            h.chunks.map_or(h.body.len() as u64, |c| c.len) as i64
+        }),
     ))
 }
 
@@ -319,18 +362,21 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
 
 pub fn getrange(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let (start, end) = (int(args[2])?, int(args[3])?);
-    let Some(h) = get_string(ctx, args[1])? else {
+    let Some(h) = string_unread(ctx, args[1])? else {
         return Ok(Reply::bulk(Bytes::new()));
     };
     if start < 0 && end < 0 && start > end {
         return Ok(Reply::bulk(Bytes::new()));
     }
-    Ok(Reply::Bulk(
-        match crate::commands::args::clamp_range(start, end, h.body.len() as u64) {
-            Some((s, e)) => h.body.slice(s as usize..=e as usize),
-            None => Bytes::new(),
-        },
-    ))
+    let len = h.chunks.map_or(h.body.len() as u64, |c| c.len);
+    let Some((s, e)) = crate::commands::args::clamp_range(start, end, len) else {
+        return Ok(Reply::bulk(Bytes::new()));
+    };
+    Ok(Reply::Bulk(match h.chunks {
+        // Only the chunks the range overlaps are read.
+        Some(c) => chunks::read_range(&mut ctx.txn, &c, s, e + 1)?,
+        None => h.body.slice(s as usize..=e as usize),
+    }))
 }
 
 pub fn setrange(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
@@ -340,11 +386,17 @@ pub fn setrange(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     }
     let offset = offset as usize;
     let patch = &args[3];
-    let old = get_string(ctx, args[1])?;
+    let old = string_unread(ctx, args[1])?;
+    if let Some(h) = old.as_ref().filter(|h| h.chunks.is_some()) {
+        if patch.is_empty() {
+            return Ok(Reply::Integer(h.chunks.map_or(0, |c| c.len) as i64));
+        }
+        // Only the chunks the patch (and a gap before it) touches are written.
+        let len = patch_chunks(ctx, args[1], h.clone(), offset as u64, patch)?;
+        return Ok(Reply::Integer(len as i64));
+    }
     if offset + patch.len() > max_string_len(ctx) {
-        return Err(KvError::other(
-            "string exceeds maximum allowed size (proto-max-bulk-len)",
-        ));
+        return Err(too_long());
     }
     let (mut value, expire) = match &old {
         Some(h) => (h.body.to_vec(), h.expire_at),
