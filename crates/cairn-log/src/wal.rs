@@ -87,7 +87,7 @@ fn file_header() -> [u8; FILE_HEADER_LEN] {
 /// A record at least this long is not copied into the frame buffer
 /// ([`FrameBuilder::op_shared`]): the frame is written around it ([`Wal::append_spliced`]),
 /// so that a large value is not held once more for its WAL frame.
-pub(crate) const SPLICE_AT: usize = 1 << 20;
+pub(crate) const SPLICE_AT: usize = 64 << 10;
 
 /// Records left out of a frame buffer, each with the position in the buffer it stands
 /// before.
