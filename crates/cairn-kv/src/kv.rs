@@ -422,6 +422,9 @@ fn expiry_thread(kv: Weak<Kv>) {
         if let Err(e) = kv.active_expire_cycle(Duration::from_millis(25)) {
             tracing::warn!("active expiry: {e}");
         }
+        if let Err(e) = kv.reap() {
+            tracing::warn!("freeing unlinked values: {e}");
+        }
     }
 }
 
@@ -451,6 +454,17 @@ fn rebuild_bookkeeping(store: &Store, state: &mut State) -> Result<()> {
     loop {
         let page = store.scan(cursor, 1024)?;
         for log_key in &page.keys {
+            let reap_name = log_key
+                .strip_prefix(meta_key(crate::reap::REAP_META).as_slice())
+                .and_then(|_| std::str::from_utf8(&log_key[1..]).ok());
+            if let Some(name) = reap_name {
+                if let Some(bytes) = store.get(log_key)? {
+                    state
+                        .reaping
+                        .push_back(crate::reap::ReapJob::decode(name, &bytes)?);
+                }
+                continue;
+            }
             let Some((db, key)) = parse_head_key(log_key) else {
                 continue;
             };

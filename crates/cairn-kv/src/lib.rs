@@ -43,6 +43,7 @@ mod glob;
 mod kv;
 mod num;
 mod rand;
+mod reap;
 mod reply;
 mod session;
 mod snapshot;

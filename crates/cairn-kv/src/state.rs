@@ -140,6 +140,8 @@ pub struct State {
     /// The (db, key) of every string stored in chunks: replacing one must drop its chunks,
     /// and only these keys need their old head read for it.
     pub chunked_strings: std::collections::HashSet<(u8, Vec<u8>)>,
+    /// Children of unlinked values still to delete, oldest first ([`crate::reap`]).
+    pub reaping: std::collections::VecDeque<crate::reap::ReapJob>,
 }
 
 impl State {
@@ -157,6 +159,7 @@ impl State {
             held: None,
             blocked: BlockedKeys::default(),
             chunked_strings: Default::default(),
+            reaping: Default::default(),
         }
     }
 }

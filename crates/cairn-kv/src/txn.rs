@@ -41,6 +41,7 @@ use crate::collections::chunks::{self, CHUNKED_AT};
 use crate::collections::open::Parked;
 use crate::encoding::{head_key, meta_key, parse_head_key, Head, Kind, DATABASES};
 use crate::error::{KvError, Result};
+use crate::reap::{ReapJob, LAZY_FREE_MIN};
 use crate::state::State;
 
 /// Generations are reserved in the store this many at a time.
@@ -110,6 +111,8 @@ pub struct Txn<'a> {
     held_since: Option<u64>,
     /// Writes made straight to the store (a clear) that the commit's durability covers.
     written: PendingCommit,
+    /// Children of unlinked values to free once this transaction is committed.
+    reap_jobs: Vec<ReapJob>,
 }
 
 impl<'a> Txn<'a> {
@@ -141,6 +144,7 @@ impl<'a> Txn<'a> {
             written_bytes,
             held_since,
             written: PendingCommit::default(),
+            reap_jobs: Vec::new(),
         }
     }
 
@@ -356,6 +360,21 @@ impl<'a> Txn<'a> {
         self.state.blocked.wake(db, key);
     }
 
+    /// Frees `head`'s children in the background (UNLINK): the head goes now, with a reap
+    /// record naming where the children are (see [`crate::reap`]); small values go at once.
+    pub fn unlink_head(&mut self, db: u8, key: &[u8], head: &Head) -> Result<()> {
+        let ranges = collections::child_ranges(head)?;
+        let children: u64 = ranges.iter().map(|r| r.len()).sum();
+        if children <= LAZY_FREE_MIN {
+            return self.remove_head(db, key, head);
+        }
+        let job = ReapJob::new(ranges);
+        self.put(job.record_key(), job.encode());
+        self.reap_jobs.push(job);
+        self.forget_head(db, key, head);
+        Ok(())
+    }
+
     /// Before `key`'s head is replaced: drops the chunks of the string stored in chunks that
     /// it holds, unless they are `keep`'s (the same string, grown in place or moved).
     fn drop_old_chunks(&mut self, db: u8, key: &[u8], keep: Option<u64>) -> Result<()> {
@@ -504,6 +523,8 @@ impl<'a> Txn<'a> {
             return Ok(std::mem::take(&mut self.written));
         }
         let (pending, presence) = self.store.write_batch_counted(&batch)?;
+        // The reap records are in the store with the heads' deletes: the children may go.
+        self.state.reaping.extend(self.reap_jobs.drain(..));
         let mut count_delta = [0i64; DATABASES];
         for ((db, changed), is_put) in heads.iter().zip(&presence).zip(batch.kinds()) {
             if let (Some(db), true) = (db, changed) {
@@ -572,6 +593,7 @@ impl<'a> Txn<'a> {
             db.volatile = Default::default();
         }
         self.state.chunked_strings.clear();
+        self.state.reaping.clear();
         Ok(true)
     }
 
@@ -613,6 +635,7 @@ impl<'a> Txn<'a> {
             && self.poisoned.is_none()
             && self.volatile.is_empty()
             && self.generation_limit.is_none()
+            && self.reap_jobs.is_empty()
             && self.store.durability() != Durability::Always
     }
 }

@@ -314,6 +314,16 @@ impl BucketMap {
         Ok(all)
     }
 
+    /// Where the bucket records are (none while the only bucket is inline).
+    pub fn child_range(&self) -> Option<super::ChildRange> {
+        self.inline.is_none().then(|| super::ChildRange {
+            generation: self.generation,
+            prefix: b'b',
+            from: 0,
+            to: self.buckets(),
+        })
+    }
+
     /// Deletes every bucket record (of the buckets as they are now: flush first).
     pub fn drop_children(&self, txn: &mut Txn<'_>) -> Result<()> {
         if self.inline.is_none() {

@@ -124,6 +124,16 @@ pub fn write_range(
     Ok(())
 }
 
+/// Where the chunk records are.
+pub fn child_range(chunks: &Chunks) -> super::ChildRange {
+    super::ChildRange {
+        generation: chunks.generation,
+        prefix: b'x',
+        from: 0,
+        to: chunk_count(chunks.len),
+    }
+}
+
 /// Deletes every chunk record.
 pub fn drop_chunks(txn: &mut Txn<'_>, chunks: &Chunks) {
     for index in 0..chunk_count(chunks.len) {

@@ -546,6 +546,16 @@ impl List {
         Ok(())
     }
 
+    /// Where the chunk records are (the interior chunks as last stored).
+    pub fn child_range(&self) -> Option<super::ChildRange> {
+        self.stored.map(|(lo, hi)| super::ChildRange {
+            generation: self.generation,
+            prefix: b'l',
+            from: lo,
+            to: hi + 1,
+        })
+    }
+
     /// Deletes every child record (the interior chunks as last stored).
     pub fn drop_children(&self, txn: &mut Txn<'_>) -> Result<()> {
         if let Some((lo, hi)) = self.stored {

@@ -19,6 +19,55 @@ use crate::encoding::{Head, Kind};
 use crate::error::Result;
 use crate::txn::Txn;
 
+/// Child records numbered `from..to` of a generation, under one type prefix: every child
+/// key of every layout is `child_key(generation, prefix | number (u64 BE))`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChildRange {
+    pub generation: u64,
+    pub prefix: u8,
+    pub from: u64,
+    pub to: u64,
+}
+
+impl ChildRange {
+    /// The log key of child `number`.
+    pub fn key(&self, number: u64) -> Vec<u8> {
+        let mut part = vec![self.prefix];
+        part.extend_from_slice(&number.to_be_bytes());
+        crate::encoding::child_key(self.generation, &part)
+    }
+
+    pub fn len(&self) -> u64 {
+        self.to.saturating_sub(self.from)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Where the child records of the value whose head is `head` may be: every record
+/// [`drop_children`] would delete lies in these ranges (some numbers of a range may have no
+/// record, as a sorted set's freed nodes).
+pub fn child_ranges(head: &Head) -> Result<Vec<ChildRange>> {
+    Ok(match head.kind {
+        Kind::String => head
+            .chunks
+            .map(|c| chunks::child_range(&c))
+            .into_iter()
+            .collect(),
+        Kind::Hash | Kind::Set => buckets::BucketMap::decode(&head.body)?
+            .child_range()
+            .into_iter()
+            .collect(),
+        Kind::List => list::List::decode(&head.body)?
+            .child_range()
+            .into_iter()
+            .collect(),
+        Kind::ZSet => zset::ZSet::decode(&head.body)?.child_ranges(),
+    })
+}
+
 /// Deletes every child record of the collection whose head is `head` (the chunks of a
 /// string stored in chunks).
 pub fn drop_children(txn: &mut Txn<'_>, head: &Head) -> Result<()> {

@@ -333,6 +333,22 @@ impl ZSet {
         }
     }
 
+    /// Where the member table's buckets and the tree's nodes are (none while small).
+    pub fn child_ranges(&self) -> Vec<super::ChildRange> {
+        match &self.repr {
+            Repr::Small(_) => Vec::new(),
+            Repr::Large(t) => {
+                let nodes = super::ChildRange {
+                    generation: self.generation,
+                    prefix: b'z',
+                    from: 1,
+                    to: t.next_id,
+                };
+                t.map.child_range().into_iter().chain([nodes]).collect()
+            }
+        }
+    }
+
     pub fn drop_children(&self, txn: &mut Txn<'_>) -> Result<()> {
         if let Repr::Large(t) = &self.repr {
             t.map.drop_children(txn)?;

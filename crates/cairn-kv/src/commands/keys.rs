@@ -19,6 +19,20 @@ pub fn del(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     Ok(Reply::Integer(n))
 }
 
+/// UNLINK: like DEL, but a large value's children are freed in the background
+/// ([`crate::reap`]), so the command costs O(1) per key whatever the value's size.
+pub fn unlink(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
+    let db = ctx.db();
+    let mut n = 0;
+    for key in &args[1..] {
+        if let Some(head) = ctx.txn.head(db, key)? {
+            ctx.txn.unlink_head(db, key, &head)?;
+            n += 1;
+        }
+    }
+    Ok(Reply::Integer(n))
+}
+
 pub fn exists(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let db = ctx.db();
     let mut n = 0;

@@ -122,7 +122,7 @@ static COMMANDS: &[CommandSpec] = commands! {
     // keys
     "del", -2, D, (1, -1, 1), "generic", "Deletes one or more keys.", keys::del;
     "delete", -2, D, (1, -1, 1), "generic", "Deletes one or more keys (alias of DEL).", keys::del;
-    "unlink", -2, DF, (1, -1, 1), "generic", "Asynchronously deletes one or more keys.", keys::del;
+    "unlink", -2, DF, (1, -1, 1), "generic", "Asynchronously deletes one or more keys.", keys::unlink;
     "exists", -2, RF, (1, -1, 1), "generic", "Determines whether one or more keys exist.", keys::exists;
     "touch", -2, RF, (1, -1, 1), "generic", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", keys::touch;
     "type", 2, RF, (1, 1, 1), "generic", "Determines the type of value stored at a key.", keys::type_;
