@@ -28,6 +28,9 @@ const BUFFER: usize = 16 << 10;
 const KEEP_AT_MOST: usize = 256 << 10;
 /// Replies buffered before they are written even if requests remain in the pipeline.
 const FLUSH_AT: usize = 64 << 10;
+/// How long, and how much input, a connection closing after a protocol error drains.
+const LINGER: Duration = Duration::from_secs(1);
+const LINGER_BYTES: usize = 1 << 20;
 /// Requests taken from the buffer and run as one group (one batch in the log).
 const MAX_PIPELINE: usize = 512;
 
@@ -174,6 +177,7 @@ impl Connection {
             if let Some(ProtocolError(msg)) = protocol_error {
                 output.extend_from_slice(format!("-ERR Protocol error: {msg}\r\n").as_bytes());
                 self.reply_when_durable(&mut output, durable).await?;
+                self.linger().await;
                 return Ok(());
             }
             if !output.is_empty() {
@@ -212,6 +216,23 @@ impl Connection {
             };
             if read == 0 {
                 return Ok(());
+            }
+        }
+    }
+
+    /// Closes after a protocol error so that the client reads the error: closing a socket
+    /// with unread input sends a reset, which can destroy the reply in flight. The write side
+    /// is shut (the client sees the end after the error), and what the client still sends is
+    /// read and dropped, for at most [`LINGER`] and [`LINGER_BYTES`].
+    async fn linger(&mut self) {
+        let _ = self.socket.shutdown().await;
+        let mut scratch = [0u8; 16 << 10];
+        let mut drained = 0;
+        let deadline = Instant::now() + LINGER;
+        while drained < LINGER_BYTES {
+            match tokio::time::timeout_at(deadline, self.socket.read(&mut scratch)).await {
+                Ok(Ok(n)) if n > 0 => drained += n,
+                _ => return,
             }
         }
     }
