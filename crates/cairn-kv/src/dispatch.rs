@@ -97,7 +97,7 @@ impl Kv {
     /// blocking pop that found nothing): the outcomes returned say how many ran.
     ///
     /// The arguments are borrowed, so that a command that only reads them costs no
-    /// reference count; those that `frame` holds are kept without a copy ([`Ctx::keep`]).
+    /// reference count; those that `frame` holds are kept without a copy (`Ctx::keep`).
     pub fn execute_pipeline(
         self: &Arc<Self>,
         session: &mut Session,

@@ -277,7 +277,7 @@ impl Kv {
         Ok(value)
     }
 
-    /// Writes the writes pipelines held ([`crate::txn`]) to the store.
+    /// Writes the writes pipelines held (see the `txn` module) to the store.
     pub fn flush_held(&self) -> Result<()> {
         self.flush_held_when(|_| true)
     }

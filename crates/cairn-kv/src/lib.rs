@@ -7,7 +7,7 @@
 //! 1. [`Kv::execute`] (`dispatch.rs`) looks the name up in the command table
 //!    (`commands/table.rs`), checks arity and authentication, and queues the command if the
 //!    session is inside `MULTI`.
-//! 2. Otherwise it takes the keyspace lock and runs the handler on a [`txn::Txn`]: reads go
+//! 2. Otherwise it takes the keyspace lock and runs the handler on a transaction (`txn::Txn`): reads go
 //!    through the transaction's cache to cairn-log, writes are buffered.
 //! 3. The transaction commits as one cairn-log batch (atomic across crashes), the lock is
 //!    released, and the connection waits for durability (`appendfsync always`) before it

@@ -104,7 +104,7 @@ impl ReapJob {
 }
 
 impl Kv {
-    /// Frees unlinked values' children for at most [`REAP_BUDGET`]; returns how many jobs
+    /// Frees unlinked values' children for at most `REAP_BUDGET` (10 ms); returns how many jobs
     /// remain.
     pub fn reap(&self) -> Result<usize> {
         let started = Instant::now();

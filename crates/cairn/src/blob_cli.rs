@@ -90,7 +90,7 @@ pub struct StoreArgs {
     data: PathBuf,
     /// Where atoms go: s3://bucket/prefix (S3 or compatible: AWS_* variables, AWS_ENDPOINT
     /// for MinIO), gs://bucket/prefix, az://container/prefix, or a local folder. Recorded
-    /// on first use; the default is <data>/blob/atoms.
+    /// on first use; the default is `<data>/blob/atoms`.
     #[arg(long, env = "CAIRN_BLOB_BACKEND")]
     backend: Option<String>,
 }
