@@ -8,7 +8,10 @@
 //!    the writer; until this step the WAL holds their records.
 //! 3. Write the index and bloom filter snapshots while writers go on (fuzzy; see persist.rs).
 //! 4. Fsync the WAL: every write the snapshots may contain is now durable in the WAL, so replay
-//!    from `L` will put each record they point to back in place.
+//!    from `L` will put each record they point to back in place. The index snapshot is
+//!    installed (renamed into place) only after this fsync: installed before it, a crash
+//!    could leave it pointing at records of writes whose frames were still buffered, and
+//!    lost (recovery refuses such an index).
 //! 5. Replace `metadata.meta` (the commit point), then delete the WAL files sealed at step 1 and
 //!    the segments compaction emptied before this checkpoint began.
 //!
@@ -80,7 +83,11 @@ pub(crate) fn checkpoint(inner: &Inner) -> Result<()> {
     for segment in to_sync {
         segment.sync()?;
     }
-    persist::write_snapshot(&inner.index, &inner.layout.index(), lsn)?;
+    // The WAL is made durable before the snapshot is installed: the snapshot may hold
+    // entries of writes whose frames were still in the WAL's buffer.
+    persist::write_snapshot(&inner.index, &inner.layout.index(), lsn, || {
+        inner.wal.sync_now().map(|_| ())
+    })?;
     write_atomically(&inner.layout.bloom(), &inner.bloom.encode())?;
     inner.wal.sync_now()?;
     let meta = Meta {

@@ -42,7 +42,15 @@ const BLOCK_HEADER_LEN: usize = 32;
 const MAX_BUCKETS: usize = 1 << 32;
 
 /// Writes a snapshot of `index` to `path` (atomically: temporary file, fsync, rename).
-pub(crate) fn write_snapshot(index: &Index, path: &Path, lsn: u64) -> Result<()> {
+/// `before_install` runs between the fsync and the rename: the checkpoint makes the WAL
+/// durable there, since the snapshot may hold entries of writes whose frames were still
+/// buffered, and an installed snapshot must never point at records no durable frame holds.
+pub(crate) fn write_snapshot(
+    index: &Index,
+    path: &Path,
+    lsn: u64,
+    before_install: impl FnOnce() -> Result<()>,
+) -> Result<()> {
     let tmp = path.with_extension("tmp");
     let file = std::fs::File::create(&tmp).at(&tmp)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
@@ -79,6 +87,7 @@ pub(crate) fn write_snapshot(index: &Index, path: &Path, lsn: u64) -> Result<()>
         .map_err(|e| Error::io(&tmp, e.into_error()))?;
     file.sync_all().at(&tmp)?;
     drop(file);
+    before_install()?;
     std::fs::rename(&tmp, path).at(path)?;
     sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
@@ -187,7 +196,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("hash_index.idx");
         let index = sample();
-        write_snapshot(&index, &path, 77).expect("write");
+        write_snapshot(&index, &path, 77, || Ok(())).expect("write");
         let (back, lsn) = read_snapshot(&path).expect("read");
         assert_eq!(lsn, 77);
         assert_eq!(back.len(), 5000);
@@ -202,7 +211,7 @@ mod tests {
     fn flipped_bytes_are_reported_with_the_shard_offset() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("hash_index.idx");
-        write_snapshot(&sample(), &path, 1).expect("write");
+        write_snapshot(&sample(), &path, 1, || Ok(())).expect("write");
         let good = std::fs::read(&path).expect("read");
         for at in [3, 20, 40, 100, good.len() / 2, good.len() - 1] {
             let mut bad = good.clone();

@@ -50,9 +50,26 @@ use crate::persist;
 use crate::segment::{self, Segment, HEADER_LEN};
 use crate::store::{now_ms, Inner, Maintenance, Writer};
 use crate::table::SegmentTable;
-use crate::wal::{Wal, WalFileContents, CLEAR_SEGMENT};
+use crate::wal::{Frame, Wal, WalFileContents, CLEAR_SEGMENT};
 
-/// Opens (creating or recovering) the store in `dir`.
+/// The WAL frames to replay, each with the file it was read from.
+type Frames<'w> = Vec<(&'w WalFileContents, Frame<'w>)>;
+
+/// The segments recovery opened, and what it learnt doing so.
+struct OpenedSegments {
+    segments: BTreeMap<u32, Arc<Segment>>,
+    /// Segments the checkpoint lists, with their lengths then.
+    listed: BTreeMap<u32, SegmentMeta>,
+    /// Segments replay writes records into.
+    replay_targets: BTreeSet<u32>,
+    /// The highest segment id seen.
+    max_id: u32,
+    /// Whether invalid unlisted segment files were deleted.
+    removed: bool,
+}
+
+/// Opens (creating or recovering) the store in `dir`: the steps of the module doc, one
+/// function each.
 pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
     let layout = Layout::new(dir);
     for d in [
@@ -64,14 +81,70 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
         std::fs::create_dir_all(d).at(d)?;
     }
     let lock = take_lock(&layout)?;
+    let (meta, index, bloom) = read_checkpoint(&layout, &options)?;
+    let (wal_files, active_valid_len) = read_wal(&layout)?;
+    let frames = frames_to_replay(&wal_files, meta.checkpoint_lsn)?;
+    let mut opened = open_segments(&layout, &meta, &frames, &options)?;
+    let last_placed = place_records(&layout, &meta, &frames, &options, &mut opened)?;
+    check_index_within_segments(&index, &opened.segments, &layout)?;
+    let active = seal_filled(&layout, &meta, &frames, &opened, last_placed)?;
+
+    let last_lsn = frames
+        .last()
+        .map_or(meta.checkpoint_lsn - 1, |(_, f)| f.lsn);
+    let wal = Wal::open(&layout.wal, active_valid_len, last_lsn, options.durability)?;
+    let bloom = if bloom.layers() > 1
+        || bloom.inserted() > 2 * index.len() as u64 + options.bloom_initial_capacity
+    {
+        rebuild_bloom(&index, &options)
+    } else {
+        bloom
+    };
+    let inner = Inner {
+        hasher: KeyHasher::new(meta.seed),
+        meta_seed: meta.seed,
+        created_ms: meta.created_ms,
+        index,
+        bloom,
+        cache: Cache::new(options.cache_bytes),
+        segments: SegmentTable::new(opened.segments),
+        writer: Mutex::new(Writer {
+            active,
+            next_lsn: last_lsn + 1,
+            next_segment_id: meta.next_segment_id.max(opened.max_id + 1),
+            frame: Vec::new(),
+            tombstone: Vec::new(),
+        }),
+        wal,
+        maintenance: Mutex::new(Maintenance::default()),
+        bloom_false_positives: AtomicU64::new(0),
+        checkpoints: AtomicU64::new(0),
+        compactions: AtomicU64::new(0),
+        closed: AtomicBool::new(false),
+        stop: Mutex::new(false),
+        stop_signal: Condvar::new(),
+        _lock: lock,
+        layout,
+        options,
+    };
+    apply_ops(&inner, &frames);
+    drop(frames);
+    drop(wal_files);
+    crate::maintenance::come_to_rest(&inner)?;
+    Ok(inner)
+}
+
+/// Step 1: the metadata (a new store's, when the directory holds none and no data), and the
+/// index and bloom filter checkpoints. Refuses a store whose metadata or active WAL is gone.
+fn read_checkpoint(layout: &Layout, options: &Options) -> Result<(Meta, Index, Bloom)> {
     if !layout.meta().exists() {
-        if let Some(evidence) = data_evidence(&layout)? {
+        if let Some(evidence) = data_evidence(layout)? {
             return Err(Error::Missing {
                 file: layout.meta(),
                 why: format!("{} holds data", evidence.display()),
             });
         }
-        create(&layout, &options)?;
+        create(layout, options)?;
     }
     let meta = Meta::read(&layout.meta())?;
     if !layout.active_wal().exists() && Wal::sealed_files(&layout.wal)?.is_empty() {
@@ -96,8 +169,12 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
     let bloom_bytes = std::fs::read(layout.bloom()).at(&layout.bloom())?;
     let bloom = Bloom::decode(&bloom_bytes)
         .map_err(|(at, what)| Error::corrupt(layout.bloom(), at, what))?;
+    Ok((meta, index, bloom))
+}
 
-    // The WAL: numbered files first, then the active one.
+/// Step 2: every WAL file, numbered ones first, then the active one (its torn tail noted);
+/// returns them and the valid length of the active one.
+fn read_wal(layout: &Layout) -> Result<(Vec<WalFileContents>, Option<usize>)> {
     let mut wal_files = Vec::new();
     for path in Wal::sealed_files(&layout.wal)? {
         wal_files.push(WalFileContents::read(&path, false)?);
@@ -118,19 +195,25 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
         }
         wal_files.push(c);
     }
-    let frames: Vec<_> = wal_files
+    Ok((wal_files, active_valid_len))
+}
+
+/// Step 2 (continued): the frames from the checkpoint LSN on, which must follow it without
+/// a gap.
+fn frames_to_replay(wal_files: &[WalFileContents], checkpoint_lsn: u64) -> Result<Frames<'_>> {
+    let frames: Frames<'_> = wal_files
         .iter()
         .flat_map(|f| f.frames().map(move |frame| (f, frame)))
-        .filter(|(_, frame)| frame.lsn >= meta.checkpoint_lsn)
+        .filter(|(_, frame)| frame.lsn >= checkpoint_lsn)
         .collect();
     if let Some((file, first)) = frames.first() {
-        if first.lsn != meta.checkpoint_lsn {
+        if first.lsn != checkpoint_lsn {
             return Err(Error::corrupt(
                 &file.path,
                 0,
                 format!(
-                    "WAL resumes at LSN {}, the checkpoint needs {}",
-                    first.lsn, meta.checkpoint_lsn
+                    "WAL resumes at LSN {}, the checkpoint needs {checkpoint_lsn}",
+                    first.lsn
                 ),
             ));
         }
@@ -144,18 +227,27 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
             ));
         }
     }
+    Ok(frames)
+}
 
-    // Segments.
+/// Step 3: the segments the checkpoint lists; other valid sealed segment files as wholly
+/// dead (compaction outputs); invalid ones not to be replayed into are deleted.
+fn open_segments(
+    layout: &Layout,
+    meta: &Meta,
+    frames: &Frames<'_>,
+    options: &Options,
+) -> Result<OpenedSegments> {
     let listed: BTreeMap<u32, SegmentMeta> = meta.segments.iter().map(|s| (s.id, *s)).collect();
     let replay_targets: BTreeSet<u32> = frames
         .iter()
         .flat_map(|(_, f)| f.ops.iter().map(|op| op.segment))
-        .filter(|&id| id != 0 && id != CLEAR_SEGMENT)
+        .filter(|&id| is_placed(id))
         .collect();
     // Replay appends these bytes to a segment: the active one is mapped to hold them even
     // when it is already larger than `max_segment_size` (a store reopened with a smaller one).
     let mut replayed_bytes: BTreeMap<u32, u64> = BTreeMap::new();
-    for (_, frame) in &frames {
+    for (_, frame) in frames {
         for op in frame.ops.iter().filter(|op| is_placed(op.segment)) {
             *replayed_bytes.entry(op.segment).or_default() += op.bytes.len() as u64;
         }
@@ -174,7 +266,7 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
         segments.insert(s.id, Arc::new(seg));
     }
     let mut max_id = meta.next_segment_id.saturating_sub(1);
-    let mut removed_segments = false;
+    let mut removed = false;
     for entry in std::fs::read_dir(&layout.segments).at(&layout.segments)? {
         let entry = entry.at(&layout.segments)?;
         let name = entry.file_name();
@@ -193,18 +285,35 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
             Err(_) => {
                 let path = entry.path();
                 std::fs::remove_file(&path).at(&path)?;
-                removed_segments = true;
+                removed = true;
             }
         }
     }
+    Ok(OpenedSegments {
+        segments,
+        listed,
+        replay_targets,
+        max_id,
+        removed,
+    })
+}
 
-    // Pass 1: records to their places.
+/// Step 4, replay pass 1: each frame's records to the places it names (creating the
+/// segments started after the checkpoint); returns the last segment written.
+fn place_records(
+    layout: &Layout,
+    meta: &Meta,
+    frames: &Frames<'_>,
+    options: &Options,
+    opened: &mut OpenedSegments,
+) -> Result<Option<u32>> {
     let mut last_placed = None;
-    for (file, frame) in &frames {
+    for (file, frame) in frames {
         for op in frame.ops.iter().filter(|op| is_placed(op.segment)) {
-            let seg = match segments.get(&op.segment) {
+            let seg = match opened.segments.get(&op.segment) {
                 Some(seg)
-                    if !listed.contains_key(&op.segment) || op.segment == meta.active_segment =>
+                    if !opened.listed.contains_key(&op.segment)
+                        || op.segment == meta.active_segment =>
                 {
                     Arc::clone(seg)
                 }
@@ -228,7 +337,7 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
                         capacity,
                         now_ms(),
                     )?);
-                    segments.insert(op.segment, Arc::clone(&seg));
+                    opened.segments.insert(op.segment, Arc::clone(&seg));
                     seg
                 }
             };
@@ -247,71 +356,47 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
             }
             seg.append(op.bytes, 1)?;
             last_placed = Some(op.segment);
-            max_id = max_id.max(op.segment);
+            opened.max_id = opened.max_id.max(op.segment);
         }
     }
-    check_index_within_segments(&index, &segments, &layout)?;
+    Ok(last_placed)
+}
+
+/// Step 6: seals the segments replay filled, except the last, which becomes the active one
+/// (returned); makes the segment directory's new and deleted files durable.
+fn seal_filled(
+    layout: &Layout,
+    meta: &Meta,
+    frames: &Frames<'_>,
+    opened: &OpenedSegments,
+    last_placed: Option<u32>,
+) -> Result<Arc<Segment>> {
     let active_id = last_placed.unwrap_or(meta.active_segment);
-    for (id, seg) in &segments {
-        let filled = replay_targets.contains(id);
+    for (id, seg) in &opened.segments {
+        let filled = opened.replay_targets.contains(id);
         if *id != active_id && (filled || *id == meta.active_segment) {
             seg.seal()?;
         }
     }
-    // Replay may have created segment files, and the scan above removed some.
-    if !frames.is_empty() || removed_segments {
+    if !frames.is_empty() || opened.removed {
         segment::sync_dir(&layout.segments)?;
     }
-    let active = Arc::clone(segments.get(&active_id).ok_or_else(|| {
-        Error::corrupt(
-            layout.meta(),
-            44,
-            format!("active segment {active_id} is missing"),
-        )
-    })?);
+    opened
+        .segments
+        .get(&active_id)
+        .map(Arc::clone)
+        .ok_or_else(|| {
+            Error::corrupt(
+                layout.meta(),
+                44,
+                format!("active segment {active_id} is missing"),
+            )
+        })
+}
 
-    let last_lsn = frames
-        .last()
-        .map_or(meta.checkpoint_lsn - 1, |(_, f)| f.lsn);
-    let wal = Wal::open(&layout.wal, active_valid_len, last_lsn, options.durability)?;
-
-    let bloom = if bloom.layers() > 1
-        || bloom.inserted() > 2 * index.len() as u64 + options.bloom_initial_capacity
-    {
-        rebuild_bloom(&index, &options)
-    } else {
-        bloom
-    };
-    let inner = Inner {
-        hasher: KeyHasher::new(meta.seed),
-        meta_seed: meta.seed,
-        created_ms: meta.created_ms,
-        index,
-        bloom,
-        cache: Cache::new(options.cache_bytes),
-        segments: SegmentTable::new(segments),
-        writer: Mutex::new(Writer {
-            active,
-            next_lsn: last_lsn + 1,
-            next_segment_id: meta.next_segment_id.max(max_id + 1),
-            frame: Vec::new(),
-            tombstone: Vec::new(),
-        }),
-        wal,
-        maintenance: Mutex::new(Maintenance::default()),
-        bloom_false_positives: AtomicU64::new(0),
-        checkpoints: AtomicU64::new(0),
-        compactions: AtomicU64::new(0),
-        closed: AtomicBool::new(false),
-        stop: Mutex::new(false),
-        stop_signal: Condvar::new(),
-        _lock: lock,
-        layout,
-        options,
-    };
-
-    // Pass 2: the ops, in order, to index and bloom filter.
-    for (_, frame) in &frames {
+/// Step 5, replay pass 2: each frame's ops, in LSN order, to the index and bloom filter.
+fn apply_ops(inner: &Inner, frames: &Frames<'_>) {
+    for (_, frame) in frames {
         for op in &frame.ops {
             let hash = op.record.hash;
             if op.segment == CLEAR_SEGMENT {
@@ -337,10 +422,6 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
             }
         }
     }
-    drop(frames);
-    drop(wal_files);
-    crate::maintenance::come_to_rest(&inner)?;
-    Ok(inner)
 }
 
 /// Whether an op of segment `id` places a record: not a delete (0), not a clear.
@@ -453,7 +534,7 @@ fn create(layout: &Layout, options: &Options) -> Result<()> {
         std::fs::remove_file(&path).at(&path)?;
     }
     drop(Wal::open(&layout.wal, None, 0, options.durability)?);
-    persist::write_snapshot(&Index::default(), &layout.index(), 1)?;
+    persist::write_snapshot(&Index::default(), &layout.index(), 1, || Ok(()))?;
     write_atomically(
         &layout.bloom(),
         &Bloom::new(options.bloom_initial_capacity).encode(),
