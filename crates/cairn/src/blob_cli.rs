@@ -115,260 +115,308 @@ pub fn run(command: BlobCommand) -> anyhow::Result<()> {
             file,
             store,
             compression,
-        } => {
-            let compression = Compression::parse(&compression).with_context(|| {
-                format!("unknown compression {compression:?}: zstd, zstd:LEVEL, lz4 or none")
-            })?;
-            let store = store.open(Options {
-                compression,
-                ..Options::default()
-            })?;
-            let len = std::fs::metadata(&file)
-                .with_context(|| format!("reading {}", file.display()))?
-                .len();
-            let progress = AtomicU64::new(0);
-            let report = with_progress(len, "adding", &progress, || {
-                store.add_file(&name, &file, Some(&progress))
-            })?;
-            store.close()?;
-            let mb_s = report.size as f64 / 1e6 / report.seconds.max(1e-9);
-            let mut grid = grid(&[
-                "name",
-                "version",
-                "size",
-                "format",
-                "atoms",
-                "new atoms",
-                "new bytes",
-                "stored",
-                "MB/s",
-            ]);
-            grid.add_row(vec![
-                report.name,
-                report.version.to_string(),
-                report.size.to_string(),
-                report.format,
-                report.atoms.to_string(),
-                report.new_atoms.to_string(),
-                report.new_bytes.to_string(),
-                report.stored_bytes.to_string(),
-                format!("{mb_s:.1}"),
-            ]);
-            writeln!(out, "{grid}")?;
-            if let Some(why) = report.fallback {
-                writeln!(
-                    out,
-                    "note: {why}; the file was cut into content-defined chunks"
-                )?;
-            }
-        }
+        } => add(name, file, store, compression, &mut out)?,
         BlobCommand::Get {
             name,
             output,
             component,
             version,
             store,
-        } => {
-            let component = component
-                .map(|c| {
-                    Component::parse(&c).with_context(|| {
-                        format!("unknown component {c:?}: audio, video, keyframes or metadata")
-                    })
-                })
-                .transpose()?;
-            let store = store.open(Options::default())?;
-            match output {
-                Some(path) => {
-                    let temp = temp_beside(&path);
-                    let result = (|| {
-                        let mut file = std::io::BufWriter::new(
-                            std::fs::File::create(&temp)
-                                .with_context(|| format!("creating {}", temp.display()))?,
-                        );
-                        let written = store.get(&name, version, component, &mut file)?;
-                        file.into_inner()
-                            .map_err(|e| e.into_error())
-                            .and_then(|f| f.sync_all())
-                            .with_context(|| format!("writing {}", temp.display()))?;
-                        anyhow::Ok(written)
-                    })();
-                    match result {
-                        Ok(written) => {
-                            std::fs::rename(&temp, &path)
-                                .with_context(|| format!("writing {}", path.display()))?;
-                            eprintln!("wrote {written} bytes to {}", path.display());
-                        }
-                        Err(error) => {
-                            let _ = std::fs::remove_file(&temp);
-                            return Err(error);
-                        }
-                    }
-                }
-                None => {
-                    let stdout = std::io::stdout();
-                    let mut out = std::io::BufWriter::new(stdout.lock());
-                    store.get(&name, version, component, &mut out)?;
-                    out.flush()?;
-                }
-            }
-        }
-        BlobCommand::Ls { store } => {
-            let store = store.open(Options::default())?;
-            let mut grid = grid(&["name", "versions", "size", "format", "atoms", "sha256"]);
-            for manifest in store.list()? {
-                let versions = store.versions(&manifest.name)?.len();
-                grid.add_row(vec![
-                    manifest.name,
-                    versions.to_string(),
-                    manifest.size.to_string(),
-                    manifest.format,
-                    manifest.refs.len().to_string(),
-                    manifest.sha256.to_hex(),
-                ]);
-            }
-            writeln!(out, "{grid}")?;
-        }
+        } => get(name, output, component, version, store)?,
+        BlobCommand::Ls { store } => ls(store, &mut out)?,
         BlobCommand::Atoms {
             name,
             version,
             store,
-        } => {
-            let store = store.open(Options::default())?;
-            let manifest = store.manifest(&name, version)?;
-            let mut grid = grid(&[
-                "#", "offset", "size", "type", "atom", "refs", "stored", "label",
-            ]);
-            for (i, (reference, record)) in store.atoms_of(&name, version)?.into_iter().enumerate()
-            {
-                let label = record
-                    .as_ref()
-                    .and_then(|r| {
-                        r.metadata
-                            .iter()
-                            .find(|(k, _)| k == "label")
-                            .map(|(_, v)| v.clone())
-                    })
-                    .unwrap_or_default();
-                grid.add_row(vec![
-                    i.to_string(),
-                    reference.offset.to_string(),
-                    reference.size.to_string(),
-                    reference.atom_type.to_string(),
-                    reference.hash.uri(),
-                    record.as_ref().map_or("-".into(), |r| r.refs.to_string()),
-                    record
-                        .as_ref()
-                        .map_or("-".into(), |r| r.stored_size.to_string()),
-                    label,
-                ]);
-            }
-            writeln!(out, "{grid}")?;
-            writeln!(
-                out,
-                "{} version {}: {} bytes, {}, sha256 {}",
-                manifest.name,
-                manifest.version,
-                manifest.size,
-                manifest.format,
-                manifest.sha256.to_hex()
-            )?;
-            for (fact, value) in &manifest.facts {
-                writeln!(out, "  {fact}: {value}")?;
-            }
-        }
-        BlobCommand::Verify { name, store } => {
-            let store = store.open(Options::default())?;
-            let spinner = spinner("verifying");
-            let report = store.verify(name.as_deref());
-            spinner.finish_and_clear();
-            let report = report?;
-            let mut grid = grid(&["files", "atoms", "bytes", "missing", "corrupt"]);
-            grid.add_row(vec![
-                report.files.to_string(),
-                report.atoms.to_string(),
-                report.bytes.to_string(),
-                report.missing.len().to_string(),
-                report.corrupt.len().to_string(),
-            ]);
-            writeln!(out, "{grid}")?;
-            for (file, hash) in &report.missing {
-                writeln!(out, "missing: {file}: {}", hash.uri())?;
-            }
-            for (file, hash) in &report.corrupt {
-                writeln!(out, "corrupt: {file}: {}", hash.uri())?;
-            }
-            if !report.missing.is_empty() || !report.corrupt.is_empty() {
-                print(&out)?;
-                std::process::exit(1);
-            }
-        }
-        BlobCommand::Rm { name, store } => {
-            let store = store.open(Options::default())?;
-            let versions = store.remove(&name)?;
-            store.close()?;
-            writeln!(
-                out,
-                "removed {name} ({versions} version{}); run gc to free its atoms",
-                if versions == 1 { "" } else { "s" }
-            )?;
-        }
-        BlobCommand::Gc { dry_run, store } => {
-            let store = store.open(Options::default())?;
-            let spinner = spinner(if dry_run {
-                "looking for unused atoms"
-            } else {
-                "collecting"
-            });
-            let report = store.gc(dry_run);
-            spinner.finish_and_clear();
-            let report = report?;
-            store.close()?;
-            let mut grid = grid(&["", "atoms", "stored bytes", "stray files"]);
-            grid.add_row(vec![
-                if dry_run { "would delete" } else { "deleted" }.to_string(),
-                report.atoms.to_string(),
-                report.stored_bytes.to_string(),
-                report.strays.to_string(),
-            ]);
-            writeln!(out, "{grid}")?;
-            if report.strays > 0 && !report.strays_deleted {
-                writeln!(
-                    out,
-                    "note: {} stray atom files were left: the backend is not this store's own folder, \
-                     and another store may be using them",
-                    report.strays
-                )?;
-            }
-        }
-        BlobCommand::Stats { store } => {
-            let store = store.open(Options::default())?;
-            let stats = store.stats()?;
-            let mut grid = grid(&["statistic", "value"]);
-            for (name, value) in [
-                ("files", stats.files.to_string()),
-                ("versions", stats.versions.to_string()),
-                ("atoms", stats.total_atoms.to_string()),
-                ("atoms used once", stats.unique_atoms.to_string()),
-                ("atoms shared", stats.dedup_atoms.to_string()),
-                (
-                    "bytes added (all versions)",
-                    stats.logical_bytes.to_string(),
-                ),
-                ("bytes of distinct atoms", stats.atom_bytes.to_string()),
-                ("bytes stored (compressed)", stats.stored_bytes.to_string()),
-                ("saved by deduplication", stats.dedup_savings.to_string()),
-                (
-                    "deduplication ratio",
-                    format!("{:.1}%", stats.dedup_ratio()),
-                ),
-                ("backend", store.backend()),
-            ] {
-                grid.add_row(vec![name.to_string(), value]);
-            }
-            writeln!(out, "{grid}")?;
-        }
+        } => atoms(name, version, store, &mut out)?,
+        BlobCommand::Verify { name, store } => verify(name, store, &mut out)?,
+        BlobCommand::Rm { name, store } => rm(name, store, &mut out)?,
+        BlobCommand::Gc { dry_run, store } => gc(dry_run, store, &mut out)?,
+        BlobCommand::Stats { store } => stats(store, &mut out)?,
     }
     print(&out)
+}
+
+/// `cairn blob add`.
+fn add(
+    name: String,
+    file: PathBuf,
+    store: StoreArgs,
+    compression: String,
+    out: &mut String,
+) -> anyhow::Result<()> {
+    let compression = Compression::parse(&compression).with_context(|| {
+        format!("unknown compression {compression:?}: zstd, zstd:LEVEL, lz4 or none")
+    })?;
+    let store = store.open(Options {
+        compression,
+        ..Options::default()
+    })?;
+    let len = std::fs::metadata(&file)
+        .with_context(|| format!("reading {}", file.display()))?
+        .len();
+    let progress = AtomicU64::new(0);
+    let report = with_progress(len, "adding", &progress, || {
+        store.add_file(&name, &file, Some(&progress))
+    })?;
+    store.close()?;
+    let mb_s = report.size as f64 / 1e6 / report.seconds.max(1e-9);
+    let mut grid = grid(&[
+        "name",
+        "version",
+        "size",
+        "format",
+        "atoms",
+        "new atoms",
+        "new bytes",
+        "stored",
+        "MB/s",
+    ]);
+    grid.add_row(vec![
+        report.name,
+        report.version.to_string(),
+        report.size.to_string(),
+        report.format,
+        report.atoms.to_string(),
+        report.new_atoms.to_string(),
+        report.new_bytes.to_string(),
+        report.stored_bytes.to_string(),
+        format!("{mb_s:.1}"),
+    ]);
+    writeln!(out, "{grid}")?;
+    if let Some(why) = report.fallback {
+        writeln!(
+            out,
+            "note: {why}; the file was cut into content-defined chunks"
+        )?;
+    }
+    Ok(())
+}
+
+/// `cairn blob get`.
+fn get(
+    name: String,
+    output: Option<PathBuf>,
+    component: Option<String>,
+    version: Option<u32>,
+    store: StoreArgs,
+) -> anyhow::Result<()> {
+    let component = component
+        .map(|c| {
+            Component::parse(&c).with_context(|| {
+                format!("unknown component {c:?}: audio, video, keyframes or metadata")
+            })
+        })
+        .transpose()?;
+    let store = store.open(Options::default())?;
+    match output {
+        Some(path) => {
+            let temp = temp_beside(&path);
+            let result = (|| {
+                let mut file = std::io::BufWriter::new(
+                    std::fs::File::create(&temp)
+                        .with_context(|| format!("creating {}", temp.display()))?,
+                );
+                let written = store.get(&name, version, component, &mut file)?;
+                file.into_inner()
+                    .map_err(|e| e.into_error())
+                    .and_then(|f| f.sync_all())
+                    .with_context(|| format!("writing {}", temp.display()))?;
+                anyhow::Ok(written)
+            })();
+            match result {
+                Ok(written) => {
+                    std::fs::rename(&temp, &path)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    eprintln!("wrote {written} bytes to {}", path.display());
+                }
+                Err(error) => {
+                    let _ = std::fs::remove_file(&temp);
+                    return Err(error);
+                }
+            }
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            store.get(&name, version, component, &mut out)?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// `cairn blob ls`.
+fn ls(store: StoreArgs, out: &mut String) -> anyhow::Result<()> {
+    let store = store.open(Options::default())?;
+    let mut grid = grid(&["name", "versions", "size", "format", "atoms", "sha256"]);
+    for manifest in store.list()? {
+        let versions = store.versions(&manifest.name)?.len();
+        grid.add_row(vec![
+            manifest.name,
+            versions.to_string(),
+            manifest.size.to_string(),
+            manifest.format,
+            manifest.refs.len().to_string(),
+            manifest.sha256.to_hex(),
+        ]);
+    }
+    writeln!(out, "{grid}")?;
+    Ok(())
+}
+
+/// `cairn blob atoms`.
+fn atoms(
+    name: String,
+    version: Option<u32>,
+    store: StoreArgs,
+    out: &mut String,
+) -> anyhow::Result<()> {
+    let store = store.open(Options::default())?;
+    let manifest = store.manifest(&name, version)?;
+    let mut grid = grid(&[
+        "#", "offset", "size", "type", "atom", "refs", "stored", "label",
+    ]);
+    for (i, (reference, record)) in store.atoms_of(&name, version)?.into_iter().enumerate() {
+        let label = record
+            .as_ref()
+            .and_then(|r| {
+                r.metadata
+                    .iter()
+                    .find(|(k, _)| k == "label")
+                    .map(|(_, v)| v.clone())
+            })
+            .unwrap_or_default();
+        grid.add_row(vec![
+            i.to_string(),
+            reference.offset.to_string(),
+            reference.size.to_string(),
+            reference.atom_type.to_string(),
+            reference.hash.uri(),
+            record.as_ref().map_or("-".into(), |r| r.refs.to_string()),
+            record
+                .as_ref()
+                .map_or("-".into(), |r| r.stored_size.to_string()),
+            label,
+        ]);
+    }
+    writeln!(out, "{grid}")?;
+    writeln!(
+        out,
+        "{} version {}: {} bytes, {}, sha256 {}",
+        manifest.name,
+        manifest.version,
+        manifest.size,
+        manifest.format,
+        manifest.sha256.to_hex()
+    )?;
+    for (fact, value) in &manifest.facts {
+        writeln!(out, "  {fact}: {value}")?;
+    }
+    Ok(())
+}
+
+/// `cairn blob verify`.
+fn verify(name: Option<String>, store: StoreArgs, out: &mut String) -> anyhow::Result<()> {
+    let store = store.open(Options::default())?;
+    let spinner = spinner("verifying");
+    let report = store.verify(name.as_deref());
+    spinner.finish_and_clear();
+    let report = report?;
+    let mut grid = grid(&["files", "atoms", "bytes", "missing", "corrupt"]);
+    grid.add_row(vec![
+        report.files.to_string(),
+        report.atoms.to_string(),
+        report.bytes.to_string(),
+        report.missing.len().to_string(),
+        report.corrupt.len().to_string(),
+    ]);
+    writeln!(out, "{grid}")?;
+    for (file, hash) in &report.missing {
+        writeln!(out, "missing: {file}: {}", hash.uri())?;
+    }
+    for (file, hash) in &report.corrupt {
+        writeln!(out, "corrupt: {file}: {}", hash.uri())?;
+    }
+    if !report.missing.is_empty() || !report.corrupt.is_empty() {
+        print(out)?;
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// `cairn blob rm`.
+fn rm(name: String, store: StoreArgs, out: &mut String) -> anyhow::Result<()> {
+    let store = store.open(Options::default())?;
+    let versions = store.remove(&name)?;
+    store.close()?;
+    writeln!(
+        out,
+        "removed {name} ({versions} version{}); run gc to free its atoms",
+        if versions == 1 { "" } else { "s" }
+    )?;
+    Ok(())
+}
+
+/// `cairn blob gc`.
+fn gc(dry_run: bool, store: StoreArgs, out: &mut String) -> anyhow::Result<()> {
+    let store = store.open(Options::default())?;
+    let spinner = spinner(if dry_run {
+        "looking for unused atoms"
+    } else {
+        "collecting"
+    });
+    let report = store.gc(dry_run);
+    spinner.finish_and_clear();
+    let report = report?;
+    store.close()?;
+    let mut grid = grid(&["", "atoms", "stored bytes", "stray files"]);
+    grid.add_row(vec![
+        if dry_run { "would delete" } else { "deleted" }.to_string(),
+        report.atoms.to_string(),
+        report.stored_bytes.to_string(),
+        report.strays.to_string(),
+    ]);
+    writeln!(out, "{grid}")?;
+    if report.strays > 0 && !report.strays_deleted {
+        writeln!(
+            out,
+            "note: {} stray atom files were left: the backend is not this store's own folder, \
+             and another store may be using them",
+            report.strays
+        )?;
+    }
+    Ok(())
+}
+
+/// `cairn blob stats`.
+fn stats(store: StoreArgs, out: &mut String) -> anyhow::Result<()> {
+    let store = store.open(Options::default())?;
+    let stats = store.stats()?;
+    let mut grid = grid(&["statistic", "value"]);
+    for (name, value) in [
+        ("files", stats.files.to_string()),
+        ("versions", stats.versions.to_string()),
+        ("atoms", stats.total_atoms.to_string()),
+        ("atoms used once", stats.unique_atoms.to_string()),
+        ("atoms shared", stats.dedup_atoms.to_string()),
+        (
+            "bytes added (all versions)",
+            stats.logical_bytes.to_string(),
+        ),
+        ("bytes of distinct atoms", stats.atom_bytes.to_string()),
+        ("bytes stored (compressed)", stats.stored_bytes.to_string()),
+        ("saved by deduplication", stats.dedup_savings.to_string()),
+        (
+            "deduplication ratio",
+            format!("{:.1}%", stats.dedup_ratio()),
+        ),
+        ("backend", store.backend()),
+    ] {
+        grid.add_row(vec![name.to_string(), value]);
+    }
+    writeln!(out, "{grid}")?;
+    Ok(())
 }
 
 /// A file name beside `path` for writing before the rename into place.
