@@ -55,15 +55,11 @@ pub enum Error {
 impl Error {
     /// Whether the disk (or a quota) is full: the request may succeed once space is freed.
     pub fn is_storage_full(&self) -> bool {
-        let io = match self {
-            Error::Io { source, .. } => source,
-            Error::Index(cairn_log::Error::Io { source, .. }) => source,
-            _ => return false,
-        };
-        matches!(
-            io.kind(),
-            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
-        )
+        match self {
+            Error::Io { source, .. } => is_storage_full(source),
+            Error::Index(cairn_log::Error::Io { source, .. }) => is_storage_full(source),
+            _ => false,
+        }
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
@@ -76,3 +72,11 @@ impl Error {
 
 /// Results of cairn-blob.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Whether an I/O error says the disk (or a quota) is full.
+pub fn is_storage_full(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
+}

@@ -47,7 +47,7 @@ mod store;
 pub use atom::{AtomHash, AtomType};
 pub use backend::{Backend, LocalBackend, MemoryBackend};
 pub use compress::Compression;
-pub use error::{Error, Result};
+pub use error::{is_storage_full, Error, Result};
 pub use object::ObjectBackend;
 pub use records::{AtomRecord, ContentRef, Manifest};
 pub use store::{

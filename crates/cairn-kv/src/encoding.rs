@@ -203,6 +203,11 @@ impl Head {
         Reader::new(&self.body).u64().ok()
     }
 
+    /// A string's length, whether its bytes are in the body or in chunks.
+    pub fn string_len(&self) -> u64 {
+        self.chunks.map_or(self.body.len() as u64, |c| c.len)
+    }
+
     pub fn is_expired(&self, now: u64) -> bool {
         self.expire_at != 0 && self.expire_at <= now
     }

@@ -67,6 +67,15 @@ impl Default for KvOptions {
     }
 }
 
+/// The settings a connection reads for each batch of requests ([`Kv::connection_limits`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    pub proto_max_bulk_len: usize,
+    pub client_query_buffer_limit: usize,
+    /// Close connections idle this long (`timeout`); `None` for never.
+    pub idle_timeout: Option<Duration>,
+}
+
 /// Counters for `INFO`.
 #[derive(Debug)]
 pub struct ServerStats {
@@ -230,16 +239,16 @@ impl Kv {
         Ok(self.store.wait_durable(pending)?)
     }
 
-    /// Close connections idle this long (`CONFIG GET timeout`); `None` for never.
-    pub fn idle_timeout(&self) -> Option<Duration> {
-        let secs = self.options.lock().idle_timeout_secs;
-        (secs > 0).then(|| Duration::from_secs(secs))
-    }
-
-    /// `proto-max-bulk-len` and `client-query-buffer-limit`, as `CONFIG SET` left them.
-    pub fn protocol_limits(&self) -> (usize, usize) {
+    /// What a connection is held to, as `CONFIG SET` left it: read once per batch of
+    /// requests, under one lock.
+    pub fn connection_limits(&self) -> ConnectionLimits {
         let o = self.options.lock();
-        (o.proto_max_bulk_len, o.client_query_buffer_limit)
+        ConnectionLimits {
+            proto_max_bulk_len: o.proto_max_bulk_len,
+            client_query_buffer_limit: o.client_query_buffer_limit,
+            idle_timeout: (o.idle_timeout_secs > 0)
+                .then(|| Duration::from_secs(o.idle_timeout_secs)),
+        }
     }
 
     /// The most clients connected at once (`maxclients`).
@@ -429,6 +438,13 @@ fn expiry_thread(kv: Weak<Kv>) {
 }
 
 /// The bucket-hash secret: read from the store, or made and stored on first open.
+/// The seed's record: both keys, little-endian.
+pub(crate) fn encode_seed((k0, k1): (u64, u64)) -> Vec<u8> {
+    let mut bytes = k0.to_le_bytes().to_vec();
+    bytes.extend_from_slice(&k1.to_le_bytes());
+    bytes
+}
+
 fn load_seed(store: &Store) -> Result<(u64, u64)> {
     if let Some(b) = store.get(&meta_key(SEED_META))? {
         if b.len() == 16 {
@@ -441,21 +457,20 @@ fn load_seed(store: &Store) -> Result<(u64, u64)> {
     }
     let mut rng = Rng::from_entropy();
     let seed = (rng.next_u64(), rng.next_u64());
-    let mut bytes = seed.0.to_le_bytes().to_vec();
-    bytes.extend_from_slice(&seed.1.to_le_bytes());
-    store.put(&meta_key(SEED_META), &bytes, None)?;
+    store.put(&meta_key(SEED_META), &encode_seed(seed), None)?;
     store.flush()?;
     Ok(seed)
 }
 
 /// Counts keys per database and collects the keys with an expiry, by scanning every head.
 fn rebuild_bookkeeping(store: &Store, state: &mut State) -> Result<()> {
+    let reap_prefix = meta_key(crate::reap::REAP_META);
     let mut cursor = 0;
     loop {
         let page = store.scan(cursor, 1024)?;
         for log_key in &page.keys {
             let reap_name = log_key
-                .strip_prefix(meta_key(crate::reap::REAP_META).as_slice())
+                .strip_prefix(reap_prefix.as_slice())
                 .and_then(|_| std::str::from_utf8(&log_key[1..]).ok());
             if let Some(name) = reap_name {
                 if let Some(bytes) = store.get(log_key)? {

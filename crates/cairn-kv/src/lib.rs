@@ -54,7 +54,7 @@ pub use cairn_log::{Durability, PendingCommit};
 pub use credentials::{Credentials, CredentialsError};
 pub use encoding::DATABASES;
 pub use error::{KvError, Result};
-pub use kv::{now_ms, After, Kv, KvOptions, Outcome};
+pub use kv::{now_ms, After, ConnectionLimits, Kv, KvOptions, Outcome};
 pub use num::{format_double, strict_i64};
 pub use reply::{Reply, Slices};
 pub use session::{ClientInfo, Session};

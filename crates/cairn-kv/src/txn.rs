@@ -575,11 +575,11 @@ impl<'a> Txn<'a> {
         let cleared = self.store.clear()?;
         // What the keyspace keeps beside the keys: its bucket seed and the generations it
         // reserved (a generation is never handed out twice).
-        let (k0, k1) = self.state.seed;
-        let mut seed = k0.to_le_bytes().to_vec();
-        seed.extend_from_slice(&k1.to_le_bytes());
         let mut batch = Batch::new();
-        batch.put(meta_key(crate::kv::SEED_META), seed);
+        batch.put(
+            meta_key(crate::kv::SEED_META),
+            crate::kv::encode_seed(self.state.seed),
+        );
         batch.put(
             meta_key(GENERATION_META),
             self.state.generation_limit.to_le_bytes().to_vec(),

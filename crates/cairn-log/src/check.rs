@@ -135,16 +135,10 @@ fn check_wal(
     checkpoint_lsn: u64,
     has_meta: bool,
 ) -> Result<Placed> {
-    let mut files: Vec<(PathBuf, bool)> = Wal::sealed_files(&layout.wal)?
-        .into_iter()
-        .map(|p| (p, false))
-        .collect();
-    let active = layout.active_wal();
-    if active.exists() {
-        files.push((active, true));
-    } else if has_meta && files.is_empty() {
+    let files = Wal::files_in_order(&layout.wal)?;
+    if has_meta && files.is_empty() {
         report.note(Error::Missing {
-            file: active,
+            file: layout.active_wal(),
             why: "the writes since the last checkpoint are logged there".into(),
         });
     }

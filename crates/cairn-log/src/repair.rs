@@ -314,15 +314,8 @@ impl Salvage<'_> {
         checkpoint_lsn: u64,
     ) -> Result<(u64, std::collections::HashSet<(u32, u64)>)> {
         let mut placed = std::collections::HashSet::new();
-        let mut files: Vec<(PathBuf, bool)> = Wal::sealed_files(&layout.wal)?
-            .into_iter()
-            .map(|p| (p, false))
-            .collect();
-        if layout.active_wal().exists() {
-            files.push((layout.active_wal(), true));
-        }
         let mut replayed = 0;
-        for (path, active) in files {
+        for (path, active) in Wal::files_in_order(&layout.wal)? {
             let (contents, damage) = WalFileContents::read_up_to_damage(&path, active)?;
             for frame in contents.frames().filter(|f| f.lsn >= checkpoint_lsn) {
                 for op in &frame.ops {

@@ -709,6 +709,20 @@ impl Wal {
         Ok(sealed)
     }
 
+    /// Every WAL file present in replay order, each with whether it is the active one:
+    /// numbered ones first, then the active one.
+    pub fn files_in_order(dir: &Path) -> Result<Vec<(PathBuf, bool)>> {
+        let mut files: Vec<(PathBuf, bool)> = Wal::sealed_files(dir)?
+            .into_iter()
+            .map(|p| (p, false))
+            .collect();
+        let active = dir.join(ACTIVE_NAME);
+        if active.exists() {
+            files.push((active, true));
+        }
+        Ok(files)
+    }
+
     /// The numbered WAL files present, in order.
     pub fn sealed_files(dir: &Path) -> Result<Vec<PathBuf>> {
         let mut seqs = Vec::new();

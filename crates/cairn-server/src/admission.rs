@@ -1,4 +1,5 @@
-//! Admission of connections over every door, and what a listener does when `accept` fails.
+//! Admission of connections over every door, the open-files limit it depends on, and what a
+//! listener does when `accept` fails.
 //!
 //! At most `maxclients` connections are open at once over all doors together (Redis's
 //! setting, 10,000 by default), and never more than the open-files limit leaves after
@@ -75,16 +76,39 @@ impl Admission {
     }
 }
 
-/// The soft limit of open files, if it can be read.
-fn open_files_limit() -> Option<usize> {
+/// The process's open-files limit (soft and hard), if it can be read.
+fn nofile_limit() -> Option<libc::rlimit> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: getrlimit only writes the struct passed to it.
     let got = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
-    (got == 0 && limit.rlim_cur != libc::RLIM_INFINITY)
-        .then(|| usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX))
+    (got == 0).then_some(limit)
+}
+
+/// The soft limit of open files, if it can be read and is finite.
+fn open_files_limit() -> Option<usize> {
+    nofile_limit()
+        .filter(|limit| limit.rlim_cur != libc::RLIM_INFINITY)
+        .map(|limit| usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX))
+}
+
+/// Raises the soft limit of open files to the hard limit, as Redis does for `maxclients`:
+/// each client is a socket, and the default soft limit (often 1024) would cap clients well
+/// below "thousands". A failure only leaves the limit where it was.
+pub(crate) fn raise_fd_limit() {
+    let Some(limit) = nofile_limit().filter(|l| l.rlim_cur < l.rlim_max) else {
+        return;
+    };
+    let wanted = libc::rlimit {
+        rlim_cur: limit.rlim_max,
+        rlim_max: limit.rlim_max,
+    };
+    // SAFETY: setrlimit only reads the struct passed to it.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) } == 0 {
+        tracing::debug!("open files limit raised to {}", limit.rlim_max);
+    }
 }
 
 /// What a listener does when `accept` fails (out of descriptors, mostly): wait a little

@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use cairn_blob::{BlobStore, Component, Error as BlobError};
+use cairn_blob::{is_storage_full, BlobStore, Component, Error as BlobError};
 use cairn_kv::Credentials;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::body::{Frame, Incoming};
@@ -226,14 +226,6 @@ fn parse_range(value: Option<&HeaderValue>, len: u64) -> Result<Option<(u64, u64
         return Err(());
     }
     Ok(Some((start, end)))
-}
-
-/// Whether `error` says the disk (or a quota) is full.
-fn is_storage_full(error: &std::io::Error) -> bool {
-    matches!(
-        error.kind(),
-        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
-    )
 }
 
 /// Why an upload's body cannot be stored as sent: a transfer coding other than chunked

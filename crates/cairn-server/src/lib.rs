@@ -110,7 +110,7 @@ pub async fn serve(
             exposed = true;
         }
     }
-    raise_fd_limit();
+    crate::admission::raise_fd_limit();
     let kv = open_keyspace(&options)?;
     kv.credentials().set_exposed(exposed);
     let admission = Admission::new(Arc::clone(&kv));
@@ -147,29 +147,4 @@ pub async fn serve(
         let _ = http.await;
     }
     Ok(())
-}
-
-/// Raises the soft limit of open files to the hard limit, as Redis does for `maxclients`:
-/// each client is a socket, and the default soft limit (often 1024) would cap clients well
-/// below "thousands". A failure only leaves the limit where it was.
-fn raise_fd_limit() {
-    #[cfg(unix)]
-    {
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
-        let got = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
-        if got == 0 && limit.rlim_cur < limit.rlim_max {
-            let wanted = libc::rlimit {
-                rlim_cur: limit.rlim_max,
-                rlim_max: limit.rlim_max,
-            };
-            // SAFETY: as above.
-            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) } == 0 {
-                tracing::debug!("open files limit raised to {}", limit.rlim_max);
-            }
-        }
-    }
 }

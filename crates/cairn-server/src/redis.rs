@@ -123,9 +123,10 @@ impl Connection {
         let mut requests = Requests::default();
         loop {
             let mut durable = PendingCommit::default();
-            let (max_bulk, query_buffer_limit) = self.kv.protocol_limits();
+            let settings = self.kv.connection_limits();
+            let query_buffer_limit = settings.client_query_buffer_limit;
             let limits = Limits {
-                max_bulk,
+                max_bulk: settings.proto_max_bulk_len,
                 authenticated: self.session.authenticated,
             };
             // Before AUTH, one request at a time: the limits of each follow from the ones
@@ -208,7 +209,7 @@ impl Connection {
                 return Ok(());
             }
             make_room(&mut input, wanted.min(query_buffer_limit + 1));
-            let idle = self.kv.idle_timeout();
+            let idle = settings.idle_timeout;
             let read = tokio::select! {
                 r = self.socket.read_buf(&mut input) => r?,
                 _ = sleep_or_forever(idle) => return Ok(()),

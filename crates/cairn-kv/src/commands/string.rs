@@ -285,8 +285,7 @@ pub fn append(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let head = string_unread(ctx, args[1])?;
     if let Some(h) = head.as_ref().filter(|h| h.chunks.is_some()) {
         // Only the last chunk and the new ones are written.
-        let len = h.chunks.map_or(0, |c| c.len);
-        let len = patch_chunks(ctx, args[1], h.clone(), len, args[2])?;
+        let len = patch_chunks(ctx, args[1], h.clone(), h.string_len(), args[2])?;
         return Ok(Reply::Integer(len as i64));
     }
     let (value, expire) = match head {
@@ -308,9 +307,7 @@ pub fn append(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
 
 pub fn strlen(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     Ok(Reply::Integer(
-        string_unread(ctx, args[1])?.map_or(0, |h| {
-            h.chunks.map_or(h.body.len() as u64, |c| c.len) as i64
-        }),
+        string_unread(ctx, args[1])?.map_or(0, |h| h.string_len() as i64),
     ))
 }
 
@@ -368,8 +365,7 @@ pub fn getrange(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     if start < 0 && end < 0 && start > end {
         return Ok(Reply::bulk(Bytes::new()));
     }
-    let len = h.chunks.map_or(h.body.len() as u64, |c| c.len);
-    let Some((s, e)) = crate::commands::args::clamp_range(start, end, len) else {
+    let Some((s, e)) = crate::commands::args::clamp_range(start, end, h.string_len()) else {
         return Ok(Reply::bulk(Bytes::new()));
     };
     Ok(Reply::Bulk(match h.chunks {
@@ -389,7 +385,7 @@ pub fn setrange(ctx: &mut Ctx<'_, '_>, args: &[&[u8]]) -> Result<Reply> {
     let old = string_unread(ctx, args[1])?;
     if let Some(h) = old.as_ref().filter(|h| h.chunks.is_some()) {
         if patch.is_empty() {
-            return Ok(Reply::Integer(h.chunks.map_or(0, |c| c.len) as i64));
+            return Ok(Reply::Integer(h.string_len() as i64));
         }
         // Only the chunks the patch (and a gap before it) touches are written.
         let len = patch_chunks(ctx, args[1], h.clone(), offset as u64, patch)?;
