@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Checks the dependency rules of docs/design.md: engines depend on no cairn crate, models only on engines,
+# Checks the dependency rules of docs/design.md: the file layer (cairn-fs) on no cairn crate, engines only on
+# the file layer, models only on engines,
 # nothing on the binary. Run from the project root. Exits 1 and names each broken rule.
 set -euo pipefail
 cargo metadata --format-version 1 --no-deps 2>/dev/null | python3 -c '
 import json, sys
-layer = {"cairn-log": 0, "cairn-page": 0, "cairn-sqlite": 0,
+layer = {"cairn-fs": -1, "cairn-log": 0, "cairn-page": 0, "cairn-sqlite": 0,
          "cairn-kv": 1, "cairn-sql": 1, "cairn-blob": 1,
          "cairn-server": 2, "cairn": 3}
 meta = json.load(sys.stdin)

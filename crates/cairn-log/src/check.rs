@@ -92,7 +92,7 @@ type Placed = HashMap<(u32, u64), (u64, u32)>;
 /// Checks the store in `dir` (see the module doc). Fails only when the directory cannot be
 /// read at all or is in use; damage is in the report.
 pub fn check(dir: &Path) -> Result<CheckReport> {
-    let layout = Layout::new(dir);
+    let layout = Layout::new(dir, cairn_fs::Fs::os());
     let _lock = take_lock(&layout)?;
     let mut report = CheckReport::default();
 
@@ -205,7 +205,13 @@ fn check_segments(
         report.files += 1;
         // A listed segment is read to the length the checkpoint gave it (the active one has
         // no length in its header); any other to what its header says.
-        match Segment::open(&layout.segments, id, listed.get(&id).copied(), 0) {
+        match Segment::open(
+            &layout.fs,
+            &layout.segments,
+            id,
+            listed.get(&id).copied(),
+            0,
+        ) {
             Ok(seg) => {
                 for item in seg.iter() {
                     match item {

@@ -13,6 +13,8 @@
 
 use std::path::{Path, PathBuf};
 
+use cairn_fs::Fs;
+
 use crate::wal;
 
 #[derive(Debug, Clone)]
@@ -21,15 +23,18 @@ pub(crate) struct Layout {
     pub segments: PathBuf,
     pub index_dir: PathBuf,
     pub wal: PathBuf,
+    /// The file layer every change to these files goes through.
+    pub fs: Fs,
 }
 
 impl Layout {
-    pub fn new(root: &Path) -> Layout {
+    pub fn new(root: &Path, fs: Fs) -> Layout {
         Layout {
             root: root.into(),
             segments: root.join("segments"),
             index_dir: root.join("index"),
             wal: root.join("wal"),
+            fs,
         }
     }
 

@@ -42,6 +42,21 @@ use crate::wal::Wal;
 
 /// Runs a checkpoint (see the module doc). Skipped when nothing changed since the last one.
 pub(crate) fn checkpoint(inner: &Inner) -> Result<()> {
+    let done = checkpoint_steps(inner);
+    // A failed fsync may have dropped dirty pages from the OS cache while marking them clean,
+    // so a later checkpoint could record as durable what never reached the disk, and delete
+    // the WAL that still held it: the store refuses writes until reopened (PostgreSQL's
+    // PANIC on a failed fsync). Only a full disk is worth retrying, since it fails before
+    // anything is written in place.
+    if let Err(e) = &done {
+        if !e.is_storage_full() {
+            inner.wal.poison();
+        }
+    }
+    done
+}
+
+fn checkpoint_steps(inner: &Inner) -> Result<()> {
     let mut maintenance = inner.maintenance.lock();
     let wal_files = Wal::sealed_files(&inner.layout.wal)?;
     if inner.wal.bytes_since_rotation() == 0
@@ -85,10 +100,18 @@ pub(crate) fn checkpoint(inner: &Inner) -> Result<()> {
     }
     // The WAL is made durable before the snapshot is installed: the snapshot may hold
     // entries of writes whose frames were still in the WAL's buffer.
-    persist::write_snapshot(&inner.index, &inner.layout.index(), lsn, || {
-        inner.wal.sync_now().map(|_| ())
-    })?;
-    write_atomically(&inner.layout.bloom(), &inner.bloom.encode())?;
+    persist::write_snapshot(
+        &inner.layout.fs,
+        &inner.index,
+        &inner.layout.index(),
+        lsn,
+        || inner.wal.sync_now().map(|_| ()),
+    )?;
+    write_atomically(
+        &inner.layout.fs,
+        &inner.layout.bloom(),
+        &inner.bloom.encode(),
+    )?;
     inner.wal.sync_now()?;
     let meta = Meta {
         seed: inner.meta_seed,
@@ -98,20 +121,20 @@ pub(crate) fn checkpoint(inner: &Inner) -> Result<()> {
         active_segment: active.id(),
         segments,
     };
-    write_atomically(&inner.layout.meta(), &meta.encode())?;
+    write_atomically(&inner.layout.fs, &inner.layout.meta(), &meta.encode())?;
 
     for path in Wal::sealed_files(&inner.layout.wal)? {
-        std::fs::remove_file(&path).at(&path)?;
+        inner.layout.fs.remove_file(&path).at(&path)?;
     }
-    segment::sync_dir(&inner.layout.wal)?;
+    segment::sync_dir(&inner.layout.fs, &inner.layout.wal)?;
     let obsolete = std::mem::take(&mut maintenance.obsolete);
     if !obsolete.is_empty() {
         inner.segments.remove(&obsolete);
         for id in obsolete {
             let path = inner.layout.segments.join(segment::file_name(id));
-            std::fs::remove_file(&path).at(&path)?;
+            inner.layout.fs.remove_file(&path).at(&path)?;
         }
-        segment::sync_dir(&inner.layout.segments)?;
+        segment::sync_dir(&inner.layout.fs, &inner.layout.segments)?;
     }
     inner.checkpoints.fetch_add(1, Ordering::Relaxed);
     Ok(())
@@ -207,7 +230,13 @@ fn compact_one(inner: &Inner, victim: &Segment) -> Result<()> {
             w.next_segment_id - 1
         };
         let bytes: u64 = live.iter().map(|e| u64::from(e.size)).sum();
-        let out = Segment::create(&inner.layout.segments, id, HEADER_LEN + bytes, now)?;
+        let out = Segment::create(
+            &inner.layout.fs,
+            &inner.layout.segments,
+            id,
+            HEADER_LEN + bytes,
+            now,
+        )?;
         let mut moves = Vec::with_capacity(live.len());
         for e in &live {
             let rec = victim.bytes(e.offset, u64::from(e.size)).ok_or_else(|| {
@@ -224,7 +253,7 @@ fn compact_one(inner: &Inner, victim: &Segment) -> Result<()> {
             ));
         }
         out.seal()?;
-        segment::sync_dir(&inner.layout.segments)?;
+        segment::sync_dir(&inner.layout.fs, &inner.layout.segments)?;
         let out = Arc::new(out);
         inner.segments.insert(Arc::clone(&out));
         for (from, to) in moves {

@@ -19,9 +19,10 @@
 
 use std::path::Path;
 
+use cairn_fs::Fs;
+
 use crate::error::{Error, IoContext, Result};
 use crate::hash::HashSeed;
-use crate::segment::sync_dir;
 
 const MAGIC: [u8; 4] = *b"CLMT";
 const VERSION: u32 = 1;
@@ -135,15 +136,8 @@ impl Meta {
 
 /// Replaces `path` with `bytes` atomically and durably: temporary file, fsync, rename, fsync
 /// of the directory.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut file = std::fs::File::create(&tmp).at(&tmp)?;
-        std::io::Write::write_all(&mut file, bytes).at(&tmp)?;
-        file.sync_all().at(&tmp)?;
-    }
-    std::fs::rename(&tmp, path).at(path)?;
-    sync_dir(path.parent().unwrap_or(Path::new(".")))
+pub(crate) fn write_atomically(fs: &Fs, path: &Path, bytes: &[u8]) -> Result<()> {
+    fs.write_atomically(path, bytes).at(path)
 }
 
 #[cfg(test)]

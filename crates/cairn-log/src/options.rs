@@ -44,6 +44,9 @@ pub struct Options {
     pub maintenance_interval: Duration,
     /// Keys the first layer of the bloom filter holds at its target false-positive rate.
     pub bloom_initial_capacity: u64,
+    /// The file layer every change to the store's files goes through: the operating system's,
+    /// or one a test injects faults into.
+    pub fs: cairn_fs::Fs,
 }
 
 impl Default for Options {
@@ -58,6 +61,7 @@ impl Default for Options {
             background_maintenance: true,
             maintenance_interval: Duration::from_millis(200),
             bloom_initial_capacity: 1 << 20,
+            fs: cairn_fs::Fs::os(),
         }
     }
 }

@@ -27,8 +27,9 @@
 //! 32  n × 32-byte entries (index.rs: hash, segment, offset, size, timestamp), bucket by bucket
 //! ```
 
-use std::io::Write;
 use std::path::Path;
+
+use cairn_fs::Fs;
 
 use crate::error::{Error, IoContext, Result};
 use crate::index::{shard_of, Entry, Index, Shard, ENTRY_LEN, SHARDS};
@@ -46,14 +47,26 @@ const MAX_BUCKETS: usize = 1 << 32;
 /// durable there, since the snapshot may hold entries of writes whose frames were still
 /// buffered, and an installed snapshot must never point at records no durable frame holds.
 pub(crate) fn write_snapshot(
+    fs: &Fs,
     index: &Index,
     path: &Path,
     lsn: u64,
     before_install: impl FnOnce() -> Result<()>,
 ) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    let file = std::fs::File::create(&tmp).at(&tmp)?;
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let tmp = cairn_fs::tmp_path(path);
+    if let Err(e) = write_snapshot_file(fs, index, &tmp, lsn) {
+        // Give back the space of a partial file (a full disk is the usual cause).
+        let _ = fs.remove_file(&tmp);
+        return Err(e);
+    }
+    before_install()?;
+    fs.rename(&tmp, path).at(path)?;
+    sync_dir(fs, &cairn_fs::parent_of(path))
+}
+
+/// Writes the snapshot of `index` to `tmp` and fsyncs it.
+fn write_snapshot_file(fs: &Fs, index: &Index, tmp: &Path, lsn: u64) -> Result<()> {
+    let file = fs.create(tmp).at(tmp)?;
     let mut header = Vec::with_capacity(HEADER_LEN);
     header.extend_from_slice(&MAGIC);
     header.extend_from_slice(&VERSION.to_le_bytes());
@@ -63,7 +76,8 @@ pub(crate) fn write_snapshot(
     header.extend_from_slice(&[0; 4]);
     let crc = crc32c::crc32c(&header);
     header.extend_from_slice(&crc.to_le_bytes());
-    out.write_all(&header).at(&tmp)?;
+    fs.write_at(&file, &header, 0).at(tmp)?;
+    let mut at = header.len() as u64;
     let mut block = Vec::new();
     for n in 0..SHARDS {
         block.clear();
@@ -80,16 +94,10 @@ pub(crate) fn write_snapshot(
         }
         let crc = crc32c::crc32c_append(crc32c::crc32c(&block[..24]), &block[BLOCK_HEADER_LEN..]);
         block[24..28].copy_from_slice(&crc.to_le_bytes());
-        out.write_all(&block).at(&tmp)?;
+        fs.write_at(&file, &block, at).at(tmp)?;
+        at += block.len() as u64;
     }
-    let file = out
-        .into_inner()
-        .map_err(|e| Error::io(&tmp, e.into_error()))?;
-    file.sync_all().at(&tmp)?;
-    drop(file);
-    before_install()?;
-    std::fs::rename(&tmp, path).at(path)?;
-    sync_dir(path.parent().unwrap_or(Path::new(".")))
+    fs.sync_all(&file).at(tmp)
 }
 
 /// Reads a snapshot written by [`write_snapshot`]; returns the index and its LSN.
@@ -196,7 +204,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("hash_index.idx");
         let index = sample();
-        write_snapshot(&index, &path, 77, || Ok(())).expect("write");
+        write_snapshot(&Fs::os(), &index, &path, 77, || Ok(())).expect("write");
         let (back, lsn) = read_snapshot(&path).expect("read");
         assert_eq!(lsn, 77);
         assert_eq!(back.len(), 5000);
@@ -211,7 +219,7 @@ mod tests {
     fn flipped_bytes_are_reported_with_the_shard_offset() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("hash_index.idx");
-        write_snapshot(&sample(), &path, 1, || Ok(())).expect("write");
+        write_snapshot(&Fs::os(), &sample(), &path, 1, || Ok(())).expect("write");
         let good = std::fs::read(&path).expect("read");
         for at in [3, 20, 40, 100, good.len() / 2, good.len() - 1] {
             let mut bad = good.clone();

@@ -71,14 +71,14 @@ struct OpenedSegments {
 /// Opens (creating or recovering) the store in `dir`: the steps of the module doc, one
 /// function each.
 pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
-    let layout = Layout::new(dir);
+    let layout = Layout::new(dir, options.fs.clone());
     for d in [
         &layout.root,
         &layout.segments,
         &layout.index_dir,
         &layout.wal,
     ] {
-        std::fs::create_dir_all(d).at(d)?;
+        layout.fs.create_dir_all(d).at(d)?;
     }
     let lock = take_lock(&layout)?;
     let (meta, index, bloom) = read_checkpoint(&layout, &options)?;
@@ -92,7 +92,13 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Inner> {
     let last_lsn = frames
         .last()
         .map_or(meta.checkpoint_lsn - 1, |(_, f)| f.lsn);
-    let wal = Wal::open(&layout.wal, active_valid_len, last_lsn, options.durability)?;
+    let wal = Wal::open(
+        &layout.fs,
+        &layout.wal,
+        active_valid_len,
+        last_lsn,
+        options.durability,
+    )?;
     let bloom = if bloom.layers() > 1
         || bloom.inserted() > 2 * index.len() as u64 + options.bloom_initial_capacity
     {
@@ -260,7 +266,7 @@ fn open_segments(
         } else {
             0
         };
-        let seg = Segment::open(&layout.segments, s.id, Some(s.len), capacity)?;
+        let seg = Segment::open(&layout.fs, &layout.segments, s.id, Some(s.len), capacity)?;
         seg.set_records(s.records);
         seg.set_dead_bytes(s.dead);
         segments.insert(s.id, Arc::new(seg));
@@ -277,14 +283,14 @@ fn open_segments(
         if listed.contains_key(&id) || replay_targets.contains(&id) {
             continue;
         }
-        match Segment::open(&layout.segments, id, None, 0) {
+        match Segment::open(&layout.fs, &layout.segments, id, None, 0) {
             Ok(seg) => {
                 seg.set_dead_bytes(seg.len() - HEADER_LEN);
                 segments.insert(id, Arc::new(seg));
             }
             Err(_) => {
                 let path = entry.path();
-                std::fs::remove_file(&path).at(&path)?;
+                layout.fs.remove_file(&path).at(&path)?;
                 removed = true;
             }
         }
@@ -332,6 +338,7 @@ fn place_records(
                         .max_segment_size
                         .max(HEADER_LEN + op.bytes.len() as u64);
                     let seg = Arc::new(Segment::create(
+                        &layout.fs,
                         &layout.segments,
                         op.segment,
                         capacity,
@@ -379,7 +386,7 @@ fn seal_filled(
         }
     }
     if !frames.is_empty() || opened.removed {
-        segment::sync_dir(&layout.segments)?;
+        segment::sync_dir(&layout.fs, &layout.segments)?;
     }
     opened
         .segments
@@ -506,12 +513,16 @@ fn check_index_within_segments(
 /// Takes `LOCK`, or fails with [`Error::Locked`] when another handle holds it.
 pub(crate) fn take_lock(layout: &Layout) -> Result<File> {
     let path = layout.lock();
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
+    let file = layout
+        .fs
+        .open(
+            &path,
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false),
+        )
         .at(&path)?;
     match file.try_lock() {
         Ok(()) => Ok(file),
@@ -527,15 +538,28 @@ pub(crate) fn take_lock(layout: &Layout) -> Result<File> {
 /// directory is not a store and the next open starts over.
 fn create(layout: &Layout, options: &Options) -> Result<()> {
     let created_ms = now_ms();
-    let seg = Segment::create(&layout.segments, 1, options.max_segment_size, created_ms)?;
+    let seg = Segment::create(
+        &layout.fs,
+        &layout.segments,
+        1,
+        options.max_segment_size,
+        created_ms,
+    )?;
     drop(seg);
-    segment::sync_dir(&layout.segments)?;
+    segment::sync_dir(&layout.fs, &layout.segments)?;
     for path in Wal::sealed_files(&layout.wal)? {
-        std::fs::remove_file(&path).at(&path)?;
+        layout.fs.remove_file(&path).at(&path)?;
     }
-    drop(Wal::open(&layout.wal, None, 0, options.durability)?);
-    persist::write_snapshot(&Index::default(), &layout.index(), 1, || Ok(()))?;
+    drop(Wal::open(
+        &layout.fs,
+        &layout.wal,
+        None,
+        0,
+        options.durability,
+    )?);
+    persist::write_snapshot(&layout.fs, &Index::default(), &layout.index(), 1, || Ok(()))?;
     write_atomically(
+        &layout.fs,
         &layout.bloom(),
         &Bloom::new(options.bloom_initial_capacity).encode(),
     )?;
@@ -552,7 +576,7 @@ fn create(layout: &Layout, options: &Options) -> Result<()> {
             dead: 0,
         }],
     };
-    write_atomically(&layout.meta(), &meta.encode())
+    write_atomically(&layout.fs, &layout.meta(), &meta.encode())
 }
 
 /// A single right-sized layer holding every key of the index.

@@ -69,7 +69,7 @@ pub fn repair(dir: &Path, aside: &Path) -> Result<RepairReport> {
             std::io::Error::new(std::io::ErrorKind::AlreadyExists, "already exists"),
         ));
     }
-    let layout = Layout::new(dir);
+    let layout = Layout::new(dir, cairn_fs::Fs::os());
     let lock = take_lock(&layout)?;
     let building = dir.with_extension("repairing");
     if building.exists() {
@@ -165,14 +165,14 @@ fn open_segments(
             continue;
         };
         let opened = match listed.get(&id) {
-            Some(&len) => Segment::open(&layout.segments, id, Some(len), 0),
-            None => match Segment::open(&layout.segments, id, None, 0) {
+            Some(&len) => Segment::open(&layout.fs, &layout.segments, id, Some(len), 0),
+            None => match Segment::open(&layout.fs, &layout.segments, id, None, 0) {
                 // Its header says nothing of its length while it is active: take the valid
                 // records from its start.
                 Ok(seg) if seg.len() == segment::HEADER_LEN => {
                     let len = valid_prefix(&entry.path())?;
                     drop(seg);
-                    Segment::open(&layout.segments, id, Some(len), 0)
+                    Segment::open(&layout.fs, &layout.segments, id, Some(len), 0)
                 }
                 other => other,
             },

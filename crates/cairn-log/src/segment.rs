@@ -32,10 +32,10 @@
 //! to it is dropped, so a reader holding one can finish even while compaction deletes the file.
 
 use std::fs::{File, OpenOptions};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
+use cairn_fs::Fs;
 use memmap2::{MmapOptions, MmapRaw};
 
 use crate::error::{Error, IoContext, Result};
@@ -127,6 +127,7 @@ pub(crate) struct Segment {
     id: u32,
     path: PathBuf,
     file: File,
+    fs: Fs,
     map: MmapRaw,
     created_ms: u64,
     /// Valid bytes, header included. Written only by the store's single writer.
@@ -151,34 +152,26 @@ impl std::fmt::Debug for Segment {
 
 impl Segment {
     /// Creates segment `id` in `dir`, mapped over `capacity` bytes, and fsyncs its header.
-    pub fn create(dir: &Path, id: u32, capacity: u64, created_ms: u64) -> Result<Segment> {
+    pub fn create(fs: &Fs, dir: &Path, id: u32, capacity: u64, created_ms: u64) -> Result<Segment> {
         let path = dir.join(file_name(id));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .at(&path)?;
+        let file = fs.create(&path).at(&path)?;
         let header = Header {
             id,
             created_ms,
             records: 0,
             data_size: 0,
         };
-        write_all_at(&file, &header.encode(), 0).at(&path)?;
-        file.sync_all().at(&path)?;
-        Segment::map(path, file, header, HEADER_LEN, capacity.max(HEADER_LEN))
+        fs.write_at(&file, &header.encode(), 0).at(&path)?;
+        fs.sync_all(&file).at(&path)?;
+        Segment::map(fs, path, file, header, HEADER_LEN, capacity.max(HEADER_LEN))
     }
 
     /// Opens an existing segment whose valid length is `len` (from the header when sealed, from
     /// the checkpoint when it was active), mapped over at least `capacity` bytes.
-    pub fn open(dir: &Path, id: u32, len: Option<u64>, capacity: u64) -> Result<Segment> {
+    pub fn open(fs: &Fs, dir: &Path, id: u32, len: Option<u64>, capacity: u64) -> Result<Segment> {
         let path = dir.join(file_name(id));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&path)
+        let file = fs
+            .open(&path, OpenOptions::new().read(true).write(true))
             .at(&path)?;
         let file_len = file.metadata().at(&path)?.len();
         let mut raw = [0u8; HEADER_LEN as usize];
@@ -206,12 +199,19 @@ impl Segment {
                 format!("segment holds {file_len} bytes, {len} expected"),
             ));
         }
-        let segment = Segment::map(path, file, header, len, capacity.max(len))?;
+        let segment = Segment::map(fs, path, file, header, len, capacity.max(len))?;
         segment.allocated.store(file_len, Ordering::Relaxed);
         Ok(segment)
     }
 
-    fn map(path: PathBuf, file: File, header: Header, len: u64, capacity: u64) -> Result<Segment> {
+    fn map(
+        fs: &Fs,
+        path: PathBuf,
+        file: File,
+        header: Header,
+        len: u64,
+        capacity: u64,
+    ) -> Result<Segment> {
         let map_len = usize::try_from(capacity)
             .map_err(|_| Error::io(&path, std::io::Error::other("segment too large to map")))?;
         // The mapping may extend past the end of the file; those pages are never touched
@@ -221,6 +221,7 @@ impl Segment {
             id: header.id,
             path,
             file,
+            fs: fs.clone(),
             map,
             created_ms: header.created_ms,
             len: AtomicU64::new(len),
@@ -281,7 +282,9 @@ impl Segment {
         let allocated = self.allocated.load(Ordering::Relaxed);
         if end > allocated {
             let target = (end + ALLOC_CHUNK).min(self.capacity()).max(end);
-            fallocate(&self.file, allocated, target - allocated).at(&self.path)?;
+            self.fs
+                .allocate(&self.file, allocated, target - allocated)
+                .at(&self.path)?;
             self.allocated.store(target, Ordering::Relaxed);
         }
         Ok(())
@@ -306,6 +309,8 @@ impl Segment {
             "append to {} past its reserved space",
             self.path.display()
         );
+        self.fs
+            .before_mapped_write(&self.file, offset, bytes.len() as u64);
         // SAFETY: [offset, end) lies inside the mapping and inside the file (reserved, checked
         // above), so the pages are backed. No reader looks at bytes at or past `len`, which is
         // still `offset`, and only this writer thread writes, so nothing else accesses this
@@ -369,7 +374,7 @@ impl Segment {
         let synced = self
             .map
             .flush_range(0, self.len() as usize)
-            .and_then(|()| self.file.sync_all());
+            .and_then(|()| self.fs.sync_all(&self.file));
         if synced.is_err() {
             self.needs_sync.store(true, Ordering::Release);
         }
@@ -388,8 +393,10 @@ impl Segment {
             data_size: len - HEADER_LEN,
         };
         self.needs_sync.store(true, Ordering::Release);
-        write_all_at(&self.file, &header.encode(), 0).at(&self.path)?;
-        self.file.set_len(len).at(&self.path)?;
+        self.fs
+            .write_at(&self.file, &header.encode(), 0)
+            .at(&self.path)?;
+        self.fs.set_len(&self.file, len).at(&self.path)?;
         self.allocated.store(len, Ordering::Relaxed);
         Ok(())
     }
@@ -399,7 +406,7 @@ impl Segment {
     pub fn release_reserve(&self) -> Result<()> {
         let len = self.len();
         if self.allocated.load(Ordering::Relaxed) > len {
-            self.file.set_len(len).at(&self.path)?;
+            self.fs.set_len(&self.file, len).at(&self.path)?;
             self.allocated.store(len, Ordering::Relaxed);
         }
         Ok(())
@@ -440,25 +447,9 @@ impl<'a> Iterator for SegmentIter<'a> {
     }
 }
 
-/// Creates the segment directory entries' parent durable after a create or delete.
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir).and_then(|d| d.sync_all()).at(dir)
-}
-
-fn fallocate(file: &File, offset: u64, len: u64) -> std::io::Result<()> {
-    let (Ok(offset), Ok(len)) = (libc::off_t::try_from(offset), libc::off_t::try_from(len)) else {
-        return Err(std::io::Error::other("allocation out of range"));
-    };
-    // SAFETY: plain system call on a file descriptor we own; no memory is passed.
-    let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), offset, len) };
-    match rc {
-        0 => Ok(()),
-        errno => Err(std::io::Error::from_raw_os_error(errno)),
-    }
-}
-
-pub(crate) fn write_all_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::write_all_at(file, buf, offset)
+/// Makes the entries of `dir` (files created, renamed or deleted in it) durable.
+pub(crate) fn sync_dir(fs: &Fs, dir: &Path) -> Result<()> {
+    fs.sync_dir(dir).at(dir)
 }
 
 pub(crate) fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
@@ -480,7 +471,7 @@ mod tests {
     #[test]
     fn append_read_seal_reopen() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let seg = Segment::create(dir.path(), 1, 1 << 20, 5).expect("create");
+        let seg = Segment::create(&Fs::os(), dir.path(), 1, 1 << 20, 5).expect("create");
         let mut buf = Vec::new();
         record::encode_put(1, b"a", b"alpha", 0, &mut buf);
         let off = seg.append(&buf, 1).expect("append");
@@ -488,7 +479,7 @@ mod tests {
         assert_eq!(seg.record(off, buf.len() as u64).expect("read").key, b"a");
         seg.seal().expect("seal");
         drop(seg);
-        let seg = Segment::open(dir.path(), 1, None, 0).expect("open");
+        let seg = Segment::open(&Fs::os(), dir.path(), 1, None, 0).expect("open");
         assert_eq!(seg.len(), HEADER_LEN + buf.len() as u64);
         assert_eq!(seg.records(), 1);
         assert_eq!(seg.iter().count(), 1);
@@ -497,7 +488,7 @@ mod tests {
     #[test]
     fn reads_past_the_end_are_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let seg = Segment::create(dir.path(), 1, 1 << 20, 5).expect("create");
+        let seg = Segment::create(&Fs::os(), dir.path(), 1, 1 << 20, 5).expect("create");
         assert!(seg.bytes(HEADER_LEN, 1).is_none());
         assert!(seg.record(HEADER_LEN, 40).is_err());
         assert!(seg.bytes(u64::MAX, 2).is_none());
@@ -506,14 +497,14 @@ mod tests {
     #[test]
     fn a_flipped_header_byte_is_reported() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let seg = Segment::create(dir.path(), 3, 4096, 5).expect("create");
+        let seg = Segment::create(&Fs::os(), dir.path(), 3, 4096, 5).expect("create");
         seg.seal().expect("seal");
         drop(seg);
         let path = dir.path().join(file_name(3));
         let mut bytes = std::fs::read(&path).expect("read");
         bytes[20] ^= 0x10;
         std::fs::write(&path, bytes).expect("write");
-        let err = Segment::open(dir.path(), 3, None, 0).expect_err("corrupt");
+        let err = Segment::open(&Fs::os(), dir.path(), 3, None, 0).expect_err("corrupt");
         assert!(matches!(err, Error::Corrupt { offset: 36, .. }), "{err}");
     }
 }

@@ -836,7 +836,11 @@ impl Inner {
                 }
             }
             let spliced = builder.finish();
-            let logged = self.wal.append_spliced(&frame, &spliced, lsn);
+            let frame_len = frame.len() + spliced.iter().map(|(_, r)| r.len()).sum::<usize>();
+            let logged = self
+                .wal
+                .reserve(frame_len as u64)
+                .and_then(|()| self.wal.append_spliced(&frame, &spliced, lsn));
             // The buffer is reused for the next frame, unless a large value grew it.
             if frame.capacity() <= FRAME_BUFFER_KEPT {
                 w.frame = frame;
@@ -971,12 +975,13 @@ impl Inner {
         let id = w.next_segment_id;
         let capacity = self.options.max_segment_size.max(HEADER_LEN + need);
         let seg = Arc::new(Segment::create(
+            &self.layout.fs,
             &self.layout.segments,
             id,
             capacity,
             now_ms(),
         )?);
-        segment::sync_dir(&self.layout.segments)?;
+        segment::sync_dir(&self.layout.fs, &self.layout.segments)?;
         w.next_segment_id += 1;
         self.segments.insert(Arc::clone(&seg));
         w.active = seg;

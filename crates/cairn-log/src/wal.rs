@@ -34,11 +34,11 @@
 //! so one fsync serves them all.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
+use cairn_fs::Fs;
 use parking_lot::{Condvar, Mutex};
 
 use crate::error::{Error, IoContext, Result};
@@ -47,6 +47,8 @@ use crate::record::Record;
 use crate::segment::sync_dir;
 
 pub(crate) const ACTIVE_NAME: &str = "wal_active.log";
+/// Where a rotation prepares the next active file; a leftover one is overwritten by the next.
+const NEXT_ACTIVE_NAME: &str = "wal_active.next";
 /// The segment of the op that clears the store: no segment has this id.
 pub(crate) const CLEAR_SEGMENT: u32 = u32::MAX;
 const MAGIC: [u8; 4] = *b"CLWL";
@@ -58,8 +60,10 @@ const OP_HEADER_LEN: usize = 12;
 /// not change the file's size. Under `Durability::Always` the zeros are written, so that a
 /// frame overwrites blocks that already exist and the fdatasync of each write has only data to
 /// flush (no size, no block allocation to commit); under the other policies, which fsync
-/// seldom, a sparse hole saves writing the WAL twice. Small enough that recovery reads few
-/// zeros.
+/// seldom, the blocks are only reserved (`fallocate`), which saves writing the WAL twice.
+/// Either way the space is taken before a frame needs it ([`Wal::reserve`]), so a full disk
+/// refuses a write cleanly instead of failing the WAL mid-frame. Small enough that recovery
+/// reads few zeros.
 const PREALLOCATE: u64 = 1 << 20;
 /// A writer that finds this much buffered writes it out itself, bounding the buffer.
 const BUFFER_LIMIT: usize = 8 << 20;
@@ -367,14 +371,26 @@ struct ActiveFile {
 
 impl ActiveFile {
     /// Writes `buf` after the last frame, extending the preallocation when it runs out.
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<()> {
+    fn write(&mut self, fs: &Fs, buf: &[u8]) -> std::io::Result<()> {
         let end = self.len + buf.len() as u64;
+        self.extend(fs, end)?;
+        fs.write_at(&self.file, buf, self.len)?;
+        self.len = end;
+        Ok(())
+    }
+
+    /// Preallocates past `end` if the file does not reach it yet.
+    fn extend(&mut self, fs: &Fs, end: u64) -> std::io::Result<()> {
         if end > self.allocated {
-            preallocate(&self.file, self.allocated, end + PREALLOCATE, self.zeros)?;
+            preallocate(
+                fs,
+                &self.file,
+                self.allocated,
+                end + PREALLOCATE,
+                self.zeros,
+            )?;
             self.allocated = end + PREALLOCATE;
         }
-        std::os::unix::fs::FileExt::write_all_at(&self.file, buf, self.len)?;
-        self.len = end;
         Ok(())
     }
 }
@@ -394,12 +410,18 @@ fn durability_code(durability: Durability) -> u8 {
 
 /// The WAL of an open store.
 pub(crate) struct Wal {
+    fs: Fs,
     dir: PathBuf,
     active_path: PathBuf,
     /// The policy, as [`durability_code`]; it may change while the store is open.
     durability: AtomicU8,
     pending: Mutex<Pending>,
     file: Mutex<ActiveFile>,
+    /// Where the frames appended so far end in the active file (written out or buffered).
+    /// Changed only under the store's writer lock.
+    logged_end: AtomicU64,
+    /// The active file's preallocated size, as last extended ([`ActiveFile::allocated`]).
+    allocated: AtomicU64,
     durable_lsn: AtomicU64,
     /// Bytes logged since the last rotation (a checkpoint's trigger).
     since_rotation: AtomicU64,
@@ -415,6 +437,7 @@ impl Wal {
     /// Opens the WAL directory for appending: `wal_active.log` is created if missing, or
     /// truncated to `valid_len` (cutting a torn tail). `last_lsn` is the LSN already logged.
     pub fn open(
+        fs: &Fs,
         dir: &Path,
         valid_len: Option<usize>,
         last_lsn: u64,
@@ -431,27 +454,28 @@ impl Wal {
         }
         let (file, len, allocated) = match valid_len {
             Some(len) if len >= FILE_HEADER_LEN => {
-                let file = OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .open(&active_path)
+                let file = fs
+                    .open(&active_path, OpenOptions::new().read(true).write(true))
                     .at(&active_path)?;
                 // Cut whatever lies past the valid frames (a torn tail, or the zeros of a
                 // store that did not close). Space is preallocated again by the first write,
                 // so a store opened only to be read writes nothing here.
                 if file.metadata().at(&active_path)?.len() > len as u64 {
-                    file.set_len(len as u64).at(&active_path)?;
-                    file.sync_all().at(&active_path)?;
+                    fs.set_len(&file, len as u64).at(&active_path)?;
+                    fs.sync_all(&file).at(&active_path)?;
                 }
                 (file, len as u64, len as u64)
             }
             _ => (
-                create_active(&active_path, dir, zeros)?,
+                create_active(fs, &active_path, dir, zeros)?,
                 FILE_HEADER_LEN as u64,
                 FILE_HEADER_LEN as u64 + PREALLOCATE,
             ),
         };
         Ok(Wal {
+            fs: fs.clone(),
+            logged_end: AtomicU64::new(len),
+            allocated: AtomicU64::new(allocated),
             dir: dir.into(),
             active_path,
             durability: AtomicU8::new(durability_code(durability)),
@@ -479,12 +503,35 @@ impl Wal {
         })
     }
 
+    /// Marks the store poisoned: every later write fails with [`Error::Poisoned`].
+    pub fn poison(&self) {
+        self.poisoned.store(true, Ordering::Release);
+        let _guard = self.sync.lock();
+        self.synced.notify_all();
+    }
+
     pub fn check_poisoned(&self) -> Result<()> {
         if self.poisoned.load(Ordering::Acquire) {
             Err(Error::Poisoned)
         } else {
             Ok(())
         }
+    }
+
+    /// Makes sure the active file has room for a frame of `bytes` after every frame appended
+    /// so far, preallocating more now if not. Called under the store's writer lock before a
+    /// frame is built: a full disk then refuses the write before anything is logged or
+    /// applied (the store works on once space is freed), instead of failing the WAL mid-frame,
+    /// which poisons it.
+    pub fn reserve(&self, bytes: u64) -> Result<()> {
+        let end = self.logged_end.load(Ordering::Relaxed) + bytes;
+        if end <= self.allocated.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let mut file = self.file.lock();
+        file.extend(&self.fs, end).at(&self.active_path)?;
+        self.allocated.store(file.allocated, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Appends a finished frame with LSN `lsn`. Called under the store's writer lock, so
@@ -495,9 +542,11 @@ impl Wal {
             // from the caller's slice rather than through a copy into the buffer.
             self.since_rotation
                 .fetch_add(frame.len() as u64, Ordering::Relaxed);
+            self.logged_end
+                .fetch_add(frame.len() as u64, Ordering::Relaxed);
             let mut file = self.file.lock();
             self.write_out(&mut file)?;
-            if let Err(e) = file.write(frame) {
+            if let Err(e) = file.write(&self.fs, frame) {
                 self.poisoned.store(true, Ordering::Release);
                 return Err(Error::io(&self.active_path, e));
             }
@@ -512,6 +561,8 @@ impl Wal {
             p.buf.len() >= BUFFER_LIMIT
         };
         self.since_rotation
+            .fetch_add(frame.len() as u64, Ordering::Relaxed);
+        self.logged_end
             .fetch_add(frame.len() as u64, Ordering::Relaxed);
         if full {
             self.write_out(&mut self.file.lock())?;
@@ -529,17 +580,18 @@ impl Wal {
         let total = frame.len() + spliced.iter().map(|(_, r)| r.len()).sum::<usize>();
         self.since_rotation
             .fetch_add(total as u64, Ordering::Relaxed);
+        self.logged_end.fetch_add(total as u64, Ordering::Relaxed);
         let mut file = self.file.lock();
         self.write_out(&mut file)?;
         let mut at = 0;
         let mut written = Ok(());
         for (pos, record) in spliced {
             written = written
-                .and_then(|()| file.write(&frame[at..*pos]))
-                .and_then(|()| file.write(record));
+                .and_then(|()| file.write(&self.fs, &frame[at..*pos]))
+                .and_then(|()| file.write(&self.fs, record));
             at = *pos;
         }
-        if let Err(e) = written.and_then(|()| file.write(&frame[at..])) {
+        if let Err(e) = written.and_then(|()| file.write(&self.fs, &frame[at..])) {
             self.poisoned.store(true, Ordering::Release);
             return Err(Error::io(&self.active_path, e));
         }
@@ -560,7 +612,7 @@ impl Wal {
             (std::mem::replace(&mut p.buf, spare), p.last_lsn)
         };
         if !buf.is_empty() {
-            let written = file.write(&buf);
+            let written = file.write(&self.fs, &buf);
             if let Err(e) = written {
                 self.poisoned.store(true, Ordering::Release);
                 return Err(Error::io(&self.active_path, e));
@@ -577,7 +629,7 @@ impl Wal {
         let mut file = self.file.lock();
         let lsn = self.write_out(&mut file)?;
         if lsn > self.durable_lsn.load(Ordering::Acquire) {
-            if let Err(e) = file.file.sync_data() {
+            if let Err(e) = self.fs.sync_data(&file.file) {
                 self.poisoned.store(true, Ordering::Release);
                 self.synced.notify_all();
                 return Err(Error::io(&self.active_path, e));
@@ -681,8 +733,11 @@ impl Wal {
         let mut file = self.file.lock();
         self.write_out(&mut file)?;
         if file.allocated > file.len {
-            file.file.set_len(file.len).at(&self.active_path)?;
+            self.fs
+                .set_len(&file.file, file.len)
+                .at(&self.active_path)?;
             file.allocated = file.len;
+            self.allocated.store(file.len, Ordering::Relaxed);
         }
         Ok(())
     }
@@ -691,22 +746,60 @@ impl Wal {
     /// Called under the store's writer lock, so no frame is appended meanwhile.
     pub fn rotate(&self) -> Result<PathBuf> {
         let mut file = self.file.lock();
-        let lsn = self.write_out(&mut file)?;
-        // A sealed file ends with its last frame: give back the preallocated space.
-        file.file.set_len(file.len).at(&self.active_path)?;
-        file.file.sync_all().at(&self.active_path)?;
-        self.durable_lsn.fetch_max(lsn, Ordering::AcqRel);
+        // The next active file is made first, under a name of its own: a full disk stops the
+        // rotation here, before it changes anything, and the store works on.
+        let next_path = self.dir.join(NEXT_ACTIVE_NAME);
+        let next = match create_active(&self.fs, &next_path, &self.dir, file.zeros) {
+            Ok(next) => next,
+            Err(e) => {
+                let _ = self.fs.remove_file(&next_path);
+                if !e.is_storage_full() {
+                    self.poison();
+                }
+                return Err(e);
+            }
+        };
         let sealed = self.dir.join(sealed_name(file.next_seq));
-        std::fs::rename(&self.active_path, &sealed).at(&sealed)?;
-        file.file = create_active(&self.active_path, &self.dir, file.zeros)?;
-        file.len = FILE_HEADER_LEN as u64;
-        file.allocated = file.len + PREALLOCATE;
-        file.next_seq += 1;
-        self.since_rotation.store(0, Ordering::Relaxed);
+        // Half done, a rotation leaves the WAL's files in no state appends may follow.
+        if let Err(e) = self.seal_and_switch(&mut file, next, &next_path, &sealed) {
+            drop(file);
+            self.poison();
+            return Err(e);
+        }
         drop(file);
         let _guard = self.sync.lock();
         self.synced.notify_all();
         Ok(sealed)
+    }
+
+    /// Writes out and fsyncs the active file, renames it `sealed`, and puts `next` in its place.
+    fn seal_and_switch(
+        &self,
+        file: &mut ActiveFile,
+        next: File,
+        next_path: &Path,
+        sealed: &Path,
+    ) -> Result<()> {
+        let lsn = self.write_out(file)?;
+        // A sealed file ends with its last frame: give back the preallocated space.
+        self.fs
+            .set_len(&file.file, file.len)
+            .at(&self.active_path)?;
+        self.fs.sync_all(&file.file).at(&self.active_path)?;
+        self.durable_lsn.fetch_max(lsn, Ordering::AcqRel);
+        self.fs.rename(&self.active_path, sealed).at(sealed)?;
+        self.fs
+            .rename(next_path, &self.active_path)
+            .at(&self.active_path)?;
+        sync_dir(&self.fs, &self.dir)?;
+        file.file = next;
+        file.len = FILE_HEADER_LEN as u64;
+        file.allocated = file.len + PREALLOCATE;
+        self.logged_end.store(file.len, Ordering::Relaxed);
+        self.allocated.store(file.allocated, Ordering::Relaxed);
+        file.next_seq += 1;
+        self.since_rotation.store(0, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Every WAL file present in replay order, each with whether it is the active one:
@@ -738,39 +831,34 @@ impl Wal {
 }
 
 /// Extends `file` from `from` to `to` with zeros: written (so that their blocks exist) when
-/// `written`, else as a sparse hole.
-fn preallocate(file: &File, from: u64, to: u64, written: bool) -> std::io::Result<()> {
+/// `written`, else reserved (`fallocate`, read back as zeros).
+fn preallocate(fs: &Fs, file: &File, from: u64, to: u64, written: bool) -> std::io::Result<()> {
     static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
     if !written {
-        return file.set_len(to);
+        return fs.allocate(file, from, to - from);
     }
     let mut at = from;
     while at < to {
         let n = (to - at).min(ZEROS.len() as u64) as usize;
-        std::os::unix::fs::FileExt::write_all_at(file, &ZEROS[..n], at)?;
+        fs.write_at(file, &ZEROS[..n], at)?;
         at += n as u64;
     }
     Ok(())
 }
 
-fn create_active(path: &Path, dir: &Path, zeros: bool) -> Result<File> {
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)
-        .at(path)?;
-    file.write_all(&file_header()).at(path)?;
+fn create_active(fs: &Fs, path: &Path, dir: &Path, zeros: bool) -> Result<File> {
+    let file = fs.create(path).at(path)?;
+    fs.write_at(&file, &file_header(), 0).at(path)?;
     preallocate(
+        fs,
         &file,
         FILE_HEADER_LEN as u64,
         FILE_HEADER_LEN as u64 + PREALLOCATE,
         zeros,
     )
     .at(path)?;
-    file.sync_all().at(path)?;
-    sync_dir(dir)?;
+    fs.sync_all(&file).at(path)?;
+    sync_dir(fs, dir)?;
     Ok(file)
 }
 

@@ -366,7 +366,9 @@ mod tests {
 
     fn pool(frames: usize, log: Arc<dyn LogFlush>) -> (tempfile::TempDir, BufferPool) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let disk = Arc::new(DiskManager::open(dir.path().join("pages.db")).expect("open"));
+        let disk = Arc::new(
+            DiskManager::open(&cairn_fs::Fs::os(), dir.path().join("pages.db")).expect("open"),
+        );
         (dir, BufferPool::new(disk, frames, log))
     }
 

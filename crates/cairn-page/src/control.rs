@@ -16,8 +16,9 @@
 //! so a crash leaves the old or the new one. A missing file means no checkpoint yet: redo
 //! starts at the beginning of the log.
 
-use std::fs::File;
 use std::path::Path;
+
+use cairn_fs::Fs;
 
 use crate::error::{Error, Result};
 use crate::wal::{Lsn, TxnId};
@@ -68,7 +69,7 @@ impl Control {
     }
 
     /// Replaces the control file of `dir` atomically.
-    pub fn write(&self, dir: &Path) -> Result<()> {
+    pub fn write(&self, fs: &Fs, dir: &Path) -> Result<()> {
         let mut bytes = [0u8; LEN];
         bytes[0..4].copy_from_slice(&MAGIC);
         bytes[4..8].copy_from_slice(&VERSION.to_le_bytes());
@@ -76,15 +77,9 @@ impl Control {
         bytes[16..24].copy_from_slice(&self.next_txn.to_le_bytes());
         let crc = crc32c::crc32c(&bytes[..28]);
         bytes[28..32].copy_from_slice(&crc.to_le_bytes());
-        let tmp = dir.join("control.tmp");
-        let io = |source| Error::Io {
-            file: tmp.clone(),
-            source,
-        };
-        std::fs::write(&tmp, bytes).map_err(io)?;
-        File::open(&tmp).and_then(|f| f.sync_all()).map_err(io)?;
-        std::fs::rename(&tmp, dir.join("control")).map_err(io)?;
-        File::open(dir).and_then(|d| d.sync_all()).map_err(io)
+        let path = dir.join("control");
+        fs.write_atomically(&path, &bytes)
+            .map_err(|source| Error::Io { file: path, source })
     }
 }
 
@@ -100,7 +95,7 @@ mod tests {
             redo: 4096,
             next_txn: 17,
         };
-        c.write(dir.path()).expect("write");
+        c.write(&Fs::os(), dir.path()).expect("write");
         assert_eq!(Control::read(dir.path()).expect("read"), Some(c));
         let path = dir.path().join("control");
         let mut bytes = std::fs::read(&path).expect("read");

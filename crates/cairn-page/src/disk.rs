@@ -18,6 +18,8 @@
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
+
+use cairn_fs::Fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -32,34 +34,39 @@ const VERSION: u32 = 2;
 pub struct DiskManager {
     path: PathBuf,
     file: File,
+    fs: Fs,
     /// Pages physically in the file, page 0 included.
     pages: AtomicU32,
 }
 
 impl DiskManager {
     /// Opens the page file at `path`, creating it (with its header page) if it does not exist.
-    pub fn open(path: impl AsRef<Path>) -> Result<DiskManager> {
+    pub fn open(fs: &Fs, path: impl AsRef<Path>) -> Result<DiskManager> {
         let path = path.as_ref().to_path_buf();
         let io = |source| Error::Io {
             file: path.clone(),
             source,
         };
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
+        if !path.exists() {
+            // Created whole or not at all (temporary file, fsync, rename): a power cut during
+            // creation cannot leave a torn header for the next open to refuse.
+            let mut header = header_page();
+            fs.write_atomically(&path, header.seal()).map_err(io)?;
+        }
+        let file = fs
+            .open(&path, OpenOptions::new().read(true).write(true))
             .map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
         let disk = DiskManager {
             path: path.clone(),
             file,
+            fs: fs.clone(),
             pages: AtomicU32::new(1),
         };
         if len == 0 {
+            // Left empty by an interrupted creation of an earlier version.
             disk.write_header()?;
-            disk.file.sync_all().map_err(io)?;
+            fs.sync_all(&disk.file).map_err(io)?;
             return Ok(disk);
         }
         // A crash while the file grows can leave a partial last page; it was never durable
@@ -104,17 +111,12 @@ impl DiskManager {
     }
 
     fn write_header(&self) -> Result<()> {
-        let mut page = Page::new(0, PageType::Meta);
-        let body = page.body_mut();
-        body[0..4].copy_from_slice(&MAGIC);
-        body[4..8].copy_from_slice(&VERSION.to_le_bytes());
-        body[8..12].copy_from_slice(&(PAGE_SIZE as u32).to_le_bytes());
-        self.write_raw(0, page.seal())
+        self.write_raw(0, header_page().seal())
     }
 
     fn write_raw(&self, id: PageId, bytes: &[u8; PAGE_SIZE]) -> Result<()> {
-        self.file
-            .write_all_at(bytes, u64::from(id) * PAGE_SIZE as u64)
+        self.fs
+            .write_at(&self.file, bytes, u64::from(id) * PAGE_SIZE as u64)
             .map_err(|source| Error::Io {
                 file: self.path.clone(),
                 source,
@@ -168,11 +170,21 @@ impl DiskManager {
 
     /// Makes every write so far durable.
     pub fn sync(&self) -> Result<()> {
-        self.file.sync_data().map_err(|source| Error::Io {
+        self.fs.sync_data(&self.file).map_err(|source| Error::Io {
             file: self.path.clone(),
             source,
         })
     }
+}
+
+/// Page 0: the file header.
+fn header_page() -> Page {
+    let mut page = Page::new(0, PageType::Meta);
+    let body = page.body_mut();
+    body[0..4].copy_from_slice(&MAGIC);
+    body[4..8].copy_from_slice(&VERSION.to_le_bytes());
+    body[8..12].copy_from_slice(&(PAGE_SIZE as u32).to_le_bytes());
+    page
 }
 
 #[cfg(test)]
@@ -184,13 +196,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("pages.db");
         {
-            let disk = DiskManager::open(&path).expect("create");
+            let disk = DiskManager::open(&Fs::os(), &path).expect("create");
             let mut page = Page::new(3, PageType::Data);
             page.insert(b"hello").expect("insert");
             disk.write_page(&mut page).expect("write");
             disk.sync().expect("sync");
         }
-        let disk = DiskManager::open(&path).expect("reopen");
+        let disk = DiskManager::open(&Fs::os(), &path).expect("reopen");
         assert_eq!(disk.page_count(), 4);
         assert_eq!(disk.read_page(3).expect("read").get(0), Some(&b"hello"[..]));
         assert!(
@@ -203,7 +215,7 @@ mod tests {
     fn a_flipped_byte_is_reported_with_file_and_page() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("p.db");
-        let disk = DiskManager::open(&path).expect("create");
+        let disk = DiskManager::open(&Fs::os(), &path).expect("create");
         let mut page = Page::new(1, PageType::Data);
         page.insert(b"payload").expect("insert");
         disk.write_page(&mut page).expect("write");
@@ -211,7 +223,7 @@ mod tests {
         let mut bytes = std::fs::read(&path).expect("read");
         bytes[PAGE_SIZE + PAGE_SIZE - 3] ^= 1;
         std::fs::write(&path, &bytes).expect("write");
-        let disk = DiskManager::open(&path).expect("the header is intact");
+        let disk = DiskManager::open(&Fs::os(), &path).expect("the header is intact");
         match disk.read_page(1) {
             Err(Error::Corrupt { file, page: 1, .. }) => assert_eq!(file, path),
             other => panic!("expected corruption of page 1, got {other:?}"),
@@ -224,15 +236,15 @@ mod tests {
         let path = dir.path().join("not-ours");
         std::fs::write(&path, vec![b'x'; PAGE_SIZE]).expect("write");
         assert!(matches!(
-            DiskManager::open(&path),
+            DiskManager::open(&Fs::os(), &path),
             Err(Error::Format { .. })
         ));
         std::fs::write(&path, b"short").expect("write");
         assert!(matches!(
-            DiskManager::open(&path),
+            DiskManager::open(&Fs::os(), &path),
             Err(Error::Format { .. })
         ));
-        let disk = DiskManager::open(dir.path().join("p.db")).expect("create");
+        let disk = DiskManager::open(&Fs::os(), dir.path().join("p.db")).expect("create");
         assert!(matches!(disk.read_page(0), Err(Error::NoSuchPage { .. })));
         assert!(matches!(disk.read_page(7), Err(Error::NoSuchPage { .. })));
     }

@@ -91,3 +91,12 @@ pub enum Error {
 
 /// Result alias of cairn-page.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Whether this is the disk running out of space (`ENOSPC`, `EDQUOT`): nothing was
+    /// changed in place, and the operation can succeed once space is freed.
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, Error::Io { source, .. }
+            if matches!(source.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)))
+    }
+}

@@ -20,9 +20,11 @@
 //! back, for good, to `pwrite` and `fdatasync`.
 
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Mutex;
+
+use cairn_fs::Fs;
 
 /// Alignment of direct writes: offset, length and memory. 4 KiB suits disks of 512-byte and
 /// of 4 KiB logical blocks alike.
@@ -36,6 +38,7 @@ pub(crate) fn block_start(at: usize) -> usize {
 /// The log file: the ordinary descriptor and, where the file system allows, a direct one.
 pub(crate) struct LogFile {
     file: File,
+    fs: Fs,
     direct: Mutex<Option<Direct>>,
 }
 
@@ -53,11 +56,14 @@ struct Direct {
 impl LogFile {
     /// The log file at `path`, already open as `file`, whose records end at `end`; `tail` is
     /// what the file holds from the start of `end`'s block up to `end`.
-    pub fn new(path: &Path, file: File, end: u64, tail: &[u8]) -> LogFile {
-        let direct = OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_DIRECT | libc::O_DSYNC)
-            .open(path)
+    pub fn new(fs: &Fs, path: &Path, file: File, end: u64, tail: &[u8]) -> LogFile {
+        let direct = fs
+            .open(
+                path,
+                OpenOptions::new()
+                    .write(true)
+                    .custom_flags(libc::O_DIRECT | libc::O_DSYNC),
+            )
             .ok()
             .map(|file| Direct {
                 file,
@@ -68,6 +74,7 @@ impl LogFile {
         debug_assert_eq!(tail.len() as u64, end % BLOCK);
         LogFile {
             file,
+            fs: fs.clone(),
             direct: Mutex::new(direct),
         }
     }
@@ -81,7 +88,7 @@ impl LogFile {
     pub fn append_durable(&self, bytes: &[u8], at: u64) -> std::io::Result<()> {
         let mut guard = self.direct.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(direct) = guard.as_mut().filter(|d| d.end == at) {
-            match direct.append(bytes) {
+            match direct.append(&self.fs, bytes) {
                 Ok(()) => return Ok(()),
                 // The file system does not do direct I/O after all: nothing was written.
                 Err(e) if e.raw_os_error() == Some(libc::EINVAL) => *guard = None,
@@ -92,13 +99,13 @@ impl LogFile {
             *guard = None;
         }
         drop(guard);
-        self.file.write_all_at(bytes, at)?;
-        self.file.sync_data()
+        self.fs.write_at(&self.file, bytes, at)?;
+        self.fs.sync_data(&self.file)
     }
 }
 
 impl Direct {
-    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+    fn append(&mut self, fs: &Fs, bytes: &[u8]) -> std::io::Result<()> {
         let start = self.end - self.tail.len() as u64;
         let len = (self.tail.len() + bytes.len()) as u64;
         let blocks = len.div_ceil(BLOCK) * BLOCK;
@@ -108,7 +115,7 @@ impl Direct {
         let run = &mut self.scratch[offset..offset + blocks as usize];
         run[..self.tail.len()].copy_from_slice(&self.tail);
         run[self.tail.len()..len as usize].copy_from_slice(bytes);
-        self.file.write_all_at(run, start)?;
+        fs.write_at(&self.file, run, start)?;
         let end = start + len;
         let tail_from = (end / BLOCK * BLOCK - start) as usize;
         self.tail.clear();
@@ -121,6 +128,7 @@ impl Direct {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::FileExt;
 
     #[test]
     fn appends_of_every_size_land_where_they_belong() {
@@ -133,7 +141,7 @@ mod tests {
             .write(true)
             .open(&path)
             .expect("open");
-        let log = LogFile::new(&path, file, header.len() as u64, header);
+        let log = LogFile::new(&Fs::os(), &path, file, header.len() as u64, header);
         let mut want = header.to_vec();
         for n in [1usize, 4089, 4096, 3, 5000, 0, 777] {
             let bytes: Vec<u8> = (0..n).map(|i| (i % 251) as u8 + 1).collect();

@@ -67,6 +67,9 @@ pub struct StoreOptions {
     pub sync_commit: bool,
     /// Log bytes after which the checkpointer takes a checkpoint.
     pub checkpoint_bytes: u64,
+    /// The file layer every change to the store's files goes through: the operating system's,
+    /// or one a test injects faults into.
+    pub fs: cairn_fs::Fs,
 }
 
 impl Default for StoreOptions {
@@ -75,6 +78,7 @@ impl Default for StoreOptions {
             frames: crate::buffer_pool::DEFAULT_FRAMES,
             sync_commit: true,
             checkpoint_bytes: 256 << 20,
+            fs: cairn_fs::Fs::os(),
         }
     }
 }
@@ -153,14 +157,17 @@ impl PageStore {
     /// Opens (creating if needed) the store in `dir` and recovers it.
     pub fn open(dir: impl AsRef<Path>, options: StoreOptions) -> Result<PageStore> {
         let dir = dir.as_ref().to_path_buf();
-        std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
-            file: dir.clone(),
-            source,
-        })?;
-        let disk = Arc::new(DiskManager::open(dir.join("pages.db"))?);
+        options
+            .fs
+            .create_dir_all(&dir)
+            .map_err(|source| Error::Io {
+                file: dir.clone(),
+                source,
+            })?;
+        let disk = Arc::new(DiskManager::open(&options.fs, dir.join("pages.db"))?);
         // Zero-fill the log a quarter checkpoint interval ahead: a truncation rewrites the file.
         let preallocate = (options.checkpoint_bytes / 4).clamp(64 << 10, 8 << 20);
-        let (wal, records) = Wal::open_with(dir.join("wal.log"), preallocate)?;
+        let (wal, records) = Wal::open_with(&options.fs, dir.join("wal.log"), preallocate)?;
         let control = Control::read(&dir)?;
         let wal = Arc::new(wal);
         let pool = BufferPool::new(disk, options.frames, wal.clone());
@@ -281,6 +288,21 @@ impl StoreCore {
 
     /// Takes a checkpoint now (see the module doc); returns its redo point.
     pub fn checkpoint(&self) -> Result<Lsn> {
+        let done = self.checkpoint_steps();
+        // A failed write or fsync of the page file may have left the OS cache holding pages
+        // it will never write, marked clean: a later checkpoint would then cut the log that
+        // still holds their changes. The store refuses writes until reopened (PostgreSQL
+        // PANICs on a failed fsync for the same reason); only a full disk, which fails before
+        // anything is written in place, is worth retrying.
+        if let Err(e) = &done {
+            if !e.is_storage_full() {
+                self.wal.poison();
+            }
+        }
+        done
+    }
+
+    fn checkpoint_steps(&self) -> Result<Lsn> {
         let _one = self.checkpointing.lock().unwrap_or_else(|p| p.into_inner());
         let redo = {
             let _gate = self.horizon_gate.write().unwrap_or_else(|p| p.into_inner());
@@ -289,12 +311,16 @@ impl StoreCore {
             redo
         };
         self.pool.flush_all()?;
+        // The transactions to keep the log of are read before the checkpoint record is
+        // logged: one that ends after this point has its END (and the CLRs of an abort) after
+        // that record, perhaps not durable when the log is cut, so recovery may still find it
+        // a loser and undo it, reading its records back to its first.
+        let oldest_active = self.active().values().map(|a| a.first).min();
         let next_txn = self.next_txn.load(Ordering::Acquire);
         let (kind, body) = Entry::Checkpoint { redo, next_txn }.encode();
         let lsn = self.wal.append(0, 0, kind, &body)?;
         self.wal.flush(lsn)?;
-        Control { redo, next_txn }.write(&self.dir)?;
-        let oldest_active = self.active().values().map(|a| a.first).min();
+        Control { redo, next_txn }.write(&self.options.fs, &self.dir)?;
         let cut = oldest_active.map_or(redo, |first| first.min(redo));
         self.wal.truncate_before(cut)?;
         Ok(redo)

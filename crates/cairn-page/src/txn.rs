@@ -31,8 +31,13 @@ impl<'a> Txn<'a> {
         let id = store
             .next_txn
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        // Registered under the lock of the active table, so that a checkpoint either sees
+        // this transaction or took its redo point at or before its first record: either way
+        // the log it keeps holds the record (which an undo of the transaction reads).
+        let mut active = store.active();
         let lsn = store.wal.append(id, 0, logrec::BEGIN, &[])?;
-        store.active().insert(id, Active { first: lsn });
+        active.insert(id, Active { first: lsn });
+        drop(active);
         Ok(Txn {
             store,
             id,

@@ -45,6 +45,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
+use cairn_fs::Fs;
+
 use crate::buffer_pool::LogFlush;
 use crate::error::{Error, Result};
 use crate::log_file::{block_start, LogFile};
@@ -125,6 +127,7 @@ struct Buffer {
 
 /// The log of one page store.
 pub struct Wal {
+    fs: Fs,
     path: PathBuf,
     /// The log file; replaced whole when the log is truncated.
     file: RwLock<LogFile>,
@@ -156,41 +159,49 @@ impl Wal {
     /// Opens the log at `path`, creating it if missing, and returns it with the records it
     /// holds (a torn tail cut off).
     pub fn open(path: impl AsRef<Path>) -> Result<(Wal, Vec<LogRecord>)> {
-        Wal::open_with(path, DEFAULT_PREALLOCATE)
+        Wal::open_with(&Fs::os(), path, DEFAULT_PREALLOCATE)
     }
 
     /// [`Wal::open`], zero-filling the file `preallocate` bytes at a time.
-    pub fn open_with(path: impl AsRef<Path>, preallocate: u64) -> Result<(Wal, Vec<LogRecord>)> {
+    pub fn open_with(
+        fs: &Fs,
+        path: impl AsRef<Path>,
+        preallocate: u64,
+    ) -> Result<(Wal, Vec<LogRecord>)> {
         let path = path.as_ref().to_path_buf();
         let io = |source| Error::Io {
             file: path.clone(),
             source,
         };
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
+        let file = fs
+            .open(
+                &path,
+                OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(false),
+            )
             .map_err(io)?;
         let bytes = std::fs::read(&path).map_err(io)?;
         let (base, records, valid_end) = if bytes.is_empty() {
             let base = FILE_HEADER_LEN;
-            file.write_all_at(&header(base), 0).map_err(io)?;
-            file.sync_all().map_err(io)?;
+            fs.write_at(&file, &header(base), 0).map_err(io)?;
+            fs.sync_all(&file).map_err(io)?;
             (base, Vec::new(), FILE_HEADER_LEN as usize)
         } else {
             read_log(&path, &bytes)?
         };
         if valid_end < bytes.len() {
-            file.set_len(valid_end as u64).map_err(io)?;
-            file.sync_all().map_err(io)?;
+            fs.set_len(&file, valid_end as u64).map_err(io)?;
+            fs.sync_all(&file).map_err(io)?;
         }
         let next = base + (valid_end as u64 - FILE_HEADER_LEN);
         let file = if bytes.is_empty() {
-            LogFile::new(&path, file, FILE_HEADER_LEN, &header(base))
+            LogFile::new(fs, &path, file, FILE_HEADER_LEN, &header(base))
         } else {
             LogFile::new(
+                fs,
                 &path,
                 file,
                 valid_end as u64,
@@ -199,6 +210,7 @@ impl Wal {
         };
         Ok((
             Wal {
+                fs: fs.clone(),
                 path,
                 file: RwLock::new(file),
                 base: AtomicU64::new(base),
@@ -261,20 +273,13 @@ impl Wal {
             .map_err(io)?;
         // The new file comes zero-filled ahead, like the one it replaces.
         bytes.resize(self.preallocated_length(tail_end as u64) as usize, 0);
-        let tmp = self.path.with_extension("log.tmp");
-        std::fs::write(&tmp, &bytes).map_err(io)?;
-        File::open(&tmp).and_then(|f| f.sync_all()).map_err(io)?;
-        std::fs::rename(&tmp, &self.path).map_err(io)?;
-        if let Some(dir) = self.path.parent() {
-            File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
-        }
-        let reopened = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&self.path)
+        self.fs.write_atomically(&self.path, &bytes).map_err(io)?;
+        let reopened = self
+            .fs
+            .open(&self.path, OpenOptions::new().read(true).write(true))
             .map_err(io)?;
         let tail = &bytes[block_start(tail_end)..tail_end];
-        *file = LogFile::new(&self.path, reopened, tail_end as u64, tail);
+        *file = LogFile::new(&self.fs, &self.path, reopened, tail_end as u64, tail);
         self.allocated.store(bytes.len() as u64, Ordering::Release);
         self.base.store(cut, Ordering::Release);
         Ok(())
@@ -296,6 +301,14 @@ impl Wal {
         encode(lsn, prev_lsn, txn, kind, body, &mut b.bytes);
         b.next = lsn + (RECORD_HEADER_LEN + body.len() + CRC_LEN) as u64;
         Ok(lsn)
+    }
+
+    /// Refuses every later append and flush with [`Error::Poisoned`]: what the OS cache held
+    /// may be lost, so the store must be reopened and recover from what is durable.
+    pub fn poison(&self) {
+        self.poisoned.store(true, Ordering::Release);
+        let _b = self.lock();
+        self.flushed.notify_all();
     }
 
     /// Every record starting below this LSN is durable.
@@ -386,10 +399,10 @@ impl Wal {
         let mut at = have;
         while at < target {
             let n = (target - at).min(zeros.len() as u64) as usize;
-            file.write_all_at(&zeros[..n], at)?;
+            self.fs.write_at(file, &zeros[..n], at)?;
             at += n as u64;
         }
-        file.sync_all()?;
+        self.fs.sync_all(file)?;
         self.allocated.store(target, Ordering::Release);
         Ok(())
     }

@@ -10,6 +10,7 @@ fn options(frames: usize) -> StoreOptions {
         frames,
         sync_commit: false,
         checkpoint_bytes: 4 << 20,
+        ..StoreOptions::default()
     }
 }
 

@@ -30,6 +30,7 @@ fn options() -> StoreOptions {
         frames: 24,
         sync_commit: true,
         checkpoint_bytes: 512 << 10,
+        ..StoreOptions::default()
     }
 }
 

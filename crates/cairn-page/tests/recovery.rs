@@ -11,6 +11,7 @@ fn options() -> StoreOptions {
         frames: 32,
         sync_commit: true,
         checkpoint_bytes: 1 << 20,
+        ..StoreOptions::default()
     }
 }
 

@@ -15,6 +15,7 @@ fn options() -> StoreOptions {
         frames: 48,
         sync_commit: false,
         checkpoint_bytes: 256 << 10,
+        ..StoreOptions::default()
     }
 }
 
