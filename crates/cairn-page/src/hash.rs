@@ -21,7 +21,7 @@
 //! the bucket's entries are divided between it and the new bucket `s + 2^r`, and the pointer
 //! advances. The index never shrinks (as PostgreSQL's hash indexes).
 //!
-//! Logging follows the B+tree (btree.rs): an entry inserted or removed is its transaction's
+//! Logging follows the B+tree (btree/): an entry inserted or removed is its transaction's
 //! `Index` record, redone physically and undone logically; overflow pages and splits are
 //! redo-only records holding whole pages. One lock per index orders writers (readers share
 //! it); page latches are taken under it.

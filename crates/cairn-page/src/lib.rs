@@ -20,7 +20,7 @@
 //!   undone physically and index changes logically;
 //! * **heap files** (`heap.rs`): tuples by `TupleId`, a directory with free-space hints,
 //!   overflow chains for values larger than a quarter page;
-//! * **the B+tree** (`btree.rs`): latch crabbing, logical undo, splits, merges and
+//! * **the B+tree** (`btree/`): latch crabbing, logical undo, splits, merges and
 //!   redistribution, range scans both ways, bulk loading;
 //! * **the hash index** (`hash.rs`): linear hashing, logged like the B+tree.
 //!
