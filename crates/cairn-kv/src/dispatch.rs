@@ -241,7 +241,17 @@ fn run_handler(spec: &CommandSpec, ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> Rep
     if !spec.parks() {
         ctx.txn.write_back_parked();
     }
-    (spec.run)(ctx, argv).unwrap_or_else(Reply::Error)
+    (spec.run)(ctx, argv).unwrap_or_else(|e| Reply::Error(name_damaged_key(e, argv)))
+}
+
+/// A damaged record met by a command names the key it belongs to: the command's first
+/// argument, for the commands that take keys (a handler that reads other keys names them
+/// itself through [`KvError::for_key`]).
+fn name_damaged_key(e: KvError, argv: &[&[u8]]) -> KvError {
+    match (&e, argv.get(1)) {
+        (KvError::Damaged { key, .. }, Some(first)) if key.is_empty() => e.for_key(first),
+        _ => e,
+    }
 }
 
 /// Runs `argv` inside an `EXEC` on the transaction of `ctx`. A blocking command never

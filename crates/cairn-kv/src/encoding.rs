@@ -191,7 +191,7 @@ impl Head {
                     chunks: None,
                 })
             }
-            _ => Err(KvError::Storage("damaged key head record".into())),
+            _ => Err(KvError::damaged("the key's head record does not decode")),
         }
     }
 
@@ -341,7 +341,7 @@ impl<'a> Reader<'a> {
     }
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         if self.rest.len() < n {
-            return Err(KvError::Storage("damaged collection record".into()));
+            return Err(KvError::damaged("a collection record is cut short"));
         }
         let (head, rest) = self.rest.split_at(n);
         self.rest = rest;

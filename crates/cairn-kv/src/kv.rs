@@ -50,6 +50,8 @@ pub struct KvOptions {
     /// The most clients connected at once, over every door (`maxclients`); the server may
     /// lower it to what the open-files limit allows.
     pub maxclients: usize,
+    /// The file layer the keyspace's store writes through (the OS's; faults in tests).
+    pub fs: cairn_fs::Fs,
 }
 
 impl Default for KvOptions {
@@ -63,6 +65,7 @@ impl Default for KvOptions {
             proto_max_bulk_len: crate::MAX_STRING_LEN,
             client_query_buffer_limit: 1 << 30,
             maxclients: 10_000,
+            fs: cairn_fs::Fs::os(),
         }
     }
 }
@@ -146,6 +149,7 @@ impl Kv {
         let log_options = Options {
             durability: options.appendfsync,
             cache_bytes: options.cache_bytes,
+            fs: options.fs.clone(),
             ..Options::default()
         };
         let store = Store::open(&dir, log_options)?;
@@ -190,7 +194,7 @@ impl Kv {
             let handle = std::thread::Builder::new()
                 .name("cairn-kv-expire".into())
                 .spawn(move || expiry_thread(weak))
-                .map_err(|e| crate::KvError::Storage(format!("starting expiry thread: {e}")))?;
+                .map_err(|e| crate::KvError::Other(format!("starting expiry thread: {e}")))?;
             kv.threads.lock().push(handle);
         }
         Ok(kv)

@@ -53,7 +53,7 @@ mod txn;
 pub use cairn_log::{Durability, PendingCommit};
 pub use credentials::{Credentials, CredentialsError};
 pub use encoding::DATABASES;
-pub use error::{KvError, Result};
+pub use error::{KvError, Result, StorageError};
 pub use kv::{now_ms, After, ConnectionLimits, Kv, KvOptions, Outcome};
 pub use num::{format_double, strict_i64};
 pub use reply::{Reply, Slices};

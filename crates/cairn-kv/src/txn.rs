@@ -284,7 +284,7 @@ impl<'a> Txn<'a> {
         for string in [string, !string] {
             let log_key = head_key(db, key, string);
             if let Some(bytes) = self.get(&log_key)? {
-                let mut head = Head::decode(bytes, string)?;
+                let mut head = Head::decode(bytes, string).map_err(|e| e.for_key(key))?;
                 if head.is_expired(self.now) {
                     self.remove_head(db, key, &head)?;
                     self.expired += 1;
@@ -332,7 +332,7 @@ impl<'a> Txn<'a> {
         self.forget_sole_head(&other);
         if !string {
             if let Some(bytes) = self.get(&mine)? {
-                let old = Head::decode(bytes, false)?;
+                let old = Head::decode(bytes, false).map_err(|e| e.for_key(key))?;
                 if old.generation() != head.generation() {
                     collections::drop_children(self, &old)?;
                 }
@@ -342,7 +342,8 @@ impl<'a> Txn<'a> {
         // children go too) or the reverse.
         if string {
             if let Some(bytes) = self.get(&other)? {
-                collections::drop_children(self, &Head::decode(bytes, false)?)?;
+                let old = Head::decode(bytes, false).map_err(|e| e.for_key(key))?;
+                collections::drop_children(self, &old)?;
                 self.delete(other);
             }
         } else if self.exists(&other)? {
@@ -383,7 +384,10 @@ impl<'a> Txn<'a> {
             return Ok(());
         }
         if let Some(bytes) = self.get(&head_key(db, key, true))? {
-            if let Some(old) = Head::decode(bytes, true)?.chunks {
+            if let Some(old) = Head::decode(bytes, true)
+                .map_err(|e| e.for_key(key))?
+                .chunks
+            {
                 if Some(old.generation) != keep {
                     chunks::drop_chunks(self, &old);
                 }

@@ -43,17 +43,26 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("cannot open the data directory {dir}: {message}")]
-    Open { dir: PathBuf, message: String },
+    /// The Redis keyspace would not open; the engine's error is the source.
+    #[error("cannot open the Redis keyspace in {dir}: {source}")]
+    OpenKeyspace {
+        dir: PathBuf,
+        #[source]
+        source: cairn_kv::KvError,
+    },
+    /// The blob store would not open; its error is the source.
+    #[error("cannot open the blob store in {dir}: {source}")]
+    OpenBlobStore {
+        dir: PathBuf,
+        #[source]
+        source: cairn_blob::Error,
+    },
 }
 
 /// Opens the Redis keyspace of `options.data_dir` (its `kv/` directory).
 pub fn open_keyspace(options: &ServeOptions) -> Result<Arc<Kv>, ServeError> {
     let dir = options.data_dir.join("kv");
-    Kv::open(&dir, options.kv.clone()).map_err(|e| ServeError::Open {
-        dir,
-        message: e.to_string(),
-    })
+    Kv::open(&dir, options.kv.clone()).map_err(|source| ServeError::OpenKeyspace { dir, source })
 }
 
 /// Opens the blob store of `options.data_dir` (its `blob/` directory).
@@ -65,10 +74,7 @@ pub fn open_blob_store(options: &ServeOptions) -> Result<Arc<BlobStore>, ServeEr
     };
     BlobStore::open(&dir, blob_options)
         .map(Arc::new)
-        .map_err(|e| ServeError::Open {
-            dir,
-            message: e.to_string(),
-        })
+        .map_err(|source| ServeError::OpenBlobStore { dir, source })
 }
 
 /// The listen backlog: Redis's `tcp-backlog` default (the kernel caps it at somaxconn).

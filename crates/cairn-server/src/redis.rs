@@ -247,10 +247,18 @@ impl Connection {
         if durable != PendingCommit::default() && self.kv.fsync_every_write() {
             let kv = self.kv.clone();
             let waited = tokio::task::spawn_blocking(move || kv.wait_durable(durable)).await;
-            if !matches!(waited, Ok(Ok(()))) {
-                // The write may not be durable: the client must not take it as acknowledged.
+            let failed = match waited {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(e) => Some(cairn_kv::KvError::Other(format!(
+                    "the write could not be made durable: {e}"
+                ))),
+            };
+            if let Some(e) = failed {
+                // The write may not be durable: the client must not take it as acknowledged,
+                // nor the replies buffered after it; the engine's error says why.
                 output.clear();
-                output.extend_from_slice(b"-ERR the write could not be made durable\r\n");
+                crate::resp::encode_reply(&Reply::Error(e), self.session.protocol, output);
                 self.socket.write_all(output).await?;
                 output.clear();
                 return Err(std::io::Error::other("fsync failed"));

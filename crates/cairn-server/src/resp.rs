@@ -475,6 +475,9 @@ pub fn encode_reply(reply: &Reply, protocol: u8, out: &mut BytesMut) {
         Reply::Status(s) => line(out, b'+', s.as_bytes()),
         Reply::StatusText(s) => line(out, b'+', s.as_bytes()),
         Reply::Error(e) => {
+            if let cairn_kv::KvError::Storage(s) = e {
+                tracing::error!(error = ?s.engine(), "storage error answered to a client: {s}");
+            }
             let text = format!("{} {e}", e.code()).replace(['\r', '\n'], " ");
             line(out, b'-', text.as_bytes());
         }

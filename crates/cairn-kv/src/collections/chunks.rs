@@ -54,7 +54,7 @@ fn read_chunk(txn: &mut Txn<'_>, chunks: &Chunks, index: u64) -> Result<Bytes> {
     let want = (chunks.len - index * CHUNK).min(CHUNK) as usize;
     match txn.get(&chunk_key(chunks.generation, index))? {
         Some(bytes) if bytes.len() == want => Ok(bytes),
-        _ => Err(KvError::Storage(format!(
+        _ => Err(KvError::damaged(format!(
             "chunk {index} of a large string (generation {}) is missing or damaged",
             chunks.generation
         ))),

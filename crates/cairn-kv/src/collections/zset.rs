@@ -425,7 +425,7 @@ impl Tree {
             std::collections::hash_map::Entry::Vacant(v) => {
                 let bytes = txn
                     .get(&node_key(generation, id))?
-                    .ok_or_else(|| KvError::Storage(format!("sorted set node {id} is missing")))?;
+                    .ok_or_else(|| KvError::damaged(format!("sorted set node {id} is missing")))?;
                 Ok(v.insert((decode_node(&bytes)?, false)))
             }
         }

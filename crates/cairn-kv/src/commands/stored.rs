@@ -88,7 +88,7 @@ pub fn change<T: Stored, R>(
     let outcome = step(&mut ctx.txn, value);
     match &outcome {
         Ok((_, changed)) => parked.changed |= changed,
-        Err(e @ KvError::Storage(_)) => ctx.txn.poison(e.clone()),
+        Err(e @ (KvError::Storage(_) | KvError::Damaged { .. })) => ctx.txn.poison(e.clone()),
         Err(_) => {}
     }
     ctx.txn.park(parked);

@@ -269,7 +269,7 @@ fn patch_chunks(
     patch: &[u8],
 ) -> Result<u64> {
     let Some(mut c) = head.chunks else {
-        return Err(KvError::Storage("a string head without chunks".into()));
+        return Err(KvError::damaged("a string head without chunks"));
     };
     if offset + patch.len() as u64 > max_string_len(ctx) as u64 {
         return Err(too_long());
