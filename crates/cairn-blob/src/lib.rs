@@ -40,7 +40,7 @@ mod error;
 mod ingest;
 pub mod object;
 pub mod records;
-mod sha256;
+pub mod sha256;
 pub mod split;
 mod store;
 

@@ -2,6 +2,7 @@
 //! stored once, versions are kept, damage is reported and never served, gc frees exactly
 //! what nothing names.
 
+use cairn_test_support::{noise, png, png_chunk as chunk};
 use std::sync::Arc;
 
 use cairn_blob::split::cdc::ChunkSizes;
@@ -25,18 +26,6 @@ fn small_options() -> Options {
     }
 }
 
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 /// A store in `dir` whose atoms are in memory, where a test can damage them.
 fn open_in_memory(dir: &std::path::Path, options: Options) -> (BlobStore, Arc<MemoryBackend>) {
     let backend = Arc::new(MemoryBackend::new());
@@ -50,36 +39,6 @@ fn open_in_memory(dir: &std::path::Path, options: Options) -> (BlobStore, Arc<Me
 fn read(store: &BlobStore, name: &str, version: Option<u32>) -> Vec<u8> {
     let mut out = Vec::new();
     store.get(name, version, None, &mut out).expect("get");
-    out
-}
-
-/// A PNG chunk with its CRC.
-fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-    let mut crc = 0xffff_ffffu32;
-    for &byte in kind.iter().chain(data) {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xedb8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    let mut out = (data.len() as u32).to_be_bytes().to_vec();
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    out.extend_from_slice(&(!crc).to_be_bytes());
-    out
-}
-
-/// A PNG with the given pixels' compressed stream and a text chunk.
-fn png(idat: &[u8], text: &str) -> Vec<u8> {
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    out.extend(chunk(b"IHDR", &[0, 0, 0, 64, 0, 0, 0, 64, 8, 2, 0, 0, 0]));
-    out.extend(chunk(b"tEXt", format!("Comment\0{text}").as_bytes()));
-    out.extend(chunk(b"IDAT", idat));
-    out.extend(chunk(b"IEND", b""));
     out
 }
 

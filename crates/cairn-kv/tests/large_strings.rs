@@ -4,6 +4,7 @@
 
 use bytes::Bytes;
 use cairn_kv::{Kv, KvOptions, Reply, Session};
+use cairn_test_support::noise;
 
 fn run(kv: &std::sync::Arc<Kv>, s: &mut Session, args: &[&[u8]]) -> Reply {
     let argv: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a)).collect();
@@ -15,18 +16,6 @@ fn bulk(reply: Reply) -> Vec<u8> {
         Reply::Bulk(b) => b.to_vec(),
         other => panic!("{other:?}"),
     }
-}
-
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 /// Log records in the engine once every write has reached it.

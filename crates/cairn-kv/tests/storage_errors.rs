@@ -5,6 +5,7 @@
 use bytes::Bytes;
 use cairn_fs::{Fault, Faults, Fs, OpKind};
 use cairn_kv::{Durability, Kv, KvError, KvOptions, Reply, Session};
+use cairn_test_support::noise_text;
 
 /// Runs a command and waits for its write to be durable, as the Redis door does before it
 /// answers: a failed fsync is the reply.
@@ -26,18 +27,6 @@ fn open(dir: &std::path::Path, faults: &std::sync::Arc<Faults>) -> std::sync::Ar
     Kv::open(dir, options).expect("open")
 }
 
-fn noise(seed: u64, len: usize) -> String {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            char::from(b'a' + (x % 26) as u8)
-        })
-        .collect()
-}
-
 #[test]
 fn a_full_disk_answers_misconf_changes_nothing_and_the_keyspace_works_on_once_freed() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -48,7 +37,7 @@ fn a_full_disk_answers_misconf_changes_nothing_and_the_keyspace_works_on_once_fr
     faults.set_disk_full(true);
     let mut refused = None;
     for i in 0..2_000 {
-        let value = noise(i, 4_000);
+        let value = noise_text(4_000, i);
         match run(&kv, &mut s, &["SET", &format!("k{i}"), &value]) {
             Reply::OK => {}
             Reply::Error(e) => {

@@ -24,7 +24,6 @@
 //! / 8) remembers which places missed once recently.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
@@ -62,25 +61,6 @@ pub(crate) fn place(segment: u32, offset: u64) -> u64 {
     (u64::from(segment) << 40) | (offset & ((1 << 40) - 1))
 }
 
-/// Hasher for places: they are not chosen by clients, so a fast mix suffices.
-#[derive(Default)]
-struct PlaceHasher(u64);
-
-impl Hasher for PlaceHasher {
-    fn finish(&self) -> u64 {
-        let x = self.0.wrapping_mul(0x9e3779b97f4a7c15);
-        x ^ (x >> 29)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
 struct Node {
     place: u64,
     value: Cached,
@@ -91,7 +71,8 @@ struct Node {
 }
 
 struct Lru {
-    map: HashMap<u64, u32, BuildHasherDefault<PlaceHasher>>,
+    /// Places are not chosen by clients: rustc's fast hash suffices.
+    map: HashMap<u64, u32, rustc_hash::FxBuildHasher>,
     nodes: Vec<Node>,
     free: Vec<u32>,
     head: u32,
@@ -271,9 +252,7 @@ impl Cache {
     }
 
     fn place_hash(place: u64) -> u64 {
-        let mut h = PlaceHasher::default();
-        h.write_u64(place);
-        h.finish()
+        std::hash::BuildHasher::hash_one(&rustc_hash::FxBuildHasher, place)
     }
 
     fn shard(&self, place: u64) -> &Mutex<Lru> {

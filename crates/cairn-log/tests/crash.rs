@@ -5,6 +5,7 @@
 //! all (batches included). Rounds reuse the directory, so each recovery starts from what the
 //! previous crash and recovery left; some kills land while the child is still recovering.
 
+use cairn_test_support::Rng;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -56,20 +57,6 @@ fn decode(text: &str) -> Write {
             None => (part.trim_end_matches('-').parse().expect("key"), None),
         })
         .collect()
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 #[test]

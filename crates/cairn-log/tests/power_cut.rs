@@ -8,6 +8,7 @@
 //! must open without error and hold exactly the state after some prefix of the workload that
 //! includes every acknowledged write (`Durability::Always`).
 
+use cairn_test_support::Rng;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -19,21 +20,6 @@ use cairn_log::{Durability, Error, Options, Store};
 enum Op {
     Put(u8, Vec<u8>),
     Delete(u8),
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 fn options(fs: Fs) -> Options {

@@ -52,29 +52,9 @@ struct Frame {
     history: History,
 }
 
-/// Hashes a page id by one multiplication (Fibonacci hashing): page ids are dense integers
-/// chosen by the store, not by clients, so SipHash's resistance to chosen keys buys nothing
-/// on the path every page access takes.
-#[derive(Default)]
-struct PageIdHasher(u64);
-
-impl std::hash::Hasher for PageIdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u32(&mut self, id: u32) {
-        self.0 = u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-type PageTable = HashMap<PageId, usize, std::hash::BuildHasherDefault<PageIdHasher>>;
+/// Page ids are not chosen by clients: rustc's fast multiplicative hash, on the path every
+/// page access takes.
+type PageTable = HashMap<PageId, usize, rustc_hash::FxBuildHasher>;
 
 struct State {
     table: PageTable,

@@ -8,10 +8,10 @@
 //! aborted one, the transaction in flight whole (its commit reached the log) or not at all,
 //! both indexes agreeing with the heap, and the B+tree's invariants intact.
 
+use cairn_test_support::child::TestChild;
+use cairn_test_support::Rng;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::ops::Bound;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use cairn_page::{PageStore, StoreOptions, TupleId};
@@ -31,17 +31,6 @@ fn options() -> StoreOptions {
         sync_commit: true,
         checkpoint_bytes: 512 << 10,
         ..StoreOptions::default()
-    }
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
     }
 }
 
@@ -196,35 +185,18 @@ enum Kill {
 }
 
 fn run_and_kill(dir: &std::path::Path, round: u64, kill: Kill) -> Vec<String> {
-    let exe = std::env::current_exe().expect("test binary");
-    let mut child = Command::new(exe)
-        .args([
-            "--exact",
-            "txn_child",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_DIR, dir)
-        .env(CHILD_ROUND, round.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn child");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let child = TestChild::spawn(
+        "txn_child",
+        &[
+            (CHILD_DIR, dir.display().to_string()),
+            (CHILD_ROUND, round.to_string()),
+        ],
+    );
     let mut lines = Vec::new();
     match kill {
         Kill::After(delay) => std::thread::sleep(delay),
         Kill::DuringRecovery(delay) => {
-            while let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) {
+            while let Ok(line) = child.lines.recv_timeout(Duration::from_secs(30)) {
                 // libtest prints the test's name and its first output on one line.
                 let recovering = line.ends_with("recovering");
                 lines.push(line);
@@ -235,10 +207,7 @@ fn run_and_kill(dir: &std::path::Path, round: u64, kill: Kill) -> Vec<String> {
             std::thread::sleep(delay);
         }
     }
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reap");
-    reader.join().expect("reader");
-    lines.extend(rx.try_iter());
+    lines.extend(child.kill());
     lines
 }
 

@@ -7,6 +7,7 @@
 //! the real file system and must recover without error to exactly the committed transactions:
 //! every acknowledged commit, no aborted change, and the commit in flight whole or not at all.
 
+use cairn_test_support::Rng;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::path::Path;
@@ -18,17 +19,6 @@ use cairn_page::{Error, PageStore, StoreOptions};
 const TREE: usize = 0;
 
 type State = BTreeMap<Vec<u8>, Vec<u8>>;
-
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
-}
 
 fn options(fs: Fs) -> StoreOptions {
     StoreOptions {

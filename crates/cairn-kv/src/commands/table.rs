@@ -246,29 +246,7 @@ static COMMANDS: &[CommandSpec] = commands! {
     "shutdown", -1, &["admin", "noscript", "loading", "stale", "sees-store"], (0, 0, 0), "server", "Synchronously saves the database(s) to disk and shuts down the Redis server.", server::shutdown;
 };
 
-/// FNV-1a: command names are short and come from a fixed table, so a keyed hash buys
-/// nothing here and costs on every command.
-#[derive(Default)]
-struct Fnv(u64);
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-type Index = HashMap<&'static str, &'static CommandSpec, std::hash::BuildHasherDefault<Fnv>>;
+type Index = HashMap<&'static str, &'static CommandSpec, rustc_hash::FxBuildHasher>;
 
 fn index() -> &'static Index {
     static INDEX: OnceLock<Index> = OnceLock::new();

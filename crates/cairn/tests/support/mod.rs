@@ -125,27 +125,12 @@ pub fn wait_ready(port: u16, child: &mut Child) -> Client {
     }
 }
 
+#[allow(unused_imports)]
+pub use cairn_test_support::noise;
+
 /// Pseudo-random numbers, the same sequence for the same nonzero seed (xorshift), for the
 /// timing of kills and the sizes of rounds.
 pub fn random_numbers(seed: u64) -> impl FnMut() -> u64 {
-    let mut x = seed;
-    move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    }
-}
-
-/// `len` pseudo-random bytes, the same for the same seed (xorshift).
-pub fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    let mut rng = cairn_test_support::Rng::new(seed);
+    move || rng.next()
 }
