@@ -14,7 +14,7 @@ use cairn_log::PendingCommit;
 
 use crate::commands::table::{lookup, CommandSpec};
 use crate::error::{KvError, Result};
-use crate::kv::{now_ms, After, Kv, Outcome};
+use crate::kv::{After, Kv, Outcome};
 use crate::reply::Reply;
 use crate::session::Session;
 use crate::txn::Txn;
@@ -115,7 +115,7 @@ impl Kv {
         let mut ctx = Ctx {
             kv: self,
             session,
-            txn: Txn::new(&self.store, &mut state, now_ms()),
+            txn: Txn::new(&self.store, &mut state, self.clock.now_ms()),
             after: After::Continue,
             frame: frame.clone(),
         };
@@ -143,7 +143,7 @@ impl Kv {
                 // It reads the store itself (a scan, a checkpoint): commit what came before.
                 let committed = ctx.txn.commit();
                 settle_group(committed, &mut outcomes[group_start..], &mut durable);
-                ctx.txn.now = now_ms();
+                ctx.txn.now = self.clock.now_ms();
                 group_start = outcomes.len();
             }
             let reply = run_handler(spec, &mut ctx, argv);

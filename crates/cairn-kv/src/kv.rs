@@ -13,11 +13,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use cairn_log::{Durability, Options, PendingCommit, Store};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
+use crate::clock::Clock;
 use crate::credentials::Credentials;
 use crate::encoding::{head_key, meta_key, parse_head_key, Head, DATABASES};
 use crate::error::Result;
@@ -52,6 +53,8 @@ pub struct KvOptions {
     pub maxclients: usize,
     /// The file layer the keyspace's store writes through (the OS's; faults in tests).
     pub fs: cairn_fs::Fs,
+    /// What "now" is for expiry: the system clock, or a manual one in tests.
+    pub clock: Clock,
 }
 
 impl Default for KvOptions {
@@ -66,6 +69,7 @@ impl Default for KvOptions {
             client_query_buffer_limit: 1 << 30,
             maxclients: 10_000,
             fs: cairn_fs::Fs::os(),
+            clock: Clock::system(),
         }
     }
 }
@@ -132,14 +136,8 @@ pub struct Kv {
     stop: Mutex<bool>,
     stop_signal: Condvar,
     threads: Mutex<Vec<JoinHandle<()>>>,
-}
-
-/// Unix time in milliseconds.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    /// What "now" is for expiry.
+    pub(crate) clock: Clock,
 }
 
 impl Kv {
@@ -167,6 +165,7 @@ impl Kv {
         state.generation_limit = generation;
         rebuild_bookkeeping(&store, &mut state)?;
         let active_expiry = options.active_expiry;
+        let clock = options.clock.clone();
         let kv = Arc::new(Kv {
             store,
             state: Mutex::new(state),
@@ -176,7 +175,7 @@ impl Kv {
             stats: ServerStats {
                 started: Instant::now(),
                 commands: AtomicU64::new(0),
-                last_save: AtomicU64::new(now_ms() / 1000),
+                last_save: AtomicU64::new(clock.now_ms() / 1000),
                 bgsave_running: AtomicBool::new(false),
                 last_bgsave_ok: AtomicBool::new(true),
                 rewrites: AtomicU64::new(0),
@@ -188,6 +187,7 @@ impl Kv {
             stop: Mutex::new(false),
             stop_signal: Condvar::new(),
             threads: Mutex::new(Vec::new()),
+            clock,
         });
         if active_expiry {
             let weak = Arc::downgrade(&kv);
@@ -282,7 +282,7 @@ impl Kv {
     /// Runs `f` on a transaction over the keyspace and commits it.
     pub fn with_txn<T>(&self, f: impl FnOnce(&mut Txn<'_>) -> Result<T>) -> Result<T> {
         let mut state = self.state.lock();
-        let mut txn = Txn::new(&self.store, &mut state, now_ms());
+        let mut txn = Txn::new(&self.store, &mut state, self.clock.now_ms());
         let value = f(&mut txn)?;
         let pending = txn.commit()?;
         drop(state);
@@ -298,7 +298,7 @@ impl Kv {
     /// Writes the held writes to the store if they have been held their time (the expiry
     /// thread's tick, for when no pipeline comes to do it).
     fn flush_held_if_due(&self) -> Result<()> {
-        self.flush_held_when(|held| held.due(now_ms()))
+        self.flush_held_when(|held| held.due(self.clock.now_ms()))
     }
 
     fn flush_held_when(&self, flush: impl FnOnce(&Held) -> bool) -> Result<()> {
@@ -306,7 +306,7 @@ impl Kv {
         if !state.held.as_ref().is_some_and(flush) {
             return Ok(());
         }
-        let pending = Txn::new(&self.store, &mut state, now_ms()).commit()?;
+        let pending = Txn::new(&self.store, &mut state, self.clock.now_ms()).commit()?;
         drop(state);
         self.store.wait_durable(pending)?;
         Ok(())
@@ -327,7 +327,7 @@ impl Kv {
         self.store.checkpoint()?;
         self.stats
             .last_save
-            .store(now_ms() / 1000, Ordering::Relaxed);
+            .store(self.clock.now_ms() / 1000, Ordering::Relaxed);
         Ok(())
     }
 
@@ -360,7 +360,7 @@ impl Kv {
     pub fn active_expire_cycle(&self, budget: Duration) -> Result<u64> {
         let started = Instant::now();
         let mut state = self.state.lock();
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let mut expired = 0;
         let mut rng = self.rng.lock();
         for db in 0..DATABASES as u8 {

@@ -33,6 +33,7 @@
 //! every read checks the time.
 
 mod blocked;
+mod clock;
 mod collections;
 mod commands;
 mod credentials;
@@ -51,10 +52,11 @@ mod state;
 mod txn;
 
 pub use cairn_log::{Durability, PendingCommit};
+pub use clock::{now_ms, Clock};
 pub use credentials::{Credentials, CredentialsError};
 pub use encoding::DATABASES;
 pub use error::{KvError, Result, StorageError};
-pub use kv::{now_ms, After, ConnectionLimits, Kv, KvOptions, Outcome};
+pub use kv::{After, ConnectionLimits, Kv, KvOptions, Outcome};
 pub use num::{format_double, strict_i64};
 pub use reply::{Reply, Slices};
 pub use session::{ClientInfo, Session};

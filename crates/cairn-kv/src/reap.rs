@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use crate::collections::ChildRange;
 use crate::encoding::{meta_key, Reader, Writer};
 use crate::error::Result;
-use crate::kv::{now_ms, Kv};
+use crate::kv::Kv;
 use crate::txn::Txn;
 
 /// Values with at most this many child records are freed at once, as Redis's
@@ -123,7 +123,7 @@ impl Kv {
             return Ok(0);
         };
         let before = job.clone();
-        let mut txn = Txn::new(&self.store, &mut state, now_ms());
+        let mut txn = Txn::new(&self.store, &mut state, self.clock.now_ms());
         let done = job.delete_some(&mut txn, REAP_BATCH);
         if done {
             txn.delete(job.record_key());

@@ -13,7 +13,7 @@ use crate::collections::list::List;
 use crate::collections::zset::ZSet;
 use crate::encoding::{parse_head_key, Head, Kind};
 use crate::error::Result;
-use crate::kv::{now_ms, Kv};
+use crate::kv::Kv;
 use crate::txn::Txn;
 
 /// A value read or written whole.
@@ -73,7 +73,7 @@ impl Kv {
             self.flush_held()?;
             {
                 let mut state = self.lock_state();
-                let mut txn = Txn::new(&self.store, &mut state, now_ms());
+                let mut txn = Txn::new(&self.store, &mut state, self.clock.now_ms());
                 let page = txn.scan(cursor, 512)?;
                 for log_key in &page.keys {
                     let Some((db, key)) = parse_head_key(log_key) else {

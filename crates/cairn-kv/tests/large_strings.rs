@@ -3,7 +3,7 @@
 //! only the chunks they change, and a deleted or replaced large string leaves no chunk behind.
 
 use bytes::Bytes;
-use cairn_kv::{Kv, KvOptions, Reply, Session};
+use cairn_kv::{Clock, Kv, KvOptions, Reply, Session};
 use cairn_test_support::noise;
 
 fn run(kv: &std::sync::Arc<Kv>, s: &mut Session, args: &[&[u8]]) -> Reply {
@@ -129,7 +129,12 @@ fn large_strings_read_and_write_like_short_ones() {
     kv.disconnect(&mut s);
     kv.close().expect("close");
     drop(kv);
-    let kv = Kv::open(dir.path(), KvOptions::default()).expect("reopen");
+    let clock = Clock::manual(cairn_kv::now_ms());
+    let options = KvOptions {
+        clock: clock.clone(),
+        ..KvOptions::default()
+    };
+    let kv = Kv::open(dir.path(), options).expect("reopen");
     let mut s = kv.connect("t".into(), "t".into());
     assert_eq!(bulk(run(&kv, &mut s, &[b"GET", b"moved"])), model);
     assert_eq!(bulk(run(&kv, &mut s, &[b"GET", b"copy"])), copied);
@@ -152,7 +157,7 @@ fn large_strings_read_and_write_like_short_ones() {
         &mut s,
         &[b"SET", b"brief", &noise(2 << 20, 6), b"PX", b"30"],
     );
-    std::thread::sleep(std::time::Duration::from_millis(60));
+    clock.advance(31);
     assert_eq!(run(&kv, &mut s, &[b"GET", b"brief"]), Reply::Nil);
     assert_eq!(records(&kv, &mut s), empty + 1, "its chunks are gone");
 }
