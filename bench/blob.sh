@@ -59,7 +59,7 @@ elapsed() {
 
 cairn_ingest() { # data dir
   for f in "$WORK"/corpus/mixed.tar "$MEDIA"/*; do
-    "$CAIRN" blob add "$(basename "$f")" "$f" --data "$1"
+    "$CAIRN" blob add --as "$(basename "$f")" "$f" --data "$1"
   done
 }
 

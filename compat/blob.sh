@@ -31,7 +31,7 @@ data="$WORK/splitters"
 for f in shared-a subtitled fragmented frame.jpg frame.png; do
   file="$MEDIA/$f"
   [ -f "$file" ] || file="$MEDIA/$f.mp4"
-  $CAIRN blob add "$f" "$file" --data "$data" >/dev/null
+  $CAIRN blob add --as "$f" "$file" --data "$data" >/dev/null
   $CAIRN blob get "$f" -o "$WORK/back" --data "$data" 2>/dev/null
   check "$f comes back bit-perfect" cmp -s "$file" "$WORK/back"
   $CAIRN blob atoms "$f" --data "$data" >"$WORK/atoms-$f.txt"
@@ -60,7 +60,7 @@ scenario() { # name, files…
   local i=0
   for f in "$@"; do
     i=$((i + 1))
-    $CAIRN blob add "$name-$i" "$f" --data "$dir" >/dev/null
+    $CAIRN blob add --as "$name-$i" "$f" --data "$dir" >/dev/null
   done
   $CAIRN blob verify --data "$dir" >/dev/null || { echo "FAIL $name: verify"; failures=$((failures + 1)); }
   local added stored

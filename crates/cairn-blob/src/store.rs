@@ -185,7 +185,9 @@ impl StorageStats {
     }
 }
 
-/// Checks a file name: not empty, at most 1 KiB, no `/`, `..` or control character.
+/// Checks a file name: not empty, at most 1 KiB, no control character; a path of components
+/// separated by single `/` (`photos/2026/a.jpg`), none empty, `.` or `..`, so that a
+/// directory restored from names never reaches outside itself.
 pub fn check_name(name: &str) -> Result<()> {
     /// C0 and C1 controls (CR, LF, NUL…) and the bidirectional formatting characters that
     /// make a name display as another (U+202E turns `gpj.exe` into `exe.jpg`).
@@ -197,10 +199,10 @@ pub fn check_name(name: &str) -> Result<()> {
         "it is empty"
     } else if name.len() > 1024 {
         "it is longer than 1 KiB"
-    } else if name.contains('/') {
-        "it contains '/'"
-    } else if name.contains("..") {
-        "it contains '..'"
+    } else if name.starts_with('/') || name.ends_with('/') || name.contains("//") {
+        "a path's components are separated by single '/', with none at either end"
+    } else if name.split('/').any(|c| c == "." || c == "..") {
+        "it has a '.' or '..' component"
     } else if name.chars().any(is_control) {
         "it contains a control character (line breaks, NUL, or bidirectional text controls)"
     } else {
@@ -499,7 +501,7 @@ impl BlobStore {
     }
 
     /// Every kept name, sorted.
-    fn names(&self) -> Result<Vec<String>> {
+    pub fn names(&self) -> Result<Vec<String>> {
         let mut names = Vec::new();
         self.for_each_key(|key| {
             if let Some(name) = key.strip_prefix(b"f") {

@@ -17,20 +17,29 @@ use crate::output::{grid, print};
 
 #[derive(Subcommand)]
 pub enum BlobCommand {
-    /// Add FILE under NAME (a new version if NAME exists).
+    /// Add files and directories (recursively), as `restic backup` does: each file is stored
+    /// under its path as given (a directory's files under the directory's path, then their
+    /// path below it), a new version where the name exists.
     Add {
-        name: String,
-        file: PathBuf,
+        /// Files and directories to add.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Store the one FILE given under this name instead of its path.
+        #[arg(long = "as", value_name = "NAME")]
+        name: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
         /// Codec for new atoms: zstd, zstd:LEVEL (1-22), lz4 or none.
         #[arg(long, default_value = "zstd")]
         compression: String,
     },
-    /// Write NAME (or one component of it) to standard output or to a file.
+    /// Write NAME (or one component of it) to standard output or to a file; or, for a
+    /// directory (NAME ending in `/`, or a prefix of stored paths), restore every file under
+    /// it into the `--output` directory.
     Get {
         name: String,
-        /// Write here instead of standard output (only once the file is verified).
+        /// Write here instead of standard output (only once the file is verified); for a
+        /// directory, the directory to restore into.
         #[arg(short, long)]
         output: Option<PathBuf>,
         /// Only these atoms, in file order: audio, video, keyframes or metadata.
@@ -111,11 +120,11 @@ pub fn run(command: BlobCommand) -> anyhow::Result<()> {
     let mut out = String::new();
     match command {
         BlobCommand::Add {
+            paths,
             name,
-            file,
             store,
             compression,
-        } => add(name, file, store, compression, &mut out)?,
+        } => add(paths, name, store, compression, &mut out)?,
         BlobCommand::Get {
             name,
             output,
@@ -137,10 +146,12 @@ pub fn run(command: BlobCommand) -> anyhow::Result<()> {
     print(&out)
 }
 
-/// `cairn blob add`.
+/// `cairn blob add`: every file of `paths`, under one progress bar over their total size,
+/// then a summary. A file that cannot be added is reported and the others go on, as restic
+/// does; the command then fails.
 fn add(
-    name: String,
-    file: PathBuf,
+    paths: Vec<PathBuf>,
+    name: Option<String>,
     store: StoreArgs,
     compression: String,
     out: &mut String,
@@ -148,20 +159,129 @@ fn add(
     let compression = Compression::parse(&compression).with_context(|| {
         format!("unknown compression {compression:?}: zstd, zstd:LEVEL, lz4 or none")
     })?;
+    let files = files_to_add(&paths, name)?;
     let store = store.open(Options {
         compression,
         ..Options::default()
     })?;
-    let len = std::fs::metadata(&file)
-        .with_context(|| format!("reading {}", file.display()))?
-        .len();
+    let total: u64 = files.iter().map(|f| f.len).sum();
     let progress = AtomicU64::new(0);
-    let report = with_progress(len, "adding", &progress, || {
-        store.add_file(&name, &file, Some(&progress))
-    })?;
+    let mut reports = Vec::new();
+    let mut failed = Vec::new();
+    let started = std::time::Instant::now();
+    with_progress(total, "adding", &progress, || {
+        for file in &files {
+            match store.add_file(&file.name, &file.path, Some(&progress)) {
+                Ok(report) => reports.push(report),
+                Err(e) => failed.push(format!("{}: {e}", file.path.display())),
+            }
+        }
+    });
     store.close()?;
-    let mb_s = report.size as f64 / 1e6 / report.seconds.max(1e-9);
-    let mut grid = grid(&[
+    add_summary(&reports, started.elapsed().as_secs_f64(), out)?;
+    for line in &failed {
+        eprintln!("error: {line}");
+    }
+    if !failed.is_empty() {
+        print(out)?;
+        out.clear();
+        anyhow::bail!(
+            "{} of {} files could not be added",
+            failed.len(),
+            files.len()
+        );
+    }
+    Ok(())
+}
+
+/// A file to add: where it is, the name it is stored under, its size.
+struct FileToAdd {
+    path: PathBuf,
+    name: String,
+    len: u64,
+}
+
+/// The files `paths` name, directories walked recursively in name order; each named by its
+/// path as given (without a leading `/` or `./`, with `/` separators), or `name` for a single
+/// file.
+fn files_to_add(paths: &[PathBuf], name: Option<String>) -> anyhow::Result<Vec<FileToAdd>> {
+    let mut files = Vec::new();
+    for path in paths {
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+        if meta.is_dir() {
+            walk(path, &stored_name(path), &mut files)?;
+        } else {
+            files.push(FileToAdd {
+                path: path.clone(),
+                name: stored_name(path),
+                len: meta.len(),
+            });
+        }
+    }
+    if let Some(name) = name {
+        match files.as_mut_slice() {
+            [one] if paths.len() == 1 && !paths[0].is_dir() => one.name = name,
+            _ => anyhow::bail!("--as names a single file; give one FILE"),
+        }
+    }
+    Ok(files)
+}
+
+/// The files under directory `dir`, stored under `prefix/…`.
+fn walk(dir: &Path, prefix: &str, files: &mut Vec<FileToAdd>) -> anyhow::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("reading {}", dir.display()))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let name = if prefix.is_empty() {
+            file_name
+        } else {
+            format!("{prefix}/{file_name}")
+        };
+        let kind = entry
+            .file_type()
+            .with_context(|| format!("reading {}", path.display()))?;
+        if kind.is_dir() {
+            walk(&path, &name, files)?;
+        } else if kind.is_file() {
+            let len = entry
+                .metadata()
+                .with_context(|| format!("reading {}", path.display()))?
+                .len();
+            files.push(FileToAdd { path, name, len });
+        } else {
+            eprintln!("skipping {}: not a regular file", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// The name a path is stored under: its normal components joined by `/` (`.` and a leading
+/// `/` dropped; `..` kept, for the store to refuse).
+fn stored_name(path: &Path) -> String {
+    path.components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            std::path::Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The table of an add: one row per file (the first 20), then the totals.
+fn add_summary(
+    reports: &[cairn_blob::AddReport],
+    seconds: f64,
+    out: &mut String,
+) -> anyhow::Result<()> {
+    const SHOWN: usize = 20;
+    let mut files = grid(&[
         "name",
         "version",
         "size",
@@ -172,23 +292,57 @@ fn add(
         "stored",
         "MB/s",
     ]);
-    grid.add_row(vec![
-        report.name,
-        report.version.to_string(),
-        report.size.to_string(),
-        report.format,
-        report.atoms.to_string(),
-        report.new_atoms.to_string(),
-        report.new_bytes.to_string(),
-        report.stored_bytes.to_string(),
-        format!("{mb_s:.1}"),
-    ]);
-    writeln!(out, "{grid}")?;
-    if let Some(why) = report.fallback {
-        writeln!(
-            out,
-            "note: {why}; the file was cut into content-defined chunks"
-        )?;
+    for report in reports.iter().take(SHOWN) {
+        let mb_s = report.size as f64 / 1e6 / report.seconds.max(1e-9);
+        files.add_row(vec![
+            report.name.clone(),
+            report.version.to_string(),
+            report.size.to_string(),
+            report.format.clone(),
+            report.atoms.to_string(),
+            report.new_atoms.to_string(),
+            report.new_bytes.to_string(),
+            report.stored_bytes.to_string(),
+            format!("{mb_s:.1}"),
+        ]);
+    }
+    if !reports.is_empty() {
+        writeln!(out, "{files}")?;
+    }
+    if reports.len() > SHOWN {
+        writeln!(out, "… and {} more files", reports.len() - SHOWN)?;
+    }
+    for report in reports {
+        if let Some(why) = &report.fallback {
+            writeln!(
+                out,
+                "note: {}: {why}; the file was cut into content-defined chunks",
+                report.name
+            )?;
+        }
+    }
+    if reports.len() > 1 {
+        let sum = |f: fn(&cairn_blob::AddReport) -> u64| reports.iter().map(f).sum::<u64>();
+        let size = sum(|r| r.size);
+        let mut totals = grid(&[
+            "files",
+            "size",
+            "atoms",
+            "new atoms",
+            "new bytes",
+            "stored",
+            "MB/s",
+        ]);
+        totals.add_row(vec![
+            reports.len().to_string(),
+            size.to_string(),
+            sum(|r| r.atoms as u64).to_string(),
+            sum(|r| r.new_atoms as u64).to_string(),
+            sum(|r| r.new_bytes).to_string(),
+            sum(|r| r.stored_bytes).to_string(),
+            format!("{:.1}", size as f64 / 1e6 / seconds.max(1e-9)),
+        ]);
+        writeln!(out, "{totals}")?;
     }
     Ok(())
 }
@@ -209,6 +363,19 @@ fn get(
         })
         .transpose()?;
     let store = store.open(Options::default())?;
+    if let Some(files) = directory_files(&store, &name)? {
+        let Some(dir) = output else {
+            anyhow::bail!(
+                "{name} is a directory of {} files: give --output DIR to restore it",
+                files.len()
+            );
+        };
+        anyhow::ensure!(
+            component.is_none(),
+            "--component applies to one file, not a directory"
+        );
+        return restore_directory(&store, &name, &files, version, &dir);
+    }
     match output {
         Some(path) => {
             let temp = temp_beside(&path);
@@ -243,6 +410,79 @@ fn get(
             out.flush()?;
         }
     }
+    Ok(())
+}
+
+/// The stored names under directory `name` (`name` ending in `/`, or a prefix of stored paths
+/// followed by `/`), when `name` is not itself a stored file.
+fn directory_files(store: &BlobStore, name: &str) -> anyhow::Result<Option<Vec<String>>> {
+    let prefix = format!("{}/", name.trim_end_matches('/'));
+    let names = store.names()?;
+    if !name.ends_with('/') && names.iter().any(|n| n == name) {
+        return Ok(None);
+    }
+    let under: Vec<String> = names
+        .into_iter()
+        .filter(|n| n.starts_with(&prefix) || prefix == "/")
+        .collect();
+    Ok((!under.is_empty()).then_some(under))
+}
+
+/// Restores every file of `files` (stored names under `name`) into `dir`, each at its path
+/// below `name`, written to a temporary file and renamed once verified.
+fn restore_directory(
+    store: &BlobStore,
+    name: &str,
+    files: &[String],
+    version: Option<u32>,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let prefix = format!("{}/", name.trim_end_matches('/'));
+    let total: u64 = files
+        .iter()
+        .map(|f| store.manifest(f, version).map(|m| m.size))
+        .sum::<Result<u64, _>>()?;
+    let progress = AtomicU64::new(0);
+    with_progress(total, "restoring", &progress, || {
+        for stored in files {
+            let relative = stored.strip_prefix(&prefix).unwrap_or(stored);
+            let path = dir.join(relative);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating {}", parent.display()))?;
+            }
+            let temp = temp_beside(&path);
+            let written = (|| {
+                let mut file = std::io::BufWriter::new(
+                    std::fs::File::create(&temp)
+                        .with_context(|| format!("creating {}", temp.display()))?,
+                );
+                let written = store.get(stored, version, None, &mut file)?;
+                file.into_inner()
+                    .map_err(|e| e.into_error())
+                    .and_then(|f| f.sync_all())
+                    .with_context(|| format!("writing {}", temp.display()))?;
+                anyhow::Ok(written)
+            })();
+            match written {
+                Ok(written) => {
+                    std::fs::rename(&temp, &path)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    progress.fetch_add(written, Ordering::Relaxed);
+                }
+                Err(error) => {
+                    let _ = std::fs::remove_file(&temp);
+                    return Err(error.context(format!("restoring {stored}")));
+                }
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    eprintln!(
+        "restored {} files, {total} bytes, into {}",
+        files.len(),
+        dir.display()
+    );
     Ok(())
 }
 

@@ -37,7 +37,7 @@ fn add_get_list_verify_remove_and_collect() {
     let v1 = support::noise(500_000, 1);
     std::fs::write(&file, &v1).expect("write");
     let path = file.to_str().expect("utf-8");
-    let added = cairn(&data, &["add", "photo", path]);
+    let added = cairn(&data, &["add", "--as", "photo", path]);
     assert!(added.success, "{}", added.stderr);
     assert!(
         added.stdout.contains("photo") && added.stdout.contains("500000"),
@@ -47,7 +47,13 @@ fn add_get_list_verify_remove_and_collect() {
 
     let v2 = [&v1[..], b"one more line"].concat();
     std::fs::write(&file, &v2).expect("write");
-    assert!(cairn(&data, &["add", "photo", path, "--compression", "lz4"]).success);
+    assert!(
+        cairn(
+            &data,
+            &["add", "--as", "photo", path, "--compression", "lz4"]
+        )
+        .success
+    );
 
     let out = dir.path().join("out.bin");
     let got = cairn(
@@ -109,7 +115,13 @@ fn damaged_atoms_are_reported_and_never_written_out() {
     let data = dir.path().join("data");
     let file = dir.path().join("doc.bin");
     std::fs::write(&file, support::noise(300_000, 2)).expect("write");
-    assert!(cairn(&data, &["add", "doc", file.to_str().expect("utf-8")]).success);
+    assert!(
+        cairn(
+            &data,
+            &["add", "--as", "doc", file.to_str().expect("utf-8")]
+        )
+        .success
+    );
     // Damage one stored atom on disk.
     let atoms_dir = data.join("blob").join("atoms");
     let victim = walk(&atoms_dir).into_iter().next().expect("an atom file");
@@ -133,7 +145,10 @@ fn damaged_atoms_are_reported_and_never_written_out() {
         got.stderr
     );
     assert!(!out.exists(), "nothing damaged is written out");
-    let bad_name = cairn(&data, &["add", "../escape", file.to_str().expect("utf-8")]);
+    let bad_name = cairn(
+        &data,
+        &["add", "--as", "../escape", file.to_str().expect("utf-8")],
+    );
     assert!(
         !bad_name.success && bad_name.stderr.contains("invalid name"),
         "{}",
@@ -184,7 +199,7 @@ fn kill_9_during_add_or_gc_never_leaves_a_file_that_does_not_read_back() {
     assert!(
         cairn(
             &dir.path().join("probe-data"),
-            &["add", "probe", probe.to_str().expect("utf-8")]
+            &["add", "--as", "probe", probe.to_str().expect("utf-8")]
         )
         .success
     );
@@ -208,7 +223,11 @@ fn kill_9_during_add_or_gc_never_leaves_a_file_that_does_not_read_back() {
             assert!(cairn(&data, &["rm", &gone]).success);
             run_and_kill(&data, &["gc"], delay);
         } else {
-            run_and_kill(&data, &["add", &name, file.to_str().expect("utf-8")], delay);
+            run_and_kill(
+                &data,
+                &["add", "--as", &name, file.to_str().expect("utf-8")],
+                delay,
+            );
         }
         // Whatever was interrupted, every file the store lists reads back whole, and the
         // interrupted add is either all there or not there.
@@ -246,4 +265,97 @@ fn kill_9_during_add_or_gc_never_leaves_a_file_that_does_not_read_back() {
     // A final gc leaves exactly the atoms of the kept files.
     assert!(cairn(&data, &["gc"]).success);
     assert!(cairn(&data, &["verify"]).success);
+}
+
+/// `cairn blob …` run in `cwd`, with relative paths as a user types them.
+fn cairn_in(cwd: &Path, data: &Path, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .current_dir(cwd)
+        .arg("blob")
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .expect("run cairn");
+    Output {
+        success: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn directories_are_added_like_restic_backup_and_restored_by_prefix() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let tree = tmp.path().join("tree");
+    std::fs::create_dir_all(tree.join("sub/deeper")).expect("mkdir");
+    let files = [
+        ("a.txt", b"alpha\n".to_vec()),
+        ("sub/b.bin", cairn_test_support::noise(300_000, 7)),
+        ("sub/deeper/c.txt", b"gamma\n".to_vec()),
+    ];
+    for (path, bytes) in &files {
+        std::fs::write(tree.join(path), bytes).expect("write");
+    }
+    std::fs::write(tmp.path().join("loose.txt"), b"loose\n").expect("write");
+
+    let added = cairn_in(tmp.path(), &data, &["add", "tree", "loose.txt"]);
+    assert!(added.success, "{}", added.stderr);
+    // One row per file, then the totals of the four.
+    for name in [
+        "tree/a.txt",
+        "tree/sub/b.bin",
+        "tree/sub/deeper/c.txt",
+        "loose.txt",
+    ] {
+        assert!(added.stdout.contains(name), "{name} in {}", added.stdout);
+    }
+    assert!(added.stdout.contains("files"), "{}", added.stdout);
+    let listed = cairn_in(tmp.path(), &data, &["ls"]);
+    assert!(
+        listed.stdout.contains("tree/sub/deeper/c.txt"),
+        "{}",
+        listed.stdout
+    );
+
+    // Added again: every atom is already stored.
+    let again = cairn_in(tmp.path(), &data, &["add", "tree"]);
+    assert!(again.success, "{}", again.stderr);
+
+    // The directory comes back whole under the prefix, with or without its slash.
+    for prefix in ["tree/", "tree"] {
+        let out = tmp.path().join(format!("restored-{}", prefix.len()));
+        let got = cairn_in(
+            tmp.path(),
+            &data,
+            &["get", prefix, "-o", out.to_str().expect("utf-8")],
+        );
+        assert!(got.success, "{}", got.stderr);
+        for (path, bytes) in &files {
+            assert_eq!(
+                &std::fs::read(out.join(path)).expect("restored"),
+                bytes,
+                "{path}"
+            );
+        }
+        assert!(!out.join("loose.txt").exists());
+    }
+    // A subdirectory alone.
+    let out = tmp.path().join("only-sub");
+    let got = cairn_in(
+        tmp.path(),
+        &data,
+        &["get", "tree/sub", "-o", out.to_str().expect("utf-8")],
+    );
+    assert!(got.success, "{}", got.stderr);
+    assert!(out.join("deeper/c.txt").exists() && !out.join("a.txt").exists());
+    // A directory needs somewhere to go; --as names one file only.
+    assert!(!cairn_in(tmp.path(), &data, &["get", "tree/"]).success);
+    let two = cairn_in(tmp.path(), &data, &["add", "--as", "x", "tree"]);
+    assert!(
+        !two.success && two.stderr.contains("--as"),
+        "{}",
+        two.stderr
+    );
 }

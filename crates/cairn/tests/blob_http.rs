@@ -214,7 +214,9 @@ fn bad_requests_get_clear_errors() {
     let server = start(dir.path());
     let port = server.port;
     for (method, path, status) in [
-        ("PUT", "/blobs/a%2Fb", 400),
+        ("PUT", "/blobs/a%2F%2Fb", 400),
+        ("PUT", "/blobs/%2Fabs", 400),
+        ("PUT", "/blobs/a/../b", 400),
         ("PUT", "/blobs/..", 400),
         ("PUT", "/blobs/nul%00", 400),
         ("GET", "/blobs/missing", 404),
@@ -229,6 +231,17 @@ fn bad_requests_get_clear_errors() {
     }
     let long = format!("/blobs/{}", "n".repeat(1025));
     assert_eq!(request(port, "PUT", &long, &[], b"x").status, 400);
+    // A path of components is a name, encoded or not; its atoms are `…/atoms`.
+    assert_eq!(
+        request(port, "PUT", "/blobs/photos/2026/a.txt", &[], b"a").status,
+        201
+    );
+    let got = request(port, "GET", "/blobs/photos%2F2026%2Fa.txt", &[], b"");
+    assert_eq!((got.status, &got.body[..]), (200, &b"a"[..]));
+    assert_eq!(
+        request(port, "GET", "/blobs/photos/2026/a.txt/atoms", &[], b"").status,
+        200
+    );
 }
 
 #[test]

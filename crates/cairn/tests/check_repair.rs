@@ -47,7 +47,7 @@ fn filled(data: &Path, blob: Option<&[u8]>) {
         let file = data.join("upload.bin");
         std::fs::write(&file, bytes).expect("write");
         let added = Command::new(env!("CARGO_BIN_EXE_cairn"))
-            .args(["blob", "add", "file.bin"])
+            .args(["blob", "add", "--as", "file.bin"])
             .arg(&file)
             .arg("--data")
             .arg(data)
