@@ -59,6 +59,7 @@ PY
 s3 mb "$BUCKET"
 
 passed=0
+quiet() { "$@" >/dev/null; }
 check() { # check DESCRIPTION COMMAND...
   local what=$1; shift
   if "$@"; then passed=$((passed + 1)); echo "ok   $what"; else echo "FAIL $what"; exit 1; fi
@@ -83,7 +84,7 @@ blob get big.bin -o "$WORK/big.out" 2>/dev/null
 check "big.bin reads back byte for byte" cmp -s "$WORK/big.out" "$WORK/corpus/big.bin"
 blob get tree/ -o "$WORK/restored" 2>/dev/null
 check "the directory prefix restores byte for byte" diff -r "$WORK/restored" "$WORK/corpus/tree"
-check "verify passes" blob verify >/dev/null
+check "verify passes" quiet blob verify
 
 echo "== a second version shares the unchanged atoms"
 printf 'one more line\n' >>"$WORK/corpus/big.bin"
@@ -97,7 +98,7 @@ blob rm big.bin >/dev/null
 blob gc | tee "$WORK/gc.txt"
 after_gc=$(s3 count "$BUCKET" atoms/)
 check "gc deleted big.bin's atoms from the bucket ($after_second -> $after_gc)" test "$after_gc" -lt "$objects"
-check "verify passes after gc" blob verify >/dev/null
+check "verify passes after gc" quiet blob verify
 blob get tree/sub/random.bin -o "$WORK/random.out" 2>/dev/null
 check "the other files still read back" cmp -s "$WORK/random.out" "$WORK/corpus/tree/sub/random.bin"
 
