@@ -335,38 +335,7 @@ impl Table {
             ));
         }
 
-        // Where each stored column's value is in the record.
-        let stored: Vec<usize> = (0..columns.len())
-            .filter(|&c| columns[c].is_stored())
-            .collect();
-        if def.without_rowid {
-            let mut position = table.primary_key.len();
-            let mut sources = Vec::new();
-            for &column in &stored {
-                let source = match table.primary_key.iter().position(|&k| k == column) {
-                    Some(key_position) => Source::Record(key_position),
-                    None => {
-                        position += 1;
-                        Source::Record(position - 1)
-                    }
-                };
-                sources.push((column, source));
-            }
-            table.sources = sources;
-        } else {
-            table.sources = stored
-                .iter()
-                .enumerate()
-                .map(|(position, &column)| {
-                    let source = if table.rowid_alias == Some(column) {
-                        Source::Rowid
-                    } else {
-                        Source::Record(position)
-                    };
-                    (column, source)
-                })
-                .collect();
-        }
+        table.sources = record_sources(&table, &columns);
         table.stored_defaults = columns
             .iter()
             .map(|c| RawValue::encode(c.default.as_ref().unwrap_or(&Value::Null), encoding))
@@ -621,6 +590,42 @@ impl Schema {
         self.indexes
             .iter()
             .filter(move |i| i.table.eq_ignore_ascii_case(name))
+    }
+}
+
+/// Where each stored column's value is in a row: after the key columns, in order, in a
+/// WITHOUT ROWID table's record; the rowid for a rowid alias; else its place in the record.
+fn record_sources(table: &Table, columns: &[Column]) -> Vec<(usize, Source)> {
+    let stored: Vec<usize> = (0..columns.len())
+        .filter(|&c| columns[c].is_stored())
+        .collect();
+    if table.without_rowid {
+        let mut position = table.primary_key.len();
+        let mut sources = Vec::new();
+        for &column in &stored {
+            let source = match table.primary_key.iter().position(|&k| k == column) {
+                Some(key_position) => Source::Record(key_position),
+                None => {
+                    position += 1;
+                    Source::Record(position - 1)
+                }
+            };
+            sources.push((column, source));
+        }
+        sources
+    } else {
+        stored
+            .iter()
+            .enumerate()
+            .map(|(position, &column)| {
+                let source = if table.rowid_alias == Some(column) {
+                    Source::Rowid
+                } else {
+                    Source::Record(position)
+                };
+                (column, source)
+            })
+            .collect()
     }
 }
 

@@ -338,6 +338,22 @@ pub struct KeyConstraint {
     pub column_level_desc: bool,
 }
 
+impl KeyConstraint {
+    /// The constraint a column declares on itself (`PRIMARY KEY [DESC]` or `UNIQUE`).
+    fn on_column(name: &str, primary: bool, descending: bool) -> KeyConstraint {
+        KeyConstraint {
+            primary,
+            columns: vec![IndexedColumnDef {
+                name: name.to_string(),
+                is_expression: false,
+                collation: None,
+                descending,
+            }],
+            column_level_desc: descending,
+        }
+    }
+}
+
 /// A parsed CREATE TABLE.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableDef {
@@ -472,27 +488,13 @@ fn column_def(p: &mut Parser<'_>, table: &mut TableDef) -> Result<(), String> {
                 p.expect_keyword("KEY")?;
                 let descending = p.eat_keyword("DESC");
                 let _ = p.eat_keyword("ASC");
-                table.keys.push(KeyConstraint {
-                    primary: true,
-                    columns: vec![IndexedColumnDef {
-                        name: column.name.clone(),
-                        is_expression: false,
-                        collation: None,
-                        descending,
-                    }],
-                    column_level_desc: descending,
-                });
+                table
+                    .keys
+                    .push(KeyConstraint::on_column(&column.name, true, descending));
             }
-            "UNIQUE" => table.keys.push(KeyConstraint {
-                primary: false,
-                columns: vec![IndexedColumnDef {
-                    name: column.name.clone(),
-                    is_expression: false,
-                    collation: None,
-                    descending: false,
-                }],
-                column_level_desc: false,
-            }),
+            "UNIQUE" => table
+                .keys
+                .push(KeyConstraint::on_column(&column.name, false, false)),
             // NOT DEFERRABLE of a REFERENCES clause records nothing.
             "NOT" if p.eat_keyword("NULL") => column.not_null = true,
             "CHECK" => {
@@ -504,48 +506,7 @@ fn column_def(p: &mut Parser<'_>, table: &mut TableDef) -> Result<(), String> {
                 column.default_sql = Some(p.source_between(start, p.at).to_string());
             }
             "COLLATE" => column.collation = Some(p.name()?),
-            "REFERENCES" => {
-                p.name()?;
-                if p.at_punct("(") {
-                    p.skip_group()?;
-                }
-                // ON DELETE SET DEFAULT / SET NULL, MATCH, DEFERRABLE: words without
-                // meaning for storage; consume them so DEFAULT and NULL are not misread.
-                while let Some(Token::Name { text, bare: true }) = p.peek() {
-                    let upper = text.to_ascii_uppercase();
-                    if [
-                        "ON",
-                        "DELETE",
-                        "UPDATE",
-                        "SET",
-                        "NULL",
-                        "DEFAULT",
-                        "CASCADE",
-                        "RESTRICT",
-                        "NO",
-                        "ACTION",
-                        "MATCH",
-                        "DEFERRABLE",
-                        "INITIALLY",
-                        "DEFERRED",
-                        "IMMEDIATE",
-                        "FULL",
-                        "PARTIAL",
-                        "SIMPLE",
-                    ]
-                    .contains(&upper.as_str())
-                        || (upper == "NOT"
-                            && {
-                                let next = p.tokens.get(p.at + 1).map(|t| &t.token);
-                                matches!(next, Some(Token::Name { text, .. }) if text.eq_ignore_ascii_case("DEFERRABLE"))
-                            })
-                    {
-                        p.at += 1;
-                    } else {
-                        break;
-                    }
-                }
-            }
+            "REFERENCES" => skip_foreign_key_clause(p)?,
             "GENERATED" => {
                 p.expect_keyword("ALWAYS")?;
                 p.expect_keyword("AS")?;
@@ -562,6 +523,51 @@ fn column_def(p: &mut Parser<'_>, table: &mut TableDef) -> Result<(), String> {
         }
     }
     table.columns.push(column);
+    Ok(())
+}
+
+/// Skips a column's `REFERENCES table (columns) [ON DELETE …] [MATCH …] [DEFERRABLE …]`
+/// after its first word: words without meaning for storage, consumed so that the DEFAULT and
+/// NULL among them are not misread as the column's own.
+fn skip_foreign_key_clause(p: &mut Parser<'_>) -> Result<(), String> {
+    p.name()?;
+    if p.at_punct("(") {
+        p.skip_group()?;
+    }
+    while let Some(Token::Name { text, bare: true }) = p.peek() {
+        let upper = text.to_ascii_uppercase();
+        if [
+            "ON",
+            "DELETE",
+            "UPDATE",
+            "SET",
+            "NULL",
+            "DEFAULT",
+            "CASCADE",
+            "RESTRICT",
+            "NO",
+            "ACTION",
+            "MATCH",
+            "DEFERRABLE",
+            "INITIALLY",
+            "DEFERRED",
+            "IMMEDIATE",
+            "FULL",
+            "PARTIAL",
+            "SIMPLE",
+        ]
+        .contains(&upper.as_str())
+            || (upper == "NOT"
+                && {
+                    let next = p.tokens.get(p.at + 1).map(|t| &t.token);
+                    matches!(next, Some(Token::Name { text, .. }) if text.eq_ignore_ascii_case("DEFERRABLE"))
+                })
+        {
+            p.at += 1;
+        } else {
+            break;
+        }
+    }
     Ok(())
 }
 

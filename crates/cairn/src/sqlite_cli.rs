@@ -256,48 +256,7 @@ fn print_rows(table: &Table, rows: &[Row], format: Format) -> anyhow::Result<()>
 }
 
 fn info(db: &Database, file: &Path, format: Format) -> anyhow::Result<()> {
-    let header = db.header();
-    let fields: Vec<(&str, String)> = vec![
-        ("file", file.display().to_string()),
-        ("page size", header.page_size.to_string()),
-        ("pages", db.page_count().to_string()),
-        ("reserved bytes per page", header.reserved_bytes.to_string()),
-        (
-            "journal mode",
-            if header.wal_mode() {
-                format!(
-                    "wal ({} committed frames not yet checkpointed)",
-                    db.wal_frames()
-                )
-            } else {
-                "rollback".into()
-            },
-        ),
-        (
-            "file format versions",
-            format!(
-                "write {}, read {}",
-                header.write_version, header.read_version
-            ),
-        ),
-        ("text encoding", header.text_encoding.name().into()),
-        ("schema format", header.schema_format.to_string()),
-        ("schema cookie", header.schema_cookie.to_string()),
-        ("change counter", header.change_counter.to_string()),
-        ("freelist pages", header.freelist_pages.to_string()),
-        (
-            "auto-vacuum",
-            match (header.auto_vacuum(), header.incremental_vacuum != 0) {
-                (false, _) => "none".into(),
-                (true, false) => "full".into(),
-                (true, true) => "incremental".into(),
-            },
-        ),
-        ("default cache size", header.default_cache_size.to_string()),
-        ("user version", header.user_version.to_string()),
-        ("application id", header.application_id.to_string()),
-        ("written by SQLite", header.sqlite_version_text()),
-    ];
+    let fields = header_fields(db, file);
     let schema = db.schema();
     let mut tables = Vec::new();
     for table in &schema.tables {
@@ -315,24 +274,6 @@ fn info(db: &Database, file: &Path, format: Format) -> anyhow::Result<()> {
         };
         tables.push((table, rows, kind));
     }
-    let index_columns = |index: &cairn_sqlite::Index| {
-        index
-            .columns
-            .iter()
-            .map(|c| {
-                let mut text = c.name.clone();
-                if c.collation != cairn_sqlite::Collation::Binary {
-                    write!(text, " COLLATE {}", c.collation.name()).expect("write to String");
-                }
-                if c.descending {
-                    text.push_str(" DESC");
-                }
-                text
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-
     if format == Format::Json {
         let json = serde_json::json!({
             "header": fields.iter().map(|(k, v)| (k.to_string(), serde_json::Value::from(v.clone()))).collect::<serde_json::Map<_, _>>(),
@@ -385,4 +326,69 @@ fn info(db: &Database, file: &Path, format: Format) -> anyhow::Result<()> {
         writeln!(out, "not readable: {name}: {why}")?;
     }
     print(&out)
+}
+
+/// The header's fields, as `info` shows them.
+fn header_fields(db: &Database, file: &Path) -> Vec<(&'static str, String)> {
+    let header = db.header();
+    vec![
+        ("file", file.display().to_string()),
+        ("page size", header.page_size.to_string()),
+        ("pages", db.page_count().to_string()),
+        ("reserved bytes per page", header.reserved_bytes.to_string()),
+        (
+            "journal mode",
+            if header.wal_mode() {
+                format!(
+                    "wal ({} committed frames not yet checkpointed)",
+                    db.wal_frames()
+                )
+            } else {
+                "rollback".into()
+            },
+        ),
+        (
+            "file format versions",
+            format!(
+                "write {}, read {}",
+                header.write_version, header.read_version
+            ),
+        ),
+        ("text encoding", header.text_encoding.name().into()),
+        ("schema format", header.schema_format.to_string()),
+        ("schema cookie", header.schema_cookie.to_string()),
+        ("change counter", header.change_counter.to_string()),
+        ("freelist pages", header.freelist_pages.to_string()),
+        (
+            "auto-vacuum",
+            match (header.auto_vacuum(), header.incremental_vacuum != 0) {
+                (false, _) => "none".into(),
+                (true, false) => "full".into(),
+                (true, true) => "incremental".into(),
+            },
+        ),
+        ("default cache size", header.default_cache_size.to_string()),
+        ("user version", header.user_version.to_string()),
+        ("application id", header.application_id.to_string()),
+        ("written by SQLite", header.sqlite_version_text()),
+    ]
+}
+
+/// An index's columns as SQL: `name [COLLATE c] [DESC]`, comma-separated.
+fn index_columns(index: &cairn_sqlite::Index) -> String {
+    index
+        .columns
+        .iter()
+        .map(|c| {
+            let mut text = c.name.clone();
+            if c.collation != cairn_sqlite::Collation::Binary {
+                write!(text, " COLLATE {}", c.collation.name()).expect("write to String");
+            }
+            if c.descending {
+                text.push_str(" DESC");
+            }
+            text
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -450,7 +450,14 @@ fn fragment_samples(
     Ok(samples)
 }
 
-/// Splits an MP4 into boxes and samples.
+/// One sample to cut: offset, size, type, the H.264 refinement it may get, its label.
+type Sample = (u64, u64, AtomType, Option<u8>, String);
+
+/// What moov says: the tracks by id, the facts to record, and the kinds of its children.
+type MoovContents = (HashMap<u32, Track>, Vec<(String, String)>, Vec<[u8; 4]>);
+
+/// Splits an MP4 into boxes and samples: the top-level boxes, the tracks moov describes,
+/// every sample of theirs (in moov's tables and in fragments), then the pieces in file order.
 pub fn split(source: &dyn Source) -> Result<Split, String> {
     let len = source.len();
     let mut top = Vec::new();
@@ -462,7 +469,18 @@ pub fn split(source: &dyn Source) -> Result<Split, String> {
     }
     // Every sample is at least a byte of the file, so there cannot be more of them.
     let max_samples = len.min(50_000_000);
+    let (tracks, facts, moov_children) = read_moov(source, &top, max_samples)?;
+    let samples = typed_samples(source, &top, &tracks, max_samples)?;
+    let pieces = pieces_in_order(source, &top, &moov_children, &samples)?;
+    Ok((pieces, facts))
+}
 
+/// The tracks of moov, the facts it gives (duration, one line per track), and its children.
+fn read_moov(
+    source: &dyn Source,
+    top: &[BoxHeader],
+    max_samples: u64,
+) -> Result<MoovContents, String> {
     // The tracks, from moov.
     let mut tracks: HashMap<u32, Track> = HashMap::new();
     let mut facts = Vec::new();
@@ -513,8 +531,20 @@ pub fn split(source: &dyn Source) -> Result<Split, String> {
         facts.push((format!("track_{id}"), tracks[id].describe()));
     }
 
-    // Every sample of every track, with its type.
-    let mut samples: Vec<(u64, u64, AtomType, Option<u8>, String)> = Vec::new();
+    let kinds = moov_children.iter().map(|(kind, _)| *kind).collect();
+    Ok((tracks, facts, kinds))
+}
+
+/// Every sample of every track, with its type, in file order; empty ones dropped.
+fn typed_samples(
+    source: &dyn Source,
+    top: &[BoxHeader],
+    tracks: &HashMap<u32, Track>,
+    max_samples: u64,
+) -> Result<Vec<Sample>, String> {
+    let mut ids: Vec<_> = tracks.keys().copied().collect();
+    ids.sort_unstable();
+    let mut samples: Vec<Sample> = Vec::new();
     for id in &ids {
         let track = &tracks[id];
         for (i, &(offset, size, sync)) in track.samples.iter().enumerate() {
@@ -530,7 +560,7 @@ pub fn split(source: &dyn Source) -> Result<Split, String> {
     }
     for header in top.iter().filter(|b| &b.kind == b"moof") {
         let moof = read_table_box(source, header)?;
-        for (offset, size, sync, id) in fragment_samples(&moof, header.start, &tracks, max_samples)?
+        for (offset, size, sync, id) in fragment_samples(&moof, header.start, tracks, max_samples)?
         {
             let (atom_type, refine) = tracks[&id].sample_type(sync);
             samples.push((
@@ -548,9 +578,20 @@ pub fn split(source: &dyn Source) -> Result<Split, String> {
     samples.retain(|s| s.1 > 0);
     samples.sort_unstable_by_key(|s| s.0);
 
+    Ok(samples)
+}
+
+/// The pieces of the file in order: top-level boxes, moov's children, and each mdat's
+/// header then the samples inside it.
+fn pieces_in_order(
+    source: &dyn Source,
+    top: &[BoxHeader],
+    moov_children: &[[u8; 4]],
+    samples: &[Sample],
+) -> Result<Vec<Piece>, String> {
     let mut pieces = Vec::new();
     let mut next_sample = 0;
-    for header in &top {
+    for header in top {
         match &header.kind {
             b"moov" => {
                 pieces.push(Piece::new(
@@ -560,7 +601,7 @@ pub fn split(source: &dyn Source) -> Result<Split, String> {
                     "moov",
                 ));
                 let mut at = header.start + header.header_len;
-                for (kind, _) in &moov_children {
+                for kind in moov_children {
                     let child_header = read_header(source, at, header.end())?;
                     let atom_type = if matches!(kind, b"free" | b"skip") {
                         AtomType::Container
@@ -621,7 +662,7 @@ pub fn split(source: &dyn Source) -> Result<Split, String> {
             samples[next_sample].0
         ));
     }
-    Ok((pieces, facts))
+    Ok(pieces)
 }
 
 /// The frame type of an H.264 sample whose NAL units are prefixed by `nal_length`-byte
