@@ -10,7 +10,7 @@
 //!
 //! Hashing is organised in two **lanes**, each a SHA-256 state and a queue of **runs** of
 //! 64-byte blocks: slices of the caller's bytes, or blocks assembled here (a block straddling
-//! two calls, a message's padded tail). [`pair`] compresses the lanes' blocks two at a time,
+//! two calls, a message's padded tail). `pair` compresses the lanes' blocks two at a time,
 //! one from each lane, then what is left of the longer lane alone. A run may end a message:
 //! the lane's state is then that message's digest, and starts over.
 //!

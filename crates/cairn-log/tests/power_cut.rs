@@ -8,7 +8,7 @@
 //! must open without error and hold exactly the state after some prefix of the workload that
 //! includes every acknowledged write (`Durability::Always`).
 
-use cairn_test_support::Rng;
+use cairn_test_support::{power_cut_campaign, Rng};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -172,25 +172,17 @@ fn power_cut_case(seed: u64, total_ops: u64) -> cairn_fs::CutReport {
 
 #[test]
 fn a_power_cut_at_any_point_keeps_a_prefix_with_every_acknowledged_write() {
-    let cases: u64 = std::env::var("CAIRN_POWER_CUT_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000);
     let total_ops = operations_of(1);
-    let (mut undone, mut torn, mut entries) = (0, 0, 0);
-    for seed in 1..=cases {
-        let report = power_cut_case(seed, total_ops);
-        undone += usize::from(report.writes_undone > 0);
-        torn += report.torn;
-        entries += usize::from(report.entries_undone > 0);
-    }
-    eprintln!(
-        "{cases} power cuts over {total_ops} file operations: {undone} undid writes, {torn} \
-         tore one, {entries} undid directory entries"
-    );
+    let campaign = power_cut_campaign(|seed| power_cut_case(seed, total_ops));
+    eprintln!("{campaign}, over {total_ops} file operations");
     // The cuts must reach what they are for, or the test proves nothing.
-    if cases >= 100 {
-        assert!(undone > cases as usize / 4 && torn > 0 && entries > 0);
+    if campaign.cases >= 100 {
+        assert!(
+            campaign.undid_writes > campaign.cases / 4
+                && campaign.torn > 0
+                && campaign.undid_entries > 0,
+            "{campaign}"
+        );
     }
 }
 

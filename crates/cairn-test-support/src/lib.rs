@@ -1,9 +1,49 @@
 //! Helpers shared by cairn's tests, and only its tests (every crate takes this one as a
 //! dev-dependency): seeded pseudo-random numbers and bytes, a minimal PNG builder for the
-//! blob store's splitter, and a child process of the running test binary, killed with SIGKILL
-//! mid-run, for the crash tests.
+//! blob store's splitter, a child process of the running test binary, killed with SIGKILL
+//! mid-run, for the crash tests, and the seeds of a power-cut campaign (cairn-fs).
 
 pub mod child;
+
+/// What a power-cut campaign's cuts reached: the cases run, and how many undid unsynced
+/// writes, tore one, or undid directory entries.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Campaign {
+    pub cases: u64,
+    pub undid_writes: u64,
+    pub torn: u64,
+    pub undid_entries: u64,
+}
+
+impl std::fmt::Display for Campaign {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} power cuts: {} undid writes, {} tore one, {} undid directory entries",
+            self.cases, self.undid_writes, self.torn, self.undid_entries
+        )
+    }
+}
+
+/// Runs `case` for the seeds of a power-cut campaign, `CAIRN_POWER_CUT_FIRST` (default 1) to
+/// `CAIRN_POWER_CUT_CASES` (default 1,000), tallying what each cut undid.
+pub fn power_cut_campaign(mut case: impl FnMut(u64) -> cairn_fs::CutReport) -> Campaign {
+    let var = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let mut campaign = Campaign::default();
+    for seed in var("CAIRN_POWER_CUT_FIRST", 1)..=var("CAIRN_POWER_CUT_CASES", 1_000) {
+        let report = case(seed);
+        campaign.cases += 1;
+        campaign.undid_writes += u64::from(report.writes_undone > 0);
+        campaign.torn += report.torn as u64;
+        campaign.undid_entries += u64::from(report.entries_undone > 0);
+    }
+    campaign
+}
 
 /// Pseudo-random numbers (xorshift64): the same sequence for the same nonzero seed, so a
 /// failing case is replayed by its seed.

@@ -14,19 +14,7 @@ struct Output {
 }
 
 fn cairn(data: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .arg("blob")
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("run cairn");
-    Output {
-        success: out.status.success(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    cairn_in(Path::new("."), data, args)
 }
 
 #[test]
@@ -275,6 +263,7 @@ fn cairn_in(cwd: &Path, data: &Path, args: &[&str]) -> Output {
         .args(args)
         .arg("--data")
         .arg(data)
+        .env_remove("RUST_BACKTRACE")
         .output()
         .expect("run cairn");
     Output {
