@@ -9,6 +9,7 @@
 //!   index/metadata.meta       the checkpoint record (meta.rs)
 //!   wal/wal_000001.log …      WAL files sealed by a checkpoint, deleted once it is durable
 //!   wal/wal_active.log        the WAL being appended to
+//!   wal/wal_active.next       the next active file, prepared by a rotation before it renames
 //! ```
 
 use std::path::{Path, PathBuf};
