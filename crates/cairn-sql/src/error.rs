@@ -1,0 +1,94 @@
+//! The one error type of cairn-sql: what went wrong, as PostgreSQL says it.
+//!
+//! Every error carries its SQLSTATE ([`SqlState`]) and PostgreSQL's primary message text, so
+//! the wire door can pass it through unchanged and a client's error handling (which keys on
+//! the code) works as against PostgreSQL 15. An error about a place in the statement text
+//! carries that place as PostgreSQL's `position`: a 1-based character offset into the text.
+
+use std::fmt;
+
+/// A SQLSTATE: five characters, the first two its class. The constants are the codes cairn
+/// raises, named as in PostgreSQL's errcodes.txt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SqlState(pub &'static str);
+
+impl SqlState {
+    /// 42601
+    pub const SYNTAX_ERROR: SqlState = SqlState("42601");
+    /// 22003
+    pub const NUMERIC_VALUE_OUT_OF_RANGE: SqlState = SqlState("22003");
+    /// 22012
+    pub const DIVISION_BY_ZERO: SqlState = SqlState("22012");
+    /// 22P02
+    pub const INVALID_TEXT_REPRESENTATION: SqlState = SqlState("22P02");
+    /// 42804
+    pub const DATATYPE_MISMATCH: SqlState = SqlState("42804");
+    /// 42883
+    pub const UNDEFINED_FUNCTION: SqlState = SqlState("42883");
+    /// 0A000
+    pub const FEATURE_NOT_SUPPORTED: SqlState = SqlState("0A000");
+    /// 54001
+    pub const STATEMENT_TOO_COMPLEX: SqlState = SqlState("54001");
+
+    /// The five-character code.
+    pub fn code(&self) -> &'static str {
+        self.0
+    }
+}
+
+impl fmt::Display for SqlState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// An error of cairn-sql, with PostgreSQL's code and message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    /// The SQLSTATE.
+    pub state: SqlState,
+    /// PostgreSQL's primary message (lowercase, no trailing period).
+    pub message: String,
+    /// Where in the statement text the error is: a 1-based character offset.
+    pub position: Option<usize>,
+}
+
+impl Error {
+    pub fn new(state: SqlState, message: impl Into<String>) -> Error {
+        Error {
+            state,
+            message: message.into(),
+            position: None,
+        }
+    }
+
+    /// The same error, placed at character `position` (1-based) of the statement text.
+    pub fn at(mut self, position: usize) -> Error {
+        self.position = Some(position);
+        self
+    }
+
+    /// `<type> out of range`, as an arithmetic overflow of a fixed-width integer says it.
+    pub(crate) fn out_of_range(type_word: &str) -> Error {
+        Error::new(
+            SqlState::NUMERIC_VALUE_OUT_OF_RANGE,
+            format!("{type_word} out of range"),
+        )
+    }
+
+    pub(crate) fn division_by_zero() -> Error {
+        Error::new(SqlState::DIVISION_BY_ZERO, "division by zero")
+    }
+
+    /// `invalid input syntax for type <type>: "<text>"`: text that is not a value of the type.
+    pub(crate) fn invalid_input(type_name: &str, text: &str) -> Error {
+        Error::new(
+            SqlState::INVALID_TEXT_REPRESENTATION,
+            format!("invalid input syntax for type {type_name}: \"{text}\""),
+        )
+    }
+}
+
+/// Result alias of cairn-sql.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,141 @@
+//! Parsing: SQL text to statements, with the `sqlparser` crate's PostgreSQL dialect.
+//!
+//! A string may hold several statements separated by `;`. A syntax error is PostgreSQL's
+//! `42601`: `syntax error at or near "<token>"` (or `at end of input`), with the position of
+//! the offending token as a 1-based character offset, which `sqlparser` reports as a line and
+//! column and this module converts. Nesting deeper than [`MAX_NESTING`] is `54001 stack depth
+//! limit exceeded`, never a crash (PostgreSQL's limit is higher: see there).
+
+use sqlparser::ast::Statement;
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, Tokenizer};
+
+use crate::error::{Error, Result, SqlState};
+
+/// How deep expressions and subqueries may nest. PostgreSQL's limit is its stack
+/// (`max_stack_depth`, 2 MB: thousands of parentheses); `sqlparser` recurses on the native
+/// stack too, so cairn stops at a depth a 2 MiB thread stack holds with room to spare, and
+/// says so with PostgreSQL's code for it.
+pub const MAX_NESTING: usize = 256;
+
+/// The statements of `sql`, in order.
+pub fn parse(sql: &str) -> Result<Vec<Statement>> {
+    let dialect = PostgreSqlDialect {};
+    Parser::new(&dialect)
+        .with_recursion_limit(MAX_NESTING)
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_statements())
+        .map_err(|e| syntax_error(sql, e))
+}
+
+/// A parser error as PostgreSQL reports it.
+fn syntax_error(sql: &str, error: ParserError) -> Error {
+    let text = match &error {
+        ParserError::RecursionLimitExceeded => {
+            return Error::new(
+                SqlState::STATEMENT_TOO_COMPLEX,
+                "stack depth limit exceeded",
+            )
+        }
+        ParserError::TokenizerError(t) | ParserError::ParserError(t) => t.as_str(),
+    };
+    match location(text).and_then(|(line, column)| offset_of(sql, line, column)) {
+        Some(position) => {
+            let near = token_at(sql, position);
+            let message = match &near {
+                Some(token) => format!("syntax error at or near \"{token}\""),
+                None => "syntax error at end of input".to_string(),
+            };
+            let position = if near.is_some() {
+                position
+            } else {
+                sql.chars().count() + 1
+            };
+            Error::new(SqlState::SYNTAX_ERROR, message).at(position)
+        }
+        // An error found at the end of the text carries no location.
+        None => Error::new(SqlState::SYNTAX_ERROR, "syntax error at end of input")
+            .at(sql.chars().count() + 1),
+    }
+}
+
+/// The `Line: L, Column: C` an error message of `sqlparser` ends with.
+fn location(text: &str) -> Option<(usize, usize)> {
+    let at = text.rfind("Line: ")?;
+    let rest = &text[at + "Line: ".len()..];
+    let (line, rest) = rest.split_once(", Column: ")?;
+    let column: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    Some((line.trim().parse().ok()?, column.parse().ok()?))
+}
+
+/// The 1-based character offset of 1-based `line` and `column`.
+fn offset_of(sql: &str, line: usize, column: usize) -> Option<usize> {
+    let before: usize = sql
+        .split_inclusive('\n')
+        .take(line.checked_sub(1)?)
+        .map(|l| l.chars().count())
+        .sum();
+    (column > 0).then_some(before + column)
+}
+
+/// The text of the token starting at character `position` (1-based), if one does.
+fn token_at(sql: &str, position: usize) -> Option<String> {
+    let start: usize = sql.chars().take(position - 1).map(char::len_utf8).sum();
+    let rest = sql.get(start..)?;
+    let dialect = PostgreSqlDialect {};
+    let tokens = Tokenizer::new(&dialect, rest).tokenize().ok()?;
+    let token = tokens
+        .into_iter()
+        .find(|t| !matches!(t, Token::Whitespace(_)))?;
+    match token {
+        Token::EOF => None,
+        Token::SingleQuotedString(s) => Some(format!("'{s}'")),
+        other => Some(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn syntax(sql: &str) -> (String, Option<usize>) {
+        let e = parse(sql).expect_err("a syntax error");
+        assert_eq!(e.state, SqlState::SYNTAX_ERROR, "{sql}: {e:?}");
+        (e.message, e.position)
+    }
+
+    #[test]
+    fn statements_parse_in_order() {
+        let statements = parse("CREATE TABLE t (a int); INSERT INTO t VALUES (1); SELECT a FROM t")
+            .expect("parse");
+        assert_eq!(statements.len(), 3);
+        assert!(matches!(statements[2], Statement::Query(_)));
+    }
+
+    /// The messages and positions PostgreSQL 15.18 gives for the same text.
+    #[test]
+    fn syntax_errors_say_where_as_postgresql_does() {
+        assert_eq!(
+            syntax("SELEC 1"),
+            ("syntax error at or near \"SELEC\"".into(), Some(1))
+        );
+        assert_eq!(
+            syntax("SELECT 1 +"),
+            ("syntax error at end of input".into(), Some(11))
+        );
+        assert_eq!(
+            syntax("SELECT 1;\nSELECT FROM WHERE"),
+            ("syntax error at or near \"WHERE\"".into(), Some(23))
+        );
+    }
+
+    #[test]
+    fn nesting_parses_to_its_limit_and_is_an_error_past_it_not_a_crash() {
+        let nested = |n: usize| format!("SELECT {}1{}", "(".repeat(n), ")".repeat(n));
+        parse(&nested(MAX_NESTING - 10)).expect("within the limit");
+        let e = parse(&nested(5_000)).expect_err("too deep");
+        assert_eq!(e.state, SqlState::STATEMENT_TOO_COMPLEX);
+        assert_eq!(e.message, "stack depth limit exceeded");
+    }
+}
