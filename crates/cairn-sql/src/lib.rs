@@ -5,7 +5,9 @@
 //!
 //! 1. **parser** ([`parser`]): text to the `sqlparser` crate's syntax tree, syntax errors with
 //!    PostgreSQL's code, message and position;
-//! 2. **planner** (to come): names resolved against the catalog, types checked, a logical plan;
+//! 2. **planner**: names resolved against the catalog, types checked, a logical plan. Its
+//!    first part exists: [`bind`] makes [`expr::Expr`]s of expressions, with PostgreSQL's
+//!    literal typing, operand resolution and errors;
 //! 3. **optimizer** (to come): rewrites of the logical plan, then a physical plan;
 //! 4. **executor** (to come): the physical operators over cairn-page's heaps and indexes.
 //!
@@ -13,14 +15,20 @@
 //! comparison and casts with PostgreSQL 15's results and errors — and [`error`] is the one
 //! error type, every case with its SQLSTATE.
 //!
-//! What exists today: the parser, the values of boolean, smallint, integer, bigint, double
-//! precision and text, and the errors. The catalog, planner, optimizer, executor, sessions and
-//! the `cairn sql` shell are the rest of issue 24.
+//! What exists today: the parser; values of boolean, smallint, integer, bigint, double
+//! precision and text; expressions over them (arithmetic, comparison, AND/OR/NOT, `||`,
+//! casts, `IS [NOT] NULL`, `IS [NOT] DISTINCT FROM`); and a [`Session`] that runs `SELECT`
+//! without `FROM`. The catalog, tables, the rest of the planner, the optimizer, the executor's
+//! operators, transactions and the `cairn sql` shell are the rest of issue 24.
 
+pub mod bind;
 pub mod error;
+pub mod expr;
 pub mod parser;
+pub mod session;
 pub mod value;
 
 pub use error::{Error, Result, SqlState};
 pub use parser::parse;
+pub use session::{Column, QueryResult, Session};
 pub use value::{ArithOp, DataType, Value};

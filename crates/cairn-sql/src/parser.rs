@@ -70,7 +70,7 @@ fn location(text: &str) -> Option<(usize, usize)> {
 }
 
 /// The 1-based character offset of 1-based `line` and `column`.
-fn offset_of(sql: &str, line: usize, column: usize) -> Option<usize> {
+pub(crate) fn offset_of(sql: &str, line: usize, column: usize) -> Option<usize> {
     let before: usize = sql
         .split_inclusive('\n')
         .take(line.checked_sub(1)?)
