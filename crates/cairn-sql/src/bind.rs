@@ -11,10 +11,11 @@
 //! outermost cast (`int4`), else `?column?`.
 
 use sqlparser::ast::{
-    BinaryOperator, CastKind, DataType as SqlType, Expr as SqlExpr, Spanned, UnaryOperator,
+    BinaryOperator, CastKind, DataType as SqlType, Expr as SqlExpr, Ident, Spanned, UnaryOperator,
     Value as SqlValue,
 };
 
+use crate::catalog::TableDef;
 use crate::error::{Error, Result, SqlState};
 use crate::expr::{CmpOp, Expr};
 use crate::parser::offset_of;
@@ -34,14 +35,47 @@ impl Typed {
     }
 }
 
-/// Binds the expressions of one statement, whose text is `sql`.
+/// Binds the expressions of one statement, whose text is `sql`, over the columns of `scope`
+/// (the table of its FROM, if any).
 pub struct Binder<'a> {
     sql: &'a str,
+    scope: Option<&'a TableDef>,
 }
 
 impl<'a> Binder<'a> {
     pub fn new(sql: &'a str) -> Binder<'a> {
-        Binder { sql }
+        Binder { sql, scope: None }
+    }
+
+    /// A binder whose column references name the columns of `table`.
+    pub fn over(sql: &'a str, table: &'a TableDef) -> Binder<'a> {
+        Binder {
+            sql,
+            scope: Some(table),
+        }
+    }
+
+    /// The column `name` (of `qualifier`, if given) of the scope.
+    fn column(&self, qualifier: Option<&str>, name: &str) -> Result<Typed> {
+        let found = self.scope.and_then(|table| {
+            if qualifier.is_some_and(|q| q != table.name) {
+                return None;
+            }
+            table.column(name).map(|i| (i, table.columns[i].data_type))
+        });
+        match found {
+            Some((i, ty)) => Ok(Typed {
+                expr: Expr::Column(i),
+                ty: Some(ty),
+            }),
+            None => Err(Error::new(
+                SqlState::UNDEFINED_COLUMN,
+                match qualifier {
+                    Some(q) => format!("column {q}.{name} does not exist"),
+                    None => format!("column \"{name}\" does not exist"),
+                },
+            )),
+        }
     }
 
     /// The 1-based character position where `node` starts.
@@ -50,7 +84,8 @@ impl<'a> Binder<'a> {
         offset_of(self.sql, start.line as usize, start.column as usize)
     }
 
-    fn placed(&self, error: Error, node: &impl Spanned) -> Error {
+    /// `error`, placed at `node` unless it is placed already.
+    pub fn placed(&self, error: Error, node: &impl Spanned) -> Error {
         match self.position_of(node) {
             Some(p) if error.position.is_none() => error.at(p),
             _ => error,
@@ -61,10 +96,14 @@ impl<'a> Binder<'a> {
     pub fn column_name(expr: &SqlExpr) -> String {
         match expr {
             SqlExpr::Cast { data_type, .. } => match data_type_of(data_type) {
-                Ok(ty) => internal_name(ty).into(),
+                Ok(ty) => ty.internal_name().into(),
                 Err(_) => "?column?".into(),
             },
             SqlExpr::Nested(inner) => Binder::column_name(inner),
+            SqlExpr::Identifier(ident) => ident_name(ident),
+            SqlExpr::CompoundIdentifier(parts) => {
+                parts.last().map_or_else(|| "?column?".into(), ident_name)
+            }
             _ => "?column?".into(),
         }
     }
@@ -76,6 +115,10 @@ impl<'a> Binder<'a> {
     fn bind_inner(&self, expr: &SqlExpr) -> Result<Typed> {
         match expr {
             SqlExpr::Value(v) => literal(&v.value),
+            SqlExpr::Identifier(ident) => self.column(None, &ident_name(ident)),
+            SqlExpr::CompoundIdentifier(parts) if parts.len() == 2 => {
+                self.column(Some(&ident_name(&parts[0])), &ident_name(&parts[1]))
+            }
             SqlExpr::Nested(inner) => self.bind(inner),
             SqlExpr::UnaryOp {
                 op: UnaryOperator::Minus,
@@ -322,6 +365,14 @@ impl DataType {
     }
 }
 
+/// An identifier as PostgreSQL reads it: folded to lower case unless quoted.
+pub fn ident_name(ident: &Ident) -> String {
+    match ident.quote_style {
+        Some(_) => ident.value.clone(),
+        None => ident.value.to_lowercase(),
+    }
+}
+
 /// The wider of two numeric types, `None` unless both are numeric.
 fn wider_numeric(a: DataType, b: DataType) -> Option<DataType> {
     let rank = |t: DataType| match t {
@@ -391,7 +442,7 @@ fn fold_negative(expr: &SqlExpr) -> Option<String> {
 }
 
 /// A type named in SQL.
-fn data_type_of(ty: &SqlType) -> Result<DataType> {
+pub(crate) fn data_type_of(ty: &SqlType) -> Result<DataType> {
     Ok(match ty {
         SqlType::Bool | SqlType::Boolean => DataType::Bool,
         SqlType::SmallInt(_) | SqlType::Int2(_) => DataType::Int2,
@@ -401,19 +452,6 @@ fn data_type_of(ty: &SqlType) -> Result<DataType> {
         SqlType::Text => DataType::Text,
         other => return Err(not_supported(&format!("type {other}"))),
     })
-}
-
-/// The internal name PostgreSQL gives a cast's output column (`format_type` of the cast
-/// target without modifiers is `integer`; the column is named by `typname`, `int4`).
-fn internal_name(ty: DataType) -> &'static str {
-    match ty {
-        DataType::Bool => "bool",
-        DataType::Int2 => "int2",
-        DataType::Int4 => "int4",
-        DataType::Int8 => "int8",
-        DataType::Float8 => "float8",
-        DataType::Text => "text",
-    }
 }
 
 fn not_supported(what: &str) -> Error {

@@ -29,6 +29,20 @@ impl SqlState {
     pub const FEATURE_NOT_SUPPORTED: SqlState = SqlState("0A000");
     /// 54001
     pub const STATEMENT_TOO_COMPLEX: SqlState = SqlState("54001");
+    /// 42P01
+    pub const UNDEFINED_TABLE: SqlState = SqlState("42P01");
+    /// 42P07
+    pub const DUPLICATE_TABLE: SqlState = SqlState("42P07");
+    /// 42703
+    pub const UNDEFINED_COLUMN: SqlState = SqlState("42703");
+    /// 42701
+    pub const DUPLICATE_COLUMN: SqlState = SqlState("42701");
+    /// 23502
+    pub const NOT_NULL_VIOLATION: SqlState = SqlState("23502");
+    /// XX001
+    pub const DATA_CORRUPTED: SqlState = SqlState("XX001");
+    /// 58030
+    pub const IO_ERROR: SqlState = SqlState("58030");
 
     /// The five-character code.
     pub fn code(&self) -> &'static str {
@@ -87,6 +101,21 @@ impl Error {
             SqlState::INVALID_TEXT_REPRESENTATION,
             format!("invalid input syntax for type {type_name}: \"{text}\""),
         )
+    }
+}
+
+impl From<cairn_page::Error> for Error {
+    /// A storage error: damage is `XX001`, a failed or refused write `58030`, a row too large
+    /// `54000`; its text is the engine's.
+    fn from(e: cairn_page::Error) -> Error {
+        let state = match &e {
+            cairn_page::Error::Corrupt { .. } | cairn_page::Error::Format { .. } => {
+                SqlState::DATA_CORRUPTED
+            }
+            cairn_page::Error::TupleTooLarge { .. } => SqlState("54000"),
+            _ => SqlState::IO_ERROR,
+        };
+        Error::new(state, e.to_string())
     }
 }
 

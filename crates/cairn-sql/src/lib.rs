@@ -15,19 +15,28 @@
 //! comparison and casts with PostgreSQL 15's results and errors — and [`error`] is the one
 //! error type, every case with its SQLSTATE.
 //!
+//! The [`catalog`] keeps tables and columns in cairn-page system heaps, [`row`] is a table
+//! row's on-disk form, and a [`Database`] is the store with its catalog.
+//!
 //! What exists today: the parser; values of boolean, smallint, integer, bigint, double
 //! precision and text; expressions over them (arithmetic, comparison, AND/OR/NOT, `||`,
-//! casts, `IS [NOT] NULL`, `IS [NOT] DISTINCT FROM`); and a [`Session`] that runs `SELECT`
-//! without `FROM`. The catalog, tables, the rest of the planner, the optimizer, the executor's
-//! operators, transactions and the `cairn sql` shell are the rest of issue 24.
+//! casts, `IS [NOT] NULL`, `IS [NOT] DISTINCT FROM`); and a [`Session`] that runs `CREATE
+//! TABLE`, `INSERT … VALUES` and `SELECT` over one table (or none) with `WHERE`, each
+//! statement its own durable transaction, read by a plain loop rather than planned operators.
+//! The rest of the planner, the optimizer, the executor's operators, explicit transactions,
+//! the other statements and the `cairn sql` shell are the rest of issue 24.
 
 pub mod bind;
+pub mod catalog;
+pub mod database;
 pub mod error;
 pub mod expr;
 pub mod parser;
+pub mod row;
 pub mod session;
 pub mod value;
 
+pub use database::Database;
 pub use error::{Error, Result, SqlState};
 pub use parser::parse;
 pub use session::{Column, QueryResult, Session};

@@ -51,6 +51,32 @@ impl DataType {
         }
     }
 
+    /// PostgreSQL's internal name of the type (`typname`): `int4`, `float8`…
+    pub fn internal_name(self) -> &'static str {
+        match self {
+            DataType::Bool => "bool",
+            DataType::Int2 => "int2",
+            DataType::Int4 => "int4",
+            DataType::Int8 => "int8",
+            DataType::Float8 => "float8",
+            DataType::Text => "text",
+        }
+    }
+
+    /// The type whose [`DataType::internal_name`] is `name`.
+    pub fn from_internal_name(name: &str) -> Option<DataType> {
+        [
+            DataType::Bool,
+            DataType::Int2,
+            DataType::Int4,
+            DataType::Int8,
+            DataType::Float8,
+            DataType::Text,
+        ]
+        .into_iter()
+        .find(|t| t.internal_name() == name)
+    }
+
     /// The rank of a numeric type in PostgreSQL's implicit promotions; `None` if not numeric.
     fn numeric_rank(self) -> Option<u8> {
         match self {

@@ -1,11 +1,19 @@
 //! `SELECT` without `FROM` through a session: result column names and types, values and
 //! errors as PostgreSQL 15.18 gave them for the same statements (psql -A; NULL as empty).
 
-use cairn_sql::{DataType, Session, SqlState};
+use cairn_sql::{DataType, Database, Session, SqlState};
+
+/// A session of a fresh database (its directory removed when the guard drops).
+fn session() -> (tempfile::TempDir, Session) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database::open(dir.path()).expect("open");
+    (dir, Session::new(db))
+}
 
 /// The single row of `sql`'s only result, `|`-separated, with its column names.
 fn row(sql: &str) -> (String, String) {
-    let mut results = Session::new()
+    let (_dir, mut session) = session();
+    let mut results = session
         .execute(sql)
         .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
     assert_eq!(results.len(), 1);
@@ -20,7 +28,7 @@ fn row(sql: &str) -> (String, String) {
 }
 
 fn error(sql: &str) -> (&'static str, String, Option<usize>) {
-    let e = Session::new().execute(sql).expect_err(sql);
+    let e = session().1.execute(sql).expect_err(sql);
     (e.state.code(), e.message, e.position)
 }
 
@@ -58,7 +66,8 @@ fn literals_operators_and_names_answer_as_postgresql() {
 
 #[test]
 fn result_types_follow_the_literals_and_operators() {
-    let results = Session::new()
+    let results = session()
+        .1
         .execute("SELECT 1, 2147483648, 'a', 1 + '2'::float8, 1 < 2")
         .expect("select");
     let types: Vec<DataType> = results[0].columns.iter().map(|c| c.data_type).collect();
@@ -110,7 +119,7 @@ fn errors_carry_postgresqls_code_message_and_position() {
 
 #[test]
 fn where_without_from_keeps_or_drops_the_row() {
-    let mut session = Session::new();
+    let (_dir, mut session) = session();
     let results = session
         .execute("SELECT 1 WHERE false; SELECT 2 WHERE NULL; SELECT 3 WHERE 1 < 2")
         .expect("three statements");

@@ -1,0 +1,180 @@
+//! Tables through a session: CREATE TABLE, INSERT … VALUES and SELECT … FROM with WHERE, kept
+//! across a reopen; errors with the codes, messages and positions PostgreSQL 15.18 gave for
+//! the same statements.
+
+use cairn_sql::{Database, Session, Value};
+
+fn open(dir: &std::path::Path) -> Session {
+    Session::new(Database::open(dir).expect("open"))
+}
+
+/// The rows of the last statement of `sql`, `|`-separated, NULL as empty (psql -A).
+fn rows(session: &mut Session, sql: &str) -> Vec<String> {
+    let results = session
+        .execute(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+    let last = results.last().expect("a statement");
+    last.rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|v| v.to_text().unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect()
+}
+
+fn error(session: &mut Session, sql: &str) -> (&'static str, String, Option<usize>) {
+    let e = session.execute(sql).expect_err(sql);
+    (e.state.code(), e.message, e.position)
+}
+
+#[test]
+fn rows_go_in_come_back_filtered_and_survive_a_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = open(dir.path());
+    let results = s
+        .execute(
+            "CREATE TABLE t (a int NOT NULL, b text); \
+             INSERT INTO t VALUES (1, 'one'), (2, NULL), ('3', 3), ('4'::float8, 'four')",
+        )
+        .expect("create and insert");
+    let tags: Vec<&str> = results.iter().map(|r| r.tag.as_str()).collect();
+    assert_eq!(tags, ["CREATE TABLE", "INSERT 0 4"]);
+    assert_eq!(
+        rows(&mut s, "SELECT * FROM t WHERE a > 1"),
+        ["2|", "3|3", "4|four"]
+    );
+    let result = s
+        .execute("SELECT a + 1 AS next, b, t.a FROM t WHERE b IS NOT NULL")
+        .expect("select");
+    let names: Vec<&str> = result[0].columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["next", "b", "a"]);
+    assert_eq!(result[0].tag, "SELECT 3");
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT a + 1 AS next, b, t.a FROM t WHERE b IS NOT NULL"
+        ),
+        ["2|one|1", "4|3|3", "5|four|4"]
+    );
+    // Columns not named are NULL; quoted names keep their case, others fold.
+    s.execute("CREATE TABLE \"Mixed\" (\"Id\" bigint, Note text); INSERT INTO \"Mixed\" (NOTE) VALUES ('n')")
+        .expect("mixed case");
+    assert_eq!(rows(&mut s, "SELECT \"Id\", note FROM \"Mixed\""), ["|n"]);
+    drop(s);
+
+    let mut s = open(dir.path());
+    assert_eq!(rows(&mut s, "SELECT b FROM t WHERE a = 1"), ["one"]);
+    assert_eq!(rows(&mut s, "SELECT * FROM public.t").len(), 4);
+    let created = s
+        .execute("CREATE TABLE IF NOT EXISTS t (z int)")
+        .expect("if not exists");
+    assert_eq!(created[0].tag, "CREATE TABLE");
+    assert_eq!(
+        s.execute("SELECT * FROM t").expect("select")[0]
+            .columns
+            .len(),
+        2,
+        "the existing table is kept"
+    );
+    assert_eq!(
+        s.execute("SELECT a FROM t WHERE a = 4").expect("select")[0].rows,
+        vec![vec![Value::Int4(4)]]
+    );
+}
+
+#[test]
+fn errors_answer_as_postgresql() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = open(dir.path());
+    s.execute("CREATE TABLE t (a int NOT NULL, b text)")
+        .expect("create");
+    assert_eq!(
+        error(&mut s, "SELECT * FROM nosuch"),
+        (
+            "42P01",
+            "relation \"nosuch\" does not exist".into(),
+            Some(15)
+        )
+    );
+    assert_eq!(
+        error(&mut s, "CREATE TABLE t (b int)").1,
+        "relation \"t\" already exists"
+    );
+    assert_eq!(
+        error(&mut s, "SELECT x FROM t"),
+        ("42703", "column \"x\" does not exist".into(), Some(8))
+    );
+    assert_eq!(
+        error(&mut s, "SELECT t.zz FROM t").1,
+        "column t.zz does not exist"
+    );
+    assert_eq!(
+        error(&mut s, "INSERT INTO t VALUES (NULL)"),
+        (
+            "23502",
+            "null value in column \"a\" of relation \"t\" violates not-null constraint".into(),
+            None
+        )
+    );
+    assert_eq!(
+        error(&mut s, "INSERT INTO t (a) VALUES (true)"),
+        (
+            "42804",
+            "column \"a\" is of type integer but expression is of type boolean".into(),
+            Some(27)
+        )
+    );
+    assert_eq!(
+        error(&mut s, "INSERT INTO t VALUES (1, 'x', 2)"),
+        (
+            "42601",
+            "INSERT has more expressions than target columns".into(),
+            Some(31)
+        )
+    );
+    assert_eq!(
+        error(&mut s, "INSERT INTO t (zz) VALUES (1)"),
+        (
+            "42703",
+            "column \"zz\" of relation \"t\" does not exist".into(),
+            Some(16)
+        )
+    );
+    assert_eq!(
+        error(&mut s, "CREATE TABLE u (a int, a text)"),
+        (
+            "42701",
+            "column \"a\" specified more than once".into(),
+            None
+        )
+    );
+    assert_eq!(
+        error(&mut s, "INSERT INTO t VALUES (3000000000)").1,
+        "integer out of range"
+    );
+    assert_eq!(
+        error(&mut s, "INSERT INTO t VALUES ('x')"),
+        (
+            "22P02",
+            "invalid input syntax for type integer: \"x\"".into(),
+            Some(23)
+        )
+    );
+    assert_eq!(
+        error(&mut s, "SELECT * FROM t WHERE a"),
+        (
+            "42804",
+            "argument of WHERE must be type boolean, not type integer".into(),
+            Some(23)
+        )
+    );
+    assert_eq!(
+        error(&mut s, "SELECT *").1,
+        "SELECT * with no tables specified is not valid"
+    );
+    // A failed statement changed nothing.
+    assert!(rows(&mut s, "SELECT * FROM t").is_empty());
+}
