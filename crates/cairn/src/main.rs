@@ -7,6 +7,7 @@ mod check_cli;
 mod kv_json;
 mod output;
 mod serve;
+mod sql_cli;
 mod sqlite_cli;
 
 use std::path::PathBuf;
@@ -78,6 +79,8 @@ enum Command {
         #[command(subcommand)]
         command: blob_cli::BlobCommand,
     },
+    /// Run SQL on the data directory's database (-c SQL, -f FILE, or standard input).
+    Sql(sql_cli::SqlArgs),
     /// Read a SQLite database file: info, schema, dump, get, lookup.
     Sqlite {
         #[command(subcommand)]
@@ -123,6 +126,7 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args),
         Command::Kv { command } => kv_json::run(command),
         Command::Blob { command } => blob_cli::run(command),
+        Command::Sql(args) => sql_cli::run(args),
         Command::Sqlite { command } => sqlite_cli::run(command),
         Command::Check(args) => check_cli::check(args),
         Command::Repair(args) => check_cli::repair(args),
