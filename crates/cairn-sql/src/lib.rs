@@ -21,7 +21,8 @@
 //! What exists today: the parser; values of boolean, smallint, integer, bigint, double
 //! precision and text; expressions over them (arithmetic, comparison, AND/OR/NOT, `||`,
 //! casts, `IS [NOT] NULL`, `IS [NOT] DISTINCT FROM`); and a [`Session`] that runs `CREATE
-//! TABLE`, `INSERT … VALUES` and `SELECT` over one table (or none) with `WHERE`, each
+//! TABLE`, `INSERT … VALUES` and `SELECT` over one table (or none) with `WHERE`, `ORDER BY`,
+//! `LIMIT` and `OFFSET`, each
 //! statement its own durable transaction, read by a plain loop rather than planned operators.
 //! The rest of the planner, the optimizer, the executor's operators, explicit transactions,
 //! the other statements and the `cairn sql` shell are the rest of issue 24.
@@ -31,6 +32,7 @@ pub mod catalog;
 pub mod database;
 pub mod error;
 pub mod expr;
+pub mod order;
 pub mod parser;
 pub mod row;
 pub mod session;

@@ -5,8 +5,9 @@
 //! `CREATE TABLE`), stopping at the first error. Each statement is its own transaction
 //! (autocommit), durable when it returns. Today it runs `CREATE TABLE` (columns of the
 //! supported types, `NULL`/`NOT NULL`), `INSERT … VALUES`, and `SELECT` of expressions over
-//! one table or none, with `WHERE`; every other statement or clause is `0A000 … is not
-//! supported yet` until the rest of issue 24 lands.
+//! one table or none, with `WHERE`, `ORDER BY`, `LIMIT` and `OFFSET` ([`crate::order`]);
+//! every other statement or clause is `0A000 … is not supported yet` until the rest of
+//! issue 24 lands.
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use crate::catalog::{Catalog, ColumnDef, TableDef};
 use crate::database::Database;
 use crate::error::{Error, Result, SqlState};
 use crate::expr::Expr;
+use crate::order;
 use crate::parser::parse;
 use crate::row;
 use crate::value::{DataType, Value};
@@ -220,12 +222,8 @@ impl Session {
 
     /// `SELECT exprs [FROM table] [WHERE condition]`.
     fn query(&mut self, sql: &str, query: &Query) -> Result<QueryResult> {
-        if query.with.is_some()
-            || query.order_by.is_some()
-            || query.limit_clause.is_some()
-            || query.fetch.is_some()
-        {
-            return Err(not_supported("WITH, ORDER BY, LIMIT and FETCH"));
+        if query.with.is_some() || query.fetch.is_some() {
+            return Err(not_supported("WITH and FETCH"));
         }
         let SetExpr::Select(select) = query.body.as_ref() else {
             return Err(not_supported("set operations and VALUES"));
@@ -260,35 +258,40 @@ impl Session {
                 where_clause(&binder, condition).map_err(|e| binder.placed(e, condition))
             })
             .transpose()?;
-        let keep = |row: &[Value]| -> Result<bool> {
-            match &filter {
-                Some(f) => Ok(f.eval(row)? == Value::Bool(true)),
-                None => Ok(true),
-            }
-        };
-        let emit = |row: &[Value]| {
-            exprs
-                .iter()
-                .map(|e| e.eval(row))
-                .collect::<Result<Vec<_>>>()
-        };
-        let mut rows = Vec::new();
-        match table {
-            None => {
-                if keep(&[])? {
-                    rows.push(emit(&[])?);
+        let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+        let keys = order::sort_keys(&binder, query.order_by.as_ref(), &names)?;
+        let (offset, limit) = order::offset_and_limit(&binder, query.limit_clause.as_ref())?;
+        // Each kept row with its sort key values, in scan order.
+        let mut rows: Vec<(Vec<Value>, Vec<Value>)> = Vec::new();
+        let mut take = |input: &[Value]| -> Result<()> {
+            if let Some(f) = &filter {
+                if f.eval(input)? != Value::Bool(true) {
+                    return Ok(());
                 }
             }
+            let output = exprs
+                .iter()
+                .map(|e| e.eval(input))
+                .collect::<Result<Vec<_>>>()?;
+            rows.push((order::key_values(&keys, input, &output)?, output));
+            Ok(())
+        };
+        match table {
+            None => take(&[])?,
             Some(t) => {
                 for tuple in self.db.store.heap(t.heap)?.scan() {
                     let (_, bytes) = tuple?;
-                    let row = row::decode(&bytes)?;
-                    if keep(&row)? {
-                        rows.push(emit(&row)?);
-                    }
+                    take(&row::decode(&bytes)?)?;
                 }
             }
         }
+        order::sort(&keys, &mut rows)?;
+        let rows: Vec<Vec<Value>> = rows
+            .into_iter()
+            .map(|(_, output)| output)
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(limit.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX)))
+            .collect();
         Ok(QueryResult {
             tag: format!("SELECT {}", rows.len()),
             columns,

@@ -178,3 +178,74 @@ fn errors_answer_as_postgresql() {
     // A failed statement changed nothing.
     assert!(rows(&mut s, "SELECT * FROM t").is_empty());
 }
+
+#[test]
+fn order_by_limit_and_offset_answer_as_postgresql() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = open(dir.path());
+    s.execute("CREATE TABLE o (a int, b text); INSERT INTO o VALUES (3,'c'),(NULL,'n'),(1,'a'),(2,NULL),(1,'z')")
+        .expect("setup");
+    assert_eq!(
+        rows(&mut s, "SELECT * FROM o ORDER BY a, b"),
+        ["1|a", "1|z", "2|", "3|c", "|n"]
+    );
+    assert_eq!(
+        rows(&mut s, "SELECT * FROM o ORDER BY a DESC, b"),
+        ["|n", "3|c", "2|", "1|a", "1|z"]
+    );
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT a AS x, b FROM o ORDER BY x NULLS FIRST, 2 DESC"
+        ),
+        ["|n", "1|z", "1|a", "2|", "3|c"]
+    );
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT b FROM o ORDER BY a DESC NULLS LAST LIMIT 2 OFFSET 1"
+        ),
+        ["", "a"]
+    );
+    assert_eq!(
+        rows(&mut s, "SELECT a FROM o ORDER BY b"),
+        ["1", "3", "", "1", "2"]
+    );
+    assert_eq!(
+        rows(&mut s, "SELECT * FROM o ORDER BY a + 1 DESC, b"),
+        ["|n", "3|c", "2|", "1|a", "1|z"]
+    );
+    assert_eq!(
+        rows(&mut s, "SELECT * FROM o ORDER BY a LIMIT NULL").len(),
+        5
+    );
+    assert!(rows(&mut s, "SELECT 1 ORDER BY 1 LIMIT 0").is_empty());
+    assert_eq!(
+        error(&mut s, "SELECT * FROM o ORDER BY 3"),
+        (
+            "42P10",
+            "ORDER BY position 3 is not in select list".into(),
+            Some(26)
+        )
+    );
+    assert_eq!(
+        error(&mut s, "SELECT * FROM o LIMIT -1"),
+        ("2201W", "LIMIT must not be negative".into(), None)
+    );
+    assert_eq!(
+        error(&mut s, "SELECT * FROM o OFFSET -1"),
+        ("2201X", "OFFSET must not be negative".into(), None)
+    );
+    assert_eq!(
+        error(&mut s, "SELECT * FROM o ORDER BY c"),
+        ("42703", "column \"c\" does not exist".into(), Some(26))
+    );
+    assert_eq!(
+        error(&mut s, "SELECT * FROM o LIMIT 'x'"),
+        (
+            "22P02",
+            "invalid input syntax for type bigint: \"x\"".into(),
+            Some(23)
+        )
+    );
+}
