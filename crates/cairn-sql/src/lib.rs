@@ -21,7 +21,7 @@
 //! What exists today: the parser; values of boolean, smallint, integer, bigint, double
 //! precision and text; expressions over them (arithmetic, comparison, AND/OR/NOT, `||`,
 //! casts, `IS [NOT] NULL`, `IS [NOT] DISTINCT FROM`); and a [`Session`] that runs `CREATE
-//! TABLE`, `INSERT … VALUES` and `SELECT` over one table (or none) with `WHERE`, `ORDER BY`,
+//! TABLE`, `INSERT … VALUES`, `UPDATE`, `DELETE` and `SELECT` over one table (or none) with `WHERE`, `ORDER BY`,
 //! `LIMIT` and `OFFSET`, each
 //! statement its own durable transaction, read by a plain loop rather than planned operators.
 //! The rest of the planner, the optimizer, the executor's operators, explicit transactions,
@@ -30,6 +30,7 @@
 pub mod bind;
 pub mod catalog;
 pub mod database;
+pub mod dml;
 pub mod error;
 pub mod expr;
 pub mod order;

@@ -4,7 +4,8 @@
 //! [`QueryResult`] per statement (with PostgreSQL's command tag: `SELECT 2`, `INSERT 0 3`,
 //! `CREATE TABLE`), stopping at the first error. Each statement is its own transaction
 //! (autocommit), durable when it returns. Today it runs `CREATE TABLE` (columns of the
-//! supported types, `NULL`/`NOT NULL`), `INSERT … VALUES`, and `SELECT` of expressions over
+//! supported types, `NULL`/`NOT NULL`), `INSERT … VALUES`, `UPDATE` and `DELETE`
+//! ([`crate::dml`]), and `SELECT` of expressions over
 //! one table or none, with `WHERE`, `ORDER BY`, `LIMIT` and `OFFSET` ([`crate::order`]);
 //! every other statement or clause is `0A000 … is not supported yet` until the rest of
 //! issue 24 lands.
@@ -12,13 +13,14 @@
 use std::sync::Arc;
 
 use sqlparser::ast::{
-    ColumnOption, CreateTable, Expr as SqlExpr, Insert, ObjectName, ObjectNamePart, Query,
-    SelectItem, SetExpr, Statement, TableFactor, TableObject,
+    ColumnOption, CreateTable, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr, Statement,
+    TableFactor,
 };
 
-use crate::bind::{data_type_of, ident_name, Binder, Typed};
+use crate::bind::{data_type_of, ident_name, Binder};
 use crate::catalog::{Catalog, ColumnDef, TableDef};
 use crate::database::Database;
+use crate::dml;
 use crate::error::{Error, Result, SqlState};
 use crate::expr::Expr;
 use crate::order;
@@ -43,7 +45,7 @@ pub struct QueryResult {
 }
 
 impl QueryResult {
-    fn command(tag: impl Into<String>) -> QueryResult {
+    pub(crate) fn command(tag: impl Into<String>) -> QueryResult {
         QueryResult {
             tag: tag.into(),
             columns: Vec::new(),
@@ -75,7 +77,9 @@ impl Session {
         match statement {
             Statement::Query(query) => self.query(sql, query),
             Statement::CreateTable(create) => self.create_table(create),
-            Statement::Insert(insert) => self.insert(sql, insert),
+            Statement::Insert(insert) => dml::insert(&self.db, sql, insert),
+            Statement::Update(update) => dml::update(&self.db, sql, update),
+            Statement::Delete(delete) => dml::delete(&self.db, sql, delete),
             _ => Err(not_supported("this statement")),
         }
     }
@@ -132,94 +136,6 @@ impl Session {
         Ok(QueryResult::command("CREATE TABLE"))
     }
 
-    /// `INSERT INTO table [(columns)] VALUES (…), …`: each value given its column's type as an
-    /// assignment does; columns not named are NULL.
-    fn insert(&mut self, sql: &str, insert: &Insert) -> Result<QueryResult> {
-        let TableObject::TableName(name) = &insert.table else {
-            return Err(not_supported("INSERT into a table function"));
-        };
-        let name = table_name(name)?;
-        let Some(SetExpr::Values(values)) = insert.source.as_deref().map(|q| q.body.as_ref())
-        else {
-            return Err(not_supported("INSERT without VALUES"));
-        };
-        if insert.on.is_some() || insert.returning.is_some() {
-            return Err(not_supported("ON CONFLICT and RETURNING"));
-        }
-        let _writer = self.db.writer();
-        let catalog = self.db.catalog();
-        let binder = Binder::new(sql);
-        let TableObject::TableName(object) = &insert.table else {
-            unreachable!("checked above");
-        };
-        let table = catalog.table(&name).map_err(|e| binder.placed(e, object))?;
-        let targets: Vec<usize> = if insert.columns.is_empty() {
-            (0..table.columns.len()).collect()
-        } else {
-            insert
-                .columns
-                .iter()
-                .map(|c| {
-                    let column = table_name(c)?;
-                    table.column(&column).ok_or_else(|| {
-                        binder.placed(
-                            Error::new(
-                                SqlState::UNDEFINED_COLUMN,
-                                format!(
-                                    "column \"{column}\" of relation \"{name}\" does not exist"
-                                ),
-                            ),
-                            c,
-                        )
-                    })
-                })
-                .collect::<Result<_>>()?
-        };
-        let mut rows = Vec::with_capacity(values.rows.len());
-        for exprs in &values.rows {
-            if exprs.len() > targets.len() {
-                return Err(binder.placed(
-                    Error::new(
-                        SqlState::SYNTAX_ERROR,
-                        "INSERT has more expressions than target columns",
-                    ),
-                    &exprs[targets.len()],
-                ));
-            }
-            let mut row = vec![Value::Null; table.columns.len()];
-            for (expr, &target) in exprs.iter().zip(&targets) {
-                let column = &table.columns[target];
-                let typed = binder.bind(expr)?;
-                row[target] = assign(typed, column)
-                    .map_err(|e| binder.placed(e, expr))?
-                    .eval(&[])?;
-            }
-            for (value, column) in row.iter().zip(&table.columns) {
-                if column.not_null && value.is_null() {
-                    return Err(Error::new(
-                        SqlState::NOT_NULL_VIOLATION,
-                        format!(
-                            "null value in column \"{}\" of relation \"{name}\" violates not-null constraint",
-                            column.name
-                        ),
-                    ));
-                }
-            }
-            rows.push(row);
-        }
-        let store = &self.db.store;
-        let heap = store.heap(table.heap)?;
-        let mut txn = store.begin()?;
-        let mut bytes = Vec::new();
-        for row in &rows {
-            bytes.clear();
-            row::encode(row, &mut bytes);
-            heap.insert(&mut txn, &bytes)?;
-        }
-        txn.commit()?;
-        Ok(QueryResult::command(format!("INSERT 0 {}", rows.len())))
-    }
-
     /// `SELECT exprs [FROM table] [WHERE condition]`.
     fn query(&mut self, sql: &str, query: &Query) -> Result<QueryResult> {
         if query.with.is_some() || query.fetch.is_some() {
@@ -251,23 +167,15 @@ impl Session {
             None => Binder::new(sql),
         };
         let (columns, exprs) = project(&binder, table, &select.projection)?;
-        let filter = select
-            .selection
-            .as_ref()
-            .map(|condition| {
-                where_clause(&binder, condition).map_err(|e| binder.placed(e, condition))
-            })
-            .transpose()?;
+        let filter = dml::condition(&binder, select.selection.as_ref())?;
         let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
         let keys = order::sort_keys(&binder, query.order_by.as_ref(), &names)?;
         let (offset, limit) = order::offset_and_limit(&binder, query.limit_clause.as_ref())?;
         // Each kept row with its sort key values, in scan order.
         let mut rows: Vec<(Vec<Value>, Vec<Value>)> = Vec::new();
         let mut take = |input: &[Value]| -> Result<()> {
-            if let Some(f) = &filter {
-                if f.eval(input)? != Value::Bool(true) {
-                    return Ok(());
-                }
+            if !dml::keeps(filter.as_ref(), input)? {
+                return Ok(());
             }
             let output = exprs
                 .iter()
@@ -344,52 +252,8 @@ fn project(
     Ok((columns, exprs))
 }
 
-/// A WHERE condition: boolean (an untyped literal read as one).
-fn where_clause(binder: &Binder<'_>, condition: &SqlExpr) -> Result<Expr> {
-    let typed = binder.bind(condition)?;
-    match typed.ty {
-        None => Ok(Expr::Cast(Box::new(typed.expr), DataType::Bool)),
-        Some(DataType::Bool) => Ok(typed.expr),
-        Some(ty) => Err(Error::new(
-            SqlState::DATATYPE_MISMATCH,
-            format!(
-                "argument of WHERE must be type boolean, not type {}",
-                ty.name()
-            ),
-        )),
-    }
-}
-
-/// `typed` as a value of `column`, by PostgreSQL's assignment rules: an untyped literal read
-/// as the column's type, numbers between numeric types (range-checked when evaluated), and
-/// anything into text; any other type is `42804`.
-fn assign(typed: Typed, column: &ColumnDef) -> Result<Expr> {
-    let to = column.data_type;
-    let allowed = match typed.ty {
-        None => true,
-        Some(from) => from == to || (from.is_numeric() && to.is_numeric()) || to == DataType::Text,
-    };
-    if !allowed {
-        let from = typed.result_type();
-        return Err(Error::new(
-            SqlState::DATATYPE_MISMATCH,
-            format!(
-                "column \"{}\" is of type {} but expression is of type {}",
-                column.name,
-                to.name(),
-                from.name()
-            ),
-        ));
-    }
-    Ok(match (typed.ty, typed.expr) {
-        (None, Expr::Constant(v)) => Expr::Constant(v.cast(to)?),
-        (Some(from), expr) if from == to => expr,
-        (_, expr) => Expr::Cast(Box::new(expr), to),
-    })
-}
-
 /// A table (or column) name: its last part, as PostgreSQL folds it; `public.` allowed.
-fn table_name(name: &ObjectName) -> Result<String> {
+pub(crate) fn table_name(name: &ObjectName) -> Result<String> {
     let parts: Vec<String> = name
         .0
         .iter()
@@ -409,7 +273,7 @@ fn table_name(name: &ObjectName) -> Result<String> {
     }
 }
 
-fn not_supported(what: &str) -> Error {
+pub(crate) fn not_supported(what: &str) -> Error {
     Error::new(
         SqlState::FEATURE_NOT_SUPPORTED,
         format!("{what} is not supported yet"),

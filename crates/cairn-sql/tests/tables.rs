@@ -249,3 +249,82 @@ fn order_by_limit_and_offset_answer_as_postgresql() {
         )
     );
 }
+
+#[test]
+fn update_and_delete_answer_as_postgresql() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = open(dir.path());
+    s.execute("CREATE TABLE d (a int NOT NULL, b text); INSERT INTO d VALUES (1,'one'),(2,'two'),(3,'three')")
+        .expect("setup");
+    let tag = |s: &mut Session, sql: &str| s.execute(sql).expect(sql)[0].tag.clone();
+    assert_eq!(
+        tag(&mut s, "UPDATE d SET b = b || '!' WHERE a >= 2"),
+        "UPDATE 2"
+    );
+    assert_eq!(
+        rows(&mut s, "SELECT * FROM d ORDER BY a"),
+        ["1|one", "2|two!", "3|three!"]
+    );
+    assert_eq!(
+        tag(&mut s, "UPDATE d SET a = a * 10, b = NULL WHERE b = 'one'"),
+        "UPDATE 1"
+    );
+    assert_eq!(
+        rows(&mut s, "SELECT * FROM d ORDER BY a"),
+        ["2|two!", "3|three!", "10|"]
+    );
+    assert_eq!(
+        error(&mut s, "UPDATE d SET a = NULL"),
+        (
+            "23502",
+            "null value in column \"a\" of relation \"d\" violates not-null constraint".into(),
+            None
+        )
+    );
+    assert_eq!(
+        error(&mut s, "UPDATE d SET zz = 1"),
+        (
+            "42703",
+            "column \"zz\" of relation \"d\" does not exist".into(),
+            Some(14)
+        )
+    );
+    assert_eq!(
+        error(&mut s, "UPDATE d SET a = 'x'"),
+        (
+            "22P02",
+            "invalid input syntax for type integer: \"x\"".into(),
+            Some(18)
+        )
+    );
+    assert_eq!(
+        error(&mut s, "UPDATE nosuch SET a = 1"),
+        (
+            "42P01",
+            "relation \"nosuch\" does not exist".into(),
+            Some(8)
+        )
+    );
+    assert_eq!(
+        error(&mut s, "DELETE FROM d WHERE a"),
+        (
+            "42804",
+            "argument of WHERE must be type boolean, not type integer".into(),
+            Some(21)
+        )
+    );
+    // The failed statements changed nothing; then DELETE.
+    assert_eq!(
+        rows(&mut s, "SELECT * FROM d ORDER BY a"),
+        ["2|two!", "3|three!", "10|"]
+    );
+    assert_eq!(tag(&mut s, "DELETE FROM d WHERE a > 2"), "DELETE 2");
+    assert_eq!(rows(&mut s, "SELECT * FROM d"), ["2|two!"]);
+    assert_eq!(tag(&mut s, "DELETE FROM d"), "DELETE 1");
+    drop(s);
+    let mut s = open(dir.path());
+    assert!(
+        rows(&mut s, "SELECT * FROM d").is_empty(),
+        "the deletes survive a reopen"
+    );
+}
