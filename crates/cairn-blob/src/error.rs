@@ -57,7 +57,7 @@ impl Error {
     pub fn is_storage_full(&self) -> bool {
         match self {
             Error::Io { source, .. } => is_storage_full(source),
-            Error::Index(cairn_log::Error::Io { source, .. }) => is_storage_full(source),
+            Error::Index(e) => e.is_storage_full(),
             _ => false,
         }
     }
@@ -73,10 +73,4 @@ impl Error {
 /// Results of cairn-blob.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Whether an I/O error says the disk (or a quota) is full.
-pub fn is_storage_full(error: &std::io::Error) -> bool {
-    matches!(
-        error.kind(),
-        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
-    )
-}
+pub use cairn_fs::is_storage_full;

@@ -204,6 +204,15 @@ impl Fs {
     }
 }
 
+/// Whether an I/O error says the disk (or a quota) is full (`ENOSPC`, `EDQUOT`): nothing was
+/// written, and the operation may succeed once space is freed.
+pub fn is_storage_full(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+    )
+}
+
 /// `path` with `.tmp` appended to its file name: where [`Fs::write_atomically`] writes first.
 pub fn tmp_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();

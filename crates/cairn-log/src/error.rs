@@ -73,8 +73,7 @@ impl Error {
     /// Whether this is the disk running out of space (`ENOSPC`, `EDQUOT`): nothing was
     /// changed, and the operation can succeed once space is freed.
     pub fn is_storage_full(&self) -> bool {
-        matches!(self, Error::Io { source, .. }
-            if matches!(source.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)))
+        matches!(self, Error::Io { source, .. } if cairn_fs::is_storage_full(source))
     }
 
     pub(crate) fn corrupt(file: impl Into<PathBuf>, offset: u64, what: impl Into<String>) -> Error {
