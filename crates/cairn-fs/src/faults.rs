@@ -208,10 +208,7 @@ impl Faults {
     /// Counts one operation and says what happens to it: `Err` if the power is off (or goes
     /// off now), else the fault planned for it, if any.
     fn step(&self, st: &mut State, kind: OpKind) -> io::Result<Option<Fault>> {
-        st.ops += 1;
-        if st.power_off_at == Some(st.ops) {
-            st.power_off = true;
-        }
+        Faults::count(st);
         if st.power_off {
             return Err(power_is_off());
         }
@@ -229,6 +226,14 @@ impl Faults {
                 Ok(None)
             }
             None => Ok(None),
+        }
+    }
+
+    /// Counts one operation, the power going off at it if planned so.
+    fn count(st: &mut State) {
+        st.ops += 1;
+        if st.power_off_at == Some(st.ops) {
+            st.power_off = true;
         }
     }
 
@@ -365,10 +370,7 @@ impl Faults {
         let mut st = self.lock();
         // A store through a mapping cannot fail: it counts as an operation, takes no planned
         // fault, and lands even with the power off (the cut undoes it).
-        st.ops += 1;
-        if st.power_off_at == Some(st.ops) {
-            st.power_off = true;
-        }
+        Faults::count(&mut st);
         if let Err(e) = Faults::record_write(&mut st, file, offset, len) {
             panic!("fault layer: cannot record a mapped write: {e}");
         }
