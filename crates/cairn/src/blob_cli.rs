@@ -378,30 +378,8 @@ fn get(
     }
     match output {
         Some(path) => {
-            let temp = temp_beside(&path);
-            let result = (|| {
-                let mut file = std::io::BufWriter::new(
-                    std::fs::File::create(&temp)
-                        .with_context(|| format!("creating {}", temp.display()))?,
-                );
-                let written = store.get(&name, version, component, &mut file)?;
-                file.into_inner()
-                    .map_err(|e| e.into_error())
-                    .and_then(|f| f.sync_all())
-                    .with_context(|| format!("writing {}", temp.display()))?;
-                anyhow::Ok(written)
-            })();
-            match result {
-                Ok(written) => {
-                    std::fs::rename(&temp, &path)
-                        .with_context(|| format!("writing {}", path.display()))?;
-                    eprintln!("wrote {written} bytes to {}", path.display());
-                }
-                Err(error) => {
-                    let _ = std::fs::remove_file(&temp);
-                    return Err(error);
-                }
-            }
+            let written = write_verified(&store, &name, version, component, &path)?;
+            eprintln!("wrote {written} bytes to {}", path.display());
         }
         None => {
             let stdout = std::io::stdout();
@@ -451,30 +429,9 @@ fn restore_directory(
                 std::fs::create_dir_all(parent)
                     .with_context(|| format!("creating {}", parent.display()))?;
             }
-            let temp = temp_beside(&path);
-            let written = (|| {
-                let mut file = std::io::BufWriter::new(
-                    std::fs::File::create(&temp)
-                        .with_context(|| format!("creating {}", temp.display()))?,
-                );
-                let written = store.get(stored, version, None, &mut file)?;
-                file.into_inner()
-                    .map_err(|e| e.into_error())
-                    .and_then(|f| f.sync_all())
-                    .with_context(|| format!("writing {}", temp.display()))?;
-                anyhow::Ok(written)
-            })();
-            match written {
-                Ok(written) => {
-                    std::fs::rename(&temp, &path)
-                        .with_context(|| format!("writing {}", path.display()))?;
-                    progress.fetch_add(written, Ordering::Relaxed);
-                }
-                Err(error) => {
-                    let _ = std::fs::remove_file(&temp);
-                    return Err(error.context(format!("restoring {stored}")));
-                }
-            }
+            let written = write_verified(store, stored, version, None, &path)
+                .with_context(|| format!("restoring {stored}"))?;
+            progress.fetch_add(written, Ordering::Relaxed);
         }
         anyhow::Ok(())
     })?;
@@ -660,6 +617,40 @@ fn stats(store: StoreArgs, out: &mut String) -> anyhow::Result<()> {
 }
 
 /// A file name beside `path` for writing before the rename into place.
+/// Writes `name` (or one component of it) to `path`: into a temporary file beside it, synced,
+/// then renamed over `path`, so `path` only ever holds a whole, verified file; the temporary
+/// file is removed if anything fails. Returns the bytes written.
+fn write_verified(
+    store: &BlobStore,
+    name: &str,
+    version: Option<u32>,
+    component: Option<Component>,
+    path: &Path,
+) -> anyhow::Result<u64> {
+    let temp = temp_beside(path);
+    let written = (|| {
+        let mut file = std::io::BufWriter::new(
+            std::fs::File::create(&temp).with_context(|| format!("creating {}", temp.display()))?,
+        );
+        let written = store.get(name, version, component, &mut file)?;
+        file.into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|f| f.sync_all())
+            .with_context(|| format!("writing {}", temp.display()))?;
+        anyhow::Ok(written)
+    })();
+    match written {
+        Ok(written) => {
+            std::fs::rename(&temp, path).with_context(|| format!("writing {}", path.display()))?;
+            Ok(written)
+        }
+        Err(error) => {
+            let _ = std::fs::remove_file(&temp);
+            Err(error)
+        }
+    }
+}
+
 fn temp_beside(path: &Path) -> PathBuf {
     let mut name = path
         .file_name()
