@@ -33,6 +33,17 @@ impl Typed {
     pub fn result_type(&self) -> DataType {
         self.ty.unwrap_or(DataType::Text)
     }
+
+    /// The expression as type `ty`: an untyped literal read as a value of `ty` now (so its
+    /// input error comes at bind time, as in PostgreSQL), an expression of type `ty` as it is,
+    /// anything else cast when evaluated.
+    pub fn into_type(self, ty: DataType) -> Result<Expr> {
+        match (self.ty, self.expr) {
+            (None, Expr::Constant(v)) => v.cast(ty).map(Expr::Constant),
+            (Some(t), expr) if t == ty => Ok(expr),
+            (_, expr) => Ok(Expr::Cast(Box::new(expr), ty)),
+        }
+    }
 }
 
 /// Binds the expressions of one statement, whose text is `sql`, over the columns of `scope`
@@ -154,7 +165,9 @@ impl<'a> Binder<'a> {
                 let ty = data_type_of(data_type)?;
                 let operand = self.bind(inner)?;
                 Ok(Typed {
-                    expr: self.coerce(operand, ty, inner)?,
+                    expr: operand
+                        .into_type(ty)
+                        .map_err(|e| self.placed(e, inner.as_ref()))?,
                     ty: Some(ty),
                 })
             }
@@ -178,7 +191,7 @@ impl<'a> Binder<'a> {
                     ty: Some(DataType::Bool),
                 })
             }
-            other => Err(not_supported(&format!("the expression {other}"))),
+            other => Err(Error::not_supported(&format!("the expression {other}"))),
         }
     }
 
@@ -197,7 +210,8 @@ impl<'a> Binder<'a> {
                 a.ty.unwrap_or(DataType::Text),
                 b.ty.unwrap_or(DataType::Text),
             );
-            let wide = wider_numeric(ta, tb)
+            let wide = ta
+                .wider_numeric(tb)
                 .filter(|w| arith != ArithOp::Rem || *w != DataType::Float8)
                 .ok_or_else(|| self.no_operator(ta, arith.symbol(), tb, left))?;
             return Ok(Typed {
@@ -250,7 +264,7 @@ impl<'a> Binder<'a> {
                     ty: Some(DataType::Text),
                 })
             }
-            other => Err(not_supported(&format!("the operator {other}"))),
+            other => Err(Error::not_supported(&format!("the operator {other}"))),
         }
     }
 
@@ -260,14 +274,14 @@ impl<'a> Binder<'a> {
         Ok(match (a.ty, b.ty) {
             (None, Some(ty)) => (
                 Typed {
-                    expr: self.coerce(a, ty, left)?,
+                    expr: a.into_type(ty).map_err(|e| self.placed(e, left))?,
                     ty: Some(ty),
                 },
                 b,
             ),
             (Some(ty), None) => {
                 let b = Typed {
-                    expr: self.coerce(b, ty, right)?,
+                    expr: b.into_type(ty).map_err(|e| self.placed(e, right))?,
                     ty: Some(ty),
                 };
                 (a, b)
@@ -281,7 +295,7 @@ impl<'a> Binder<'a> {
     fn comparable(&self, left: &SqlExpr, right: &SqlExpr, symbol: &str) -> Result<(Expr, Expr)> {
         let (a, b) = self.operands(left, right)?;
         let (ta, tb) = (a.result_type(), b.result_type());
-        if ta != tb && wider_numeric(ta, tb).is_none() {
+        if ta != tb && ta.wider_numeric(tb).is_none() {
             return Err(self.no_operator(ta, symbol, tb, left));
         }
         Ok((a.expr, b.expr))
@@ -301,11 +315,14 @@ impl<'a> Binder<'a> {
         }
     }
 
-    /// An operand of AND, OR or NOT: boolean (an untyped literal read as one).
-    fn boolean(&self, expr: &SqlExpr, word: &str) -> Result<Expr> {
+    /// An operand of AND, OR or NOT, or a WHERE condition (`word` names which): boolean (an
+    /// untyped literal read as one).
+    pub fn boolean(&self, expr: &SqlExpr, word: &str) -> Result<Expr> {
         let operand = self.bind(expr)?;
         match operand.ty {
-            None => self.coerce(operand, DataType::Bool, expr),
+            None => operand
+                .into_type(DataType::Bool)
+                .map_err(|e| self.placed(e, expr)),
             Some(DataType::Bool) => Ok(operand.expr),
             Some(ty) => Err(self.placed(
                 Error::new(
@@ -317,19 +334,6 @@ impl<'a> Binder<'a> {
                 ),
                 expr,
             )),
-        }
-    }
-
-    /// `typed` as type `ty`: an untyped literal read as a value of `ty` now (its input error
-    /// placed at it), anything else cast when evaluated.
-    fn coerce(&self, typed: Typed, ty: DataType, at: &SqlExpr) -> Result<Expr> {
-        match (typed.ty, typed.expr) {
-            (None, Expr::Constant(v)) => v
-                .cast(ty)
-                .map(Expr::Constant)
-                .map_err(|e| self.placed(e, at)),
-            (Some(t), expr) if t == ty => Ok(expr),
-            (_, expr) => Ok(Expr::Cast(Box::new(expr), ty)),
         }
     }
 
@@ -356,33 +360,12 @@ impl<'a> Binder<'a> {
     }
 }
 
-impl DataType {
-    pub(crate) fn is_numeric(self) -> bool {
-        matches!(
-            self,
-            DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Float8
-        )
-    }
-}
-
 /// An identifier as PostgreSQL reads it: folded to lower case unless quoted.
 pub fn ident_name(ident: &Ident) -> String {
     match ident.quote_style {
         Some(_) => ident.value.clone(),
         None => ident.value.to_lowercase(),
     }
-}
-
-/// The wider of two numeric types, `None` unless both are numeric.
-fn wider_numeric(a: DataType, b: DataType) -> Option<DataType> {
-    let rank = |t: DataType| match t {
-        DataType::Int2 => Some(0),
-        DataType::Int4 => Some(1),
-        DataType::Int8 => Some(2),
-        DataType::Float8 => Some(3),
-        _ => None,
-    };
-    Some(if rank(a)? >= rank(b)? { a } else { b })
 }
 
 /// A literal's bound constant: numbers typed by their size, strings and NULL untyped.
@@ -401,7 +384,7 @@ fn literal(value: &SqlValue) -> Result<Typed> {
             expr: Expr::Constant(Value::Null),
             ty: None,
         }),
-        other => Err(not_supported(&format!("the literal {other}"))),
+        other => Err(Error::not_supported(&format!("the literal {other}"))),
     }
 }
 
@@ -419,7 +402,7 @@ fn number(text: &str) -> Result<Typed> {
             ty: Some(DataType::Int8),
         });
     }
-    Err(not_supported(&format!(
+    Err(Error::not_supported(&format!(
         "the numeric literal {text} (type numeric)"
     )))
 }
@@ -450,13 +433,6 @@ pub(crate) fn data_type_of(ty: &SqlType) -> Result<DataType> {
         SqlType::BigInt(_) | SqlType::Int8(_) => DataType::Int8,
         SqlType::Float8 | SqlType::DoublePrecision => DataType::Float8,
         SqlType::Text => DataType::Text,
-        other => return Err(not_supported(&format!("type {other}"))),
+        other => return Err(Error::not_supported(&format!("type {other}"))),
     })
-}
-
-fn not_supported(what: &str) -> Error {
-    Error::new(
-        SqlState::FEATURE_NOT_SUPPORTED,
-        format!("{what} is not supported yet"),
-    )
 }

@@ -7,8 +7,8 @@
 //! problem); a failure anywhere changes nothing.
 
 use sqlparser::ast::{
-    AssignmentTarget, Delete, Expr as SqlExpr, FromTable, Insert, SetExpr, TableFactor,
-    TableObject, TableWithJoins, Update,
+    AssignmentTarget, Delete, Expr as SqlExpr, FromTable, Insert, SetExpr, TableObject,
+    TableWithJoins, Update,
 };
 
 use crate::bind::{Binder, Typed};
@@ -17,21 +17,21 @@ use crate::database::Database;
 use crate::error::{Error, Result, SqlState};
 use crate::expr::Expr;
 use crate::row;
-use crate::session::{not_supported, table_name, QueryResult};
+use crate::session::{named_table, table_name, QueryResult};
 use crate::value::{DataType, Value};
 
 /// `INSERT INTO table [(columns)] VALUES (…), …`: each value given its column's type as an
 /// assignment does; columns not named are NULL.
 pub(crate) fn insert(db: &Database, sql: &str, insert: &Insert) -> Result<QueryResult> {
     let TableObject::TableName(name) = &insert.table else {
-        return Err(not_supported("INSERT into a table function"));
+        return Err(Error::not_supported("INSERT into a table function"));
     };
     let name = table_name(name)?;
     let Some(SetExpr::Values(values)) = insert.source.as_deref().map(|q| q.body.as_ref()) else {
-        return Err(not_supported("INSERT without VALUES"));
+        return Err(Error::not_supported("INSERT without VALUES"));
     };
     if insert.on.is_some() || insert.returning.is_some() {
-        return Err(not_supported("ON CONFLICT and RETURNING"));
+        return Err(Error::not_supported("ON CONFLICT and RETURNING"));
     }
     let _writer = db.writer();
     let catalog = db.catalog();
@@ -98,7 +98,7 @@ pub(crate) fn insert(db: &Database, sql: &str, insert: &Insert) -> Result<QueryR
 /// `UPDATE table SET column = expr, … [WHERE condition]`.
 pub(crate) fn update(db: &Database, sql: &str, update: &Update) -> Result<QueryResult> {
     if update.from.is_some() || update.returning.is_some() {
-        return Err(not_supported("UPDATE … FROM and RETURNING"));
+        return Err(Error::not_supported("UPDATE … FROM and RETURNING"));
     }
     let _writer = db.writer();
     let catalog = db.catalog();
@@ -106,7 +106,7 @@ pub(crate) fn update(db: &Database, sql: &str, update: &Update) -> Result<QueryR
     let mut sets: Vec<(usize, Expr)> = Vec::new();
     for assignment in &update.assignments {
         let AssignmentTarget::ColumnName(name) = &assignment.target else {
-            return Err(not_supported("assigning a tuple of columns"));
+            return Err(Error::not_supported("assigning a tuple of columns"));
         };
         let column = table_name(name)?;
         let i = table.column(&column).ok_or_else(|| {
@@ -157,10 +157,10 @@ pub(crate) fn update(db: &Database, sql: &str, update: &Update) -> Result<QueryR
 pub(crate) fn delete(db: &Database, sql: &str, delete: &Delete) -> Result<QueryResult> {
     let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) = &delete.from;
     let [from] = from.as_slice() else {
-        return Err(not_supported("DELETE from several tables"));
+        return Err(Error::not_supported("DELETE from several tables"));
     };
     if delete.using.is_some() || delete.returning.is_some() || !delete.tables.is_empty() {
-        return Err(not_supported("DELETE … USING and RETURNING"));
+        return Err(Error::not_supported("DELETE … USING and RETURNING"));
     }
     let _writer = db.writer();
     let catalog = db.catalog();
@@ -188,44 +188,13 @@ fn target<'c>(
     sql: &'c str,
     from: &TableWithJoins,
 ) -> Result<(&'c TableDef, Binder<'c>)> {
-    let TableFactor::Table {
-        name, alias: None, ..
-    } = &from.relation
-    else {
-        return Err(not_supported("this target"));
-    };
-    if !from.joins.is_empty() {
-        return Err(not_supported("joins in UPDATE or DELETE"));
-    }
-    let table = catalog
-        .table(&table_name(name)?)
-        .map_err(|e| Binder::new(sql).placed(e, name))?;
+    let table = named_table(catalog, sql, from)?;
     Ok((table, Binder::over(sql, table)))
 }
 
 /// A WHERE condition, boolean (an untyped literal read as one).
 pub(crate) fn condition(binder: &Binder<'_>, condition: Option<&SqlExpr>) -> Result<Option<Expr>> {
-    let Some(condition) = condition else {
-        return Ok(None);
-    };
-    let typed = binder.bind(condition)?;
-    let expr = match typed.ty {
-        None => Expr::Cast(Box::new(typed.expr), DataType::Bool),
-        Some(DataType::Bool) => typed.expr,
-        Some(ty) => {
-            return Err(binder.placed(
-                Error::new(
-                    SqlState::DATATYPE_MISMATCH,
-                    format!(
-                        "argument of WHERE must be type boolean, not type {}",
-                        ty.name()
-                    ),
-                ),
-                condition,
-            ))
-        }
-    };
-    Ok(Some(expr))
+    condition.map(|c| binder.boolean(c, "WHERE")).transpose()
 }
 
 /// Whether `filter` keeps `row` (only a true condition does).
@@ -273,9 +242,5 @@ fn assign(typed: Typed, column: &ColumnDef) -> Result<Expr> {
             ),
         ));
     }
-    Ok(match (typed.ty, typed.expr) {
-        (None, Expr::Constant(v)) => Expr::Constant(v.cast(to)?),
-        (Some(from), expr) if from == to => expr,
-        (_, expr) => Expr::Cast(Box::new(expr), to),
-    })
+    typed.into_type(to)
 }

@@ -83,6 +83,14 @@ impl Error {
         self
     }
 
+    /// `0A000 <what> is not supported yet`: SQL cairn does not run yet.
+    pub(crate) fn not_supported(what: &str) -> Error {
+        Error::new(
+            SqlState::FEATURE_NOT_SUPPORTED,
+            format!("{what} is not supported yet"),
+        )
+    }
+
     /// `<type> out of range`, as an arithmetic overflow of a fixed-width integer says it.
     pub(crate) fn out_of_range(type_word: &str) -> Error {
         Error::new(

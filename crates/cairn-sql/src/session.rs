@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use sqlparser::ast::{
     ColumnOption, CreateTable, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr, Statement,
-    TableFactor,
+    TableFactor, TableWithJoins,
 };
 
 use crate::bind::{data_type_of, ident_name, Binder};
@@ -80,14 +80,16 @@ impl Session {
             Statement::Insert(insert) => dml::insert(&self.db, sql, insert),
             Statement::Update(update) => dml::update(&self.db, sql, update),
             Statement::Delete(delete) => dml::delete(&self.db, sql, delete),
-            _ => Err(not_supported("this statement")),
+            _ => Err(Error::not_supported("this statement")),
         }
     }
 
     /// `CREATE TABLE [IF NOT EXISTS] name (column type [NULL | NOT NULL], …)`.
     fn create_table(&mut self, create: &CreateTable) -> Result<QueryResult> {
         if !create.constraints.is_empty() || create.query.is_some() {
-            return Err(not_supported("table constraints and CREATE TABLE … AS"));
+            return Err(Error::not_supported(
+                "table constraints and CREATE TABLE … AS",
+            ));
         }
         let name = table_name(&create.name)?;
         let mut columns: Vec<ColumnDef> = Vec::new();
@@ -104,7 +106,7 @@ impl Session {
                 match option.option {
                     ColumnOption::NotNull => not_null = true,
                     ColumnOption::Null => not_null = false,
-                    _ => return Err(not_supported(&format!("the column option {option}"))),
+                    _ => return Err(Error::not_supported(&format!("the column option {option}"))),
                 }
             }
             columns.push(ColumnDef {
@@ -139,28 +141,19 @@ impl Session {
     /// `SELECT exprs [FROM table] [WHERE condition]`.
     fn query(&mut self, sql: &str, query: &Query) -> Result<QueryResult> {
         if query.with.is_some() || query.fetch.is_some() {
-            return Err(not_supported("WITH and FETCH"));
+            return Err(Error::not_supported("WITH and FETCH"));
         }
         let SetExpr::Select(select) = query.body.as_ref() else {
-            return Err(not_supported("set operations and VALUES"));
+            return Err(Error::not_supported("set operations and VALUES"));
         };
         if select.distinct.is_some() || select.having.is_some() {
-            return Err(not_supported("DISTINCT and HAVING"));
+            return Err(Error::not_supported("DISTINCT and HAVING"));
         }
         let catalog = self.db.catalog();
         let table = match select.from.as_slice() {
             [] => None,
-            [from] if from.joins.is_empty() => match &from.relation {
-                TableFactor::Table {
-                    name, alias: None, ..
-                } => Some(
-                    catalog
-                        .table(&table_name(name)?)
-                        .map_err(|e| Binder::new(sql).placed(e, name))?,
-                ),
-                _ => return Err(not_supported("this FROM item")),
-            },
-            _ => return Err(not_supported("joins")),
+            [from] => Some(named_table(&catalog, sql, from)?),
+            _ => return Err(Error::not_supported("joins")),
         };
         let binder = match table {
             Some(t) => Binder::over(sql, t),
@@ -236,20 +229,38 @@ fn project(
                 }
                 continue;
             }
-            _ => return Err(not_supported("this select-list item")),
+            _ => return Err(Error::not_supported("this select-list item")),
         };
         let typed = binder.bind(expr)?;
         columns.push(Column {
             name,
             data_type: typed.result_type(),
         });
-        exprs.push(match typed.ty {
-            // An untyped literal in the result is text.
-            None => Expr::Cast(Box::new(typed.expr), DataType::Text),
-            Some(_) => typed.expr,
-        });
+        // An untyped literal in the result is text.
+        let ty = typed.result_type();
+        exprs.push(typed.into_type(ty)?);
     }
     Ok((columns, exprs))
+}
+
+/// The one table `from` names (no joins, no alias yet), placed errors included.
+pub(crate) fn named_table<'c>(
+    catalog: &'c Catalog,
+    sql: &str,
+    from: &TableWithJoins,
+) -> Result<&'c TableDef> {
+    let TableFactor::Table {
+        name, alias: None, ..
+    } = &from.relation
+    else {
+        return Err(Error::not_supported("this FROM item"));
+    };
+    if !from.joins.is_empty() {
+        return Err(Error::not_supported("joins"));
+    }
+    catalog
+        .table(&table_name(name)?)
+        .map_err(|e| Binder::new(sql).placed(e, name))
 }
 
 /// A table (or column) name: its last part, as PostgreSQL folds it; `public.` allowed.
@@ -259,7 +270,7 @@ pub(crate) fn table_name(name: &ObjectName) -> Result<String> {
         .iter()
         .map(|p| match p {
             ObjectNamePart::Identifier(ident) => Ok(ident_name(ident)),
-            _ => Err(not_supported("this name")),
+            _ => Err(Error::not_supported("this name")),
         })
         .collect::<Result<_>>()?;
     match parts.as_slice() {
@@ -269,13 +280,6 @@ pub(crate) fn table_name(name: &ObjectName) -> Result<String> {
             SqlState("3F000"),
             format!("schema \"{schema}\" does not exist"),
         )),
-        _ => Err(not_supported("names of more than two parts")),
+        _ => Err(Error::not_supported("names of more than two parts")),
     }
-}
-
-pub(crate) fn not_supported(what: &str) -> Error {
-    Error::new(
-        SqlState::FEATURE_NOT_SUPPORTED,
-        format!("{what} is not supported yet"),
-    )
 }

@@ -87,6 +87,20 @@ impl DataType {
             _ => None,
         }
     }
+
+    pub fn is_numeric(self) -> bool {
+        self.numeric_rank().is_some()
+    }
+
+    /// The wider of two numeric types (where mixed operands meet), `None` unless both are
+    /// numeric.
+    pub fn wider_numeric(self, other: DataType) -> Option<DataType> {
+        Some(if self.numeric_rank()? >= other.numeric_rank()? {
+            self
+        } else {
+            other
+        })
+    }
 }
 
 /// One SQL value.
@@ -163,7 +177,7 @@ impl Value {
         let (Some(a), Some(b)) = (self.data_type(), other.data_type()) else {
             return Ok(Value::Null);
         };
-        let (Some(ra), Some(rb)) = (a.numeric_rank(), b.numeric_rank()) else {
+        let Some(wide) = a.wider_numeric(b) else {
             return Err(Error::new(
                 SqlState::UNDEFINED_FUNCTION,
                 format!(
@@ -174,7 +188,6 @@ impl Value {
                 ),
             ));
         };
-        let wide = if ra >= rb { a } else { b };
         match (self.cast(wide)?, other.cast(wide)?) {
             (Value::Int2(x), Value::Int2(y)) => int_arith(
                 i64::from(x),
@@ -210,17 +223,14 @@ impl Value {
         Ok(Some(match (self, other) {
             (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
             (Value::Text(x), Value::Text(y)) => x.cmp(y),
-            _ => match (a.numeric_rank(), b.numeric_rank()) {
-                (Some(ra), Some(rb)) => {
-                    let wide = if ra >= rb { a } else { b };
-                    match (self.cast(wide)?, other.cast(wide)?) {
-                        (Value::Float8(x), Value::Float8(y)) => match (x.is_nan(), y.is_nan()) {
-                            (false, false) => x.partial_cmp(&y).expect("neither is NaN"),
-                            (nan_x, nan_y) => nan_x.cmp(&nan_y),
-                        },
-                        (x, y) => x.as_i64().cmp(&y.as_i64()),
-                    }
-                }
+            _ => match a.wider_numeric(b) {
+                Some(wide) => match (self.cast(wide)?, other.cast(wide)?) {
+                    (Value::Float8(x), Value::Float8(y)) => match (x.is_nan(), y.is_nan()) {
+                        (false, false) => x.partial_cmp(&y).expect("neither is NaN"),
+                        (nan_x, nan_y) => nan_x.cmp(&nan_y),
+                    },
+                    (x, y) => x.as_i64().cmp(&y.as_i64()),
+                },
                 _ => {
                     return Err(Error::new(
                         SqlState::UNDEFINED_FUNCTION,

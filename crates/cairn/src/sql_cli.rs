@@ -11,7 +11,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use cairn_sql::{DataType, Database, QueryResult, Session};
+use cairn_sql::{Database, QueryResult, Session};
 
 #[derive(clap::Args)]
 pub struct SqlArgs {
@@ -119,10 +119,7 @@ fn write_result(result: &QueryResult, out: &mut String) {
         let mut line = String::new();
         for (i, (text, &w)) in row.iter().zip(&widths).enumerate() {
             let pad = " ".repeat(w - text.chars().count());
-            let numeric = matches!(
-                result.columns[i].data_type,
-                DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Float8
-            );
+            let numeric = result.columns[i].data_type.is_numeric();
             if i > 0 {
                 line.push('|');
             }
@@ -169,7 +166,7 @@ fn error_report(sql: &str, e: &cairn_sql::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cairn_sql::{Column, Value};
+    use cairn_sql::{Column, DataType, Value};
 
     /// What psql 15 printed for the same results (`psql -c …`).
     #[test]
