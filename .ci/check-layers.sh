@@ -7,7 +7,7 @@ cargo metadata --format-version 1 --no-deps 2>/dev/null | python3 -c '
 import json, sys
 layer = {"cairn-fs": -1, "cairn-log": 0, "cairn-page": 0, "cairn-sqlite": 0,
          "cairn-kv": 1, "cairn-sql": 1, "cairn-blob": 1,
-         "cairn-server": 2, "cairn": 3}
+         "cairn-server": 2, "cairn": 3, "cairn-slt": 2}
 meta = json.load(sys.stdin)
 broken = 0
 for pkg in meta["packages"]:

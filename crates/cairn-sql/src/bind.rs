@@ -10,16 +10,23 @@
 //! bigint). Output columns are named as PostgreSQL names them: the alias, the type of an
 //! outermost cast (`int4`), else `?column?`.
 
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
 use sqlparser::ast::{
-    BinaryOperator, CastKind, DataType as SqlType, Expr as SqlExpr, Ident, Spanned, UnaryOperator,
-    Value as SqlValue,
+    BinaryOperator, CastKind, DataType as SqlType, ExactNumberInfo, Expr as SqlExpr, Ident,
+    SelectItem, SetExpr, Spanned, UnaryOperator, Value as SqlValue,
 };
 
-use crate::catalog::TableDef;
+use crate::aggregate::AggCall;
+use crate::catalog::Catalog;
 use crate::error::{Error, Result, SqlState};
 use crate::expr::{CmpOp, Expr};
+use crate::numeric::Numeric;
 use crate::parser::offset_of;
+use crate::scope::Scope;
 use crate::value::{ArithOp, DataType, Value};
+use crate::walk;
 
 /// A bound expression with its type; `None` while it is an untyped literal.
 #[derive(Debug, Clone)]
@@ -46,53 +53,192 @@ impl Typed {
     }
 }
 
-/// Binds the expressions of one statement, whose text is `sql`, over the columns of `scope`
-/// (the table of its FROM, if any).
+/// What every binder of one statement shares: its text, the catalog, and the numbering of
+/// its subqueries.
+pub struct Context<'a> {
+    pub sql: &'a str,
+    pub catalog: &'a Catalog,
+    next_subquery: Cell<usize>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(sql: &'a str, catalog: &'a Catalog) -> Context<'a> {
+        Context {
+            sql,
+            catalog,
+            next_subquery: Cell::new(0),
+        }
+    }
+
+    /// A new subquery id, unique in the statement.
+    pub fn subquery_id(&self) -> usize {
+        let id = self.next_subquery.get();
+        self.next_subquery.set(id + 1);
+        id
+    }
+}
+
+/// The GROUP BY expressions and aggregates of a grouped query level, as its post-aggregation
+/// expressions are bound: those read the [`crate::plan::Plan::Aggregate`] row, the groups'
+/// values and then the aggregates'.
+#[derive(Debug, Default)]
+pub struct Grouping {
+    pub groups: Vec<Typed>,
+    pub aggs: Vec<AggCall>,
+}
+
+/// Binds expressions over a [`Scope`] (the FROM clause of one query level), within the
+/// binders of the query levels around it (for correlated subqueries).
 pub struct Binder<'a> {
-    sql: &'a str,
-    scope: Option<&'a TableDef>,
+    pub ctx: &'a Context<'a>,
+    scope: &'a Scope,
+    parent: Option<&'a Binder<'a>>,
+    /// Set when an expression names a column of a query level around this one.
+    correlated: Rc<Cell<bool>>,
+    /// `Some` while binding the select list, `HAVING` or `ORDER BY` of a grouped query.
+    grouping: Option<&'a RefCell<Grouping>>,
+    /// The clause being bound, for "aggregate functions are not allowed in …".
+    clause: &'static str,
 }
 
 impl<'a> Binder<'a> {
-    pub fn new(sql: &'a str) -> Binder<'a> {
-        Binder { sql, scope: None }
-    }
-
-    /// A binder whose column references name the columns of `table`.
-    pub fn over(sql: &'a str, table: &'a TableDef) -> Binder<'a> {
+    /// A binder over `scope`, inside the binder of the query around it, if any.
+    pub fn new(
+        ctx: &'a Context<'a>,
+        scope: &'a Scope,
+        parent: Option<&'a Binder<'a>>,
+    ) -> Binder<'a> {
         Binder {
-            sql,
-            scope: Some(table),
+            ctx,
+            scope,
+            parent,
+            correlated: Rc::new(Cell::new(false)),
+            grouping: None,
+            clause: "WHERE",
         }
     }
 
-    /// The column `name` (of `qualifier`, if given) of the scope.
-    fn column(&self, qualifier: Option<&str>, name: &str) -> Result<Typed> {
-        let found = self.scope.and_then(|table| {
-            if qualifier.is_some_and(|q| q != table.name) {
-                return None;
-            }
-            table.column(name).map(|i| (i, table.columns[i].data_type))
-        });
-        match found {
-            Some((i, ty)) => Ok(Typed {
-                expr: Expr::Column(i),
-                ty: Some(ty),
-            }),
-            None => Err(Error::new(
-                SqlState::UNDEFINED_COLUMN,
-                match qualifier {
-                    Some(q) => format!("column {q}.{name} does not exist"),
-                    None => format!("column \"{name}\" does not exist"),
-                },
-            )),
+    /// This binder, for the expressions after aggregation of a grouped query.
+    pub fn grouped(&self, grouping: &'a RefCell<Grouping>) -> Binder<'a> {
+        Binder {
+            grouping: Some(grouping),
+            correlated: Rc::clone(&self.correlated),
+            ..*self
         }
+    }
+
+    /// This binder, for the expressions of `clause` (which may not hold aggregates).
+    pub fn in_clause(&self, clause: &'static str) -> Binder<'a> {
+        Binder {
+            grouping: None,
+            clause,
+            correlated: Rc::clone(&self.correlated),
+            ..*self
+        }
+    }
+
+    /// Whether an expression bound so far names a column of a query level around this one.
+    pub fn is_correlated(&self) -> bool {
+        self.correlated.get()
+    }
+
+    pub fn scope(&self) -> &'a Scope {
+        self.scope
+    }
+
+    pub fn sql(&self) -> &'a str {
+        self.ctx.sql
+    }
+
+    /// The column `name` (of `qualifier`, if given): of this level's scope, else of a level
+    /// around it.
+    fn column(&self, qualifier: Option<&str>, name: &str) -> Result<Typed> {
+        if let Some(i) = self.scope.find(qualifier, name)? {
+            return Ok(Typed {
+                expr: Expr::Column(i),
+                ty: Some(self.scope.columns[i].data_type),
+            });
+        }
+        if let Some(parent) = self.parent {
+            if let Some((depth, index, ty)) = parent.outer_column(qualifier, name)? {
+                self.correlated.set(true);
+                return Ok(Typed {
+                    expr: Expr::Outer { depth, index },
+                    ty: Some(ty),
+                });
+            }
+        }
+        Err(match qualifier {
+            Some(q) if !self.knows_qualifier(q) => Error::new(
+                SqlState::UNDEFINED_TABLE,
+                format!("missing FROM-clause entry for table \"{q}\""),
+            ),
+            Some(q) => Error::new(
+                SqlState::UNDEFINED_COLUMN,
+                format!("column {q}.{name} does not exist"),
+            ),
+            None => Error::new(
+                SqlState::UNDEFINED_COLUMN,
+                format!("column \"{name}\" does not exist"),
+            ),
+        })
+    }
+
+    fn knows_qualifier(&self, qualifier: &str) -> bool {
+        self.scope.has_qualifier(qualifier)
+            || self.parent.is_some_and(|p| p.knows_qualifier(qualifier))
+    }
+
+    /// Column `name` as a subquery inside this level sees it: (depth, position, type) of the
+    /// row it will read, this level's (depth 1) or one around it. In a grouped level, only a
+    /// grouped column can be seen, at its place in the aggregate row.
+    fn outer_column(
+        &self,
+        qualifier: Option<&str>,
+        name: &str,
+    ) -> Result<Option<(usize, usize, DataType)>> {
+        if let Some(i) = self.scope.find(qualifier, name)? {
+            let ty = self.scope.columns[i].data_type;
+            let Some(grouping) = self.grouping else {
+                return Ok(Some((1, i, ty)));
+            };
+            let position = grouping
+                .borrow()
+                .groups
+                .iter()
+                .position(|g| g.expr == Expr::Column(i));
+            return match position {
+                Some(k) => Ok(Some((1, k, ty))),
+                None => Err(self.ungrouped(i)),
+            };
+        }
+        let Some(parent) = self.parent else {
+            return Ok(None);
+        };
+        let found = parent.outer_column(qualifier, name)?;
+        if found.is_some() {
+            self.correlated.set(true);
+        }
+        Ok(found.map(|(depth, i, ty)| (depth + 1, i, ty)))
+    }
+
+    /// `42803` for scope column `i` used outside an aggregate in a grouped query.
+    fn ungrouped(&self, i: usize) -> Error {
+        let column = &self.scope.columns[i];
+        Error::new(
+            SqlState::GROUPING_ERROR,
+            format!(
+                "column \"{}{}\" must appear in the GROUP BY clause or be used in an aggregate function",
+                column.qualifier.as_deref().map(|q| format!("{q}.")).unwrap_or_default(),
+                column.name
+            ),
+        )
     }
 
     /// The 1-based character position where `node` starts.
     fn position_of(&self, node: &impl Spanned) -> Option<usize> {
         let start = node.span().start;
-        offset_of(self.sql, start.line as usize, start.column as usize)
+        offset_of(self.ctx.sql, start.line as usize, start.column as usize)
     }
 
     /// `error`, placed at `node` unless it is placed already.
@@ -115,6 +261,27 @@ impl<'a> Binder<'a> {
             SqlExpr::CompoundIdentifier(parts) => {
                 parts.last().map_or_else(|| "?column?".into(), ident_name)
             }
+            SqlExpr::Function(f) => f
+                .name
+                .0
+                .last()
+                .and_then(|p| p.as_ident())
+                .map_or_else(|| "?column?".into(), ident_name),
+            SqlExpr::Case { .. } => "case".into(),
+            SqlExpr::Exists { negated: false, .. } => "exists".into(),
+            SqlExpr::Subquery(query) => match query.body.as_ref() {
+                SetExpr::Select(select) => match select.projection.as_slice() {
+                    [SelectItem::UnnamedExpr(e)] => Binder::column_name(e),
+                    [SelectItem::ExprWithAlias { alias, .. }] => ident_name(alias),
+                    _ => "?column?".into(),
+                },
+                _ => "?column?".into(),
+            },
+            SqlExpr::Ceil { .. } => "ceil".into(),
+            SqlExpr::Floor { .. } => "floor".into(),
+            SqlExpr::Substring { .. } => "substring".into(),
+            SqlExpr::Position { .. } => "position".into(),
+            SqlExpr::Trim { .. } => "btrim".into(),
             _ => "?column?".into(),
         }
     }
@@ -124,12 +291,21 @@ impl<'a> Binder<'a> {
     }
 
     fn bind_inner(&self, expr: &SqlExpr) -> Result<Typed> {
+        if let Some(grouping) = self.grouping {
+            if let Some(typed) = self.as_group(expr, grouping)? {
+                return Ok(typed);
+            }
+        }
         match expr {
             SqlExpr::Value(v) => literal(&v.value),
             SqlExpr::Identifier(ident) => self.column(None, &ident_name(ident)),
-            SqlExpr::CompoundIdentifier(parts) if parts.len() == 2 => {
-                self.column(Some(&ident_name(&parts[0])), &ident_name(&parts[1]))
-            }
+            SqlExpr::CompoundIdentifier(parts) => match parts.as_slice() {
+                [table, column] => self.column(Some(&ident_name(table)), &ident_name(column)),
+                [schema, table, column] if ident_name(schema) == "public" => {
+                    self.column(Some(&ident_name(table)), &ident_name(column))
+                }
+                _ => Err(Error::not_supported("column names of more than two parts")),
+            },
             SqlExpr::Nested(inner) => self.bind(inner),
             SqlExpr::UnaryOp {
                 op: UnaryOperator::Minus,
@@ -151,10 +327,7 @@ impl<'a> Binder<'a> {
             SqlExpr::UnaryOp {
                 op: UnaryOperator::Not,
                 expr: inner,
-            } => Ok(Typed {
-                expr: Expr::Not(Box::new(self.boolean(inner, "NOT")?)),
-                ty: Some(DataType::Bool),
-            }),
+            } => Ok(bool_typed(Expr::Not(Box::new(self.boolean(inner, "NOT")?)))),
             SqlExpr::BinaryOp { left, op, right } => self.binary(left, op, right),
             SqlExpr::Cast {
                 kind: CastKind::Cast | CastKind::DoubleColon,
@@ -171,28 +344,81 @@ impl<'a> Binder<'a> {
                     ty: Some(ty),
                 })
             }
-            SqlExpr::IsNull(inner) => Ok(Typed {
-                expr: Expr::IsNull(Box::new(self.bind(inner)?.expr)),
-                ty: Some(DataType::Bool),
-            }),
-            SqlExpr::IsNotNull(inner) => Ok(Typed {
-                expr: Expr::Not(Box::new(Expr::IsNull(Box::new(self.bind(inner)?.expr)))),
-                ty: Some(DataType::Bool),
-            }),
+            SqlExpr::IsNull(inner) | SqlExpr::IsUnknown(inner) => {
+                Ok(bool_typed(Expr::IsNull(Box::new(self.bind(inner)?.expr))))
+            }
+            SqlExpr::IsNotNull(inner) | SqlExpr::IsNotUnknown(inner) => Ok(bool_typed(Expr::Not(
+                Box::new(Expr::IsNull(Box::new(self.bind(inner)?.expr))),
+            ))),
+            SqlExpr::IsTrue(inner)
+            | SqlExpr::IsNotTrue(inner)
+            | SqlExpr::IsFalse(inner)
+            | SqlExpr::IsNotFalse(inner) => {
+                let operand = self.boolean(inner, "IS TRUE")?;
+                let want = matches!(expr, SqlExpr::IsTrue(_) | SqlExpr::IsNotTrue(_));
+                let distinct = Expr::IsDistinctFrom(
+                    Box::new(operand),
+                    Box::new(Expr::Constant(Value::Bool(want))),
+                );
+                Ok(bool_typed(
+                    if matches!(expr, SqlExpr::IsTrue(_) | SqlExpr::IsFalse(_)) {
+                        Expr::Not(Box::new(distinct))
+                    } else {
+                        distinct
+                    },
+                ))
+            }
             SqlExpr::IsDistinctFrom(a, b) | SqlExpr::IsNotDistinctFrom(a, b) => {
                 let (a, b) = self.comparable(a, b, "=")?;
                 let distinct = Expr::IsDistinctFrom(Box::new(a), Box::new(b));
-                Ok(Typed {
-                    expr: if matches!(expr, SqlExpr::IsDistinctFrom(..)) {
-                        distinct
-                    } else {
-                        Expr::Not(Box::new(distinct))
-                    },
-                    ty: Some(DataType::Bool),
-                })
+                Ok(bool_typed(if matches!(expr, SqlExpr::IsDistinctFrom(..)) {
+                    distinct
+                } else {
+                    Expr::Not(Box::new(distinct))
+                }))
             }
-            other => Err(Error::not_supported(&format!("the expression {other}"))),
+            _ => self.bind_compound(expr),
         }
+    }
+
+    /// In a grouped query: `expr` as a column of the aggregate row if it is one of the GROUP
+    /// BY expressions; `42803` if it is a column of this level that is not grouped; `None`
+    /// to bind it part by part.
+    fn as_group(&self, expr: &SqlExpr, grouping: &RefCell<Grouping>) -> Result<Option<Typed>> {
+        if matches!(expr, SqlExpr::Value(_))
+            || walk::has_aggregate(expr)
+            || walk::has_subquery(expr)
+        {
+            return Ok(None);
+        }
+        let input = self.in_clause("GROUP BY");
+        if let Ok(typed) = input.bind(expr) {
+            let grouping = grouping.borrow();
+            if let Some(k) = grouping.groups.iter().position(|g| g.expr == typed.expr) {
+                return Ok(Some(Typed {
+                    expr: Expr::Column(k),
+                    ty: typed.ty,
+                }));
+            }
+            if let Expr::Column(i) = typed.expr {
+                return Err(self.ungrouped(i));
+            }
+        }
+        Ok(None)
+    }
+
+    /// This level's binder for the arguments of an aggregate: over the input rows.
+    pub(crate) fn aggregate_input(&self) -> Binder<'a> {
+        self.in_clause("aggregate function calls")
+    }
+
+    /// The grouping this binder binds post-aggregation expressions for.
+    pub(crate) fn grouping(&self) -> Option<&'a RefCell<Grouping>> {
+        self.grouping
+    }
+
+    pub(crate) fn clause(&self) -> &'static str {
+        self.clause
     }
 
     fn binary(&self, left: &SqlExpr, op: &BinaryOperator, right: &SqlExpr) -> Result<Typed> {
@@ -212,7 +438,7 @@ impl<'a> Binder<'a> {
             );
             let wide = ta
                 .wider_numeric(tb)
-                .filter(|w| arith != ArithOp::Rem || *w != DataType::Float8)
+                .filter(|w| arith != ArithOp::Rem || !w.is_float())
                 .ok_or_else(|| self.no_operator(ta, arith.symbol(), tb, left))?;
             return Ok(Typed {
                 expr: Expr::Arith(arith, Box::new(a.expr), Box::new(b.expr)),
@@ -269,7 +495,7 @@ impl<'a> Binder<'a> {
     }
 
     /// Both operands of a binary operator, an untyped literal given the other's type.
-    fn operands(&self, left: &SqlExpr, right: &SqlExpr) -> Result<(Typed, Typed)> {
+    pub(crate) fn operands(&self, left: &SqlExpr, right: &SqlExpr) -> Result<(Typed, Typed)> {
         let (a, b) = (self.bind(left)?, self.bind(right)?);
         Ok(match (a.ty, b.ty) {
             (None, Some(ty)) => (
@@ -292,7 +518,12 @@ impl<'a> Binder<'a> {
 
     /// The operands of a comparison, of types that compare (numbers with numbers, or the
     /// same type).
-    fn comparable(&self, left: &SqlExpr, right: &SqlExpr, symbol: &str) -> Result<(Expr, Expr)> {
+    pub(crate) fn comparable(
+        &self,
+        left: &SqlExpr,
+        right: &SqlExpr,
+        symbol: &str,
+    ) -> Result<(Expr, Expr)> {
         let (a, b) = self.operands(left, right)?;
         let (ta, tb) = (a.result_type(), b.result_type());
         if ta != tb && ta.wider_numeric(tb).is_none() {
@@ -338,7 +569,13 @@ impl<'a> Binder<'a> {
     }
 
     /// `operator does not exist: a <op> b`, placed at the operator.
-    fn no_operator(&self, a: DataType, symbol: &str, b: DataType, left: &SqlExpr) -> Error {
+    pub(crate) fn no_operator(
+        &self,
+        a: DataType,
+        symbol: &str,
+        b: DataType,
+        left: &SqlExpr,
+    ) -> Error {
         let error = Error::new(
             SqlState::UNDEFINED_FUNCTION,
             format!(
@@ -348,9 +585,9 @@ impl<'a> Binder<'a> {
             ),
         );
         let end = left.span().end;
-        let from = offset_of(self.sql, end.line as usize, end.column as usize);
+        let from = offset_of(self.ctx.sql, end.line as usize, end.column as usize);
         let at = from.and_then(|from| {
-            let rest: String = self.sql.chars().skip(from - 1).collect();
+            let rest: String = self.ctx.sql.chars().skip(from - 1).collect();
             rest.find(symbol).map(|i| from + rest[..i].chars().count())
         });
         match at {
@@ -388,7 +625,8 @@ fn literal(value: &SqlValue) -> Result<Typed> {
     }
 }
 
-/// An integer literal: integer if it fits, else bigint.
+/// A numeric literal: integer if it fits, else bigint, else (or with a point or an exponent)
+/// numeric.
 fn number(text: &str) -> Result<Typed> {
     if let Ok(n) = text.parse::<i32>() {
         return Ok(Typed {
@@ -402,9 +640,13 @@ fn number(text: &str) -> Result<Typed> {
             ty: Some(DataType::Int8),
         });
     }
-    Err(Error::not_supported(&format!(
-        "the numeric literal {text} (type numeric)"
-    )))
+    match Numeric::parse(text) {
+        Some(n) => Ok(Typed {
+            expr: Expr::Constant(Value::Numeric(n)),
+            ty: Some(DataType::Numeric),
+        }),
+        None => Err(Error::invalid_input("numeric", text)),
+    }
 }
 
 /// The text of `-expr` when `expr` is a numeric literal (or a negated one, in parentheses):
@@ -419,7 +661,10 @@ fn fold_negative(expr: &SqlExpr) -> Option<String> {
         SqlExpr::UnaryOp {
             op: UnaryOperator::Minus,
             expr: inner,
-        } => fold_negative(inner).map(|t| t.trim_start_matches('-').to_string()),
+        } => fold_negative(inner).map(|t| match t.strip_prefix('-') {
+            Some(positive) => positive.to_string(),
+            None => format!("-{t}"),
+        }),
         _ => None,
     }
 }
@@ -432,7 +677,61 @@ pub(crate) fn data_type_of(ty: &SqlType) -> Result<DataType> {
         SqlType::Int(_) | SqlType::Integer(_) | SqlType::Int4(_) => DataType::Int4,
         SqlType::BigInt(_) | SqlType::Int8(_) => DataType::Int8,
         SqlType::Float8 | SqlType::DoublePrecision => DataType::Float8,
+        SqlType::Real | SqlType::Float4 => DataType::Float4,
+        SqlType::Float(info) => match info {
+            ExactNumberInfo::Precision(p) | ExactNumberInfo::PrecisionAndScale(p, _)
+                if *p == 0 || *p > 53 =>
+            {
+                return Err(Error::new(
+                    SqlState::INVALID_PARAMETER_VALUE,
+                    if *p == 0 {
+                        "precision for type float must be at least 1 bit"
+                    } else {
+                        "precision for type float must be less than 54 bits"
+                    },
+                ))
+            }
+            ExactNumberInfo::Precision(p) | ExactNumberInfo::PrecisionAndScale(p, _)
+                if *p <= 24 =>
+            {
+                DataType::Float4
+            }
+            _ => DataType::Float8,
+        },
+        SqlType::Numeric(_) | SqlType::Decimal(_) | SqlType::Dec(_) => DataType::Numeric,
         SqlType::Text => DataType::Text,
         other => return Err(Error::not_supported(&format!("type {other}"))),
     })
+}
+
+/// A boolean expression, typed.
+pub(crate) fn bool_typed(expr: Expr) -> Typed {
+    Typed {
+        expr,
+        ty: Some(DataType::Bool),
+    }
+}
+
+/// The type PostgreSQL's `select_common_type` gives the results of `context` (`CASE`,
+/// `COALESCE`, `UNION`, …) of types `types`: text if all are untyped literals, the widest
+/// number if all typed ones are numbers, else their one type; `42804` otherwise.
+pub fn common_type(types: &[Option<DataType>], context: &str) -> Result<DataType> {
+    let mut common: Option<DataType> = None;
+    for ty in types.iter().flatten() {
+        common = Some(match common {
+            None => *ty,
+            Some(c) if c == *ty => c,
+            Some(c) => c.wider_numeric(*ty).ok_or_else(|| {
+                Error::new(
+                    SqlState::DATATYPE_MISMATCH,
+                    format!(
+                        "{context} types {} and {} cannot be matched",
+                        c.name(),
+                        ty.name()
+                    ),
+                )
+            })?,
+        });
+    }
+    Ok(common.unwrap_or(DataType::Text))
 }

@@ -1,17 +1,24 @@
-//! The catalog: the tables of a database and their columns, kept in cairn-page system heaps so
-//! that they survive a restart and a crash like the data they describe.
+//! The catalog: the tables, columns, indexes and views of a database, kept in cairn-page
+//! system heaps so that they survive a restart and a crash like the data they describe.
 //!
 //! ```text
-//! root slot 0: the tables heap  — one row per table: name text, heap bigint
-//! root slot 1: the columns heap — one row per column: table text, position smallint,
-//!                                 name text, type text (int4, text…), not null boolean
+//! root slot 0: tables  — name text, heap bigint
+//! root slot 1: columns — table text, position smallint, name text, type text (int4,
+//!                        varchar(8)…), not null boolean, default text (SQL) or NULL
+//! root slot 2: indexes — name text, table text, B+tree root bigint, unique boolean,
+//!                        primary boolean, key text ("0,2 desc": column positions)
+//! root slot 3: views   — name text, definition text (the CREATE VIEW statement)
 //! ```
 //!
-//! Rows are in the row format of [`crate::row`]. The catalog is read whole at open and kept
-//! in memory; a DDL statement writes its rows in its transaction and changes the in-memory
-//! copy only once that transaction has committed. A table's heap is created before its rows
-//! are written and is not reclaimed if the transaction then fails (cairn-page's heaps are not
-//! transactional to create): a page leaked, never a table half-made.
+//! Rows are in the row format of [`crate::row`]. A columns row of five fields (written
+//! before defaults existed) reads as having no default; the indexes and views heaps are
+//! created when a store that predates them is opened. The catalog is read whole at open and
+//! kept in memory; a DDL statement writes its rows in its transaction and changes the
+//! in-memory copy only once that transaction has committed. Tables, indexes and views share
+//! one namespace, as PostgreSQL's relations do. A heap or B+tree is created before its
+//! catalog rows are written and is not reclaimed if the transaction then fails, nor when its
+//! table or index is dropped (cairn-page does not free pages yet): pages leaked, never an
+//! object half-made.
 
 use std::collections::BTreeMap;
 
@@ -23,13 +30,46 @@ use crate::value::{DataType, Value};
 
 const TABLES_SLOT: usize = 0;
 const COLUMNS_SLOT: usize = 1;
+const INDEXES_SLOT: usize = 2;
+const VIEWS_SLOT: usize = 3;
 
 /// A column of a table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ColumnDef {
     pub name: String,
     pub data_type: DataType,
+    /// `varchar(n)`: the most characters a value may have.
+    pub max_chars: Option<u32>,
     pub not_null: bool,
+    /// The SQL text of its DEFAULT expression.
+    pub default: Option<String>,
+}
+
+impl ColumnDef {
+    /// The column's type as SQL writes it: `integer`, `character varying(8)`…
+    pub fn type_name(&self) -> String {
+        match self.max_chars {
+            Some(n) => format!("character varying({n})"),
+            None => self.data_type.name().to_string(),
+        }
+    }
+
+    fn stored_type(&self) -> String {
+        match self.max_chars {
+            Some(n) => format!("varchar({n})"),
+            None => self.data_type.internal_name().to_string(),
+        }
+    }
+
+    fn parse_stored_type(text: &str) -> Option<(DataType, Option<u32>)> {
+        if let Some(n) = text
+            .strip_prefix("varchar(")
+            .and_then(|r| r.strip_suffix(')'))
+        {
+            return Some((DataType::Text, Some(n.parse().ok()?)));
+        }
+        Some((DataType::from_internal_name(text)?, None))
+    }
 }
 
 /// A table.
@@ -48,26 +88,49 @@ impl TableDef {
     }
 }
 
-/// Every table of a database.
+/// An index of a table: a B+tree from key (the values of its columns) to row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexDef {
+    pub name: String,
+    pub table: String,
+    pub root: PageId,
+    pub unique: bool,
+    /// The table's primary key (unique, its columns NOT NULL).
+    pub primary: bool,
+    /// The key's columns: (position in the table, descending).
+    pub columns: Vec<(usize, bool)>,
+}
+
+/// A view: a stored query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewDef {
+    pub name: String,
+    /// Its `CREATE VIEW` statement.
+    pub definition: String,
+}
+
+/// Every table, index and view of a database.
 #[derive(Debug, Default)]
 pub struct Catalog {
     tables: BTreeMap<String, TableDef>,
+    indexes: BTreeMap<String, IndexDef>,
+    views: BTreeMap<String, ViewDef>,
 }
 
 impl Catalog {
-    /// Reads the catalog of `store`, creating its system heaps in a new store.
+    /// Reads the catalog of `store`, creating its system heaps where they are missing.
     pub fn load(store: &PageStore) -> Result<Catalog> {
-        if store.root(TABLES_SLOT)? == 0 {
-            let (tables, columns) = (store.create_heap()?, store.create_heap()?);
-            let mut txn = store.begin()?;
-            txn.set_root(TABLES_SLOT, tables)?;
-            txn.set_root(COLUMNS_SLOT, columns)?;
-            txn.commit()?;
+        for slot in [TABLES_SLOT, COLUMNS_SLOT, INDEXES_SLOT, VIEWS_SLOT] {
+            if store.root(slot)? == 0 {
+                let heap = store.create_heap()?;
+                let mut txn = store.begin()?;
+                txn.set_root(slot, heap)?;
+                txn.commit()?;
+            }
         }
         let mut catalog = Catalog::default();
-        for tuple in store.heap(store.root(TABLES_SLOT)?)?.scan() {
-            let (_, bytes) = tuple?;
-            match row::decode(&bytes)?.as_slice() {
+        for row in rows(store, TABLES_SLOT)? {
+            match row.as_slice() {
                 [Value::Text(name), Value::Int8(heap)] => {
                     let heap = PageId::try_from(*heap).map_err(|_| damaged("a table's heap"))?;
                     catalog.tables.insert(
@@ -83,25 +146,9 @@ impl Catalog {
             }
         }
         let mut columns: Vec<(String, i16, ColumnDef)> = Vec::new();
-        for tuple in store.heap(store.root(COLUMNS_SLOT)?)?.scan() {
-            let (_, bytes) = tuple?;
-            match row::decode(&bytes)?.as_slice() {
-                [Value::Text(table), Value::Int2(position), Value::Text(name), Value::Text(ty), Value::Bool(not_null)] =>
-                {
-                    let data_type = DataType::from_internal_name(ty)
-                        .ok_or_else(|| damaged("a column's type"))?;
-                    columns.push((
-                        table.clone(),
-                        *position,
-                        ColumnDef {
-                            name: name.clone(),
-                            data_type,
-                            not_null: *not_null,
-                        },
-                    ));
-                }
-                _ => return Err(damaged("a row of the columns heap")),
-            }
+        for row in rows(store, COLUMNS_SLOT)? {
+            let (table, position, column) = column_of_row(&row)?;
+            columns.push((table, position, column));
         }
         columns.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
         for (table, _, column) in columns {
@@ -112,56 +159,285 @@ impl Catalog {
                 .columns
                 .push(column);
         }
+        for row in rows(store, INDEXES_SLOT)? {
+            let index = index_of_row(&row)?;
+            let table = catalog
+                .tables
+                .get(&index.table)
+                .ok_or_else(|| damaged("an index of no table"))?;
+            if index.columns.iter().any(|(c, _)| *c >= table.columns.len()) {
+                return Err(damaged("an index of a column its table lacks"));
+            }
+            catalog.indexes.insert(index.name.clone(), index);
+        }
+        for row in rows(store, VIEWS_SLOT)? {
+            match row.as_slice() {
+                [Value::Text(name), Value::Text(definition)] => {
+                    catalog.views.insert(
+                        name.clone(),
+                        ViewDef {
+                            name: name.clone(),
+                            definition: definition.clone(),
+                        },
+                    );
+                }
+                _ => return Err(damaged("a row of the views heap")),
+            }
+        }
         Ok(catalog)
     }
 
     /// The table `name`, or `42P01 relation "name" does not exist`.
     pub fn table(&self, name: &str) -> Result<&TableDef> {
-        self.tables.get(name).ok_or_else(|| {
-            Error::new(
-                SqlState::UNDEFINED_TABLE,
-                format!("relation \"{name}\" does not exist"),
-            )
-        })
+        self.tables.get(name).ok_or_else(|| undefined(name))
     }
 
+    pub fn view(&self, name: &str) -> Option<&ViewDef> {
+        self.views.get(name)
+    }
+
+    pub fn index(&self, name: &str) -> Option<&IndexDef> {
+        self.indexes.get(name)
+    }
+
+    /// The indexes of table `table`.
+    pub fn indexes_of<'c>(&'c self, table: &'c str) -> impl Iterator<Item = &'c IndexDef> + 'c {
+        self.indexes.values().filter(move |i| i.table == table)
+    }
+
+    pub fn tables(&self) -> impl Iterator<Item = &TableDef> {
+        self.tables.values()
+    }
+
+    /// Whether a table, index or view is named `name`.
     pub fn exists(&self, name: &str) -> bool {
         self.tables.contains_key(name)
+            || self.indexes.contains_key(name)
+            || self.views.contains_key(name)
     }
 
-    /// Writes `table`'s catalog rows in `txn`; [`Catalog::add`] it once `txn` commits.
+    /// Writes `table`'s catalog rows in `txn`; [`Catalog::add_table`] it once `txn` commits.
     pub fn write_table(store: &PageStore, txn: &mut Txn<'_>, table: &TableDef) -> Result<()> {
-        let mut bytes = Vec::new();
-        row::encode(
+        insert(
+            store,
+            txn,
+            TABLES_SLOT,
             &[
                 Value::Text(table.name.clone()),
                 Value::Int8(i64::from(table.heap)),
             ],
-            &mut bytes,
-        );
-        store.heap(store.root(TABLES_SLOT)?)?.insert(txn, &bytes)?;
-        let columns = store.heap(store.root(COLUMNS_SLOT)?)?;
+        )?;
         for (position, column) in table.columns.iter().enumerate() {
-            bytes.clear();
-            row::encode(
+            insert(
+                store,
+                txn,
+                COLUMNS_SLOT,
                 &[
                     Value::Text(table.name.clone()),
                     Value::Int2(position as i16),
                     Value::Text(column.name.clone()),
-                    Value::Text(column.data_type.internal_name().into()),
+                    Value::Text(column.stored_type()),
                     Value::Bool(column.not_null),
+                    column.default.clone().map_or(Value::Null, Value::Text),
                 ],
-                &mut bytes,
-            );
-            columns.insert(txn, &bytes)?;
+            )?;
         }
         Ok(())
     }
 
+    /// Writes `index`'s catalog row in `txn`.
+    pub fn write_index(store: &PageStore, txn: &mut Txn<'_>, index: &IndexDef) -> Result<()> {
+        let key = index
+            .columns
+            .iter()
+            .map(|(c, desc)| format!("{c}{}", if *desc { " desc" } else { "" }))
+            .collect::<Vec<_>>()
+            .join(",");
+        insert(
+            store,
+            txn,
+            INDEXES_SLOT,
+            &[
+                Value::Text(index.name.clone()),
+                Value::Text(index.table.clone()),
+                Value::Int8(i64::from(index.root)),
+                Value::Bool(index.unique),
+                Value::Bool(index.primary),
+                Value::Text(key),
+            ],
+        )
+    }
+
+    /// Writes `view`'s catalog row in `txn`.
+    pub fn write_view(store: &PageStore, txn: &mut Txn<'_>, view: &ViewDef) -> Result<()> {
+        insert(
+            store,
+            txn,
+            VIEWS_SLOT,
+            &[
+                Value::Text(view.name.clone()),
+                Value::Text(view.definition.clone()),
+            ],
+        )
+    }
+
+    /// Deletes, in `txn`, the catalog rows of table `name`: its own, its columns' and its
+    /// indexes'.
+    pub fn erase_table(store: &PageStore, txn: &mut Txn<'_>, name: &str) -> Result<()> {
+        let named =
+            |row: &[Value], field: usize| matches!(&row[field], Value::Text(n) if n == name);
+        erase(store, txn, TABLES_SLOT, |row| named(row, 0))?;
+        erase(store, txn, COLUMNS_SLOT, |row| named(row, 0))?;
+        erase(store, txn, INDEXES_SLOT, |row| named(row, 1))
+    }
+
+    /// Deletes, in `txn`, the catalog row of index `name`.
+    pub fn erase_index(store: &PageStore, txn: &mut Txn<'_>, name: &str) -> Result<()> {
+        erase(
+            store,
+            txn,
+            INDEXES_SLOT,
+            |row| matches!(&row[0], Value::Text(n) if n == name),
+        )
+    }
+
+    /// Deletes, in `txn`, the catalog row of view `name`.
+    pub fn erase_view(store: &PageStore, txn: &mut Txn<'_>, name: &str) -> Result<()> {
+        erase(
+            store,
+            txn,
+            VIEWS_SLOT,
+            |row| matches!(&row[0], Value::Text(n) if n == name),
+        )
+    }
+
     /// Adds a table whose rows are committed.
-    pub fn add(&mut self, table: TableDef) {
+    pub fn add_table(&mut self, table: TableDef) {
         self.tables.insert(table.name.clone(), table);
     }
+
+    pub fn add_index(&mut self, index: IndexDef) {
+        self.indexes.insert(index.name.clone(), index);
+    }
+
+    pub fn add_view(&mut self, view: ViewDef) {
+        self.views.insert(view.name.clone(), view);
+    }
+
+    /// Forgets a table (and its indexes) whose catalog rows' deletion is committed.
+    pub fn remove_table(&mut self, name: &str) {
+        self.tables.remove(name);
+        self.indexes.retain(|_, i| i.table != name);
+    }
+
+    pub fn remove_index(&mut self, name: &str) {
+        self.indexes.remove(name);
+    }
+
+    pub fn remove_view(&mut self, name: &str) {
+        self.views.remove(name);
+    }
+}
+
+/// `42P01 relation "name" does not exist`.
+pub fn undefined(name: &str) -> Error {
+    Error::new(
+        SqlState::UNDEFINED_TABLE,
+        format!("relation \"{name}\" does not exist"),
+    )
+}
+
+/// The decoded rows of the catalog heap at root `slot`.
+fn rows(store: &PageStore, slot: usize) -> Result<Vec<Vec<Value>>> {
+    store
+        .heap(store.root(slot)?)?
+        .scan()
+        .map(|tuple| row::decode(&tuple?.1))
+        .collect()
+}
+
+fn insert(store: &PageStore, txn: &mut Txn<'_>, slot: usize, values: &[Value]) -> Result<()> {
+    let mut bytes = Vec::new();
+    row::encode(values, &mut bytes);
+    store.heap(store.root(slot)?)?.insert(txn, &bytes)?;
+    Ok(())
+}
+
+/// Deletes the rows of the catalog heap at `slot` that `doomed` picks.
+fn erase(
+    store: &PageStore,
+    txn: &mut Txn<'_>,
+    slot: usize,
+    doomed: impl Fn(&[Value]) -> bool,
+) -> Result<()> {
+    let heap = store.heap(store.root(slot)?)?;
+    let mut tids = Vec::new();
+    for tuple in heap.scan() {
+        let (tid, bytes) = tuple?;
+        if doomed(&row::decode(&bytes)?) {
+            tids.push(tid);
+        }
+    }
+    for tid in tids {
+        heap.delete(txn, tid)?;
+    }
+    Ok(())
+}
+
+fn column_of_row(row: &[Value]) -> Result<(String, i16, ColumnDef)> {
+    let (table, position, name, ty, not_null, default) = match row {
+        [Value::Text(t), Value::Int2(p), Value::Text(n), Value::Text(ty), Value::Bool(nn)] => {
+            (t, p, n, ty, nn, None)
+        }
+        [Value::Text(t), Value::Int2(p), Value::Text(n), Value::Text(ty), Value::Bool(nn), d] => {
+            let default = match d {
+                Value::Null => None,
+                Value::Text(d) => Some(d.clone()),
+                _ => return Err(damaged("a column's default")),
+            };
+            (t, p, n, ty, nn, default)
+        }
+        _ => return Err(damaged("a row of the columns heap")),
+    };
+    let (data_type, max_chars) =
+        ColumnDef::parse_stored_type(ty).ok_or_else(|| damaged("a column's type"))?;
+    Ok((
+        table.clone(),
+        *position,
+        ColumnDef {
+            name: name.clone(),
+            data_type,
+            max_chars,
+            not_null: *not_null,
+            default,
+        },
+    ))
+}
+
+fn index_of_row(row: &[Value]) -> Result<IndexDef> {
+    let [Value::Text(name), Value::Text(table), Value::Int8(root), Value::Bool(unique), Value::Bool(primary), Value::Text(key)] =
+        row
+    else {
+        return Err(damaged("a row of the indexes heap"));
+    };
+    let columns = key
+        .split(',')
+        .map(|part| {
+            let (position, desc) = match part.strip_suffix(" desc") {
+                Some(p) => (p, true),
+                None => (part, false),
+            };
+            Ok((position.parse().map_err(|_| damaged("an index key"))?, desc))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(IndexDef {
+        name: name.clone(),
+        table: table.clone(),
+        root: PageId::try_from(*root).map_err(|_| damaged("an index's root"))?,
+        unique: *unique,
+        primary: *primary,
+        columns,
+    })
 }
 
 fn damaged(what: &str) -> Error {

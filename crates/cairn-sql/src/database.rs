@@ -28,7 +28,14 @@ impl std::fmt::Debug for Database {
 impl Database {
     /// Opens (creating if needed) the database in `dir`, recovering it after a crash.
     pub fn open(dir: impl AsRef<Path>) -> Result<Arc<Database>> {
-        let store = PageStore::open(dir, StoreOptions::default())?;
+        Database::open_with(dir, StoreOptions::default())
+    }
+
+    /// Opens the database in `dir` with the store's `options` (`sync_commit: false` is
+    /// PostgreSQL's `synchronous_commit = off`: a crash may lose the last commits, never
+    /// consistency).
+    pub fn open_with(dir: impl AsRef<Path>, options: StoreOptions) -> Result<Arc<Database>> {
+        let store = PageStore::open(dir, options)?;
         let catalog = Catalog::load(&store)?;
         Ok(Arc::new(Database {
             store,

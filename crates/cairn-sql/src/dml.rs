@@ -7,92 +7,153 @@
 //! problem); a failure anywhere changes nothing.
 
 use sqlparser::ast::{
-    AssignmentTarget, Delete, Expr as SqlExpr, FromTable, Insert, SetExpr, TableObject,
-    TableWithJoins, Update,
+    AssignmentTarget, Delete, Expr as SqlExpr, FromTable, Insert, ObjectName, SetExpr, TableFactor,
+    TableObject, TableWithJoins, Update,
 };
 
-use crate::bind::{Binder, Typed};
-use crate::catalog::{ColumnDef, TableDef};
+use crate::bind::{ident_name, Binder, Context, Typed};
+use crate::catalog::{Catalog, ColumnDef, TableDef};
 use crate::database::Database;
+use crate::ddl;
 use crate::error::{Error, Result, SqlState};
+use crate::exec::{self, Env, SubqueryCache};
 use crate::expr::Expr;
+use crate::plan::Plan;
+use crate::planner;
 use crate::row;
+use crate::scope::Scope;
 use crate::session::{named_table, table_name, QueryResult};
 use crate::value::{DataType, Value};
+use crate::walk;
 
-/// `INSERT INTO table [(columns)] VALUES (…), …`: each value given its column's type as an
-/// assignment does; columns not named are NULL.
+/// `INSERT INTO table [(columns)] VALUES (…), …` or `… SELECT …`: each value given its
+/// column's type as an assignment does; columns not named are NULL. The rows to insert are
+/// all computed before the first is written.
 pub(crate) fn insert(db: &Database, sql: &str, insert: &Insert) -> Result<QueryResult> {
-    let TableObject::TableName(name) = &insert.table else {
+    let TableObject::TableName(object) = &insert.table else {
         return Err(Error::not_supported("INSERT into a table function"));
     };
-    let name = table_name(name)?;
-    let Some(SetExpr::Values(values)) = insert.source.as_deref().map(|q| q.body.as_ref()) else {
-        return Err(Error::not_supported("INSERT without VALUES"));
+    let name = table_name(object)?;
+    let Some(source) = insert.source.as_deref() else {
+        return Err(Error::not_supported("INSERT … DEFAULT VALUES"));
     };
     if insert.on.is_some() || insert.returning.is_some() {
         return Err(Error::not_supported("ON CONFLICT and RETURNING"));
     }
     let _writer = db.writer();
     let catalog = db.catalog();
-    let binder = Binder::new(sql);
-    let TableObject::TableName(object) = &insert.table else {
-        unreachable!("checked above");
-    };
+    let ctx = Context::new(sql, &catalog);
+    let empty = Scope::default();
+    let binder = Binder::new(&ctx, &empty, None).in_clause("VALUES");
     let table = catalog.table(&name).map_err(|e| binder.placed(e, object))?;
-    let targets: Vec<usize> = if insert.columns.is_empty() {
-        (0..table.columns.len()).collect()
-    } else {
-        insert
-            .columns
-            .iter()
-            .map(|c| {
-                let column = table_name(c)?;
-                table.column(&column).ok_or_else(|| {
-                    binder.placed(
-                        Error::new(
-                            SqlState::UNDEFINED_COLUMN,
-                            format!("column \"{column}\" of relation \"{name}\" does not exist"),
-                        ),
-                        c,
-                    )
-                })
-            })
-            .collect::<Result<_>>()?
+    let targets = target_columns(&binder, table, &insert.columns)?;
+    let too_many = |node: &dyn Fn(&Binder<'_>, Error) -> Error| {
+        node(
+            &binder,
+            Error::new(
+                SqlState::SYNTAX_ERROR,
+                "INSERT has more expressions than target columns",
+            ),
+        )
     };
-    let mut rows = Vec::with_capacity(values.rows.len());
-    for exprs in &values.rows {
-        if exprs.len() > targets.len() {
-            return Err(binder.placed(
-                Error::new(
-                    SqlState::SYNTAX_ERROR,
-                    "INSERT has more expressions than target columns",
-                ),
-                &exprs[targets.len()],
-            ));
+    let defaults = table
+        .columns
+        .iter()
+        .map(|c| match &c.default {
+            Some(text) => default_expr(&ctx, c, text),
+            None => Ok(Expr::Constant(Value::Null)),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let plan = match source.body.as_ref() {
+        SetExpr::Values(values) if source.order_by.is_none() && source.limit_clause.is_none() => {
+            let mut rows = Vec::with_capacity(values.rows.len());
+            for exprs in &values.rows {
+                if exprs.len() > targets.len() {
+                    return Err(too_many(&|b, e| b.placed(e, &exprs[targets.len()])));
+                }
+                let mut row = defaults.clone();
+                for (expr, &target) in exprs.iter().zip(&targets) {
+                    if is_default(expr) {
+                        continue;
+                    }
+                    let typed = binder.bind(expr)?;
+                    row[target] = assign(typed, &table.columns[target])
+                        .map_err(|e| binder.placed(e, expr))?;
+                }
+                rows.push(row);
+            }
+            Plan::Values { rows }
         }
-        let mut row = vec![Value::Null; table.columns.len()];
-        for (expr, &target) in exprs.iter().zip(&targets) {
-            let column = &table.columns[target];
-            let typed = binder.bind(expr)?;
-            row[target] = assign(typed, column)
-                .map_err(|e| binder.placed(e, expr))?
-                .eval(&[])?;
+        _ => {
+            let planned = planner::plan_query(&ctx, source, None)?;
+            if planned.columns.len() > targets.len() {
+                return Err(too_many(&|_, e| e));
+            }
+            let mut exprs = defaults.clone();
+            for (i, (column, &target)) in planned.columns.iter().zip(&targets).enumerate() {
+                let typed = Typed {
+                    expr: Expr::Column(i),
+                    ty: Some(column.data_type),
+                };
+                exprs[target] = assign(typed, &table.columns[target])?;
+            }
+            Plan::Project {
+                input: Box::new(planned.plan),
+                exprs,
+            }
         }
-        check_not_null(table, &row)?;
-        rows.push(row);
+    };
+    let cache = SubqueryCache::default();
+    let env = Env::new(db, &cache);
+    let mut rows = exec::run(&plan, &env)?.collect::<Result<Vec<_>>>()?;
+    for row in &mut rows {
+        fit_row(table, row)?;
     }
-    let store = &db.store;
-    let heap = store.heap(table.heap)?;
-    let mut txn = store.begin()?;
-    let mut bytes = Vec::new();
+    let mut writer = ddl::writer(db, &catalog, table);
+    let mut txn = db.store.begin()?;
     for row in &rows {
-        bytes.clear();
-        row::encode(row, &mut bytes);
-        heap.insert(&mut txn, &bytes)?;
+        writer.insert(&mut txn, row)?;
     }
     txn.commit()?;
     Ok(QueryResult::command(format!("INSERT 0 {}", rows.len())))
+}
+
+/// The positions of the columns an INSERT names (all, in order, if it names none).
+fn target_columns(
+    binder: &Binder<'_>,
+    table: &TableDef,
+    columns: &[ObjectName],
+) -> Result<Vec<usize>> {
+    if columns.is_empty() {
+        return Ok((0..table.columns.len()).collect());
+    }
+    let mut targets = Vec::new();
+    for c in columns {
+        let column = table_name(c)?;
+        let i = table.column(&column).ok_or_else(|| {
+            binder.placed(
+                Error::new(
+                    SqlState::UNDEFINED_COLUMN,
+                    format!(
+                        "column \"{column}\" of relation \"{}\" does not exist",
+                        table.name
+                    ),
+                ),
+                c,
+            )
+        })?;
+        if targets.contains(&i) {
+            return Err(binder.placed(
+                Error::new(
+                    SqlState::DUPLICATE_COLUMN,
+                    format!("column \"{column}\" specified more than once"),
+                ),
+                c,
+            ));
+        }
+        targets.push(i);
+    }
+    Ok(targets)
 }
 
 /// `UPDATE table SET column = expr, … [WHERE condition]`.
@@ -102,7 +163,9 @@ pub(crate) fn update(db: &Database, sql: &str, update: &Update) -> Result<QueryR
     }
     let _writer = db.writer();
     let catalog = db.catalog();
-    let (table, binder) = target(&catalog, sql, &update.table)?;
+    let ctx = Context::new(sql, &catalog);
+    let (table, scope) = target(&catalog, &ctx, &update.table)?;
+    let binder = Binder::new(&ctx, &scope, None).in_clause("UPDATE");
     let mut sets: Vec<(usize, Expr)> = Vec::new();
     for assignment in &update.assignments {
         let AssignmentTarget::ColumnName(name) = &assignment.target else {
@@ -121,33 +184,42 @@ pub(crate) fn update(db: &Database, sql: &str, update: &Update) -> Result<QueryR
                 name,
             )
         })?;
+        if sets.iter().any(|(j, _)| *j == i) {
+            return Err(binder.placed(
+                Error::new(
+                    SqlState::DUPLICATE_COLUMN,
+                    format!("multiple assignments to same column \"{column}\""),
+                ),
+                name,
+            ));
+        }
         let typed = binder.bind(&assignment.value)?;
         let expr =
             assign(typed, &table.columns[i]).map_err(|e| binder.placed(e, &assignment.value))?;
         sets.push((i, expr));
     }
     let filter = condition(&binder, update.selection.as_ref())?;
+    let cache = SubqueryCache::default();
+    let env = Env::new(db, &cache);
     let heap = db.store.heap(table.heap)?;
-    let mut changes = Vec::new();
+    let mut changes: Vec<(cairn_page::TupleId, Vec<Value>, Vec<Value>)> = Vec::new();
     for tuple in heap.scan() {
         let (tid, bytes) = tuple?;
         let old = row::decode(&bytes)?;
-        if !keeps(filter.as_ref(), &old)? {
+        if !keeps(filter.as_ref(), &old, &env)? {
             continue;
         }
         let mut new = old.clone();
         for (i, expr) in &sets {
-            new[*i] = expr.eval(&old)?;
+            new[*i] = expr.eval(&old, &env)?;
         }
-        check_not_null(table, &new)?;
-        changes.push((tid, new));
+        fit_row(table, &mut new)?;
+        changes.push((tid, old, new));
     }
+    let mut writer = ddl::writer(db, &catalog, table);
     let mut txn = db.store.begin()?;
-    let mut bytes = Vec::new();
-    for (tid, new) in &changes {
-        bytes.clear();
-        row::encode(new, &mut bytes);
-        heap.update(&mut txn, *tid, &bytes)?;
+    for (tid, old, new) in &changes {
+        writer.update(&mut txn, *tid, old, new)?;
     }
     txn.commit()?;
     Ok(QueryResult::command(format!("UPDATE {}", changes.len())))
@@ -164,45 +236,110 @@ pub(crate) fn delete(db: &Database, sql: &str, delete: &Delete) -> Result<QueryR
     }
     let _writer = db.writer();
     let catalog = db.catalog();
-    let (table, binder) = target(&catalog, sql, from)?;
+    let ctx = Context::new(sql, &catalog);
+    let (table, scope) = target(&catalog, &ctx, from)?;
+    let binder = Binder::new(&ctx, &scope, None);
     let filter = condition(&binder, delete.selection.as_ref())?;
+    let cache = SubqueryCache::default();
+    let env = Env::new(db, &cache);
     let heap = db.store.heap(table.heap)?;
     let mut doomed = Vec::new();
     for tuple in heap.scan() {
         let (tid, bytes) = tuple?;
-        if keeps(filter.as_ref(), &row::decode(&bytes)?)? {
-            doomed.push(tid);
+        let row = row::decode(&bytes)?;
+        if keeps(filter.as_ref(), &row, &env)? {
+            doomed.push((tid, row));
         }
     }
+    let mut writer = ddl::writer(db, &catalog, table);
     let mut txn = db.store.begin()?;
-    for tid in &doomed {
-        heap.delete(&mut txn, *tid)?;
+    for (tid, row) in &doomed {
+        writer.delete(&mut txn, *tid, row)?;
     }
     txn.commit()?;
     Ok(QueryResult::command(format!("DELETE {}", doomed.len())))
 }
 
-/// The table an UPDATE or DELETE names, and a binder over its columns.
+/// The table an UPDATE or DELETE names, and the scope of its rows (under its alias).
 fn target<'c>(
-    catalog: &'c crate::catalog::Catalog,
-    sql: &'c str,
+    catalog: &'c Catalog,
+    ctx: &Context<'_>,
     from: &TableWithJoins,
-) -> Result<(&'c TableDef, Binder<'c>)> {
-    let table = named_table(catalog, sql, from)?;
-    Ok((table, Binder::over(sql, table)))
+) -> Result<(&'c TableDef, Scope)> {
+    if !from.joins.is_empty() {
+        return Err(Error::not_supported("joins in UPDATE or DELETE"));
+    }
+    let TableFactor::Table { name, alias, .. } = &from.relation else {
+        return Err(Error::not_supported("this UPDATE or DELETE target"));
+    };
+    let table = named_table(catalog, ctx.sql, name)?;
+    let qualifier = match alias {
+        Some(alias) => ident_name(&alias.name),
+        None => table.name.clone(),
+    };
+    let scope = Scope::of_table(
+        &qualifier,
+        table.columns.iter().map(|c| (c.name.clone(), c.data_type)),
+    );
+    Ok((table, scope))
 }
 
 /// A WHERE condition, boolean (an untyped literal read as one).
 pub(crate) fn condition(binder: &Binder<'_>, condition: Option<&SqlExpr>) -> Result<Option<Expr>> {
-    condition.map(|c| binder.boolean(c, "WHERE")).transpose()
+    condition
+        .map(|c| binder.in_clause("WHERE").boolean(c, "WHERE"))
+        .transpose()
 }
 
 /// Whether `filter` keeps `row` (only a true condition does).
-pub(crate) fn keeps(filter: Option<&Expr>, row: &[Value]) -> Result<bool> {
+pub(crate) fn keeps(filter: Option<&Expr>, row: &[Value], env: &Env<'_>) -> Result<bool> {
     match filter {
-        Some(f) => Ok(f.eval(row)? == Value::Bool(true)),
+        Some(f) => Ok(f.eval(row, env)? == Value::Bool(true)),
         None => Ok(true),
     }
+}
+
+/// Whether a VALUES item is the keyword `DEFAULT`.
+fn is_default(expr: &SqlExpr) -> bool {
+    matches!(expr, SqlExpr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default"))
+}
+
+/// The bound DEFAULT expression `text` of `column`.
+pub(crate) fn default_expr(ctx: &Context<'_>, column: &ColumnDef, text: &str) -> Result<Expr> {
+    let expr = crate::parser::parse_expr(text)?;
+    if walk::has_subquery(&expr) {
+        return Err(Error::new(
+            SqlState::FEATURE_NOT_SUPPORTED,
+            "cannot use subquery in DEFAULT expression",
+        ));
+    }
+    let scope = Scope::default();
+    let binder = Binder::new(ctx, &scope, None).in_clause("DEFAULT expressions");
+    let typed = binder.bind(&expr).map_err(|e| Error {
+        position: None,
+        ..e
+    })?;
+    assign(typed, column)
+}
+
+/// `row` made to fit `table`: `varchar(n)` values checked (`22001`; trailing spaces past
+/// the limit are cut, as PostgreSQL does), NOT NULL columns checked (`23502`).
+fn fit_row(table: &TableDef, row: &mut [Value]) -> Result<()> {
+    for (value, column) in row.iter_mut().zip(&table.columns) {
+        if let (Some(max), Value::Text(s)) = (column.max_chars, &mut *value) {
+            let max = max as usize;
+            if let Some((cut, _)) = s.char_indices().nth(max) {
+                if s[cut..].chars().any(|c| c != ' ') {
+                    return Err(Error::new(
+                        SqlState("22001"),
+                        format!("value too long for type character varying({max})"),
+                    ));
+                }
+                s.truncate(cut);
+            }
+        }
+    }
+    check_not_null(table, row)
 }
 
 /// `23502` if `row` has NULL in a NOT NULL column of `table`.

@@ -44,6 +44,35 @@ impl SqlState {
     /// 58030
     pub const IO_ERROR: SqlState = SqlState("58030");
 
+    /// 42702
+    pub const AMBIGUOUS_COLUMN: SqlState = SqlState("42702");
+    /// 21000
+    pub const CARDINALITY_VIOLATION: SqlState = SqlState("21000");
+    /// 42803
+    pub const GROUPING_ERROR: SqlState = SqlState("42803");
+    /// 23505
+    pub const UNIQUE_VIOLATION: SqlState = SqlState("23505");
+    /// 42P10
+    pub const INVALID_COLUMN_REFERENCE: SqlState = SqlState("42P10");
+    /// 42704
+    pub const UNDEFINED_OBJECT: SqlState = SqlState("42704");
+    /// 42809
+    pub const WRONG_OBJECT_TYPE: SqlState = SqlState("42809");
+    /// 42P16
+    pub const INVALID_TABLE_DEFINITION: SqlState = SqlState("42P16");
+    /// 42710
+    pub const DUPLICATE_OBJECT: SqlState = SqlState("42710");
+    /// 22023
+    pub const INVALID_PARAMETER_VALUE: SqlState = SqlState("22023");
+    /// 22025
+    pub const INVALID_ESCAPE_SEQUENCE: SqlState = SqlState("22025");
+    /// 42712
+    pub const DUPLICATE_ALIAS: SqlState = SqlState("42712");
+    /// 42830
+    pub const INVALID_FOREIGN_KEY: SqlState = SqlState("42830");
+    /// 2BP01
+    pub const DEPENDENT_OBJECTS_STILL_EXIST: SqlState = SqlState("2BP01");
+
     /// The five-character code.
     pub fn code(&self) -> &'static str {
         self.0

@@ -8,7 +8,10 @@
 
 use std::cmp::Ordering;
 
-use crate::error::Result;
+use crate::error::{Error, Result, SqlState};
+use crate::exec::Env;
+use crate::func::{self, Function};
+use crate::plan::Plan;
 use crate::value::{ArithOp, DataType, Value};
 
 /// A comparison operator.
@@ -34,7 +37,7 @@ impl CmpOp {
         }
     }
 
-    fn holds(self, ordering: Ordering) -> bool {
+    pub fn holds(self, ordering: Ordering) -> bool {
         match self {
             CmpOp::Eq => ordering.is_eq(),
             CmpOp::NotEq => ordering.is_ne(),
@@ -52,6 +55,12 @@ pub enum Expr {
     Constant(Value),
     /// Column `n` of the input row.
     Column(usize),
+    /// Column `index` of the current row of the query `depth` levels out: a correlated
+    /// subquery's reference to the query around it.
+    Outer {
+        depth: usize,
+        index: usize,
+    },
     Arith(ArithOp, Box<Expr>, Box<Expr>),
     Negate(Box<Expr>),
     Compare(CmpOp, Box<Expr>, Box<Expr>),
@@ -64,57 +73,339 @@ pub enum Expr {
     IsNull(Box<Expr>),
     /// `a IS DISTINCT FROM b`: inequality where NULL equals NULL.
     IsDistinctFrom(Box<Expr>, Box<Expr>),
+    /// `CASE WHEN c THEN v … ELSE e END`: the value of the first true condition's branch
+    /// (a `CASE x WHEN …` is bound as `x = …` conditions); only that branch is evaluated.
+    Case {
+        branches: Vec<(Expr, Expr)>,
+        otherwise: Box<Expr>,
+    },
+    /// The first argument that is not NULL; the rest are not evaluated.
+    Coalesce(Vec<Expr>),
+    /// `x [NOT] IN (a, b, …)`: `x = a OR x = b …` in three-valued logic.
+    InList {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    /// `x [NOT] LIKE pattern`, `ILIKE` when `case_insensitive`.
+    Like {
+        expr: Box<Expr>,
+        pattern: Box<Expr>,
+        negated: bool,
+        case_insensitive: bool,
+    },
+    /// A scalar function of its arguments.
+    Call(Function, Vec<Expr>),
+    /// A subquery in an expression.
+    Subquery(Box<Subquery>),
+}
+
+/// A subquery used in an expression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subquery {
+    /// Unique in its statement: the key of an uncorrelated subquery's cached rows.
+    pub id: usize,
+    pub plan: Plan,
+    /// Whether it names columns of a query around it (so it runs again for each row).
+    pub correlated: bool,
+    pub kind: SubqueryKind,
+}
+
+/// What a subquery's rows make of an expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SubqueryKind {
+    /// `(SELECT …)`: its one value, NULL for no row, `21000` for more than one.
+    Scalar,
+    /// `EXISTS (SELECT …)`.
+    Exists,
+    /// `x op ANY (SELECT …)` (and `IN`), `x op ALL (SELECT …)`.
+    Quantified {
+        left: Box<Expr>,
+        op: CmpOp,
+        all: bool,
+    },
 }
 
 impl Expr {
-    /// The expression's value over `row`.
-    pub fn eval(&self, row: &[Value]) -> Result<Value> {
+    /// The expression's value over `row`, in `env`.
+    pub fn eval(&self, row: &[Value], env: &Env<'_>) -> Result<Value> {
         Ok(match self {
             Expr::Constant(v) => v.clone(),
             Expr::Column(n) => row[*n].clone(),
-            Expr::Arith(op, a, b) => a.eval(row)?.arith(*op, &b.eval(row)?)?,
-            Expr::Negate(a) => {
-                let v = a.eval(row)?;
-                match v.data_type() {
-                    None => Value::Null,
-                    Some(DataType::Float8) => Value::Float8(0.0).arith(ArithOp::Sub, &v)?,
-                    // 0 - v in v's own type, so that negating the minimum overflows there.
-                    Some(ty) => Value::Int2(0).cast(ty)?.arith(ArithOp::Sub, &v)?,
-                }
-            }
-            Expr::Compare(op, a, b) => match a.eval(row)?.compare(&b.eval(row)?)? {
-                Some(ordering) => Value::Bool(op.holds(ordering)),
-                None => Value::Null,
+            Expr::Outer { depth, index } => env.outer(*depth)[*index].clone(),
+            Expr::Arith(op, a, b) => a.eval(row, env)?.arith(*op, &b.eval(row, env)?)?,
+            Expr::Negate(a) => negate(a.eval(row, env)?)?,
+            Expr::Compare(op, a, b) => compare(*op, &a.eval(row, env)?, &b.eval(row, env)?)?,
+            Expr::And(a, b) => match truth(a.eval(row, env)?) {
+                Some(false) => Value::Bool(false),
+                first => match (first, truth(b.eval(row, env)?)) {
+                    (_, Some(false)) => Value::Bool(false),
+                    (Some(true), Some(true)) => Value::Bool(true),
+                    _ => Value::Null,
+                },
             },
-            Expr::And(a, b) => match (truth(a.eval(row)?), truth(b.eval(row)?)) {
-                (Some(false), _) | (_, Some(false)) => Value::Bool(false),
-                (Some(true), Some(true)) => Value::Bool(true),
-                _ => Value::Null,
+            Expr::Or(a, b) => match truth(a.eval(row, env)?) {
+                Some(true) => Value::Bool(true),
+                first => match (first, truth(b.eval(row, env)?)) {
+                    (_, Some(true)) => Value::Bool(true),
+                    (Some(false), Some(false)) => Value::Bool(false),
+                    _ => Value::Null,
+                },
             },
-            Expr::Or(a, b) => match (truth(a.eval(row)?), truth(b.eval(row)?)) {
-                (Some(true), _) | (_, Some(true)) => Value::Bool(true),
-                (Some(false), Some(false)) => Value::Bool(false),
-                _ => Value::Null,
-            },
-            Expr::Not(a) => match truth(a.eval(row)?) {
+            Expr::Not(a) => match truth(a.eval(row, env)?) {
                 Some(b) => Value::Bool(!b),
                 None => Value::Null,
             },
-            Expr::Concat(a, b) => match (a.eval(row)?.to_text(), b.eval(row)?.to_text()) {
-                (Some(x), Some(y)) => Value::Text(x + &y),
-                _ => Value::Null,
-            },
-            Expr::Cast(a, ty) => a.eval(row)?.cast(*ty)?,
-            Expr::IsNull(a) => Value::Bool(a.eval(row)?.is_null()),
+            Expr::Concat(a, b) => {
+                match (a.eval(row, env)?.to_text(), b.eval(row, env)?.to_text()) {
+                    (Some(x), Some(y)) => Value::Text(x + &y),
+                    _ => Value::Null,
+                }
+            }
+            Expr::Cast(a, ty) => a.eval(row, env)?.cast(*ty)?,
+            Expr::IsNull(a) => Value::Bool(a.eval(row, env)?.is_null()),
             Expr::IsDistinctFrom(a, b) => {
-                let (x, y) = (a.eval(row)?, b.eval(row)?);
+                let (x, y) = (a.eval(row, env)?, b.eval(row, env)?);
                 Value::Bool(match (x.is_null(), y.is_null()) {
                     (true, true) => false,
                     (true, false) | (false, true) => true,
                     (false, false) => x.compare(&y)? != Some(Ordering::Equal),
                 })
             }
+            Expr::Case {
+                branches,
+                otherwise,
+            } => {
+                for (condition, value) in branches {
+                    if truth(condition.eval(row, env)?) == Some(true) {
+                        return value.eval(row, env);
+                    }
+                }
+                otherwise.eval(row, env)?
+            }
+            Expr::Coalesce(args) => {
+                for arg in args {
+                    let v = arg.eval(row, env)?;
+                    if !v.is_null() {
+                        return Ok(v);
+                    }
+                }
+                Value::Null
+            }
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => {
+                let x = expr.eval(row, env)?;
+                let mut answer = Value::Bool(false);
+                for item in list {
+                    match compare(CmpOp::Eq, &x, &item.eval(row, env)?)? {
+                        Value::Bool(true) => {
+                            answer = Value::Bool(true);
+                            break;
+                        }
+                        Value::Null => answer = Value::Null,
+                        _ => {}
+                    }
+                }
+                if *negated {
+                    not(answer)
+                } else {
+                    answer
+                }
+            }
+            Expr::Like {
+                expr,
+                pattern,
+                negated,
+                case_insensitive,
+            } => match (expr.eval(row, env)?, pattern.eval(row, env)?) {
+                (Value::Text(s), Value::Text(p)) => {
+                    let matched = func::like(&s, &p, *case_insensitive)?;
+                    Value::Bool(matched != *negated)
+                }
+                _ => Value::Null,
+            },
+            Expr::Call(function, args) => {
+                let values = args
+                    .iter()
+                    .map(|a| a.eval(row, env))
+                    .collect::<Result<Vec<_>>>()?;
+                function.call(&values)?
+            }
+            Expr::Subquery(subquery) => subquery.eval(row, env)?,
         })
+    }
+
+    /// Whether the expression reads no column of its input row (it may read outer rows).
+    pub fn is_constant(&self) -> bool {
+        let mut constant = true;
+        self.visit(&mut |e| {
+            if let Expr::Column(_) = e {
+                constant = false;
+            }
+        });
+        constant
+    }
+
+    /// The expression with each input column `i` read as column `f(i)` (the subqueries'
+    /// own plans unchanged).
+    pub fn map_columns(&self, f: &dyn Fn(usize) -> usize) -> Expr {
+        let m = |e: &Expr| Box::new(e.map_columns(f));
+        match self {
+            Expr::Column(i) => Expr::Column(f(*i)),
+            Expr::Constant(_) | Expr::Outer { .. } => self.clone(),
+            Expr::Arith(op, a, b) => Expr::Arith(*op, m(a), m(b)),
+            Expr::Negate(a) => Expr::Negate(m(a)),
+            Expr::Compare(op, a, b) => Expr::Compare(*op, m(a), m(b)),
+            Expr::And(a, b) => Expr::And(m(a), m(b)),
+            Expr::Or(a, b) => Expr::Or(m(a), m(b)),
+            Expr::Not(a) => Expr::Not(m(a)),
+            Expr::Concat(a, b) => Expr::Concat(m(a), m(b)),
+            Expr::Cast(a, ty) => Expr::Cast(m(a), *ty),
+            Expr::IsNull(a) => Expr::IsNull(m(a)),
+            Expr::IsDistinctFrom(a, b) => Expr::IsDistinctFrom(m(a), m(b)),
+            Expr::Case {
+                branches,
+                otherwise,
+            } => Expr::Case {
+                branches: branches
+                    .iter()
+                    .map(|(c, v)| (c.map_columns(f), v.map_columns(f)))
+                    .collect(),
+                otherwise: m(otherwise),
+            },
+            Expr::Coalesce(args) => Expr::Coalesce(args.iter().map(|a| a.map_columns(f)).collect()),
+            Expr::Call(function, args) => {
+                Expr::Call(*function, args.iter().map(|a| a.map_columns(f)).collect())
+            }
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => Expr::InList {
+                expr: m(expr),
+                list: list.iter().map(|a| a.map_columns(f)).collect(),
+                negated: *negated,
+            },
+            Expr::Like {
+                expr,
+                pattern,
+                negated,
+                case_insensitive,
+            } => Expr::Like {
+                expr: m(expr),
+                pattern: m(pattern),
+                negated: *negated,
+                case_insensitive: *case_insensitive,
+            },
+            Expr::Subquery(s) => {
+                let mut s = s.clone();
+                if let SubqueryKind::Quantified { left, .. } = &mut s.kind {
+                    **left = left.map_columns(f);
+                }
+                Expr::Subquery(s)
+            }
+        }
+    }
+
+    /// Calls `f` on this expression and each expression inside it (not inside subqueries).
+    pub fn visit(&self, f: &mut impl FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Constant(_) | Expr::Column(_) | Expr::Outer { .. } => {}
+            Expr::Negate(a) | Expr::Not(a) | Expr::Cast(a, _) | Expr::IsNull(a) => a.visit(f),
+            Expr::Arith(_, a, b)
+            | Expr::Compare(_, a, b)
+            | Expr::And(a, b)
+            | Expr::Or(a, b)
+            | Expr::Concat(a, b)
+            | Expr::IsDistinctFrom(a, b) => {
+                a.visit(f);
+                b.visit(f);
+            }
+            Expr::Case {
+                branches,
+                otherwise,
+            } => {
+                for (c, v) in branches {
+                    c.visit(f);
+                    v.visit(f);
+                }
+                otherwise.visit(f);
+            }
+            Expr::Coalesce(args) | Expr::Call(_, args) => args.iter().for_each(|a| a.visit(f)),
+            Expr::InList { expr, list, .. } => {
+                expr.visit(f);
+                list.iter().for_each(|a| a.visit(f));
+            }
+            Expr::Like { expr, pattern, .. } => {
+                expr.visit(f);
+                pattern.visit(f);
+            }
+            Expr::Subquery(s) => {
+                if let SubqueryKind::Quantified { left, .. } = &s.kind {
+                    left.visit(f);
+                }
+            }
+        }
+    }
+}
+
+impl Subquery {
+    fn eval(&self, row: &[Value], env: &Env<'_>) -> Result<Value> {
+        let rows = env.subquery_rows(self, row)?;
+        match &self.kind {
+            SubqueryKind::Exists => Ok(Value::Bool(!rows.is_empty())),
+            SubqueryKind::Scalar => match rows.as_slice() {
+                [] => Ok(Value::Null),
+                [one] => Ok(one[0].clone()),
+                _ => Err(Error::new(
+                    SqlState::CARDINALITY_VIOLATION,
+                    "more than one row returned by a subquery used as an expression",
+                )),
+            },
+            SubqueryKind::Quantified { left, op, all } => {
+                let x = left.eval(row, env)?;
+                // ANY: true if one comparison is; ALL: false if one is; else NULL if one was.
+                let decisive = !*all;
+                let mut answer = Value::Bool(*all);
+                for r in rows.iter() {
+                    match compare(*op, &x, &r[0])? {
+                        Value::Bool(b) if b == decisive => return Ok(Value::Bool(decisive)),
+                        Value::Null => answer = Value::Null,
+                        _ => {}
+                    }
+                }
+                Ok(answer)
+            }
+        }
+    }
+}
+
+/// `a op b` in three-valued logic.
+fn compare(op: CmpOp, a: &Value, b: &Value) -> Result<Value> {
+    Ok(match a.compare(b)? {
+        Some(ordering) => Value::Bool(op.holds(ordering)),
+        None => Value::Null,
+    })
+}
+
+fn negate(v: Value) -> Result<Value> {
+    Ok(match v.data_type() {
+        None => Value::Null,
+        Some(DataType::Float8) => Value::Float8(0.0).arith(ArithOp::Sub, &v)?,
+        Some(DataType::Float4) => Value::Float4(0.0).arith(ArithOp::Sub, &v)?,
+        // 0 - v in v's own type, so that negating the minimum overflows there.
+        Some(ty) => Value::Int2(0).cast(ty)?.arith(ArithOp::Sub, &v)?,
+    })
+}
+
+fn not(v: Value) -> Value {
+    match v {
+        Value::Bool(b) => Value::Bool(!b),
+        other => other,
     }
 }
 

@@ -27,18 +27,30 @@
 //! The rest of the planner, the optimizer, the executor's operators, explicit transactions,
 //! the other statements and the `cairn sql` shell are the rest of issue 24.
 
+pub mod aggregate;
 pub mod bind;
+mod bind_compound;
 pub mod catalog;
 pub mod database;
+pub mod ddl;
 pub mod dml;
 pub mod error;
+pub mod exec;
 pub mod expr;
-pub mod order;
+pub mod func;
+pub mod index;
+pub mod numeric;
+pub mod optimizer;
 pub mod parser;
+pub mod plan;
+pub mod planner;
 pub mod row;
+pub mod scope;
 pub mod session;
 pub mod value;
+mod walk;
 
+pub use cairn_page::StoreOptions;
 pub use database::Database;
 pub use error::{Error, Result, SqlState};
 pub use parser::parse;

@@ -29,6 +29,16 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>> {
         .map_err(|e| syntax_error(sql, e))
 }
 
+/// One expression (a column's DEFAULT, kept as text in the catalog).
+pub fn parse_expr(sql: &str) -> Result<sqlparser::ast::Expr> {
+    let dialect = PostgreSqlDialect {};
+    Parser::new(&dialect)
+        .with_recursion_limit(MAX_NESTING)
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| syntax_error(sql, e))
+}
+
 /// A parser error as PostgreSQL reports it.
 fn syntax_error(sql: &str, error: ParserError) -> Error {
     let text = match &error {

@@ -3,7 +3,8 @@
 //! ```text
 //! row    = count u16, then per column: tag u8, payload
 //! tag    0 NULL (no payload) · 1 boolean (1 byte) · 2 smallint (2) · 3 integer (4) ·
-//!        4 bigint (8) · 5 double precision (8, IEEE bits) · 6 text (len u32, UTF-8 bytes)
+//!        4 bigint (8) · 5 double precision (8, IEEE bits) · 6 text (len u32, UTF-8 bytes) ·
+//!        7 numeric (len u32, its text: `-12.50`, `NaN`) · 8 real (4, IEEE bits)
 //! ```
 //!
 //! Little-endian throughout. Each value carries its tag, so a row decodes without its
@@ -12,6 +13,7 @@
 //! a wrong value.
 
 use crate::error::{Error, Result, SqlState};
+use crate::numeric::Numeric;
 use crate::value::Value;
 
 /// Appends the encoding of `row` to `out`.
@@ -42,8 +44,54 @@ pub fn encode(row: &[Value], out: &mut Vec<u8>) {
                 out.extend_from_slice(&(s.len() as u32).to_le_bytes());
                 out.extend_from_slice(s.as_bytes());
             }
+            Value::Numeric(n) => {
+                let text = n.to_text();
+                out.push(7);
+                out.extend_from_slice(&(text.len() as u32).to_le_bytes());
+                out.extend_from_slice(text.as_bytes());
+            }
+            Value::Float4(x) => {
+                out.push(8);
+                out.extend_from_slice(&x.to_bits().to_le_bytes());
+            }
         }
     }
+}
+
+/// A key under which rows that SQL counts as equal (for `GROUP BY`, `DISTINCT`, set
+/// operations) are equal bytes: each number as its value in the widest type (an integer as a
+/// bigint, a double with `-0` as `0` and every NaN as one NaN), NULL equal to NULL.
+pub fn group_key(row: &[Value]) -> Vec<u8> {
+    let normal: Vec<Value> = row
+        .iter()
+        .map(|v| match v {
+            Value::Int2(n) => Value::Int8(i64::from(*n)),
+            Value::Int4(n) => Value::Int8(i64::from(*n)),
+            Value::Float8(x) if *x == 0.0 => Value::Float8(0.0),
+            Value::Float8(x) if x.is_nan() => Value::Float8(f64::NAN),
+            Value::Float4(x) => Value::Float8(if x.is_nan() {
+                f64::NAN
+            } else {
+                f64::from(*x) + 0.0
+            }),
+            Value::Numeric(n) => Value::Numeric(n.strip_trailing_zeros()),
+            other => other.clone(),
+        })
+        .collect();
+    let mut out = Vec::new();
+    encode(&normal, &mut out);
+    out
+}
+
+/// A length-prefixed UTF-8 string.
+fn take_text(rest: &mut &[u8]) -> Result<String> {
+    let len = u32::from_le_bytes(take(rest)?) as usize;
+    if rest.len() < len {
+        return Err(corrupt("a text value runs past its row"));
+    }
+    let (text, tail) = rest.split_at(len);
+    *rest = tail;
+    String::from_utf8(text.to_vec()).map_err(|_| corrupt("a text value is not UTF-8"))
 }
 
 /// The row encoded in `bytes`.
@@ -60,18 +108,12 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Value>> {
             3 => Value::Int4(i32::from_le_bytes(take(&mut rest)?)),
             4 => Value::Int8(i64::from_le_bytes(take(&mut rest)?)),
             5 => Value::Float8(f64::from_bits(u64::from_le_bytes(take(&mut rest)?))),
-            6 => {
-                let len = u32::from_le_bytes(take(&mut rest)?) as usize;
-                if rest.len() < len {
-                    return Err(corrupt("a text value runs past its row"));
-                }
-                let (text, tail) = rest.split_at(len);
-                rest = tail;
-                Value::Text(
-                    String::from_utf8(text.to_vec())
-                        .map_err(|_| corrupt("a text value is not UTF-8"))?,
-                )
-            }
+            6 => Value::Text(take_text(&mut rest)?),
+            7 => Value::Numeric(
+                Numeric::parse(&take_text(&mut rest)?)
+                    .ok_or_else(|| corrupt("a numeric value is not a number"))?,
+            ),
+            8 => Value::Float4(f32::from_bits(u32::from_le_bytes(take(&mut rest)?))),
             other => return Err(corrupt(&format!("unknown value tag {other}"))),
         });
     }

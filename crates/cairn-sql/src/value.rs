@@ -26,6 +26,7 @@
 use std::cmp::Ordering;
 
 use crate::error::{Error, Result, SqlState};
+use crate::numeric::Numeric;
 
 /// A SQL type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,6 +35,8 @@ pub enum DataType {
     Int2,
     Int4,
     Int8,
+    Numeric,
+    Float4,
     Float8,
     Text,
 }
@@ -46,6 +49,8 @@ impl DataType {
             DataType::Int2 => "smallint",
             DataType::Int4 => "integer",
             DataType::Int8 => "bigint",
+            DataType::Numeric => "numeric",
+            DataType::Float4 => "real",
             DataType::Float8 => "double precision",
             DataType::Text => "text",
         }
@@ -58,6 +63,8 @@ impl DataType {
             DataType::Int2 => "int2",
             DataType::Int4 => "int4",
             DataType::Int8 => "int8",
+            DataType::Numeric => "numeric",
+            DataType::Float4 => "float4",
             DataType::Float8 => "float8",
             DataType::Text => "text",
         }
@@ -70,6 +77,8 @@ impl DataType {
             DataType::Int2,
             DataType::Int4,
             DataType::Int8,
+            DataType::Numeric,
+            DataType::Float4,
             DataType::Float8,
             DataType::Text,
         ]
@@ -83,7 +92,9 @@ impl DataType {
             DataType::Int2 => Some(0),
             DataType::Int4 => Some(1),
             DataType::Int8 => Some(2),
-            DataType::Float8 => Some(3),
+            DataType::Numeric => Some(3),
+            DataType::Float4 => Some(4),
+            DataType::Float8 => Some(5),
             _ => None,
         }
     }
@@ -95,22 +106,36 @@ impl DataType {
     /// The wider of two numeric types (where mixed operands meet), `None` unless both are
     /// numeric.
     pub fn wider_numeric(self, other: DataType) -> Option<DataType> {
-        Some(if self.numeric_rank()? >= other.numeric_rank()? {
+        let wider = if self.numeric_rank()? >= other.numeric_rank()? {
             self
         } else {
             other
+        };
+        // real meets only real as real: with any other number it is double precision.
+        Some(if wider == DataType::Float4 && self != other {
+            DataType::Float8
+        } else {
+            wider
         })
+    }
+
+    /// Whether the type is one of the floating-point ones.
+    pub fn is_float(self) -> bool {
+        matches!(self, DataType::Float4 | DataType::Float8)
     }
 }
 
 /// One SQL value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum Value {
+    #[default]
     Null,
     Bool(bool),
     Int2(i16),
     Int4(i32),
     Int8(i64),
+    Numeric(Numeric),
+    Float4(f32),
     Float8(f64),
     Text(String),
 }
@@ -134,6 +159,8 @@ impl Value {
             Value::Int2(_) => DataType::Int2,
             Value::Int4(_) => DataType::Int4,
             Value::Int8(_) => DataType::Int8,
+            Value::Numeric(_) => DataType::Numeric,
+            Value::Float4(_) => DataType::Float4,
             Value::Float8(_) => DataType::Float8,
             Value::Text(_) => DataType::Text,
         })
@@ -154,6 +181,10 @@ impl Value {
             DataType::Int4 => parse_int(text, ty, i64::from(i32::MIN), i64::from(i32::MAX))
                 .map(|n| Value::Int4(n as i32)),
             DataType::Int8 => parse_int(text, ty, i64::MIN, i64::MAX).map(Value::Int8),
+            DataType::Numeric => Numeric::parse(text)
+                .map(Value::Numeric)
+                .ok_or_else(|| Error::invalid_input(ty.name(), text)),
+            DataType::Float4 => parse_float4(text).map(Value::Float4),
             DataType::Float8 => parse_float8(text).map(Value::Float8),
             DataType::Text => Ok(Value::Text(text.to_string())),
         }
@@ -167,6 +198,8 @@ impl Value {
             Value::Int2(n) => n.to_string(),
             Value::Int4(n) => n.to_string(),
             Value::Int8(n) => n.to_string(),
+            Value::Numeric(n) => n.to_text(),
+            Value::Float4(x) => format_float4(*x),
             Value::Float8(x) => format_float8(*x),
             Value::Text(s) => s.clone(),
         })
@@ -209,6 +242,25 @@ impl Value {
             .map(|n| Value::Int4(n as i32)),
             (Value::Int8(x), Value::Int8(y)) => int8_arith(x, op, y).map(Value::Int8),
             (Value::Float8(x), Value::Float8(y)) => float8_arith(x, op, y).map(Value::Float8),
+            (Value::Float4(x), Value::Float4(y)) => float8_arith(f64::from(x), op, f64::from(y))
+                .and_then(|r| {
+                    let narrow = r as f32;
+                    if narrow.is_infinite() && r.is_finite() {
+                        return Err(Error::new(
+                            SqlState::NUMERIC_VALUE_OUT_OF_RANGE,
+                            "value out of range: overflow",
+                        ));
+                    }
+                    Ok(Value::Float4(narrow))
+                }),
+            (Value::Numeric(x), Value::Numeric(y)) => match op {
+                ArithOp::Add => x.add(&y),
+                ArithOp::Sub => x.sub(&y),
+                ArithOp::Mul => x.mul(&y),
+                ArithOp::Div => x.div(&y),
+                ArithOp::Rem => x.rem(&y),
+            }
+            .map(Value::Numeric),
             _ => unreachable!("both operands were cast to {wide:?}"),
         }
     }
@@ -225,10 +277,11 @@ impl Value {
             (Value::Text(x), Value::Text(y)) => x.cmp(y),
             _ => match a.wider_numeric(b) {
                 Some(wide) => match (self.cast(wide)?, other.cast(wide)?) {
-                    (Value::Float8(x), Value::Float8(y)) => match (x.is_nan(), y.is_nan()) {
-                        (false, false) => x.partial_cmp(&y).expect("neither is NaN"),
-                        (nan_x, nan_y) => nan_x.cmp(&nan_y),
-                    },
+                    (Value::Float8(x), Value::Float8(y)) => compare_floats(x, y),
+                    (Value::Float4(x), Value::Float4(y)) => {
+                        compare_floats(f64::from(x), f64::from(y))
+                    }
+                    (Value::Numeric(x), Value::Numeric(y)) => x.compare(&y),
                     (x, y) => x.as_i64().cmp(&y.as_i64()),
                 },
                 _ => {
@@ -254,8 +307,49 @@ impl Value {
             (Value::Float8(x), DataType::Int2 | DataType::Int4 | DataType::Int8) => {
                 float_to_int(*x, ty)
             }
+            (Value::Float4(x), DataType::Int2 | DataType::Int4 | DataType::Int8) => {
+                float_to_int(f64::from(*x), ty)
+            }
             (Value::Int2(_) | Value::Int4(_) | Value::Int8(_), DataType::Float8) => {
                 Ok(Value::Float8(self.as_i64() as f64))
+            }
+            (Value::Int2(_) | Value::Int4(_) | Value::Int8(_), DataType::Float4) => {
+                Ok(Value::Float4(self.as_i64() as f32))
+            }
+            (Value::Int2(_) | Value::Int4(_) | Value::Int8(_), DataType::Numeric) => {
+                Ok(Value::Numeric(Numeric::from_i64(self.as_i64())))
+            }
+            (Value::Float4(x), DataType::Float8) => Ok(Value::Float8(float4_to_float8(*x))),
+            (Value::Float8(x), DataType::Float4) => {
+                let narrow = *x as f32;
+                if narrow.is_infinite() && x.is_finite() {
+                    return Err(Error::new(
+                        SqlState::NUMERIC_VALUE_OUT_OF_RANGE,
+                        "value out of range: overflow",
+                    ));
+                }
+                Ok(Value::Float4(narrow))
+            }
+            (Value::Float4(x), DataType::Numeric) => {
+                Numeric::from_f64(float4_to_float8(*x)).map(Value::Numeric)
+            }
+            (Value::Float8(x), DataType::Numeric) => Numeric::from_f64(*x).map(Value::Numeric),
+            (Value::Numeric(n), DataType::Float8) => Ok(Value::Float8(n.to_f64())),
+            (Value::Numeric(n), DataType::Float4) => Ok(Value::Float4(n.to_f64() as f32)),
+            (Value::Numeric(n), DataType::Int2 | DataType::Int4 | DataType::Int8) => {
+                if n.is_nan() {
+                    return Err(Error::new(
+                        SqlState::FEATURE_NOT_SUPPORTED,
+                        format!("cannot convert NaN to {}", ty.name()),
+                    ));
+                }
+                let word = match ty {
+                    DataType::Int2 => "smallint",
+                    DataType::Int4 => "integer",
+                    _ => "bigint",
+                };
+                let n = n.round_to_i64().ok_or_else(|| Error::out_of_range(word))?;
+                int_to_int(n, ty).map_err(|_| Error::out_of_range(word))
             }
             (Value::Int2(_) | Value::Int4(_) | Value::Int8(_), _) => int_to_int(self.as_i64(), ty),
             _ => Err(Error::new(
@@ -353,6 +447,49 @@ fn parse_float8(text: &str) -> Result<f64> {
         ));
     }
     Ok(x)
+}
+
+/// NaN equal to NaN and above every other float, as PostgreSQL orders floats.
+fn compare_floats(x: f64, y: f64) -> Ordering {
+    match (x.is_nan(), y.is_nan()) {
+        (false, false) => x.partial_cmp(&y).expect("neither is NaN"),
+        (nan_x, nan_y) => nan_x.cmp(&nan_y),
+    }
+}
+
+/// A real widened to double precision as PostgreSQL does it (`float4_float8`: exactly).
+fn float4_to_float8(x: f32) -> f64 {
+    f64::from(x)
+}
+
+/// A real (`float4in`): as a double, then out of range if it does not fit a real.
+fn parse_float4(text: &str) -> Result<f32> {
+    let x = parse_float8(text)
+        .map_err(|e| Error::new(e.state, e.message.replace("double precision", "real")))?;
+    let narrow = x as f32;
+    if (narrow.is_infinite() && x.is_finite()) || (narrow == 0.0 && x != 0.0) {
+        return Err(Error::new(
+            SqlState::NUMERIC_VALUE_OUT_OF_RANGE,
+            format!("\"{text}\" is out of range for type real"),
+        ));
+    }
+    Ok(narrow)
+}
+
+/// A real as PostgreSQL prints it: the shortest digits that read back to the same real,
+/// positional when the decimal exponent is in -4..6.
+pub fn format_float4(x: f32) -> String {
+    if x.is_nan() || x.is_infinite() || x == 0.0 {
+        return format_float8(f64::from(x));
+    }
+    let sci = format!("{x:e}");
+    let (mantissa, exponent) = sci.split_once('e').expect("{:e} has an exponent");
+    let exponent: i32 = exponent.parse().expect("{:e}'s exponent is a number");
+    if (-4..6).contains(&exponent) {
+        return format!("{x}");
+    }
+    let sign = if exponent < 0 { '-' } else { '+' };
+    format!("{mantissa}e{sign}{:02}", exponent.abs())
 }
 
 /// A double as PostgreSQL prints it: the shortest digits that read back exactly, positional

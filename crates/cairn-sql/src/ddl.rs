@@ -1,0 +1,438 @@
+//! The statements that change the catalog: `CREATE TABLE`, `CREATE [UNIQUE] INDEX`,
+//! `CREATE VIEW` and `DROP TABLE | INDEX | VIEW`, each one durable transaction, one writer at a
+//! time.
+//!
+//! A `PRIMARY KEY` is a unique index named `TABLE_pkey` whose columns become NOT NULL; a
+//! `UNIQUE` constraint a unique index named `TABLE_COLUMN_key` (PostgreSQL's names). An
+//! index is filled from the table's rows in the statement that creates it, and creating a
+//! unique index over duplicate keys fails with `23505`. A view's definition is kept as its
+//! statement's text and planned again at each use; it is checked (planned once) when created.
+
+use cairn_page::PageStore;
+use sqlparser::ast::{
+    ColumnOption, CreateIndex, CreateTable, CreateView, Expr as SqlExpr, IndexColumn, IndexType,
+    ObjectName, ObjectType, OrderByExpr, TableConstraint,
+};
+
+use crate::bind::{data_type_of, ident_name, Binder, Context};
+use crate::catalog::{undefined, Catalog, ColumnDef, IndexDef, TableDef, ViewDef};
+use crate::database::Database;
+use crate::error::{Error, Result, SqlState};
+use crate::index::{add_entry, TableWriter};
+use crate::planner;
+use crate::row;
+use crate::scope::Scope;
+use crate::session::{table_name, QueryResult};
+
+/// An index a CREATE TABLE asks for: its name, columns and whether it is the primary key.
+struct KeyConstraint {
+    name: String,
+    columns: Vec<usize>,
+    primary: bool,
+}
+
+/// `CREATE TABLE [IF NOT EXISTS] name (column type [options], …, [constraints])`.
+pub(crate) fn create_table(db: &Database, sql: &str, create: &CreateTable) -> Result<QueryResult> {
+    if create.query.is_some() {
+        return Err(Error::not_supported("CREATE TABLE … AS"));
+    }
+    let name = table_name(&create.name)?;
+    let mut columns: Vec<ColumnDef> = Vec::new();
+    let mut keys: Vec<KeyConstraint> = Vec::new();
+    for column in &create.columns {
+        let column_name = ident_name(&column.name);
+        if columns.iter().any(|c| c.name == column_name) {
+            return Err(Error::new(
+                SqlState::DUPLICATE_COLUMN,
+                format!("column \"{column_name}\" specified more than once"),
+            ));
+        }
+        let (data_type, max_chars) = column_type(&column.data_type)?;
+        let mut def = ColumnDef {
+            name: column_name.clone(),
+            data_type,
+            max_chars,
+            not_null: false,
+            default: None,
+        };
+        let position = columns.len();
+        for option in &column.options {
+            match &option.option {
+                ColumnOption::NotNull => def.not_null = true,
+                ColumnOption::Null => def.not_null = false,
+                ColumnOption::Default(expr) => def.default = Some(expr.to_string()),
+                ColumnOption::PrimaryKey(_) => keys.push(KeyConstraint {
+                    name: format!("{name}_pkey"),
+                    columns: vec![position],
+                    primary: true,
+                }),
+                ColumnOption::Unique(_) => keys.push(KeyConstraint {
+                    name: format!("{name}_{column_name}_key"),
+                    columns: vec![position],
+                    primary: false,
+                }),
+                _ => return Err(Error::not_supported(&format!("the column option {option}"))),
+            }
+        }
+        columns.push(def);
+    }
+    for constraint in &create.constraints {
+        let (primary, constraint_name, index_columns) = match constraint {
+            TableConstraint::PrimaryKey(pk) => (true, pk.name.as_ref(), &pk.columns),
+            TableConstraint::Unique(u) => (false, u.name.as_ref(), &u.columns),
+            other => return Err(Error::not_supported(&format!("the constraint {other}"))),
+        };
+        let positions = index_columns
+            .iter()
+            .map(|c| key_column(&columns, &c.column))
+            .collect::<Result<Vec<_>>>()?;
+        let default_name = if primary {
+            format!("{name}_pkey")
+        } else {
+            let names: Vec<&str> = positions
+                .iter()
+                .map(|&p| columns[p].name.as_str())
+                .collect();
+            format!("{name}_{}_key", names.join("_"))
+        };
+        keys.push(KeyConstraint {
+            name: constraint_name.map_or(default_name, ident_name),
+            columns: positions,
+            primary,
+        });
+    }
+    if keys.iter().filter(|k| k.primary).count() > 1 {
+        return Err(Error::new(
+            SqlState::INVALID_TABLE_DEFINITION,
+            format!("multiple primary keys for table \"{name}\" are not allowed"),
+        ));
+    }
+    for key in keys.iter().filter(|k| k.primary) {
+        for &c in &key.columns {
+            columns[c].not_null = true;
+        }
+    }
+    check_defaults(db, sql, &columns)?;
+    let _writer = db.writer();
+    if db.catalog().exists(&name) {
+        if create.if_not_exists {
+            return Ok(QueryResult::command("CREATE TABLE"));
+        }
+        return Err(Error::new(
+            SqlState::DUPLICATE_TABLE,
+            format!("relation \"{name}\" already exists"),
+        ));
+    }
+    let store = &db.store;
+    let table = TableDef {
+        name,
+        heap: store.create_heap()?,
+        columns,
+    };
+    let mut indexes = Vec::new();
+    for key in keys {
+        if indexes.iter().any(|i: &IndexDef| i.name == key.name) || db.catalog().exists(&key.name) {
+            return Err(Error::new(
+                SqlState::DUPLICATE_TABLE,
+                format!("relation \"{}\" already exists", key.name),
+            ));
+        }
+        indexes.push(IndexDef {
+            name: key.name,
+            table: table.name.clone(),
+            root: store.create_btree()?,
+            unique: true,
+            primary: key.primary,
+            columns: key.columns.into_iter().map(|c| (c, false)).collect(),
+        });
+    }
+    let mut txn = store.begin()?;
+    Catalog::write_table(store, &mut txn, &table)?;
+    for index in &indexes {
+        Catalog::write_index(store, &mut txn, index)?;
+    }
+    txn.commit()?;
+    let mut catalog = db.catalog_mut();
+    catalog.add_table(table);
+    for index in indexes {
+        catalog.add_index(index);
+    }
+    Ok(QueryResult::command("CREATE TABLE"))
+}
+
+/// A column's declared type: its data type and, for `varchar(n)`, its length limit.
+fn column_type(ty: &sqlparser::ast::DataType) -> Result<(crate::value::DataType, Option<u32>)> {
+    use sqlparser::ast::{CharacterLength, DataType as SqlType};
+    match ty {
+        SqlType::Varchar(length) | SqlType::CharacterVarying(length) => match length {
+            None => Ok((crate::value::DataType::Text, None)),
+            Some(CharacterLength::IntegerLength { length, .. }) => {
+                let n = u32::try_from(*length)
+                    .ok()
+                    .filter(|n| (1..=10_485_760).contains(n))
+                    .ok_or_else(|| {
+                        Error::new(
+                            SqlState::INVALID_PARAMETER_VALUE,
+                            "length for type varchar must be at least 1",
+                        )
+                    })?;
+                Ok((crate::value::DataType::Text, Some(n)))
+            }
+            Some(CharacterLength::Max) => Err(Error::not_supported("varchar(max)")),
+        },
+        other => Ok((data_type_of(other)?, None)),
+    }
+}
+
+/// Each column's DEFAULT must bind (no column references, a type that assigns).
+fn check_defaults(db: &Database, sql: &str, columns: &[ColumnDef]) -> Result<()> {
+    let catalog = db.catalog();
+    let ctx = Context::new(sql, &catalog);
+    for column in columns {
+        if let Some(default) = &column.default {
+            crate::dml::default_expr(&ctx, column, default)?;
+        }
+    }
+    Ok(())
+}
+
+/// The position of a key column named in a constraint or index.
+fn key_column(columns: &[ColumnDef], expr: &OrderByExpr) -> Result<usize> {
+    let SqlExpr::Identifier(ident) = &expr.expr else {
+        return Err(Error::not_supported("index keys that are expressions"));
+    };
+    let name = ident_name(ident);
+    columns.iter().position(|c| c.name == name).ok_or_else(|| {
+        Error::new(
+            SqlState::UNDEFINED_COLUMN,
+            format!("column \"{name}\" named in key does not exist"),
+        )
+    })
+}
+
+/// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON table [USING btree] (column [ASC|DESC], …)`.
+pub(crate) fn create_index(db: &Database, create: &CreateIndex) -> Result<QueryResult> {
+    if create.predicate.is_some() || !create.include.is_empty() {
+        return Err(Error::not_supported("partial and covering indexes"));
+    }
+    match &create.using {
+        None | Some(IndexType::BTree) => {}
+        Some(other) => return Err(Error::not_supported(&format!("index method {other}"))),
+    }
+    let _writer = db.writer();
+    let table_name = table_name(&create.table_name)?;
+    let (index, rows) = {
+        let catalog = db.catalog();
+        let table = catalog.table(&table_name)?;
+        let columns = create
+            .columns
+            .iter()
+            .map(|c: &IndexColumn| {
+                let position = key_column(&table.columns, &c.column).map_err(|e| {
+                    if e.state == SqlState::UNDEFINED_COLUMN {
+                        Error::new(e.state, e.message.replace(" named in key", ""))
+                    } else {
+                        e
+                    }
+                })?;
+                Ok((
+                    position,
+                    matches!(
+                        c.column.options.sort,
+                        Some(sqlparser::ast::OrderBySort::Desc)
+                    ),
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let name = match &create.name {
+            Some(name) => crate::session::table_name(name)?,
+            None => {
+                let names: Vec<&str> = columns
+                    .iter()
+                    .map(|&(c, _)| table.columns[c].name.as_str())
+                    .collect();
+                format!("{table_name}_{}_idx", names.join("_"))
+            }
+        };
+        if catalog.exists(&name) {
+            if create.if_not_exists {
+                return Ok(QueryResult::command("CREATE INDEX"));
+            }
+            return Err(Error::new(
+                SqlState::DUPLICATE_TABLE,
+                format!("relation \"{name}\" already exists"),
+            ));
+        }
+        let index = IndexDef {
+            name,
+            table: table_name.clone(),
+            root: db.store.create_btree()?,
+            unique: create.unique,
+            primary: false,
+            columns,
+        };
+        (index, table_rows(&db.store, table)?)
+    };
+    let mut txn = db.store.begin()?;
+    for (tid, row) in &rows {
+        add_entry(&db.store, &mut txn, &index, row, *tid).map_err(|e| {
+            if e.state == SqlState::UNIQUE_VIOLATION {
+                Error::new(
+                    e.state,
+                    format!("could not create unique index \"{}\"", index.name),
+                )
+            } else {
+                e
+            }
+        })?;
+    }
+    Catalog::write_index(&db.store, &mut txn, &index)?;
+    txn.commit()?;
+    db.catalog_mut().add_index(index);
+    Ok(QueryResult::command("CREATE INDEX"))
+}
+
+/// Every row of `table` with its address.
+fn table_rows(
+    store: &PageStore,
+    table: &TableDef,
+) -> Result<Vec<(cairn_page::TupleId, Vec<crate::value::Value>)>> {
+    store
+        .heap(table.heap)?
+        .scan()
+        .map(|tuple| {
+            let (tid, bytes) = tuple?;
+            Ok((tid, row::decode(&bytes)?))
+        })
+        .collect()
+}
+
+/// `CREATE VIEW name [(columns)] AS query`.
+pub(crate) fn create_view(db: &Database, sql: &str, create: &CreateView) -> Result<QueryResult> {
+    if create.materialized || create.or_replace || create.temporary {
+        return Err(Error::not_supported("this kind of view"));
+    }
+    let name = table_name(&create.name)?;
+    let _writer = db.writer();
+    {
+        let catalog = db.catalog();
+        if catalog.exists(&name) {
+            if create.if_not_exists {
+                return Ok(QueryResult::command("CREATE VIEW"));
+            }
+            return Err(Error::new(
+                SqlState::DUPLICATE_TABLE,
+                format!("relation \"{name}\" already exists"),
+            ));
+        }
+        let ctx = Context::new(sql, &catalog);
+        let planned = planner::plan_query(&ctx, &create.query, None)?;
+        if create.columns.len() > planned.columns.len() {
+            return Err(Error::new(
+                SqlState::SYNTAX_ERROR,
+                "CREATE VIEW specifies more column names than columns",
+            ));
+        }
+    }
+    let view = ViewDef {
+        name,
+        definition: create.to_string(),
+    };
+    let mut txn = db.store.begin()?;
+    Catalog::write_view(&db.store, &mut txn, &view)?;
+    txn.commit()?;
+    db.catalog_mut().add_view(view);
+    Ok(QueryResult::command("CREATE VIEW"))
+}
+
+/// `DROP TABLE | INDEX | VIEW [IF EXISTS] name, …`.
+pub(crate) fn drop(
+    db: &Database,
+    sql: &str,
+    object_type: ObjectType,
+    if_exists: bool,
+    names: &[ObjectName],
+) -> Result<QueryResult> {
+    let (kind, tag) = match object_type {
+        ObjectType::Table => ("table", "DROP TABLE"),
+        ObjectType::Index => ("index", "DROP INDEX"),
+        ObjectType::View => ("view", "DROP VIEW"),
+        other => return Err(Error::not_supported(&format!("DROP {other}"))),
+    };
+    let _writer = db.writer();
+    let mut doomed = Vec::new();
+    {
+        let catalog = db.catalog();
+        let ctx = Context::new(sql, &catalog);
+        let scope = Scope::default();
+        let binder = Binder::new(&ctx, &scope, None);
+        for object in names {
+            let name = table_name(object)?;
+            let found = match object_type {
+                ObjectType::Table => catalog.table(&name).is_ok(),
+                ObjectType::Index => catalog.index(&name).is_some(),
+                _ => catalog.view(&name).is_some(),
+            };
+            if found {
+                if object_type == ObjectType::Index
+                    && catalog.index(&name).is_some_and(|i| i.unique && i.primary)
+                {
+                    return Err(Error::new(
+                        SqlState::DEPENDENT_OBJECTS_STILL_EXIST,
+                        format!(
+                            "cannot drop index {name} because constraint {name} on table {} requires it",
+                            catalog.index(&name).map(|i| i.table.clone()).unwrap_or_default()
+                        ),
+                    ));
+                }
+                doomed.push(name);
+            } else if catalog.exists(&name) {
+                return Err(binder.placed(
+                    Error::new(
+                        SqlState::WRONG_OBJECT_TYPE,
+                        format!(
+                            "\"{name}\" is not a{} {kind}",
+                            if kind == "index" { "n" } else { "" }
+                        ),
+                    ),
+                    object,
+                ));
+            } else if !if_exists {
+                return Err(match object_type {
+                    ObjectType::Table => undefined(&name),
+                    _ => Error::new(
+                        SqlState::UNDEFINED_OBJECT,
+                        format!("{kind} \"{name}\" does not exist"),
+                    ),
+                });
+            }
+        }
+    }
+    let mut txn = db.store.begin()?;
+    for name in &doomed {
+        match object_type {
+            ObjectType::Table => Catalog::erase_table(&db.store, &mut txn, name)?,
+            ObjectType::Index => Catalog::erase_index(&db.store, &mut txn, name)?,
+            _ => Catalog::erase_view(&db.store, &mut txn, name)?,
+        }
+    }
+    txn.commit()?;
+    let mut catalog = db.catalog_mut();
+    for name in &doomed {
+        match object_type {
+            ObjectType::Table => catalog.remove_table(name),
+            ObjectType::Index => catalog.remove_index(name),
+            _ => catalog.remove_view(name),
+        }
+    }
+    Ok(QueryResult::command(tag))
+}
+
+/// The writer of `table`'s rows and all its indexes.
+pub(crate) fn writer<'a>(
+    db: &'a Database,
+    catalog: &'a Catalog,
+    table: &'a TableDef,
+) -> TableWriter<'a> {
+    TableWriter::new(&db.store, table, catalog.indexes_of(&table.name).collect())
+}

@@ -1,0 +1,494 @@
+//! The executor: a [`Plan`] run over the database, row at a time.
+//!
+//! Each operator is an iterator pulling rows from its inputs' iterators (the Volcano model).
+//! cairn chose rows over batches deliberately: the statements the PostgreSQL door mostly
+//! serves touch a few rows through an index, where a row-at-a-time pipeline starts and stops
+//! cheaply and a `LIMIT` stops its inputs early; and every operator stays a short, plain
+//! loop over [`Value`]s, which the optimizer and MVCC issues build on. The analytical
+//! queries of issue 27 will measure whether batches must come to the hot operators (scan,
+//! filter, hash aggregation); the operator boundary here is where they would.
+//!
+//! Operators that need all of an input before their first row (the right side of a join,
+//! aggregation, sort, the right side of `INTERSECT`/`EXCEPT`) hold it in memory; spilling
+//! past a memory budget is still to come.
+//!
+//! An [`Env`] is what evaluation needs beyond the row: the database, the rows of the queries
+//! around a correlated subquery, and the cached rows of each uncorrelated subquery, which
+//! runs once per statement.
+
+use std::cell::RefCell;
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use crate::aggregate::Accumulator;
+use crate::database::Database;
+use crate::error::{Error, Result, SqlState};
+use crate::expr::{Expr, Subquery};
+use crate::plan::{JoinKind, Plan, SetOpKind, SortKey};
+use crate::row::{self, group_key};
+use crate::value::{DataType, Value};
+
+/// A row of values.
+pub type Row = Vec<Value>;
+
+/// The rows an operator produces.
+pub type Rows<'a> = Box<dyn Iterator<Item = Result<Row>> + 'a>;
+
+/// The rows of each uncorrelated subquery a statement has run, by subquery id.
+pub type SubqueryCache = RefCell<HashMap<usize, Rc<Vec<Row>>>>;
+
+/// What evaluation needs beyond the row.
+pub struct Env<'a> {
+    pub(crate) db: &'a Database,
+    /// The current rows of the queries around a correlated subquery, innermost last.
+    outer: Vec<&'a [Value]>,
+    cache: &'a SubqueryCache,
+}
+
+impl<'a> Env<'a> {
+    pub fn new(db: &'a Database, cache: &'a SubqueryCache) -> Env<'a> {
+        Env {
+            db,
+            outer: Vec::new(),
+            cache,
+        }
+    }
+
+    /// The current row of the query `depth` levels out (1: the one around this one).
+    pub fn outer(&self, depth: usize) -> &[Value] {
+        self.outer[self.outer.len() - depth]
+    }
+
+    /// The rows of `subquery` for the current `row` of the query around it.
+    pub fn subquery_rows(&self, subquery: &Subquery, row: &[Value]) -> Result<Rc<Vec<Row>>> {
+        if !subquery.correlated {
+            if let Some(rows) = self.cache.borrow().get(&subquery.id) {
+                return Ok(Rc::clone(rows));
+            }
+        }
+        let mut outer = self.outer.clone();
+        outer.push(row);
+        let inner = Env {
+            db: self.db,
+            outer,
+            cache: self.cache,
+        };
+        let rows = Rc::new(run(&subquery.plan, &inner)?.collect::<Result<Vec<_>>>()?);
+        if !subquery.correlated {
+            self.cache
+                .borrow_mut()
+                .insert(subquery.id, Rc::clone(&rows));
+        }
+        Ok(rows)
+    }
+}
+
+/// The rows of `plan`.
+pub fn run<'a>(plan: &'a Plan, env: &'a Env<'a>) -> Result<Rows<'a>> {
+    Ok(match plan {
+        Plan::Scan { table } => {
+            let scan = env.db.store.heap(table.heap)?.scan();
+            Box::new(scan.map(|tuple| row::decode(&tuple?.1)))
+        }
+        Plan::Values { rows } => Box::new(
+            rows.iter()
+                .map(move |exprs| exprs.iter().map(|e| e.eval(&[], env)).collect()),
+        ),
+        Plan::Filter { input, predicate } => {
+            Box::new(run(input, env)?.filter_map(move |row| match row {
+                Ok(row) => match predicate.eval(&row, env) {
+                    Ok(Value::Bool(true)) => Some(Ok(row)),
+                    Ok(_) => None,
+                    Err(e) => Some(Err(e)),
+                },
+                Err(e) => Some(Err(e)),
+            }))
+        }
+        Plan::Project { input, exprs } => Box::new(run(input, env)?.map(move |row| {
+            let row = row?;
+            exprs.iter().map(|e| e.eval(&row, env)).collect()
+        })),
+        Plan::Join {
+            left,
+            right,
+            kind,
+            on,
+        } => join(env, left, right, *kind, on.as_ref())?,
+        Plan::HashJoin {
+            left,
+            right,
+            kind,
+            left_keys,
+            right_keys,
+            residual,
+        } => hash_join(
+            env,
+            left,
+            right,
+            *kind,
+            left_keys,
+            right_keys,
+            residual.as_ref(),
+        )?,
+        Plan::Aggregate {
+            input,
+            groups,
+            aggs,
+        } => aggregate(env, input, groups, aggs)?,
+        Plan::Sort { input, keys } => {
+            let mut rows = run(input, env)?.collect::<Result<Vec<_>>>()?;
+            sort(keys, &mut rows)?;
+            Box::new(rows.into_iter().map(Ok))
+        }
+        Plan::Limit {
+            input,
+            offset,
+            limit,
+        } => {
+            let offset = count(offset.as_ref(), "OFFSET", "2201X", env)?.unwrap_or(0);
+            let limit = count(limit.as_ref(), "LIMIT", "2201W", env)?;
+            let rows = run(input, env)?.skip(offset);
+            match limit {
+                Some(n) => Box::new(rows.take(n)),
+                None => Box::new(rows),
+            }
+        }
+        Plan::Distinct { input } => distinct(run(input, env)?),
+        Plan::SetOp {
+            op,
+            all,
+            left,
+            right,
+        } => set_op(env, *op, *all, left, right)?,
+    })
+}
+
+/// The value of a LIMIT or OFFSET count (`word`): `None` for NULL, `state` if negative.
+fn count(
+    expr: Option<&Expr>,
+    word: &str,
+    state: &'static str,
+    env: &Env<'_>,
+) -> Result<Option<usize>> {
+    let Some(expr) = expr else {
+        return Ok(None);
+    };
+    match expr.eval(&[], env)?.cast(DataType::Int8)? {
+        Value::Int8(n) if n < 0 => Err(Error::new(
+            SqlState(state),
+            format!("{word} must not be negative"),
+        )),
+        Value::Int8(n) => Ok(Some(usize::try_from(n).unwrap_or(usize::MAX))),
+        _ => Ok(None),
+    }
+}
+
+/// Nested-loop join: the right side held in memory, each left row paired with each right
+/// row; the unmatched rows of an outer side padded with NULLs.
+fn join<'a>(
+    env: &'a Env<'a>,
+    left: &'a Plan,
+    right: &'a Plan,
+    kind: JoinKind,
+    on: Option<&'a Expr>,
+) -> Result<Rows<'a>> {
+    let right_rows: Vec<Row> = run(right, env)?.collect::<Result<_>>()?;
+    let (left_width, right_width) = (left.width(), right.width());
+    let right_rows = Rc::new(right_rows);
+    let matched_right = Rc::new(RefCell::new(vec![false; right_rows.len()]));
+    let pairs = {
+        let right_rows = Rc::clone(&right_rows);
+        let matched_right = Rc::clone(&matched_right);
+        run(left, env)?.flat_map(move |left_row| -> Vec<Result<Row>> {
+            let left_row = match left_row {
+                Ok(row) => row,
+                Err(e) => return vec![Err(e)],
+            };
+            let mut out = Vec::new();
+            for (i, right_row) in right_rows.iter().enumerate() {
+                let mut joined = left_row.clone();
+                joined.extend_from_slice(right_row);
+                let keep = match on {
+                    None => true,
+                    Some(on) => match on.eval(&joined, env) {
+                        Ok(v) => v == Value::Bool(true),
+                        Err(e) => return vec![Err(e)],
+                    },
+                };
+                if keep {
+                    matched_right.borrow_mut()[i] = true;
+                    out.push(Ok(joined));
+                }
+            }
+            if out.is_empty() && matches!(kind, JoinKind::Left | JoinKind::Full) {
+                let mut padded = left_row;
+                padded.resize(left_width + right_width, Value::Null);
+                out.push(Ok(padded));
+            }
+            out
+        })
+    };
+    if !matches!(kind, JoinKind::Right | JoinKind::Full) {
+        return Ok(Box::new(pairs));
+    }
+    // The unmatched right rows, once every left row has been seen.
+    let unmatched = std::iter::once(()).flat_map(move |()| {
+        let matched = matched_right.borrow();
+        right_rows
+            .iter()
+            .zip(matched.iter())
+            .filter(|(_, m)| !**m)
+            .map(|(r, _)| {
+                let mut padded = vec![Value::Null; left_width];
+                padded.extend_from_slice(r);
+                Ok(padded)
+            })
+            .collect::<Vec<_>>()
+    });
+    Ok(Box::new(pairs.chain(unmatched)))
+}
+
+/// Hash join: the right rows in a hash table by key, each left row looking its key up. A
+/// key holding NULL matches nothing; keys that hash alike are compared for equality, so
+/// numbers of different types meet as SQL compares them.
+#[allow(clippy::too_many_arguments)]
+fn hash_join<'a>(
+    env: &'a Env<'a>,
+    left: &'a Plan,
+    right: &'a Plan,
+    kind: JoinKind,
+    left_keys: &'a [Expr],
+    right_keys: &'a [Expr],
+    residual: Option<&'a Expr>,
+) -> Result<Rows<'a>> {
+    let mut table: HashMap<Vec<u8>, Vec<(Row, Row)>> = HashMap::new();
+    for row in run(right, env)? {
+        let row = row?;
+        let key = right_keys
+            .iter()
+            .map(|k| k.eval(&row, env))
+            .collect::<Result<Row>>()?;
+        if key.iter().any(Value::is_null) {
+            continue;
+        }
+        table.entry(hash_key(&key)).or_default().push((key, row));
+    }
+    let right_width = right.width();
+    Ok(Box::new(run(left, env)?.flat_map(
+        move |left_row| -> Vec<Result<Row>> {
+            let probe = || -> Result<Vec<Result<Row>>> {
+                let left_row = left_row?;
+                let key = left_keys
+                    .iter()
+                    .map(|k| k.eval(&left_row, env))
+                    .collect::<Result<Row>>()?;
+                let mut out = Vec::new();
+                if !key.iter().any(Value::is_null) {
+                    for (right_key, right_row) in table.get(&hash_key(&key)).into_iter().flatten() {
+                        let mut equal = true;
+                        for (a, b) in key.iter().zip(right_key) {
+                            equal &= a.compare(b)? == Some(Ordering::Equal);
+                        }
+                        if !equal {
+                            continue;
+                        }
+                        let mut joined = left_row.clone();
+                        joined.extend_from_slice(right_row);
+                        let keep = match residual {
+                            Some(r) => r.eval(&joined, env)? == Value::Bool(true),
+                            None => true,
+                        };
+                        if keep {
+                            out.push(Ok(joined));
+                        }
+                    }
+                }
+                if out.is_empty() && kind == JoinKind::Left {
+                    let mut padded = left_row;
+                    padded.resize(padded.len() + right_width, Value::Null);
+                    out.push(Ok(padded));
+                }
+                Ok(out)
+            };
+            probe().unwrap_or_else(|e| vec![Err(e)])
+        },
+    )))
+}
+
+/// Bytes equal for key values SQL finds equal (numbers of any type by their value as a
+/// double, which may also make unequal ones alike: the join compares them after).
+fn hash_key(values: &[Value]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for v in values {
+        let number = match v {
+            Value::Int2(n) => Some(f64::from(*n)),
+            Value::Int4(n) => Some(f64::from(*n)),
+            Value::Int8(n) => Some(*n as f64),
+            Value::Float4(x) => Some(f64::from(*x)),
+            Value::Float8(x) => Some(*x),
+            Value::Numeric(n) => Some(n.to_f64()),
+            _ => None,
+        };
+        match number {
+            Some(x) => {
+                let x = if x == 0.0 {
+                    0.0
+                } else if x.is_nan() {
+                    f64::NAN
+                } else {
+                    x
+                };
+                out.push(1);
+                out.extend_from_slice(&x.to_bits().to_le_bytes());
+            }
+            None => out.extend(group_key(std::slice::from_ref(v))),
+        }
+    }
+    out
+}
+
+/// Hash aggregation: one accumulator per aggregate per group, groups in order of first
+/// appearance.
+fn aggregate<'a>(
+    env: &'a Env<'a>,
+    input: &'a Plan,
+    groups: &'a [Expr],
+    aggs: &'a [crate::aggregate::AggCall],
+) -> Result<Rows<'a>> {
+    let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+    let mut states: Vec<(Row, Vec<Accumulator>)> = Vec::new();
+    for row in run(input, env)? {
+        let row = row?;
+        let key_values = groups
+            .iter()
+            .map(|g| g.eval(&row, env))
+            .collect::<Result<Row>>()?;
+        let key = group_key(&key_values);
+        let slot = match index.get(&key) {
+            Some(&slot) => slot,
+            None => {
+                index.insert(key, states.len());
+                states.push((key_values, aggs.iter().map(Accumulator::new).collect()));
+                states.len() - 1
+            }
+        };
+        for (acc, call) in states[slot].1.iter_mut().zip(aggs) {
+            acc.add(call, &row, env)?;
+        }
+    }
+    if groups.is_empty() && states.is_empty() {
+        states.push((Vec::new(), aggs.iter().map(Accumulator::new).collect()));
+    }
+    Ok(Box::new(states.into_iter().map(
+        move |(mut values, accs)| {
+            for (acc, call) in accs.into_iter().zip(aggs) {
+                values.push(acc.finish(call)?);
+            }
+            Ok(values)
+        },
+    )))
+}
+
+/// Sorts `rows` by `keys`, stably.
+pub fn sort(keys: &[SortKey], rows: &mut [Row]) -> Result<()> {
+    let mut failure = None;
+    rows.sort_by(|a, b| {
+        for key in keys {
+            let ordering =
+                compare_for_sort(&a[key.column], &b[key.column], key).unwrap_or_else(|e| {
+                    failure.get_or_insert(e);
+                    Ordering::Equal
+                });
+            if ordering.is_ne() {
+                return ordering;
+            }
+        }
+        Ordering::Equal
+    });
+    failure.map_or(Ok(()), Err)
+}
+
+/// How two values of a sort key order: NULLs where the key puts them, the rest by value.
+fn compare_for_sort(x: &Value, y: &Value, key: &SortKey) -> Result<Ordering> {
+    let ordering = match (x.is_null(), y.is_null()) {
+        (true, true) => return Ok(Ordering::Equal),
+        (true, false) => {
+            return Ok(if key.nulls_first {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            })
+        }
+        (false, true) => {
+            return Ok(if key.nulls_first {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            })
+        }
+        (false, false) => x.compare(y)?.unwrap_or(Ordering::Equal),
+    };
+    Ok(if key.descending {
+        ordering.reverse()
+    } else {
+        ordering
+    })
+}
+
+fn distinct(rows: Rows<'_>) -> Rows<'_> {
+    let mut seen = HashSet::new();
+    Box::new(rows.filter(move |row| match row {
+        Ok(row) => seen.insert(group_key(row)),
+        Err(_) => true,
+    }))
+}
+
+/// `UNION`, `INTERSECT`, `EXCEPT`, with or without `ALL`.
+fn set_op<'a>(
+    env: &'a Env<'a>,
+    op: SetOpKind,
+    all: bool,
+    left: &'a Plan,
+    right: &'a Plan,
+) -> Result<Rows<'a>> {
+    if op == SetOpKind::Union {
+        let both = run(left, env)?.chain(run(right, env)?);
+        return Ok(if all {
+            Box::new(both)
+        } else {
+            distinct(Box::new(both))
+        });
+    }
+    // How many times each row is on the right.
+    let mut counts: HashMap<Vec<u8>, usize> = HashMap::new();
+    for row in run(right, env)? {
+        *counts.entry(group_key(&row?)).or_default() += 1;
+    }
+    let mut emitted: HashSet<Vec<u8>> = HashSet::new();
+    let rows = run(left, env)?.filter(move |row| {
+        let Ok(row) = row else { return true };
+        let key = group_key(row);
+        let on_right = counts.get_mut(&key);
+        match (op, all) {
+            (SetOpKind::Intersect, true) => match on_right {
+                Some(n) if *n > 0 => {
+                    *n -= 1;
+                    true
+                }
+                _ => false,
+            },
+            (SetOpKind::Intersect, false) => on_right.is_some() && emitted.insert(key),
+            (SetOpKind::Except, true) => match on_right {
+                Some(n) if *n > 0 => {
+                    *n -= 1;
+                    false
+                }
+                _ => true,
+            },
+            (SetOpKind::Except, false) => on_right.is_none() && emitted.insert(key),
+            (SetOpKind::Union, _) => unreachable!("handled above"),
+        }
+    });
+    Ok(Box::new(rows))
+}

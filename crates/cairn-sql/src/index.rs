@@ -1,0 +1,172 @@
+//! Table writes with their indexes: every row change goes to the heap and to each index of
+//! the table in the same storage transaction, so that an index always holds exactly one
+//! entry per row.
+//!
+//! An index entry is a cairn-page B+tree pair:
+//!
+//! ```text
+//! key   = the row's values of the index columns, in cairn-page's order-preserving key
+//!         encoding (integers of every width as one integer, NULL after every value)
+//! value = the row's TupleId: page u32, slot u16, big-endian
+//! ```
+//!
+//! A unique index refuses a second entry with an equal key (`23505`), except when the key
+//! holds a NULL: NULLs are distinct from each other, as PostgreSQL's unique constraints
+//! have them by default. A descending column is stored ascending like the others; a scan
+//! that wants it descending reads the tree backwards.
+
+use cairn_page::{encode_key, KeyValue, PageStore, TupleId, Txn};
+
+use crate::catalog::{IndexDef, TableDef};
+use crate::error::{Error, Result, SqlState};
+use crate::row;
+use crate::value::Value;
+
+/// The key bytes of `row` in `index`, and whether a key column is NULL.
+pub fn key_of(index: &IndexDef, row: &[Value]) -> (Vec<u8>, bool) {
+    let mut has_null = false;
+    let values: Vec<KeyValue> = index
+        .columns
+        .iter()
+        .map(|&(c, _)| {
+            let v = key_value(&row[c]);
+            has_null |= v == KeyValue::Null;
+            v
+        })
+        .collect();
+    let mut key = Vec::new();
+    encode_key(&values, &mut key);
+    (key, has_null)
+}
+
+/// A value as an index key value.
+pub fn key_value(value: &Value) -> KeyValue {
+    match value {
+        Value::Null => KeyValue::Null,
+        Value::Bool(b) => KeyValue::Bool(*b),
+        Value::Int2(n) => KeyValue::Int(i64::from(*n)),
+        Value::Int4(n) => KeyValue::Int(i64::from(*n)),
+        Value::Int8(n) => KeyValue::Int(*n),
+        Value::Float8(x) => KeyValue::Float(*x),
+        Value::Float4(x) => KeyValue::Float(f64::from(*x)),
+        Value::Numeric(n) => KeyValue::Bytes(n.order_key()),
+        Value::Text(s) => KeyValue::Text(s.clone()),
+    }
+}
+
+/// A row's address as an index entry's value.
+pub fn tid_bytes(tid: TupleId) -> [u8; 6] {
+    let mut out = [0; 6];
+    out[..4].copy_from_slice(&tid.0.to_be_bytes());
+    out[4..].copy_from_slice(&tid.1.to_be_bytes());
+    out
+}
+
+/// The row address an index entry's value holds.
+pub fn tid_of(bytes: &[u8]) -> Result<TupleId> {
+    match bytes {
+        [a, b, c, d, e, f] => Ok((
+            u32::from_be_bytes([*a, *b, *c, *d]),
+            u16::from_be_bytes([*e, *f]),
+        )),
+        _ => Err(Error::new(
+            SqlState::DATA_CORRUPTED,
+            "damaged index entry: its row address",
+        )),
+    }
+}
+
+/// Writes the rows of one table and its indexes.
+pub struct TableWriter<'a> {
+    store: &'a PageStore,
+    table: &'a TableDef,
+    indexes: Vec<&'a IndexDef>,
+    bytes: Vec<u8>,
+}
+
+impl<'a> TableWriter<'a> {
+    pub fn new(
+        store: &'a PageStore,
+        table: &'a TableDef,
+        indexes: Vec<&'a IndexDef>,
+    ) -> TableWriter<'a> {
+        TableWriter {
+            store,
+            table,
+            indexes,
+            bytes: Vec::new(),
+        }
+    }
+
+    pub fn insert(&mut self, txn: &mut Txn<'_>, row: &[Value]) -> Result<TupleId> {
+        self.bytes.clear();
+        row::encode(row, &mut self.bytes);
+        let tid = self.store.heap(self.table.heap)?.insert(txn, &self.bytes)?;
+        for index in &self.indexes {
+            add_entry(self.store, txn, index, row, tid)?;
+        }
+        Ok(tid)
+    }
+
+    pub fn delete(&mut self, txn: &mut Txn<'_>, tid: TupleId, row: &[Value]) -> Result<()> {
+        self.store.heap(self.table.heap)?.delete(txn, tid)?;
+        for index in &self.indexes {
+            let (key, _) = key_of(index, row);
+            self.store
+                .btree(index.root)
+                .delete(txn, &key, &tid_bytes(tid))?;
+        }
+        Ok(())
+    }
+
+    pub fn update(
+        &mut self,
+        txn: &mut Txn<'_>,
+        tid: TupleId,
+        old: &[Value],
+        new: &[Value],
+    ) -> Result<TupleId> {
+        self.bytes.clear();
+        row::encode(new, &mut self.bytes);
+        let moved = self
+            .store
+            .heap(self.table.heap)?
+            .update(txn, tid, &self.bytes)?;
+        for index in &self.indexes {
+            let (old_key, _) = key_of(index, old);
+            let (new_key, _) = key_of(index, new);
+            if old_key == new_key && moved == tid {
+                continue;
+            }
+            let tree = self.store.btree(index.root);
+            tree.delete(txn, &old_key, &tid_bytes(tid))?;
+            add_entry(self.store, txn, index, new, moved)?;
+        }
+        Ok(moved)
+    }
+}
+
+/// Adds the entry of `row` (at `tid`) to `index`; `23505` if a unique index has its key.
+pub fn add_entry(
+    store: &PageStore,
+    txn: &mut Txn<'_>,
+    index: &IndexDef,
+    row: &[Value],
+    tid: TupleId,
+) -> Result<()> {
+    let (key, has_null) = key_of(index, row);
+    let unique = index.unique && !has_null;
+    match store
+        .btree(index.root)
+        .insert(txn, &key, &tid_bytes(tid), unique)
+    {
+        Err(cairn_page::Error::DuplicateKey { .. }) => Err(Error::new(
+            SqlState::UNIQUE_VIOLATION,
+            format!(
+                "duplicate key value violates unique constraint \"{}\"",
+                index.name
+            ),
+        )),
+        other => Ok(other?),
+    }
+}

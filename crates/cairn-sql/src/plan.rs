@@ -1,0 +1,189 @@
+//! Plans: a query as a tree of relational operators, each producing rows from its inputs'.
+//!
+//! The planner ([`crate::planner`]) makes a [`Plan`] of a query; the executor
+//! ([`crate::exec`]) runs it. Every node's rows have a fixed layout, its columns in order,
+//! and the expressions of a node are bound to positions in its input's rows: a [`Plan::Join`]
+//! row is its left row followed by its right row; a [`Plan::Aggregate`] row is its group
+//! values followed by its aggregates' values. A node never looks at its input's names.
+//!
+//! Today the planner makes this tree straight from the query, and the executor runs each
+//! node by the one algorithm it has for it (a heap scan, a nested-loop join over a
+//! materialized right side, hash aggregation, an in-memory sort); the optimizer's rewrites
+//! and the choice among physical operators (index scans, hash and merge joins, top-N,
+//! spilling) come with the rest of issue 24 and issue 27, as a physical plan beside this one.
+
+use std::fmt;
+
+use crate::aggregate::AggCall;
+use crate::catalog::TableDef;
+use crate::expr::Expr;
+
+/// A relational operator and its inputs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// Every row of a table.
+    Scan { table: TableDef },
+    /// Rows of expressions: `VALUES`, and the one empty row a `SELECT` without `FROM` reads.
+    Values { rows: Vec<Vec<Expr>> },
+    /// The input rows for which `predicate` is true.
+    Filter { input: Box<Plan>, predicate: Expr },
+    /// Each input row made into the values of `exprs`.
+    Project { input: Box<Plan>, exprs: Vec<Expr> },
+    /// Left rows joined with right rows where `on` (over the joined row) is true; an outer
+    /// join also keeps each unmatched row of its outer side(s), padded with NULLs.
+    Join {
+        left: Box<Plan>,
+        right: Box<Plan>,
+        kind: JoinKind,
+        on: Option<Expr>,
+    },
+    /// The join of left and right rows whose key values are equal (`left_keys` over the left
+    /// row, `right_keys` over the right, NULL never equal), and for which `residual` (over the
+    /// joined row) is true: the right side held in a hash table, the left side probing it.
+    HashJoin {
+        left: Box<Plan>,
+        right: Box<Plan>,
+        kind: JoinKind,
+        left_keys: Vec<Expr>,
+        right_keys: Vec<Expr>,
+        residual: Option<Expr>,
+    },
+    /// One row per group of equal `groups` values (one row in all when there are no groups,
+    /// even over no input): the group values, then each aggregate's.
+    Aggregate {
+        input: Box<Plan>,
+        groups: Vec<Expr>,
+        aggs: Vec<AggCall>,
+    },
+    /// The input in the order of `keys`; equal rows keep their input order.
+    Sort {
+        input: Box<Plan>,
+        keys: Vec<SortKey>,
+    },
+    /// The input's rows after the first `offset`, at most `limit` of them: constant
+    /// expressions of type bigint, evaluated when the plan runs (NULL is no limit).
+    Limit {
+        input: Box<Plan>,
+        offset: Option<Expr>,
+        limit: Option<Expr>,
+    },
+    /// The input without duplicate rows (NULLs equal), the first of each kept.
+    Distinct { input: Box<Plan> },
+    /// `UNION`, `INTERSECT` or `EXCEPT` of two inputs of the same layout.
+    SetOp {
+        op: SetOpKind,
+        all: bool,
+        left: Box<Plan>,
+        right: Box<Plan>,
+    },
+}
+
+/// The kinds of join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinKind {
+    Inner,
+    Left,
+    Right,
+    Full,
+}
+
+/// The set operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetOpKind {
+    Union,
+    Intersect,
+    Except,
+}
+
+/// One key of a sort: a column of the input row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortKey {
+    pub column: usize,
+    pub descending: bool,
+    pub nulls_first: bool,
+}
+
+impl Plan {
+    /// How many columns the plan's rows have.
+    pub fn width(&self) -> usize {
+        match self {
+            Plan::Scan { table } => table.columns.len(),
+            Plan::Values { rows } => rows.first().map_or(0, Vec::len),
+            Plan::Filter { input, .. }
+            | Plan::Sort { input, .. }
+            | Plan::Limit { input, .. }
+            | Plan::Distinct { input } => input.width(),
+            Plan::Project { exprs, .. } => exprs.len(),
+            Plan::Join { left, right, .. } | Plan::HashJoin { left, right, .. } => {
+                left.width() + right.width()
+            }
+            Plan::Aggregate { groups, aggs, .. } => groups.len() + aggs.len(),
+            Plan::SetOp { left, .. } => left.width(),
+        }
+    }
+
+    fn write_tree(&self, f: &mut fmt::Formatter<'_>, depth: usize) -> fmt::Result {
+        let indent = "  ".repeat(depth);
+        let arrow = if depth == 0 { "" } else { "->  " };
+        let inputs: Vec<&Plan> = match self {
+            Plan::Scan { table } => {
+                return writeln!(f, "{indent}{arrow}Seq Scan on {}", table.name);
+            }
+            Plan::Values { rows } => {
+                return writeln!(f, "{indent}{arrow}Values Scan ({} rows)", rows.len());
+            }
+            Plan::Filter { input, .. } => {
+                writeln!(f, "{indent}{arrow}Filter")?;
+                vec![input]
+            }
+            Plan::Project { input, .. } => {
+                writeln!(f, "{indent}{arrow}Project")?;
+                vec![input]
+            }
+            Plan::Join {
+                left, right, kind, ..
+            } => {
+                writeln!(f, "{indent}{arrow}Nested Loop {kind:?} Join")?;
+                vec![left, right]
+            }
+            Plan::HashJoin {
+                left, right, kind, ..
+            } => {
+                writeln!(f, "{indent}{arrow}Hash {kind:?} Join")?;
+                vec![left, right]
+            }
+            Plan::Aggregate { input, .. } => {
+                writeln!(f, "{indent}{arrow}HashAggregate")?;
+                vec![input]
+            }
+            Plan::Sort { input, .. } => {
+                writeln!(f, "{indent}{arrow}Sort")?;
+                vec![input]
+            }
+            Plan::Limit { input, .. } => {
+                writeln!(f, "{indent}{arrow}Limit")?;
+                vec![input]
+            }
+            Plan::Distinct { input } => {
+                writeln!(f, "{indent}{arrow}Unique")?;
+                vec![input]
+            }
+            Plan::SetOp {
+                op, left, right, ..
+            } => {
+                writeln!(f, "{indent}{arrow}{op:?}")?;
+                vec![left, right]
+            }
+        };
+        for input in inputs {
+            input.write_tree(f, depth + 1)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_tree(f, 0)
+    }
+}
