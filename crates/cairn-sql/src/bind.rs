@@ -287,7 +287,11 @@ impl<'a> Binder<'a> {
     }
 
     pub fn bind(&self, expr: &SqlExpr) -> Result<Typed> {
-        self.bind_inner(expr).map_err(|e| self.placed(e, expr))
+        let typed = self.bind_inner(expr).map_err(|e| self.placed(e, expr))?;
+        Ok(Typed {
+            expr: typed.expr.fold_strict_null(),
+            ty: typed.ty,
+        })
     }
 
     fn bind_inner(&self, expr: &SqlExpr) -> Result<Typed> {

@@ -238,6 +238,29 @@ impl Expr {
         })
     }
 
+    /// The expression made the NULL constant when it is a strict operator (one that gives NULL
+    /// for a NULL operand) with a NULL constant operand: PostgreSQL's planner simplifies
+    /// these before anything runs, so `x / 0 = NULL` is NULL, not a division by zero.
+    pub fn fold_strict_null(self) -> Expr {
+        let null = |e: &Expr| matches!(e, Expr::Constant(Value::Null));
+        let strict_null = match &self {
+            Expr::Arith(_, a, b) | Expr::Compare(_, a, b) | Expr::Concat(a, b) => {
+                null(a) || null(b)
+            }
+            Expr::Negate(a) | Expr::Cast(a, _) => null(a),
+            Expr::Like { expr, pattern, .. } => null(expr) || null(pattern),
+            // `NULL IN (…)` is `NULL = … OR …`: NULL whatever the list.
+            Expr::InList { expr, .. } => null(expr),
+            Expr::Call(function, args) => function.is_strict() && args.iter().any(null),
+            _ => false,
+        };
+        if strict_null {
+            Expr::Constant(Value::Null)
+        } else {
+            self
+        }
+    }
+
     /// Whether the expression reads no column of its input row (it may read outer rows).
     pub fn is_constant(&self) -> bool {
         let mut constant = true;

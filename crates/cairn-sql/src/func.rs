@@ -151,6 +151,14 @@ fn accepts(params: &[DataType], args: &[Option<DataType>]) -> bool {
 }
 
 impl Function {
+    /// Whether the function is NULL for any NULL argument.
+    pub fn is_strict(self) -> bool {
+        !matches!(
+            self,
+            Function::Concat | Function::Greatest | Function::Least
+        )
+    }
+
     /// The function's value for `args` (already of its parameter types).
     pub fn call(self, args: &[Value]) -> Result<Value> {
         if matches!(self, Function::Greatest | Function::Least) {

@@ -642,12 +642,12 @@ fn plan_joins(
         let (kind, constraint) = join_kind(join)?;
         let left_width = scope.columns.len();
         let mut joined = Scope::join(scope, right_scope);
-        let on = match constraint {
+        let (on, merged) = match constraint {
             JoinConstraint::On(condition) => {
                 let binder = Binder::new(ctx, &joined, parent).in_clause("JOIN conditions");
                 let on = binder.boolean(condition, "JOIN/ON")?;
                 correlated |= binder.is_correlated();
-                Some(on)
+                (Some(on), Vec::new())
             }
             JoinConstraint::Using(names) => {
                 let names = names.iter().map(table_name).collect::<Result<Vec<_>>>()?;
@@ -665,7 +665,7 @@ fn plan_joins(
                     .collect();
                 merge_columns(&mut joined, left_width, &names)?
             }
-            JoinConstraint::None => None,
+            JoinConstraint::None => (None, Vec::new()),
             JoinConstraint::UsingAlias(..) => return Err(Error::not_supported("USING … AS")),
         };
         plan = Plan::Join {
@@ -674,6 +674,37 @@ fn plan_joins(
             kind,
             on,
         };
+        if matches!(kind, JoinKind::Right | JoinKind::Full) && !merged.is_empty() {
+            // A merged column of a right or full join is the value of whichever side has one.
+            let width = joined.columns.len();
+            let mut exprs: Vec<Expr> = (0..width).map(Expr::Column).collect();
+            let mut star = Vec::new();
+            for (k, &(l, r)) in merged.iter().enumerate() {
+                exprs.push(Expr::Coalesce(vec![Expr::Column(l), Expr::Column(r)]));
+                let (lt, rt) = (joined.columns[l].data_type, joined.columns[r].data_type);
+                joined.columns[l].merged_away = true;
+                joined.columns.push(crate::scope::ScopeColumn {
+                    qualifier: None,
+                    name: joined.columns[l].name.clone(),
+                    data_type: lt.wider_numeric(rt).unwrap_or(lt),
+                    merged_away: false,
+                });
+                star.push(width + k);
+            }
+            let merged_left: Vec<usize> = merged.iter().map(|(l, _)| *l).collect();
+            star.extend(
+                joined
+                    .star
+                    .iter()
+                    .copied()
+                    .filter(|i| !merged_left.contains(i)),
+            );
+            joined.star = star;
+            plan = Plan::Project {
+                input: Box::new(plan),
+                exprs,
+            };
+        }
         scope = joined;
     }
     Ok((plan, scope, correlated))
@@ -692,10 +723,14 @@ fn join_kind(join: &Join) -> Result<(JoinKind, &JoinConstraint)> {
 }
 
 /// Merges the columns `names` of the two sides of a join (`USING`, `NATURAL`): the right
-/// copies hidden, `*` listing the merged columns first; the condition their equality.
-fn merge_columns(joined: &mut Scope, left_width: usize, names: &[String]) -> Result<Option<Expr>> {
+/// copies hidden, `*` listing the merged columns first; the condition their equality, and
+/// the (left, right) positions merged.
+type Merged = (Option<Expr>, Vec<(usize, usize)>);
+
+fn merge_columns(joined: &mut Scope, left_width: usize, names: &[String]) -> Result<Merged> {
     let mut condition: Option<Expr> = None;
     let mut merged_left = Vec::new();
+    let mut pairs = Vec::new();
     for name in names {
         let find = |columns: &[crate::scope::ScopeColumn], side: &str| -> Result<usize> {
             let found: Vec<usize> = (0..columns.len())
@@ -724,6 +759,7 @@ fn merge_columns(joined: &mut Scope, left_width: usize, names: &[String]) -> Res
         }
         joined.columns[r].merged_away = true;
         merged_left.push(l);
+        pairs.push((l, r));
         let equal = Expr::Compare(
             CmpOp::Eq,
             Box::new(Expr::Column(l)),
@@ -741,7 +777,7 @@ fn merge_columns(joined: &mut Scope, left_width: usize, names: &[String]) -> Res
         .filter(|i| !merged_left.contains(i) && !joined.columns[*i].merged_away)
         .collect();
     joined.star = merged_left.into_iter().chain(rest).collect();
-    Ok(condition)
+    Ok((condition, pairs))
 }
 
 /// One table, view or subquery of a FROM clause.

@@ -301,6 +301,8 @@ impl Value {
         }
         match (self, ty) {
             (Value::Text(s), _) => Value::parse(ty, s),
+            // bool's cast to text is 'true'/'false' (its output is 't'/'f').
+            (Value::Bool(b), DataType::Text) => Ok(Value::Text(b.to_string())),
             (_, DataType::Text) => Ok(Value::Text(self.to_text().unwrap_or_default())),
             (Value::Bool(b), DataType::Int4) => Ok(Value::Int4(i32::from(*b))),
             (Value::Int4(n), DataType::Bool) => Ok(Value::Bool(*n != 0)),
