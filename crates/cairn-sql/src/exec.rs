@@ -20,8 +20,15 @@ use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use std::ops::Bound;
+
+use cairn_page::{encode_key, KeyValue};
 
 use crate::aggregate::Accumulator;
+use crate::catalog::{IndexDef, TableDef};
+use crate::index::{key_value, tid_of};
 use crate::database::Database;
 use crate::error::{Error, Result, SqlState};
 use crate::expr::{Expr, Subquery};
@@ -38,12 +45,26 @@ pub type Rows<'a> = Box<dyn Iterator<Item = Result<Row>> + 'a>;
 /// The rows of each uncorrelated subquery a statement has run, by subquery id.
 pub type SubqueryCache = RefCell<HashMap<usize, Rc<Vec<Row>>>>;
 
+/// What EXPLAIN ANALYZE counts of one operator: rows given, time spent (its inputs'
+/// included), and how many times it ran.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OperatorStats {
+    pub rows: u64,
+    pub time: Duration,
+    pub loops: u64,
+}
+
+/// The counts of each operator of a plan run, by the operator's address in the plan.
+pub type PlanStats = RefCell<HashMap<usize, OperatorStats>>;
+
 /// What evaluation needs beyond the row.
 pub struct Env<'a> {
     pub(crate) db: &'a Database,
     /// The current rows of the queries around a correlated subquery, innermost last.
     outer: Vec<&'a [Value]>,
     cache: &'a SubqueryCache,
+    /// Where operators count their rows and time, under EXPLAIN ANALYZE.
+    stats: Option<&'a PlanStats>,
 }
 
 impl<'a> Env<'a> {
@@ -52,6 +73,15 @@ impl<'a> Env<'a> {
             db,
             outer: Vec::new(),
             cache,
+            stats: None,
+        }
+    }
+
+    /// This environment, with every operator counting its rows and time into `stats`.
+    pub fn counting(self, stats: &'a PlanStats) -> Env<'a> {
+        Env {
+            stats: Some(stats),
+            ..self
         }
     }
 
@@ -73,6 +103,7 @@ impl<'a> Env<'a> {
             db: self.db,
             outer,
             cache: self.cache,
+            stats: self.stats,
         };
         let rows = Rc::new(run(&subquery.plan, &inner)?.collect::<Result<Vec<_>>>()?);
         if !subquery.correlated {
@@ -86,11 +117,58 @@ impl<'a> Env<'a> {
 
 /// The rows of `plan`.
 pub fn run<'a>(plan: &'a Plan, env: &'a Env<'a>) -> Result<Rows<'a>> {
+    let Some(stats) = env.stats else {
+        return operator(plan, env);
+    };
+    let start = Instant::now();
+    let rows = operator(plan, env)?;
+    let key = plan as *const Plan as usize;
+    {
+        let mut stats = stats.borrow_mut();
+        let entry = stats.entry(key).or_default();
+        entry.loops += 1;
+        entry.time += start.elapsed();
+    }
+    Ok(Box::new(Counted { rows, key, stats }))
+}
+
+/// An operator's rows, counted with the time taken to produce them.
+struct Counted<'a> {
+    rows: Rows<'a>,
+    key: usize,
+    stats: &'a PlanStats,
+}
+
+impl Iterator for Counted<'_> {
+    type Item = Result<Row>;
+
+    fn next(&mut self) -> Option<Result<Row>> {
+        let start = Instant::now();
+        let row = self.rows.next();
+        let mut stats = self.stats.borrow_mut();
+        let entry = stats.entry(self.key).or_default();
+        entry.time += start.elapsed();
+        if matches!(row, Some(Ok(_))) {
+            entry.rows += 1;
+        }
+        row
+    }
+}
+
+/// The rows of the operator at the root of `plan`.
+fn operator<'a>(plan: &'a Plan, env: &'a Env<'a>) -> Result<Rows<'a>> {
     Ok(match plan {
         Plan::Scan { table } => {
             let scan = env.db.store.heap(table.heap)?.scan();
             Box::new(scan.map(|tuple| row::decode(&tuple?.1)))
         }
+        Plan::IndexScan {
+            table,
+            index,
+            prefix,
+            lower,
+            upper,
+        } => index_scan(env, table, index, prefix, lower.as_ref(), upper.as_ref())?,
         Plan::Values { rows } => Box::new(
             rows.iter()
                 .map(move |exprs| exprs.iter().map(|e| e.eval(&[], env)).collect()),
@@ -162,6 +240,89 @@ pub fn run<'a>(plan: &'a Plan, env: &'a Env<'a>) -> Result<Rows<'a>> {
             right,
         } => set_op(env, *op, *all, left, right)?,
     })
+}
+
+/// The rows of `table` an index scan finds (see [`Plan::IndexScan`]); all of the heap when
+/// a bound value is of another kind than its column (the filter above decides then), none
+/// when one is NULL (no comparison with NULL holds).
+fn index_scan<'a>(
+    env: &'a Env<'a>,
+    table: &'a TableDef,
+    index: &'a IndexDef,
+    prefix: &[Expr],
+    lower: Option<&(Expr, bool)>,
+    upper: Option<&(Expr, bool)>,
+) -> Result<Rows<'a>> {
+    let column_type = |k: usize| table.columns[index.columns[k].0].data_type;
+    let mut key = Vec::new();
+    let mut values = Vec::new();
+    for (k, e) in prefix.iter().enumerate() {
+        values.push((e.eval(&[], env)?, column_type(k)));
+    }
+    let range_type = column_type(prefix.len().min(index.columns.len() - 1));
+    let lower = lower.map(|(e, _)| e.eval(&[], env)).transpose()?;
+    let upper = upper.map(|(e, _)| e.eval(&[], env)).transpose()?;
+    let bounds = values
+        .iter()
+        .map(|(v, t)| (v, *t))
+        .chain(lower.iter().map(|v| (v, range_type)))
+        .chain(upper.iter().map(|v| (v, range_type)));
+    let mut usable = true;
+    for (value, ty) in bounds {
+        if value.is_null() {
+            return Ok(Box::new(std::iter::empty()));
+        }
+        usable &= value.data_type().map(key_class) == Some(key_class(ty));
+    }
+    if !usable {
+        let scan = env.db.store.heap(table.heap)?.scan();
+        return Ok(Box::new(scan.map(|tuple| row::decode(&tuple?.1))));
+    }
+    let prefix_values: Vec<KeyValue> = values.iter().map(|(v, _)| key_value(v)).collect();
+    encode_key(&prefix_values, &mut key);
+    let with = |v: &Value, tail: &[u8]| {
+        let mut bytes = key.clone();
+        encode_key(&[key_value(v)], &mut bytes);
+        bytes.extend_from_slice(tail);
+        bytes
+    };
+    // Past every key that starts with the prefix: key bytes are never 0xFF at a value's start.
+    let lower_key = match &lower {
+        Some(v) => Bound::Included(with(v, &[])),
+        None if key.is_empty() => Bound::Unbounded,
+        None => Bound::Included(key.clone()),
+    };
+    let upper_key = match &upper {
+        Some(v) => Bound::Excluded(with(v, &[0xFF])),
+        None if key.is_empty() => Bound::Unbounded,
+        None => Bound::Excluded([key.as_slice(), &[0xFF]].concat()),
+    };
+    let tree = env.db.store.btree(index.root);
+    let heap = env.db.store.heap(table.heap)?;
+    let entries = tree
+        .range(lower_key.as_ref().map(Vec::as_slice), upper_key.as_ref().map(Vec::as_slice))
+        .collect::<Vec<_>>();
+    Ok(Box::new(entries.into_iter().filter_map(move |entry| {
+        let fetch = || -> Result<Option<Row>> {
+            let (_, value) = entry?;
+            match heap.get(tid_of(&value)?)? {
+                Some(bytes) => Ok(Some(row::decode(&bytes)?)),
+                None => Ok(None),
+            }
+        };
+        fetch().transpose()
+    })))
+}
+
+/// The kind of key a value makes: numbers of one kind compare by key bytes, not across.
+fn key_class(ty: DataType) -> u8 {
+    match ty {
+        DataType::Int2 | DataType::Int4 | DataType::Int8 => 0,
+        DataType::Float4 | DataType::Float8 => 1,
+        DataType::Numeric => 2,
+        DataType::Text => 3,
+        DataType::Bool => 4,
+    }
 }
 
 /// The value of a LIMIT or OFFSET count (`word`): `None` for NULL, `state` if negative.

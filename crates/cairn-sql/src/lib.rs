@@ -27,6 +27,7 @@
 //! The rest of the planner, the optimizer, the executor's operators, explicit transactions,
 //! the other statements and the `cairn sql` shell are the rest of issue 24.
 
+pub mod access;
 pub mod aggregate;
 pub mod bind;
 mod bind_compound;

@@ -20,23 +20,23 @@
 
 use std::collections::BTreeSet;
 
+use crate::access;
+use crate::catalog::Catalog;
 use crate::expr::{CmpOp, Expr};
 use crate::plan::{JoinKind, Plan};
 
 /// The join region `plan` (joins with a WHERE filter on top) rewritten.
-pub fn join_region(plan: Plan) -> Plan {
+pub fn join_region(catalog: &Catalog, plan: Plan) -> Plan {
     let mut relations = Vec::new();
     let mut conditions = Vec::new();
     flatten(plan, &mut relations, &mut conditions);
-    if relations.len() < 2 {
-        let mut plan = relations.pop().expect("a region has a relation");
-        if let Some(predicate) = conjunction(conditions) {
-            plan = Plan::Filter {
-                input: Box::new(plan),
-                predicate,
-            };
+    if relations.len() < 2 && !conditions.iter().any(has_correlated_subquery) {
+        let plan = relations.pop().expect("a region has a relation");
+        let mut parts = Vec::new();
+        for c in conditions {
+            split(c, &mut parts);
         }
-        return plan;
+        return access::filtered(catalog, plan, parts);
     }
     let widths: Vec<usize> = relations.iter().map(Plan::width).collect();
     let offsets: Vec<usize> = widths
@@ -71,7 +71,7 @@ pub fn join_region(plan: Plan) -> Plan {
     });
     // Join, greedily.
     let mut joined: Vec<usize> = vec![0];
-    let mut plan = take(&mut relations, &mut local, 0);
+    let mut plan = take(catalog, &mut relations, &mut local, 0);
     while joined.len() < relations.len() {
         let in_set = |rels: &BTreeSet<usize>, extra: usize| {
             rels.iter().all(|r| joined.contains(r) || *r == extra)
@@ -88,7 +88,7 @@ pub fn join_region(plan: Plan) -> Plan {
                 .find(|&r| relations[r].is_some())
                 .expect("a relation is left")
         });
-        let right = take(&mut relations, &mut local, next);
+        let right = take(catalog, &mut relations, &mut local, next);
         // The new layout: the joined relations in join order, then `next`.
         let mut layout = joined.clone();
         layout.push(next);
@@ -158,15 +158,9 @@ pub fn join_region(plan: Plan) -> Plan {
 }
 
 /// Relation `r`, with its own conditions as a filter on it.
-fn take(relations: &mut [Option<Plan>], local: &mut [Vec<Expr>], r: usize) -> Plan {
+fn take(catalog: &Catalog, relations: &mut [Option<Plan>], local: &mut [Vec<Expr>], r: usize) -> Plan {
     let plan = relations[r].take().expect("each relation is joined once");
-    match conjunction(std::mem::take(&mut local[r])) {
-        Some(predicate) => Plan::Filter {
-            input: Box::new(plan),
-            predicate,
-        },
-        None => plan,
-    }
+    access::filtered(catalog, plan, std::mem::take(&mut local[r]))
 }
 
 /// The offset of each relation in a layout of relations in `order`.
@@ -183,7 +177,7 @@ fn layout_offsets(order: &[usize], widths: &[usize]) -> std::collections::HashMa
 /// The relations and conditions of a tree of inner joins with filters.
 fn flatten(plan: Plan, relations: &mut Vec<Plan>, conditions: &mut Vec<Expr>) {
     match plan {
-        Plan::Filter { input, predicate } if is_join_region(&input) => {
+        Plan::Filter { input, predicate } if is_join_region(&input) || matches!(*input, Plan::Scan { .. }) => {
             let offset: usize = relations.iter().map(Plan::width).sum();
             flatten(*input, relations, conditions);
             split(remap(&predicate, &|i| i + offset), conditions);

@@ -15,7 +15,7 @@
 use std::fmt;
 
 use crate::aggregate::AggCall;
-use crate::catalog::TableDef;
+use crate::catalog::{IndexDef, TableDef};
 use crate::expr::Expr;
 
 /// A relational operator and its inputs.
@@ -23,6 +23,16 @@ use crate::expr::Expr;
 pub enum Plan {
     /// Every row of a table.
     Scan { table: TableDef },
+    /// The rows of a table an index finds: those whose key starts with the `prefix` values
+    /// and whose next key column lies within `lower` and `upper` (each with whether it is
+    /// inclusive); the values are computed when the scan starts.
+    IndexScan {
+        table: TableDef,
+        index: IndexDef,
+        prefix: Vec<Expr>,
+        lower: Option<(Expr, bool)>,
+        upper: Option<(Expr, bool)>,
+    },
     /// Rows of expressions: `VALUES`, and the one empty row a `SELECT` without `FROM` reads.
     Values { rows: Vec<Vec<Expr>> },
     /// The input rows for which `predicate` is true.
@@ -107,7 +117,7 @@ impl Plan {
     /// How many columns the plan's rows have.
     pub fn width(&self) -> usize {
         match self {
-            Plan::Scan { table } => table.columns.len(),
+            Plan::Scan { table } | Plan::IndexScan { table, .. } => table.columns.len(),
             Plan::Values { rows } => rows.first().map_or(0, Vec::len),
             Plan::Filter { input, .. }
             | Plan::Sort { input, .. }
@@ -122,68 +132,65 @@ impl Plan {
         }
     }
 
-    fn write_tree(&self, f: &mut fmt::Formatter<'_>, depth: usize) -> fmt::Result {
-        let indent = "  ".repeat(depth);
-        let arrow = if depth == 0 { "" } else { "->  " };
-        let inputs: Vec<&Plan> = match self {
-            Plan::Scan { table } => {
-                return writeln!(f, "{indent}{arrow}Seq Scan on {}", table.name);
-            }
-            Plan::Values { rows } => {
-                return writeln!(f, "{indent}{arrow}Values Scan ({} rows)", rows.len());
-            }
-            Plan::Filter { input, .. } => {
-                writeln!(f, "{indent}{arrow}Filter")?;
-                vec![input]
-            }
-            Plan::Project { input, .. } => {
-                writeln!(f, "{indent}{arrow}Project")?;
-                vec![input]
-            }
+    /// The plan as EXPLAIN prints it, one line per operator, indented under its parent;
+    /// `annotate` may add to each operator's line (EXPLAIN ANALYZE's actual rows and time).
+    pub fn explain(&self, annotate: &dyn Fn(&Plan) -> String) -> Vec<String> {
+        let mut lines = Vec::new();
+        self.explain_into(0, annotate, &mut lines);
+        lines
+    }
+
+    fn explain_into(&self, depth: usize, annotate: &dyn Fn(&Plan) -> String, lines: &mut Vec<String>) {
+        let (label, inputs): (String, Vec<&Plan>) = match self {
+            Plan::Scan { table } => (format!("Seq Scan on {}", table.name), vec![]),
+            Plan::IndexScan { table, index, .. } => (
+                format!("Index Scan using {} on {}", index.name, table.name),
+                vec![],
+            ),
+            Plan::Values { rows } => (format!("Values Scan ({} rows)", rows.len()), vec![]),
+            Plan::Filter { input, .. } => ("Filter".into(), vec![input]),
+            Plan::Project { input, .. } => ("Project".into(), vec![input]),
             Plan::Join {
                 left, right, kind, ..
-            } => {
-                writeln!(f, "{indent}{arrow}Nested Loop {kind:?} Join")?;
-                vec![left, right]
-            }
+            } => (format!("Nested Loop {kind:?} Join"), vec![left, right]),
             Plan::HashJoin {
                 left, right, kind, ..
-            } => {
-                writeln!(f, "{indent}{arrow}Hash {kind:?} Join")?;
-                vec![left, right]
-            }
-            Plan::Aggregate { input, .. } => {
-                writeln!(f, "{indent}{arrow}HashAggregate")?;
-                vec![input]
-            }
-            Plan::Sort { input, .. } => {
-                writeln!(f, "{indent}{arrow}Sort")?;
-                vec![input]
-            }
-            Plan::Limit { input, .. } => {
-                writeln!(f, "{indent}{arrow}Limit")?;
-                vec![input]
-            }
-            Plan::Distinct { input } => {
-                writeln!(f, "{indent}{arrow}Unique")?;
-                vec![input]
-            }
+            } => (format!("Hash {kind:?} Join"), vec![left, right]),
+            Plan::Aggregate { input, groups, .. } => (
+                if groups.is_empty() {
+                    "Aggregate".into()
+                } else {
+                    "HashAggregate".into()
+                },
+                vec![input],
+            ),
+            Plan::Sort { input, .. } => ("Sort".into(), vec![input]),
+            Plan::Limit { input, .. } => ("Limit".into(), vec![input]),
+            Plan::Distinct { input } => ("Unique".into(), vec![input]),
             Plan::SetOp {
-                op, left, right, ..
-            } => {
-                writeln!(f, "{indent}{arrow}{op:?}")?;
-                vec![left, right]
-            }
+                op, all, left, right,
+            } => (
+                format!("{op:?}{}", if *all { " All" } else { "" }),
+                vec![left, right],
+            ),
         };
+        let (indent, arrow) = if depth == 0 {
+            (String::new(), "")
+        } else {
+            ("      ".repeat(depth - 1) + "  ", "->  ")
+        };
+        lines.push(format!("{indent}{arrow}{label}{}", annotate(self)));
         for input in inputs {
-            input.write_tree(f, depth + 1)?;
+            input.explain_into(depth + 1, annotate, lines);
         }
-        Ok(())
     }
 }
 
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.write_tree(f, 0)
+        for line in self.explain(&|_| String::new()) {
+            writeln!(f, "{line}")?;
+        }
+        Ok(())
     }
 }

@@ -272,7 +272,7 @@ fn plan_select(
             predicate: binder.in_clause("WHERE").boolean(condition, "WHERE")?,
         };
     }
-    plan = optimizer::join_region(plan);
+    plan = optimizer::join_region(ctx.catalog, plan);
     let group_by = match &select.group_by {
         GroupByExpr::Expressions(exprs, modifiers) if modifiers.is_empty() => exprs.as_slice(),
         _ => return Err(Error::not_supported("this GROUP BY")),

@@ -20,7 +20,8 @@ use crate::database::Database;
 use crate::ddl;
 use crate::dml;
 use crate::error::{Error, Result, SqlState};
-use crate::exec::{self, Env, SubqueryCache};
+use crate::exec::{self, Env, PlanStats, SubqueryCache};
+use crate::plan::Plan;
 use crate::parser::parse;
 use crate::planner;
 use crate::scope::Scope;
@@ -86,8 +87,63 @@ impl Session {
             Statement::Insert(insert) => dml::insert(&self.db, sql, insert),
             Statement::Update(update) => dml::update(&self.db, sql, update),
             Statement::Delete(delete) => dml::delete(&self.db, sql, delete),
+            Statement::Explain {
+                analyze,
+                statement,
+                ..
+            } => match statement.as_ref() {
+                Statement::Query(query) => self.explain(sql, query, *analyze),
+                _ => Err(Error::not_supported("EXPLAIN of this statement")),
+            },
             _ => Err(Error::not_supported("this statement")),
         }
+    }
+
+    /// `EXPLAIN [ANALYZE] query`: the plan, one row per operator; with ANALYZE, run, each
+    /// operator with the rows it gave, the time spent in it and its inputs, and how many
+    /// times it ran.
+    fn explain(&mut self, sql: &str, query: &Query, analyze: bool) -> Result<QueryResult> {
+        let catalog = self.db.catalog();
+        let ctx = Context::new(sql, &catalog);
+        let planned = planner::plan_query(&ctx, query, None)?;
+        let mut lines = if analyze {
+            let cache = SubqueryCache::default();
+            let stats = PlanStats::default();
+            let env = Env::new(&self.db, &cache).counting(&stats);
+            let start = std::time::Instant::now();
+            for row in exec::run(&planned.plan, &env)? {
+                row?;
+            }
+            let elapsed = start.elapsed();
+            let stats = stats.into_inner();
+            let mut lines = planned.plan.explain(&|node| {
+                match stats.get(&(node as *const Plan as usize)) {
+                    Some(s) => format!(
+                        "  (actual time={:.3} ms rows={} loops={})",
+                        s.time.as_secs_f64() * 1000.0,
+                        s.rows,
+                        s.loops
+                    ),
+                    None => "  (never executed)".into(),
+                }
+            });
+            lines.push(format!(
+                "Execution Time: {:.3} ms",
+                elapsed.as_secs_f64() * 1000.0
+            ));
+            lines
+        } else {
+            planned.plan.explain(&|_| String::new())
+        };
+        let rows = lines.drain(..).map(|l| vec![Value::Text(l)]).collect::<Vec<_>>();
+        Ok(QueryResult {
+            tag: "EXPLAIN".into(),
+            columns: vec![Column {
+                name: "QUERY PLAN".into(),
+                data_type: DataType::Text,
+            }],
+            rows,
+        })
     }
 
     /// A query: planned, then run.
