@@ -73,5 +73,5 @@ pub use heap::{Heap, HeapScan, INLINE_MAX};
 pub use key::{compare_values, decode_key, encode_key, KeyError, KeyValue};
 pub use page::{Page, PageId, PageType, SlotId, TupleId, MAX_TUPLE_LEN, PAGE_SIZE};
 pub use store::{PageStore, StoreCore, StoreOptions, StoreStats, ROOT_SLOTS};
-pub use txn::Txn;
+pub use txn::{SuspendedTxn, Txn};
 pub use wal::{LogRecord, Lsn, TxnId, Wal, MAX_BODY_LEN};

@@ -92,6 +92,20 @@ impl<'a> Txn<'a> {
         store.after_commit()
     }
 
+    /// Sets the transaction aside between uses, without committing or aborting it: what a
+    /// SQL session keeps while its client sends the next statement of a transaction block.
+    /// [`PageStore::resume`] takes it up again. A transaction set aside and never resumed
+    /// stays active (its log is kept) until the store closes; recovery then undoes it.
+    pub fn suspend(mut self) -> SuspendedTxn {
+        self.done = true;
+        SuspendedTxn {
+            id: self.id,
+            last_lsn: self.last_lsn,
+            free_at_commit: std::mem::take(&mut self.free_at_commit),
+            reserved: std::mem::take(&mut self.reserved),
+        }
+    }
+
     /// Rolls back every change of the transaction.
     pub fn abort(mut self) -> Result<()> {
         self.done = true;
@@ -116,6 +130,36 @@ impl<'a> Txn<'a> {
     /// Logs a physical change to a heap page (undone by its inverse).
     pub(crate) fn log_change(&mut self, change: Change, page: &mut Page) -> Result<()> {
         self.log(&Entry::Change(change), page)
+    }
+}
+
+/// A transaction set aside by [`Txn::suspend`]; it borrows nothing.
+#[derive(Debug)]
+#[must_use = "a suspended transaction stays active until resumed and ended"]
+pub struct SuspendedTxn {
+    id: TxnId,
+    last_lsn: Lsn,
+    free_at_commit: Vec<PageId>,
+    reserved: Vec<(PageId, PageId, usize)>,
+}
+
+impl SuspendedTxn {
+    pub fn id(&self) -> TxnId {
+        self.id
+    }
+}
+
+impl PageStore {
+    /// Takes up a transaction [`Txn::suspend`] set aside (of this store).
+    pub fn resume(&self, suspended: SuspendedTxn) -> Txn<'_> {
+        Txn {
+            store: self,
+            id: suspended.id,
+            last_lsn: suspended.last_lsn,
+            done: false,
+            free_at_commit: suspended.free_at_commit,
+            reserved: suspended.reserved,
+        }
     }
 }
 

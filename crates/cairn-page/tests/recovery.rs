@@ -214,3 +214,42 @@ fn files_of_another_kind_are_refused() {
         }
     }
 }
+
+#[test]
+fn a_suspended_transaction_resumes_and_ends_as_one_and_a_lost_one_is_undone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (root, kept, undone, lost) = {
+        let store = PageStore::open(dir.path(), options()).expect("open");
+        let root = store.create_heap().expect("heap");
+        let heap = store.heap(root).expect("heap");
+        // Committed across a suspension: both rows stay.
+        let mut txn = store.begin().expect("begin");
+        let a = heap.insert(&mut txn, b"first half").expect("insert");
+        let mut txn = store.resume(txn.suspend());
+        let b = heap.insert(&mut txn, b"second half").expect("insert");
+        txn.commit().expect("commit");
+        // Aborted after a suspension: the change before it is undone too.
+        let mut txn = store.begin().expect("begin");
+        let c = heap.insert(&mut txn, b"undone").expect("insert");
+        store.resume(txn.suspend()).abort().expect("abort");
+        assert_eq!(heap.get(c).expect("get"), None);
+        // Suspended and never ended: recovery undoes it at the next open.
+        let mut txn = store.begin().expect("begin");
+        let d = heap.insert(&mut txn, b"lost").expect("insert");
+        let _never_resumed = txn.suspend();
+        store.flush().expect("flush");
+        (root, [a, b], c, d)
+    };
+    let store = PageStore::open(dir.path(), options()).expect("reopen");
+    let heap = store.heap(root).expect("heap");
+    assert_eq!(
+        heap.get(kept[0]).expect("get").as_deref(),
+        Some(&b"first half"[..])
+    );
+    assert_eq!(
+        heap.get(kept[1]).expect("get").as_deref(),
+        Some(&b"second half"[..])
+    );
+    assert_eq!(heap.get(undone).expect("get"), None);
+    assert_eq!(heap.get(lost).expect("get"), None);
+}

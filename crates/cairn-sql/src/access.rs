@@ -18,7 +18,9 @@ use crate::plan::Plan;
 /// scan and an index serves them, with the conditions as a filter on top.
 pub fn filtered(catalog: &Catalog, plan: Plan, conditions: Vec<Expr>) -> Plan {
     let plan = match plan {
-        Plan::Scan { table } => index_scan(catalog, &table, &conditions).unwrap_or(Plan::Scan { table }),
+        Plan::Scan { table } => {
+            index_scan(catalog, &table, &conditions).unwrap_or(Plan::Scan { table })
+        }
         other => other,
     };
     match conditions
@@ -103,7 +105,10 @@ fn scan_of(table: &TableDef, index: &IndexDef, bounds: &[Bound<'_>]) -> (usize, 
     let mut lower = None;
     let mut upper = None;
     for &(column, _) in &index.columns {
-        if let Some(b) = bounds.iter().find(|b| b.column == column && b.op == CmpOp::Eq) {
+        if let Some(b) = bounds
+            .iter()
+            .find(|b| b.column == column && b.op == CmpOp::Eq)
+        {
             prefix.push(b.value.clone());
             continue;
         }

@@ -1,22 +1,51 @@
 //! A database: one cairn-page store (its directory) with its catalog.
 //!
-//! Statements that write run one at a time (the writer lock) until the MVCC issue brings
-//! concurrent transactions; reads take the catalog's read lock. Every statement runs in its
-//! own storage transaction (autocommit), durable when it returns.
+//! Transactions that write run one at a time (the writer slot, held from a transaction's
+//! first write to its end) until the MVCC issue brings concurrent writers; reads take the
+//! catalog's read lock.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use cairn_page::{PageStore, StoreOptions};
 
 use crate::catalog::Catalog;
 use crate::error::Result;
 
+/// The one writer slot: the session whose transaction writes, until it ends.
+#[derive(Default)]
+pub(crate) struct WriterSlot {
+    holder: Mutex<Option<u64>>,
+    freed: Condvar,
+}
+
+impl WriterSlot {
+    /// Waits until the slot is free (or already `session`'s) and takes it.
+    pub(crate) fn acquire(&self, session: u64) {
+        let mut holder = self.holder.lock().unwrap_or_else(|p| p.into_inner());
+        while holder.is_some_and(|h| h != session) {
+            holder = self.freed.wait(holder).unwrap_or_else(|p| p.into_inner());
+        }
+        *holder = Some(session);
+    }
+
+    /// Gives the slot back if `session` holds it.
+    pub(crate) fn release(&self, session: u64) {
+        let mut holder = self.holder.lock().unwrap_or_else(|p| p.into_inner());
+        if *holder == Some(session) {
+            *holder = None;
+            self.freed.notify_one();
+        }
+    }
+}
+
 /// A database, shared by its sessions.
 pub struct Database {
     pub(crate) store: PageStore,
     catalog: RwLock<Catalog>,
-    writer: Mutex<()>,
+    pub(crate) writer: WriterSlot,
+    next_session: AtomicU64,
 }
 
 impl std::fmt::Debug for Database {
@@ -40,7 +69,8 @@ impl Database {
         Ok(Arc::new(Database {
             store,
             catalog: RwLock::new(catalog),
-            writer: Mutex::new(()),
+            writer: WriterSlot::default(),
+            next_session: AtomicU64::new(1),
         }))
     }
 
@@ -52,8 +82,15 @@ impl Database {
         self.catalog.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Held by a statement that writes, for its duration.
-    pub(crate) fn writer(&self) -> MutexGuard<'_, ()> {
-        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    /// A number no other session of this database has.
+    pub(crate) fn new_session_id(&self) -> u64 {
+        self.next_session.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Reads the catalog again from the store (after a rollback undid catalog rows).
+    pub(crate) fn reload_catalog(&self) -> Result<()> {
+        let catalog = Catalog::load(&self.store)?;
+        *self.catalog_mut() = catalog;
+        Ok(())
     }
 }

@@ -8,7 +8,7 @@
 //! unique index over duplicate keys fails with `23505`. A view's definition is kept as its
 //! statement's text and planned again at each use; it is checked (planned once) when created.
 
-use cairn_page::PageStore;
+use cairn_page::{PageStore, Txn};
 use sqlparser::ast::{
     ColumnOption, CreateIndex, CreateTable, CreateView, Expr as SqlExpr, IndexColumn, IndexType,
     ObjectName, ObjectType, OrderByExpr, TableConstraint,
@@ -32,7 +32,12 @@ struct KeyConstraint {
 }
 
 /// `CREATE TABLE [IF NOT EXISTS] name (column type [options], …, [constraints])`.
-pub(crate) fn create_table(db: &Database, sql: &str, create: &CreateTable) -> Result<QueryResult> {
+pub(crate) fn create_table(
+    db: &Database,
+    txn: &mut Txn<'_>,
+    sql: &str,
+    create: &CreateTable,
+) -> Result<QueryResult> {
     if create.query.is_some() {
         return Err(Error::not_supported("CREATE TABLE … AS"));
     }
@@ -113,7 +118,6 @@ pub(crate) fn create_table(db: &Database, sql: &str, create: &CreateTable) -> Re
         }
     }
     check_defaults(db, sql, &columns)?;
-    let _writer = db.writer();
     if db.catalog().exists(&name) {
         if create.if_not_exists {
             return Ok(QueryResult::command("CREATE TABLE"));
@@ -146,12 +150,10 @@ pub(crate) fn create_table(db: &Database, sql: &str, create: &CreateTable) -> Re
             columns: key.columns.into_iter().map(|c| (c, false)).collect(),
         });
     }
-    let mut txn = store.begin()?;
-    Catalog::write_table(store, &mut txn, &table)?;
+    Catalog::write_table(store, txn, &table)?;
     for index in &indexes {
-        Catalog::write_index(store, &mut txn, index)?;
+        Catalog::write_index(store, txn, index)?;
     }
-    txn.commit()?;
     let mut catalog = db.catalog_mut();
     catalog.add_table(table);
     for index in indexes {
@@ -211,7 +213,11 @@ fn key_column(columns: &[ColumnDef], expr: &OrderByExpr) -> Result<usize> {
 }
 
 /// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON table [USING btree] (column [ASC|DESC], …)`.
-pub(crate) fn create_index(db: &Database, create: &CreateIndex) -> Result<QueryResult> {
+pub(crate) fn create_index(
+    db: &Database,
+    txn: &mut Txn<'_>,
+    create: &CreateIndex,
+) -> Result<QueryResult> {
     if create.predicate.is_some() || !create.include.is_empty() {
         return Err(Error::not_supported("partial and covering indexes"));
     }
@@ -219,7 +225,6 @@ pub(crate) fn create_index(db: &Database, create: &CreateIndex) -> Result<QueryR
         None | Some(IndexType::BTree) => {}
         Some(other) => return Err(Error::not_supported(&format!("index method {other}"))),
     }
-    let _writer = db.writer();
     let table_name = table_name(&create.table_name)?;
     let (index, rows) = {
         let catalog = db.catalog();
@@ -273,9 +278,8 @@ pub(crate) fn create_index(db: &Database, create: &CreateIndex) -> Result<QueryR
         };
         (index, table_rows(&db.store, table)?)
     };
-    let mut txn = db.store.begin()?;
     for (tid, row) in &rows {
-        add_entry(&db.store, &mut txn, &index, row, *tid).map_err(|e| {
+        add_entry(&db.store, txn, &index, row, *tid).map_err(|e| {
             if e.state == SqlState::UNIQUE_VIOLATION {
                 Error::new(
                     e.state,
@@ -286,8 +290,7 @@ pub(crate) fn create_index(db: &Database, create: &CreateIndex) -> Result<QueryR
             }
         })?;
     }
-    Catalog::write_index(&db.store, &mut txn, &index)?;
-    txn.commit()?;
+    Catalog::write_index(&db.store, txn, &index)?;
     db.catalog_mut().add_index(index);
     Ok(QueryResult::command("CREATE INDEX"))
 }
@@ -308,12 +311,16 @@ fn table_rows(
 }
 
 /// `CREATE VIEW name [(columns)] AS query`.
-pub(crate) fn create_view(db: &Database, sql: &str, create: &CreateView) -> Result<QueryResult> {
+pub(crate) fn create_view(
+    db: &Database,
+    txn: &mut Txn<'_>,
+    sql: &str,
+    create: &CreateView,
+) -> Result<QueryResult> {
     if create.materialized || create.or_replace || create.temporary {
         return Err(Error::not_supported("this kind of view"));
     }
     let name = table_name(&create.name)?;
-    let _writer = db.writer();
     {
         let catalog = db.catalog();
         if catalog.exists(&name) {
@@ -338,9 +345,7 @@ pub(crate) fn create_view(db: &Database, sql: &str, create: &CreateView) -> Resu
         name,
         definition: create.to_string(),
     };
-    let mut txn = db.store.begin()?;
-    Catalog::write_view(&db.store, &mut txn, &view)?;
-    txn.commit()?;
+    Catalog::write_view(&db.store, txn, &view)?;
     db.catalog_mut().add_view(view);
     Ok(QueryResult::command("CREATE VIEW"))
 }
@@ -348,6 +353,7 @@ pub(crate) fn create_view(db: &Database, sql: &str, create: &CreateView) -> Resu
 /// `DROP TABLE | INDEX | VIEW [IF EXISTS] name, …`.
 pub(crate) fn drop(
     db: &Database,
+    txn: &mut Txn<'_>,
     sql: &str,
     object_type: ObjectType,
     if_exists: bool,
@@ -359,7 +365,6 @@ pub(crate) fn drop(
         ObjectType::View => ("view", "DROP VIEW"),
         other => return Err(Error::not_supported(&format!("DROP {other}"))),
     };
-    let _writer = db.writer();
     let mut doomed = Vec::new();
     {
         let catalog = db.catalog();
@@ -408,15 +413,13 @@ pub(crate) fn drop(
             }
         }
     }
-    let mut txn = db.store.begin()?;
     for name in &doomed {
         match object_type {
-            ObjectType::Table => Catalog::erase_table(&db.store, &mut txn, name)?,
-            ObjectType::Index => Catalog::erase_index(&db.store, &mut txn, name)?,
-            _ => Catalog::erase_view(&db.store, &mut txn, name)?,
+            ObjectType::Table => Catalog::erase_table(&db.store, txn, name)?,
+            ObjectType::Index => Catalog::erase_index(&db.store, txn, name)?,
+            _ => Catalog::erase_view(&db.store, txn, name)?,
         }
     }
-    txn.commit()?;
     let mut catalog = db.catalog_mut();
     for name in &doomed {
         match object_type {

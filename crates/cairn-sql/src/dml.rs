@@ -6,6 +6,7 @@
 //! keeps, then change them, so a row an update moves is never seen twice (the Halloween
 //! problem); a failure anywhere changes nothing.
 
+use cairn_page::Txn;
 use sqlparser::ast::{
     AssignmentTarget, Delete, Expr as SqlExpr, FromTable, Insert, ObjectName, SetExpr, TableFactor,
     TableObject, TableWithJoins, Update,
@@ -29,7 +30,12 @@ use crate::walk;
 /// `INSERT INTO table [(columns)] VALUES (…), …` or `… SELECT …`: each value given its
 /// column's type as an assignment does; columns not named are NULL. The rows to insert are
 /// all computed before the first is written.
-pub(crate) fn insert(db: &Database, sql: &str, insert: &Insert) -> Result<QueryResult> {
+pub(crate) fn insert(
+    db: &Database,
+    txn: &mut Txn<'_>,
+    sql: &str,
+    insert: &Insert,
+) -> Result<QueryResult> {
     let TableObject::TableName(object) = &insert.table else {
         return Err(Error::not_supported("INSERT into a table function"));
     };
@@ -40,7 +46,6 @@ pub(crate) fn insert(db: &Database, sql: &str, insert: &Insert) -> Result<QueryR
     if insert.on.is_some() || insert.returning.is_some() {
         return Err(Error::not_supported("ON CONFLICT and RETURNING"));
     }
-    let _writer = db.writer();
     let catalog = db.catalog();
     let ctx = Context::new(sql, &catalog);
     let empty = Scope::default();
@@ -110,11 +115,9 @@ pub(crate) fn insert(db: &Database, sql: &str, insert: &Insert) -> Result<QueryR
         fit_row(table, row)?;
     }
     let mut writer = ddl::writer(db, &catalog, table);
-    let mut txn = db.store.begin()?;
     for row in &rows {
-        writer.insert(&mut txn, row)?;
+        writer.insert(txn, row)?;
     }
-    txn.commit()?;
     Ok(QueryResult::command(format!("INSERT 0 {}", rows.len())))
 }
 
@@ -157,11 +160,15 @@ fn target_columns(
 }
 
 /// `UPDATE table SET column = expr, … [WHERE condition]`.
-pub(crate) fn update(db: &Database, sql: &str, update: &Update) -> Result<QueryResult> {
+pub(crate) fn update(
+    db: &Database,
+    txn: &mut Txn<'_>,
+    sql: &str,
+    update: &Update,
+) -> Result<QueryResult> {
     if update.from.is_some() || update.returning.is_some() {
         return Err(Error::not_supported("UPDATE … FROM and RETURNING"));
     }
-    let _writer = db.writer();
     let catalog = db.catalog();
     let ctx = Context::new(sql, &catalog);
     let (table, scope) = target(&catalog, &ctx, &update.table)?;
@@ -217,16 +224,19 @@ pub(crate) fn update(db: &Database, sql: &str, update: &Update) -> Result<QueryR
         changes.push((tid, old, new));
     }
     let mut writer = ddl::writer(db, &catalog, table);
-    let mut txn = db.store.begin()?;
     for (tid, old, new) in &changes {
-        writer.update(&mut txn, *tid, old, new)?;
+        writer.update(txn, *tid, old, new)?;
     }
-    txn.commit()?;
     Ok(QueryResult::command(format!("UPDATE {}", changes.len())))
 }
 
 /// `DELETE FROM table [WHERE condition]`.
-pub(crate) fn delete(db: &Database, sql: &str, delete: &Delete) -> Result<QueryResult> {
+pub(crate) fn delete(
+    db: &Database,
+    txn: &mut Txn<'_>,
+    sql: &str,
+    delete: &Delete,
+) -> Result<QueryResult> {
     let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) = &delete.from;
     let [from] = from.as_slice() else {
         return Err(Error::not_supported("DELETE from several tables"));
@@ -234,7 +244,6 @@ pub(crate) fn delete(db: &Database, sql: &str, delete: &Delete) -> Result<QueryR
     if delete.using.is_some() || delete.returning.is_some() || !delete.tables.is_empty() {
         return Err(Error::not_supported("DELETE … USING and RETURNING"));
     }
-    let _writer = db.writer();
     let catalog = db.catalog();
     let ctx = Context::new(sql, &catalog);
     let (table, scope) = target(&catalog, &ctx, from)?;
@@ -252,11 +261,9 @@ pub(crate) fn delete(db: &Database, sql: &str, delete: &Delete) -> Result<QueryR
         }
     }
     let mut writer = ddl::writer(db, &catalog, table);
-    let mut txn = db.store.begin()?;
     for (tid, row) in &doomed {
-        writer.delete(&mut txn, *tid, row)?;
+        writer.delete(txn, *tid, row)?;
     }
-    txn.commit()?;
     Ok(QueryResult::command(format!("DELETE {}", doomed.len())))
 }
 

@@ -44,6 +44,8 @@ impl SqlState {
     /// 58030
     pub const IO_ERROR: SqlState = SqlState("58030");
 
+    /// 25P02
+    pub const IN_FAILED_SQL_TRANSACTION: SqlState = SqlState("25P02");
     /// 42702
     pub const AMBIGUOUS_COLUMN: SqlState = SqlState("42702");
     /// 21000

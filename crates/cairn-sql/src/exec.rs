@@ -28,10 +28,10 @@ use cairn_page::{encode_key, KeyValue};
 
 use crate::aggregate::Accumulator;
 use crate::catalog::{IndexDef, TableDef};
-use crate::index::{key_value, tid_of};
 use crate::database::Database;
 use crate::error::{Error, Result, SqlState};
 use crate::expr::{Expr, Subquery};
+use crate::index::{key_value, tid_of};
 use crate::plan::{JoinKind, Plan, SetOpKind, SortKey};
 use crate::row::{self, group_key};
 use crate::value::{DataType, Value};
@@ -300,7 +300,10 @@ fn index_scan<'a>(
     let tree = env.db.store.btree(index.root);
     let heap = env.db.store.heap(table.heap)?;
     let entries = tree
-        .range(lower_key.as_ref().map(Vec::as_slice), upper_key.as_ref().map(Vec::as_slice))
+        .range(
+            lower_key.as_ref().map(Vec::as_slice),
+            upper_key.as_ref().map(Vec::as_slice),
+        )
         .collect::<Vec<_>>();
     Ok(Box::new(entries.into_iter().filter_map(move |entry| {
         let fetch = || -> Result<Option<Row>> {

@@ -158,7 +158,12 @@ pub fn join_region(catalog: &Catalog, plan: Plan) -> Plan {
 }
 
 /// Relation `r`, with its own conditions as a filter on it.
-fn take(catalog: &Catalog, relations: &mut [Option<Plan>], local: &mut [Vec<Expr>], r: usize) -> Plan {
+fn take(
+    catalog: &Catalog,
+    relations: &mut [Option<Plan>],
+    local: &mut [Vec<Expr>],
+    r: usize,
+) -> Plan {
     let plan = relations[r].take().expect("each relation is joined once");
     access::filtered(catalog, plan, std::mem::take(&mut local[r]))
 }
@@ -177,7 +182,9 @@ fn layout_offsets(order: &[usize], widths: &[usize]) -> std::collections::HashMa
 /// The relations and conditions of a tree of inner joins with filters.
 fn flatten(plan: Plan, relations: &mut Vec<Plan>, conditions: &mut Vec<Expr>) {
     match plan {
-        Plan::Filter { input, predicate } if is_join_region(&input) || matches!(*input, Plan::Scan { .. }) => {
+        Plan::Filter { input, predicate }
+            if is_join_region(&input) || matches!(*input, Plan::Scan { .. }) =>
+        {
             let offset: usize = relations.iter().map(Plan::width).sum();
             flatten(*input, relations, conditions);
             split(remap(&predicate, &|i| i + offset), conditions);

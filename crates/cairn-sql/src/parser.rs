@@ -29,6 +29,49 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>> {
         .map_err(|e| syntax_error(sql, e))
 }
 
+/// The statements of a script, each with its text, split at the `;`s between them (as psql
+/// sends a file: one statement at a time). Text that does not tokenize is one piece, for
+/// the parser to report.
+pub fn split_statements(sql: &str) -> Vec<String> {
+    let dialect = PostgreSqlDialect {};
+    let Ok(tokens) = Tokenizer::new(&dialect, sql).tokenize_with_location() else {
+        return vec![sql.to_string()];
+    };
+    let mut pieces = Vec::new();
+    let mut start = 0; // in characters
+    let chars: Vec<char> = sql.chars().collect();
+    for token in tokens {
+        if token.token != Token::SemiColon {
+            continue;
+        }
+        let location = token.span.start;
+        let Some(at) = offset_of(sql, location.line as usize, location.column as usize) else {
+            continue;
+        };
+        let piece: String = chars[start..at].iter().collect();
+        if has_statement(&piece) {
+            pieces.push(piece);
+        }
+        start = at;
+    }
+    let rest: String = chars[start..].iter().collect();
+    if has_statement(&rest) {
+        pieces.push(rest);
+    }
+    pieces
+}
+
+/// Whether a piece of a script holds more than blanks, comments and `;`.
+fn has_statement(piece: &str) -> bool {
+    let dialect = PostgreSqlDialect {};
+    match Tokenizer::new(&dialect, piece).tokenize() {
+        Ok(tokens) => tokens
+            .iter()
+            .any(|t| !matches!(t, Token::Whitespace(_) | Token::SemiColon | Token::EOF)),
+        Err(_) => true,
+    }
+}
+
 /// One expression (a column's DEFAULT, kept as text in the catalog).
 pub fn parse_expr(sql: &str) -> Result<sqlparser::ast::Expr> {
     let dialect = PostgreSqlDialect {};
@@ -107,6 +150,15 @@ fn token_at(sql: &str, position: usize) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_script_splits_at_the_semicolons_between_statements() {
+        let pieces = split_statements("SELECT ';';\nINSERT INTO t VALUES (1) ; -- done;\n\n");
+        assert_eq!(pieces.len(), 2, "{pieces:?}");
+        assert_eq!(pieces[0], "SELECT ';';");
+        assert!(pieces[1].contains("INSERT INTO t VALUES (1)"));
+        assert_eq!(split_statements("  ").len(), 0);
+    }
     use super::*;
 
     fn syntax(sql: &str) -> (String, Option<usize>) {

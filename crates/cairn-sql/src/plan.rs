@@ -140,7 +140,12 @@ impl Plan {
         lines
     }
 
-    fn explain_into(&self, depth: usize, annotate: &dyn Fn(&Plan) -> String, lines: &mut Vec<String>) {
+    fn explain_into(
+        &self,
+        depth: usize,
+        annotate: &dyn Fn(&Plan) -> String,
+        lines: &mut Vec<String>,
+    ) {
         let (label, inputs): (String, Vec<&Plan>) = match self {
             Plan::Scan { table } => (format!("Seq Scan on {}", table.name), vec![]),
             Plan::IndexScan { table, index, .. } => (
@@ -168,7 +173,10 @@ impl Plan {
             Plan::Limit { input, .. } => ("Limit".into(), vec![input]),
             Plan::Distinct { input } => ("Unique".into(), vec![input]),
             Plan::SetOp {
-                op, all, left, right,
+                op,
+                all,
+                left,
+                right,
             } => (
                 format!("{op:?}{}", if *all { " All" } else { "" }),
                 vec![left, right],

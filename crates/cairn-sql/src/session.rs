@@ -1,16 +1,21 @@
-//! Sessions: statements in, results out.
+//! Sessions: statements in, results out, and the transaction they run in.
 //!
 //! A [`Session`] of a [`Database`] runs the statements of a string in order and returns one
 //! [`QueryResult`] per statement (with PostgreSQL's command tag: `SELECT 2`, `INSERT 0 3`,
-//! `CREATE TABLE`), stopping at the first error. Each statement is its own transaction
-//! (autocommit), durable when it returns. Today it runs `CREATE TABLE` (columns of the
-//! supported types, `NULL`/`NOT NULL`), `INSERT … VALUES`, `UPDATE` and `DELETE`
-//! ([`crate::dml`]), and `SELECT` of expressions over
-//! one table or none, with `WHERE`, `ORDER BY`, `LIMIT` and `OFFSET` ([`crate::order`]);
-//! every other statement or clause is `0A000 … is not supported yet` until the rest of
-//! issue 24 lands.
+//! `CREATE TABLE`), stopping at the first error.
+//!
+//! Transactions are PostgreSQL's: outside a `BEGIN` block the statements of one string are
+//! one implicit transaction, committed (durably) when the string has run and rolled back
+//! whole if a statement fails; `BEGIN` opens a block that `COMMIT` or `ROLLBACK` ends, and
+//! a failed statement inside it puts the block in the aborted state, where every statement
+//! but `COMMIT`/`ROLLBACK` is `25P02` and `COMMIT` rolls back. A transaction holds the
+//! database's one writer slot from its first write to its end (MVCC and concurrent writers
+//! are issue 26); reads run beside it. Between statements the storage transaction is set
+//! aside ([`cairn_page::SuspendedTxn`]), and a session dropped mid-block rolls it back.
 
 use std::sync::Arc;
+
+use cairn_page::{SuspendedTxn, Txn};
 
 use sqlparser::ast::{ObjectName, ObjectNamePart, Query, Statement};
 
@@ -20,8 +25,8 @@ use crate::database::Database;
 use crate::ddl;
 use crate::dml;
 use crate::error::{Error, Result, SqlState};
-use crate::exec::{self, Env, PlanStats, SubqueryCache};
-use crate::plan::Plan;
+use crate::exec::{self, Env, SubqueryCache};
+use crate::explain;
 use crate::parser::parse;
 use crate::planner;
 use crate::scope::Scope;
@@ -53,97 +58,184 @@ impl QueryResult {
     }
 }
 
+/// Where a session is with respect to transaction blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Block {
+    /// No `BEGIN`: each string is a transaction.
+    Implicit,
+    /// Inside `BEGIN … COMMIT`.
+    Open,
+    /// Inside a block a statement failed in: only `COMMIT`/`ROLLBACK` are accepted.
+    Failed,
+}
+
 /// A session of a database.
 #[derive(Debug)]
 pub struct Session {
     db: Arc<Database>,
+    id: u64,
+    block: Block,
+    /// The storage transaction of the current transaction, once it has written.
+    txn: Option<SuspendedTxn>,
+    /// Whether the current transaction changed the catalog (reloaded if it rolls back).
+    changed_catalog: bool,
 }
 
 impl Session {
     pub fn new(db: Arc<Database>) -> Session {
-        Session { db }
+        let id = db.new_session_id();
+        Session {
+            db,
+            id,
+            block: Block::Implicit,
+            txn: None,
+            changed_catalog: false,
+        }
+    }
+
+    /// Whether the session is inside a `BEGIN` block (`T`), an aborted one (`E`) or neither
+    /// (`I`): PostgreSQL's transaction status indicator.
+    pub fn transaction_status(&self) -> char {
+        match self.block {
+            Block::Implicit => 'I',
+            Block::Open => 'T',
+            Block::Failed => 'E',
+        }
     }
 
     /// Runs every statement of `sql`; one result per statement.
     pub fn execute(&mut self, sql: &str) -> Result<Vec<QueryResult>> {
-        parse(sql)?
-            .iter()
-            .map(|statement| self.run(sql, statement))
-            .collect()
+        let statements = parse(sql)?;
+        let mut results = Vec::with_capacity(statements.len());
+        for statement in &statements {
+            match self.run(sql, statement) {
+                Ok(result) => results.push(result),
+                Err(e) => {
+                    self.fail()?;
+                    return Err(e);
+                }
+            }
+        }
+        if self.block == Block::Implicit {
+            self.end(true)?;
+        }
+        Ok(results)
     }
 
     fn run(&mut self, sql: &str, statement: &Statement) -> Result<QueryResult> {
         match statement {
-            Statement::Query(query) => self.query(sql, query),
-            Statement::CreateTable(create) => ddl::create_table(&self.db, sql, create),
-            Statement::CreateIndex(create) => ddl::create_index(&self.db, create),
-            Statement::CreateView(create) => ddl::create_view(&self.db, sql, create),
-            Statement::Drop {
-                object_type,
-                if_exists,
-                names,
-                ..
-            } => ddl::drop(&self.db, sql, *object_type, *if_exists, names),
-            Statement::Insert(insert) => dml::insert(&self.db, sql, insert),
-            Statement::Update(update) => dml::update(&self.db, sql, update),
-            Statement::Delete(delete) => dml::delete(&self.db, sql, delete),
+            Statement::StartTransaction { .. } => {
+                if self.block == Block::Implicit {
+                    // What this string did before its BEGIN is its own transaction.
+                    self.end(true)?;
+                    self.block = Block::Open;
+                }
+                return Ok(QueryResult::command("BEGIN"));
+            }
+            Statement::Commit { .. } => {
+                // COMMIT of an aborted block rolls it back, and says so.
+                let commit = self.block != Block::Failed;
+                self.end(commit)?;
+                self.block = Block::Implicit;
+                return Ok(QueryResult::command(if commit {
+                    "COMMIT"
+                } else {
+                    "ROLLBACK"
+                }));
+            }
+            Statement::Rollback { .. } => {
+                self.end(false)?;
+                self.block = Block::Implicit;
+                return Ok(QueryResult::command("ROLLBACK"));
+            }
+            _ if self.block == Block::Failed => return Err(Error::new(
+                SqlState::IN_FAILED_SQL_TRANSACTION,
+                "current transaction is aborted, commands ignored until end of transaction block",
+            )),
+            Statement::Query(query) => return self.query(sql, query),
             Statement::Explain {
-                analyze,
-                statement,
-                ..
-            } => match statement.as_ref() {
-                Statement::Query(query) => self.explain(sql, query, *analyze),
-                _ => Err(Error::not_supported("EXPLAIN of this statement")),
-            },
-            _ => Err(Error::not_supported("this statement")),
+                analyze, statement, ..
+            } => {
+                return match statement.as_ref() {
+                    Statement::Query(query) => explain::explain(&self.db, sql, query, *analyze),
+                    _ => Err(Error::not_supported("EXPLAIN of this statement")),
+                }
+            }
+            _ => {}
         }
+        self.write(
+            |db, txn| match statement {
+                Statement::CreateTable(create) => ddl::create_table(db, txn, sql, create),
+                Statement::CreateIndex(create) => ddl::create_index(db, txn, create),
+                Statement::CreateView(create) => ddl::create_view(db, txn, sql, create),
+                Statement::Drop {
+                    object_type,
+                    if_exists,
+                    names,
+                    ..
+                } => ddl::drop(db, txn, sql, *object_type, *if_exists, names),
+                Statement::Insert(insert) => dml::insert(db, txn, sql, insert),
+                Statement::Update(update) => dml::update(db, txn, sql, update),
+                Statement::Delete(delete) => dml::delete(db, txn, sql, delete),
+                _ => Err(Error::not_supported("this statement")),
+            },
+            is_ddl(statement),
+        )
     }
 
-    /// `EXPLAIN [ANALYZE] query`: the plan, one row per operator; with ANALYZE, run, each
-    /// operator with the rows it gave, the time spent in it and its inputs, and how many
-    /// times it ran.
-    fn explain(&mut self, sql: &str, query: &Query, analyze: bool) -> Result<QueryResult> {
-        let catalog = self.db.catalog();
-        let ctx = Context::new(sql, &catalog);
-        let planned = planner::plan_query(&ctx, query, None)?;
-        let mut lines = if analyze {
-            let cache = SubqueryCache::default();
-            let stats = PlanStats::default();
-            let env = Env::new(&self.db, &cache).counting(&stats);
-            let start = std::time::Instant::now();
-            for row in exec::run(&planned.plan, &env)? {
-                row?;
-            }
-            let elapsed = start.elapsed();
-            let stats = stats.into_inner();
-            let mut lines = planned.plan.explain(&|node| {
-                match stats.get(&(node as *const Plan as usize)) {
-                    Some(s) => format!(
-                        "  (actual time={:.3} ms rows={} loops={})",
-                        s.time.as_secs_f64() * 1000.0,
-                        s.rows,
-                        s.loops
-                    ),
-                    None => "  (never executed)".into(),
+    /// Runs a statement that writes in the current transaction, which takes the writer slot
+    /// and begins its storage transaction at its first write.
+    fn write(
+        &mut self,
+        statement: impl FnOnce(&Database, &mut Txn<'_>) -> Result<QueryResult>,
+        ddl: bool,
+    ) -> Result<QueryResult> {
+        let db = Arc::clone(&self.db);
+        let mut txn = match self.txn.take() {
+            Some(suspended) => db.store.resume(suspended),
+            None => {
+                db.writer.acquire(self.id);
+                match db.store.begin() {
+                    Ok(txn) => txn,
+                    Err(e) => {
+                        db.writer.release(self.id);
+                        return Err(e.into());
+                    }
                 }
-            });
-            lines.push(format!(
-                "Execution Time: {:.3} ms",
-                elapsed.as_secs_f64() * 1000.0
-            ));
-            lines
-        } else {
-            planned.plan.explain(&|_| String::new())
+            }
         };
-        let rows = lines.drain(..).map(|l| vec![Value::Text(l)]).collect::<Vec<_>>();
-        Ok(QueryResult {
-            tag: "EXPLAIN".into(),
-            columns: vec![Column {
-                name: "QUERY PLAN".into(),
-                data_type: DataType::Text,
-            }],
-            rows,
-        })
+        self.changed_catalog |= ddl;
+        let result = statement(&db, &mut txn);
+        self.txn = Some(txn.suspend());
+        result
+    }
+
+    /// Ends the current transaction: commits or rolls back its storage transaction, gives
+    /// the writer slot back, and reloads the catalog after a rollback that changed it.
+    fn end(&mut self, commit: bool) -> Result<()> {
+        let Some(suspended) = self.txn.take() else {
+            return Ok(());
+        };
+        let txn = self.db.store.resume(suspended);
+        let ended = if commit { txn.commit() } else { txn.abort() };
+        let reloaded = if !commit && std::mem::take(&mut self.changed_catalog) {
+            self.db.reload_catalog()
+        } else {
+            Ok(())
+        };
+        self.changed_catalog = false;
+        self.db.writer.release(self.id);
+        ended?;
+        reloaded
+    }
+
+    /// After a failed statement: an implicit transaction rolls back; a block is aborted
+    /// (its changes undone now) until its end.
+    fn fail(&mut self) -> Result<()> {
+        if self.block == Block::Open {
+            self.block = Block::Failed;
+        }
+        self.end(false)
     }
 
     /// A query: planned, then run.
@@ -159,6 +251,24 @@ impl Session {
             columns: planned.columns,
             rows,
         })
+    }
+}
+
+/// Whether a statement changes the catalog.
+fn is_ddl(statement: &Statement) -> bool {
+    matches!(
+        statement,
+        Statement::CreateTable(_)
+            | Statement::CreateIndex(_)
+            | Statement::CreateView(_)
+            | Statement::Drop { .. }
+    )
+}
+
+impl Drop for Session {
+    /// A session that ends inside a transaction rolls it back.
+    fn drop(&mut self) {
+        let _ = self.end(false);
     }
 }
 

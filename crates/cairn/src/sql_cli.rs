@@ -2,9 +2,10 @@
 //! answers: results as aligned tables (`(N rows)` below), other statements by their command
 //! tag, errors as `ERROR:  message` with the statement's line and a caret under the position.
 //!
-//! `-c SQL` runs a string and `-f FILE` a file, each as one batch that stops at the first
-//! error with exit status 1 (psql's behaviour with `ON_ERROR_STOP`); without either, the SQL is
-//! read from standard input. The interactive shell (line editing, history, `\d`) comes with
+//! `-c SQL` runs a string as one query (one implicit transaction, as psql sends it) and
+//! `-f FILE` a file statement by statement, each stopping at the first error with exit
+//! status 1 (psql's behaviour with `ON_ERROR_STOP`); without either, the SQL is read from
+//! standard input like a file. The interactive shell (line editing, history, `\d`) comes with
 //! the rest of issue 24.
 
 use std::io::Read;
@@ -49,20 +50,32 @@ pub fn run(args: SqlArgs) -> anyhow::Result<()> {
     let db = Database::open(&dir)
         .map_err(|e| anyhow::anyhow!("opening the SQL database in {}: {e}", dir.display()))?;
     let mut session = Session::new(db);
-    match session.execute(&sql) {
-        Ok(results) => {
-            let mut out = String::new();
-            for result in &results {
-                write_result(result, &mut out);
+    // psql sends a -c string as one query (one implicit transaction) and a file statement
+    // by statement.
+    let pieces = if args.command.is_some() {
+        vec![sql]
+    } else {
+        cairn_sql::split_statements(&sql)
+    };
+    for piece in &pieces {
+        match session.execute(piece) {
+            Ok(results) => {
+                let mut out = String::new();
+                for result in &results {
+                    write_result(result, &mut out);
+                }
+                crate::output::print(&out)?;
             }
-            crate::output::print(&out)?;
-            Ok(())
-        }
-        Err(e) => {
-            eprint!("{}", error_report(&sql, &e));
-            std::process::exit(1);
+            Err(e) => {
+                eprint!(
+                    "{}",
+                    error_report(piece.trim_start_matches(['\n', '\r']), &e)
+                );
+                std::process::exit(1);
+            }
         }
     }
+    Ok(())
 }
 
 /// A result as psql prints it: an aligned table and its row count, or the command tag.

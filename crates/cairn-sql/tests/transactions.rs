@@ -1,0 +1,118 @@
+//! Transaction blocks as PostgreSQL 15 runs them (each expected tag and code is what psql
+//! showed for the same statements): BEGIN/COMMIT/ROLLBACK, the aborted state, one string as
+//! one implicit transaction, DDL undone with the block, a session dropped mid-block.
+
+use cairn_sql::{Database, Session};
+
+fn tags(session: &mut Session, sql: &str) -> Vec<String> {
+    session
+        .execute(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {e:?}"))
+        .into_iter()
+        .map(|r| r.tag)
+        .collect()
+}
+
+fn count(session: &mut Session, sql: &str) -> String {
+    let result = session
+        .execute(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+    result[0].rows[0][0].to_text().unwrap_or_default()
+}
+
+#[test]
+fn a_block_commits_or_rolls_back_as_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database::open(dir.path()).expect("open");
+    let mut s = Session::new(db);
+    tags(&mut s, "CREATE TABLE t (a INTEGER PRIMARY KEY)");
+    assert_eq!(tags(&mut s, "BEGIN"), ["BEGIN"]);
+    assert_eq!(s.transaction_status(), 'T');
+    tags(&mut s, "INSERT INTO t VALUES (1)");
+    tags(&mut s, "INSERT INTO t VALUES (2)");
+    assert_eq!(count(&mut s, "SELECT count(*) FROM t"), "2");
+    assert_eq!(tags(&mut s, "ROLLBACK"), ["ROLLBACK"]);
+    assert_eq!(s.transaction_status(), 'I');
+    assert_eq!(count(&mut s, "SELECT count(*) FROM t"), "0");
+    assert_eq!(
+        tags(
+            &mut s,
+            "BEGIN; INSERT INTO t VALUES (1); INSERT INTO t VALUES (2); COMMIT"
+        ),
+        ["BEGIN", "INSERT 0 1", "INSERT 0 1", "COMMIT"]
+    );
+    assert_eq!(count(&mut s, "SELECT count(*) FROM t"), "2");
+}
+
+#[test]
+fn a_failed_statement_aborts_the_block_until_its_end() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database::open(dir.path()).expect("open");
+    let mut s = Session::new(db);
+    tags(&mut s, "CREATE TABLE t (a INTEGER PRIMARY KEY)");
+    tags(&mut s, "BEGIN; INSERT INTO t VALUES (1)");
+    let e = s
+        .execute("INSERT INTO t VALUES (1)")
+        .expect_err("duplicate");
+    assert_eq!(e.state.code(), "23505");
+    assert_eq!(s.transaction_status(), 'E');
+    let e = s.execute("SELECT 1").expect_err("aborted block");
+    assert_eq!(e.state.code(), "25P02");
+    assert_eq!(
+        e.message,
+        "current transaction is aborted, commands ignored until end of transaction block"
+    );
+    assert_eq!(tags(&mut s, "COMMIT"), ["ROLLBACK"]);
+    assert_eq!(count(&mut s, "SELECT count(*) FROM t"), "0");
+}
+
+#[test]
+fn one_string_is_one_implicit_transaction() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database::open(dir.path()).expect("open");
+    let mut s = Session::new(db);
+    tags(&mut s, "CREATE TABLE t (a INTEGER)");
+    let e = s
+        .execute("INSERT INTO t VALUES (1); SELECT 1 / 0")
+        .expect_err("division by zero");
+    assert_eq!(e.state.code(), "22012");
+    assert_eq!(count(&mut s, "SELECT count(*) FROM t"), "0");
+    assert_eq!(s.transaction_status(), 'I');
+}
+
+#[test]
+fn ddl_rolls_back_with_its_block_and_a_dropped_session_rolls_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database::open(dir.path()).expect("open");
+    let mut s = Session::new(db.clone());
+    tags(&mut s, "CREATE TABLE kept (a INTEGER)");
+    tags(
+        &mut s,
+        "BEGIN; CREATE TABLE gone (a INTEGER); DROP TABLE kept; CREATE INDEX i ON gone (a)",
+    );
+    tags(&mut s, "ROLLBACK");
+    assert_eq!(count(&mut s, "SELECT count(*) FROM kept"), "0");
+    let e = s.execute("SELECT * FROM gone").expect_err("rolled back");
+    assert_eq!(e.state.code(), "42P01");
+    tags(&mut s, "BEGIN; INSERT INTO kept VALUES (7)");
+    drop(s);
+    let mut other = Session::new(db);
+    assert_eq!(count(&mut other, "SELECT count(*) FROM kept"), "0");
+    tags(&mut other, "INSERT INTO kept VALUES (8)");
+    assert_eq!(count(&mut other, "SELECT count(*) FROM kept"), "1");
+}
+
+#[test]
+fn committed_blocks_survive_a_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let mut s = Session::new(Database::open(dir.path()).expect("open"));
+        tags(
+            &mut s,
+            "CREATE TABLE t (a INTEGER); BEGIN; INSERT INTO t VALUES (1), (2); COMMIT; \
+             BEGIN; INSERT INTO t VALUES (3)",
+        );
+    }
+    let mut s = Session::new(Database::open(dir.path()).expect("reopen"));
+    assert_eq!(count(&mut s, "SELECT count(*) FROM t"), "2");
+}
