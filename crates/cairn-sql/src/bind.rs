@@ -58,6 +58,8 @@ impl Typed {
 pub struct Context<'a> {
     pub sql: &'a str,
     pub catalog: &'a Catalog,
+    /// The values of the statement's parameters `$1`, `$2`…
+    pub params: &'a [Value],
     next_subquery: Cell<usize>,
 }
 
@@ -66,8 +68,14 @@ impl<'a> Context<'a> {
         Context {
             sql,
             catalog,
+            params: &[],
             next_subquery: Cell::new(0),
         }
+    }
+
+    /// This context, for a statement executed with the values `params` of its parameters.
+    pub fn with_params(self, params: &'a [Value]) -> Context<'a> {
+        Context { params, ..self }
     }
 
     /// A new subquery id, unique in the statement.
@@ -235,6 +243,26 @@ impl<'a> Binder<'a> {
         )
     }
 
+    /// Parameter `$n` of a prepared statement: its value, typed as the value is (NULL
+    /// untyped, like a NULL literal).
+    fn parameter(&self, name: &str) -> Result<Typed> {
+        let value = name
+            .strip_prefix('$')
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| self.ctx.params.get(i));
+        match value {
+            Some(v) => Ok(Typed {
+                ty: v.data_type(),
+                expr: Expr::Constant(v.clone()),
+            }),
+            None => Err(Error::new(
+                SqlState("42P02"),
+                format!("there is no parameter {name}"),
+            )),
+        }
+    }
+
     /// The 1-based character position where `node` starts.
     fn position_of(&self, node: &impl Spanned) -> Option<usize> {
         let start = node.span().start;
@@ -301,7 +329,10 @@ impl<'a> Binder<'a> {
             }
         }
         match expr {
-            SqlExpr::Value(v) => literal(&v.value),
+            SqlExpr::Value(v) => match &v.value {
+                SqlValue::Placeholder(name) => self.parameter(name),
+                other => literal(other),
+            },
             SqlExpr::Identifier(ident) => self.column(None, &ident_name(ident)),
             SqlExpr::CompoundIdentifier(parts) => match parts.as_slice() {
                 [table, column] => self.column(Some(&ident_name(table)), &ident_name(column)),

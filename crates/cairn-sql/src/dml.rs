@@ -34,6 +34,7 @@ pub(crate) fn insert(
     db: &Database,
     txn: &mut Txn<'_>,
     sql: &str,
+    params: &[Value],
     insert: &Insert,
 ) -> Result<QueryResult> {
     let TableObject::TableName(object) = &insert.table else {
@@ -47,7 +48,7 @@ pub(crate) fn insert(
         return Err(Error::not_supported("ON CONFLICT and RETURNING"));
     }
     let catalog = db.catalog();
-    let ctx = Context::new(sql, &catalog);
+    let ctx = Context::new(sql, &catalog).with_params(params);
     let empty = Scope::default();
     let binder = Binder::new(&ctx, &empty, None).in_clause("VALUES");
     let table = catalog.table(&name).map_err(|e| binder.placed(e, object))?;
@@ -164,13 +165,14 @@ pub(crate) fn update(
     db: &Database,
     txn: &mut Txn<'_>,
     sql: &str,
+    params: &[Value],
     update: &Update,
 ) -> Result<QueryResult> {
     if update.from.is_some() || update.returning.is_some() {
         return Err(Error::not_supported("UPDATE … FROM and RETURNING"));
     }
     let catalog = db.catalog();
-    let ctx = Context::new(sql, &catalog);
+    let ctx = Context::new(sql, &catalog).with_params(params);
     let (table, scope) = target(&catalog, &ctx, &update.table)?;
     let binder = Binder::new(&ctx, &scope, None).in_clause("UPDATE");
     let mut sets: Vec<(usize, Expr)> = Vec::new();
@@ -235,6 +237,7 @@ pub(crate) fn delete(
     db: &Database,
     txn: &mut Txn<'_>,
     sql: &str,
+    params: &[Value],
     delete: &Delete,
 ) -> Result<QueryResult> {
     let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) = &delete.from;
@@ -245,7 +248,7 @@ pub(crate) fn delete(
         return Err(Error::not_supported("DELETE … USING and RETURNING"));
     }
     let catalog = db.catalog();
-    let ctx = Context::new(sql, &catalog);
+    let ctx = Context::new(sql, &catalog).with_params(params);
     let (table, scope) = target(&catalog, &ctx, from)?;
     let binder = Binder::new(&ctx, &scope, None);
     let filter = condition(&binder, delete.selection.as_ref())?;

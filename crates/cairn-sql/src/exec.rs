@@ -214,9 +214,16 @@ fn operator<'a>(plan: &'a Plan, env: &'a Env<'a>) -> Result<Rows<'a>> {
             groups,
             aggs,
         } => aggregate(env, input, groups, aggs)?,
-        Plan::Sort { input, keys } => {
-            let mut rows = run(input, env)?.collect::<Result<Vec<_>>>()?;
-            sort(keys, &mut rows)?;
+        Plan::Sort { input, keys, top } => {
+            let top = count(top.as_ref(), "LIMIT", "2201W", env)?;
+            let rows = match top {
+                Some(k) => top_n(keys, k, run(input, env)?)?,
+                None => {
+                    let mut rows = run(input, env)?.collect::<Result<Vec<_>>>()?;
+                    sort(keys, &mut rows)?;
+                    rows
+                }
+            };
             Box::new(rows.into_iter().map(Ok))
         }
         Plan::Limit {
@@ -571,6 +578,39 @@ pub fn sort(keys: &[SortKey], rows: &mut [Row]) -> Result<()> {
         Ordering::Equal
     });
     failure.map_or(Ok(()), Err)
+}
+
+/// The first `k` rows of `rows` in the order of `keys`, as a stable sort would give them,
+/// holding at most about 2k rows at a time: whenever the buffer doubles, the k first (ties
+/// broken by input order) are selected and the rest dropped.
+fn top_n(keys: &[SortKey], k: usize, rows: Rows<'_>) -> Result<Vec<Row>> {
+    let failure = RefCell::new(None);
+    let order = |a: &(usize, Row), b: &(usize, Row)| {
+        for key in keys {
+            let ordering = compare_for_sort(&a.1[key.column], &b.1[key.column], key)
+                .unwrap_or_else(|e| {
+                    failure.borrow_mut().get_or_insert(e);
+                    Ordering::Equal
+                });
+            if ordering.is_ne() {
+                return ordering;
+            }
+        }
+        a.0.cmp(&b.0)
+    };
+    let mut buffer: Vec<(usize, Row)> = Vec::new();
+    for (seq, row) in rows.enumerate() {
+        buffer.push((seq, row?));
+        if k > 0 && buffer.len() >= 2 * k.max(512) {
+            buffer.select_nth_unstable_by(k - 1, order);
+            buffer.truncate(k);
+        }
+    }
+    buffer.sort_by(order);
+    buffer.truncate(k);
+    failure
+        .into_inner()
+        .map_or(Ok(buffer.into_iter().map(|(_, row)| row).collect()), Err)
 }
 
 /// How two values of a sort key order: NULLs where the key puts them, the rest by value.

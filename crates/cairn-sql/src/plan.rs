@@ -65,10 +65,13 @@ pub enum Plan {
         groups: Vec<Expr>,
         aggs: Vec<AggCall>,
     },
-    /// The input in the order of `keys`; equal rows keep their input order.
+    /// The input in the order of `keys`; equal rows keep their input order. Under a LIMIT,
+    /// `top` is how many rows will be read (offset + limit, evaluated when the sort runs):
+    /// a top-N sort keeps only those in memory.
     Sort {
         input: Box<Plan>,
         keys: Vec<SortKey>,
+        top: Option<Expr>,
     },
     /// The input's rows after the first `offset`, at most `limit` of them: constant
     /// expressions of type bigint, evaluated when the plan runs (NULL is no limit).
@@ -169,7 +172,10 @@ impl Plan {
                 },
                 vec![input],
             ),
-            Plan::Sort { input, .. } => ("Sort".into(), vec![input]),
+            Plan::Sort {
+                input, top: None, ..
+            } => ("Sort".into(), vec![input]),
+            Plan::Sort { input, .. } => ("Top-N Sort".into(), vec![input]),
             Plan::Limit { input, .. } => ("Limit".into(), vec![input]),
             Plan::Distinct { input } => ("Unique".into(), vec![input]),
             Plan::SetOp {

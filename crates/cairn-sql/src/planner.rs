@@ -66,6 +66,7 @@ pub fn plan_query(
                 planned.plan = Plan::Sort {
                     input: Box::new(planned.plan),
                     keys,
+                    top: None,
                 };
             }
             planned
@@ -98,6 +99,9 @@ pub fn plan_query(
         };
         let (offset, limit) = (count(offset, "OFFSET")?, count(limit, "LIMIT")?);
         planned.correlated |= binder.is_correlated();
+        if let Some(limit) = &limit {
+            set_top(&mut planned.plan, offset.as_ref(), limit);
+        }
         planned.plan = Plan::Limit {
             input: Box::new(planned.plan),
             offset,
@@ -105,6 +109,25 @@ pub fn plan_query(
         };
     }
     Ok(planned)
+}
+
+/// Tells the sort a LIMIT reads from (through a projection dropping hidden sort keys) how
+/// many rows will be read: offset + limit.
+fn set_top(plan: &mut Plan, offset: Option<&Expr>, limit: &Expr) {
+    match plan {
+        Plan::Project { input, .. } => set_top(input, offset, limit),
+        Plan::Sort { top, .. } => {
+            *top = Some(match offset {
+                Some(o) => Expr::Arith(
+                    crate::value::ArithOp::Add,
+                    Box::new(o.clone()),
+                    Box::new(limit.clone()),
+                ),
+                None => limit.clone(),
+            })
+        }
+        _ => {}
+    }
 }
 
 /// The OFFSET and LIMIT expressions of a limit clause.
@@ -374,6 +397,7 @@ fn plan_select(
         plan = Plan::Sort {
             input: Box::new(plan),
             keys,
+            top: None,
         };
     }
     if hidden {

@@ -58,6 +58,13 @@ impl QueryResult {
     }
 }
 
+/// A statement parsed once, to run many times (see [`Session::prepare`]).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    sql: String,
+    statement: Statement,
+}
+
 /// Where a session is with respect to transaction blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Block {
@@ -103,12 +110,48 @@ impl Session {
         }
     }
 
+    /// Parses `sql`, one statement, for [`Session::execute_prepared`] to run as often as
+    /// needed with values for its parameters `$1`, `$2`…
+    pub fn prepare(&mut self, sql: &str) -> Result<Prepared> {
+        let mut statements = parse(sql)?;
+        if statements.len() != 1 {
+            return Err(Error::new(
+                SqlState::SYNTAX_ERROR,
+                "cannot insert multiple commands into a prepared statement",
+            ));
+        }
+        Ok(Prepared {
+            sql: sql.to_string(),
+            statement: statements.remove(0),
+        })
+    }
+
+    /// Runs a prepared statement with `params` as the values of its parameters, as one
+    /// string of one statement would run.
+    pub fn execute_prepared(
+        &mut self,
+        prepared: &Prepared,
+        params: &[Value],
+    ) -> Result<QueryResult> {
+        let result = match self.run(&prepared.sql, &prepared.statement, params) {
+            Ok(result) => result,
+            Err(e) => {
+                self.fail()?;
+                return Err(e);
+            }
+        };
+        if self.block == Block::Implicit {
+            self.end(true)?;
+        }
+        Ok(result)
+    }
+
     /// Runs every statement of `sql`; one result per statement.
     pub fn execute(&mut self, sql: &str) -> Result<Vec<QueryResult>> {
         let statements = parse(sql)?;
         let mut results = Vec::with_capacity(statements.len());
         for statement in &statements {
-            match self.run(sql, statement) {
+            match self.run(sql, statement, &[]) {
                 Ok(result) => results.push(result),
                 Err(e) => {
                     self.fail()?;
@@ -122,7 +165,7 @@ impl Session {
         Ok(results)
     }
 
-    fn run(&mut self, sql: &str, statement: &Statement) -> Result<QueryResult> {
+    fn run(&mut self, sql: &str, statement: &Statement, params: &[Value]) -> Result<QueryResult> {
         match statement {
             Statement::StartTransaction { .. } => {
                 if self.block == Block::Implicit {
@@ -152,7 +195,7 @@ impl Session {
                 SqlState::IN_FAILED_SQL_TRANSACTION,
                 "current transaction is aborted, commands ignored until end of transaction block",
             )),
-            Statement::Query(query) => return self.query(sql, query),
+            Statement::Query(query) => return self.query(sql, query, params),
             Statement::Explain {
                 analyze, statement, ..
             } => {
@@ -174,9 +217,9 @@ impl Session {
                     names,
                     ..
                 } => ddl::drop(db, txn, sql, *object_type, *if_exists, names),
-                Statement::Insert(insert) => dml::insert(db, txn, sql, insert),
-                Statement::Update(update) => dml::update(db, txn, sql, update),
-                Statement::Delete(delete) => dml::delete(db, txn, sql, delete),
+                Statement::Insert(insert) => dml::insert(db, txn, sql, params, insert),
+                Statement::Update(update) => dml::update(db, txn, sql, params, update),
+                Statement::Delete(delete) => dml::delete(db, txn, sql, params, delete),
                 _ => Err(Error::not_supported("this statement")),
             },
             is_ddl(statement),
@@ -239,9 +282,9 @@ impl Session {
     }
 
     /// A query: planned, then run.
-    fn query(&mut self, sql: &str, query: &Query) -> Result<QueryResult> {
+    fn query(&mut self, sql: &str, query: &Query, params: &[Value]) -> Result<QueryResult> {
         let catalog = self.db.catalog();
-        let ctx = Context::new(sql, &catalog);
+        let ctx = Context::new(sql, &catalog).with_params(params);
         let planned = planner::plan_query(&ctx, query, None)?;
         let cache = SubqueryCache::default();
         let env = Env::new(&self.db, &cache);
