@@ -52,7 +52,10 @@ fn peer(data: &[u8]) -> ([u8; 32], Vec<[u8; 32]>) {
     (whole.finalize().into(), atoms)
 }
 
-fn best_of_three(data: &[u8], f: fn(&[u8]) -> ([u8; 32], Vec<[u8; 32]>)) -> (f64, ([u8; 32], Vec<[u8; 32]>)) {
+fn best_of_three(
+    data: &[u8],
+    f: fn(&[u8]) -> ([u8; 32], Vec<[u8; 32]>),
+) -> (f64, ([u8; 32], Vec<[u8; 32]>)) {
     let mut best = f64::MAX;
     let mut out = None;
     for _ in 0..3 {
@@ -74,9 +77,15 @@ fn main() {
     let (t_peer, r_peer) = best_of_three(&data, peer);
     assert_eq!(r_cairn, r_peer, "the digests differ");
     let rate = |t: f64| mb as f64 / t;
-    println!("SHA-256 of the ingest path: {mb} MB in 1 MiB jobs of 64 KiB atoms, file and atom hashes");
+    println!(
+        "SHA-256 of the ingest path: {mb} MB in 1 MiB jobs of 64 KiB atoms, file and atom hashes"
+    );
     println!("| engine | MB/s | ratio (cairn / sha2) |");
     println!("| --- | --- | --- |");
-    println!("| cairn Sha256Stream | {:.0} | {:.2} |", rate(t_cairn), t_peer / t_cairn);
+    println!(
+        "| cairn Sha256Stream | {:.0} | {:.2} |",
+        rate(t_cairn),
+        t_peer / t_cairn
+    );
     println!("| sha2 0.10 | {:.0} | 1.00 |", rate(t_peer));
 }

@@ -458,7 +458,12 @@ impl Iterator for HeapScan<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some((tid, tuple)) = self.pending.pop() {
+            if let Some((tid, mut tuple)) = self.pending.pop() {
+                // An inline value is the tuple after its header: no second copy.
+                if tuple.len() >= TUPLE_HEADER && tuple[0] & OVERFLOWED == 0 {
+                    tuple.drain(..TUPLE_HEADER);
+                    return Some(Ok((tid, tuple)));
+                }
                 return Some(value_of(self.heap.store, tid, &tuple).map(|v| (tid, v)));
             }
             let id = lock(&self.heap.space).pages.get(self.page)?.id;

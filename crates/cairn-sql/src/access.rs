@@ -18,8 +18,8 @@ use crate::plan::Plan;
 /// scan and an index serves them, with the conditions as a filter on top.
 pub fn filtered(catalog: &Catalog, plan: Plan, conditions: Vec<Expr>) -> Plan {
     let plan = match plan {
-        Plan::Scan { table } => {
-            index_scan(catalog, &table, &conditions).unwrap_or(Plan::Scan { table })
+        Plan::Scan { table, needed } => {
+            index_scan(catalog, &table, &conditions).unwrap_or(Plan::Scan { table, needed })
         }
         other => other,
     };
@@ -134,6 +134,7 @@ fn scan_of(table: &TableDef, index: &IndexDef, bounds: &[Bound<'_>]) -> (usize, 
             prefix,
             lower,
             upper,
+            needed: None,
         },
     )
 }

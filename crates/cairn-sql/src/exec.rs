@@ -158,9 +158,10 @@ impl Iterator for Counted<'_> {
 /// The rows of the operator at the root of `plan`.
 fn operator<'a>(plan: &'a Plan, env: &'a Env<'a>) -> Result<Rows<'a>> {
     Ok(match plan {
-        Plan::Scan { table } => {
+        Plan::Scan { table, needed } => {
             let scan = env.db.store.heap(table.heap)?.scan();
-            Box::new(scan.map(|tuple| row::decode(&tuple?.1)))
+            let needed = needed.as_deref();
+            Box::new(scan.map(move |tuple| row::decode_needed(&tuple?.1, needed)))
         }
         Plan::IndexScan {
             table,
@@ -168,7 +169,14 @@ fn operator<'a>(plan: &'a Plan, env: &'a Env<'a>) -> Result<Rows<'a>> {
             prefix,
             lower,
             upper,
-        } => index_scan(env, table, index, prefix, lower.as_ref(), upper.as_ref())?,
+            needed,
+        } => index_scan(
+            env,
+            table,
+            index,
+            (prefix, lower.as_ref(), upper.as_ref()),
+            needed.as_deref(),
+        )?,
         Plan::Values { rows } => Box::new(
             rows.iter()
                 .map(move |exprs| exprs.iter().map(|e| e.eval(&[], env)).collect()),
@@ -249,6 +257,13 @@ fn operator<'a>(plan: &'a Plan, env: &'a Env<'a>) -> Result<Rows<'a>> {
     })
 }
 
+/// An index scan's key prefix values and its range's ends (each with whether it is inclusive).
+type IndexBounds<'p> = (
+    &'p [Expr],
+    Option<&'p (Expr, bool)>,
+    Option<&'p (Expr, bool)>,
+);
+
 /// The rows of `table` an index scan finds (see [`Plan::IndexScan`]); all of the heap when
 /// a bound value is of another kind than its column (the filter above decides then), none
 /// when one is NULL (no comparison with NULL holds).
@@ -256,9 +271,8 @@ fn index_scan<'a>(
     env: &'a Env<'a>,
     table: &'a TableDef,
     index: &'a IndexDef,
-    prefix: &[Expr],
-    lower: Option<&(Expr, bool)>,
-    upper: Option<&(Expr, bool)>,
+    (prefix, lower, upper): IndexBounds<'_>,
+    needed: Option<&'a [bool]>,
 ) -> Result<Rows<'a>> {
     let column_type = |k: usize| table.columns[index.columns[k].0].data_type;
     let mut key = Vec::new();
@@ -283,7 +297,9 @@ fn index_scan<'a>(
     }
     if !usable {
         let scan = env.db.store.heap(table.heap)?.scan();
-        return Ok(Box::new(scan.map(|tuple| row::decode(&tuple?.1))));
+        return Ok(Box::new(
+            scan.map(move |tuple| row::decode_needed(&tuple?.1, needed)),
+        ));
     }
     let prefix_values: Vec<KeyValue> = values.iter().map(|(v, _)| key_value(v)).collect();
     encode_key(&prefix_values, &mut key);
@@ -316,7 +332,7 @@ fn index_scan<'a>(
         let fetch = || -> Result<Option<Row>> {
             let (_, value) = entry?;
             match heap.get(tid_of(&value)?)? {
-                Some(bytes) => Ok(Some(row::decode(&bytes)?)),
+                Some(bytes) => Ok(Some(row::decode_needed(&bytes, needed)?)),
                 None => Ok(None),
             }
         };
@@ -527,6 +543,22 @@ fn aggregate<'a>(
     groups: &'a [Expr],
     aggs: &'a [crate::aggregate::AggCall],
 ) -> Result<Rows<'a>> {
+    if groups.is_empty() {
+        // One group: no key to compute or look up per row.
+        let mut accs: Vec<Accumulator> = aggs.iter().map(Accumulator::new).collect();
+        for row in run(input, env)? {
+            let row = row?;
+            for (acc, call) in accs.iter_mut().zip(aggs) {
+                acc.add(call, &row, env)?;
+            }
+        }
+        let values = accs
+            .into_iter()
+            .zip(aggs)
+            .map(|(acc, call)| acc.finish(call))
+            .collect::<Result<Row>>()?;
+        return Ok(Box::new(std::iter::once(Ok(values))));
+    }
     let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
     let mut states: Vec<(Row, Vec<Accumulator>)> = Vec::new();
     for row in run(input, env)? {

@@ -46,6 +46,7 @@ pub mod optimizer;
 pub mod parser;
 pub mod plan;
 pub mod planner;
+pub mod prune;
 pub mod row;
 pub mod scope;
 pub mod session;

@@ -21,8 +21,12 @@ use crate::expr::Expr;
 /// A relational operator and its inputs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
-    /// Every row of a table.
-    Scan { table: TableDef },
+    /// Every row of a table; of its columns, only those `needed` marks are decoded (the
+    /// others read as NULL), all when `None`.
+    Scan {
+        table: TableDef,
+        needed: Option<Vec<bool>>,
+    },
     /// The rows of a table an index finds: those whose key starts with the `prefix` values
     /// and whose next key column lies within `lower` and `upper` (each with whether it is
     /// inclusive); the values are computed when the scan starts.
@@ -32,6 +36,7 @@ pub enum Plan {
         prefix: Vec<Expr>,
         lower: Option<(Expr, bool)>,
         upper: Option<(Expr, bool)>,
+        needed: Option<Vec<bool>>,
     },
     /// Rows of expressions: `VALUES`, and the one empty row a `SELECT` without `FROM` reads.
     Values { rows: Vec<Vec<Expr>> },
@@ -120,7 +125,7 @@ impl Plan {
     /// How many columns the plan's rows have.
     pub fn width(&self) -> usize {
         match self {
-            Plan::Scan { table } | Plan::IndexScan { table, .. } => table.columns.len(),
+            Plan::Scan { table, .. } | Plan::IndexScan { table, .. } => table.columns.len(),
             Plan::Values { rows } => rows.first().map_or(0, Vec::len),
             Plan::Filter { input, .. }
             | Plan::Sort { input, .. }
@@ -150,7 +155,7 @@ impl Plan {
         lines: &mut Vec<String>,
     ) {
         let (label, inputs): (String, Vec<&Plan>) = match self {
-            Plan::Scan { table } => (format!("Seq Scan on {}", table.name), vec![]),
+            Plan::Scan { table, .. } => (format!("Seq Scan on {}", table.name), vec![]),
             Plan::IndexScan { table, index, .. } => (
                 format!("Index Scan using {} on {}", index.name, table.name),
                 vec![],

@@ -31,6 +31,7 @@ use crate::error::{Error, Result, SqlState};
 use crate::expr::{CmpOp, Expr};
 use crate::optimizer;
 use crate::plan::{JoinKind, Plan, SetOpKind, SortKey};
+use crate::prune;
 use crate::scope::Scope;
 use crate::session::{table_name, Column};
 use crate::value::DataType;
@@ -408,6 +409,7 @@ fn plan_select(
     }
     columns.truncate(output_count);
     correlated |= binder.is_correlated();
+    prune::prune(&mut plan, &vec![true; output_count]);
     Ok(Planned {
         plan,
         columns,
@@ -844,6 +846,7 @@ fn plan_factor(
             Ok((
                 Plan::Scan {
                     table: table.clone(),
+                    needed: None,
                 },
                 scope,
                 false,

@@ -94,33 +94,64 @@ fn take_text(rest: &mut &[u8]) -> Result<String> {
     String::from_utf8(text.to_vec()).map_err(|_| corrupt("a text value is not UTF-8"))
 }
 
-/// The row encoded in `bytes`.
-pub fn decode(bytes: &[u8]) -> Result<Vec<Value>> {
+/// The row encoded in `bytes`, with only the columns `needed` marks decoded (the others
+/// NULL); all when `needed` is `None` (or shorter than the row).
+pub fn decode_needed(bytes: &[u8], needed: Option<&[bool]>) -> Result<Vec<Value>> {
+    let needed = needed.unwrap_or(&[]);
     let mut rest = bytes;
     let count = u16::from_le_bytes(take::<2>(&mut rest)?);
     let mut row = Vec::with_capacity(usize::from(count));
-    for _ in 0..count {
+    for i in 0..usize::from(count) {
+        if needed.get(i).copied().unwrap_or(true) {
+            row.push(decode_value(&mut rest)?);
+            continue;
+        }
         let [tag] = take::<1>(&mut rest)?;
-        row.push(match tag {
-            0 => Value::Null,
-            1 => Value::Bool(take::<1>(&mut rest)?[0] != 0),
-            2 => Value::Int2(i16::from_le_bytes(take(&mut rest)?)),
-            3 => Value::Int4(i32::from_le_bytes(take(&mut rest)?)),
-            4 => Value::Int8(i64::from_le_bytes(take(&mut rest)?)),
-            5 => Value::Float8(f64::from_bits(u64::from_le_bytes(take(&mut rest)?))),
-            6 => Value::Text(take_text(&mut rest)?),
-            7 => Value::Numeric(
-                Numeric::parse(&take_text(&mut rest)?)
-                    .ok_or_else(|| corrupt("a numeric value is not a number"))?,
-            ),
-            8 => Value::Float4(f32::from_bits(u32::from_le_bytes(take(&mut rest)?))),
+        let skip = match tag {
+            0 => 0,
+            1 => 1,
+            2 => 2,
+            3 | 8 => 4,
+            4 | 5 => 8,
+            6 | 7 => 4 + u32::from_le_bytes(take(&mut rest)?) as usize,
             other => return Err(corrupt(&format!("unknown value tag {other}"))),
-        });
+        };
+        let skip = if matches!(tag, 6 | 7) { skip - 4 } else { skip };
+        if rest.len() < skip {
+            return Err(corrupt("a value runs past its row"));
+        }
+        rest = &rest[skip..];
+        row.push(Value::Null);
     }
     if !rest.is_empty() {
         return Err(corrupt("bytes after the last column"));
     }
     Ok(row)
+}
+
+/// The row encoded in `bytes`.
+pub fn decode(bytes: &[u8]) -> Result<Vec<Value>> {
+    decode_needed(bytes, Some(&[]))
+}
+
+/// One value (tag and payload) off the front of `rest`.
+fn decode_value(rest: &mut &[u8]) -> Result<Value> {
+    let [tag] = take::<1>(rest)?;
+    Ok(match tag {
+        0 => Value::Null,
+        1 => Value::Bool(take::<1>(rest)?[0] != 0),
+        2 => Value::Int2(i16::from_le_bytes(take(rest)?)),
+        3 => Value::Int4(i32::from_le_bytes(take(rest)?)),
+        4 => Value::Int8(i64::from_le_bytes(take(rest)?)),
+        5 => Value::Float8(f64::from_bits(u64::from_le_bytes(take(rest)?))),
+        6 => Value::Text(take_text(rest)?),
+        7 => Value::Numeric(
+            Numeric::parse(&take_text(rest)?)
+                .ok_or_else(|| corrupt("a numeric value is not a number"))?,
+        ),
+        8 => Value::Float4(f32::from_bits(u32::from_le_bytes(take(rest)?))),
+        other => return Err(corrupt(&format!("unknown value tag {other}"))),
+    })
 }
 
 fn take<const N: usize>(rest: &mut &[u8]) -> Result<[u8; N]> {
