@@ -5,27 +5,32 @@
 //!
 //! 1. **parser** ([`parser`]): text to the `sqlparser` crate's syntax tree, syntax errors with
 //!    PostgreSQL's code, message and position;
-//! 2. **planner**: names resolved against the catalog, types checked, a logical plan. Its
-//!    first part exists: [`bind`] makes [`expr::Expr`]s of expressions, with PostgreSQL's
-//!    literal typing, operand resolution and errors;
-//! 3. **optimizer** (to come): rewrites of the logical plan, then a physical plan;
-//! 4. **executor** (to come): the physical operators over cairn-page's heaps and indexes.
+//! 2. **planner** ([`planner`], with [`scope`], [`bind`] and `bind_compound`):
+//!    names resolved against the [`catalog`] and the scopes of the query levels, types
+//!    checked with PostgreSQL's rules and errors, a [`plan::Plan`] of relational operators
+//!    whose expressions ([`expr::Expr`]) read rows by position;
+//! 3. **optimizer** ([`optimizer`], [`access`], [`prune`]): conditions pushed down onto the
+//!    relations they read, joins ordered greedily and made hash joins on equalities, index
+//!    scans where an index serves a table's conditions, scans decoding only the columns
+//!    read, top-N sorts under a LIMIT;
+//! 4. **executor** ([`exec`]): the operators as iterators pulling rows (the Volcano model;
+//!    the module says why rows rather than batches), subqueries run per outer row when
+//!    correlated and once when not.
 //!
-//! Under all of them, [`value`] is what a datum is and does — input, output, arithmetic,
-//! comparison and casts with PostgreSQL 15's results and errors — and [`error`] is the one
-//! error type, every case with its SQLSTATE.
+//! Under all of them, [`value`] (with [`numeric`]) is what a datum is and does — input,
+//! output, arithmetic, comparison and casts with PostgreSQL 15's results and errors — and
+//! [`error`] is the one error type, every case with its SQLSTATE.
 //!
-//! The [`catalog`] keeps tables and columns in cairn-page system heaps, [`row`] is a table
-//! row's on-disk form, and a [`Database`] is the store with its catalog.
+//! The [`catalog`] keeps tables, columns, indexes and views in cairn-page system heaps,
+//! [`row`] is a table row's on-disk form, [`index`] keeps a table's B+tree indexes in step
+//! with its heap, [`ddl`] and [`dml`] are the statements that change them, and a [`Session`]
+//! runs statements in PostgreSQL's transactions (blocks, implicit transactions, the aborted
+//! state) on a [`Database`].
 //!
-//! What exists today: the parser; values of boolean, smallint, integer, bigint, double
-//! precision and text; expressions over them (arithmetic, comparison, AND/OR/NOT, `||`,
-//! casts, `IS [NOT] NULL`, `IS [NOT] DISTINCT FROM`); and a [`Session`] that runs `CREATE
-//! TABLE`, `INSERT … VALUES`, `UPDATE`, `DELETE` and `SELECT` over one table (or none) with `WHERE`, `ORDER BY`,
-//! `LIMIT` and `OFFSET`, each
-//! statement its own durable transaction, read by a plain loop rather than planned operators.
-//! The rest of the planner, the optimizer, the executor's operators, explicit transactions,
-//! the other statements and the `cairn sql` shell are the rest of issue 24.
+//! Still to come in issue 24: date/time, bytea, uuid and json types; window functions, WITH
+//! and LATERAL; ALTER TABLE, sequences and SERIAL, CHECK and FOREIGN KEY, ON CONFLICT,
+//! RETURNING, UPDATE … FROM and DELETE … USING; spilling past a memory budget; the
+//! interactive shell; inferred parameter types for the wire door's Describe.
 
 pub mod access;
 pub mod aggregate;
