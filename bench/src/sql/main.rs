@@ -130,8 +130,8 @@ impl Engine for Cairn {
             .session
             .prepare(sql)
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        if self.prepared.len() <= slot {
-            self.prepared.resize(slot + 1, None);
+        while self.prepared.len() <= slot {
+            self.prepared.push(None);
         }
         self.prepared[slot] = Some(p);
     }

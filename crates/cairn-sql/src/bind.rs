@@ -243,18 +243,18 @@ impl<'a> Binder<'a> {
         )
     }
 
-    /// Parameter `$n` of a prepared statement: its value, typed as the value is (NULL
-    /// untyped, like a NULL literal).
+    /// Parameter `$n` of a prepared statement: read where the statement runs, typed as the
+    /// value it is bound with now (NULL untyped, like a NULL literal), so that a plan made
+    /// for values of these types serves every execution with values of the same types.
     fn parameter(&self, name: &str) -> Result<Typed> {
-        let value = name
+        let index = name
             .strip_prefix('$')
             .and_then(|n| n.parse::<usize>().ok())
-            .and_then(|n| n.checked_sub(1))
-            .and_then(|i| self.ctx.params.get(i));
-        match value {
-            Some(v) => Ok(Typed {
+            .and_then(|n| n.checked_sub(1));
+        match index.and_then(|i| Some((i, self.ctx.params.get(i)?))) {
+            Some((i, v)) => Ok(Typed {
                 ty: v.data_type(),
-                expr: Expr::Constant(v.clone()),
+                expr: Expr::Param(i),
             }),
             None => Err(Error::new(
                 SqlState("42P02"),

@@ -46,6 +46,8 @@ pub struct Database {
     catalog: RwLock<Catalog>,
     pub(crate) writer: WriterSlot,
     next_session: AtomicU64,
+    /// Counts the catalog's changes: a plan made at one count is stale at another.
+    catalog_version: AtomicU64,
 }
 
 impl std::fmt::Debug for Database {
@@ -71,6 +73,7 @@ impl Database {
             catalog: RwLock::new(catalog),
             writer: WriterSlot::default(),
             next_session: AtomicU64::new(1),
+            catalog_version: AtomicU64::new(0),
         }))
     }
 
@@ -78,8 +81,16 @@ impl Database {
         self.catalog.read().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The catalog, to change: plans made before are stale from now on.
     pub(crate) fn catalog_mut(&self) -> RwLockWriteGuard<'_, Catalog> {
-        self.catalog.write().unwrap_or_else(|p| p.into_inner())
+        let guard = self.catalog.write().unwrap_or_else(|p| p.into_inner());
+        self.catalog_version.fetch_add(1, Ordering::AcqRel);
+        guard
+    }
+
+    /// How many times the catalog has been changed.
+    pub(crate) fn catalog_version(&self) -> u64 {
+        self.catalog_version.load(Ordering::Acquire)
     }
 
     /// A number no other session of this database has.

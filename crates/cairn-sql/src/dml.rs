@@ -110,7 +110,7 @@ pub(crate) fn insert(
         }
     };
     let cache = SubqueryCache::default();
-    let env = Env::new(db, &cache);
+    let env = Env::new(db, &cache).with_params(params);
     let mut rows = exec::run(&plan, &env)?.collect::<Result<Vec<_>>>()?;
     for row in &mut rows {
         fit_row(table, row)?;
@@ -209,7 +209,7 @@ pub(crate) fn update(
     }
     let filter = condition(&binder, update.selection.as_ref())?;
     let cache = SubqueryCache::default();
-    let env = Env::new(db, &cache);
+    let env = Env::new(db, &cache).with_params(params);
     let heap = db.store.heap(table.heap)?;
     let mut changes: Vec<(cairn_page::TupleId, Vec<Value>, Vec<Value>)> = Vec::new();
     for tuple in heap.scan() {
@@ -253,7 +253,7 @@ pub(crate) fn delete(
     let binder = Binder::new(&ctx, &scope, None);
     let filter = condition(&binder, delete.selection.as_ref())?;
     let cache = SubqueryCache::default();
-    let env = Env::new(db, &cache);
+    let env = Env::new(db, &cache).with_params(params);
     let heap = db.store.heap(table.heap)?;
     let mut doomed = Vec::new();
     for tuple in heap.scan() {

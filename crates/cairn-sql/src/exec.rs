@@ -65,6 +65,8 @@ pub struct Env<'a> {
     cache: &'a SubqueryCache,
     /// Where operators count their rows and time, under EXPLAIN ANALYZE.
     stats: Option<&'a PlanStats>,
+    /// The values of the statement's parameters.
+    params: &'a [Value],
 }
 
 impl<'a> Env<'a> {
@@ -74,7 +76,18 @@ impl<'a> Env<'a> {
             outer: Vec::new(),
             cache,
             stats: None,
+            params: &[],
         }
+    }
+
+    /// This environment, for a statement run with `params` as its parameters' values.
+    pub fn with_params(self, params: &'a [Value]) -> Env<'a> {
+        Env { params, ..self }
+    }
+
+    /// The value of parameter `i` (0-based).
+    pub fn param(&self, i: usize) -> Value {
+        self.params.get(i).cloned().unwrap_or(Value::Null)
     }
 
     /// This environment, with every operator counting its rows and time into `stats`.
@@ -104,6 +117,7 @@ impl<'a> Env<'a> {
             outer,
             cache: self.cache,
             stats: self.stats,
+            params: self.params,
         };
         let rows = Rc::new(run(&subquery.plan, &inner)?.collect::<Result<Vec<_>>>()?);
         if !subquery.correlated {

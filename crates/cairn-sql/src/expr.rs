@@ -55,6 +55,8 @@ pub enum Expr {
     Constant(Value),
     /// Column `n` of the input row.
     Column(usize),
+    /// Parameter `$n + 1` of a prepared statement: its value where the statement runs.
+    Param(usize),
     /// Column `index` of the current row of the query `depth` levels out: a correlated
     /// subquery's reference to the query around it.
     Outer {
@@ -133,6 +135,7 @@ impl Expr {
             Expr::Constant(v) => v.clone(),
             Expr::Column(n) => row[*n].clone(),
             Expr::Outer { depth, index } => env.outer(*depth)[*index].clone(),
+            Expr::Param(i) => env.param(*i),
             Expr::Arith(op, a, b) => a.eval(row, env)?.arith(*op, &b.eval(row, env)?)?,
             Expr::Negate(a) => negate(a.eval(row, env)?)?,
             Expr::Compare(op, a, b) => compare(*op, &a.eval(row, env)?, &b.eval(row, env)?)?,
@@ -278,7 +281,7 @@ impl Expr {
         let m = |e: &Expr| Box::new(e.map_columns(f));
         match self {
             Expr::Column(i) => Expr::Column(f(*i)),
-            Expr::Constant(_) | Expr::Outer { .. } => self.clone(),
+            Expr::Constant(_) | Expr::Outer { .. } | Expr::Param(_) => self.clone(),
             Expr::Arith(op, a, b) => Expr::Arith(*op, m(a), m(b)),
             Expr::Negate(a) => Expr::Negate(m(a)),
             Expr::Compare(op, a, b) => Expr::Compare(*op, m(a), m(b)),
@@ -337,7 +340,7 @@ impl Expr {
     pub fn visit(&self, f: &mut impl FnMut(&Expr)) {
         f(self);
         match self {
-            Expr::Constant(_) | Expr::Column(_) | Expr::Outer { .. } => {}
+            Expr::Constant(_) | Expr::Column(_) | Expr::Outer { .. } | Expr::Param(_) => {}
             Expr::Negate(a) | Expr::Not(a) | Expr::Cast(a, _) | Expr::IsNull(a) => a.visit(f),
             Expr::Arith(_, a, b)
             | Expr::Compare(_, a, b)

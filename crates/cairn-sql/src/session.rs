@@ -13,6 +13,7 @@
 //! are issue 26); reads run beside it. Between statements the storage transaction is set
 //! aside ([`cairn_page::SuspendedTxn`]), and a session dropped mid-block rolls it back.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use cairn_page::{SuspendedTxn, Txn};
@@ -28,7 +29,7 @@ use crate::error::{Error, Result, SqlState};
 use crate::exec::{self, Env, SubqueryCache};
 use crate::explain;
 use crate::parser::parse;
-use crate::planner;
+use crate::planner::{self, Planned};
 use crate::scope::Scope;
 use crate::value::{DataType, Value};
 
@@ -58,11 +59,22 @@ impl QueryResult {
     }
 }
 
-/// A statement parsed once, to run many times (see [`Session::prepare`]).
-#[derive(Debug, Clone)]
+/// A statement parsed once, to run many times (see [`Session::prepare`]). A query keeps its
+/// plan, made at its first execution, for as long as the catalog is unchanged and its
+/// parameters' values keep their types.
+#[derive(Debug)]
 pub struct Prepared {
     sql: String,
     statement: Statement,
+    plan: RefCell<Option<CachedPlan>>,
+}
+
+/// A query's plan and what it was made for.
+#[derive(Debug)]
+struct CachedPlan {
+    catalog_version: u64,
+    param_types: Vec<Option<DataType>>,
+    planned: Planned,
 }
 
 /// Where a session is with respect to transaction blocks.
@@ -123,6 +135,7 @@ impl Session {
         Ok(Prepared {
             sql: sql.to_string(),
             statement: statements.remove(0),
+            plan: RefCell::new(None),
         })
     }
 
@@ -133,7 +146,13 @@ impl Session {
         prepared: &Prepared,
         params: &[Value],
     ) -> Result<QueryResult> {
-        let result = match self.run(&prepared.sql, &prepared.statement, params) {
+        let outcome = match &prepared.statement {
+            Statement::Query(query) if self.block != Block::Failed => {
+                self.query_prepared(prepared, query, params)
+            }
+            statement => self.run(&prepared.sql, statement, params),
+        };
+        let result = match outcome {
             Ok(result) => result,
             Err(e) => {
                 self.fail()?;
@@ -282,19 +301,51 @@ impl Session {
     }
 
     /// A query: planned, then run.
+    /// A prepared query: its cached plan when that was made for this catalog and these
+    /// parameter types, else a new plan, kept.
+    fn query_prepared(
+        &mut self,
+        prepared: &Prepared,
+        query: &Query,
+        params: &[Value],
+    ) -> Result<QueryResult> {
+        let catalog = self.db.catalog();
+        let version = self.db.catalog_version();
+        let param_types: Vec<Option<DataType>> = params.iter().map(Value::data_type).collect();
+        let mut cached = prepared.plan.borrow_mut();
+        let fresh = cached
+            .as_ref()
+            .is_some_and(|c| c.catalog_version == version && c.param_types == param_types);
+        if !fresh {
+            let ctx = Context::new(&prepared.sql, &catalog).with_params(params);
+            *cached = Some(CachedPlan {
+                catalog_version: version,
+                param_types,
+                planned: planner::plan_query(&ctx, query, None)?,
+            });
+        }
+        let planned = &cached.as_ref().expect("planned above").planned;
+        run_planned(&self.db, planned, params)
+    }
+
     fn query(&mut self, sql: &str, query: &Query, params: &[Value]) -> Result<QueryResult> {
         let catalog = self.db.catalog();
         let ctx = Context::new(sql, &catalog).with_params(params);
         let planned = planner::plan_query(&ctx, query, None)?;
-        let cache = SubqueryCache::default();
-        let env = Env::new(&self.db, &cache);
-        let rows = exec::run(&planned.plan, &env)?.collect::<Result<Vec<_>>>()?;
-        Ok(QueryResult {
-            tag: format!("SELECT {}", rows.len()),
-            columns: planned.columns,
-            rows,
-        })
+        run_planned(&self.db, &planned, params)
     }
+}
+
+/// Runs a planned query with `params` as its parameters' values.
+fn run_planned(db: &Database, planned: &Planned, params: &[Value]) -> Result<QueryResult> {
+    let cache = SubqueryCache::default();
+    let env = Env::new(db, &cache).with_params(params);
+    let rows = exec::run(&planned.plan, &env)?.collect::<Result<Vec<_>>>()?;
+    Ok(QueryResult {
+        tag: format!("SELECT {}", rows.len()),
+        columns: planned.columns.clone(),
+        rows,
+    })
 }
 
 /// Whether a statement changes the catalog.
