@@ -180,7 +180,7 @@ impl Accumulator {
     }
 
     /// The aggregate's value over the rows folded in.
-    pub fn finish(self, call: &AggCall) -> Result<Value> {
+    pub fn finish(&self, call: &AggCall) -> Result<Value> {
         Ok(match call.func {
             AggFunc::CountRows | AggFunc::Count => Value::Int8(self.count),
             AggFunc::Avg if self.count == 0 => Value::Null,
@@ -188,7 +188,7 @@ impl Accumulator {
                 ArithOp::Div,
                 &Value::Int8(self.count).cast(call.result_type)?,
             )?,
-            _ => self.value,
+            _ => self.value.clone(),
         })
     }
 }

@@ -27,6 +27,7 @@ use crate::parser::offset_of;
 use crate::scope::Scope;
 use crate::value::{ArithOp, DataType, Value};
 use crate::walk;
+use crate::window::WindowCall;
 
 /// A bound expression with its type; `None` while it is an untyped literal.
 #[derive(Debug, Clone)]
@@ -61,6 +62,30 @@ pub struct Context<'a> {
     /// The values of the statement's parameters `$1`, `$2`…
     pub params: &'a [Value],
     next_subquery: Cell<usize>,
+    /// The WITH queries in scope, innermost last.
+    pub(crate) ctes: RefCell<Vec<Cte>>,
+}
+
+/// A WITH query a FROM clause may name.
+#[derive(Debug, Clone)]
+pub(crate) struct Cte {
+    pub name: String,
+    pub kind: CteKind,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum CteKind {
+    /// A query (of a `WITH RECURSIVE` when `recursive`), its columns renamed by `columns`.
+    Query {
+        query: Box<sqlparser::ast::Query>,
+        columns: Vec<String>,
+        recursive: bool,
+    },
+    /// Inside the recursive term of a `WITH RECURSIVE`: the rows of the previous step.
+    WorkTable {
+        id: usize,
+        columns: Vec<crate::session::Column>,
+    },
 }
 
 impl<'a> Context<'a> {
@@ -70,6 +95,7 @@ impl<'a> Context<'a> {
             catalog,
             params: &[],
             next_subquery: Cell::new(0),
+            ctes: RefCell::new(Vec::new()),
         }
     }
 
@@ -107,7 +133,13 @@ pub struct Binder<'a> {
     grouping: Option<&'a RefCell<Grouping>>,
     /// The clause being bound, for "aggregate functions are not allowed in …".
     clause: &'static str,
+    /// `Some` while binding the select list or `ORDER BY`, where window functions may be.
+    windows: Option<&'a RefCell<Vec<WindowCall>>>,
 }
+
+/// Where a window function's value is, until the planner knows the width of the rows the
+/// window operator extends: `Column(WINDOW_BASE + k)` for call `k`.
+pub(crate) const WINDOW_BASE: usize = usize::MAX / 2;
 
 impl<'a> Binder<'a> {
     /// A binder over `scope`, inside the binder of the query around it, if any.
@@ -123,7 +155,21 @@ impl<'a> Binder<'a> {
             correlated: Rc::new(Cell::new(false)),
             grouping: None,
             clause: "WHERE",
+            windows: None,
         }
+    }
+
+    /// This binder, collecting the window function calls it binds into `windows`.
+    pub fn with_windows(&self, windows: &'a RefCell<Vec<WindowCall>>) -> Binder<'a> {
+        Binder {
+            windows: Some(windows),
+            correlated: Rc::clone(&self.correlated),
+            ..*self
+        }
+    }
+
+    pub(crate) fn windows(&self) -> Option<&'a RefCell<Vec<WindowCall>>> {
+        self.windows
     }
 
     /// This binder, for the expressions after aggregation of a grouped query.
@@ -139,6 +185,7 @@ impl<'a> Binder<'a> {
     pub fn in_clause(&self, clause: &'static str) -> Binder<'a> {
         Binder {
             grouping: None,
+            windows: None,
             clause,
             correlated: Rc::clone(&self.correlated),
             ..*self
@@ -440,6 +487,17 @@ impl<'a> Binder<'a> {
             }
         }
         Ok(None)
+    }
+
+    /// This binder for `clause`, keeping its grouping (window function arguments read the
+    /// rows after grouping) but collecting no windows.
+    pub(crate) fn in_clause_keeping_grouping(&self, clause: &'static str) -> Binder<'a> {
+        Binder {
+            windows: None,
+            clause,
+            correlated: Rc::clone(&self.correlated),
+            ..*self
+        }
     }
 
     /// This level's binder for the arguments of an aggregate: over the input rows.

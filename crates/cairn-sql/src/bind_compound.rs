@@ -11,17 +11,18 @@
 
 use sqlparser::ast::{
     BinaryOperator, CeilFloorKind, DuplicateTreatment, Expr as SqlExpr, Function as SqlFunction,
-    FunctionArg, FunctionArgExpr, FunctionArguments, InTarget, ObjectNamePart, Query,
-    TrimWhereField,
+    FunctionArg, FunctionArgExpr, FunctionArguments, InTarget, ObjectNamePart, OrderBySort, Query,
+    TrimWhereField, WindowFrame, WindowFrameBound, WindowFrameUnits, WindowType,
 };
 
 use crate::aggregate::{AggCall, AggFunc};
-use crate::bind::{bool_typed, common_type, ident_name, Binder, Typed};
+use crate::bind::{bool_typed, common_type, ident_name, Binder, Typed, WINDOW_BASE};
 use crate::error::{Error, Result, SqlState};
 use crate::expr::{CmpOp, Expr, Subquery, SubqueryKind};
 use crate::func::{self, Function};
 use crate::planner;
 use crate::value::{DataType, Value};
+use crate::window::{Frame, FrameBound, WindowCall, WindowFunc};
 
 impl<'a> Binder<'a> {
     pub(crate) fn bind_compound(&self, expr: &SqlExpr) -> Result<Typed> {
@@ -302,9 +303,7 @@ impl<'a> Binder<'a> {
             }
             _ => return Err(Error::not_supported(&format!("the function {}", f.name))),
         };
-        if f.over.is_some() {
-            return Err(Error::not_supported("window functions"));
-        }
+
         let (args, distinct, star) = match &f.args {
             FunctionArguments::None => (Vec::new(), false, false),
             FunctionArguments::List(list) => {
@@ -327,6 +326,9 @@ impl<'a> Binder<'a> {
                 return Err(Error::not_supported("a subquery as function arguments"))
             }
         };
+        if let Some(over) = &f.over {
+            return self.window(&name, over, &args, star, f.filter.as_deref());
+        }
         if let Some(func) = AggFunc::named(&name) {
             return self.aggregate(&name, func, &args, distinct, star, f.filter.as_deref());
         }
@@ -464,6 +466,192 @@ impl<'a> Binder<'a> {
             ty: Some(result_type),
         })
     }
+}
+
+impl<'a> Binder<'a> {
+    /// A window function call: a column the window operator adds to this level's rows.
+    fn window(
+        &self,
+        name: &str,
+        over: &WindowType,
+        args: &[&SqlExpr],
+        star: bool,
+        filter: Option<&SqlExpr>,
+    ) -> Result<Typed> {
+        let Some(windows) = self.windows() else {
+            let message = if self.clause() == "window function calls" {
+                "window function calls cannot be nested".to_string()
+            } else {
+                format!("window functions are not allowed in {}", self.clause())
+            };
+            return Err(Error::new(SqlState("42P20"), message));
+        };
+        let WindowType::WindowSpec(spec) = over else {
+            return Err(Error::not_supported("named windows"));
+        };
+        if spec.window_name.is_some() {
+            return Err(Error::not_supported("named windows"));
+        }
+        // The arguments and keys read this level's rows (after grouping, if it groups).
+        let inner = self.in_clause_keeping_grouping("window function calls");
+        let bound = args
+            .iter()
+            .map(|a| inner.bind(a))
+            .collect::<Result<Vec<_>>>()?;
+        let arg_type = |k: usize| bound.get(k).map(Typed::result_type);
+        let (func, result) = match (WindowFunc::named(name), AggFunc::named(name)) {
+            (Some(func), _) => {
+                if star || filter.is_some() {
+                    return Err(Error::not_supported(
+                        "* or FILTER with this window function",
+                    ));
+                }
+                let result = match func {
+                    WindowFunc::RowNumber
+                    | WindowFunc::Rank
+                    | WindowFunc::DenseRank
+                    | WindowFunc::Ntile => DataType::Int8,
+                    WindowFunc::PercentRank | WindowFunc::CumeDist => DataType::Float8,
+                    _ => arg_type(0).ok_or_else(|| {
+                        Error::new(
+                            SqlState::UNDEFINED_FUNCTION,
+                            format!("function {name}() does not exist"),
+                        )
+                    })?,
+                };
+                (func, result)
+            }
+            (None, Some(agg)) => {
+                let (agg, agg_args, ty) = match (agg, star, bound.len()) {
+                    (AggFunc::Count, true, 0) => (AggFunc::CountRows, Vec::new(), DataType::Int8),
+                    (_, false, 1) => {
+                        let ty = bound[0].result_type();
+                        (agg, vec![bound[0].clone().into_type(ty)?], ty)
+                    }
+                    _ => {
+                        return Err(Error::new(
+                            SqlState::UNDEFINED_FUNCTION,
+                            format!("function {name} does not exist with these arguments"),
+                        ))
+                    }
+                };
+                let result_type = agg.result_type(ty).ok_or_else(|| {
+                    Error::new(
+                        SqlState::UNDEFINED_FUNCTION,
+                        format!("function {name}({}) does not exist", ty.name()),
+                    )
+                })?;
+                let filter = filter.map(|f| inner.boolean(f, "FILTER")).transpose()?;
+                let call = AggCall {
+                    func: agg,
+                    args: agg_args,
+                    distinct: false,
+                    filter,
+                    result_type,
+                };
+                (WindowFunc::Aggregate(call), result_type)
+            }
+            (None, None) => return Err(Error::new(
+                SqlState::WRONG_OBJECT_TYPE,
+                format!(
+                    "OVER specified, but {name} is not a window function nor an aggregate function"
+                ),
+            )),
+        };
+        // lag/lead/first_value… take their value argument as it is; offsets as bigint.
+        let mut call_args = Vec::new();
+        for (k, b) in bound.into_iter().enumerate() {
+            let ty = match (&func, k) {
+                (WindowFunc::Lag | WindowFunc::Lead, 2) => result,
+                (_, 0) if matches!(func, WindowFunc::Ntile) => DataType::Int8,
+                (_, 0) => b.result_type(),
+                _ => DataType::Int8,
+            };
+            call_args.push(b.into_type(ty)?);
+        }
+        let partition = spec
+            .partition_by
+            .iter()
+            .map(|e| inner.bind(e).map(|t| t.expr))
+            .collect::<Result<Vec<_>>>()?;
+        let order = spec
+            .order_by
+            .iter()
+            .map(|o| {
+                let descending = matches!(o.options.sort, Some(OrderBySort::Desc));
+                Ok((
+                    inner.bind(&o.expr)?.expr,
+                    descending,
+                    o.options.nulls_first.unwrap_or(descending),
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let frame = frame_of(spec.window_frame.as_ref(), !spec.order_by.is_empty())?;
+        let mut windows = windows.borrow_mut();
+        windows.push(WindowCall {
+            func,
+            args: call_args,
+            partition,
+            order,
+            frame,
+        });
+        Ok(Typed {
+            expr: Expr::Column(WINDOW_BASE + windows.len() - 1),
+            ty: Some(result),
+        })
+    }
+}
+
+/// A window's frame: the default (the partition up to the current row's peers with ORDER
+/// BY, the whole partition without) or the one given.
+fn frame_of(frame: Option<&WindowFrame>, ordered: bool) -> Result<Frame> {
+    let Some(frame) = frame else {
+        return Ok(Frame {
+            rows: false,
+            start: FrameBound::UnboundedPreceding,
+            end: if ordered {
+                FrameBound::CurrentRow
+            } else {
+                FrameBound::UnboundedFollowing
+            },
+        });
+    };
+    let rows = match frame.units {
+        WindowFrameUnits::Rows => true,
+        WindowFrameUnits::Range => false,
+        WindowFrameUnits::Groups => return Err(Error::not_supported("GROUPS frames")),
+    };
+    let bound = |b: &WindowFrameBound| -> Result<FrameBound> {
+        let offset = |e: &SqlExpr| -> Result<u64> {
+            match e {
+                SqlExpr::Value(v) => match &v.value {
+                    sqlparser::ast::Value::Number(n, _) if rows => n.parse().map_err(|_| {
+                        Error::new(
+                            SqlState("22013"),
+                            "frame starting offset must not be negative",
+                        )
+                    }),
+                    _ => Err(Error::not_supported("this frame offset")),
+                },
+                _ => Err(Error::not_supported("this frame offset")),
+            }
+        };
+        Ok(match b {
+            WindowFrameBound::CurrentRow => FrameBound::CurrentRow,
+            WindowFrameBound::Preceding(None) => FrameBound::UnboundedPreceding,
+            WindowFrameBound::Following(None) => FrameBound::UnboundedFollowing,
+            WindowFrameBound::Preceding(Some(e)) => FrameBound::Preceding(offset(e)?),
+            WindowFrameBound::Following(Some(e)) => FrameBound::Following(offset(e)?),
+        })
+    };
+    Ok(Frame {
+        rows,
+        start: bound(&frame.start_bound)?,
+        end: match &frame.end_bound {
+            Some(b) => bound(b)?,
+            None => FrameBound::CurrentRow,
+        },
+    })
 }
 
 /// An untyped NULL.

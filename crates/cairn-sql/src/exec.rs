@@ -271,6 +271,20 @@ fn operator<'a>(plan: &'a Plan, env: &'a Env<'a>) -> Result<Rows<'a>> {
             }
         }
         Plan::Distinct { input } => distinct(run(input, env)?),
+        Plan::Window { input, calls } => {
+            let rows = run(input, env)?.collect::<Result<Vec<_>>>()?;
+            Box::new(crate::window::run(calls, rows, env)?.into_iter().map(Ok))
+        }
+        Plan::RecursiveCte {
+            id,
+            base,
+            step,
+            all,
+        } => recursive(env, *id, base, step, *all)?,
+        Plan::WorkTable { id, .. } => {
+            let rows = env.cache.borrow().get(id).cloned().unwrap_or_default();
+            Box::new((0..rows.len()).map(move |i| Ok(rows[i].clone())))
+        }
         Plan::SetOp {
             op,
             all,
@@ -392,6 +406,37 @@ fn count(
         Value::Int8(n) => Ok(Some(usize::try_from(n).unwrap_or(usize::MAX))),
         _ => Ok(None),
     }
+}
+
+/// `WITH RECURSIVE`: the base rows, then each step's over the previous step's, until a
+/// step gives no (new) row. The step reads its input as work table `id`, kept in the
+/// statement's subquery cache.
+fn recursive<'a>(
+    env: &'a Env<'a>,
+    id: usize,
+    base: &'a Plan,
+    step: &'a Plan,
+    all: bool,
+) -> Result<Rows<'a>> {
+    let mut seen: HashSet<Vec<u8>> = HashSet::new();
+    let mut keep = |rows: Vec<Row>| -> Vec<Row> {
+        if all {
+            return rows;
+        }
+        rows.into_iter()
+            .filter(|r| seen.insert(group_key(r)))
+            .collect()
+    };
+    let mut working = keep(run(base, env)?.collect::<Result<Vec<_>>>()?);
+    let mut result = working.clone();
+    while !working.is_empty() {
+        env.cache.borrow_mut().insert(id, Rc::new(working));
+        let next = keep(run(step, env)?.collect::<Result<Vec<_>>>()?);
+        result.extend(next.iter().cloned());
+        working = next;
+    }
+    env.cache.borrow_mut().remove(&id);
+    Ok(Box::new(result.into_iter().map(Ok)))
 }
 
 /// Whether `expr` reads nothing of its row: no column, no correlated subquery.

@@ -57,6 +57,7 @@ pub mod scope;
 pub mod session;
 pub mod value;
 mod walk;
+pub mod window;
 
 pub use cairn_page::StoreOptions;
 pub use database::Database;

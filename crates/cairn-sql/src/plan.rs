@@ -17,6 +17,7 @@ use std::fmt;
 use crate::aggregate::AggCall;
 use crate::catalog::{IndexDef, TableDef};
 use crate::expr::Expr;
+use crate::window::WindowCall;
 
 /// A relational operator and its inputs.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +39,17 @@ pub enum Plan {
         upper: Option<(Expr, bool)>,
         needed: Option<Vec<bool>>,
     },
+    /// `WITH RECURSIVE`: the rows of `base`, then of `step` run again and again over the
+    /// rows the previous run gave (read by [`Plan::WorkTable`] `id`) until one gives none;
+    /// without `all`, rows already given are dropped (UNION).
+    RecursiveCte {
+        id: usize,
+        base: Box<Plan>,
+        step: Box<Plan>,
+        all: bool,
+    },
+    /// The rows the previous step of the recursive query `id` gave.
+    WorkTable { id: usize, width: usize },
     /// Rows of expressions: `VALUES`, and the one empty row a `SELECT` without `FROM` reads.
     Values { rows: Vec<Vec<Expr>> },
     /// The input rows for which `predicate` is true.
@@ -69,6 +81,12 @@ pub enum Plan {
         input: Box<Plan>,
         groups: Vec<Expr>,
         aggs: Vec<AggCall>,
+    },
+    /// The input rows, each with one more column per window function call (see
+    /// [`crate::window`]).
+    Window {
+        input: Box<Plan>,
+        calls: Vec<WindowCall>,
     },
     /// The input in the order of `keys`; equal rows keep their input order. Under a LIMIT,
     /// `top` is how many rows will be read (offset + limit, evaluated when the sort runs):
@@ -127,6 +145,8 @@ impl Plan {
         match self {
             Plan::Scan { table, .. } | Plan::IndexScan { table, .. } => table.columns.len(),
             Plan::Values { rows } => rows.first().map_or(0, Vec::len),
+            Plan::RecursiveCte { base, .. } => base.width(),
+            Plan::WorkTable { width, .. } => *width,
             Plan::Filter { input, .. }
             | Plan::Sort { input, .. }
             | Plan::Limit { input, .. }
@@ -136,6 +156,7 @@ impl Plan {
                 left.width() + right.width()
             }
             Plan::Aggregate { groups, aggs, .. } => groups.len() + aggs.len(),
+            Plan::Window { input, calls } => input.width() + calls.len(),
             Plan::SetOp { left, .. } => left.width(),
         }
     }
@@ -161,6 +182,8 @@ impl Plan {
                 vec![],
             ),
             Plan::Values { rows } => (format!("Values Scan ({} rows)", rows.len()), vec![]),
+            Plan::RecursiveCte { base, step, .. } => ("Recursive Union".into(), vec![base, step]),
+            Plan::WorkTable { .. } => ("WorkTable Scan".into(), vec![]),
             Plan::Filter { input, .. } => ("Filter".into(), vec![input]),
             Plan::Project { input, .. } => ("Project".into(), vec![input]),
             Plan::Join {
@@ -177,6 +200,7 @@ impl Plan {
                 },
                 vec![input],
             ),
+            Plan::Window { input, .. } => ("WindowAgg".into(), vec![input]),
             Plan::Sort {
                 input, top: None, ..
             } => ("Sort".into(), vec![input]),

@@ -25,7 +25,9 @@ use sqlparser::ast::{
     Value as SqlValue, Values,
 };
 
-use crate::bind::{common_type, ident_name, Binder, Context, Grouping, Typed};
+use crate::bind::{
+    common_type, ident_name, Binder, Context, Cte, CteKind, Grouping, Typed, WINDOW_BASE,
+};
 use crate::catalog::ViewDef;
 use crate::error::{Error, Result, SqlState};
 use crate::expr::{CmpOp, Expr};
@@ -52,9 +54,43 @@ pub fn plan_query(
     query: &Query,
     parent: Option<&Binder<'_>>,
 ) -> Result<Planned> {
-    if query.with.is_some() {
-        return Err(Error::not_supported("WITH"));
+    let Some(with) = &query.with else {
+        return plan_query_body(ctx, query, parent);
+    };
+    let before = ctx.ctes.borrow().len();
+    for cte in &with.cte_tables {
+        let name = ident_name(&cte.alias.name);
+        if ctx.ctes.borrow()[before..].iter().any(|c| c.name == name) {
+            return Err(Error::new(
+                SqlState::DUPLICATE_ALIAS,
+                format!("WITH query name \"{name}\" specified more than once"),
+            ));
+        }
+        ctx.ctes.borrow_mut().push(Cte {
+            name,
+            kind: CteKind::Query {
+                query: cte.query.clone(),
+                columns: cte
+                    .alias
+                    .columns
+                    .iter()
+                    .map(|c| ident_name(&c.name))
+                    .collect(),
+                recursive: with.recursive,
+            },
+        });
     }
+    let planned = plan_query_body(ctx, query, parent);
+    ctx.ctes.borrow_mut().truncate(before);
+    planned
+}
+
+/// A query without its WITH clause.
+fn plan_query_body(
+    ctx: &Context<'_>,
+    query: &Query,
+    parent: Option<&Binder<'_>>,
+) -> Result<Planned> {
     if query.fetch.is_some() {
         return Err(Error::not_supported("FETCH FIRST"));
     }
@@ -326,7 +362,10 @@ fn plan_select(
     } else {
         binder.in_clause("WHERE")
     };
-    let (mut columns, mut exprs) = project(&post, &scope, &select.projection)?;
+    // The select list and ORDER BY may call window functions, computed after grouping.
+    let windows = RefCell::new(Vec::new());
+    let listed = post.with_windows(&windows);
+    let (mut columns, mut exprs) = project(&listed, &scope, &select.projection)?;
     let having = select
         .having
         .as_ref()
@@ -339,7 +378,7 @@ fn plan_select(
         let column = match output_position(ctx, &item.expr, &columns)? {
             Some(i) => i,
             None => {
-                let typed = post.bind(&item.expr)?;
+                let typed = listed.bind(&item.expr)?;
                 let ty = typed.result_type();
                 let expr = typed.into_type(ty)?;
                 match exprs.iter().position(|e| *e == expr) {
@@ -379,6 +418,22 @@ fn plan_select(
                 predicate: having,
             };
         }
+    }
+    let calls = windows.into_inner();
+    if !calls.is_empty() {
+        let width = plan.width();
+        let place = |i: usize| {
+            if i >= WINDOW_BASE {
+                width + i - WINDOW_BASE
+            } else {
+                i
+            }
+        };
+        exprs = exprs.iter().map(|e| e.map_columns(&place)).collect();
+        plan = Plan::Window {
+            input: Box::new(plan),
+            calls,
+        };
     }
     let hidden = exprs.len() > output_count;
     plan = Plan::Project {
@@ -820,6 +875,17 @@ fn plan_factor(
             ..
         } => {
             let table_name = table_name(name)?;
+            if name.0.len() == 1 {
+                if let Some(planned) = plan_cte(ctx, &table_name)? {
+                    let columns = planned
+                        .columns
+                        .into_iter()
+                        .map(|c| (c.name, c.data_type))
+                        .collect();
+                    let scope = aliased(&table_name, alias.as_ref(), columns)?;
+                    return Ok((planned.plan, scope, false));
+                }
+            }
             if let Some(view) = ctx.catalog.view(&table_name) {
                 let planned = plan_view(ctx, view)?;
                 let scope = aliased(
@@ -879,6 +945,105 @@ fn plan_factor(
         } => plan_joins(ctx, table_with_joins, parent),
         other => Err(Error::not_supported(&format!("the FROM item {other}"))),
     }
+}
+
+/// The plan of the WITH query `name` names, if one is in scope: its query planned where it
+/// stands (seeing only the WITH queries before it), a recursive one as a
+/// [`Plan::RecursiveCte`], the work table inside its own recursive term.
+fn plan_cte(ctx: &Context<'_>, name: &str) -> Result<Option<Planned>> {
+    let ctes = ctx.ctes.borrow().clone();
+    let Some(position) = ctes.iter().rposition(|c| c.name == name) else {
+        return Ok(None);
+    };
+    let (query, columns, recursive) = match &ctes[position].kind {
+        CteKind::WorkTable { id, columns } => {
+            return Ok(Some(Planned {
+                plan: Plan::WorkTable {
+                    id: *id,
+                    width: columns.len(),
+                },
+                columns: columns.clone(),
+                correlated: false,
+            }))
+        }
+        CteKind::Query {
+            query,
+            columns,
+            recursive,
+        } => (query.clone(), columns.clone(), *recursive),
+    };
+    // The query sees the WITH queries before it (and, recursive, itself as the work table).
+    *ctx.ctes.borrow_mut() = ctes[..position].to_vec();
+    let planned = match query.body.as_ref() {
+        SetExpr::SetOperation {
+            op: SetOperator::Union,
+            set_quantifier,
+            left,
+            right,
+        } if recursive && query.order_by.is_none() && query.limit_clause.is_none() => {
+            let all = *set_quantifier == SetQuantifier::All;
+            plan_recursive(ctx, name, &columns, left, right, all)
+        }
+        _ => plan_query(ctx, &query, None),
+    };
+    *ctx.ctes.borrow_mut() = ctes;
+    let mut planned = planned?;
+    if columns.len() > planned.columns.len() {
+        return Err(Error::new(
+            SqlState::INVALID_COLUMN_REFERENCE,
+            format!(
+                "WITH query \"{name}\" has {} columns available but {} columns specified",
+                planned.columns.len(),
+                columns.len()
+            ),
+        ));
+    }
+    for (column, alias) in planned.columns.iter_mut().zip(&columns) {
+        column.name = alias.clone();
+    }
+    Ok(Some(planned))
+}
+
+/// `base UNION [ALL] step` of a WITH RECURSIVE query `name`: the step planned with `name`
+/// as the work table of the base's columns, its rows cast to them.
+fn plan_recursive(
+    ctx: &Context<'_>,
+    name: &str,
+    aliases: &[String],
+    base: &SetExpr,
+    step: &SetExpr,
+    all: bool,
+) -> Result<Planned> {
+    let base = plan_set_expr(ctx, base, None)?;
+    let mut columns = base.columns.clone();
+    for (column, alias) in columns.iter_mut().zip(aliases) {
+        column.name = alias.clone();
+    }
+    let id = ctx.subquery_id();
+    ctx.ctes.borrow_mut().push(Cte {
+        name: name.to_string(),
+        kind: CteKind::WorkTable {
+            id,
+            columns: columns.clone(),
+        },
+    });
+    let step = plan_set_expr(ctx, step, None)?;
+    if step.columns.len() != columns.len() {
+        return Err(Error::new(
+            SqlState::SYNTAX_ERROR,
+            "each UNION query must have the same number of columns",
+        ));
+    }
+    Ok(Planned {
+        plan: Plan::RecursiveCte {
+            id,
+            base: Box::new(base.plan),
+            step: Box::new(cast_to(step, &columns)),
+            all,
+        },
+        columns,
+        correlated: false,
+    })
 }
 
 /// The plan of a view's query, its columns named as the view names them.

@@ -22,7 +22,12 @@ pub fn prune(plan: &mut Plan, needed: &[bool]) {
                 *n = Some(needed.to_vec());
             }
         }
-        Plan::Values { .. } => {}
+        Plan::Values { .. } | Plan::WorkTable { .. } => {}
+        Plan::RecursiveCte { base, step, .. } => {
+            let all = vec![true; base.width()];
+            prune(base, &all);
+            prune(step, &all);
+        }
         Plan::Filter { input, predicate } => {
             let mut n = needed.to_vec();
             mark(predicate, &mut n);
@@ -78,6 +83,25 @@ pub fn prune(plan: &mut Plan, needed: &[bool]) {
                 call.args.iter().for_each(|a| mark(a, &mut n));
                 if let Some(filter) = &call.filter {
                     mark(filter, &mut n);
+                }
+            }
+            prune(input, &n);
+        }
+        Plan::Window { input, calls } => {
+            let width = input.width();
+            let mut n = needed[..width].to_vec();
+            for call in calls.iter() {
+                let exprs = call
+                    .args
+                    .iter()
+                    .chain(&call.partition)
+                    .chain(call.order.iter().map(|(e, _, _)| e));
+                exprs.for_each(|e| mark(e, &mut n));
+                if let crate::window::WindowFunc::Aggregate(agg) = &call.func {
+                    agg.args.iter().for_each(|a| mark(a, &mut n));
+                    if let Some(filter) = &agg.filter {
+                        mark(filter, &mut n);
+                    }
                 }
             }
             prune(input, &n);
