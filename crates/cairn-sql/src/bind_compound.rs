@@ -551,12 +551,14 @@ impl<'a> Binder<'a> {
                 };
                 (WindowFunc::Aggregate(call), result_type)
             }
-            (None, None) => return Err(Error::new(
-                SqlState::WRONG_OBJECT_TYPE,
-                format!(
+            (None, None) => {
+                return Err(Error::new(
+                    SqlState::WRONG_OBJECT_TYPE,
+                    format!(
                     "OVER specified, but {name} is not a window function nor an aggregate function"
                 ),
-            )),
+                ))
+            }
         };
         // lag/lead/first_value… take their value argument as it is; offsets as bigint.
         let mut call_args = Vec::new();

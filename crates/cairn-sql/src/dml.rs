@@ -8,12 +8,13 @@
 
 use cairn_page::Txn;
 use sqlparser::ast::{
-    AssignmentTarget, Delete, Expr as SqlExpr, FromTable, Insert, ObjectName, SetExpr, TableFactor,
-    TableObject, TableWithJoins, Update,
+    AssignmentTarget, Delete, Expr as SqlExpr, FromTable, Insert, ObjectName, OnInsert, SetExpr,
+    TableFactor, TableObject, TableWithJoins, Update,
 };
 
 use crate::bind::{ident_name, Binder, Context, Typed};
 use crate::catalog::{Catalog, ColumnDef, TableDef};
+use crate::conflict::OnConflictPlan;
 use crate::database::Database;
 use crate::ddl;
 use crate::error::{Error, Result, SqlState};
@@ -21,6 +22,7 @@ use crate::exec::{self, Env, SubqueryCache};
 use crate::expr::Expr;
 use crate::plan::Plan;
 use crate::planner;
+use crate::returning::Returning;
 use crate::row;
 use crate::scope::Scope;
 use crate::session::{named_table, table_name, QueryResult};
@@ -41,12 +43,11 @@ pub(crate) fn insert(
         return Err(Error::not_supported("INSERT into a table function"));
     };
     let name = table_name(object)?;
-    let Some(source) = insert.source.as_deref() else {
-        return Err(Error::not_supported("INSERT … DEFAULT VALUES"));
+    let on_conflict = match &insert.on {
+        None => None,
+        Some(OnInsert::OnConflict(on)) => Some(on),
+        Some(_) => return Err(Error::not_supported("ON DUPLICATE KEY UPDATE")),
     };
-    if insert.on.is_some() || insert.returning.is_some() {
-        return Err(Error::not_supported("ON CONFLICT and RETURNING"));
-    }
     let catalog = db.catalog();
     let ctx = Context::new(sql, &catalog).with_params(params);
     let empty = Scope::default();
@@ -70,8 +71,14 @@ pub(crate) fn insert(
             None => Ok(Expr::Constant(Value::Null)),
         })
         .collect::<Result<Vec<_>>>()?;
-    let plan = match source.body.as_ref() {
-        SetExpr::Values(values) if source.order_by.is_none() && source.limit_clause.is_none() => {
+    let plan = match insert.source.as_deref().map(|s| (s, s.body.as_ref())) {
+        // DEFAULT VALUES: one row of defaults.
+        None => Plan::Values {
+            rows: vec![defaults.clone()],
+        },
+        Some((source, SetExpr::Values(values)))
+            if source.order_by.is_none() && source.limit_clause.is_none() =>
+        {
             let mut rows = Vec::with_capacity(values.rows.len());
             for exprs in &values.rows {
                 if exprs.len() > targets.len() {
@@ -90,7 +97,7 @@ pub(crate) fn insert(
             }
             Plan::Values { rows }
         }
-        _ => {
+        Some((source, _)) => {
             let planned = planner::plan_query(&ctx, source, None)?;
             if planned.columns.len() > targets.len() {
                 return Err(too_many(&|_, e| e));
@@ -115,11 +122,30 @@ pub(crate) fn insert(
     for row in &mut rows {
         fit_row(table, row)?;
     }
+    let qualifier = match &insert.table_alias {
+        Some(alias) => ident_name(&alias.alias),
+        None => table.name.clone(),
+    };
+    let returning = Returning::bind(&ctx, table, &qualifier, insert.returning.as_deref())?;
+    let mut conflict = on_conflict
+        .map(|on| OnConflictPlan::bind(&ctx, &catalog, table, &qualifier, on))
+        .transpose()?;
     let mut writer = ddl::writer(db, &catalog, table);
-    for row in &rows {
-        writer.insert(txn, row)?;
+    let mut written = Vec::new();
+    for row in rows {
+        match &mut conflict {
+            None => {
+                writer.insert(txn, &row)?;
+                written.push(row);
+            }
+            Some(conflict) => {
+                if let Some(row) = conflict.insert(&db.store, table, &mut writer, txn, row, &env)? {
+                    written.push(row);
+                }
+            }
+        }
     }
-    Ok(QueryResult::command(format!("INSERT 0 {}", rows.len())))
+    returning.result(format!("INSERT 0 {}", written.len()), &written, &env)
 }
 
 /// The positions of the columns an INSERT names (all, in order, if it names none).
@@ -168,8 +194,8 @@ pub(crate) fn update(
     params: &[Value],
     update: &Update,
 ) -> Result<QueryResult> {
-    if update.from.is_some() || update.returning.is_some() {
-        return Err(Error::not_supported("UPDATE … FROM and RETURNING"));
+    if update.from.is_some() {
+        return Err(Error::not_supported("UPDATE … FROM"));
     }
     let catalog = db.catalog();
     let ctx = Context::new(sql, &catalog).with_params(params);
@@ -229,7 +255,14 @@ pub(crate) fn update(
     for (tid, old, new) in &changes {
         writer.update(txn, *tid, old, new)?;
     }
-    Ok(QueryResult::command(format!("UPDATE {}", changes.len())))
+    let qualifier = scope
+        .columns
+        .first()
+        .and_then(|c| c.qualifier.clone())
+        .unwrap_or_default();
+    let returning = Returning::bind(&ctx, table, &qualifier, update.returning.as_deref())?;
+    let written: Vec<Vec<Value>> = changes.into_iter().map(|(_, _, new)| new).collect();
+    returning.result(format!("UPDATE {}", written.len()), &written, &env)
 }
 
 /// `DELETE FROM table [WHERE condition]`.
@@ -244,8 +277,8 @@ pub(crate) fn delete(
     let [from] = from.as_slice() else {
         return Err(Error::not_supported("DELETE from several tables"));
     };
-    if delete.using.is_some() || delete.returning.is_some() || !delete.tables.is_empty() {
-        return Err(Error::not_supported("DELETE … USING and RETURNING"));
+    if delete.using.is_some() || !delete.tables.is_empty() {
+        return Err(Error::not_supported("DELETE … USING"));
     }
     let catalog = db.catalog();
     let ctx = Context::new(sql, &catalog).with_params(params);
@@ -267,7 +300,14 @@ pub(crate) fn delete(
     for (tid, row) in &doomed {
         writer.delete(txn, *tid, row)?;
     }
-    Ok(QueryResult::command(format!("DELETE {}", doomed.len())))
+    let qualifier = scope
+        .columns
+        .first()
+        .and_then(|c| c.qualifier.clone())
+        .unwrap_or_default();
+    let returning = Returning::bind(&ctx, table, &qualifier, delete.returning.as_deref())?;
+    let deleted: Vec<Vec<Value>> = doomed.into_iter().map(|(_, row)| row).collect();
+    returning.result(format!("DELETE {}", deleted.len()), &deleted, &env)
 }
 
 /// The table an UPDATE or DELETE names, and the scope of its rows (under its alias).
@@ -334,7 +374,7 @@ pub(crate) fn default_expr(ctx: &Context<'_>, column: &ColumnDef, text: &str) ->
 
 /// `row` made to fit `table`: `varchar(n)` values checked (`22001`; trailing spaces past
 /// the limit are cut, as PostgreSQL does), NOT NULL columns checked (`23502`).
-fn fit_row(table: &TableDef, row: &mut [Value]) -> Result<()> {
+pub(crate) fn fit_row(table: &TableDef, row: &mut [Value]) -> Result<()> {
     for (value, column) in row.iter_mut().zip(&table.columns) {
         if let (Some(max), Value::Text(s)) = (column.max_chars, &mut *value) {
             let max = max as usize;
@@ -371,7 +411,7 @@ fn check_not_null(table: &TableDef, row: &[Value]) -> Result<()> {
 /// `typed` as a value of `column`, by PostgreSQL's assignment rules: an untyped literal read
 /// as the column's type, numbers between numeric types (range-checked when evaluated), and
 /// anything into text; any other type is `42804`.
-fn assign(typed: Typed, column: &ColumnDef) -> Result<Expr> {
+pub(crate) fn assign(typed: Typed, column: &ColumnDef) -> Result<Expr> {
     let to = column.data_type;
     let allowed = match typed.ty {
         None => true,

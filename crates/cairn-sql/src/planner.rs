@@ -519,7 +519,7 @@ fn group_expr(input: &Binder<'_>, expr: &SqlExpr, projection: &[SelectItem]) -> 
 }
 
 /// The output columns and expressions of a select list.
-fn project(
+pub(crate) fn project(
     binder: &Binder<'_>,
     scope: &Scope,
     items: &[SelectItem],

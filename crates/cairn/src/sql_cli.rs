@@ -152,6 +152,11 @@ fn write_result(result: &QueryResult, out: &mut String) {
         "({n} {})\n\n",
         if n == 1 { "row" } else { "rows" }
     ));
+    // A command with RETURNING: its tag after its rows, as psql shows it.
+    if !result.tag.starts_with("SELECT") && !result.tag.starts_with("EXPLAIN") {
+        out.push_str(&result.tag);
+        out.push('\n');
+    }
 }
 
 /// An error as psql shows it: `ERROR:  message`, then the line of the statement it is in and
