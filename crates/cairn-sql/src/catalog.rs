@@ -8,6 +8,7 @@
 //! root slot 2: indexes — name text, table text, B+tree root bigint, unique boolean,
 //!                        primary boolean, key text ("0,2 desc": column positions)
 //! root slot 3: views   — name text, definition text (the CREATE VIEW statement)
+//! root slot 4: checks  — table text, name text, condition text (SQL)
 //! ```
 //!
 //! Rows are in the row format of [`crate::row`]. A columns row of five fields (written
@@ -32,6 +33,7 @@ const TABLES_SLOT: usize = 0;
 const COLUMNS_SLOT: usize = 1;
 const INDEXES_SLOT: usize = 2;
 const VIEWS_SLOT: usize = 3;
+const CHECKS_SLOT: usize = 4;
 
 /// A column of a table.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,6 +81,8 @@ pub struct TableDef {
     /// The heap holding its rows.
     pub heap: PageId,
     pub columns: Vec<ColumnDef>,
+    /// CHECK constraints: (name, condition as SQL over the table's columns).
+    pub checks: Vec<(String, String)>,
 }
 
 impl TableDef {
@@ -120,7 +124,13 @@ pub struct Catalog {
 impl Catalog {
     /// Reads the catalog of `store`, creating its system heaps where they are missing.
     pub fn load(store: &PageStore) -> Result<Catalog> {
-        for slot in [TABLES_SLOT, COLUMNS_SLOT, INDEXES_SLOT, VIEWS_SLOT] {
+        for slot in [
+            TABLES_SLOT,
+            COLUMNS_SLOT,
+            INDEXES_SLOT,
+            VIEWS_SLOT,
+            CHECKS_SLOT,
+        ] {
             if store.root(slot)? == 0 {
                 let heap = store.create_heap()?;
                 let mut txn = store.begin()?;
@@ -139,6 +149,7 @@ impl Catalog {
                             name: name.clone(),
                             heap,
                             columns: Vec::new(),
+                            checks: Vec::new(),
                         },
                     );
                 }
@@ -169,6 +180,17 @@ impl Catalog {
                 return Err(damaged("an index of a column its table lacks"));
             }
             catalog.indexes.insert(index.name.clone(), index);
+        }
+        for row in rows(store, CHECKS_SLOT)? {
+            match row.as_slice() {
+                [Value::Text(table), Value::Text(name), Value::Text(condition)] => catalog
+                    .tables
+                    .get_mut(table)
+                    .ok_or_else(|| damaged("a check of no table"))?
+                    .checks
+                    .push((name.clone(), condition.clone())),
+                _ => return Err(damaged("a row of the checks heap")),
+            }
         }
         for row in rows(store, VIEWS_SLOT)? {
             match row.as_slice() {
@@ -242,6 +264,18 @@ impl Catalog {
                 ],
             )?;
         }
+        for (name, condition) in &table.checks {
+            insert(
+                store,
+                txn,
+                CHECKS_SLOT,
+                &[
+                    Value::Text(table.name.clone()),
+                    Value::Text(name.clone()),
+                    Value::Text(condition.clone()),
+                ],
+            )?;
+        }
         Ok(())
     }
 
@@ -288,6 +322,7 @@ impl Catalog {
             |row: &[Value], field: usize| matches!(&row[field], Value::Text(n) if n == name);
         erase(store, txn, TABLES_SLOT, |row| named(row, 0))?;
         erase(store, txn, COLUMNS_SLOT, |row| named(row, 0))?;
+        erase(store, txn, CHECKS_SLOT, |row| named(row, 0))?;
         erase(store, txn, INDEXES_SLOT, |row| named(row, 1))
     }
 

@@ -17,7 +17,7 @@ use sqlparser::ast::{
 
 use crate::bind::{ident_name, Binder, Context};
 use crate::catalog::{Catalog, IndexDef, TableDef};
-use crate::dml::{assign, fit_row};
+use crate::dml::{assign, RowRules};
 use crate::error::{Error, Result, SqlState};
 use crate::exec::Env;
 use crate::expr::Expr;
@@ -161,7 +161,7 @@ impl<'c> OnConflictPlan<'c> {
     pub fn insert(
         &mut self,
         store: &PageStore,
-        table: &TableDef,
+        rules: &RowRules<'_>,
         writer: &mut TableWriter<'_>,
         txn: &mut Txn<'_>,
         row: Vec<Value>,
@@ -182,7 +182,7 @@ impl<'c> OnConflictPlan<'c> {
             ));
         }
         let bytes = store
-            .heap(table.heap)?
+            .heap(rules.table().heap)?
             .get(existing)?
             .ok_or_else(|| Error::new(SqlState::DATA_CORRUPTED, "an index entry of no row"))?;
         let old = row::decode(&bytes)?;
@@ -197,7 +197,7 @@ impl<'c> OnConflictPlan<'c> {
         for (i, e) in sets {
             new[*i] = e.eval(&both, env)?;
         }
-        fit_row(table, &mut new)?;
+        rules.fit(&mut new, env)?;
         let moved = writer.update(txn, existing, &old, &new)?;
         self.written.insert(moved);
         Ok(Some(new))

@@ -44,6 +44,7 @@ pub(crate) fn create_table(
     let name = table_name(&create.name)?;
     let mut columns: Vec<ColumnDef> = Vec::new();
     let mut keys: Vec<KeyConstraint> = Vec::new();
+    let mut checks: Vec<(String, String)> = Vec::new();
     for column in &create.columns {
         let column_name = ident_name(&column.name);
         if columns.iter().any(|c| c.name == column_name) {
@@ -76,6 +77,13 @@ pub(crate) fn create_table(
                     columns: vec![position],
                     primary: false,
                 }),
+                ColumnOption::Check(check) => checks.push((
+                    check
+                        .name
+                        .as_ref()
+                        .map_or_else(|| format!("{name}_{column_name}_check"), ident_name),
+                    check.expr.to_string(),
+                )),
                 _ => return Err(Error::not_supported(&format!("the column option {option}"))),
             }
         }
@@ -85,6 +93,21 @@ pub(crate) fn create_table(
         let (primary, constraint_name, index_columns) = match constraint {
             TableConstraint::PrimaryKey(pk) => (true, pk.name.as_ref(), &pk.columns),
             TableConstraint::Unique(u) => (false, u.name.as_ref(), &u.columns),
+            TableConstraint::Check(check) => {
+                // PostgreSQL names a table's CHECK TABLE_check, then TABLE_check1, …
+                let taken = |n: &String| checks.iter().any(|(c, _)| c == n);
+                let mut default = format!("{name}_check");
+                let mut k = 0;
+                while taken(&default) {
+                    k += 1;
+                    default = format!("{name}_check{k}");
+                }
+                checks.push((
+                    check.name.as_ref().map_or(default, ident_name),
+                    check.expr.to_string(),
+                ));
+                continue;
+            }
             other => return Err(Error::not_supported(&format!("the constraint {other}"))),
         };
         let positions = index_columns
@@ -118,6 +141,18 @@ pub(crate) fn create_table(
         }
     }
     check_defaults(db, sql, &columns)?;
+    {
+        // Each CHECK must bind over the table's columns, as a boolean without subqueries.
+        let catalog = db.catalog();
+        let ctx = Context::new(sql, &catalog);
+        let probe = TableDef {
+            name: name.clone(),
+            heap: 0,
+            columns: columns.clone(),
+            checks: checks.clone(),
+        };
+        crate::dml::RowRules::bind(&ctx, &probe)?;
+    }
     if db.catalog().exists(&name) {
         if create.if_not_exists {
             return Ok(QueryResult::command("CREATE TABLE"));
@@ -132,6 +167,7 @@ pub(crate) fn create_table(
         name,
         heap: store.create_heap()?,
         columns,
+        checks,
     };
     let mut indexes = Vec::new();
     for key in keys {

@@ -119,8 +119,9 @@ pub(crate) fn insert(
     let cache = SubqueryCache::default();
     let env = Env::new(db, &cache).with_params(params);
     let mut rows = exec::run(&plan, &env)?.collect::<Result<Vec<_>>>()?;
+    let rules = RowRules::bind(&ctx, table)?;
     for row in &mut rows {
-        fit_row(table, row)?;
+        rules.fit(row, &env)?;
     }
     let qualifier = match &insert.table_alias {
         Some(alias) => ident_name(&alias.alias),
@@ -139,7 +140,9 @@ pub(crate) fn insert(
                 written.push(row);
             }
             Some(conflict) => {
-                if let Some(row) = conflict.insert(&db.store, table, &mut writer, txn, row, &env)? {
+                if let Some(row) =
+                    conflict.insert(&db.store, &rules, &mut writer, txn, row, &env)?
+                {
                     written.push(row);
                 }
             }
@@ -234,6 +237,7 @@ pub(crate) fn update(
         sets.push((i, expr));
     }
     let filter = condition(&binder, update.selection.as_ref())?;
+    let rules = RowRules::bind(&ctx, table)?;
     let cache = SubqueryCache::default();
     let env = Env::new(db, &cache).with_params(params);
     let heap = db.store.heap(table.heap)?;
@@ -248,7 +252,7 @@ pub(crate) fn update(
         for (i, expr) in &sets {
             new[*i] = expr.eval(&old, &env)?;
         }
-        fit_row(table, &mut new)?;
+        rules.fit(&mut new, &env)?;
         changes.push((tid, old, new));
     }
     let mut writer = ddl::writer(db, &catalog, table);
@@ -372,9 +376,65 @@ pub(crate) fn default_expr(ctx: &Context<'_>, column: &ColumnDef, text: &str) ->
     assign(typed, column)
 }
 
+/// What a row must satisfy to be written to a table: its columns' types and NOT NULL, and
+/// the table's CHECK constraints.
+pub struct RowRules<'t> {
+    table: &'t TableDef,
+    /// Each CHECK: its name and condition over the table's row.
+    checks: Vec<(&'t str, Expr)>,
+}
+
+impl<'t> RowRules<'t> {
+    /// The rules of `table`, its CHECK conditions bound (no subqueries, boolean).
+    pub(crate) fn bind(ctx: &Context<'_>, table: &'t TableDef) -> Result<RowRules<'t>> {
+        let scope = Scope::of_table(
+            &table.name,
+            table.columns.iter().map(|c| (c.name.clone(), c.data_type)),
+        );
+        let binder = Binder::new(ctx, &scope, None).in_clause("check constraints");
+        let mut checks = Vec::new();
+        for (name, text) in &table.checks {
+            let expr = crate::parser::parse_expr(text)?;
+            if walk::has_subquery(&expr) {
+                return Err(Error::new(
+                    SqlState::FEATURE_NOT_SUPPORTED,
+                    "cannot use subquery in check constraint",
+                ));
+            }
+            let condition = binder.boolean(&expr, "CHECK").map_err(|e| Error {
+                position: None,
+                ..e
+            })?;
+            checks.push((name.as_str(), condition));
+        }
+        Ok(RowRules { table, checks })
+    }
+
+    pub(crate) fn table(&self) -> &'t TableDef {
+        self.table
+    }
+
+    /// `row` made to fit: [`fit_row`], then every CHECK (`23514` when one is false).
+    pub(crate) fn fit(&self, row: &mut [Value], env: &Env<'_>) -> Result<()> {
+        fit_row(self.table, row)?;
+        for (name, condition) in &self.checks {
+            if condition.eval(row, env)? == Value::Bool(false) {
+                return Err(Error::new(
+                    SqlState("23514"),
+                    format!(
+                        "new row for relation \"{}\" violates check constraint \"{name}\"",
+                        self.table.name
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// `row` made to fit `table`: `varchar(n)` values checked (`22001`; trailing spaces past
 /// the limit are cut, as PostgreSQL does), NOT NULL columns checked (`23502`).
-pub(crate) fn fit_row(table: &TableDef, row: &mut [Value]) -> Result<()> {
+fn fit_row(table: &TableDef, row: &mut [Value]) -> Result<()> {
     for (value, column) in row.iter_mut().zip(&table.columns) {
         if let (Some(max), Value::Text(s)) = (column.max_chars, &mut *value) {
             let max = max as usize;

@@ -20,6 +20,9 @@ use crate::expr::Expr;
 use crate::window::WindowCall;
 
 /// A relational operator and its inputs.
+// A plan is built once per statement and walked, never moved in bulk: the size of its
+// largest variant (an index scan with its table and index) costs nothing that matters.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
     /// Every row of a table; of its columns, only those `needed` marks are decoded (the
