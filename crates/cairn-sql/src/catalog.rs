@@ -9,6 +9,7 @@
 //!                        primary boolean, key text ("0,2 desc": column positions)
 //! root slot 3: views   — name text, definition text (the CREATE VIEW statement)
 //! root slot 4: checks  — table text, name text, condition text (SQL)
+//! root slot 5: sequences (see [`crate::sequence`])
 //! ```
 //!
 //! Rows are in the row format of [`crate::row`]. A columns row of five fields (written
@@ -27,6 +28,7 @@ use cairn_page::{PageId, PageStore, Txn};
 
 use crate::error::{Error, Result, SqlState};
 use crate::row;
+use crate::sequence::{SequenceDef, SEQUENCES_SLOT};
 use crate::value::{DataType, Value};
 
 const TABLES_SLOT: usize = 0;
@@ -119,6 +121,7 @@ pub struct Catalog {
     tables: BTreeMap<String, TableDef>,
     indexes: BTreeMap<String, IndexDef>,
     views: BTreeMap<String, ViewDef>,
+    sequences: BTreeMap<String, SequenceDef>,
 }
 
 impl Catalog {
@@ -130,6 +133,7 @@ impl Catalog {
             INDEXES_SLOT,
             VIEWS_SLOT,
             CHECKS_SLOT,
+            SEQUENCES_SLOT,
         ] {
             if store.root(slot)? == 0 {
                 let heap = store.create_heap()?;
@@ -192,6 +196,10 @@ impl Catalog {
                 _ => return Err(damaged("a row of the checks heap")),
             }
         }
+        for row in rows(store, SEQUENCES_SLOT)? {
+            let def = crate::sequence::of_row(&row).ok_or_else(|| damaged("a sequence"))?;
+            catalog.sequences.insert(def.name.clone(), def);
+        }
         for row in rows(store, VIEWS_SLOT)? {
             match row.as_slice() {
                 [Value::Text(name), Value::Text(definition)] => {
@@ -236,6 +244,7 @@ impl Catalog {
         self.tables.contains_key(name)
             || self.indexes.contains_key(name)
             || self.views.contains_key(name)
+            || self.sequences.contains_key(name)
     }
 
     /// Writes `table`'s catalog rows in `txn`; [`Catalog::add_table`] it once `txn` commits.
@@ -323,6 +332,13 @@ impl Catalog {
         erase(store, txn, TABLES_SLOT, |row| named(row, 0))?;
         erase(store, txn, COLUMNS_SLOT, |row| named(row, 0))?;
         erase(store, txn, CHECKS_SLOT, |row| named(row, 0))?;
+        let owned = format!("{name}.");
+        erase(
+            store,
+            txn,
+            SEQUENCES_SLOT,
+            |row| matches!(&row[5], Value::Text(o) if o.starts_with(&owned)),
+        )?;
         erase(store, txn, INDEXES_SLOT, |row| named(row, 1))
     }
 
@@ -363,6 +379,9 @@ impl Catalog {
     pub fn remove_table(&mut self, name: &str) {
         self.tables.remove(name);
         self.indexes.retain(|_, i| i.table != name);
+        let owned = format!("{name}.");
+        self.sequences
+            .retain(|_, s| !s.owner.as_ref().is_some_and(|o| o.starts_with(&owned)));
     }
 
     pub fn remove_index(&mut self, name: &str) {
@@ -371,6 +390,33 @@ impl Catalog {
 
     pub fn remove_view(&mut self, name: &str) {
         self.views.remove(name);
+    }
+
+    pub fn sequence(&self, name: &str) -> Option<&SequenceDef> {
+        self.sequences.get(name)
+    }
+
+    pub fn sequences(&self) -> impl Iterator<Item = &SequenceDef> {
+        self.sequences.values()
+    }
+
+    pub fn add_sequence(&mut self, def: SequenceDef) {
+        self.sequences.insert(def.name.clone(), def);
+    }
+
+    /// Forgets a sequence whose catalog row's deletion is committed.
+    pub fn remove_sequence(&mut self, name: &str) {
+        self.sequences.remove(name);
+    }
+
+    /// Deletes, in `txn`, the catalog row of sequence `name`.
+    pub fn erase_sequence(store: &PageStore, txn: &mut Txn<'_>, name: &str) -> Result<()> {
+        erase(
+            store,
+            txn,
+            SEQUENCES_SLOT,
+            |row| matches!(&row[0], Value::Text(n) if n == name),
+        )
     }
 }
 

@@ -12,6 +12,7 @@ use cairn_page::{PageStore, StoreOptions};
 
 use crate::catalog::Catalog;
 use crate::error::Result;
+use crate::sequence::Sequences;
 
 /// The one writer slot: the session whose transaction writes, until it ends.
 #[derive(Default)]
@@ -48,11 +49,20 @@ pub struct Database {
     next_session: AtomicU64,
     /// Counts the catalog's changes: a plan made at one count is stale at another.
     catalog_version: AtomicU64,
+    pub(crate) sequences: Sequences,
 }
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Database").finish_non_exhaustive()
+    }
+}
+
+impl Drop for Database {
+    /// Sequences write their last values back (see [`crate::sequence`]); a failure only
+    /// costs the values reserved past them.
+    fn drop(&mut self) {
+        let _ = self.sequences.flush(&self.store);
     }
 }
 
@@ -68,12 +78,15 @@ impl Database {
     pub fn open_with(dir: impl AsRef<Path>, options: StoreOptions) -> Result<Arc<Database>> {
         let store = PageStore::open(dir, options)?;
         let catalog = Catalog::load(&store)?;
+        let sequences = Sequences::default();
+        sequences.set_definitions(catalog.sequences());
         Ok(Arc::new(Database {
             store,
             catalog: RwLock::new(catalog),
             writer: WriterSlot::default(),
             next_session: AtomicU64::new(1),
             catalog_version: AtomicU64::new(0),
+            sequences,
         }))
     }
 
@@ -101,6 +114,7 @@ impl Database {
     /// Reads the catalog again from the store (after a rollback undid catalog rows).
     pub(crate) fn reload_catalog(&self) -> Result<()> {
         let catalog = Catalog::load(&self.store)?;
+        self.sequences.set_definitions(catalog.sequences());
         *self.catalog_mut() = catalog;
         Ok(())
     }

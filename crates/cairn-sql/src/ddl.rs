@@ -10,8 +10,8 @@
 
 use cairn_page::{PageStore, Txn};
 use sqlparser::ast::{
-    ColumnOption, CreateIndex, CreateTable, CreateView, Expr as SqlExpr, IndexColumn, IndexType,
-    ObjectName, ObjectType, OrderByExpr, TableConstraint,
+    ColumnOption, CreateIndex, CreateTable, CreateView, Expr as SqlExpr, GeneratedAs, IndexColumn,
+    IndexType, ObjectName, ObjectType, OrderByExpr, SequenceOptions, TableConstraint,
 };
 
 use crate::bind::{data_type_of, ident_name, Binder, Context};
@@ -22,6 +22,7 @@ use crate::index::{add_entry, TableWriter};
 use crate::planner;
 use crate::row;
 use crate::scope::Scope;
+use crate::sequence::SequenceDef;
 use crate::session::{table_name, QueryResult};
 
 /// An index a CREATE TABLE asks for: its name, columns and whether it is the primary key.
@@ -45,6 +46,7 @@ pub(crate) fn create_table(
     let mut columns: Vec<ColumnDef> = Vec::new();
     let mut keys: Vec<KeyConstraint> = Vec::new();
     let mut checks: Vec<(String, String)> = Vec::new();
+    let mut sequences: Vec<SequenceDef> = Vec::new();
     for column in &create.columns {
         let column_name = ident_name(&column.name);
         if columns.iter().any(|c| c.name == column_name) {
@@ -53,7 +55,11 @@ pub(crate) fn create_table(
                 format!("column \"{column_name}\" specified more than once"),
             ));
         }
-        let (data_type, max_chars) = column_type(&column.data_type)?;
+        let serial = serial_type(&column.data_type);
+        let (data_type, max_chars) = match serial {
+            Some(ty) => (ty, None),
+            None => column_type(&column.data_type)?,
+        };
         let mut def = ColumnDef {
             name: column_name.clone(),
             data_type,
@@ -61,6 +67,7 @@ pub(crate) fn create_table(
             not_null: false,
             default: None,
         };
+        let mut owns_sequence = serial.is_some();
         let position = columns.len();
         for option in &column.options {
             match &option.option {
@@ -77,6 +84,14 @@ pub(crate) fn create_table(
                     columns: vec![position],
                     primary: false,
                 }),
+                ColumnOption::Generated {
+                    generated_as: GeneratedAs::Always | GeneratedAs::ByDefault,
+                    generation_expr: None,
+                    ..
+                } => {
+                    owns_sequence = true;
+                    def.not_null = true;
+                }
                 ColumnOption::Check(check) => checks.push((
                     check
                         .name
@@ -86,6 +101,20 @@ pub(crate) fn create_table(
                 )),
                 _ => return Err(Error::not_supported(&format!("the column option {option}"))),
             }
+        }
+        if owns_sequence {
+            // SERIAL and identity columns: a sequence of the column's own, its DEFAULT.
+            let sequence = format!("{name}_{column_name}_seq");
+            def.not_null = true;
+            def.default = Some(format!("nextval('{sequence}')"));
+            sequences.push(SequenceDef {
+                name: sequence,
+                increment: 1,
+                start: 1,
+                min: 1,
+                max: max_of(def.data_type),
+                owner: Some(format!("{name}.{column_name}")),
+            });
         }
         columns.push(def);
     }
@@ -140,6 +169,14 @@ pub(crate) fn create_table(
             columns[c].not_null = true;
         }
     }
+    for sequence in &sequences {
+        if db.catalog().exists(&sequence.name) {
+            return Err(Error::new(
+                SqlState::DUPLICATE_TABLE,
+                format!("relation \"{}\" already exists", sequence.name),
+            ));
+        }
+    }
     check_defaults(db, sql, &columns)?;
     {
         // Each CHECK must bind over the table's columns, as a boolean without subqueries.
@@ -190,12 +227,119 @@ pub(crate) fn create_table(
     for index in &indexes {
         Catalog::write_index(store, txn, index)?;
     }
+    for sequence in &sequences {
+        crate::sequence::write(store, txn, sequence)?;
+    }
     let mut catalog = db.catalog_mut();
     catalog.add_table(table);
     for index in indexes {
         catalog.add_index(index);
     }
+    for sequence in sequences {
+        catalog.add_sequence(sequence);
+    }
+    db.sequences.set_definitions(catalog.sequences());
     Ok(QueryResult::command("CREATE TABLE"))
+}
+
+/// The integer type of `SERIAL`, `BIGSERIAL` and `SMALLSERIAL` (and their `serialN` names).
+fn serial_type(ty: &sqlparser::ast::DataType) -> Option<crate::value::DataType> {
+    let sqlparser::ast::DataType::Custom(name, modifiers) = ty else {
+        return None;
+    };
+    if !modifiers.is_empty() || name.0.len() != 1 {
+        return None;
+    }
+    match name.to_string().to_lowercase().as_str() {
+        "serial" | "serial4" => Some(crate::value::DataType::Int4),
+        "bigserial" | "serial8" => Some(crate::value::DataType::Int8),
+        "smallserial" | "serial2" => Some(crate::value::DataType::Int2),
+        _ => None,
+    }
+}
+
+/// The largest value of an integer type (a sequence's default maximum for it).
+fn max_of(ty: crate::value::DataType) -> i64 {
+    match ty {
+        crate::value::DataType::Int2 => i64::from(i16::MAX),
+        crate::value::DataType::Int4 => i64::from(i32::MAX),
+        _ => i64::MAX,
+    }
+}
+
+/// `CREATE SEQUENCE [IF NOT EXISTS] name [INCREMENT [BY] n] [MINVALUE n] [MAXVALUE n]
+/// [START [WITH] n]`.
+pub(crate) fn create_sequence(
+    db: &Database,
+    txn: &mut Txn<'_>,
+    name: &ObjectName,
+    if_not_exists: bool,
+    options: &[SequenceOptions],
+) -> Result<QueryResult> {
+    let name = table_name(name)?;
+    let number = |e: &SqlExpr| -> Result<i64> {
+        let text = e.to_string().replace(' ', "");
+        text.parse()
+            .map_err(|_| Error::not_supported(&format!("the sequence option value {e}")))
+    };
+    let mut increment = 1;
+    let (mut min, mut max, mut start) = (None, None, None);
+    for option in options {
+        match option {
+            SequenceOptions::IncrementBy(e, _) => increment = number(e)?,
+            SequenceOptions::MinValue(e) => min = e.as_ref().map(&number).transpose()?,
+            SequenceOptions::MaxValue(e) => max = e.as_ref().map(&number).transpose()?,
+            SequenceOptions::StartWith(e, _) => start = Some(number(e)?),
+            SequenceOptions::Cache(_) => {}
+            other => {
+                return Err(Error::not_supported(&format!(
+                    "the sequence option {other}"
+                )))
+            }
+        }
+    }
+    if increment == 0 {
+        return Err(Error::new(
+            SqlState::INVALID_PARAMETER_VALUE,
+            "INCREMENT must not be zero",
+        ));
+    }
+    let min = min.unwrap_or(if increment > 0 { 1 } else { i64::MIN });
+    let max = max.unwrap_or(if increment > 0 { i64::MAX } else { -1 });
+    let start = start.unwrap_or(if increment > 0 { min } else { max });
+    if start < min || start > max {
+        return Err(Error::new(
+            SqlState::INVALID_PARAMETER_VALUE,
+            format!(
+                "START value ({start}) cannot be {} than {} ({})",
+                if start < min { "less" } else { "greater" },
+                if start < min { "MINVALUE" } else { "MAXVALUE" },
+                if start < min { min } else { max }
+            ),
+        ));
+    }
+    if db.catalog().exists(&name) {
+        if if_not_exists {
+            return Ok(QueryResult::command("CREATE SEQUENCE"));
+        }
+        return Err(Error::new(
+            SqlState::DUPLICATE_TABLE,
+            format!("relation \"{name}\" already exists"),
+        ));
+    }
+    let def = SequenceDef {
+        name,
+        increment,
+        start,
+        min,
+        max,
+        owner: None,
+    };
+    crate::sequence::write(&db.store, txn, &def)?;
+    let mut catalog = db.catalog_mut();
+    catalog.add_sequence(def);
+    db.sequences.set_definitions(catalog.sequences());
+    Ok(QueryResult::command("CREATE SEQUENCE"))
 }
 
 /// A column's declared type: its data type and, for `varchar(n)`, its length limit.
@@ -399,6 +543,7 @@ pub(crate) fn drop(
         ObjectType::Table => ("table", "DROP TABLE"),
         ObjectType::Index => ("index", "DROP INDEX"),
         ObjectType::View => ("view", "DROP VIEW"),
+        ObjectType::Sequence => ("sequence", "DROP SEQUENCE"),
         other => return Err(Error::not_supported(&format!("DROP {other}"))),
     };
     let mut doomed = Vec::new();
@@ -412,6 +557,7 @@ pub(crate) fn drop(
             let found = match object_type {
                 ObjectType::Table => catalog.table(&name).is_ok(),
                 ObjectType::Index => catalog.index(&name).is_some(),
+                ObjectType::Sequence => catalog.sequence(&name).is_some(),
                 _ => catalog.view(&name).is_some(),
             };
             if found {
@@ -453,6 +599,7 @@ pub(crate) fn drop(
         match object_type {
             ObjectType::Table => Catalog::erase_table(&db.store, txn, name)?,
             ObjectType::Index => Catalog::erase_index(&db.store, txn, name)?,
+            ObjectType::Sequence => Catalog::erase_sequence(&db.store, txn, name)?,
             _ => Catalog::erase_view(&db.store, txn, name)?,
         }
     }
@@ -461,9 +608,11 @@ pub(crate) fn drop(
         match object_type {
             ObjectType::Table => catalog.remove_table(name),
             ObjectType::Index => catalog.remove_index(name),
+            ObjectType::Sequence => catalog.remove_sequence(name),
             _ => catalog.remove_view(name),
         }
     }
+    db.sequences.set_definitions(catalog.sequences());
     Ok(QueryResult::command(tag))
 }
 

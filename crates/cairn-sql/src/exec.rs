@@ -445,6 +445,8 @@ fn reads_no_row(expr: &Expr) -> bool {
     expr.visit(&mut |e| match e {
         Expr::Column(_) => reads = true,
         Expr::Subquery(s) if s.correlated => reads = true,
+        // A volatile function is called for each row, as PostgreSQL calls it.
+        Expr::Call(f, _) if f.is_volatile() => reads = true,
         _ => {}
     });
     !reads

@@ -230,6 +230,13 @@ impl Expr {
                 }
                 _ => Value::Null,
             },
+            Expr::Call(function @ (Function::Nextval | Function::Setval), args) => {
+                let values = args
+                    .iter()
+                    .map(|a| a.eval(row, env))
+                    .collect::<Result<Vec<_>>>()?;
+                sequence_call(*function, &values, env)?
+            }
             Expr::Call(function, args) => {
                 let values = args
                     .iter()
@@ -408,6 +415,27 @@ impl Subquery {
             }
         }
     }
+}
+
+/// `nextval(name)` or `setval(name, value)` (NULL arguments give NULL).
+fn sequence_call(function: Function, args: &[Value], env: &Env<'_>) -> Result<Value> {
+    let Value::Text(name) = &args[0] else {
+        return Ok(Value::Null);
+    };
+    // A sequence named as regclass text: folded to lower case unless quoted, `public.` allowed.
+    let name = match name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+        Some(quoted) => quoted.to_string(),
+        None => name.to_lowercase(),
+    };
+    let name = name.strip_prefix("public.").unwrap_or(&name);
+    let store = &env.db.store;
+    Ok(match (function, args.get(1)) {
+        (Function::Setval, Some(Value::Int8(v))) => {
+            Value::Int8(env.db.sequences.setval(store, name, *v)?)
+        }
+        (Function::Setval, _) => Value::Null,
+        _ => Value::Int8(env.db.sequences.nextval(store, name)?),
+    })
 }
 
 /// `a op b` in three-valued logic.

@@ -39,6 +39,11 @@ pub enum Function {
     Greatest,
     Least,
     Position,
+    /// `nextval(sequence)`: reads and advances a sequence (evaluated by the executor, which
+    /// has the database).
+    Nextval,
+    /// `setval(sequence, value)`.
+    Setval,
 }
 
 /// A resolved call: the function, the type each argument is given, and the result type.
@@ -90,6 +95,8 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
         ("ltrim", 1 | 2) => fixed(Function::Ltrim, &texts(args.len()), Text),
         ("rtrim", 1 | 2) => fixed(Function::Rtrim, &texts(args.len()), Text),
         ("strpos", 2) => fixed(Function::Position, &texts(2), Int4),
+        ("nextval", 1) => fixed(Function::Nextval, &[Text], Int8),
+        ("setval", 2) => fixed(Function::Setval, &[Text, Int8], Int8),
         ("concat", n) if n > 0 => Some(Resolved {
             function: Function::Concat,
             arg_types: args.iter().map(|t| t.unwrap_or(Text)).collect(),
@@ -157,6 +164,12 @@ impl Function {
             self,
             Function::Concat | Function::Greatest | Function::Least
         )
+    }
+
+    /// Whether the function may give another value or change something each call (never
+    /// computed ahead).
+    pub fn is_volatile(self) -> bool {
+        matches!(self, Function::Nextval | Function::Setval)
     }
 
     /// The function's value for `args` (already of its parameter types).
@@ -300,6 +313,7 @@ impl Function {
             }
             Function::Mod => args[0].arith(ArithOp::Rem, &args[1])?,
             Function::Greatest | Function::Least => unreachable!("answered above"),
+            Function::Nextval | Function::Setval => unreachable!("the executor calls sequences"),
         })
     }
 }

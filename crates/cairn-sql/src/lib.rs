@@ -56,6 +56,7 @@ pub mod prune;
 pub mod returning;
 pub mod row;
 pub mod scope;
+pub mod sequence;
 pub mod session;
 pub mod value;
 mod walk;

@@ -230,6 +230,13 @@ impl Session {
                 Statement::CreateTable(create) => ddl::create_table(db, txn, sql, create),
                 Statement::CreateIndex(create) => ddl::create_index(db, txn, create),
                 Statement::CreateView(create) => ddl::create_view(db, txn, sql, create),
+                Statement::CreateSequence {
+                    name,
+                    if_not_exists,
+                    sequence_options,
+                    temporary: false,
+                    ..
+                } => ddl::create_sequence(db, txn, name, *if_not_exists, sequence_options),
                 Statement::Drop {
                     object_type,
                     if_exists,
@@ -355,6 +362,7 @@ fn is_ddl(statement: &Statement) -> bool {
         Statement::CreateTable(_)
             | Statement::CreateIndex(_)
             | Statement::CreateView(_)
+            | Statement::CreateSequence { .. }
             | Statement::Drop { .. }
     )
 }
