@@ -9,7 +9,7 @@
 use cairn_page::Txn;
 use sqlparser::ast::{
     AssignmentTarget, Delete, Expr as SqlExpr, FromTable, Insert, ObjectName, OnInsert, SetExpr,
-    TableFactor, TableObject, TableWithJoins, Update,
+    TableFactor, TableObject, TableWithJoins, Update, UpdateTableFromKind,
 };
 
 use crate::bind::{ident_name, Binder, Context, Typed};
@@ -197,13 +197,15 @@ pub(crate) fn update(
     params: &[Value],
     update: &Update,
 ) -> Result<QueryResult> {
-    if update.from.is_some() {
-        return Err(Error::not_supported("UPDATE … FROM"));
-    }
     let catalog = db.catalog();
     let ctx = Context::new(sql, &catalog).with_params(params);
     let (table, scope) = target(&catalog, &ctx, &update.table)?;
-    let binder = Binder::new(&ctx, &scope, None).in_clause("UPDATE");
+    let from_items = match &update.from {
+        None => &[][..],
+        Some(UpdateTableFromKind::BeforeSet(t) | UpdateTableFromKind::AfterSet(t)) => t.as_slice(),
+    };
+    let (others, joined) = other_tables(&ctx, &scope, from_items)?;
+    let binder = Binder::new(&ctx, &joined, None).in_clause("UPDATE");
     let mut sets: Vec<(usize, Expr)> = Vec::new();
     for assignment in &update.assignments {
         let AssignmentTarget::ColumnName(name) = &assignment.target else {
@@ -241,16 +243,17 @@ pub(crate) fn update(
     let cache = SubqueryCache::default();
     let env = Env::new(db, &cache).with_params(params);
     let heap = db.store.heap(table.heap)?;
+    let other_rows = others.map(|p| rows_of(&p, &env)).transpose()?;
     let mut changes: Vec<(cairn_page::TupleId, Vec<Value>, Vec<Value>)> = Vec::new();
     for tuple in heap.scan() {
         let (tid, bytes) = tuple?;
         let old = row::decode(&bytes)?;
-        if !keeps(filter.as_ref(), &old, &env)? {
+        let Some(both) = matching(&old, other_rows.as_deref(), filter.as_ref(), &env)? else {
             continue;
-        }
+        };
         let mut new = old.clone();
         for (i, expr) in &sets {
-            new[*i] = expr.eval(&old, &env)?;
+            new[*i] = expr.eval(&both, &env)?;
         }
         rules.fit(&mut new, &env)?;
         changes.push((tid, old, new));
@@ -281,22 +284,24 @@ pub(crate) fn delete(
     let [from] = from.as_slice() else {
         return Err(Error::not_supported("DELETE from several tables"));
     };
-    if delete.using.is_some() || !delete.tables.is_empty() {
-        return Err(Error::not_supported("DELETE … USING"));
+    if !delete.tables.is_empty() {
+        return Err(Error::not_supported("DELETE of several tables"));
     }
     let catalog = db.catalog();
     let ctx = Context::new(sql, &catalog).with_params(params);
     let (table, scope) = target(&catalog, &ctx, from)?;
-    let binder = Binder::new(&ctx, &scope, None);
+    let (others, joined) = other_tables(&ctx, &scope, delete.using.as_deref().unwrap_or(&[]))?;
+    let binder = Binder::new(&ctx, &joined, None);
     let filter = condition(&binder, delete.selection.as_ref())?;
     let cache = SubqueryCache::default();
     let env = Env::new(db, &cache).with_params(params);
     let heap = db.store.heap(table.heap)?;
+    let other_rows = others.map(|p| rows_of(&p, &env)).transpose()?;
     let mut doomed = Vec::new();
     for tuple in heap.scan() {
         let (tid, bytes) = tuple?;
         let row = row::decode(&bytes)?;
-        if keeps(filter.as_ref(), &row, &env)? {
+        if matching(&row, other_rows.as_deref(), filter.as_ref(), &env)?.is_some() {
             doomed.push((tid, row));
         }
     }
@@ -312,6 +317,45 @@ pub(crate) fn delete(
     let returning = Returning::bind(&ctx, table, &qualifier, delete.returning.as_deref())?;
     let deleted: Vec<Vec<Value>> = doomed.into_iter().map(|(_, row)| row).collect();
     returning.result(format!("DELETE {}", deleted.len()), &deleted, &env)
+}
+
+/// The other tables of an `UPDATE … FROM` or `DELETE … USING` (their plan, if any), and
+/// the scope of the target's row followed by theirs.
+fn other_tables(
+    ctx: &Context<'_>,
+    target: &Scope,
+    items: &[TableWithJoins],
+) -> Result<(Option<Plan>, Scope)> {
+    if items.is_empty() {
+        return Ok((None, target.clone()));
+    }
+    let (plan, scope, _) = planner::plan_from(ctx, items, None)?;
+    Ok((Some(plan), Scope::join(target.clone(), scope)))
+}
+
+fn rows_of(plan: &Plan, env: &Env<'_>) -> Result<Vec<Vec<Value>>> {
+    exec::run(plan, env)?.collect()
+}
+
+/// The target `row` joined with the first row of the other tables for which `filter`
+/// holds (the row itself when there are no other tables); `None` if none does.
+fn matching(
+    row: &[Value],
+    others: Option<&[Vec<Value>]>,
+    filter: Option<&Expr>,
+    env: &Env<'_>,
+) -> Result<Option<Vec<Value>>> {
+    let Some(others) = others else {
+        return Ok(keeps(filter, row, env)?.then(|| row.to_vec()));
+    };
+    for other in others {
+        let mut both = row.to_vec();
+        both.extend_from_slice(other);
+        if keeps(filter, &both, env)? {
+            return Ok(Some(both));
+        }
+    }
+    Ok(None)
 }
 
 /// The table an UPDATE or DELETE names, and the scope of its rows (under its alias).

@@ -224,6 +224,12 @@ fn operator<'a>(plan: &'a Plan, env: &'a Env<'a>) -> Result<Rows<'a>> {
             kind,
             on,
         } => join(env, left, right, *kind, on.as_ref())?,
+        Plan::LateralJoin {
+            left,
+            right,
+            kind,
+            on,
+        } => lateral_join(env, left, right, *kind, on.as_ref())?,
         Plan::HashJoin {
             left,
             right,
@@ -271,6 +277,7 @@ fn operator<'a>(plan: &'a Plan, env: &'a Env<'a>) -> Result<Rows<'a>> {
             }
         }
         Plan::Distinct { input } => distinct(run(input, env)?),
+        Plan::Series { start, stop, step } => series(env, start, stop, step.as_ref())?,
         Plan::Window { input, calls } => {
             let rows = run(input, env)?.collect::<Result<Vec<_>>>()?;
             Box::new(crate::window::run(calls, rows, env)?.into_iter().map(Ok))
@@ -439,6 +446,45 @@ fn recursive<'a>(
     Ok(Box::new(result.into_iter().map(Ok)))
 }
 
+/// `generate_series`: the values from `start` toward `stop` by `step`; none if an argument
+/// is NULL, `22023` for a zero step.
+fn series<'a>(
+    env: &'a Env<'a>,
+    start: &Expr,
+    stop: &Expr,
+    step: Option<&Expr>,
+) -> Result<Rows<'a>> {
+    let start = start.eval(&[], env)?;
+    let stop = stop.eval(&[], env)?;
+    let step = match step {
+        Some(s) => s.eval(&[], env)?,
+        None => Value::Int4(1).cast(start.data_type().unwrap_or(DataType::Int4))?,
+    };
+    if start.is_null() || stop.is_null() || step.is_null() {
+        return Ok(Box::new(std::iter::empty()));
+    }
+    let direction = step.compare(&Value::Int4(0))?.unwrap_or(Ordering::Equal);
+    if direction.is_eq() {
+        return Err(Error::new(
+            SqlState::INVALID_PARAMETER_VALUE,
+            "step size cannot equal zero",
+        ));
+    }
+    let mut next = Some(start);
+    Ok(Box::new(std::iter::from_fn(move || {
+        let value = next.take()?;
+        match value.compare(&stop) {
+            // Going up, stop past `stop`; going down, below it.
+            Ok(Some(o)) if o != direction => {}
+            Ok(_) => return None,
+            Err(e) => return Some(Err(e)),
+        }
+        // Past the type's range the series ends, as PostgreSQL's does.
+        next = value.arith(crate::value::ArithOp::Add, &step).ok();
+        Some(Ok(vec![value]))
+    })))
+}
+
 /// Whether `expr` reads nothing of its row: no column, no correlated subquery.
 fn reads_no_row(expr: &Expr) -> bool {
     let mut reads = false;
@@ -515,6 +561,52 @@ fn join<'a>(
             .collect::<Vec<_>>()
     });
     Ok(Box::new(pairs.chain(unmatched)))
+}
+
+/// LATERAL join: for each left row, the right side run with that row as its outer row.
+fn lateral_join<'a>(
+    env: &'a Env<'a>,
+    left: &'a Plan,
+    right: &'a Plan,
+    kind: JoinKind,
+    on: Option<&'a Expr>,
+) -> Result<Rows<'a>> {
+    let right_width = right.width();
+    Ok(Box::new(run(left, env)?.flat_map(
+        move |left_row| -> Vec<Result<Row>> {
+            let join = || -> Result<Vec<Result<Row>>> {
+                let left_row = left_row?;
+                let mut outer = env.outer.clone();
+                outer.push(&left_row);
+                let inner = Env {
+                    db: env.db,
+                    outer,
+                    cache: env.cache,
+                    stats: env.stats,
+                    params: env.params,
+                };
+                let mut out = Vec::new();
+                for right_row in run(right, &inner)? {
+                    let mut joined = left_row.clone();
+                    joined.extend(right_row?);
+                    let keep = match on {
+                        Some(on) => on.eval(&joined, env)? == Value::Bool(true),
+                        None => true,
+                    };
+                    if keep {
+                        out.push(Ok(joined));
+                    }
+                }
+                if out.is_empty() && kind == JoinKind::Left {
+                    let mut padded = left_row;
+                    padded.resize(padded.len() + right_width, Value::Null);
+                    out.push(Ok(padded));
+                }
+                Ok(out)
+            };
+            join().unwrap_or_else(|e| vec![Err(e)])
+        },
+    )))
 }
 
 /// Hash join: the right rows in a hash table by key, each left row looking its key up. A

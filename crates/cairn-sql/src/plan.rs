@@ -53,6 +53,13 @@ pub enum Plan {
     },
     /// The rows the previous step of the recursive query `id` gave.
     WorkTable { id: usize, width: usize },
+    /// `generate_series(start, stop [, step])`: one row per value from `start` toward `stop`
+    /// by `step` (1 by default), evaluated when the scan starts.
+    Series {
+        start: Expr,
+        stop: Expr,
+        step: Option<Expr>,
+    },
     /// Rows of expressions: `VALUES`, and the one empty row a `SELECT` without `FROM` reads.
     Values { rows: Vec<Vec<Expr>> },
     /// The input rows for which `predicate` is true.
@@ -62,6 +69,16 @@ pub enum Plan {
     /// Left rows joined with right rows where `on` (over the joined row) is true; an outer
     /// join also keeps each unmatched row of its outer side(s), padded with NULLs.
     Join {
+        left: Box<Plan>,
+        right: Box<Plan>,
+        kind: JoinKind,
+        on: Option<Expr>,
+    },
+    /// A LATERAL join: `right` run again for each left row, which its expressions read as
+    /// the row of the query around them ([`Expr::Outer`] depth 1); each left row joined
+    /// with the rows that run gives for which `on` holds, padded with NULLs when none does
+    /// and the join is a left one.
+    LateralJoin {
         left: Box<Plan>,
         right: Box<Plan>,
         kind: JoinKind,
@@ -150,14 +167,15 @@ impl Plan {
             Plan::Values { rows } => rows.first().map_or(0, Vec::len),
             Plan::RecursiveCte { base, .. } => base.width(),
             Plan::WorkTable { width, .. } => *width,
+            Plan::Series { .. } => 1,
             Plan::Filter { input, .. }
             | Plan::Sort { input, .. }
             | Plan::Limit { input, .. }
             | Plan::Distinct { input } => input.width(),
             Plan::Project { exprs, .. } => exprs.len(),
-            Plan::Join { left, right, .. } | Plan::HashJoin { left, right, .. } => {
-                left.width() + right.width()
-            }
+            Plan::Join { left, right, .. }
+            | Plan::HashJoin { left, right, .. }
+            | Plan::LateralJoin { left, right, .. } => left.width() + right.width(),
             Plan::Aggregate { groups, aggs, .. } => groups.len() + aggs.len(),
             Plan::Window { input, calls } => input.width() + calls.len(),
             Plan::SetOp { left, .. } => left.width(),
@@ -187,6 +205,7 @@ impl Plan {
             Plan::Values { rows } => (format!("Values Scan ({} rows)", rows.len()), vec![]),
             Plan::RecursiveCte { base, step, .. } => ("Recursive Union".into(), vec![base, step]),
             Plan::WorkTable { .. } => ("WorkTable Scan".into(), vec![]),
+            Plan::Series { .. } => ("Function Scan on generate_series".into(), vec![]),
             Plan::Filter { input, .. } => ("Filter".into(), vec![input]),
             Plan::Project { input, .. } => ("Project".into(), vec![input]),
             Plan::Join {
@@ -195,6 +214,12 @@ impl Plan {
             Plan::HashJoin {
                 left, right, kind, ..
             } => (format!("Hash {kind:?} Join"), vec![left, right]),
+            Plan::LateralJoin {
+                left, right, kind, ..
+            } => (
+                format!("Nested Loop {kind:?} Lateral Join"),
+                vec![left, right],
+            ),
             Plan::Aggregate { input, groups, .. } => (
                 if groups.is_empty() {
                     "Aggregate".into()

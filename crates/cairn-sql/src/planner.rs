@@ -657,7 +657,7 @@ fn sort_key(
 }
 
 /// The plan and scope of a FROM clause: its items cross-joined, left to right.
-fn plan_from(
+pub(crate) fn plan_from(
     ctx: &Context<'_>,
     from: &[TableWithJoins],
     parent: Option<&Binder<'_>>,
@@ -665,21 +665,30 @@ fn plan_from(
     let mut result: Option<(Plan, Scope)> = None;
     let mut correlated = false;
     for item in from {
-        let (plan, scope, c) = plan_joins(ctx, item, parent)?;
+        let left_scope = result.as_ref().map(|(_, s)| s);
+        let (plan, scope, c, lateral) = plan_joins(ctx, item, parent, left_scope)?;
         correlated |= c;
         result = Some(match result {
             None => (plan, scope),
             Some((left, left_scope)) => {
                 check_aliases(&left_scope, &scope)?;
-                (
-                    Plan::Join {
-                        left: Box::new(left),
-                        right: Box::new(plan),
+                let (left, right) = (Box::new(left), Box::new(plan));
+                let plan = if lateral {
+                    Plan::LateralJoin {
+                        left,
+                        right,
                         kind: JoinKind::Inner,
                         on: None,
-                    },
-                    Scope::join(left_scope, scope),
-                )
+                    }
+                } else {
+                    Plan::Join {
+                        left,
+                        right,
+                        kind: JoinKind::Inner,
+                        on: None,
+                    }
+                };
+                (plan, Scope::join(left_scope, scope))
             }
         });
     }
@@ -710,14 +719,19 @@ fn check_aliases(left: &Scope, right: &Scope) -> Result<()> {
 }
 
 /// One FROM item and its joins.
+/// One FROM item and its joins: its plan and scope, whether it reads a query around it,
+/// and whether its first relation reads the FROM items before it (`left`: LATERAL).
 fn plan_joins(
     ctx: &Context<'_>,
     item: &TableWithJoins,
     parent: Option<&Binder<'_>>,
-) -> Result<(Plan, Scope, bool)> {
-    let (mut plan, mut scope, mut correlated) = plan_factor(ctx, &item.relation, parent)?;
+    left: Option<&Scope>,
+) -> Result<(Plan, Scope, bool, bool)> {
+    let (mut plan, mut scope, mut correlated, first_lateral) =
+        plan_lateral(ctx, &item.relation, parent, left)?;
     for join in &item.joins {
-        let (right, right_scope, c) = plan_factor(ctx, &join.relation, parent)?;
+        let (right, right_scope, c, lateral) =
+            plan_lateral(ctx, &join.relation, parent, Some(&scope))?;
         correlated |= c;
         check_aliases(&scope, &right_scope)?;
         let (kind, constraint) = join_kind(join)?;
@@ -749,11 +763,26 @@ fn plan_joins(
             JoinConstraint::None => (None, Vec::new()),
             JoinConstraint::UsingAlias(..) => return Err(Error::not_supported("USING … AS")),
         };
-        plan = Plan::Join {
-            left: Box::new(plan),
-            right: Box::new(right),
-            kind,
-            on,
+        plan = if lateral {
+            if !matches!(kind, JoinKind::Inner | JoinKind::Left) {
+                return Err(Error::new(
+                    SqlState::INVALID_COLUMN_REFERENCE,
+                    "invalid reference to FROM-clause entry for table",
+                ));
+            }
+            Plan::LateralJoin {
+                left: Box::new(plan),
+                right: Box::new(right),
+                kind,
+                on,
+            }
+        } else {
+            Plan::Join {
+                left: Box::new(plan),
+                right: Box::new(right),
+                kind,
+                on,
+            }
         };
         if matches!(kind, JoinKind::Right | JoinKind::Full) && !merged.is_empty() {
             // A merged column of a right or full join is the value of whichever side has one.
@@ -788,7 +817,7 @@ fn plan_joins(
         }
         scope = joined;
     }
-    Ok((plan, scope, correlated))
+    Ok((plan, scope, correlated, first_lateral))
 }
 
 fn join_kind(join: &Join) -> Result<(JoinKind, &JoinConstraint)> {
@@ -861,6 +890,83 @@ fn merge_columns(joined: &mut Scope, left_width: usize, names: &[String]) -> Res
     Ok((condition, pairs))
 }
 
+/// A FROM relation that may read the items before it (`left`): a function, or a subquery
+/// marked LATERAL, planned inside a binder over them. The last flag says whether it does
+/// read them (then it runs per left row).
+fn plan_lateral(
+    ctx: &Context<'_>,
+    factor: &TableFactor,
+    parent: Option<&Binder<'_>>,
+    left: Option<&Scope>,
+) -> Result<(Plan, Scope, bool, bool)> {
+    let may_be_lateral = matches!(
+        factor,
+        TableFactor::Table { args: Some(_), .. }
+            | TableFactor::Function { .. }
+            | TableFactor::Derived { lateral: true, .. }
+    );
+    let Some(left) = left.filter(|_| may_be_lateral) else {
+        let (plan, scope, correlated) = plan_factor(ctx, factor, parent)?;
+        return Ok((plan, scope, correlated, false));
+    };
+    let over_left = Binder::new(ctx, left, parent);
+    let (plan, scope, reads_outside) = plan_factor(ctx, factor, Some(&over_left))?;
+    Ok((plan, scope, over_left.is_correlated(), reads_outside))
+}
+
+/// `generate_series(start, stop [, step])` in FROM.
+fn plan_series(
+    ctx: &Context<'_>,
+    args: &[sqlparser::ast::FunctionArg],
+    alias: Option<&TableAlias>,
+    parent: Option<&Binder<'_>>,
+) -> Result<(Plan, Scope, bool)> {
+    let scope = Scope::default();
+    let binder = Binder::new(ctx, &scope, parent).in_clause("functions in FROM");
+    let bound = args
+        .iter()
+        .map(|a| match a {
+            sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(e)) => {
+                binder.bind(e)
+            }
+            _ => Err(Error::not_supported("this generate_series argument")),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let types: Vec<Option<DataType>> = bound.iter().map(|b| b.ty).collect();
+    let ty = common_type(&types, "generate_series")?;
+    if !(2..=3).contains(&bound.len()) || !ty.is_numeric() || ty.is_float() {
+        return Err(Error::new(
+            SqlState::UNDEFINED_FUNCTION,
+            format!(
+                "function generate_series({}) does not exist",
+                types
+                    .iter()
+                    .map(|t| t.map_or("unknown", DataType::name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    let mut exprs = bound
+        .into_iter()
+        .map(|b| b.into_type(ty))
+        .collect::<Result<Vec<_>>>()?;
+    let step = (exprs.len() == 3).then(|| exprs.remove(2));
+    let stop = exprs.remove(1);
+    let start = exprs.remove(0);
+    // A function of one column names it after its alias when only that is given.
+    let column = match alias {
+        Some(a) if a.columns.is_empty() => ident_name(&a.name),
+        _ => "generate_series".into(),
+    };
+    let scope = aliased("generate_series", alias, vec![(column, ty)])?;
+    Ok((
+        Plan::Series { start, stop, step },
+        scope,
+        binder.is_correlated(),
+    ))
+}
+
 /// One table, view or subquery of a FROM clause.
 fn plan_factor(
     ctx: &Context<'_>,
@@ -918,11 +1024,21 @@ fn plan_factor(
                 false,
             ))
         }
-        TableFactor::Derived {
-            lateral: false,
-            subquery,
+        TableFactor::Table {
+            name,
             alias,
+            args: Some(args),
             ..
+        } if table_name(name)? == "generate_series" => {
+            plan_series(ctx, &args.args, alias.as_ref(), parent)
+        }
+        TableFactor::Function {
+            name, args, alias, ..
+        } if table_name(name)? == "generate_series" => {
+            plan_series(ctx, args, alias.as_ref(), parent)
+        }
+        TableFactor::Derived {
+            subquery, alias, ..
         } => {
             let Some(alias) = alias else {
                 return Err(Error::new(
@@ -942,7 +1058,7 @@ fn plan_factor(
         TableFactor::NestedJoin {
             table_with_joins,
             alias: None,
-        } => plan_joins(ctx, table_with_joins, parent),
+        } => plan_joins(ctx, table_with_joins, parent, None).map(|(p, s, c, _)| (p, s, c)),
         other => Err(Error::not_supported(&format!("the FROM item {other}"))),
     }
 }

@@ -22,7 +22,7 @@ pub fn prune(plan: &mut Plan, needed: &[bool]) {
                 *n = Some(needed.to_vec());
             }
         }
-        Plan::Values { .. } | Plan::WorkTable { .. } => {}
+        Plan::Values { .. } | Plan::WorkTable { .. } | Plan::Series { .. } => {}
         Plan::RecursiveCte { base, step, .. } => {
             let all = vec![true; base.width()];
             prune(base, &all);
@@ -52,6 +52,13 @@ pub fn prune(plan: &mut Plan, needed: &[bool]) {
             let (l, r) = n.split_at(left.width());
             prune(left, l);
             prune(right, r);
+        }
+        Plan::LateralJoin { left, right, .. } => {
+            // The right side reads the left row by position: all of it.
+            let all_left = vec![true; left.width()];
+            let all_right = vec![true; right.width()];
+            prune(left, &all_left);
+            prune(right, &all_right);
         }
         Plan::HashJoin {
             left,
