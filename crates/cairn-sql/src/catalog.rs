@@ -324,6 +324,38 @@ impl Catalog {
         )
     }
 
+    /// Rewrites, in `txn`, the catalog rows of table `old_name` as those of `table` and its
+    /// `indexes` (ALTER TABLE); its sequences' rows are left as they are.
+    pub fn rewrite_table(
+        store: &PageStore,
+        txn: &mut Txn<'_>,
+        old_name: &str,
+        table: &TableDef,
+        indexes: &[IndexDef],
+    ) -> Result<()> {
+        let named =
+            |row: &[Value], field: usize| matches!(&row[field], Value::Text(n) if n == old_name);
+        erase(store, txn, TABLES_SLOT, |row| named(row, 0))?;
+        erase(store, txn, COLUMNS_SLOT, |row| named(row, 0))?;
+        erase(store, txn, CHECKS_SLOT, |row| named(row, 0))?;
+        erase(store, txn, INDEXES_SLOT, |row| named(row, 1))?;
+        Catalog::write_table(store, txn, table)?;
+        for index in indexes {
+            Catalog::write_index(store, txn, index)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces, once committed, table `old_name` and its indexes by `table` and `indexes`.
+    pub fn replace_table(&mut self, old_name: &str, table: TableDef, indexes: Vec<IndexDef>) {
+        self.tables.remove(old_name);
+        self.indexes.retain(|_, i| i.table != old_name);
+        for index in indexes {
+            self.indexes.insert(index.name.clone(), index);
+        }
+        self.tables.insert(table.name.clone(), table);
+    }
+
     /// Deletes, in `txn`, the catalog rows of table `name`: its own, its columns' and its
     /// indexes'.
     pub fn erase_table(store: &PageStore, txn: &mut Txn<'_>, name: &str) -> Result<()> {

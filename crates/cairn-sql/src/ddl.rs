@@ -343,7 +343,9 @@ pub(crate) fn create_sequence(
 }
 
 /// A column's declared type: its data type and, for `varchar(n)`, its length limit.
-fn column_type(ty: &sqlparser::ast::DataType) -> Result<(crate::value::DataType, Option<u32>)> {
+pub(crate) fn column_type(
+    ty: &sqlparser::ast::DataType,
+) -> Result<(crate::value::DataType, Option<u32>)> {
     use sqlparser::ast::{CharacterLength, DataType as SqlType};
     match ty {
         SqlType::Varchar(length) | SqlType::CharacterVarying(length) => match length {
@@ -379,7 +381,7 @@ fn check_defaults(db: &Database, sql: &str, columns: &[ColumnDef]) -> Result<()>
 }
 
 /// The position of a key column named in a constraint or index.
-fn key_column(columns: &[ColumnDef], expr: &OrderByExpr) -> Result<usize> {
+pub(crate) fn key_column(columns: &[ColumnDef], expr: &OrderByExpr) -> Result<usize> {
     let SqlExpr::Identifier(ident) = &expr.expr else {
         return Err(Error::not_supported("index keys that are expressions"));
     };

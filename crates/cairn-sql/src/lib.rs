@@ -34,6 +34,7 @@
 
 pub mod access;
 pub mod aggregate;
+pub mod alter;
 pub mod bind;
 mod bind_compound;
 pub mod catalog;

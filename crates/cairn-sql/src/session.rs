@@ -230,6 +230,7 @@ impl Session {
                 Statement::CreateTable(create) => ddl::create_table(db, txn, sql, create),
                 Statement::CreateIndex(create) => ddl::create_index(db, txn, create),
                 Statement::CreateView(create) => ddl::create_view(db, txn, sql, create),
+                Statement::AlterTable(alter) => crate::alter::alter_table(db, txn, sql, alter),
                 Statement::CreateSequence {
                     name,
                     if_not_exists,
@@ -363,6 +364,7 @@ fn is_ddl(statement: &Statement) -> bool {
             | Statement::CreateIndex(_)
             | Statement::CreateView(_)
             | Statement::CreateSequence { .. }
+            | Statement::AlterTable(_)
             | Statement::Drop { .. }
     )
 }

@@ -37,6 +37,19 @@ pub fn has_subquery(expr: &SqlExpr) -> bool {
     })
 }
 
+/// Calls `f` with the name of each column `expr` names (the last part of a qualified name).
+pub fn identifiers(expr: &SqlExpr, f: &mut dyn FnMut(&str)) {
+    match expr {
+        SqlExpr::Identifier(i) => f(&crate::bind::ident_name(i)),
+        SqlExpr::CompoundIdentifier(parts) => {
+            if let Some(last) = parts.last() {
+                f(&crate::bind::ident_name(last));
+            }
+        }
+        other => children(other).into_iter().for_each(|c| identifiers(c, f)),
+    }
+}
+
 /// Whether `test` holds for `expr` or an expression inside it (not inside subqueries).
 fn any(expr: &SqlExpr, test: &dyn Fn(&SqlExpr) -> bool) -> bool {
     test(expr) || children(expr).into_iter().any(|c| any(c, test))
