@@ -702,8 +702,12 @@ pub fn ident_name(ident: &Ident) -> String {
 fn literal(value: &SqlValue) -> Result<Typed> {
     match value {
         SqlValue::Number(text, _) => number(text),
-        SqlValue::SingleQuotedString(s) => Ok(Typed {
+        SqlValue::SingleQuotedString(s) | SqlValue::EscapedStringLiteral(s) => Ok(Typed {
             expr: Expr::Constant(Value::Text(s.clone())),
+            ty: None,
+        }),
+        SqlValue::DollarQuotedString(s) => Ok(Typed {
+            expr: Expr::Constant(Value::Text(s.value.clone())),
             ty: None,
         }),
         SqlValue::Boolean(b) => Ok(Typed {

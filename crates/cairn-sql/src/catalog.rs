@@ -226,6 +226,10 @@ impl Catalog {
         self.views.get(name)
     }
 
+    pub fn view_names(&self) -> impl Iterator<Item = String> + '_ {
+        self.views.keys().cloned()
+    }
+
     pub fn index(&self, name: &str) -> Option<&IndexDef> {
         self.indexes.get(name)
     }

@@ -41,6 +41,17 @@ impl WriterSlot {
     }
 }
 
+/// A table's definition, for display.
+#[derive(Debug, Clone)]
+pub struct TableDescription {
+    /// (name, type, NOT NULL, DEFAULT)
+    pub columns: Vec<(String, String, bool, Option<String>)>,
+    /// (name, unique, primary key, columns)
+    pub indexes: Vec<(String, bool, bool, Vec<String>)>,
+    /// (name, condition)
+    pub checks: Vec<(String, String)>,
+}
+
 /// A database, shared by its sessions.
 pub struct Database {
     pub(crate) store: PageStore,
@@ -104,6 +115,55 @@ impl Database {
     /// How many times the catalog has been changed.
     pub(crate) fn catalog_version(&self) -> u64 {
         self.catalog_version.load(Ordering::Acquire)
+    }
+
+    /// The relations of the catalog, by name: (name, kind), kind one of `table`, `view`,
+    /// `index`, `sequence` (what a shell's `\d` lists).
+    pub fn relations(&self) -> Vec<(String, &'static str)> {
+        let catalog = self.catalog();
+        let mut out: Vec<(String, &'static str)> = Vec::new();
+        for table in catalog.tables() {
+            out.push((table.name.clone(), "table"));
+            for index in catalog.indexes_of(&table.name) {
+                out.push((index.name.clone(), "index"));
+            }
+        }
+        out.extend(catalog.view_names().map(|v| (v, "view")));
+        out.extend(catalog.sequences().map(|s| (s.name.clone(), "sequence")));
+        out.sort();
+        out
+    }
+
+    /// A table's definition, as a shell's `\d TABLE` shows it: its columns (name, type,
+    /// NOT NULL, default), its indexes (name, unique, primary, column names) and CHECKs.
+    pub fn describe(&self, name: &str) -> Option<TableDescription> {
+        let catalog = self.catalog();
+        let table = catalog.table(name).ok()?;
+        Some(TableDescription {
+            columns: table
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), c.type_name(), c.not_null, c.default.clone()))
+                .collect(),
+            indexes: catalog
+                .indexes_of(name)
+                .map(|i| {
+                    let columns = i
+                        .columns
+                        .iter()
+                        .map(|(c, desc)| {
+                            format!(
+                                "{}{}",
+                                table.columns[*c].name,
+                                if *desc { " DESC" } else { "" }
+                            )
+                        })
+                        .collect();
+                    (i.name.clone(), i.unique, i.primary, columns)
+                })
+                .collect(),
+            checks: table.checks.clone(),
+        })
     }
 
     /// A number no other session of this database has.

@@ -64,7 +64,7 @@ mod walk;
 pub mod window;
 
 pub use cairn_page::StoreOptions;
-pub use database::Database;
+pub use database::{Database, TableDescription};
 pub use error::{Error, Result, SqlState};
 pub use parser::{parse, split_statements};
 pub use session::{Column, Prepared, QueryResult, Session};

@@ -8,6 +8,7 @@ mod kv_json;
 mod output;
 mod serve;
 mod sql_cli;
+mod sql_shell;
 mod sqlite_cli;
 
 use std::path::PathBuf;

@@ -5,10 +5,11 @@
 //! `-c SQL` runs a string as one query (one implicit transaction, as psql sends it) and
 //! `-f FILE` a file statement by statement, each stopping at the first error with exit
 //! status 1 (psql's behaviour with `ON_ERROR_STOP`); without either, the SQL is read from
-//! standard input like a file. The interactive shell (line editing, history, `\d`) comes with
+//! standard input like a file. On a terminal, without either, it is the interactive shell
+//! of [`crate::sql_shell`]. The interactive shell (line editing, history, `\d`) comes with
 //! the rest of issue 24.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -33,6 +34,12 @@ pub struct SqlArgs {
 }
 
 pub fn run(args: SqlArgs) -> anyhow::Result<()> {
+    if args.command.is_none() && args.file.is_none() && std::io::stdin().is_terminal() {
+        let dir = args.data.join("sql");
+        let db = Database::open(&dir)
+            .map_err(|e| anyhow::anyhow!("opening the SQL database in {}: {e}", dir.display()))?;
+        return crate::sql_shell::run(db);
+    }
     let sql = match (&args.command, &args.file) {
         (Some(sql), _) => sql.clone(),
         (None, Some(file)) => {
@@ -79,7 +86,7 @@ pub fn run(args: SqlArgs) -> anyhow::Result<()> {
 }
 
 /// A result as psql prints it: an aligned table and its row count, or the command tag.
-fn write_result(result: &QueryResult, out: &mut String) {
+pub(crate) fn write_result(result: &QueryResult, out: &mut String) {
     if result.columns.is_empty() {
         out.push_str(&result.tag);
         out.push('\n');
@@ -161,7 +168,7 @@ fn write_result(result: &QueryResult, out: &mut String) {
 
 /// An error as psql shows it: `ERROR:  message`, then the line of the statement it is in and
 /// a caret under its position.
-fn error_report(sql: &str, e: &cairn_sql::Error) -> String {
+pub(crate) fn error_report(sql: &str, e: &cairn_sql::Error) -> String {
     let mut report = format!("ERROR:  {}\n", e.message);
     if let Some(position) = e.position {
         let mut start = 0;
