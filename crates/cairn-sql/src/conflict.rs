@@ -122,8 +122,7 @@ impl<'c> OnConflictPlan<'c> {
                     Scope::of_table(qualifier, columns()),
                     Scope::of_table("excluded", columns()),
                 );
-                let scope = Box::leak(Box::new(scope));
-                let binder = Binder::new(ctx, scope, None).in_clause("ON CONFLICT DO UPDATE");
+                let binder = Binder::new(ctx, &scope, None).in_clause("ON CONFLICT DO UPDATE");
                 let mut sets = Vec::new();
                 for assignment in &update.assignments {
                     let AssignmentTarget::ColumnName(name) = &assignment.target else {
