@@ -10,6 +10,7 @@
 //! root slot 3: views   — name text, definition text (the CREATE VIEW statement)
 //! root slot 4: checks  — table text, name text, condition text (SQL)
 //! root slot 5: sequences (see [`crate::sequence`])
+//! root slot 6: foreign keys (see [`crate::foreign`])
 //! ```
 //!
 //! Rows are in the row format of [`crate::row`]. A columns row of five fields (written
@@ -27,6 +28,7 @@ use std::collections::BTreeMap;
 use cairn_page::{PageId, PageStore, Txn};
 
 use crate::error::{Error, Result, SqlState};
+use crate::foreign::{ForeignKeyDef, FOREIGN_KEYS_SLOT};
 use crate::row;
 use crate::sequence::{SequenceDef, SEQUENCES_SLOT};
 use crate::value::{DataType, Value};
@@ -122,6 +124,7 @@ pub struct Catalog {
     indexes: BTreeMap<String, IndexDef>,
     views: BTreeMap<String, ViewDef>,
     sequences: BTreeMap<String, SequenceDef>,
+    foreign_keys: Vec<ForeignKeyDef>,
 }
 
 impl Catalog {
@@ -134,6 +137,7 @@ impl Catalog {
             VIEWS_SLOT,
             CHECKS_SLOT,
             SEQUENCES_SLOT,
+            FOREIGN_KEYS_SLOT,
         ] {
             if store.root(slot)? == 0 {
                 let heap = store.create_heap()?;
@@ -196,6 +200,10 @@ impl Catalog {
                 _ => return Err(damaged("a row of the checks heap")),
             }
         }
+        for row in rows(store, FOREIGN_KEYS_SLOT)? {
+            let fk = ForeignKeyDef::of_row(&row).ok_or_else(|| damaged("a foreign key"))?;
+            catalog.foreign_keys.push(fk);
+        }
         for row in rows(store, SEQUENCES_SLOT)? {
             let def = crate::sequence::of_row(&row).ok_or_else(|| damaged("a sequence"))?;
             catalog.sequences.insert(def.name.clone(), def);
@@ -224,6 +232,23 @@ impl Catalog {
 
     pub fn view(&self, name: &str) -> Option<&ViewDef> {
         self.views.get(name)
+    }
+
+    pub fn foreign_keys(&self) -> impl Iterator<Item = &ForeignKeyDef> {
+        self.foreign_keys.iter()
+    }
+
+    pub fn add_foreign_key(&mut self, fk: ForeignKeyDef) {
+        self.foreign_keys.push(fk);
+    }
+
+    /// Writes `fk`'s catalog row in `txn`.
+    pub fn write_foreign_key(
+        store: &PageStore,
+        txn: &mut Txn<'_>,
+        fk: &ForeignKeyDef,
+    ) -> Result<()> {
+        insert(store, txn, FOREIGN_KEYS_SLOT, &fk.row())
     }
 
     pub fn view_names(&self) -> impl Iterator<Item = String> + '_ {
@@ -368,6 +393,7 @@ impl Catalog {
         erase(store, txn, TABLES_SLOT, |row| named(row, 0))?;
         erase(store, txn, COLUMNS_SLOT, |row| named(row, 0))?;
         erase(store, txn, CHECKS_SLOT, |row| named(row, 0))?;
+        erase(store, txn, FOREIGN_KEYS_SLOT, |row| named(row, 1))?;
         let owned = format!("{name}.");
         erase(
             store,
@@ -415,6 +441,7 @@ impl Catalog {
     pub fn remove_table(&mut self, name: &str) {
         self.tables.remove(name);
         self.indexes.retain(|_, i| i.table != name);
+        self.foreign_keys.retain(|f| f.child != name);
         let owned = format!("{name}.");
         self.sequences
             .retain(|_, s| !s.owner.as_ref().is_some_and(|o| o.starts_with(&owned)));

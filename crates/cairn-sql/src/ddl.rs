@@ -18,6 +18,7 @@ use crate::bind::{data_type_of, ident_name, Binder, Context};
 use crate::catalog::{undefined, Catalog, ColumnDef, IndexDef, TableDef, ViewDef};
 use crate::database::Database;
 use crate::error::{Error, Result, SqlState};
+use crate::foreign::ForeignKeyDef;
 use crate::index::{add_entry, TableWriter};
 use crate::planner;
 use crate::row;
@@ -47,6 +48,7 @@ pub(crate) fn create_table(
     let mut keys: Vec<KeyConstraint> = Vec::new();
     let mut checks: Vec<(String, String)> = Vec::new();
     let mut sequences: Vec<SequenceDef> = Vec::new();
+    let mut references: Vec<(Vec<usize>, sqlparser::ast::ForeignKeyConstraint)> = Vec::new();
     for column in &create.columns {
         let column_name = ident_name(&column.name);
         if columns.iter().any(|c| c.name == column_name) {
@@ -92,6 +94,7 @@ pub(crate) fn create_table(
                     owns_sequence = true;
                     def.not_null = true;
                 }
+                ColumnOption::ForeignKey(fk) => references.push((vec![position], fk.clone())),
                 ColumnOption::Check(check) => checks.push((
                     check
                         .name
@@ -122,6 +125,23 @@ pub(crate) fn create_table(
         let (primary, constraint_name, index_columns) = match constraint {
             TableConstraint::PrimaryKey(pk) => (true, pk.name.as_ref(), &pk.columns),
             TableConstraint::Unique(u) => (false, u.name.as_ref(), &u.columns),
+            TableConstraint::ForeignKey(fk) => {
+                let positions = fk
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        let n = ident_name(c);
+                        columns.iter().position(|d| d.name == n).ok_or_else(|| {
+                            Error::new(
+                                SqlState::UNDEFINED_COLUMN,
+                                format!("column \"{n}\" referenced in foreign key constraint does not exist"),
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                references.push((positions, fk.clone()));
+                continue;
+            }
             TableConstraint::Check(check) => {
                 // PostgreSQL names a table's CHECK TABLE_check, then TABLE_check1, …
                 let taken = |n: &String| checks.iter().any(|(c, _)| c == n);
@@ -223,9 +243,16 @@ pub(crate) fn create_table(
             columns: key.columns.into_iter().map(|c| (c, false)).collect(),
         });
     }
+    let foreign_keys = references
+        .iter()
+        .map(|(positions, fk)| foreign_key(&db.catalog(), &table, &indexes, positions, fk))
+        .collect::<Result<Vec<_>>>()?;
     Catalog::write_table(store, txn, &table)?;
     for index in &indexes {
         Catalog::write_index(store, txn, index)?;
+    }
+    for fk in &foreign_keys {
+        Catalog::write_foreign_key(store, txn, fk)?;
     }
     for sequence in &sequences {
         crate::sequence::write(store, txn, sequence)?;
@@ -238,8 +265,119 @@ pub(crate) fn create_table(
     for sequence in sequences {
         catalog.add_sequence(sequence);
     }
+    for fk in foreign_keys {
+        catalog.add_foreign_key(fk);
+    }
     db.sequences.set_definitions(catalog.sequences());
     Ok(QueryResult::command("CREATE TABLE"))
+}
+
+/// A FOREIGN KEY of the new table `child` (with its `keys`) on columns `positions`,
+/// resolved: the parent table (`child` itself for a self-reference), the referenced columns
+/// (its primary key's when none are named), which a unique key of the parent must cover
+/// exactly (`42830`).
+fn foreign_key(
+    catalog: &Catalog,
+    child: &TableDef,
+    keys: &[IndexDef],
+    positions: &[usize],
+    fk: &sqlparser::ast::ForeignKeyConstraint,
+) -> Result<ForeignKeyDef> {
+    use crate::foreign::Action;
+    let parent_name = table_name(&fk.foreign_table)?;
+    let (parent, parent_keys): (&TableDef, Vec<&IndexDef>) = if parent_name == child.name {
+        (child, keys.iter().collect())
+    } else {
+        let parent = catalog.table(&parent_name)?;
+        (parent, catalog.indexes_of(&parent_name).collect())
+    };
+    let parent_columns: Vec<usize> = if fk.referred_columns.is_empty() {
+        let primary = parent_keys.iter().find(|i| i.primary).ok_or_else(|| {
+            Error::new(
+                SqlState::INVALID_FOREIGN_KEY,
+                format!("there is no primary key for referenced table \"{parent_name}\""),
+            )
+        })?;
+        primary.columns.iter().map(|(c, _)| *c).collect()
+    } else {
+        fk.referred_columns
+            .iter()
+            .map(|c| {
+                let n = ident_name(c);
+                parent.column(&n).ok_or_else(|| {
+                    Error::new(
+                        SqlState::UNDEFINED_COLUMN,
+                        format!(
+                            "column \"{n}\" referenced in foreign key constraint does not exist"
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>>>()?
+    };
+    if parent_columns.len() != positions.len() {
+        return Err(Error::new(
+            SqlState::INVALID_FOREIGN_KEY,
+            "number of referencing and referenced columns for foreign key disagree",
+        ));
+    }
+    let mut sorted = parent_columns.clone();
+    sorted.sort_unstable();
+    let covered = parent_keys.iter().any(|i| {
+        let mut cols: Vec<usize> = i.columns.iter().map(|(c, _)| *c).collect();
+        cols.sort_unstable();
+        i.unique && cols == sorted
+    });
+    if !covered {
+        return Err(Error::new(
+            SqlState::INVALID_FOREIGN_KEY,
+            format!(
+                "there is no unique constraint matching given keys for referenced table \"{parent_name}\""
+            ),
+        ));
+    }
+    for (&c, &p) in positions.iter().zip(&parent_columns) {
+        let (ct, pt) = (child.columns[c].data_type, parent.columns[p].data_type);
+        let integers = |t: crate::value::DataType| {
+            t.is_numeric() && !t.is_float() && t != crate::value::DataType::Numeric
+        };
+        if ct != pt && !(integers(ct) && integers(pt)) {
+            return Err(Error::new(
+                SqlState::DATATYPE_MISMATCH,
+                format!(
+                    "foreign key constraint cannot be implemented: key columns are of incompatible types: {} and {}",
+                    ct.name(),
+                    pt.name()
+                ),
+            ));
+        }
+    }
+    let action = |a: Option<&sqlparser::ast::ReferentialAction>, word: &str| -> Result<Action> {
+        use sqlparser::ast::ReferentialAction as R;
+        Ok(match a {
+            None | Some(R::NoAction) => Action::NoAction,
+            Some(R::Restrict) => Action::Restrict,
+            Some(R::Cascade) if word == "DELETE" => Action::Cascade,
+            Some(R::SetNull) if word == "DELETE" => Action::SetNull,
+            Some(other) => return Err(Error::not_supported(&format!("ON {word} {other}"))),
+        })
+    };
+    let names: Vec<&str> = positions
+        .iter()
+        .map(|&p| child.columns[p].name.as_str())
+        .collect();
+    Ok(ForeignKeyDef {
+        name: fk.name.as_ref().map_or_else(
+            || format!("{}_{}_fkey", child.name, names.join("_")),
+            ident_name,
+        ),
+        child: child.name.clone(),
+        child_columns: positions.to_vec(),
+        parent: parent_name,
+        parent_columns,
+        on_delete: action(fk.on_delete.as_ref(), "DELETE")?,
+        on_update: action(fk.on_update.as_ref(), "UPDATE")?,
+    })
 }
 
 /// The integer type of `SERIAL`, `BIGSERIAL` and `SMALLSERIAL` (and their `serialN` names).
@@ -562,6 +700,19 @@ pub(crate) fn drop(
                 ObjectType::Sequence => catalog.sequence(&name).is_some(),
                 _ => catalog.view(&name).is_some(),
             };
+            if found && object_type == ObjectType::Table {
+                if let Some(fk) = catalog.foreign_keys().find(|f| {
+                    f.parent == name && f.child != name && !names_dropped(names, &f.child)
+                }) {
+                    return Err(Error::new(
+                        SqlState::DEPENDENT_OBJECTS_STILL_EXIST,
+                        format!(
+                            "cannot drop table {name} because other objects depend on it (constraint {} on table {})",
+                            fk.name, fk.child
+                        ),
+                    ));
+                }
+            }
             if found {
                 if object_type == ObjectType::Index
                     && catalog.index(&name).is_some_and(|i| i.unique && i.primary)
@@ -616,6 +767,13 @@ pub(crate) fn drop(
     }
     db.sequences.set_definitions(catalog.sequences());
     Ok(QueryResult::command(tag))
+}
+
+/// Whether `table` is among the objects a DROP names.
+fn names_dropped(names: &[ObjectName], table: &str) -> bool {
+    names
+        .iter()
+        .any(|n| table_name(n).is_ok_and(|n| n == table))
 }
 
 /// The writer of `table`'s rows and all its indexes.

@@ -148,6 +148,7 @@ pub(crate) fn insert(
             }
         }
     }
+    crate::foreign::check_children(&db.store, &catalog, table, &written)?;
     returning.result(format!("INSERT 0 {}", written.len()), &written, &env)
 }
 
@@ -262,6 +263,13 @@ pub(crate) fn update(
     for (tid, old, new) in &changes {
         writer.update(txn, *tid, old, new)?;
     }
+    let new_rows: Vec<Vec<Value>> = changes.iter().map(|(_, _, new)| new.clone()).collect();
+    crate::foreign::check_children(&db.store, &catalog, table, &new_rows)?;
+    let old_and_new: Vec<(Vec<Value>, Option<Vec<Value>>)> = changes
+        .iter()
+        .map(|(_, old, new)| (old.clone(), Some(new.clone())))
+        .collect();
+    crate::foreign::parents_changed(&db.store, &catalog, txn, table, &old_and_new)?;
     let qualifier = scope
         .columns
         .first()
@@ -309,6 +317,9 @@ pub(crate) fn delete(
     for (tid, row) in &doomed {
         writer.delete(txn, *tid, row)?;
     }
+    let gone: Vec<(Vec<Value>, Option<Vec<Value>>)> =
+        doomed.iter().map(|(_, row)| (row.clone(), None)).collect();
+    crate::foreign::parents_changed(&db.store, &catalog, txn, table, &gone)?;
     let qualifier = scope
         .columns
         .first()

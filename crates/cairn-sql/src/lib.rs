@@ -46,6 +46,7 @@ pub mod error;
 pub mod exec;
 pub mod explain;
 pub mod expr;
+pub mod foreign;
 pub mod func;
 pub mod index;
 pub mod numeric;
