@@ -61,6 +61,10 @@ pub struct Database {
     /// Counts the catalog's changes: a plan made at one count is stale at another.
     catalog_version: AtomicU64,
     pub(crate) sequences: Sequences,
+    /// The database's directory (its `tmp` holds the files of spilling operators).
+    dir: std::path::PathBuf,
+    /// How many runs or partitions operators have spilled.
+    spills: AtomicU64,
 }
 
 impl std::fmt::Debug for Database {
@@ -87,7 +91,8 @@ impl Database {
     /// PostgreSQL's `synchronous_commit = off`: a crash may lose the last commits, never
     /// consistency).
     pub fn open_with(dir: impl AsRef<Path>, options: StoreOptions) -> Result<Arc<Database>> {
-        let store = PageStore::open(dir, options)?;
+        let dir = dir.as_ref().to_path_buf();
+        let store = PageStore::open(&dir, options)?;
         let catalog = Catalog::load(&store)?;
         let sequences = Sequences::default();
         sequences.set_definitions(catalog.sequences());
@@ -98,6 +103,8 @@ impl Database {
             next_session: AtomicU64::new(1),
             catalog_version: AtomicU64::new(0),
             sequences,
+            dir,
+            spills: AtomicU64::new(0),
         }))
     }
 
@@ -164,6 +171,21 @@ impl Database {
                 .collect(),
             checks: table.checks.clone(),
         })
+    }
+
+    /// Where spilling operators write their temporary files.
+    pub(crate) fn temp_dir(&self) -> std::path::PathBuf {
+        self.dir.join("tmp")
+    }
+
+    /// How many sorted runs and join partitions operators have written to temporary files
+    /// since the database was opened.
+    pub fn spill_count(&self) -> u64 {
+        self.spills.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_spill(&self) {
+        self.spills.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A number no other session of this database has.

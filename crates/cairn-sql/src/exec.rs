@@ -67,6 +67,8 @@ pub struct Env<'a> {
     stats: Option<&'a PlanStats>,
     /// The values of the statement's parameters.
     params: &'a [Value],
+    /// The memory budget of each sort and hash join (`work_mem`).
+    work_mem: usize,
 }
 
 impl<'a> Env<'a> {
@@ -77,6 +79,15 @@ impl<'a> Env<'a> {
             cache,
             stats: None,
             params: &[],
+            work_mem: crate::spill::DEFAULT_WORK_MEM,
+        }
+    }
+
+    /// This environment, with `bytes` as each sort's and hash join's memory budget.
+    pub fn with_work_mem(self, bytes: usize) -> Env<'a> {
+        Env {
+            work_mem: bytes,
+            ..self
         }
     }
 
@@ -118,6 +129,7 @@ impl<'a> Env<'a> {
             cache: self.cache,
             stats: self.stats,
             params: self.params,
+            work_mem: self.work_mem,
         };
         let rows = Rc::new(run(&subquery.plan, &inner)?.collect::<Result<Vec<_>>>()?);
         if !subquery.correlated {
@@ -256,9 +268,23 @@ fn operator<'a>(plan: &'a Plan, env: &'a Env<'a>) -> Result<Rows<'a>> {
             let rows = match top {
                 Some(k) => top_n(keys, k, run(input, env)?)?,
                 None => {
-                    let mut rows = run(input, env)?.collect::<Result<Vec<_>>>()?;
-                    sort(keys, &mut rows)?;
-                    rows
+                    let order: crate::spill::Order<'a> = Box::new(move |a: &Row, b: &Row| {
+                        for key in keys {
+                            let o = compare_for_sort(&a[key.column], &b[key.column], key)?;
+                            if o.is_ne() {
+                                return Ok(o);
+                            }
+                        }
+                        Ok(Ordering::Equal)
+                    });
+                    let dir = env.db.temp_dir();
+                    return crate::spill::sort(
+                        run(input, env)?,
+                        order,
+                        env.work_mem,
+                        &dir,
+                        &mut || env.db.count_spill(),
+                    );
                 }
             };
             Box::new(rows.into_iter().map(Ok))
@@ -584,6 +610,7 @@ fn lateral_join<'a>(
                     cache: env.cache,
                     stats: env.stats,
                     params: env.params,
+                    work_mem: env.work_mem,
                 };
                 let mut out = Vec::new();
                 for right_row in run(right, &inner)? {
@@ -611,7 +638,9 @@ fn lateral_join<'a>(
 
 /// Hash join: the right rows in a hash table by key, each left row looking its key up. A
 /// key holding NULL matches nothing; keys that hash alike are compared for equality, so
-/// numbers of different types meet as SQL compares them.
+/// numbers of different types meet as SQL compares them. A right side larger than
+/// `work_mem` makes it a Grace hash join ([`crate::spill`]): both sides partitioned to
+/// temporary files by key, each pair of partitions joined in memory.
 #[allow(clippy::too_many_arguments)]
 fn hash_join<'a>(
     env: &'a Env<'a>,
@@ -622,58 +651,162 @@ fn hash_join<'a>(
     right_keys: &'a [Expr],
     residual: Option<&'a Expr>,
 ) -> Result<Rows<'a>> {
-    let mut table: HashMap<Vec<u8>, Vec<(Row, Row)>> = HashMap::new();
+    let join = HashJoin {
+        env,
+        kind,
+        left_keys,
+        residual,
+        right_width: right.width(),
+    };
+    let mut table: JoinTable = HashMap::new();
+    let mut size = 0;
+    let mut partitions: Option<Vec<crate::spill::SpillFile>> = None;
     for row in run(right, env)? {
         let row = row?;
-        let key = right_keys
-            .iter()
-            .map(|k| k.eval(&row, env))
-            .collect::<Result<Row>>()?;
-        if key.iter().any(Value::is_null) {
+        let Some(key) = join.key(right_keys, &row)? else {
+            continue;
+        };
+        if let Some(parts) = &mut partitions {
+            let n = parts.len();
+            parts[partition_of(&hash_key(&key), n)].push(&row)?;
             continue;
         }
+        size += crate::spill::row_size(&row) + crate::spill::row_size(&key);
         table.entry(hash_key(&key)).or_default().push((key, row));
+        if size > env.work_mem {
+            partitions = Some(join.spill_table(std::mem::take(&mut table))?);
+        }
     }
-    let right_width = right.width();
-    Ok(Box::new(run(left, env)?.flat_map(
-        move |left_row| -> Vec<Result<Row>> {
-            let probe = || -> Result<Vec<Result<Row>>> {
-                let left_row = left_row?;
-                let key = left_keys
-                    .iter()
-                    .map(|k| k.eval(&left_row, env))
-                    .collect::<Result<Row>>()?;
-                let mut out = Vec::new();
-                if !key.iter().any(Value::is_null) {
-                    for (right_key, right_row) in table.get(&hash_key(&key)).into_iter().flatten() {
-                        let mut equal = true;
-                        for (a, b) in key.iter().zip(right_key) {
-                            equal &= a.compare(b)? == Some(Ordering::Equal);
-                        }
-                        if !equal {
-                            continue;
-                        }
-                        let mut joined = left_row.clone();
-                        joined.extend_from_slice(right_row);
-                        let keep = match residual {
-                            Some(r) => r.eval(&joined, env)? == Value::Bool(true),
-                            None => true,
-                        };
-                        if keep {
-                            out.push(Ok(joined));
-                        }
+    let Some(right_parts) = partitions else {
+        return Ok(Box::new(run(left, env)?.flat_map(move |left_row| {
+            left_row
+                .and_then(|l| join.probe(&table, l))
+                .unwrap_or_else(|e| vec![Err(e)])
+        })));
+    };
+    // Grace: the left side partitioned the same way (a NULL key to any partition: it
+    // matches nothing there either), then partition by partition.
+    let n = right_parts.len();
+    let dir = env.db.temp_dir();
+    let mut left_parts = (0..n)
+        .map(|_| crate::spill::SpillFile::new(&dir))
+        .collect::<Result<Vec<_>>>()?;
+    for row in run(left, env)? {
+        let row = row?;
+        let part = match join.key(left_keys, &row)? {
+            Some(key) => partition_of(&hash_key(&key), n),
+            None => 0,
+        };
+        left_parts[part].push(&row)?;
+    }
+    for _ in 0..n {
+        env.db.count_spill();
+    }
+    let pairs: Vec<_> = right_parts.into_iter().zip(left_parts).collect();
+    Ok(Box::new(pairs.into_iter().flat_map(
+        move |(right_part, left_part)| {
+            let pair = || -> Result<Vec<Result<Row>>> {
+                let mut table: JoinTable = HashMap::new();
+                for row in right_part.read()? {
+                    let row = row?;
+                    if let Some(key) = join.key(right_keys, &row)? {
+                        table.entry(hash_key(&key)).or_default().push((key, row));
                     }
                 }
-                if out.is_empty() && kind == JoinKind::Left {
-                    let mut padded = left_row;
-                    padded.resize(padded.len() + right_width, Value::Null);
-                    out.push(Ok(padded));
+                let mut out = Vec::new();
+                for row in left_part.read()? {
+                    out.extend(join.probe(&table, row?)?);
                 }
                 Ok(out)
             };
-            probe().unwrap_or_else(|e| vec![Err(e)])
+            pair().unwrap_or_else(|e| vec![Err(e)])
         },
     )))
+}
+
+/// A hash join's build side: rows by the hash of their key, each with its key.
+type JoinTable = HashMap<Vec<u8>, Vec<(Row, Row)>>;
+
+/// How many partitions a Grace hash join writes each side into.
+const PARTITIONS: usize = 32;
+
+/// What probing a hash join needs.
+#[derive(Clone, Copy)]
+struct HashJoin<'a> {
+    env: &'a Env<'a>,
+    kind: JoinKind,
+    left_keys: &'a [Expr],
+    residual: Option<&'a Expr>,
+    right_width: usize,
+}
+
+impl HashJoin<'_> {
+    /// The key `keys` give `row`; `None` if it holds NULL.
+    fn key(&self, keys: &[Expr], row: &[Value]) -> Result<Option<Row>> {
+        let key = keys
+            .iter()
+            .map(|k| k.eval(row, self.env))
+            .collect::<Result<Row>>()?;
+        Ok((!key.iter().any(Value::is_null)).then_some(key))
+    }
+
+    /// The build side written to partition files.
+    fn spill_table(&self, table: JoinTable) -> Result<Vec<crate::spill::SpillFile>> {
+        let dir = self.env.db.temp_dir();
+        let mut parts = (0..PARTITIONS)
+            .map(|_| crate::spill::SpillFile::new(&dir))
+            .collect::<Result<Vec<_>>>()?;
+        for (hash, entries) in table {
+            for (_, row) in entries {
+                parts[partition_of(&hash, PARTITIONS)].push(&row)?;
+            }
+        }
+        for _ in 0..PARTITIONS {
+            self.env.db.count_spill();
+        }
+        Ok(parts)
+    }
+
+    /// The joined rows of one left row.
+    fn probe(&self, table: &JoinTable, left_row: Row) -> Result<Vec<Result<Row>>> {
+        let mut out = Vec::new();
+        if let Some(key) = self.key(self.left_keys, &left_row)? {
+            for (right_key, right_row) in table.get(&hash_key(&key)).into_iter().flatten() {
+                let mut equal = true;
+                for (a, b) in key.iter().zip(right_key) {
+                    equal &= a.compare(b)? == Some(Ordering::Equal);
+                }
+                if !equal {
+                    continue;
+                }
+                let mut joined = left_row.clone();
+                joined.extend_from_slice(right_row);
+                let keep = match self.residual {
+                    Some(r) => r.eval(&joined, self.env)? == Value::Bool(true),
+                    None => true,
+                };
+                if keep {
+                    out.push(Ok(joined));
+                }
+            }
+        }
+        if out.is_empty() && self.kind == JoinKind::Left {
+            let mut padded = left_row;
+            padded.resize(padded.len() + self.right_width, Value::Null);
+            out.push(Ok(padded));
+        }
+        Ok(out)
+    }
+}
+
+/// The partition of a key's hash bytes (FNV-1a, apart from the hash table's own hashing).
+fn partition_of(hash: &[u8], partitions: usize) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in hash {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (h % partitions as u64) as usize
 }
 
 /// Bytes equal for key values SQL finds equal (numbers of any type by their value as a

@@ -60,6 +60,7 @@ pub mod row;
 pub mod scope;
 pub mod sequence;
 pub mod session;
+pub mod spill;
 pub mod value;
 mod walk;
 pub mod window;

@@ -168,6 +168,53 @@ fn take(
     access::filtered(catalog, plan, std::mem::take(&mut local[r]))
 }
 
+/// A LEFT join with equalities between its sides in its ON condition, made a hash join on
+/// them (the rest of the condition its residual); any other plan as it is.
+pub fn hash_left_join(plan: Plan) -> Plan {
+    let Plan::Join {
+        left,
+        right,
+        kind: JoinKind::Left,
+        on: Some(on),
+    } = plan
+    else {
+        return plan;
+    };
+    let left_width = left.width();
+    let mut parts = Vec::new();
+    split(on, &mut parts);
+    let (mut left_keys, mut right_keys, mut residual) = (Vec::new(), Vec::new(), Vec::new());
+    for part in parts {
+        if has_correlated_subquery(&part) {
+            residual.push(part);
+            continue;
+        }
+        match equi_key(&part, left_width) {
+            Some((l, r)) => {
+                left_keys.push(l);
+                right_keys.push(remap(&r, &|i| i - left_width));
+            }
+            None => residual.push(part),
+        }
+    }
+    if left_keys.is_empty() {
+        return Plan::Join {
+            left,
+            right,
+            kind: JoinKind::Left,
+            on: conjunction(residual),
+        };
+    }
+    Plan::HashJoin {
+        left,
+        right,
+        kind: JoinKind::Left,
+        left_keys,
+        right_keys,
+        residual: conjunction(residual),
+    }
+}
+
 /// The offset of each relation in a layout of relations in `order`.
 fn layout_offsets(order: &[usize], widths: &[usize]) -> std::collections::HashMap<usize, usize> {
     let mut offsets = std::collections::HashMap::new();

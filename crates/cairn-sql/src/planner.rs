@@ -777,12 +777,12 @@ fn plan_joins(
                 on,
             }
         } else {
-            Plan::Join {
+            optimizer::hash_left_join(Plan::Join {
                 left: Box::new(plan),
                 right: Box::new(right),
                 kind,
                 on,
-            }
+            })
         };
         if matches!(kind, JoinKind::Right | JoinKind::Full) && !merged.is_empty() {
             // A merged column of a right or full join is the value of whichever side has one.

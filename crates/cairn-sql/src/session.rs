@@ -98,6 +98,8 @@ pub struct Session {
     txn: Option<SuspendedTxn>,
     /// Whether the current transaction changed the catalog (reloaded if it rolls back).
     changed_catalog: bool,
+    /// The memory budget of each sort and hash join, in bytes (`SET work_mem`).
+    work_mem: usize,
 }
 
 impl Session {
@@ -109,6 +111,7 @@ impl Session {
             block: Block::Implicit,
             txn: None,
             changed_catalog: false,
+            work_mem: crate::spill::DEFAULT_WORK_MEM,
         }
     }
 
@@ -215,6 +218,8 @@ impl Session {
                 "current transaction is aborted, commands ignored until end of transaction block",
             )),
             Statement::Query(query) => return self.query(sql, query, params),
+            Statement::Set(set) => return self.set(set),
+            Statement::ShowVariable { variable } => return self.show(variable),
             Statement::Explain {
                 analyze, statement, ..
             } => {
@@ -333,21 +338,117 @@ impl Session {
             });
         }
         let planned = &cached.as_ref().expect("planned above").planned;
-        run_planned(&self.db, planned, params)
+        run_planned(&self.db, planned, params, self.work_mem)
+    }
+
+    /// `SET work_mem = …` (`'64MB'`, `'512kB'`, a number of kilobytes, `DEFAULT`) and
+    /// `RESET work_mem`.
+    fn set(&mut self, set: &sqlparser::ast::Set) -> Result<QueryResult> {
+        use sqlparser::ast::Set as S;
+        let (variable, value) = match set {
+            S::SingleAssignment {
+                variable, values, ..
+            } => (
+                variable.to_string().to_lowercase(),
+                values.first().map(|v| v.to_string()),
+            ),
+            _ => return Err(Error::not_supported("this SET")),
+        };
+        if variable != "work_mem" {
+            return Err(Error::new(
+                SqlState::UNDEFINED_OBJECT,
+                format!("unrecognized configuration parameter \"{variable}\""),
+            ));
+        }
+        self.work_mem = match value.as_deref() {
+            None | Some("DEFAULT") | Some("default") => crate::spill::DEFAULT_WORK_MEM,
+            Some(text) => memory_setting(text.trim_matches('\''))?,
+        };
+        Ok(QueryResult::command("SET"))
+    }
+
+    /// `SHOW work_mem`.
+    fn show(&mut self, variable: &[sqlparser::ast::Ident]) -> Result<QueryResult> {
+        let name = variable
+            .iter()
+            .map(ident_name)
+            .collect::<Vec<_>>()
+            .join(".");
+        if name != "work_mem" {
+            return Err(Error::new(
+                SqlState::UNDEFINED_OBJECT,
+                format!("unrecognized configuration parameter \"{name}\""),
+            ));
+        }
+        let kb = self.work_mem / 1024;
+        let text = if kb.is_multiple_of(1024) {
+            format!("{}MB", kb / 1024)
+        } else {
+            format!("{kb}kB")
+        };
+        Ok(QueryResult {
+            tag: "SHOW".into(),
+            columns: vec![Column {
+                name,
+                data_type: DataType::Text,
+            }],
+            rows: vec![vec![Value::Text(text)]],
+        })
     }
 
     fn query(&mut self, sql: &str, query: &Query, params: &[Value]) -> Result<QueryResult> {
         let catalog = self.db.catalog();
         let ctx = Context::new(sql, &catalog).with_params(params);
         let planned = planner::plan_query(&ctx, query, None)?;
-        run_planned(&self.db, &planned, params)
+        run_planned(&self.db, &planned, params, self.work_mem)
     }
 }
 
+/// A memory setting as PostgreSQL reads it: a number of kilobytes, or with a unit (`kB`,
+/// `MB`, `GB`); from 64kB (`22023` otherwise).
+fn memory_setting(text: &str) -> Result<usize> {
+    let text = text.trim();
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = text[digits.len()..].trim();
+    let n: usize = digits.trim().parse().map_err(|_| {
+        Error::new(
+            SqlState::INVALID_PARAMETER_VALUE,
+            format!("invalid value for parameter \"work_mem\": \"{text}\""),
+        )
+    })?;
+    let kb = match unit {
+        "" | "kB" => n,
+        "MB" => n.saturating_mul(1024),
+        "GB" => n.saturating_mul(1024 * 1024),
+        _ => {
+            return Err(Error::new(
+                SqlState::INVALID_PARAMETER_VALUE,
+                format!("invalid value for parameter \"work_mem\": \"{text}\""),
+            ))
+        }
+    };
+    if kb < 64 {
+        return Err(Error::new(
+            SqlState::INVALID_PARAMETER_VALUE,
+            format!(
+                "{kb} kB is outside the valid range for parameter \"work_mem\" (64 .. 2147483647)"
+            ),
+        ));
+    }
+    Ok(kb.saturating_mul(1024))
+}
+
 /// Runs a planned query with `params` as its parameters' values.
-fn run_planned(db: &Database, planned: &Planned, params: &[Value]) -> Result<QueryResult> {
+fn run_planned(
+    db: &Database,
+    planned: &Planned,
+    params: &[Value],
+    work_mem: usize,
+) -> Result<QueryResult> {
     let cache = SubqueryCache::default();
-    let env = Env::new(db, &cache).with_params(params);
+    let env = Env::new(db, &cache)
+        .with_params(params)
+        .with_work_mem(work_mem);
     let rows = exec::run(&planned.plan, &env)?.collect::<Result<Vec<_>>>()?;
     Ok(QueryResult {
         tag: format!("SELECT {}", rows.len()),
