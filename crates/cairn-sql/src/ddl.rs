@@ -40,8 +40,8 @@ pub(crate) fn create_table(
     sql: &str,
     create: &CreateTable,
 ) -> Result<QueryResult> {
-    if create.query.is_some() {
-        return Err(Error::not_supported("CREATE TABLE … AS"));
+    if let Some(query) = &create.query {
+        return create_table_as(db, txn, sql, create, query);
     }
     let name = table_name(&create.name)?;
     let mut columns: Vec<ColumnDef> = Vec::new();
@@ -478,6 +478,70 @@ pub(crate) fn create_sequence(
     catalog.add_sequence(def);
     db.sequences.set_definitions(catalog.sequences());
     Ok(QueryResult::command("CREATE SEQUENCE"))
+}
+
+/// `CREATE TABLE name AS query`: a table of the query's columns (their names and types),
+/// holding its rows; PostgreSQL's tag `SELECT n`.
+fn create_table_as(
+    db: &Database,
+    txn: &mut Txn<'_>,
+    sql: &str,
+    create: &CreateTable,
+    query: &sqlparser::ast::Query,
+) -> Result<QueryResult> {
+    if !create.columns.is_empty() {
+        return Err(Error::not_supported(
+            "column definitions in CREATE TABLE … AS",
+        ));
+    }
+    let name = table_name(&create.name)?;
+    let (columns, rows) = {
+        let catalog = db.catalog();
+        if catalog.exists(&name) {
+            if create.if_not_exists {
+                return Ok(QueryResult::command("CREATE TABLE AS"));
+            }
+            return Err(Error::new(
+                SqlState::DUPLICATE_TABLE,
+                format!("relation \"{name}\" already exists"),
+            ));
+        }
+        let ctx = Context::new(sql, &catalog);
+        let planned = planner::plan_query(&ctx, query, None)?;
+        let cache = crate::exec::SubqueryCache::default();
+        let env = crate::exec::Env::new(db, &cache);
+        let rows = crate::exec::run(&planned.plan, &env)?.collect::<Result<Vec<_>>>()?;
+        (planned.columns, rows)
+    };
+    let mut defs: Vec<ColumnDef> = Vec::new();
+    for column in columns {
+        if defs.iter().any(|d| d.name == column.name) {
+            return Err(Error::new(
+                SqlState::DUPLICATE_COLUMN,
+                format!("column \"{}\" specified more than once", column.name),
+            ));
+        }
+        defs.push(ColumnDef {
+            name: column.name,
+            data_type: column.data_type,
+            max_chars: None,
+            not_null: false,
+            default: None,
+        });
+    }
+    let table = TableDef {
+        name,
+        heap: db.store.create_heap()?,
+        columns: defs,
+        checks: Vec::new(),
+    };
+    Catalog::write_table(&db.store, txn, &table)?;
+    let mut writer = TableWriter::new(&db.store, &table, Vec::new());
+    for row in &rows {
+        writer.insert(txn, row)?;
+    }
+    db.catalog_mut().add_table(table);
+    Ok(QueryResult::command(format!("SELECT {}", rows.len())))
 }
 
 /// A column's declared type: its data type and, for `varchar(n)`, its length limit.

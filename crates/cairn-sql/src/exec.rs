@@ -303,6 +303,16 @@ fn operator<'a>(plan: &'a Plan, env: &'a Env<'a>) -> Result<Rows<'a>> {
             }
         }
         Plan::Distinct { input } => distinct(run(input, env)?),
+        Plan::DistinctOn { input, columns } => {
+            let mut seen = HashSet::new();
+            Box::new(run(input, env)?.filter(move |row| match row {
+                Ok(row) => {
+                    let key: Row = columns.iter().map(|&c| row[c].clone()).collect();
+                    seen.insert(group_key(&key))
+                }
+                Err(_) => true,
+            }))
+        }
         Plan::Series { start, stop, step } => series(env, start, stop, step.as_ref())?,
         Plan::Window { input, calls } => {
             let rows = run(input, env)?.collect::<Result<Vec<_>>>()?;

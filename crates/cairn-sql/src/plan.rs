@@ -125,6 +125,11 @@ pub enum Plan {
     },
     /// The input without duplicate rows (NULLs equal), the first of each kept.
     Distinct { input: Box<Plan> },
+    /// The first row of each group of input rows equal on `columns` (`DISTINCT ON`).
+    DistinctOn {
+        input: Box<Plan>,
+        columns: Vec<usize>,
+    },
     /// `UNION`, `INTERSECT` or `EXCEPT` of two inputs of the same layout.
     SetOp {
         op: SetOpKind,
@@ -171,7 +176,8 @@ impl Plan {
             Plan::Filter { input, .. }
             | Plan::Sort { input, .. }
             | Plan::Limit { input, .. }
-            | Plan::Distinct { input } => input.width(),
+            | Plan::Distinct { input }
+            | Plan::DistinctOn { input, .. } => input.width(),
             Plan::Project { exprs, .. } => exprs.len(),
             Plan::Join { left, right, .. }
             | Plan::HashJoin { left, right, .. }
@@ -234,7 +240,9 @@ impl Plan {
             } => ("Sort".into(), vec![input]),
             Plan::Sort { input, .. } => ("Top-N Sort".into(), vec![input]),
             Plan::Limit { input, .. } => ("Limit".into(), vec![input]),
-            Plan::Distinct { input } => ("Unique".into(), vec![input]),
+            Plan::Distinct { input } | Plan::DistinctOn { input, .. } => {
+                ("Unique".into(), vec![input])
+            }
             Plan::SetOp {
                 op,
                 all,

@@ -91,9 +91,6 @@ fn plan_query_body(
     query: &Query,
     parent: Option<&Binder<'_>>,
 ) -> Result<Planned> {
-    if query.fetch.is_some() {
-        return Err(Error::not_supported("FETCH FIRST"));
-    }
     let mut planned = match query.body.as_ref() {
         SetExpr::Select(select) => plan_select(ctx, select, query.order_by.as_ref(), parent)?,
         body => {
@@ -109,8 +106,22 @@ fn plan_query_body(
             planned
         }
     };
-    if let Some(clause) = &query.limit_clause {
-        let (offset, limit) = limit_clause(clause)?;
+    // FETCH FIRST n ROWS ONLY is a LIMIT of n (1 when n is left out).
+    let one = SqlExpr::value(SqlValue::Number("1".into(), false));
+    let fetch = match &query.fetch {
+        None => None,
+        Some(f) if f.with_ties || f.percent => {
+            return Err(Error::not_supported("FETCH … WITH TIES and PERCENT"))
+        }
+        Some(f) => Some(f.quantity.as_ref().unwrap_or(&one)),
+    };
+    let clause = match (&query.limit_clause, fetch) {
+        (None, None) => None,
+        (Some(clause), None) => Some(limit_clause(clause)?),
+        (Some(clause), Some(n)) => Some((limit_clause(clause)?.0, Some(n))),
+        (None, Some(n)) => Some((None, Some(n))),
+    };
+    if let Some((offset, limit)) = clause {
         let scope = Scope::default();
         let binder = Binder::new(ctx, &scope, parent);
         let count = |e: Option<&SqlExpr>, word: &'static str| -> Result<Option<Expr>> {
@@ -405,6 +416,47 @@ fn plan_select(
             item.options.nulls_first,
         )?);
     }
+    // DISTINCT ON: the first row (in ORDER BY order) of each group of equal values.
+    let distinct_on = match &select.distinct {
+        Some(Distinct::On(on)) => {
+            let mut on_columns = Vec::new();
+            for e in on {
+                let column = match output_position(ctx, e, &columns)? {
+                    Some(i) => i,
+                    None => {
+                        let typed = listed.bind(e)?;
+                        let ty = typed.result_type();
+                        let expr = typed.into_type(ty)?;
+                        match exprs.iter().position(|x| *x == expr) {
+                            Some(i) => i,
+                            None => {
+                                exprs.push(expr);
+                                exprs.len() - 1
+                            }
+                        }
+                    }
+                };
+                on_columns.push(column);
+            }
+            let leading: Vec<usize> = keys
+                .iter()
+                .take(on_columns.len())
+                .map(|k| k.column)
+                .collect();
+            let mut want = on_columns.clone();
+            let mut have = leading.clone();
+            want.sort_unstable();
+            have.sort_unstable();
+            if !keys.is_empty() && (leading.len() < on_columns.len() || want != have) {
+                return Err(Error::new(
+                    SqlState::INVALID_COLUMN_REFERENCE,
+                    "SELECT DISTINCT ON expressions must match initial ORDER BY expressions",
+                ));
+            }
+            Some(on_columns)
+        }
+        _ => None,
+    };
     if grouped {
         let grouping = grouping.into_inner();
         plan = Plan::Aggregate {
@@ -447,13 +499,19 @@ fn plan_select(
                 input: Box::new(plan),
             }
         }
-        Some(Distinct::On(_)) => return Err(Error::not_supported("DISTINCT ON")),
+        Some(Distinct::On(_)) => {}
     }
     if !keys.is_empty() {
         plan = Plan::Sort {
             input: Box::new(plan),
             keys,
             top: None,
+        };
+    }
+    if let Some(columns) = distinct_on {
+        plan = Plan::DistinctOn {
+            input: Box::new(plan),
+            columns,
         };
     }
     if hidden {

@@ -121,6 +121,13 @@ pub fn prune(plan: &mut Plan, needed: &[bool]) {
             prune(input, &n);
         }
         Plan::Limit { input, .. } => prune(input, needed),
+        Plan::DistinctOn { input, columns } => {
+            let mut n = needed.to_vec();
+            for &c in columns.iter() {
+                n[c] = true;
+            }
+            prune(input, &n);
+        }
         Plan::Distinct { input } => {
             let all = vec![true; input.width()];
             prune(input, &all);
