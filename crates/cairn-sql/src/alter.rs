@@ -195,50 +195,7 @@ fn apply(
             column_def,
             column_position: None,
             ..
-        } => {
-            let name = ident_name(&column_def.name);
-            if table.column(&name).is_some() {
-                if *if_not_exists {
-                    return Ok(());
-                }
-                return Err(Error::new(
-                    SqlState::DUPLICATE_COLUMN,
-                    format!(
-                        "column \"{name}\" of relation \"{}\" already exists",
-                        table.name
-                    ),
-                ));
-            }
-            let (data_type, max_chars) = column_type(&column_def.data_type)?;
-            let mut column = ColumnDef {
-                name: name.clone(),
-                data_type,
-                max_chars,
-                not_null: false,
-                default: None,
-            };
-            for option in &column_def.options {
-                match &option.option {
-                    ColumnOption::NotNull => column.not_null = true,
-                    ColumnOption::Null => column.not_null = false,
-                    ColumnOption::Default(e) => column.default = Some(e.to_string()),
-                    ColumnOption::Check(check) => table.checks.push((
-                        check
-                            .name
-                            .as_ref()
-                            .map_or_else(|| format!("{}_{name}_check", table.name), ident_name),
-                        check.expr.to_string(),
-                    )),
-                    other => {
-                        return Err(Error::not_supported(&format!(
-                            "the column option {other} in ALTER TABLE"
-                        )))
-                    }
-                }
-            }
-            rewrites.push(Rewrite::Add(column.default.clone()));
-            table.columns.push(column);
-        }
+        } => add_column(table, rewrites, column_def, *if_not_exists)?,
         AlterTableOperation::DropColumn {
             column_names,
             if_exists,
@@ -319,69 +276,9 @@ fn apply(
                 other => return Err(Error::not_supported(&format!("ALTER COLUMN … {other}"))),
             }
         }
-        AlterTableOperation::AddConstraint { constraint, .. } => match constraint {
-            TableConstraint::Check(check) => {
-                let mut name = format!("{}_check", table.name);
-                let mut k = 0;
-                while table.checks.iter().any(|(n, _)| *n == name) {
-                    k += 1;
-                    name = format!("{}_check{k}", table.name);
-                }
-                let name = check.name.as_ref().map_or(name, ident_name);
-                table.checks.push((name, check.expr.to_string()));
-            }
-            TableConstraint::Unique(_) | TableConstraint::PrimaryKey(_) => {
-                let (primary, name, columns) = match constraint {
-                    TableConstraint::PrimaryKey(pk) => (true, pk.name.as_ref(), &pk.columns),
-                    TableConstraint::Unique(u) => (false, u.name.as_ref(), &u.columns),
-                    _ => unreachable!("matched above"),
-                };
-                if primary && indexes.iter().any(|i| i.primary) {
-                    return Err(Error::new(
-                        SqlState::INVALID_TABLE_DEFINITION,
-                        format!(
-                            "multiple primary keys for table \"{}\" are not allowed",
-                            table.name
-                        ),
-                    ));
-                }
-                let positions = columns
-                    .iter()
-                    .map(|c| key_column(&table.columns, &c.column))
-                    .collect::<Result<Vec<_>>>()?;
-                let default = if primary {
-                    format!("{}_pkey", table.name)
-                } else {
-                    let names: Vec<&str> = positions
-                        .iter()
-                        .map(|&p| table.columns[p].name.as_str())
-                        .collect();
-                    format!("{}_{}_key", table.name, names.join("_"))
-                };
-                let name = name.map_or(default, ident_name);
-                if catalog.exists(&name) || indexes.iter().any(|i| i.name == name) {
-                    return Err(Error::new(
-                        SqlState::DUPLICATE_TABLE,
-                        format!("relation \"{name}\" already exists"),
-                    ));
-                }
-                if primary {
-                    for &p in &positions {
-                        table.columns[p].not_null = true;
-                    }
-                }
-                new_indexes.push(name.clone());
-                indexes.push(IndexDef {
-                    name,
-                    table: table.name.clone(),
-                    root: db.store.create_btree()?,
-                    unique: true,
-                    primary,
-                    columns: positions.into_iter().map(|c| (c, false)).collect(),
-                });
-            }
-            other => return Err(Error::not_supported(&format!("the constraint {other}"))),
-        },
+        AlterTableOperation::AddConstraint { constraint, .. } => {
+            add_constraint(db, catalog, table, indexes, new_indexes, constraint)?
+        }
         AlterTableOperation::DropConstraint {
             if_exists, name, ..
         } => {
@@ -401,6 +298,133 @@ fn apply(
             }
         }
         other => return Err(Error::not_supported(&format!("ALTER TABLE … {other}"))),
+    }
+    Ok(())
+}
+
+/// `ADD COLUMN`: the column at the end, the rows to get its default (or NULL).
+fn add_column(
+    table: &mut TableDef,
+    rewrites: &mut Vec<Rewrite>,
+    column_def: &sqlparser::ast::ColumnDef,
+    if_not_exists: bool,
+) -> Result<()> {
+    let name = ident_name(&column_def.name);
+    if table.column(&name).is_some() {
+        if if_not_exists {
+            return Ok(());
+        }
+        return Err(Error::new(
+            SqlState::DUPLICATE_COLUMN,
+            format!(
+                "column \"{name}\" of relation \"{}\" already exists",
+                table.name
+            ),
+        ));
+    }
+    let (data_type, max_chars) = column_type(&column_def.data_type)?;
+    let mut column = ColumnDef {
+        name: name.clone(),
+        data_type,
+        max_chars,
+        not_null: false,
+        default: None,
+    };
+    for option in &column_def.options {
+        match &option.option {
+            ColumnOption::NotNull => column.not_null = true,
+            ColumnOption::Null => column.not_null = false,
+            ColumnOption::Default(e) => column.default = Some(e.to_string()),
+            ColumnOption::Check(check) => table.checks.push((
+                check
+                    .name
+                    .as_ref()
+                    .map_or_else(|| format!("{}_{name}_check", table.name), ident_name),
+                check.expr.to_string(),
+            )),
+            other => {
+                return Err(Error::not_supported(&format!(
+                    "the column option {other} in ALTER TABLE"
+                )))
+            }
+        }
+    }
+    rewrites.push(Rewrite::Add(column.default.clone()));
+    table.columns.push(column);
+    Ok(())
+}
+
+/// `ADD CONSTRAINT`: a CHECK, or a UNIQUE or PRIMARY KEY index (filled later).
+fn add_constraint(
+    db: &Database,
+    catalog: &Catalog,
+    table: &mut TableDef,
+    indexes: &mut Vec<IndexDef>,
+    new_indexes: &mut Vec<String>,
+    constraint: &TableConstraint,
+) -> Result<()> {
+    match constraint {
+        TableConstraint::Check(check) => {
+            let mut name = format!("{}_check", table.name);
+            let mut k = 0;
+            while table.checks.iter().any(|(n, _)| *n == name) {
+                k += 1;
+                name = format!("{}_check{k}", table.name);
+            }
+            let name = check.name.as_ref().map_or(name, ident_name);
+            table.checks.push((name, check.expr.to_string()));
+        }
+        TableConstraint::Unique(_) | TableConstraint::PrimaryKey(_) => {
+            let (primary, name, columns) = match constraint {
+                TableConstraint::PrimaryKey(pk) => (true, pk.name.as_ref(), &pk.columns),
+                TableConstraint::Unique(u) => (false, u.name.as_ref(), &u.columns),
+                _ => unreachable!("matched above"),
+            };
+            if primary && indexes.iter().any(|i| i.primary) {
+                return Err(Error::new(
+                    SqlState::INVALID_TABLE_DEFINITION,
+                    format!(
+                        "multiple primary keys for table \"{}\" are not allowed",
+                        table.name
+                    ),
+                ));
+            }
+            let positions = columns
+                .iter()
+                .map(|c| key_column(&table.columns, &c.column))
+                .collect::<Result<Vec<_>>>()?;
+            let default = if primary {
+                format!("{}_pkey", table.name)
+            } else {
+                let names: Vec<&str> = positions
+                    .iter()
+                    .map(|&p| table.columns[p].name.as_str())
+                    .collect();
+                format!("{}_{}_key", table.name, names.join("_"))
+            };
+            let name = name.map_or(default, ident_name);
+            if catalog.exists(&name) || indexes.iter().any(|i| i.name == name) {
+                return Err(Error::new(
+                    SqlState::DUPLICATE_TABLE,
+                    format!("relation \"{name}\" already exists"),
+                ));
+            }
+            if primary {
+                for &p in &positions {
+                    table.columns[p].not_null = true;
+                }
+            }
+            new_indexes.push(name.clone());
+            indexes.push(IndexDef {
+                name,
+                table: table.name.clone(),
+                root: db.store.create_btree()?,
+                unique: true,
+                primary,
+                columns: positions.into_iter().map(|c| (c, false)).collect(),
+            });
+        }
+        other => return Err(Error::not_supported(&format!("the constraint {other}"))),
     }
     Ok(())
 }

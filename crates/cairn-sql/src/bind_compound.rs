@@ -32,40 +32,7 @@ impl<'a> Binder<'a> {
                 conditions,
                 else_result,
                 ..
-            } => {
-                let mut branches = Vec::new();
-                let mut results = Vec::new();
-                for when in conditions {
-                    let condition = match operand {
-                        Some(operand) => {
-                            let (a, b) = self.comparable(operand, &when.condition, "=")?;
-                            Expr::Compare(CmpOp::Eq, Box::new(a), Box::new(b))
-                        }
-                        None => self.boolean(&when.condition, "CASE/WHEN")?,
-                    };
-                    branches.push(condition);
-                    results.push(self.bind(&when.result)?);
-                }
-                let otherwise = match else_result {
-                    Some(e) => self.bind(e)?,
-                    None => null(),
-                };
-                let mut types: Vec<Option<DataType>> = vec![otherwise.ty];
-                types.extend(results.iter().map(|r| r.ty));
-                let ty = common_type(&types, "CASE")?;
-                let branches = branches
-                    .into_iter()
-                    .zip(results)
-                    .map(|(c, r)| Ok((c, r.into_type(ty)?)))
-                    .collect::<Result<Vec<_>>>()?;
-                Ok(Typed {
-                    expr: Expr::Case {
-                        branches,
-                        otherwise: Box::new(otherwise.into_type(ty)?),
-                    },
-                    ty: Some(ty),
-                })
-            }
+            } => self.case(operand.as_deref(), conditions, else_result.as_deref()),
             SqlExpr::In {
                 expr: left,
                 target: InTarget::List(list),
@@ -153,34 +120,14 @@ impl<'a> Binder<'a> {
                 pattern,
                 escape_char,
                 any: false,
-            }
-            | SqlExpr::ILike {
+            } => self.like(x, pattern, *negated, escape_char.as_deref(), false),
+            SqlExpr::ILike {
                 negated,
                 expr: x,
                 pattern,
                 escape_char,
                 any: false,
-            } => {
-                if escape_char.is_some() {
-                    return Err(Error::not_supported("LIKE … ESCAPE"));
-                }
-                let symbol = if matches!(expr, SqlExpr::Like { .. }) {
-                    "~~"
-                } else {
-                    "~~*"
-                };
-                let (a, b) = self.operands(x, pattern)?;
-                let (ta, tb) = (a.result_type(), b.result_type());
-                if ta != DataType::Text || tb != DataType::Text {
-                    return Err(self.no_operator(ta, symbol, tb, x));
-                }
-                Ok(bool_typed(Expr::Like {
-                    expr: Box::new(a.into_type(DataType::Text)?),
-                    pattern: Box::new(b.into_type(DataType::Text)?),
-                    negated: *negated,
-                    case_insensitive: symbol == "~~*",
-                }))
-            }
+            } => self.like(x, pattern, *negated, escape_char.as_deref(), true),
             SqlExpr::Exists { subquery, negated } => {
                 let exists = self.subquery(subquery, SubqueryKind::Exists)?;
                 Ok(bool_typed(if *negated {
@@ -228,6 +175,73 @@ impl<'a> Binder<'a> {
             }
             other => Err(Error::not_supported(&format!("the expression {other}"))),
         }
+    }
+
+    /// `CASE [operand] WHEN … THEN … [ELSE …] END`: conditions, and results of their common
+    /// type.
+    fn case(
+        &self,
+        operand: Option<&SqlExpr>,
+        conditions: &[sqlparser::ast::CaseWhen],
+        else_result: Option<&SqlExpr>,
+    ) -> Result<Typed> {
+        let mut branches = Vec::new();
+        let mut results = Vec::new();
+        for when in conditions {
+            let condition = match operand {
+                Some(operand) => {
+                    let (a, b) = self.comparable(operand, &when.condition, "=")?;
+                    Expr::Compare(CmpOp::Eq, Box::new(a), Box::new(b))
+                }
+                None => self.boolean(&when.condition, "CASE/WHEN")?,
+            };
+            branches.push(condition);
+            results.push(self.bind(&when.result)?);
+        }
+        let otherwise = match else_result {
+            Some(e) => self.bind(e)?,
+            None => null(),
+        };
+        let mut types: Vec<Option<DataType>> = vec![otherwise.ty];
+        types.extend(results.iter().map(|r| r.ty));
+        let ty = common_type(&types, "CASE")?;
+        let branches = branches
+            .into_iter()
+            .zip(results)
+            .map(|(c, r)| Ok((c, r.into_type(ty)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Typed {
+            expr: Expr::Case {
+                branches,
+                otherwise: Box::new(otherwise.into_type(ty)?),
+            },
+            ty: Some(ty),
+        })
+    }
+    /// `x [NOT] LIKE pattern` (`ILIKE` for `case_insensitive`), both text.
+    fn like(
+        &self,
+        x: &SqlExpr,
+        pattern: &SqlExpr,
+        negated: bool,
+        escape_char: Option<&SqlExpr>,
+        case_insensitive: bool,
+    ) -> Result<Typed> {
+        if escape_char.is_some() {
+            return Err(Error::not_supported("LIKE … ESCAPE"));
+        }
+        let symbol = if case_insensitive { "~~*" } else { "~~" };
+        let (a, b) = self.operands(x, pattern)?;
+        let (ta, tb) = (a.result_type(), b.result_type());
+        if ta != DataType::Text || tb != DataType::Text {
+            return Err(self.no_operator(ta, symbol, tb, x));
+        }
+        Ok(bool_typed(Expr::Like {
+            expr: Box::new(a.into_type(DataType::Text)?),
+            pattern: Box::new(b.into_type(DataType::Text)?),
+            negated,
+            case_insensitive,
+        }))
     }
 
     /// A subquery of `kind`, planned inside this binder.

@@ -33,6 +33,167 @@ struct KeyConstraint {
     primary: bool,
 }
 
+/// What a CREATE TABLE defines, as its columns and constraints are read.
+#[derive(Default)]
+struct NewTable {
+    columns: Vec<ColumnDef>,
+    keys: Vec<KeyConstraint>,
+    checks: Vec<(String, String)>,
+    sequences: Vec<SequenceDef>,
+    references: Vec<(Vec<usize>, sqlparser::ast::ForeignKeyConstraint)>,
+}
+
+/// A column of table `name` and what its options define.
+fn add_column(name: &str, column: &sqlparser::ast::ColumnDef, new: &mut NewTable) -> Result<()> {
+    let NewTable {
+        columns,
+        keys,
+        checks,
+        sequences,
+        references,
+    } = new;
+    let column_name = ident_name(&column.name);
+    if columns.iter().any(|c| c.name == column_name) {
+        return Err(Error::new(
+            SqlState::DUPLICATE_COLUMN,
+            format!("column \"{column_name}\" specified more than once"),
+        ));
+    }
+    let serial = serial_type(&column.data_type);
+    let (data_type, max_chars) = match serial {
+        Some(ty) => (ty, None),
+        None => column_type(&column.data_type)?,
+    };
+    let mut def = ColumnDef {
+        name: column_name.clone(),
+        data_type,
+        max_chars,
+        not_null: false,
+        default: None,
+    };
+    let mut owns_sequence = serial.is_some();
+    let position = columns.len();
+    for option in &column.options {
+        match &option.option {
+            ColumnOption::NotNull => def.not_null = true,
+            ColumnOption::Null => def.not_null = false,
+            ColumnOption::Default(expr) => def.default = Some(expr.to_string()),
+            ColumnOption::PrimaryKey(_) => keys.push(KeyConstraint {
+                name: format!("{name}_pkey"),
+                columns: vec![position],
+                primary: true,
+            }),
+            ColumnOption::Unique(_) => keys.push(KeyConstraint {
+                name: format!("{name}_{column_name}_key"),
+                columns: vec![position],
+                primary: false,
+            }),
+            ColumnOption::Generated {
+                generated_as: GeneratedAs::Always | GeneratedAs::ByDefault,
+                generation_expr: None,
+                ..
+            } => {
+                owns_sequence = true;
+                def.not_null = true;
+            }
+            ColumnOption::ForeignKey(fk) => references.push((vec![position], fk.clone())),
+            ColumnOption::Check(check) => checks.push((
+                check
+                    .name
+                    .as_ref()
+                    .map_or_else(|| format!("{name}_{column_name}_check"), ident_name),
+                check.expr.to_string(),
+            )),
+            _ => return Err(Error::not_supported(&format!("the column option {option}"))),
+        }
+    }
+    if owns_sequence {
+        // SERIAL and identity columns: a sequence of the column's own, its DEFAULT.
+        let sequence = format!("{name}_{column_name}_seq");
+        def.not_null = true;
+        def.default = Some(format!("nextval('{sequence}')"));
+        sequences.push(SequenceDef {
+            name: sequence,
+            increment: 1,
+            start: 1,
+            min: 1,
+            max: max_of(def.data_type),
+            owner: Some(format!("{name}.{column_name}")),
+        });
+    }
+    columns.push(def);
+
+    Ok(())
+}
+
+/// A table constraint of table `name`: a key, a CHECK or a FOREIGN KEY.
+fn add_constraint(name: &str, constraint: &TableConstraint, new: &mut NewTable) -> Result<()> {
+    let NewTable {
+        columns,
+        keys,
+        checks,
+        references,
+        ..
+    } = new;
+    let (primary, constraint_name, index_columns) = match constraint {
+        TableConstraint::PrimaryKey(pk) => (true, pk.name.as_ref(), &pk.columns),
+        TableConstraint::Unique(u) => (false, u.name.as_ref(), &u.columns),
+        TableConstraint::ForeignKey(fk) => {
+            let positions = fk
+                .columns
+                .iter()
+                .map(|c| {
+                    let n = ident_name(c);
+                    columns.iter().position(|d| d.name == n).ok_or_else(|| {
+                        Error::new(
+                            SqlState::UNDEFINED_COLUMN,
+                            format!("column \"{n}\" referenced in foreign key constraint does not exist"),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            references.push((positions, fk.clone()));
+            return Ok(());
+        }
+        TableConstraint::Check(check) => {
+            // PostgreSQL names a table's CHECK TABLE_check, then TABLE_check1, …
+            let taken = |n: &String| checks.iter().any(|(c, _)| c == n);
+            let mut default = format!("{name}_check");
+            let mut k = 0;
+            while taken(&default) {
+                k += 1;
+                default = format!("{name}_check{k}");
+            }
+            checks.push((
+                check.name.as_ref().map_or(default, ident_name),
+                check.expr.to_string(),
+            ));
+            return Ok(());
+        }
+        other => return Err(Error::not_supported(&format!("the constraint {other}"))),
+    };
+    let positions = index_columns
+        .iter()
+        .map(|c| key_column(columns, &c.column))
+        .collect::<Result<Vec<_>>>()?;
+    let default_name = if primary {
+        format!("{name}_pkey")
+    } else {
+        let names: Vec<&str> = positions
+            .iter()
+            .map(|&p| columns[p].name.as_str())
+            .collect();
+        format!("{name}_{}_key", names.join("_"))
+    };
+    keys.push(KeyConstraint {
+        name: constraint_name.map_or(default_name, ident_name),
+        columns: positions,
+        primary,
+    });
+
+    Ok(())
+}
+
 /// `CREATE TABLE [IF NOT EXISTS] name (column type [options], …, [constraints])`.
 pub(crate) fn create_table(
     db: &Database,
@@ -44,140 +205,20 @@ pub(crate) fn create_table(
         return create_table_as(db, txn, sql, create, query);
     }
     let name = table_name(&create.name)?;
-    let mut columns: Vec<ColumnDef> = Vec::new();
-    let mut keys: Vec<KeyConstraint> = Vec::new();
-    let mut checks: Vec<(String, String)> = Vec::new();
-    let mut sequences: Vec<SequenceDef> = Vec::new();
-    let mut references: Vec<(Vec<usize>, sqlparser::ast::ForeignKeyConstraint)> = Vec::new();
+    let mut new = NewTable::default();
     for column in &create.columns {
-        let column_name = ident_name(&column.name);
-        if columns.iter().any(|c| c.name == column_name) {
-            return Err(Error::new(
-                SqlState::DUPLICATE_COLUMN,
-                format!("column \"{column_name}\" specified more than once"),
-            ));
-        }
-        let serial = serial_type(&column.data_type);
-        let (data_type, max_chars) = match serial {
-            Some(ty) => (ty, None),
-            None => column_type(&column.data_type)?,
-        };
-        let mut def = ColumnDef {
-            name: column_name.clone(),
-            data_type,
-            max_chars,
-            not_null: false,
-            default: None,
-        };
-        let mut owns_sequence = serial.is_some();
-        let position = columns.len();
-        for option in &column.options {
-            match &option.option {
-                ColumnOption::NotNull => def.not_null = true,
-                ColumnOption::Null => def.not_null = false,
-                ColumnOption::Default(expr) => def.default = Some(expr.to_string()),
-                ColumnOption::PrimaryKey(_) => keys.push(KeyConstraint {
-                    name: format!("{name}_pkey"),
-                    columns: vec![position],
-                    primary: true,
-                }),
-                ColumnOption::Unique(_) => keys.push(KeyConstraint {
-                    name: format!("{name}_{column_name}_key"),
-                    columns: vec![position],
-                    primary: false,
-                }),
-                ColumnOption::Generated {
-                    generated_as: GeneratedAs::Always | GeneratedAs::ByDefault,
-                    generation_expr: None,
-                    ..
-                } => {
-                    owns_sequence = true;
-                    def.not_null = true;
-                }
-                ColumnOption::ForeignKey(fk) => references.push((vec![position], fk.clone())),
-                ColumnOption::Check(check) => checks.push((
-                    check
-                        .name
-                        .as_ref()
-                        .map_or_else(|| format!("{name}_{column_name}_check"), ident_name),
-                    check.expr.to_string(),
-                )),
-                _ => return Err(Error::not_supported(&format!("the column option {option}"))),
-            }
-        }
-        if owns_sequence {
-            // SERIAL and identity columns: a sequence of the column's own, its DEFAULT.
-            let sequence = format!("{name}_{column_name}_seq");
-            def.not_null = true;
-            def.default = Some(format!("nextval('{sequence}')"));
-            sequences.push(SequenceDef {
-                name: sequence,
-                increment: 1,
-                start: 1,
-                min: 1,
-                max: max_of(def.data_type),
-                owner: Some(format!("{name}.{column_name}")),
-            });
-        }
-        columns.push(def);
+        add_column(&name, column, &mut new)?;
     }
     for constraint in &create.constraints {
-        let (primary, constraint_name, index_columns) = match constraint {
-            TableConstraint::PrimaryKey(pk) => (true, pk.name.as_ref(), &pk.columns),
-            TableConstraint::Unique(u) => (false, u.name.as_ref(), &u.columns),
-            TableConstraint::ForeignKey(fk) => {
-                let positions = fk
-                    .columns
-                    .iter()
-                    .map(|c| {
-                        let n = ident_name(c);
-                        columns.iter().position(|d| d.name == n).ok_or_else(|| {
-                            Error::new(
-                                SqlState::UNDEFINED_COLUMN,
-                                format!("column \"{n}\" referenced in foreign key constraint does not exist"),
-                            )
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                references.push((positions, fk.clone()));
-                continue;
-            }
-            TableConstraint::Check(check) => {
-                // PostgreSQL names a table's CHECK TABLE_check, then TABLE_check1, …
-                let taken = |n: &String| checks.iter().any(|(c, _)| c == n);
-                let mut default = format!("{name}_check");
-                let mut k = 0;
-                while taken(&default) {
-                    k += 1;
-                    default = format!("{name}_check{k}");
-                }
-                checks.push((
-                    check.name.as_ref().map_or(default, ident_name),
-                    check.expr.to_string(),
-                ));
-                continue;
-            }
-            other => return Err(Error::not_supported(&format!("the constraint {other}"))),
-        };
-        let positions = index_columns
-            .iter()
-            .map(|c| key_column(&columns, &c.column))
-            .collect::<Result<Vec<_>>>()?;
-        let default_name = if primary {
-            format!("{name}_pkey")
-        } else {
-            let names: Vec<&str> = positions
-                .iter()
-                .map(|&p| columns[p].name.as_str())
-                .collect();
-            format!("{name}_{}_key", names.join("_"))
-        };
-        keys.push(KeyConstraint {
-            name: constraint_name.map_or(default_name, ident_name),
-            columns: positions,
-            primary,
-        });
+        add_constraint(&name, constraint, &mut new)?;
     }
+    let NewTable {
+        mut columns,
+        keys,
+        checks,
+        sequences,
+        references,
+    } = new;
     if keys.iter().filter(|k| k.primary).count() > 1 {
         return Err(Error::new(
             SqlState::INVALID_TABLE_DEFINITION,

@@ -384,79 +384,16 @@ fn plan_select(
         .transpose()?;
     // ORDER BY: output columns, or hidden columns computed after them.
     let output_count = exprs.len();
-    let mut keys = Vec::new();
-    for item in order_items {
-        let column = match output_position(ctx, &item.expr, &columns)? {
-            Some(i) => i,
-            None => {
-                let typed = listed.bind(&item.expr)?;
-                let ty = typed.result_type();
-                let expr = typed.into_type(ty)?;
-                match exprs.iter().position(|e| *e == expr) {
-                    Some(i) => i,
-                    None => {
-                        if matches!(select.distinct, Some(Distinct::Distinct)) {
-                            return Err(binder.placed(
-                                Error::new(
-                                    SqlState::INVALID_COLUMN_REFERENCE,
-                                    "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
-                                ),
-                                &item.expr,
-                            ));
-                        }
-                        exprs.push(expr);
-                        exprs.len() - 1
-                    }
-                }
-            }
-        };
-        keys.push(sort_key(
-            column,
-            item.options.sort.as_ref(),
-            item.options.nulls_first,
-        )?);
-    }
-    // DISTINCT ON: the first row (in ORDER BY order) of each group of equal values.
-    let distinct_on = match &select.distinct {
-        Some(Distinct::On(on)) => {
-            let mut on_columns = Vec::new();
-            for e in on {
-                let column = match output_position(ctx, e, &columns)? {
-                    Some(i) => i,
-                    None => {
-                        let typed = listed.bind(e)?;
-                        let ty = typed.result_type();
-                        let expr = typed.into_type(ty)?;
-                        match exprs.iter().position(|x| *x == expr) {
-                            Some(i) => i,
-                            None => {
-                                exprs.push(expr);
-                                exprs.len() - 1
-                            }
-                        }
-                    }
-                };
-                on_columns.push(column);
-            }
-            let leading: Vec<usize> = keys
-                .iter()
-                .take(on_columns.len())
-                .map(|k| k.column)
-                .collect();
-            let mut want = on_columns.clone();
-            let mut have = leading.clone();
-            want.sort_unstable();
-            have.sort_unstable();
-            if !keys.is_empty() && (leading.len() < on_columns.len() || want != have) {
-                return Err(Error::new(
-                    SqlState::INVALID_COLUMN_REFERENCE,
-                    "SELECT DISTINCT ON expressions must match initial ORDER BY expressions",
-                ));
-            }
-            Some(on_columns)
-        }
-        _ => None,
-    };
+    let keys = order_keys(
+        ctx,
+        &binder,
+        &listed,
+        select,
+        order_items,
+        &columns,
+        &mut exprs,
+    )?;
+    let distinct_on = distinct_on_columns(ctx, &listed, select, &columns, &mut exprs, &keys)?;
     if grouped {
         let grouping = grouping.into_inner();
         plan = Plan::Aggregate {
@@ -527,6 +464,105 @@ fn plan_select(
         plan,
         columns,
         correlated,
+    })
+}
+
+/// The sort keys of ORDER BY `items`: output columns, or expressions appended to `exprs`
+/// as hidden columns (not allowed with DISTINCT).
+fn order_keys(
+    ctx: &Context<'_>,
+    binder: &Binder<'_>,
+    listed: &Binder<'_>,
+    select: &Select,
+    order_items: &[sqlparser::ast::OrderByExpr],
+    columns: &[Column],
+    exprs: &mut Vec<Expr>,
+) -> Result<Vec<SortKey>> {
+    let mut keys = Vec::new();
+    for item in order_items {
+        let column = match output_position(ctx, &item.expr, columns)? {
+            Some(i) => i,
+            None => {
+                let typed = listed.bind(&item.expr)?;
+                let ty = typed.result_type();
+                let expr = typed.into_type(ty)?;
+                match exprs.iter().position(|e| *e == expr) {
+                    Some(i) => i,
+                    None => {
+                        if matches!(select.distinct, Some(Distinct::Distinct)) {
+                            return Err(binder.placed(
+                                Error::new(
+                                    SqlState::INVALID_COLUMN_REFERENCE,
+                                    "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
+                                ),
+                                &item.expr,
+                            ));
+                        }
+                        exprs.push(expr);
+                        exprs.len() - 1
+                    }
+                }
+            }
+        };
+        keys.push(sort_key(
+            column,
+            item.options.sort.as_ref(),
+            item.options.nulls_first,
+        )?);
+    }
+    Ok(keys)
+}
+
+/// The columns of a `DISTINCT ON` (appended to `exprs` as hidden columns where they are not
+/// output columns), which must lead the ORDER BY `keys` if there are any (`42P10`).
+fn distinct_on_columns(
+    ctx: &Context<'_>,
+    listed: &Binder<'_>,
+    select: &Select,
+    columns: &[Column],
+    exprs: &mut Vec<Expr>,
+    keys: &[SortKey],
+) -> Result<Option<Vec<usize>>> {
+    // DISTINCT ON: the first row (in ORDER BY order) of each group of equal values.
+    Ok(match &select.distinct {
+        Some(Distinct::On(on)) => {
+            let mut on_columns = Vec::new();
+            for e in on {
+                let column = match output_position(ctx, e, columns)? {
+                    Some(i) => i,
+                    None => {
+                        let typed = listed.bind(e)?;
+                        let ty = typed.result_type();
+                        let expr = typed.into_type(ty)?;
+                        match exprs.iter().position(|x| *x == expr) {
+                            Some(i) => i,
+                            None => {
+                                exprs.push(expr);
+                                exprs.len() - 1
+                            }
+                        }
+                    }
+                };
+                on_columns.push(column);
+            }
+            let leading: Vec<usize> = keys
+                .iter()
+                .take(on_columns.len())
+                .map(|k| k.column)
+                .collect();
+            let mut want = on_columns.clone();
+            let mut have = leading.clone();
+            want.sort_unstable();
+            have.sort_unstable();
+            if !keys.is_empty() && (leading.len() < on_columns.len() || want != have) {
+                return Err(Error::new(
+                    SqlState::INVALID_COLUMN_REFERENCE,
+                    "SELECT DISTINCT ON expressions must match initial ORDER BY expressions",
+                ));
+            }
+            Some(on_columns)
+        }
+        _ => None,
     })
 }
 
