@@ -12,10 +12,11 @@
 //! 3. **optimizer** ([`optimizer`], [`access`], [`prune`]): conditions pushed down onto the
 //!    relations they read, joins ordered greedily and made hash joins on equalities, index
 //!    scans where an index serves a table's conditions, scans decoding only the columns
-//!    read, top-N sorts under a LIMIT;
+//!    read, top-N sorts under a LIMIT, cached plans for prepared queries;
 //! 4. **executor** ([`exec`]): the operators as iterators pulling rows (the Volcano model;
 //!    the module says why rows rather than batches), subqueries run per outer row when
-//!    correlated and once when not.
+//!    correlated and once when not, window functions ([`window`]), WITH RECURSIVE, LATERAL,
+//!    sorts and hash joins that spill past `work_mem` ([`spill`]).
 //!
 //! Under all of them, [`value`] (with [`numeric`]) is what a datum is and does — input,
 //! output, arithmetic, comparison and casts with PostgreSQL 15's results and errors — and
@@ -23,14 +24,15 @@
 //!
 //! The [`catalog`] keeps tables, columns, indexes and views in cairn-page system heaps,
 //! [`row`] is a table row's on-disk form, [`index`] keeps a table's B+tree indexes in step
-//! with its heap, [`ddl`] and [`dml`] are the statements that change them, and a [`Session`]
-//! runs statements in PostgreSQL's transactions (blocks, implicit transactions, the aborted
-//! state) on a [`Database`].
+//! with its heap, [`ddl`], [`alter`] and [`dml`] are the statements that change them (with
+//! [`conflict`] for ON CONFLICT, [`returning`], [`foreign`] keys and [`sequence`]s), and a
+//! [`Session`] runs statements in PostgreSQL's transactions (blocks, implicit transactions,
+//! the aborted state) on a [`Database`].
 //!
-//! Still to come in issue 24: date/time, bytea, uuid and json types; window functions, WITH
-//! and LATERAL; ALTER TABLE, sequences and SERIAL, CHECK and FOREIGN KEY, ON CONFLICT,
-//! RETURNING, UPDATE … FROM and DELETE … USING; spilling past a memory budget; the
-//! interactive shell; inferred parameter types for the wire door's Describe.
+//! Still to come in issue 24: date/time, bytea, uuid and json types and arrays; ALTER
+//! COLUMN … TYPE; ON UPDATE CASCADE/SET NULL of foreign keys; hash aggregation past
+//! `work_mem`; IN/EXISTS decorrelated into semi/anti joins, merge joins, index-only scans
+//! and index nested-loop joins; inferred parameter types for the wire door's Describe.
 
 pub mod access;
 pub mod aggregate;
