@@ -310,6 +310,34 @@ impl<'s> Heap<'s> {
     }
 
     /// The value at `tid`, or `None` if no tuple is there.
+    /// The values at `tids`, in order (`None` where a tuple is gone): [`Heap::get`] for each,
+    /// but reading a page once for a run of tuple ids on it (an index range in insertion
+    /// order is such runs).
+    pub fn get_many(&self, tids: &[TupleId]) -> Result<Vec<Option<Vec<u8>>>> {
+        let mut out = Vec::with_capacity(tids.len());
+        let mut page: Option<(PageId, crate::buffer_pool::PageRead<'s>)> = None;
+        for &tid in tids {
+            if page.as_ref().is_none_or(|(id, _)| *id != tid.0) {
+                // One page latched at a time: the last one is let go first.
+                drop(page.take());
+                page = Some((tid.0, self.data_page(tid.0)?));
+            }
+            let (_, read) = page.as_ref().expect("read above");
+            let Some(tuple) = read.get(tid.1) else {
+                out.push(None);
+                continue;
+            };
+            if tuple.len() >= TUPLE_HEADER && tuple[0] & OVERFLOWED == 0 {
+                out.push(Some(tuple[TUPLE_HEADER..].to_vec()));
+                continue;
+            }
+            let tuple = tuple.to_vec();
+            page = None;
+            out.push(Some(value_of(self.store, tid, &tuple)?));
+        }
+        Ok(out)
+    }
+
     pub fn get(&self, tid: TupleId) -> Result<Option<Vec<u8>>> {
         let page = self.data_page(tid.0)?;
         let Some(tuple) = page.get(tid.1) else {

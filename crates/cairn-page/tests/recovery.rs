@@ -253,3 +253,32 @@ fn a_suspended_transaction_resumes_and_ends_as_one_and_a_lost_one_is_undone() {
     assert_eq!(heap.get(undone).expect("get"), None);
     assert_eq!(heap.get(lost).expect("get"), None);
 }
+
+#[test]
+fn get_many_reads_what_get_reads_in_the_order_asked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = PageStore::open(dir.path(), options()).expect("open");
+    let root = store.create_heap().expect("heap");
+    let heap = store.heap(root).expect("heap");
+    let mut txn = store.begin().expect("begin");
+    // Enough rows for several pages, one of them large enough to overflow.
+    let mut tids: Vec<TupleId> = (0..300)
+        .map(|i| {
+            let value = if i == 150 {
+                vec![7u8; 3 * PAGE_SIZE]
+            } else {
+                format!("row {i}").into_bytes()
+            };
+            heap.insert(&mut txn, &value).expect("insert")
+        })
+        .collect();
+    heap.delete(&mut txn, tids[10]).expect("delete");
+    txn.commit().expect("commit");
+    tids.reverse();
+    tids.swap(0, 200);
+    let many = heap.get_many(&tids).expect("get_many");
+    let one_by_one: Vec<Option<Vec<u8>>> =
+        tids.iter().map(|&t| heap.get(t).expect("get")).collect();
+    assert_eq!(many, one_by_one);
+    assert_eq!(many.iter().filter(|v| v.is_none()).count(), 1);
+}

@@ -402,23 +402,36 @@ fn index_scan<'a>(
     };
     let tree = env.db.store.btree(index.root);
     let heap = env.db.store.heap(table.heap)?;
-    let entries = tree
-        .range(
-            lower_key.as_ref().map(Vec::as_slice),
-            upper_key.as_ref().map(Vec::as_slice),
-        )
-        .collect::<Vec<_>>();
-    Ok(Box::new(entries.into_iter().filter_map(move |entry| {
-        let fetch = || -> Result<Option<Row>> {
-            let (_, value) = entry?;
-            match heap.get(tid_of(&value)?)? {
-                Some(bytes) => Ok(Some(row::decode_needed(&bytes, needed)?)),
-                None => Ok(None),
-            }
-        };
-        fetch().transpose()
-    })))
+    let entries = tree.range(
+        lower_key.as_ref().map(Vec::as_slice),
+        upper_key.as_ref().map(Vec::as_slice),
+    );
+    // The rows a chunk of entries points at, fetched together (a page read once for the
+    // tuples on it).
+    let mut entries = entries.peekable();
+    Ok(Box::new(
+        std::iter::from_fn(move || {
+            entries.peek()?;
+            let mut chunk = || -> Result<Vec<Result<Row>>> {
+                let mut tids = Vec::with_capacity(FETCH_CHUNK);
+                for entry in entries.by_ref().take(FETCH_CHUNK) {
+                    tids.push(tid_of(&entry?.1)?);
+                }
+                Ok(heap
+                    .get_many(&tids)?
+                    .into_iter()
+                    .flatten()
+                    .map(|bytes| row::decode_needed(&bytes, needed))
+                    .collect())
+            };
+            Some(chunk().unwrap_or_else(|e| vec![Err(e)]))
+        })
+        .flatten(),
+    ))
 }
+
+/// How many index entries an index scan fetches the rows of at a time.
+const FETCH_CHUNK: usize = 256;
 
 /// The kind of key a value makes: numbers of one kind compare by key bytes, not across.
 fn key_class(ty: DataType) -> u8 {
