@@ -398,8 +398,8 @@ fn foreign_key(
         Ok(match a {
             None | Some(R::NoAction) => Action::NoAction,
             Some(R::Restrict) => Action::Restrict,
-            Some(R::Cascade) if word == "DELETE" => Action::Cascade,
-            Some(R::SetNull) if word == "DELETE" => Action::SetNull,
+            Some(R::Cascade) => Action::Cascade,
+            Some(R::SetNull) => Action::SetNull,
             Some(other) => return Err(Error::not_supported(&format!("ON {word} {other}"))),
         })
     };

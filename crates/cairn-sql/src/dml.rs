@@ -263,13 +263,13 @@ pub(crate) fn update(
     for (tid, old, new) in &changes {
         writer.update(txn, *tid, old, new)?;
     }
-    let new_rows: Vec<Vec<Value>> = changes.iter().map(|(_, _, new)| new.clone()).collect();
-    crate::foreign::check_children(&db.store, &catalog, table, &new_rows)?;
+    // Parents first (their cascades), then the children this statement gave new keys.
     let old_and_new: Vec<(Vec<Value>, Option<Vec<Value>>)> = changes
         .iter()
         .map(|(_, old, new)| (old.clone(), Some(new.clone())))
         .collect();
     crate::foreign::parents_changed(&db.store, &catalog, txn, table, &old_and_new)?;
+    crate::foreign::check_changed_children(&db.store, &catalog, table, &old_and_new)?;
     let qualifier = scope
         .columns
         .first()

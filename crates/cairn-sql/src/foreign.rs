@@ -8,14 +8,15 @@
 //! constraint's action: `NO ACTION`/`RESTRICT` (the default) refuse with `23503 update or
 //! delete on table … violates foreign key constraint … on table …`; `ON DELETE CASCADE`
 //! deletes the children (and what refers to them, in turn); `ON DELETE SET NULL` sets their
-//! key columns NULL. `ON UPDATE` supports the refusing actions only.
+//! key columns NULL; `ON UPDATE CASCADE` gives the children the parent's new key, `ON UPDATE
+//! SET NULL` sets theirs NULL.
 //!
 //! ```text
 //! root slot 6: foreign keys — name text, child text, child columns text ("0,2"),
 //!              parent text, parent columns text, on delete text (a, r, c, n), on update text
 //! ```
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use cairn_page::{PageStore, TupleId, Txn};
 
@@ -150,6 +151,27 @@ pub(crate) fn check_children(
     Ok(())
 }
 
+/// [`check_children`] for the rows of an UPDATE whose key under a foreign key changed.
+pub(crate) fn check_changed_children(
+    store: &PageStore,
+    catalog: &Catalog,
+    table: &TableDef,
+    changes: &[(Vec<Value>, Option<Vec<Value>>)],
+) -> Result<()> {
+    let changed: Vec<Vec<Value>> = changes
+        .iter()
+        .filter_map(|(old, new)| {
+            let new = new.as_ref()?;
+            let moved = catalog
+                .foreign_keys()
+                .filter(|f| f.child == table.name)
+                .any(|f| f.child_columns.iter().any(|&c| old[c] != new[c]));
+            moved.then(|| new.clone())
+        })
+        .collect();
+    check_children(store, catalog, table, &changed)
+}
+
 fn same_columns(index: &[(usize, bool)], columns: &[usize]) -> bool {
     let mut a: Vec<usize> = index.iter().map(|(c, _)| *c).collect();
     let mut b = columns.to_vec();
@@ -179,7 +201,7 @@ pub(crate) fn parents_changed(
     table: &TableDef,
     gone: &[(Vec<Value>, Option<Vec<Value>>)],
 ) -> Result<()> {
-    let fks: Vec<(&ForeignKeyDef, HashSet<Vec<u8>>, Action)> = catalog
+    let fks: Vec<(&ForeignKeyDef, GoneKeys, Action)> = catalog
         .foreign_keys()
         .filter(|f| f.parent == table.name)
         .filter_map(|fk| {
@@ -215,9 +237,22 @@ pub(crate) fn parents_changed(
                 TableWriter::new(store, child, catalog.indexes_of(&child.name).collect());
             let mut changed = Vec::new();
             for (tid, row) in children {
+                let parent_key = fk
+                    .child_key(&row)
+                    .and_then(|k| keys.get(&group_key(&k)).cloned().flatten());
                 if *action == Action::Cascade {
-                    writer.delete(txn, tid, &row)?;
-                    changed.push((row, None));
+                    let Some(parent_key) = parent_key else {
+                        writer.delete(txn, tid, &row)?;
+                        changed.push((row, None));
+                        continue;
+                    };
+                    // ON UPDATE CASCADE: the child takes the parent's new key.
+                    let mut new = row.clone();
+                    for (&c, value) in fk.child_columns.iter().zip(parent_key) {
+                        new[c] = value.cast(child.columns[c].data_type)?;
+                    }
+                    writer.update(txn, tid, &row, &new)?;
+                    changed.push((row, Some(new)));
                     continue;
                 }
                 let mut new = row.clone();
@@ -242,27 +277,29 @@ pub(crate) fn parents_changed(
     Ok(())
 }
 
+/// The parent keys a statement took away (as group keys), each with the key its row has
+/// now if it was updated (`None` if deleted).
+type GoneKeys = HashMap<Vec<u8>, Option<Vec<Value>>>;
+
 /// The keys of `fk`'s parent that `gone` took away, and whether an update (not a delete)
 /// took one.
-fn gone_keys(
-    fk: &ForeignKeyDef,
-    gone: &[(Vec<Value>, Option<Vec<Value>>)],
-) -> (HashSet<Vec<u8>>, bool) {
-    let mut keys = HashSet::new();
+fn gone_keys(fk: &ForeignKeyDef, gone: &[(Vec<Value>, Option<Vec<Value>>)]) -> (GoneKeys, bool) {
+    let mut keys = HashMap::new();
     let mut updated = false;
     for (old, new) in gone {
         // A NULL key had no children.
         let Some(old_key) = key(old, &fk.parent_columns) else {
             continue;
         };
-        let kept = new
+        let new_key = new.as_ref().and_then(|n| key(n, &fk.parent_columns));
+        if new_key
             .as_ref()
-            .and_then(|n| key(n, &fk.parent_columns))
-            .is_some_and(|k| group_key(&k) == group_key(&old_key));
-        if !kept {
-            updated |= new.is_some();
-            keys.insert(group_key(&old_key));
+            .is_some_and(|k| group_key(k) == group_key(&old_key))
+        {
+            continue;
         }
+        updated |= new.is_some();
+        keys.insert(group_key(&old_key), new_key);
     }
     (keys, updated)
 }
@@ -272,7 +309,7 @@ fn referring(
     store: &PageStore,
     child: &TableDef,
     fk: &ForeignKeyDef,
-    keys: &HashSet<Vec<u8>>,
+    keys: &GoneKeys,
 ) -> Result<Vec<(TupleId, Vec<Value>)>> {
     let mut out = Vec::new();
     for tuple in store.heap(child.heap)?.scan() {
@@ -281,7 +318,7 @@ fn referring(
         // Keys compare as group keys: integers of every width alike.
         if fk
             .child_key(&row)
-            .is_some_and(|k| keys.contains(&group_key(&k)))
+            .is_some_and(|k| keys.contains_key(&group_key(&k)))
         {
             out.push((tid, row));
         }
