@@ -22,11 +22,11 @@ use sqlparser::ast::{
 use crate::bind::{ident_name, Context};
 use crate::catalog::{Catalog, ColumnDef, IndexDef, TableDef};
 use crate::database::Database;
-use crate::ddl::{column_type, key_column};
+use crate::ddl::{column_type, fill_index, key_column};
 use crate::dml::{default_expr, RowRules};
 use crate::error::{Error, Result, SqlState};
 use crate::exec::{Env, SubqueryCache};
-use crate::index::add_entry;
+
 use crate::row;
 use crate::session::{table_name, QueryResult};
 use crate::value::Value;
@@ -121,18 +121,7 @@ pub(crate) fn alter_table(
             continue;
         }
         index.root = db.store.create_btree()?;
-        for (tid, row) in &rows {
-            add_entry(&db.store, txn, index, row, *tid).map_err(|e| {
-                if e.state == SqlState::UNIQUE_VIOLATION {
-                    Error::new(
-                        e.state,
-                        format!("could not create unique index \"{}\"", index.name),
-                    )
-                } else {
-                    e
-                }
-            })?;
-        }
+        fill_index(&db.store, txn, index, &rows)?;
     }
     Catalog::rewrite_table(&db.store, txn, &old_name, &table, &indexes)?;
     drop(catalog);
@@ -178,17 +167,6 @@ fn apply(
     new_indexes: &mut Vec<String>,
     operation: &AlterTableOperation,
 ) -> Result<()> {
-    let column_of = |table: &TableDef, name: &str| {
-        table.column(name).ok_or_else(|| {
-            Error::new(
-                SqlState::UNDEFINED_COLUMN,
-                format!(
-                    "column \"{name}\" of relation \"{}\" does not exist",
-                    table.name
-                ),
-            )
-        })
-    };
     match operation {
         AlterTableOperation::AddColumn {
             if_not_exists,
@@ -207,7 +185,7 @@ fn apply(
                     if *if_exists {
                         continue;
                     }
-                    return Err(column_of(table, &name).expect_err("absent"));
+                    return Err(table.column_of_relation(&name).expect_err("absent"));
                 };
                 table.columns.remove(position);
                 indexes.retain(|i| !i.columns.iter().any(|(c, _)| *c == position));
@@ -227,7 +205,7 @@ fn apply(
             new_column_name,
         } => {
             let (old, new) = (ident_name(old_column_name), ident_name(new_column_name));
-            let position = column_of(table, &old)?;
+            let position = table.column_of_relation(&old)?;
             if table.column(&new).is_some() {
                 return Err(Error::new(
                     SqlState::DUPLICATE_COLUMN,
@@ -251,7 +229,7 @@ fn apply(
             table.name = new;
         }
         AlterTableOperation::AlterColumn { column_name, op } => {
-            let position = column_of(table, &ident_name(column_name))?;
+            let position = table.column_of_relation(&ident_name(column_name))?;
             match op {
                 AlterColumnOperation::SetNotNull => table.columns[position].not_null = true,
                 AlterColumnOperation::DropNotNull => {

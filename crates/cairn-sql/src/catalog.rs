@@ -94,6 +94,20 @@ impl TableDef {
     pub fn column(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)
     }
+
+    /// The position of column `name`, or `42703 column "name" of relation "table" does not
+    /// exist` (what INSERT, UPDATE and ALTER TABLE say of a column they name).
+    pub fn column_of_relation(&self, name: &str) -> Result<usize> {
+        self.column(name).ok_or_else(|| {
+            Error::new(
+                SqlState::UNDEFINED_COLUMN,
+                format!(
+                    "column \"{name}\" of relation \"{}\" does not exist",
+                    self.name
+                ),
+            )
+        })
+    }
 }
 
 /// An index of a table: a B+tree from key (the values of its columns) to row.

@@ -11,13 +11,11 @@
 use std::collections::HashSet;
 
 use cairn_page::{PageStore, TupleId, Txn};
-use sqlparser::ast::{
-    AssignmentTarget, ConflictTarget, Expr as SqlExpr, OnConflict, OnConflictAction,
-};
+use sqlparser::ast::{ConflictTarget, Expr as SqlExpr, OnConflict, OnConflictAction};
 
 use crate::bind::{ident_name, Binder, Context};
 use crate::catalog::{Catalog, IndexDef, TableDef};
-use crate::dml::{assign, RowRules};
+use crate::dml::{set_clause, RowRules};
 use crate::error::{Error, Result, SqlState};
 use crate::exec::Env;
 use crate::expr::Expr;
@@ -123,24 +121,7 @@ impl<'c> OnConflictPlan<'c> {
                     Scope::of_table("excluded", columns()),
                 );
                 let binder = Binder::new(ctx, &scope, None).in_clause("ON CONFLICT DO UPDATE");
-                let mut sets = Vec::new();
-                for assignment in &update.assignments {
-                    let AssignmentTarget::ColumnName(name) = &assignment.target else {
-                        return Err(Error::not_supported("assigning a tuple of columns"));
-                    };
-                    let column = table_name(name)?;
-                    let i = table.column(&column).ok_or_else(|| {
-                        Error::new(
-                            SqlState::UNDEFINED_COLUMN,
-                            format!(
-                                "column \"{column}\" of relation \"{}\" does not exist",
-                                table.name
-                            ),
-                        )
-                    })?;
-                    let typed = binder.bind(&assignment.value)?;
-                    sets.push((i, assign(typed, &table.columns[i])?));
-                }
+                let sets = set_clause(&binder, table, &update.assignments)?;
                 let filter = update
                     .selection
                     .as_ref()

@@ -703,8 +703,22 @@ pub(crate) fn create_index(
         };
         (index, table_rows(&db.store, table)?)
     };
-    for (tid, row) in &rows {
-        add_entry(&db.store, txn, &index, row, *tid).map_err(|e| {
+    fill_index(&db.store, txn, &index, &rows)?;
+    Catalog::write_index(&db.store, txn, &index)?;
+    db.catalog_mut().add_index(index);
+    Ok(QueryResult::command("CREATE INDEX"))
+}
+
+/// Fills a new `index` with the entries of `rows` (each with its address); a unique index
+/// over a repeated key is `23505 could not create unique index`.
+pub(crate) fn fill_index(
+    store: &PageStore,
+    txn: &mut Txn<'_>,
+    index: &IndexDef,
+    rows: &[(cairn_page::TupleId, Vec<crate::value::Value>)],
+) -> Result<()> {
+    for (tid, row) in rows {
+        add_entry(store, txn, index, row, *tid).map_err(|e| {
             if e.state == SqlState::UNIQUE_VIOLATION {
                 Error::new(
                     e.state,
@@ -715,9 +729,7 @@ pub(crate) fn create_index(
             }
         })?;
     }
-    Catalog::write_index(&db.store, txn, &index)?;
-    db.catalog_mut().add_index(index);
-    Ok(QueryResult::command("CREATE INDEX"))
+    Ok(())
 }
 
 /// Every row of `table` with its address.

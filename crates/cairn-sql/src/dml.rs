@@ -6,6 +6,8 @@
 //! keeps, then change them, so a row an update moves is never seen twice (the Halloween
 //! problem); a failure anywhere changes nothing.
 
+use std::borrow::Cow;
+
 use cairn_page::Txn;
 use sqlparser::ast::{
     AssignmentTarget, Delete, Expr as SqlExpr, FromTable, Insert, ObjectName, OnInsert, SetExpr,
@@ -164,18 +166,9 @@ fn target_columns(
     let mut targets = Vec::new();
     for c in columns {
         let column = table_name(c)?;
-        let i = table.column(&column).ok_or_else(|| {
-            binder.placed(
-                Error::new(
-                    SqlState::UNDEFINED_COLUMN,
-                    format!(
-                        "column \"{column}\" of relation \"{}\" does not exist",
-                        table.name
-                    ),
-                ),
-                c,
-            )
-        })?;
+        let i = table
+            .column_of_relation(&column)
+            .map_err(|e| binder.placed(e, c))?;
         if targets.contains(&i) {
             return Err(binder.placed(
                 Error::new(
@@ -207,38 +200,7 @@ pub(crate) fn update(
     };
     let (others, joined) = other_tables(&ctx, &scope, from_items)?;
     let binder = Binder::new(&ctx, &joined, None).in_clause("UPDATE");
-    let mut sets: Vec<(usize, Expr)> = Vec::new();
-    for assignment in &update.assignments {
-        let AssignmentTarget::ColumnName(name) = &assignment.target else {
-            return Err(Error::not_supported("assigning a tuple of columns"));
-        };
-        let column = table_name(name)?;
-        let i = table.column(&column).ok_or_else(|| {
-            binder.placed(
-                Error::new(
-                    SqlState::UNDEFINED_COLUMN,
-                    format!(
-                        "column \"{column}\" of relation \"{}\" does not exist",
-                        table.name
-                    ),
-                ),
-                name,
-            )
-        })?;
-        if sets.iter().any(|(j, _)| *j == i) {
-            return Err(binder.placed(
-                Error::new(
-                    SqlState::DUPLICATE_COLUMN,
-                    format!("multiple assignments to same column \"{column}\""),
-                ),
-                name,
-            ));
-        }
-        let typed = binder.bind(&assignment.value)?;
-        let expr =
-            assign(typed, &table.columns[i]).map_err(|e| binder.placed(e, &assignment.value))?;
-        sets.push((i, expr));
-    }
+    let sets = set_clause(&binder, table, &update.assignments)?;
     let filter = condition(&binder, update.selection.as_ref())?;
     let rules = RowRules::bind(&ctx, table)?;
     let cache = SubqueryCache::default();
@@ -278,6 +240,40 @@ pub(crate) fn update(
     let returning = Returning::bind(&ctx, table, &qualifier, update.returning.as_deref())?;
     let written: Vec<Vec<Value>> = changes.into_iter().map(|(_, _, new)| new).collect();
     returning.result(format!("UPDATE {}", written.len()), &written, &env)
+}
+
+/// The assignments of a SET clause (UPDATE, ON CONFLICT DO UPDATE): each column's position
+/// and its value's expression, assigned as the column's type; a column set twice is
+/// `42701`.
+pub(crate) fn set_clause(
+    binder: &Binder<'_>,
+    table: &TableDef,
+    assignments: &[sqlparser::ast::Assignment],
+) -> Result<Vec<(usize, Expr)>> {
+    let mut sets: Vec<(usize, Expr)> = Vec::new();
+    for assignment in assignments {
+        let AssignmentTarget::ColumnName(name) = &assignment.target else {
+            return Err(Error::not_supported("assigning a tuple of columns"));
+        };
+        let column = table_name(name)?;
+        let i = table
+            .column_of_relation(&column)
+            .map_err(|e| binder.placed(e, name))?;
+        if sets.iter().any(|(j, _)| *j == i) {
+            return Err(binder.placed(
+                Error::new(
+                    SqlState::DUPLICATE_COLUMN,
+                    format!("multiple assignments to same column \"{column}\""),
+                ),
+                name,
+            ));
+        }
+        let typed = binder.bind(&assignment.value)?;
+        let expr =
+            assign(typed, &table.columns[i]).map_err(|e| binder.placed(e, &assignment.value))?;
+        sets.push((i, expr));
+    }
+    Ok(sets)
 }
 
 /// `DELETE FROM table [WHERE condition]`.
@@ -349,21 +345,21 @@ fn rows_of(plan: &Plan, env: &Env<'_>) -> Result<Vec<Vec<Value>>> {
 }
 
 /// The target `row` joined with the first row of the other tables for which `filter`
-/// holds (the row itself when there are no other tables); `None` if none does.
-fn matching(
-    row: &[Value],
+/// holds (the row itself, not copied, when there are no other tables); `None` if none does.
+fn matching<'r>(
+    row: &'r [Value],
     others: Option<&[Vec<Value>]>,
     filter: Option<&Expr>,
     env: &Env<'_>,
-) -> Result<Option<Vec<Value>>> {
+) -> Result<Option<Cow<'r, [Value]>>> {
     let Some(others) = others else {
-        return Ok(keeps(filter, row, env)?.then(|| row.to_vec()));
+        return Ok(keeps(filter, row, env)?.then_some(Cow::Borrowed(row)));
     };
     for other in others {
         let mut both = row.to_vec();
         both.extend_from_slice(other);
         if keeps(filter, &both, env)? {
-            return Ok(Some(both));
+            return Ok(Some(Cow::Owned(both)));
         }
     }
     Ok(None)
