@@ -1,18 +1,20 @@
-//! Aggregate functions: `count`, `sum`, `avg`, `min`, `max`, `bool_and`/`every`, `bool_or`
-//! and `string_agg`, each with `DISTINCT` and `FILTER (WHERE …)`.
+//! Aggregate functions: `count`, `sum`, `avg`, `min`, `max`, `bool_and`/`every`, `bool_or`,
+//! `string_agg` and `json_agg`/`jsonb_agg`, each with `DISTINCT` and `FILTER (WHERE …)`.
 //!
 //! An [`AggCall`] is one aggregate of a query (the binder makes it of a call in the select
 //! list, `HAVING` or `ORDER BY`); an [`Accumulator`] folds the rows of one group into its
 //! value. As in PostgreSQL, NULL inputs are skipped (`count(*)` counts rows), an aggregate
 //! over no row is NULL (`count` is 0), `sum` of smallint or integer is a bigint, and overflow
 //! is an error rather than a wrapped value; `sum` of bigint or numeric and `avg` of any exact
-//! number are numeric (exact), `avg` of floats a double.
+//! number are numeric (exact), `avg` of floats a double; `sum` and `avg` of intervals are
+//! intervals. `json_agg` keeps NULL inputs, as JSON nulls.
 
 use std::collections::HashSet;
 
 use crate::error::{Error, Result, SqlState};
 use crate::exec::Env;
 use crate::expr::Expr;
+use crate::plan::SortKey;
 use crate::value::{ArithOp, DataType, Value};
 
 /// An aggregate function.
@@ -28,6 +30,8 @@ pub enum AggFunc {
     BoolAnd,
     BoolOr,
     StringAgg,
+    JsonAgg,
+    JsonbAgg,
 }
 
 impl AggFunc {
@@ -42,6 +46,8 @@ impl AggFunc {
             "bool_and" | "every" => AggFunc::BoolAnd,
             "bool_or" => AggFunc::BoolOr,
             "string_agg" => AggFunc::StringAgg,
+            "json_agg" => AggFunc::JsonAgg,
+            "jsonb_agg" => AggFunc::JsonbAgg,
             _ => return None,
         })
     }
@@ -55,17 +61,20 @@ impl AggFunc {
             AggFunc::Sum => match arg {
                 Int2 | Int4 => Some(Int8),
                 Int8 | Numeric => Some(Numeric),
-                Float4 | Float8 => Some(arg),
+                Float4 | Float8 | Interval => Some(arg),
                 _ => None,
             },
             AggFunc::Avg => match arg {
                 Int2 | Int4 | Int8 | Numeric => Some(Numeric),
                 Float4 | Float8 => Some(Float8),
+                Interval => Some(Interval),
                 _ => None,
             },
             AggFunc::Min | AggFunc::Max => Some(arg),
             AggFunc::BoolAnd | AggFunc::BoolOr => (arg == Bool).then_some(Bool),
             AggFunc::StringAgg => (arg == Text).then_some(Text),
+            AggFunc::JsonAgg => Some(Json),
+            AggFunc::JsonbAgg => Some(Jsonb),
         }
     }
 }
@@ -79,6 +88,17 @@ pub struct AggCall {
     pub distinct: bool,
     pub filter: Option<Expr>,
     pub result_type: DataType,
+    /// `ORDER BY` inside the call (`string_agg(x, ',' ORDER BY y DESC)`): for each sort key,
+    /// whether it is descending and whether NULLs come first. The keys are the last
+    /// `order.len()` of `args`.
+    pub order: Vec<(bool, bool)>,
+}
+
+impl AggCall {
+    /// The arguments the aggregate folds (those before its sort keys).
+    fn folded_args(&self) -> usize {
+        self.args.len() - self.order.len()
+    }
 }
 
 /// The running state of one aggregate over one group.
@@ -89,6 +109,8 @@ pub struct Accumulator {
     /// The sum of `avg`'s inputs, in its result type.
     sum: Value,
     seen: Option<HashSet<Vec<u8>>>,
+    /// An ordered aggregate's inputs (arguments, then sort keys), folded when it finishes.
+    buffered: Option<Vec<Vec<Value>>>,
 }
 
 impl Accumulator {
@@ -98,6 +120,7 @@ impl Accumulator {
             value: Value::Null,
             sum: Value::Null,
             seen: call.distinct.then(HashSet::new),
+            buffered: (!call.order.is_empty()).then(Vec::new),
         }
     }
 
@@ -112,7 +135,31 @@ impl Accumulator {
             self.count += 1;
             return Ok(());
         }
+        if let Some(buffered) = &mut self.buffered {
+            let inputs = call
+                .args
+                .iter()
+                .map(|a| a.eval(row, env))
+                .collect::<Result<Vec<_>>>()?;
+            buffered.push(inputs);
+            return Ok(());
+        }
         let v = call.args[0].eval(row, env)?;
+        if matches!(call.func, AggFunc::JsonAgg | AggFunc::JsonbAgg) {
+            if let Some(seen) = &mut self.seen {
+                if !seen.insert(crate::row::group_key(std::slice::from_ref(&v))) {
+                    return Ok(());
+                }
+            }
+            let element = crate::json_func::to_json(&v);
+            let mut acc = match std::mem::take(&mut self.value) {
+                Value::Text(acc) => acc + ", ",
+                _ => String::from("["),
+            };
+            acc.push_str(&element);
+            self.value = Value::Text(acc);
+            return Ok(());
+        }
         if v.is_null() {
             return Ok(());
         }
@@ -123,7 +170,7 @@ impl Accumulator {
         }
         self.count += 1;
         match call.func {
-            AggFunc::CountRows | AggFunc::Count => {}
+            AggFunc::CountRows | AggFunc::Count | AggFunc::JsonAgg | AggFunc::JsonbAgg => {}
             AggFunc::Sum => {
                 let v = v.cast(call.result_type)?;
                 self.value = if self.value.is_null() {
@@ -180,10 +227,28 @@ impl Accumulator {
     }
 
     /// The aggregate's value over the rows folded in.
-    pub fn finish(&self, call: &AggCall) -> Result<Value> {
+    pub fn finish(&self, call: &AggCall, env: &Env<'_>) -> Result<Value> {
+        if let Some(buffered) = &self.buffered {
+            return finish_ordered(call, buffered, env);
+        }
         Ok(match call.func {
             AggFunc::CountRows | AggFunc::Count => Value::Int8(self.count),
             AggFunc::Avg if self.count == 0 => Value::Null,
+            AggFunc::Avg if call.result_type == DataType::Interval => match &self.sum {
+                Value::Interval(sum) => Value::Interval(sum.div(self.count as f64)?),
+                _ => Value::Null,
+            },
+            AggFunc::JsonAgg | AggFunc::JsonbAgg => match &self.value {
+                Value::Text(acc) => {
+                    let text = format!("{acc}]");
+                    if call.func == AggFunc::JsonbAgg {
+                        Value::Jsonb(crate::json::canonical(&text)?)
+                    } else {
+                        Value::Json(text)
+                    }
+                }
+                _ => Value::Null,
+            },
             AggFunc::Avg => self.sum.arith(
                 ArithOp::Div,
                 &Value::Int8(self.count).cast(call.result_type)?,
@@ -191,4 +256,33 @@ impl Accumulator {
             _ => self.value.clone(),
         })
     }
+}
+
+/// An ordered aggregate's value: its inputs sorted by their keys, then folded in that order
+/// by the same aggregate without an ORDER BY.
+fn finish_ordered(call: &AggCall, buffered: &[Vec<Value>], env: &Env<'_>) -> Result<Value> {
+    let folded = call.folded_args();
+    let mut rows = buffered.to_vec();
+    let keys: Vec<SortKey> = call
+        .order
+        .iter()
+        .enumerate()
+        .map(|(i, &(descending, nulls_first))| SortKey {
+            column: folded + i,
+            descending,
+            nulls_first,
+        })
+        .collect();
+    crate::exec::sort(&keys, &mut rows)?;
+    let unordered = AggCall {
+        args: (0..folded).map(Expr::Column).collect(),
+        filter: None,
+        order: Vec::new(),
+        ..call.clone()
+    };
+    let mut acc = Accumulator::new(&unordered);
+    for row in &rows {
+        acc.add(&unordered, row, env)?;
+    }
+    acc.finish(&unordered, env)
 }

@@ -15,13 +15,15 @@ use std::rc::Rc;
 
 use sqlparser::ast::{
     BinaryOperator, CastKind, DataType as SqlType, ExactNumberInfo, Expr as SqlExpr, Ident,
-    SelectItem, SetExpr, Spanned, UnaryOperator, Value as SqlValue,
+    SelectItem, SetExpr, Spanned, TimezoneInfo, UnaryOperator, Value as SqlValue,
 };
 
 use crate::aggregate::AggCall;
 use crate::catalog::Catalog;
+use crate::datetime_ops;
 use crate::error::{Error, Result, SqlState};
 use crate::expr::{CmpOp, Expr};
+use crate::func::Function;
 use crate::numeric::Numeric;
 use crate::parser::offset_of;
 use crate::scope::Scope;
@@ -327,9 +329,12 @@ impl<'a> Binder<'a> {
     /// The column name PostgreSQL gives a select-list expression without an alias.
     pub fn column_name(expr: &SqlExpr) -> String {
         match expr {
-            SqlExpr::Cast { data_type, .. } => match data_type_of(data_type) {
-                Ok(ty) => ty.internal_name().into(),
-                Err(_) => "?column?".into(),
+            SqlExpr::Cast { data_type, .. } => match data_type {
+                SqlType::Varchar(_) | SqlType::CharacterVarying(_) => "varchar".into(),
+                _ => match data_type_of(data_type) {
+                    Ok(ty) => ty.internal_name().into(),
+                    Err(_) => "?column?".into(),
+                },
             },
             SqlExpr::Nested(inner) => Binder::column_name(inner),
             SqlExpr::Identifier(ident) => ident_name(ident),
@@ -343,6 +348,13 @@ impl<'a> Binder<'a> {
                 .and_then(|p| p.as_ident())
                 .map_or_else(|| "?column?".into(), ident_name),
             SqlExpr::Case { .. } => "case".into(),
+            SqlExpr::TypedString(typed) => match data_type_of(&typed.data_type) {
+                Ok(ty) => ty.internal_name().into(),
+                Err(_) => "?column?".into(),
+            },
+            SqlExpr::Interval(_) => "interval".into(),
+            SqlExpr::Extract { .. } => "extract".into(),
+            SqlExpr::AtTimeZone { .. } => "timezone".into(),
             SqlExpr::Exists { negated: false, .. } => "exists".into(),
             SqlExpr::Subquery(query) => match query.body.as_ref() {
                 SetExpr::Select(select) => match select.projection.as_slice() {
@@ -419,10 +431,11 @@ impl<'a> Binder<'a> {
             } => {
                 let ty = data_type_of(data_type)?;
                 let operand = self.bind(inner)?;
+                let expr = operand
+                    .into_type(ty)
+                    .map_err(|e| self.placed(e, inner.as_ref()))?;
                 Ok(Typed {
-                    expr: operand
-                        .into_type(ty)
-                        .map_err(|e| self.placed(e, inner.as_ref()))?,
+                    expr: length_cast(expr, data_type),
                     ty: Some(ty),
                 })
             }
@@ -524,7 +537,7 @@ impl<'a> Binder<'a> {
             _ => None,
         };
         if let Some(arith) = arith {
-            let (a, b) = self.operands(left, right)?;
+            let (a, b) = self.arith_operands(left, arith, right)?;
             let (ta, tb) = (
                 a.ty.unwrap_or(DataType::Text),
                 b.ty.unwrap_or(DataType::Text),
@@ -532,6 +545,7 @@ impl<'a> Binder<'a> {
             let wide = ta
                 .wider_numeric(tb)
                 .filter(|w| arith != ArithOp::Rem || !w.is_float())
+                .or_else(|| datetime_ops::arith_type(ta, arith, tb))
                 .ok_or_else(|| self.no_operator(ta, arith.symbol(), tb, left))?;
             return Ok(Typed {
                 expr: Expr::Arith(arith, Box::new(a.expr), Box::new(b.expr)),
@@ -572,8 +586,26 @@ impl<'a> Binder<'a> {
                     ty: Some(DataType::Bool),
                 })
             }
+            BinaryOperator::Arrow
+            | BinaryOperator::LongArrow
+            | BinaryOperator::HashArrow
+            | BinaryOperator::HashLongArrow
+            | BinaryOperator::AtArrow
+            | BinaryOperator::ArrowAt
+            | BinaryOperator::Question => self.json_operator(left, op, right),
             BinaryOperator::StringConcat => {
-                let (a, b) = (self.bind(left)?, self.bind(right)?);
+                // character's padding is not part of its text.
+                let unpadded = |t: Typed| -> Result<Typed> {
+                    if t.ty == Some(DataType::Bpchar) {
+                        Ok(Typed {
+                            expr: t.into_type(DataType::Text)?,
+                            ty: Some(DataType::Text),
+                        })
+                    } else {
+                        Ok(t)
+                    }
+                };
+                let (a, b) = (unpadded(self.bind(left)?)?, unpadded(self.bind(right)?)?);
                 let text = |t: &Typed| t.ty.is_none_or(|ty| ty == DataType::Text);
                 if !text(&a) && !text(&b) {
                     return Err(self.no_operator(a.result_type(), "||", b.result_type(), left));
@@ -585,6 +617,44 @@ impl<'a> Binder<'a> {
             }
             other => Err(Error::not_supported(&format!("the operator {other}"))),
         }
+    }
+
+    /// The operands of an arithmetic operator: an untyped literal given the other's type, or
+    /// for the date/time operators the type that makes the operator exist
+    /// (`now() + '1 day'` adds an interval).
+    fn arith_operands(
+        &self,
+        left: &SqlExpr,
+        op: ArithOp,
+        right: &SqlExpr,
+    ) -> Result<(Typed, Typed)> {
+        let (a, b) = (self.bind(left)?, self.bind(right)?);
+        let literal_as = |known: DataType| {
+            if known.is_numeric() {
+                known
+            } else {
+                datetime_ops::literal_type(known, op).unwrap_or(known)
+            }
+        };
+        Ok(match (a.ty, b.ty) {
+            (None, Some(known)) => {
+                let ty = literal_as(known);
+                let a = Typed {
+                    expr: a.into_type(ty).map_err(|e| self.placed(e, left))?,
+                    ty: Some(ty),
+                };
+                (a, b)
+            }
+            (Some(known), None) => {
+                let ty = literal_as(known);
+                let b = Typed {
+                    expr: b.into_type(ty).map_err(|e| self.placed(e, right))?,
+                    ty: Some(ty),
+                };
+                (a, b)
+            }
+            _ => (a, b),
+        })
     }
 
     /// Both operands of a binary operator, an untyped literal given the other's type.
@@ -619,7 +689,7 @@ impl<'a> Binder<'a> {
     ) -> Result<(Expr, Expr)> {
         let (a, b) = self.operands(left, right)?;
         let (ta, tb) = (a.result_type(), b.result_type());
-        if ta != tb && ta.wider_numeric(tb).is_none() {
+        if ta.common_with(tb).is_none() {
             return Err(self.no_operator(ta, symbol, tb, left));
         }
         Ok((a.expr, b.expr))
@@ -628,7 +698,9 @@ impl<'a> Binder<'a> {
     fn numeric_operand(&self, expr: &SqlExpr, symbol: &str) -> Result<Typed> {
         let operand = self.bind(expr)?;
         match operand.ty {
-            Some(ty) if ty.is_numeric() => Ok(operand),
+            Some(ty) if ty.is_numeric() || (ty == DataType::Interval && symbol == "-") => {
+                Ok(operand)
+            }
             ty => Err(Error::new(
                 SqlState::UNDEFINED_FUNCTION,
                 format!(
@@ -796,9 +868,58 @@ pub(crate) fn data_type_of(ty: &SqlType) -> Result<DataType> {
             _ => DataType::Float8,
         },
         SqlType::Numeric(_) | SqlType::Decimal(_) | SqlType::Dec(_) => DataType::Numeric,
-        SqlType::Text => DataType::Text,
+        SqlType::Text | SqlType::Varchar(_) | SqlType::CharacterVarying(_) => DataType::Text,
+        SqlType::Char(_) | SqlType::Character(_) => DataType::Bpchar,
+        SqlType::Bytea => DataType::Bytea,
+        SqlType::JSON => DataType::Json,
+        SqlType::JSONB => DataType::Jsonb,
+        SqlType::Uuid => DataType::Uuid,
+        SqlType::Date => DataType::Date,
+        SqlType::Interval { .. } => DataType::Interval,
+        SqlType::Time(_, TimezoneInfo::None | TimezoneInfo::WithoutTimeZone) => DataType::Time,
+        SqlType::Timestamp(_, TimezoneInfo::None | TimezoneInfo::WithoutTimeZone) => {
+            DataType::Timestamp
+        }
+        SqlType::Timestamp(_, TimezoneInfo::WithTimeZone | TimezoneInfo::Tz) => {
+            DataType::TimestampTz
+        }
+        SqlType::Custom(name, modifiers) if modifiers.is_empty() => {
+            let name = name.to_string().to_lowercase();
+            DataType::from_internal_name(&name)
+                .filter(|t| !matches!(t, DataType::Bpchar))
+                .or(match name.as_str() {
+                    "bpchar" => Some(DataType::Bpchar),
+                    "varchar" => Some(DataType::Text),
+                    _ => None,
+                })
+                .ok_or_else(|| {
+                    Error::new(
+                        SqlState::UNDEFINED_OBJECT,
+                        format!("type \"{name}\" does not exist"),
+                    )
+                })?
+        }
         other => return Err(Error::not_supported(&format!("type {other}"))),
     })
+}
+
+/// `expr` cast to the length a `char(n)` or `varchar(n)` type names: cut to `n` characters,
+/// and a `char(n)` padded to them, as PostgreSQL's explicit casts do.
+fn length_cast(expr: Expr, ty: &SqlType) -> Expr {
+    use sqlparser::ast::CharacterLength;
+    let (function, length) = match ty {
+        SqlType::Char(Some(CharacterLength::IntegerLength { length, .. }))
+        | SqlType::Character(Some(CharacterLength::IntegerLength { length, .. })) => {
+            (Function::PadToLength, *length)
+        }
+        SqlType::Varchar(Some(CharacterLength::IntegerLength { length, .. }))
+        | SqlType::CharacterVarying(Some(CharacterLength::IntegerLength { length, .. })) => {
+            (Function::CutToLength, *length)
+        }
+        _ => return expr,
+    };
+    let length = Value::Int4(i32::try_from(length).unwrap_or(i32::MAX));
+    Expr::Call(function, vec![expr, Expr::Constant(length)])
 }
 
 /// A boolean expression, typed.
@@ -818,7 +939,7 @@ pub fn common_type(types: &[Option<DataType>], context: &str) -> Result<DataType
         common = Some(match common {
             None => *ty,
             Some(c) if c == *ty => c,
-            Some(c) => c.wider_numeric(*ty).ok_or_else(|| {
+            Some(c) => c.common_with(*ty).ok_or_else(|| {
                 Error::new(
                     SqlState::DATATYPE_MISMATCH,
                     format!(

@@ -11,8 +11,9 @@
 
 use sqlparser::ast::{
     BinaryOperator, CeilFloorKind, DuplicateTreatment, Expr as SqlExpr, Function as SqlFunction,
-    FunctionArg, FunctionArgExpr, FunctionArguments, InTarget, ObjectNamePart, OrderBySort, Query,
-    TrimWhereField, WindowFrame, WindowFrameBound, WindowFrameUnits, WindowType,
+    FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArguments, InTarget,
+    ObjectNamePart, OrderByExpr, OrderBySort, Query, TrimWhereField, WindowFrame, WindowFrameBound,
+    WindowFrameUnits, WindowType,
 };
 
 use crate::aggregate::{AggCall, AggFunc};
@@ -138,6 +139,18 @@ impl<'a> Binder<'a> {
             }
             SqlExpr::Subquery(query) => self.subquery(query, SubqueryKind::Scalar),
             SqlExpr::Function(f) => self.function(f),
+            SqlExpr::TypedString(typed) => self.typed_string(typed),
+            SqlExpr::Interval(interval) => self.interval(interval),
+            SqlExpr::Extract { field, expr: x, .. } => {
+                let word = SqlExpr::value(sqlparser::ast::Value::SingleQuotedString(
+                    field.to_string().to_lowercase(),
+                ));
+                self.call("extract", &[&word, x])
+            }
+            SqlExpr::AtTimeZone {
+                timestamp,
+                time_zone,
+            } => self.call("timezone", &[time_zone, timestamp]),
             SqlExpr::Ceil {
                 expr: x,
                 field: CeilFloorKind::DateTimeField(sqlparser::ast::DateTimeField::NoDateTime),
@@ -233,7 +246,7 @@ impl<'a> Binder<'a> {
         let symbol = if case_insensitive { "~~*" } else { "~~" };
         let (a, b) = self.operands(x, pattern)?;
         let (ta, tb) = (a.result_type(), b.result_type());
-        if ta != DataType::Text || tb != DataType::Text {
+        if !ta.casts_implicitly_to(DataType::Text) || !tb.casts_implicitly_to(DataType::Text) {
             return Err(self.no_operator(ta, symbol, tb, x));
         }
         Ok(bool_typed(Expr::Like {
@@ -290,7 +303,7 @@ impl<'a> Binder<'a> {
         };
         let left_typed = self.bind(left)?;
         let lt = left_typed.ty.unwrap_or(column.data_type);
-        if lt != column.data_type && lt.wider_numeric(column.data_type).is_none() {
+        if lt.common_with(column.data_type).is_none() {
             return Err(self.no_operator(lt, symbol, column.data_type, left));
         }
         let left = left_typed.into_type(lt).map_err(|e| self.placed(e, left))?;
@@ -318,6 +331,7 @@ impl<'a> Binder<'a> {
             _ => return Err(Error::not_supported(&format!("the function {}", f.name))),
         };
 
+        let mut order_by: &[OrderByExpr] = &[];
         let (args, distinct, star) = match &f.args {
             FunctionArguments::None => (Vec::new(), false, false),
             FunctionArguments::List(list) => {
@@ -330,8 +344,11 @@ impl<'a> Binder<'a> {
                         _ => return Err(Error::not_supported("this function argument")),
                     }
                 }
-                if !list.clauses.is_empty() {
-                    return Err(Error::not_supported("ORDER BY in function arguments"));
+                for clause in &list.clauses {
+                    match clause {
+                        FunctionArgumentClause::OrderBy(keys) => order_by = keys.as_slice(),
+                        _ => return Err(Error::not_supported("this clause in function arguments")),
+                    }
                 }
                 let distinct = list.duplicate_treatment == Some(DuplicateTreatment::Distinct);
                 (args, distinct, star)
@@ -344,7 +361,19 @@ impl<'a> Binder<'a> {
             return self.window(&name, over, &args, star, f.filter.as_deref());
         }
         if let Some(func) = AggFunc::named(&name) {
-            return self.aggregate(&name, func, &args, distinct, star, f.filter.as_deref());
+            let modifiers = AggModifiers {
+                distinct,
+                star,
+                filter: f.filter.as_deref(),
+                order_by,
+            };
+            return self.aggregate(&name, func, &args, modifiers);
+        }
+        if !order_by.is_empty() {
+            return Err(Error::new(
+                SqlState::WRONG_OBJECT_TYPE,
+                format!("ORDER BY specified, but {name} is not an aggregate function"),
+            ));
         }
         if distinct || star || f.filter.is_some() {
             return Err(Error::new(
@@ -365,7 +394,7 @@ impl<'a> Binder<'a> {
     }
 
     /// A call of the function `name` that is not an aggregate.
-    fn call(&self, name: &str, args: &[&SqlExpr]) -> Result<Typed> {
+    pub(crate) fn call(&self, name: &str, args: &[&SqlExpr]) -> Result<Typed> {
         let bound = args
             .iter()
             .map(|a| self.bind(a))
@@ -384,6 +413,14 @@ impl<'a> Binder<'a> {
                     _ => Expr::Call(Function::Least, exprs),
                 };
                 return Ok(Typed { expr, ty: Some(ty) });
+            }
+            // The type is known when the call is bound (`regtype`, printed as its name).
+            ("pg_typeof", 1) => {
+                let name = types[0].map_or("unknown", DataType::name);
+                return Ok(Typed {
+                    expr: Expr::Constant(Value::Text(name.into())),
+                    ty: Some(DataType::Text),
+                });
             }
             ("nullif", 2) => {
                 let (a, b) = self.comparable(args[0], args[1], "=")?;
@@ -419,10 +456,14 @@ impl<'a> Binder<'a> {
         name: &str,
         func: AggFunc,
         args: &[&SqlExpr],
-        distinct: bool,
-        star: bool,
-        filter: Option<&SqlExpr>,
+        modifiers: AggModifiers<'_>,
     ) -> Result<Typed> {
+        let AggModifiers {
+            distinct,
+            star,
+            filter,
+            order_by,
+        } = modifiers;
         let Some(grouping) = self.grouping() else {
             let message = if self.clause() == "aggregate function calls" {
                 "aggregate function calls cannot be nested".to_string()
@@ -460,12 +501,22 @@ impl<'a> Binder<'a> {
         let filter = filter
             .map(|f| input.in_clause("FILTER").boolean(f, "FILTER"))
             .transpose()?;
+        let mut args = args;
+        let mut order = Vec::with_capacity(order_by.len());
+        for key in order_by {
+            let typed = input.bind(&key.expr)?;
+            let ty = typed.result_type();
+            args.push(typed.into_type(ty)?);
+            let descending = matches!(key.options.sort, Some(OrderBySort::Desc));
+            order.push((descending, key.options.nulls_first.unwrap_or(descending)));
+        }
         let call = AggCall {
             func,
             args,
             distinct,
             filter,
             result_type,
+            order,
         };
         let mut grouping = grouping.borrow_mut();
         let position = match grouping.aggs.iter().position(|a| *a == call) {
@@ -480,6 +531,15 @@ impl<'a> Binder<'a> {
             ty: Some(result_type),
         })
     }
+}
+
+/// What an aggregate call says besides its arguments: `DISTINCT`, `*`, `FILTER (WHERE …)`
+/// and `ORDER BY` inside its parentheses.
+struct AggModifiers<'e> {
+    distinct: bool,
+    star: bool,
+    filter: Option<&'e SqlExpr>,
+    order_by: &'e [OrderByExpr],
 }
 
 impl<'a> Binder<'a> {
@@ -562,6 +622,7 @@ impl<'a> Binder<'a> {
                     distinct: false,
                     filter,
                     result_type,
+                    order: Vec::new(),
                 };
                 (WindowFunc::Aggregate(call), result_type)
             }

@@ -44,7 +44,8 @@ const CHECKS_SLOT: usize = 4;
 pub struct ColumnDef {
     pub name: String,
     pub data_type: DataType,
-    /// `varchar(n)`: the most characters a value may have.
+    /// `varchar(n)`: the most characters a value may have; `char(n)`: the characters every
+    /// value has (padded with spaces).
     pub max_chars: Option<u32>,
     pub not_null: bool,
     /// The SQL text of its DEFAULT expression.
@@ -54,16 +55,18 @@ pub struct ColumnDef {
 impl ColumnDef {
     /// The column's type as SQL writes it: `integer`, `character varying(8)`…
     pub fn type_name(&self) -> String {
-        match self.max_chars {
-            Some(n) => format!("character varying({n})"),
-            None => self.data_type.name().to_string(),
+        match (self.data_type, self.max_chars) {
+            (DataType::Bpchar, Some(n)) => format!("character({n})"),
+            (_, Some(n)) => format!("character varying({n})"),
+            (_, None) => self.data_type.name().to_string(),
         }
     }
 
     fn stored_type(&self) -> String {
-        match self.max_chars {
-            Some(n) => format!("varchar({n})"),
-            None => self.data_type.internal_name().to_string(),
+        match (self.data_type, self.max_chars) {
+            (DataType::Bpchar, Some(n)) => format!("bpchar({n})"),
+            (_, Some(n)) => format!("varchar({n})"),
+            (_, None) => self.data_type.internal_name().to_string(),
         }
     }
 
@@ -73,6 +76,12 @@ impl ColumnDef {
             .and_then(|r| r.strip_suffix(')'))
         {
             return Some((DataType::Text, Some(n.parse().ok()?)));
+        }
+        if let Some(n) = text
+            .strip_prefix("bpchar(")
+            .and_then(|r| r.strip_suffix(')'))
+        {
+            return Some((DataType::Bpchar, Some(n.parse().ok()?)));
         }
         Some((DataType::from_internal_name(text)?, None))
     }

@@ -585,7 +585,8 @@ fn create_table_as(
     Ok(QueryResult::command(format!("SELECT {}", rows.len())))
 }
 
-/// A column's declared type: its data type and, for `varchar(n)`, its length limit.
+/// A column's declared type: its data type and, for `varchar(n)` and `char(n)`, its
+/// length.
 pub(crate) fn column_type(
     ty: &sqlparser::ast::DataType,
 ) -> Result<(crate::value::DataType, Option<u32>)> {
@@ -606,6 +607,23 @@ pub(crate) fn column_type(
                 Ok((crate::value::DataType::Text, Some(n)))
             }
             Some(CharacterLength::Max) => Err(Error::not_supported("varchar(max)")),
+        },
+        // character without a length is character(1).
+        SqlType::Char(length) | SqlType::Character(length) => match length {
+            None => Ok((crate::value::DataType::Bpchar, Some(1))),
+            Some(CharacterLength::IntegerLength { length, .. }) => {
+                let n = u32::try_from(*length)
+                    .ok()
+                    .filter(|n| (1..=10_485_760).contains(n))
+                    .ok_or_else(|| {
+                        Error::new(
+                            SqlState::INVALID_PARAMETER_VALUE,
+                            "length for type char must be at least 1",
+                        )
+                    })?;
+                Ok((crate::value::DataType::Bpchar, Some(n)))
+            }
+            Some(CharacterLength::Max) => Err(Error::not_supported("char(max)")),
         },
         other => Ok((data_type_of(other)?, None)),
     }

@@ -483,20 +483,25 @@ impl<'t> RowRules<'t> {
     }
 }
 
-/// `row` made to fit `table`: `varchar(n)` values checked (`22001`; trailing spaces past
-/// the limit are cut, as PostgreSQL does), NOT NULL columns checked (`23502`).
+/// `row` made to fit `table`: `varchar(n)` and `char(n)` values checked (`22001`; trailing
+/// spaces past the limit are cut, as PostgreSQL does), `char(n)` padded to `n`, NOT NULL
+/// columns checked (`23502`).
 fn fit_row(table: &TableDef, row: &mut [Value]) -> Result<()> {
     for (value, column) in row.iter_mut().zip(&table.columns) {
-        if let (Some(max), Value::Text(s)) = (column.max_chars, &mut *value) {
+        if let (Some(max), Value::Text(s) | Value::Bpchar(s)) = (column.max_chars, &mut *value) {
             let max = max as usize;
             if let Some((cut, _)) = s.char_indices().nth(max) {
                 if s[cut..].chars().any(|c| c != ' ') {
                     return Err(Error::new(
-                        SqlState("22001"),
-                        format!("value too long for type character varying({max})"),
+                        SqlState::STRING_DATA_RIGHT_TRUNCATION,
+                        format!("value too long for type {}", column.type_name()),
                     ));
                 }
                 s.truncate(cut);
+            }
+            if column.data_type == DataType::Bpchar {
+                let have = s.chars().count();
+                s.extend(std::iter::repeat_n(' ', max - have));
             }
         }
     }
@@ -526,7 +531,7 @@ pub(crate) fn assign(typed: Typed, column: &ColumnDef) -> Result<Expr> {
     let to = column.data_type;
     let allowed = match typed.ty {
         None => true,
-        Some(from) => from == to || (from.is_numeric() && to.is_numeric()) || to == DataType::Text,
+        Some(from) => from.assigns_to(to),
     };
     if !allowed {
         let from = typed.result_type();

@@ -74,6 +74,14 @@ impl SqlState {
     pub const INVALID_FOREIGN_KEY: SqlState = SqlState("42830");
     /// 2BP01
     pub const DEPENDENT_OBJECTS_STILL_EXIST: SqlState = SqlState("2BP01");
+    /// A cast that does not exist.
+    pub const CANNOT_COERCE: SqlState = SqlState("42846");
+    /// Date/time text that is not a date or time.
+    pub const INVALID_DATETIME_FORMAT: SqlState = SqlState("22007");
+    /// A date/time field or result past its range.
+    pub const DATETIME_FIELD_OVERFLOW: SqlState = SqlState("22008");
+    /// A string longer than its column's type allows.
+    pub const STRING_DATA_RIGHT_TRUNCATION: SqlState = SqlState("22001");
 
     /// The five-character code.
     pub fn code(&self) -> &'static str {

@@ -441,6 +441,16 @@ fn key_class(ty: DataType) -> u8 {
         DataType::Numeric => 2,
         DataType::Text => 3,
         DataType::Bool => 4,
+        DataType::Bpchar => 5,
+        DataType::Bytea => 6,
+        DataType::Date => 7,
+        DataType::Time => 8,
+        DataType::Timestamp => 9,
+        DataType::TimestampTz => 10,
+        DataType::Interval => 11,
+        DataType::Uuid => 12,
+        DataType::Json => 13,
+        DataType::Jsonb => 14,
     }
 }
 
@@ -884,7 +894,7 @@ fn aggregate<'a>(
         let values = accs
             .into_iter()
             .zip(aggs)
-            .map(|(acc, call)| acc.finish(call))
+            .map(|(acc, call)| acc.finish(call, env))
             .collect::<Result<Row>>()?;
         return Ok(Box::new(std::iter::once(Ok(values))));
     }
@@ -915,7 +925,7 @@ fn aggregate<'a>(
     Ok(Box::new(states.into_iter().map(
         move |(mut values, accs)| {
             for (acc, call) in accs.into_iter().zip(aggs) {
-                values.push(acc.finish(call)?);
+                values.push(acc.finish(call, env)?);
             }
             Ok(values)
         },

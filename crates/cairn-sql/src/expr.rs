@@ -449,6 +449,10 @@ fn compare(op: CmpOp, a: &Value, b: &Value) -> Result<Value> {
 fn negate(v: Value) -> Result<Value> {
     Ok(match v.data_type() {
         None => Value::Null,
+        Some(DataType::Interval) => match v {
+            Value::Interval(i) => Value::Interval(i.neg()?),
+            _ => unreachable!("an interval"),
+        },
         Some(DataType::Float8) => Value::Float8(0.0).arith(ArithOp::Sub, &v)?,
         Some(DataType::Float4) => Value::Float4(0.0).arith(ArithOp::Sub, &v)?,
         // 0 - v in v's own type, so that negating the minimum overflows there.

@@ -44,6 +44,57 @@ pub enum Function {
     Nextval,
     /// `setval(sequence, value)`.
     Setval,
+    /// `now()`, `CURRENT_TIMESTAMP`, `transaction_timestamp()`: when the transaction began.
+    Now,
+    StatementTimestamp,
+    ClockTimestamp,
+    CurrentDate,
+    LocalTimestamp,
+    LocalTime,
+    /// `extract(field FROM x)` (numeric), bound as a call of the field's name and `x`.
+    Extract,
+    /// `date_part('field', x)` (double precision).
+    DatePart,
+    DateTrunc,
+    /// `age(a, b)`, and `age(x)` from the current date's midnight.
+    Age,
+    /// `to_timestamp(seconds since 1970)`.
+    ToTimestamp,
+    MakeDate,
+    MakeTime,
+    MakeTimestamp,
+    JustifyDays,
+    JustifyHours,
+    JustifyInterval,
+    /// `timezone(zone, x)`, what `x AT TIME ZONE zone` is; only UTC and its aliases.
+    AtTimeZone,
+    /// A cast to `char(n)`: the text cut or padded with spaces to `n` characters.
+    PadToLength,
+    /// A cast to `varchar(n)`: the text cut to at most `n` characters.
+    CutToLength,
+    /// `doc -> key` (or index).
+    JsonGet,
+    /// `doc ->> key`.
+    JsonGetText,
+    /// `doc #> path`.
+    JsonPath,
+    /// `doc #>> path`.
+    JsonPathText,
+    /// `a @> b`.
+    JsonContains,
+    /// `a <@ b`.
+    JsonContained,
+    /// `doc ? key`.
+    JsonHasKey,
+    JsonTypeof,
+    JsonArrayLength,
+    ToJson,
+    ToJsonb,
+    /// `json_build_object(key, value, …)` (not strict: NULL values are JSON nulls).
+    JsonBuildObject,
+    JsonbBuildObject,
+    JsonBuildArray,
+    JsonbBuildArray,
 }
 
 /// A resolved call: the function, the type each argument is given, and the result type.
@@ -96,6 +147,110 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
         ("rtrim", 1 | 2) => fixed(Function::Rtrim, &texts(args.len()), Text),
         ("strpos", 2) => fixed(Function::Position, &texts(2), Int4),
         ("nextval", 1) => fixed(Function::Nextval, &[Text], Int8),
+        ("now" | "current_timestamp" | "transaction_timestamp", 0) => {
+            fixed(Function::Now, &[], TimestampTz)
+        }
+        ("statement_timestamp", 0) => fixed(Function::StatementTimestamp, &[], TimestampTz),
+        ("clock_timestamp", 0) => fixed(Function::ClockTimestamp, &[], TimestampTz),
+        ("current_date", 0) => fixed(Function::CurrentDate, &[], Date),
+        ("localtimestamp", 0) => fixed(Function::LocalTimestamp, &[], Timestamp),
+        ("localtime", 0) => fixed(Function::LocalTime, &[], Time),
+        ("extract", 2) => datetime_arg(args[1], &[Timestamp, TimestampTz, Date, Time, Interval])
+            .map(|t| Resolved {
+                function: Function::Extract,
+                arg_types: vec![Text, t],
+                result: Numeric,
+            }),
+        ("date_part", 2) => {
+            datetime_arg(args[1], &[Timestamp, TimestampTz, Time, Interval]).map(|t| Resolved {
+                function: Function::DatePart,
+                arg_types: vec![Text, t],
+                result: Float8,
+            })
+        }
+        ("date_trunc", 2) => {
+            datetime_arg(args[1], &[Timestamp, TimestampTz, Interval]).map(|t| Resolved {
+                function: Function::DateTrunc,
+                arg_types: vec![Text, t],
+                result: t,
+            })
+        }
+        ("age", 1) => datetime_arg(args[0], &[Timestamp, TimestampTz]).map(|t| Resolved {
+            function: Function::Age,
+            arg_types: vec![t],
+            result: Interval,
+        }),
+        ("age", 2) => {
+            let common = match (args[0], args[1]) {
+                (Some(a), Some(b)) => a.common_with(b),
+                (Some(t), None) | (None, Some(t)) => Some(t),
+                (None, None) => Some(TimestampTz),
+            };
+            datetime_arg(common, &[Timestamp, TimestampTz]).map(|t| Resolved {
+                function: Function::Age,
+                arg_types: vec![t, t],
+                result: Interval,
+            })
+        }
+        ("to_timestamp", 1) => fixed(Function::ToTimestamp, &[Float8], TimestampTz),
+        ("json_typeof", 1) => fixed(Function::JsonTypeof, &[Json], Text),
+        ("jsonb_typeof", 1) => fixed(Function::JsonTypeof, &[Jsonb], Text),
+        ("json_array_length", 1) => fixed(Function::JsonArrayLength, &[Json], Int4),
+        ("jsonb_array_length", 1) => fixed(Function::JsonArrayLength, &[Jsonb], Int4),
+        ("to_json" | "to_jsonb", 1) => Some(Resolved {
+            function: if name == "to_json" {
+                Function::ToJson
+            } else {
+                Function::ToJsonb
+            },
+            arg_types: vec![args[0].unwrap_or(Text)],
+            result: if name == "to_json" { Json } else { Jsonb },
+        }),
+        ("json_build_object" | "jsonb_build_object", n) if n % 2 == 0 => Some(Resolved {
+            function: if name == "json_build_object" {
+                Function::JsonBuildObject
+            } else {
+                Function::JsonbBuildObject
+            },
+            arg_types: args.iter().map(|t| t.unwrap_or(Text)).collect(),
+            result: if name == "json_build_object" {
+                Json
+            } else {
+                Jsonb
+            },
+        }),
+        ("json_build_array" | "jsonb_build_array", _) => Some(Resolved {
+            function: if name == "json_build_array" {
+                Function::JsonBuildArray
+            } else {
+                Function::JsonbBuildArray
+            },
+            arg_types: args.iter().map(|t| t.unwrap_or(Text)).collect(),
+            result: if name == "json_build_array" {
+                Json
+            } else {
+                Jsonb
+            },
+        }),
+        ("make_date", 3) => fixed(Function::MakeDate, &[Int4, Int4, Int4], Date),
+        ("make_time", 3) => fixed(Function::MakeTime, &[Int4, Int4, Float8], Time),
+        ("make_timestamp", 6) => fixed(
+            Function::MakeTimestamp,
+            &[Int4, Int4, Int4, Int4, Int4, Float8],
+            Timestamp,
+        ),
+        ("justify_days", 1) => fixed(Function::JustifyDays, &[Interval], Interval),
+        ("justify_hours", 1) => fixed(Function::JustifyHours, &[Interval], Interval),
+        ("justify_interval", 1) => fixed(Function::JustifyInterval, &[Interval], Interval),
+        ("timezone", 2) => datetime_arg(args[1], &[TimestampTz, Timestamp]).map(|t| Resolved {
+            function: Function::AtTimeZone,
+            arg_types: vec![Text, t],
+            result: if t == Timestamp {
+                TimestampTz
+            } else {
+                Timestamp
+            },
+        }),
         ("setval", 2) => fixed(Function::Setval, &[Text, Int8], Int8),
         ("concat", n) if n > 0 => Some(Resolved {
             function: Function::Concat,
@@ -148,13 +303,24 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
         })
 }
 
-/// Whether arguments of types `args` can be given as `params`: the same type, a number to a
-/// wider number, or an untyped literal to anything.
+/// Whether arguments of types `args` can be given as `params`: each argument's type converts
+/// implicitly to its parameter's, and an untyped literal to anything.
 fn accepts(params: &[DataType], args: &[Option<DataType>]) -> bool {
-    params.iter().zip(args).all(|(p, a)| match a {
-        None => true,
-        Some(a) => a == p || (a.is_numeric() && p.is_numeric() && a.wider_numeric(*p) == Some(*p)),
-    })
+    params
+        .iter()
+        .zip(args)
+        .all(|(p, a)| a.is_none_or(|a| a.casts_implicitly_to(*p)))
+}
+
+/// The parameter type, of the date/time types a function takes (`types`, the preferred one
+/// first), an argument of type `arg` is given: its own if the function takes it, else the
+/// first it converts to implicitly (a date where a timestamp is taken).
+fn datetime_arg(arg: Option<DataType>, types: &[DataType]) -> Option<DataType> {
+    match arg {
+        None => types.first().copied(),
+        Some(t) if types.contains(&t) => Some(t),
+        Some(t) => types.iter().copied().find(|p| t.casts_implicitly_to(*p)),
+    }
 }
 
 impl Function {
@@ -162,14 +328,23 @@ impl Function {
     pub fn is_strict(self) -> bool {
         !matches!(
             self,
-            Function::Concat | Function::Greatest | Function::Least
+            Function::Concat
+                | Function::Greatest
+                | Function::Least
+                | Function::JsonBuildObject
+                | Function::JsonbBuildObject
+                | Function::JsonBuildArray
+                | Function::JsonbBuildArray
         )
     }
 
     /// Whether the function may give another value or change something each call (never
     /// computed ahead).
     pub fn is_volatile(self) -> bool {
-        matches!(self, Function::Nextval | Function::Setval)
+        matches!(
+            self,
+            Function::Nextval | Function::Setval | Function::ClockTimestamp
+        )
     }
 
     /// The function's value for `args` (already of its parameter types).
@@ -188,7 +363,7 @@ impl Function {
             }
             return Ok(best);
         }
-        if self != Function::Concat && args.iter().any(Value::is_null) {
+        if self.is_strict() && args.iter().any(Value::is_null) {
             return Ok(Value::Null);
         }
         let text = |i: usize| match &args[i] {
@@ -312,6 +487,56 @@ impl Function {
                 finite(x.powf(y))?
             }
             Function::Mod => args[0].arith(ArithOp::Rem, &args[1])?,
+            Function::JsonGet
+            | Function::JsonGetText
+            | Function::JsonPath
+            | Function::JsonPathText
+            | Function::JsonContains
+            | Function::JsonContained
+            | Function::JsonHasKey
+            | Function::JsonTypeof
+            | Function::JsonArrayLength
+            | Function::ToJson
+            | Function::ToJsonb
+            | Function::JsonBuildObject
+            | Function::JsonbBuildObject
+            | Function::JsonBuildArray
+            | Function::JsonbBuildArray => crate::json_func::call(self, args)?,
+            Function::PadToLength | Function::CutToLength => {
+                let (Value::Text(s) | Value::Bpchar(s)) = &args[0] else {
+                    return Ok(args[0].clone());
+                };
+                let n = match args[1] {
+                    Value::Int4(n) => n.max(0) as usize,
+                    _ => usize::MAX,
+                };
+                let mut cut: String = s.chars().take(n).collect();
+                if self == Function::PadToLength {
+                    let have = cut.chars().count();
+                    cut.extend(std::iter::repeat_n(' ', n - have));
+                    Value::Bpchar(cut)
+                } else {
+                    Value::Text(cut)
+                }
+            }
+            Function::Now
+            | Function::StatementTimestamp
+            | Function::ClockTimestamp
+            | Function::CurrentDate
+            | Function::LocalTimestamp
+            | Function::LocalTime
+            | Function::Extract
+            | Function::DatePart
+            | Function::DateTrunc
+            | Function::Age
+            | Function::ToTimestamp
+            | Function::MakeDate
+            | Function::MakeTime
+            | Function::MakeTimestamp
+            | Function::JustifyDays
+            | Function::JustifyHours
+            | Function::JustifyInterval
+            | Function::AtTimeZone => crate::datetime_func::call(self, args)?,
             Function::Greatest | Function::Least => unreachable!("answered above"),
             Function::Nextval | Function::Setval => unreachable!("the executor calls sequences"),
         })

@@ -6,7 +6,8 @@
 //!
 //! ```text
 //! key   = the row's values of the index columns, in cairn-page's order-preserving key
-//!         encoding (integers of every width as one integer, NULL after every value)
+//!         encoding (integers of every width as one integer, dates, times and timestamps
+//!         as their integer, an interval as its length, NULL after every value)
 //! value = the row's TupleId: page u32, slot u16, big-endian
 //! ```
 //!
@@ -51,7 +52,21 @@ pub fn key_value(value: &Value) -> KeyValue {
         Value::Float4(x) => KeyValue::Float(f64::from(*x)),
         Value::Numeric(n) => KeyValue::Bytes(n.order_key()),
         Value::Text(s) => KeyValue::Text(s.clone()),
+        // Trailing spaces of character(n) are insignificant.
+        Value::Bpchar(s) => KeyValue::Text(s.trim_end_matches(' ').to_string()),
+        Value::Bytea(b) => KeyValue::Bytes(b.clone()),
+        Value::Json(s) | Value::Jsonb(s) => KeyValue::Text(s.clone()),
+        Value::Uuid(u) => KeyValue::Bytes(u.to_vec()),
+        Value::Date(d) => KeyValue::Int(i64::from(*d)),
+        Value::Time(t) | Value::Timestamp(t) | Value::TimestampTz(t) => KeyValue::Int(*t),
+        Value::Interval(i) => KeyValue::Bytes(interval_order_key(i)),
     }
+}
+
+/// Bytes whose order is the intervals' (by their length, a month being 30 days).
+pub fn interval_order_key(interval: &crate::interval::Interval) -> Vec<u8> {
+    let flipped = interval.total_micros() ^ i128::MIN;
+    flipped.to_be_bytes().to_vec()
 }
 
 /// A row's address as an index entry's value.

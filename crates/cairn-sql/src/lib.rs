@@ -18,8 +18,11 @@
 //!    correlated and once when not, window functions ([`window`]), WITH RECURSIVE, LATERAL,
 //!    sorts and hash joins that spill past `work_mem` ([`spill`]).
 //!
-//! Under all of them, [`value`] (with [`numeric`]) is what a datum is and does — input,
-//! output, arithmetic, comparison and casts with PostgreSQL 15's results and errors — and
+//! Under all of them, [`value`] is what a datum is and does — input, output, arithmetic,
+//! comparison and casts with PostgreSQL 15's results and errors — with a module per family
+//! of types: [`numeric`]; [`datetime`], [`interval`], [`datetime_ops`] and
+//! [`datetime_func`] for dates, times, timestamps and intervals (read from the transaction
+//! [`clock`]); [`bytea`] for bytea and uuid; [`json`] and [`json_func`] for json and jsonb.
 //! [`error`] is the one error type, every case with its SQLSTATE.
 //!
 //! The [`catalog`] keeps tables, columns, indexes and views in cairn-page system heaps,
@@ -29,19 +32,25 @@
 //! [`Session`] runs statements in PostgreSQL's transactions (blocks, implicit transactions,
 //! the aborted state) on a [`Database`].
 //!
-//! Still to come in issue 24: date/time, bytea, uuid and json types and arrays; ALTER
-//! COLUMN … TYPE; ON UPDATE CASCADE/SET NULL of foreign keys; hash aggregation past
-//! `work_mem`; IN/EXISTS decorrelated into semi/anti joins, merge joins, index-only scans
-//! and index nested-loop joins; inferred parameter types for the wire door's Describe.
+//! Still to come in issue 24: arrays (and `array_agg`), time zones other than UTC and
+//! `timetz`; ALTER COLUMN … TYPE; hash aggregation past `work_mem`; IN/EXISTS decorrelated
+//! into semi/anti joins, merge joins, index-only scans and index nested-loop joins;
+//! inferred parameter types for the wire door's Describe.
 
 pub mod access;
 pub mod aggregate;
 pub mod alter;
 pub mod bind;
 mod bind_compound;
+mod bind_typed;
+pub mod bytea;
 pub mod catalog;
+pub mod clock;
 pub mod conflict;
 pub mod database;
+pub mod datetime;
+pub mod datetime_func;
+pub mod datetime_ops;
 pub mod ddl;
 pub mod dml;
 pub mod error;
@@ -51,6 +60,9 @@ pub mod expr;
 pub mod foreign;
 pub mod func;
 pub mod index;
+pub mod interval;
+pub mod json;
+pub mod json_func;
 pub mod numeric;
 pub mod optimizer;
 pub mod parser;

@@ -890,7 +890,7 @@ fn plan_joins(
                 joined.columns.push(crate::scope::ScopeColumn {
                     qualifier: None,
                     name: joined.columns[l].name.clone(),
-                    data_type: lt.wider_numeric(rt).unwrap_or(lt),
+                    data_type: lt.common_with(rt).unwrap_or(lt),
                     merged_away: false,
                 });
                 star.push(width + k);
@@ -955,7 +955,7 @@ fn merge_columns(joined: &mut Scope, left_width: usize, names: &[String]) -> Res
         let l = find(&joined.columns[..left_width], "left")?;
         let r = left_width + find(&joined.columns[left_width..], "right")?;
         let (lt, rt) = (joined.columns[l].data_type, joined.columns[r].data_type);
-        if lt != rt && lt.wider_numeric(rt).is_none() {
+        if lt.common_with(rt).is_none() {
             return Err(Error::new(
                 SqlState::UNDEFINED_FUNCTION,
                 format!("operator does not exist: {} = {}", lt.name(), rt.name()),

@@ -4,7 +4,12 @@
 //! row    = count u16, then per column: tag u8, payload
 //! tag    0 NULL (no payload) · 1 boolean (1 byte) · 2 smallint (2) · 3 integer (4) ·
 //!        4 bigint (8) · 5 double precision (8, IEEE bits) · 6 text (len u32, UTF-8 bytes) ·
-//!        7 numeric (len u32, its text: `-12.50`, `NaN`) · 8 real (4, IEEE bits)
+//!        7 numeric (len u32, its text: `-12.50`, `NaN`) · 8 real (4, IEEE bits) ·
+//!        9 character (len u32, UTF-8 bytes, padded) · 10 bytea (len u32, bytes) ·
+//!        11 date (4: days since 2000-01-01) · 12 time (8: µs since midnight) ·
+//!        13 timestamp (8: µs since 2000-01-01) · 14 timestamptz (8: µs since 2000-01-01 UTC) ·
+//!        15 interval (16: months i32, days i32, µs i64) · 16 uuid (16 bytes) ·
+//!        17 json (len u32, its text) · 18 jsonb (len u32, its canonical text)
 //! ```
 //!
 //! Little-endian throughout. Each value carries its tag, so a row decodes without its
@@ -13,6 +18,7 @@
 //! a wrong value.
 
 use crate::error::{Error, Result, SqlState};
+use crate::interval::Interval;
 use crate::numeric::Numeric;
 use crate::value::Value;
 
@@ -54,6 +60,51 @@ pub fn encode(row: &[Value], out: &mut Vec<u8>) {
                 out.push(8);
                 out.extend_from_slice(&x.to_bits().to_le_bytes());
             }
+            Value::Bpchar(s) => {
+                out.push(9);
+                out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                out.extend_from_slice(s.as_bytes());
+            }
+            Value::Bytea(b) => {
+                out.push(10);
+                out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+                out.extend_from_slice(b);
+            }
+            Value::Date(d) => {
+                out.push(11);
+                out.extend_from_slice(&d.to_le_bytes());
+            }
+            Value::Time(t) => {
+                out.push(12);
+                out.extend_from_slice(&t.to_le_bytes());
+            }
+            Value::Timestamp(t) => {
+                out.push(13);
+                out.extend_from_slice(&t.to_le_bytes());
+            }
+            Value::TimestampTz(t) => {
+                out.push(14);
+                out.extend_from_slice(&t.to_le_bytes());
+            }
+            Value::Interval(i) => {
+                out.push(15);
+                out.extend_from_slice(&i.months.to_le_bytes());
+                out.extend_from_slice(&i.days.to_le_bytes());
+                out.extend_from_slice(&i.micros.to_le_bytes());
+            }
+            Value::Uuid(u) => {
+                out.push(16);
+                out.extend_from_slice(u);
+            }
+            Value::Json(s) | Value::Jsonb(s) => {
+                out.push(if matches!(value, Value::Json(_)) {
+                    17
+                } else {
+                    18
+                });
+                out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                out.extend_from_slice(s.as_bytes());
+            }
         }
     }
 }
@@ -75,6 +126,8 @@ pub fn group_key(row: &[Value]) -> Vec<u8> {
                 f64::from(*x) + 0.0
             }),
             Value::Numeric(n) => Value::Numeric(n.strip_trailing_zeros()),
+            Value::Bpchar(s) => Value::Bpchar(s.trim_end_matches(' ').to_string()),
+            Value::Interval(i) => Value::Bytea(crate::index::interval_order_key(i)),
             other => other.clone(),
         })
         .collect();
@@ -83,15 +136,20 @@ pub fn group_key(row: &[Value]) -> Vec<u8> {
     out
 }
 
-/// A length-prefixed UTF-8 string.
-fn take_text(rest: &mut &[u8]) -> Result<String> {
+/// A length-prefixed run of bytes.
+fn take_bytes<'b>(rest: &mut &'b [u8]) -> Result<&'b [u8]> {
     let len = u32::from_le_bytes(take(rest)?) as usize;
     if rest.len() < len {
-        return Err(corrupt("a text value runs past its row"));
+        return Err(corrupt("a value runs past its row"));
     }
-    let (text, tail) = rest.split_at(len);
+    let (bytes, tail) = rest.split_at(len);
     *rest = tail;
-    String::from_utf8(text.to_vec()).map_err(|_| corrupt("a text value is not UTF-8"))
+    Ok(bytes)
+}
+
+/// A length-prefixed UTF-8 string.
+fn take_text(rest: &mut &[u8]) -> Result<String> {
+    String::from_utf8(take_bytes(rest)?.to_vec()).map_err(|_| corrupt("a text value is not UTF-8"))
 }
 
 /// The row encoded in `bytes`, with only the columns `needed` marks decoded (the others
@@ -111,12 +169,12 @@ pub fn decode_needed(bytes: &[u8], needed: Option<&[bool]>) -> Result<Vec<Value>
             0 => 0,
             1 => 1,
             2 => 2,
-            3 | 8 => 4,
-            4 | 5 => 8,
-            6 | 7 => 4 + u32::from_le_bytes(take(&mut rest)?) as usize,
+            3 | 8 | 11 => 4,
+            4 | 5 | 12 | 13 | 14 => 8,
+            15 | 16 => 16,
+            6 | 7 | 9 | 10 | 17 | 18 => u32::from_le_bytes(take(&mut rest)?) as usize,
             other => return Err(corrupt(&format!("unknown value tag {other}"))),
         };
-        let skip = if matches!(tag, 6 | 7) { skip - 4 } else { skip };
         if rest.len() < skip {
             return Err(corrupt("a value runs past its row"));
         }
@@ -150,6 +208,20 @@ fn decode_value(rest: &mut &[u8]) -> Result<Value> {
                 .ok_or_else(|| corrupt("a numeric value is not a number"))?,
         ),
         8 => Value::Float4(f32::from_bits(u32::from_le_bytes(take(rest)?))),
+        9 => Value::Bpchar(take_text(rest)?),
+        10 => Value::Bytea(take_bytes(rest)?.to_vec()),
+        11 => Value::Date(i32::from_le_bytes(take(rest)?)),
+        12 => Value::Time(i64::from_le_bytes(take(rest)?)),
+        13 => Value::Timestamp(i64::from_le_bytes(take(rest)?)),
+        14 => Value::TimestampTz(i64::from_le_bytes(take(rest)?)),
+        15 => Value::Interval(Interval {
+            months: i32::from_le_bytes(take(rest)?),
+            days: i32::from_le_bytes(take(rest)?),
+            micros: i64::from_le_bytes(take(rest)?),
+        }),
+        16 => Value::Uuid(take(rest)?),
+        17 => Value::Json(take_text(rest)?),
+        18 => Value::Jsonb(take_text(rest)?),
         other => return Err(corrupt(&format!("unknown value tag {other}"))),
     })
 }

@@ -22,6 +22,7 @@ use sqlparser::ast::{ObjectName, ObjectNamePart, Query, Statement};
 
 use crate::bind::{ident_name, Binder, Context};
 use crate::catalog::{Catalog, TableDef};
+use crate::clock::StatementClock;
 use crate::database::Database;
 use crate::ddl;
 use crate::dml;
@@ -100,6 +101,8 @@ pub struct Session {
     changed_catalog: bool,
     /// The memory budget of each sort and hash join, in bytes (`SET work_mem`).
     work_mem: usize,
+    /// When the current transaction began (`now()`), once a statement of it has run.
+    transaction_start: Option<i64>,
 }
 
 impl Session {
@@ -112,7 +115,20 @@ impl Session {
             txn: None,
             changed_catalog: false,
             work_mem: crate::spill::DEFAULT_WORK_MEM,
+            transaction_start: None,
         }
+    }
+
+    /// Sets this thread's clock for a statement about to run: the transaction's start is
+    /// this statement's unless an earlier statement of the transaction began it.
+    fn start_clock(&mut self, statement: &Statement) -> StatementClock {
+        if self.block == Block::Implicit && matches!(statement, Statement::StartTransaction { .. })
+        {
+            self.transaction_start = None;
+        }
+        let (clock, began) = StatementClock::start(self.transaction_start);
+        self.transaction_start = Some(began);
+        clock
     }
 
     /// Whether the session is inside a `BEGIN` block (`T`), an aborted one (`E`) or neither
@@ -149,6 +165,10 @@ impl Session {
         prepared: &Prepared,
         params: &[Value],
     ) -> Result<QueryResult> {
+        if self.block == Block::Implicit {
+            self.transaction_start = None;
+        }
+        let _clock = self.start_clock(&prepared.statement);
         let outcome = match &prepared.statement {
             Statement::Query(query) if self.block != Block::Failed => {
                 self.query_prepared(prepared, query, params)
@@ -172,7 +192,11 @@ impl Session {
     pub fn execute(&mut self, sql: &str) -> Result<Vec<QueryResult>> {
         let statements = parse(sql)?;
         let mut results = Vec::with_capacity(statements.len());
+        if self.block == Block::Implicit {
+            self.transaction_start = None;
+        }
         for statement in &statements {
+            let _clock = self.start_clock(statement);
             match self.run(sql, statement, &[]) {
                 Ok(result) => results.push(result),
                 Err(e) => {
@@ -288,6 +312,7 @@ impl Session {
     /// Ends the current transaction: commits or rolls back its storage transaction, gives
     /// the writer slot back, and reloads the catalog after a rollback that changed it.
     fn end(&mut self, commit: bool) -> Result<()> {
+        self.transaction_start = None;
         let Some(suspended) = self.txn.take() else {
             return Ok(());
         };

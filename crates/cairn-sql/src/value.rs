@@ -20,13 +20,21 @@
 //!   through output and input.
 //!
 //! NULL is [`Value::Null`] of any type: arithmetic on it gives NULL, comparison gives no
-//! answer (`None`, SQL's unknown). Types still to come (numeric, varchar(n), dates and times,
-//! bytea, uuid, json) join the same functions.
+//! answer (`None`, SQL's unknown). The other families of types keep their formats and
+//! operators in their own modules ([`crate::numeric`], [`crate::datetime`],
+//! [`crate::interval`], [`crate::datetime_ops`], [`crate::bytea`], [`crate::json`]) and
+//! meet here: which types convert implicitly ([`DataType::casts_implicitly_to`]), which
+//! meet at a common type ([`DataType::common_with`]: the wider number, the later of date <
+//! timestamp < timestamptz, text for text and character) and which may be stored in a
+//! column of which ([`DataType::assigns_to`]). `character(n)` is a distinct type whose
+//! trailing spaces do not count in comparisons, as in PostgreSQL.
 
 use std::cmp::Ordering;
 
 use crate::error::{Error, Result, SqlState};
+use crate::interval::Interval;
 use crate::numeric::Numeric;
+use crate::{bytea, datetime, datetime_ops, json};
 
 /// A SQL type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,7 +47,41 @@ pub enum DataType {
     Float4,
     Float8,
     Text,
+    /// `character(n)`: text padded with spaces to its column's length, trailing spaces
+    /// insignificant.
+    Bpchar,
+    Bytea,
+    Date,
+    Time,
+    Timestamp,
+    TimestampTz,
+    Interval,
+    Uuid,
+    Json,
+    Jsonb,
 }
+
+/// Every type, in the order of their tags.
+const ALL_TYPES: [DataType; 18] = [
+    DataType::Bool,
+    DataType::Int2,
+    DataType::Int4,
+    DataType::Int8,
+    DataType::Numeric,
+    DataType::Float4,
+    DataType::Float8,
+    DataType::Text,
+    DataType::Bpchar,
+    DataType::Bytea,
+    DataType::Date,
+    DataType::Time,
+    DataType::Timestamp,
+    DataType::TimestampTz,
+    DataType::Interval,
+    DataType::Uuid,
+    DataType::Json,
+    DataType::Jsonb,
+];
 
 impl DataType {
     /// The type's name as PostgreSQL writes it in messages (`format_type`).
@@ -53,6 +95,16 @@ impl DataType {
             DataType::Float4 => "real",
             DataType::Float8 => "double precision",
             DataType::Text => "text",
+            DataType::Bpchar => "character",
+            DataType::Bytea => "bytea",
+            DataType::Date => "date",
+            DataType::Time => "time without time zone",
+            DataType::Timestamp => "timestamp without time zone",
+            DataType::TimestampTz => "timestamp with time zone",
+            DataType::Interval => "interval",
+            DataType::Uuid => "uuid",
+            DataType::Json => "json",
+            DataType::Jsonb => "jsonb",
         }
     }
 
@@ -67,23 +119,22 @@ impl DataType {
             DataType::Float4 => "float4",
             DataType::Float8 => "float8",
             DataType::Text => "text",
+            DataType::Bpchar => "bpchar",
+            DataType::Bytea => "bytea",
+            DataType::Date => "date",
+            DataType::Time => "time",
+            DataType::Timestamp => "timestamp",
+            DataType::TimestampTz => "timestamptz",
+            DataType::Interval => "interval",
+            DataType::Uuid => "uuid",
+            DataType::Json => "json",
+            DataType::Jsonb => "jsonb",
         }
     }
 
     /// The type whose [`DataType::internal_name`] is `name`.
     pub fn from_internal_name(name: &str) -> Option<DataType> {
-        [
-            DataType::Bool,
-            DataType::Int2,
-            DataType::Int4,
-            DataType::Int8,
-            DataType::Numeric,
-            DataType::Float4,
-            DataType::Float8,
-            DataType::Text,
-        ]
-        .into_iter()
-        .find(|t| t.internal_name() == name)
+        ALL_TYPES.into_iter().find(|t| t.internal_name() == name)
     }
 
     /// The rank of a numeric type in PostgreSQL's implicit promotions; `None` if not numeric.
@@ -119,6 +170,61 @@ impl DataType {
         })
     }
 
+    /// The rank of a date/time type among those that convert implicitly (date < timestamp <
+    /// timestamptz); `None` for any other.
+    fn datetime_rank(self) -> Option<u8> {
+        match self {
+            DataType::Date => Some(0),
+            DataType::Timestamp => Some(1),
+            DataType::TimestampTz => Some(2),
+            _ => None,
+        }
+    }
+
+    /// The type values of `self` and `other` meet at when compared or combined (`CASE`,
+    /// `UNION`): the same type, the wider number, the later of date < timestamp <
+    /// timestamptz, text for text and character; `None` if they do not meet.
+    pub fn common_with(self, other: DataType) -> Option<DataType> {
+        if self == other {
+            return Some(self);
+        }
+        if let Some(wide) = self.wider_numeric(other) {
+            return Some(wide);
+        }
+        if let (Some(a), Some(b)) = (self.datetime_rank(), other.datetime_rank()) {
+            return Some(if a >= b { self } else { other });
+        }
+        match (self, other) {
+            (DataType::Text, DataType::Bpchar) | (DataType::Bpchar, DataType::Text) => {
+                Some(DataType::Text)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether a value of `self` may be stored in a column of `to` (PostgreSQL's implicit
+    /// and assignment casts): numbers into numbers, date/time types into each other, the
+    /// string types into each other, anything into text.
+    pub fn assigns_to(self, to: DataType) -> bool {
+        let datetime = |t: DataType| t.datetime_rank().is_some();
+        let string = |t: DataType| matches!(t, DataType::Text | DataType::Bpchar);
+        self == to
+            || (self.is_numeric() && to.is_numeric())
+            || (datetime(self) && datetime(to))
+            || (string(self) && string(to))
+            || to == DataType::Text
+    }
+
+    /// Whether a value of `self` converts to `to` implicitly (where a function or operator
+    /// takes `to`): the same type, a number to a wider one, date to timestamp to
+    /// timestamptz, character to text.
+    pub fn casts_implicitly_to(self, to: DataType) -> bool {
+        self == to
+            || (self.is_numeric() && to.is_numeric() && self.wider_numeric(to) == Some(to))
+            || matches!((self.datetime_rank(), to.datetime_rank()), (Some(a), Some(b)) if a < b)
+            || (self == DataType::Bpchar && to == DataType::Text)
+    }
+
     /// Whether the type is one of the floating-point ones.
     pub fn is_float(self) -> bool {
         matches!(self, DataType::Float4 | DataType::Float8)
@@ -138,6 +244,23 @@ pub enum Value {
     Float4(f32),
     Float8(f64),
     Text(String),
+    /// A `character(n)` value, padded as stored.
+    Bpchar(String),
+    Bytea(Vec<u8>),
+    /// Days since 2000-01-01 (see [`crate::datetime`]).
+    Date(i32),
+    /// Microseconds since midnight.
+    Time(i64),
+    /// Microseconds since 2000-01-01 00:00.
+    Timestamp(i64),
+    /// Microseconds since 2000-01-01 00:00 UTC.
+    TimestampTz(i64),
+    Interval(Interval),
+    Uuid([u8; 16]),
+    /// A `json` document as its input text.
+    Json(String),
+    /// A `jsonb` document as its canonical text (see [`crate::json`]).
+    Jsonb(String),
 }
 
 /// An arithmetic operator.
@@ -163,6 +286,16 @@ impl Value {
             Value::Float4(_) => DataType::Float4,
             Value::Float8(_) => DataType::Float8,
             Value::Text(_) => DataType::Text,
+            Value::Bpchar(_) => DataType::Bpchar,
+            Value::Bytea(_) => DataType::Bytea,
+            Value::Date(_) => DataType::Date,
+            Value::Time(_) => DataType::Time,
+            Value::Timestamp(_) => DataType::Timestamp,
+            Value::TimestampTz(_) => DataType::TimestampTz,
+            Value::Interval(_) => DataType::Interval,
+            Value::Uuid(_) => DataType::Uuid,
+            Value::Json(_) => DataType::Json,
+            Value::Jsonb(_) => DataType::Jsonb,
         })
     }
 
@@ -187,6 +320,16 @@ impl Value {
             DataType::Float4 => parse_float4(text).map(Value::Float4),
             DataType::Float8 => parse_float8(text).map(Value::Float8),
             DataType::Text => Ok(Value::Text(text.to_string())),
+            DataType::Bpchar => Ok(Value::Bpchar(text.to_string())),
+            DataType::Bytea => bytea::parse_bytea(text).map(Value::Bytea),
+            DataType::Date => datetime::parse_date(text).map(Value::Date),
+            DataType::Time => datetime::parse_time(text).map(Value::Time),
+            DataType::Timestamp => datetime::parse_timestamp(text, false).map(Value::Timestamp),
+            DataType::TimestampTz => datetime::parse_timestamp(text, true).map(Value::TimestampTz),
+            DataType::Interval => Interval::parse(text).map(Value::Interval),
+            DataType::Uuid => bytea::parse_uuid(text.trim()).map(Value::Uuid),
+            DataType::Json => json::parse(text, false).map(|_| Value::Json(text.to_string())),
+            DataType::Jsonb => json::canonical(text).map(Value::Jsonb),
         }
     }
 
@@ -201,7 +344,14 @@ impl Value {
             Value::Numeric(n) => n.to_text(),
             Value::Float4(x) => format_float4(*x),
             Value::Float8(x) => format_float8(*x),
-            Value::Text(s) => s.clone(),
+            Value::Text(s) | Value::Bpchar(s) | Value::Json(s) | Value::Jsonb(s) => s.clone(),
+            Value::Bytea(b) => bytea::format_bytea(b),
+            Value::Date(d) => datetime::format_date(*d),
+            Value::Time(t) => datetime::format_time(*t),
+            Value::Timestamp(t) => datetime::format_timestamp(*t, false),
+            Value::TimestampTz(t) => datetime::format_timestamp(*t, true),
+            Value::Interval(i) => i.to_text(),
+            Value::Uuid(u) => bytea::format_uuid(u),
         })
     }
 
@@ -211,6 +361,9 @@ impl Value {
             return Ok(Value::Null);
         };
         let Some(wide) = a.wider_numeric(b) else {
+            if let Some(value) = datetime_ops::arith(self, op, other)? {
+                return Ok(value);
+            }
             return Err(Error::new(
                 SqlState::UNDEFINED_FUNCTION,
                 format!(
@@ -275,6 +428,21 @@ impl Value {
         Ok(Some(match (self, other) {
             (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
             (Value::Text(x), Value::Text(y)) => x.cmp(y),
+            (Value::Bpchar(x), Value::Bpchar(y)) => {
+                x.trim_end_matches(' ').cmp(y.trim_end_matches(' '))
+            }
+            (Value::Bytea(x), Value::Bytea(y)) => x.cmp(y),
+            (Value::Uuid(x), Value::Uuid(y)) => x.cmp(y),
+            (Value::Jsonb(x), Value::Jsonb(y)) => x.cmp(y),
+            (Value::Time(x), Value::Time(y)) => x.cmp(y),
+            (Value::Interval(x), Value::Interval(y)) => x.compare(y),
+            (Value::Date(x), Value::Date(y)) => x.cmp(y),
+            (Value::Timestamp(x), Value::Timestamp(y))
+            | (Value::TimestampTz(x), Value::TimestampTz(y)) => x.cmp(y),
+            _ if a != b && a.common_with(b).is_some() && !a.is_numeric() => {
+                let common = a.common_with(b).expect("checked");
+                return self.cast(common)?.compare(&other.cast(common)?);
+            }
             _ => match a.wider_numeric(b) {
                 Some(wide) => match (self.cast(wide)?, other.cast(wide)?) {
                     (Value::Float8(x), Value::Float8(y)) => compare_floats(x, y),
@@ -301,9 +469,29 @@ impl Value {
         }
         match (self, ty) {
             (Value::Text(s), _) => Value::parse(ty, s),
+            // character to text drops the padding; text to character keeps it as is.
+            (Value::Bpchar(s), DataType::Text) => {
+                Ok(Value::Text(s.trim_end_matches(' ').to_string()))
+            }
+            (Value::Bpchar(s), _) => Value::parse(ty, s.trim_end_matches(' ')),
+            (Value::Json(s), DataType::Jsonb) => Value::parse(ty, s),
+            (Value::Jsonb(s), DataType::Json) => Ok(Value::Json(s.clone())),
+            (
+                Value::Date(_)
+                | Value::Time(_)
+                | Value::Timestamp(_)
+                | Value::TimestampTz(_)
+                | Value::Interval(_),
+                DataType::Date
+                | DataType::Time
+                | DataType::Timestamp
+                | DataType::TimestampTz
+                | DataType::Interval,
+            ) => datetime_ops::cast(self, ty),
             // bool's cast to text is 'true'/'false' (its output is 't'/'f').
             (Value::Bool(b), DataType::Text) => Ok(Value::Text(b.to_string())),
             (_, DataType::Text) => Ok(Value::Text(self.to_text().unwrap_or_default())),
+            (_, DataType::Bpchar) => Ok(Value::Bpchar(self.to_text().unwrap_or_default())),
             (Value::Bool(b), DataType::Int4) => Ok(Value::Int4(i32::from(*b))),
             (Value::Int4(n), DataType::Bool) => Ok(Value::Bool(*n != 0)),
             (Value::Float8(x), DataType::Int2 | DataType::Int4 | DataType::Int8) => {
@@ -355,7 +543,7 @@ impl Value {
             }
             (Value::Int2(_) | Value::Int4(_) | Value::Int8(_), _) => int_to_int(self.as_i64(), ty),
             _ => Err(Error::new(
-                SqlState::FEATURE_NOT_SUPPORTED,
+                SqlState::CANNOT_COERCE,
                 format!(
                     "cannot cast type {} to {}",
                     self.data_type().map_or("unknown", DataType::name),

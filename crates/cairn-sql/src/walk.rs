@@ -117,6 +117,11 @@ fn children(expr: &SqlExpr) -> Vec<&SqlExpr> {
                         all.push(e);
                     }
                 }
+                for clause in &list.clauses {
+                    if let sqlparser::ast::FunctionArgumentClause::OrderBy(keys) = clause {
+                        all.extend(keys.iter().map(|k| &k.expr));
+                    }
+                }
             }
             all.extend(f.filter.iter().map(|e| e.as_ref()));
             all

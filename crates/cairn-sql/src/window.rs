@@ -358,7 +358,7 @@ fn aggregate(
                 acc.add(agg, &rows[added].2, env)?;
                 added += 1;
             }
-            *value = acc.finish(agg)?;
+            *value = acc.finish(agg, env)?;
         }
         return Ok(());
     }
@@ -368,7 +368,7 @@ fn aggregate(
         for row in &rows[lo..hi] {
             acc.add(agg, &row.2, env)?;
         }
-        *value = acc.finish(agg)?;
+        *value = acc.finish(agg, env)?;
     }
     Ok(())
 }

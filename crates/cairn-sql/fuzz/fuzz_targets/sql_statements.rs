@@ -1,6 +1,6 @@
 //! Arbitrary text as SQL, as the PostgreSQL door will receive it: parsed, planned and run
-//! against a database holding a few tables, indexes and a view. Every statement must give a
-//! result or an error — never a panic.
+//! against a database holding a few tables (of every type), indexes and a view. Every
+//! statement must give a result or an error — never a panic.
 //!
 //! The seed corpus (corpus/sql_statements) holds statements of cairn's own sqllogictest
 //! files; the fuzzer mutates them into the syntax and semantics around them.
@@ -26,7 +26,17 @@ fn database() -> &'static Arc<Database> {
                  INSERT INTO t VALUES (1, 'one', 1.5, 10.25), (2, 'two', NULL, -3), (3, NULL, 0, 0); \
                  CREATE TABLE u (x BIGINT, y BOOLEAN, z VARCHAR(5)); \
                  INSERT INTO u VALUES (1, true, 'a'), (NULL, false, NULL); \
-                 CREATE VIEW v AS SELECT a, b FROM t WHERE a > 1",
+                 CREATE VIEW v AS SELECT a, b FROM t WHERE a > 1; \
+                 CREATE TABLE ev (id INTEGER PRIMARY KEY, d DATE, t TIME, ts TIMESTAMP, \
+                     tz TIMESTAMPTZ, i INTERVAL); \
+                 INSERT INTO ev VALUES (1, '2020-02-29', '10:11:12.5', '2020-01-31 10:00', \
+                     '2020-01-01 10:00+02', '1 day 2 hours'), (2, NULL, NULL, NULL, NULL, NULL); \
+                 CREATE TABLE docs (id INTEGER PRIMARY KEY, j JSON, b JSONB); \
+                 INSERT INTO docs VALUES (1, '{\"a\": [1, 2]}', '{\"a\": {\"b\": 1}}'); \
+                 CREATE TABLE misc (id INTEGER PRIMARY KEY, c CHAR(5), v VARCHAR(3), b BYTEA, \
+                     u UUID); \
+                 INSERT INTO misc VALUES (1, 'ab', 'abc', '\\x0102', \
+                     'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11')",
             )
             .expect("setup");
         (dir, db)
