@@ -74,6 +74,8 @@ impl SqlState {
     pub const INVALID_FOREIGN_KEY: SqlState = SqlState("42830");
     /// 2BP01
     pub const DEPENDENT_OBJECTS_STILL_EXIST: SqlState = SqlState("2BP01");
+    /// Memory (or a thread) that could not be had.
+    pub const OUT_OF_MEMORY: SqlState = SqlState("53200");
     /// A cast that does not exist.
     pub const CANNOT_COERCE: SqlState = SqlState("42846");
     /// Date/time text that is not a date or time.

@@ -19,6 +19,81 @@ use crate::error::{Error, Result, SqlState};
 /// says so with PostgreSQL's code for it.
 pub const MAX_NESTING: usize = 256;
 
+/// The stack a statement's parsing, planning and running take grows with two things: how
+/// deep its parentheses nest (the parser's recursion through a subquery in FROM is the
+/// deepest, about 50 KiB a level in a release build), and how many operators it chains —
+/// `1 + 1 + …` and `a = 1 OR a = 2 OR …` are trees as deep as they are long, which binding,
+/// evaluating and dropping walk recursively (1–2 KiB a level). Below these bounds a
+/// statement runs on any caller's stack (a thread's default 2 MiB, with room to spare).
+const SHALLOW_TEXT: usize = 200;
+const SHALLOW_NESTING: usize = 16;
+const STACK_PER_LEVEL: usize = 128 << 10;
+const STACK_PER_OPERATOR: usize = 4 << 10;
+const STACK_BASE: usize = 4 << 20;
+/// The most operators a statement may chain: dropping its syntax tree, which the caller may
+/// do on its own stack, recurses once per operator.
+pub const MAX_OPERATORS: usize = 20_000;
+
+/// The stack `sql` needs to be parsed, planned and run: `None` if any caller's stack holds
+/// it, else the bytes a thread running it must have (see [`STACK_BASE`]). Nesting past
+/// [`MAX_NESTING`] or more than [`MAX_OPERATORS`] operators is `54001 stack depth limit
+/// exceeded`, found here before anything recurses.
+pub fn stack_needed(sql: &str) -> Result<Option<usize>> {
+    if sql.len() <= SHALLOW_TEXT && sql.bytes().filter(|b| *b == b'(').count() <= SHALLOW_NESTING {
+        return Ok(None);
+    }
+    let dialect = PostgreSqlDialect {};
+    let Ok(tokens) = Tokenizer::new(&dialect, sql).tokenize() else {
+        return Ok(None); // the parser reports the error, without recursing
+    };
+    let (mut depth, mut deepest, mut operators) = (0usize, 0usize, 0usize);
+    for token in &tokens {
+        match token {
+            Token::LParen | Token::LBracket => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            Token::RParen | Token::RBracket => depth = depth.saturating_sub(1),
+            Token::Word(word) => {
+                use sqlparser::keywords::Keyword;
+                if matches!(
+                    word.keyword,
+                    Keyword::AND
+                        | Keyword::OR
+                        | Keyword::NOT
+                        | Keyword::IS
+                        | Keyword::LIKE
+                        | Keyword::ILIKE
+                        | Keyword::BETWEEN
+                        | Keyword::IN
+                        | Keyword::CASE
+                        | Keyword::WHEN
+                        | Keyword::AT
+                        | Keyword::COLLATE
+                ) {
+                    operators += 1;
+                }
+            }
+            Token::Whitespace(_)
+            | Token::Number(..)
+            | Token::SingleQuotedString(_)
+            | Token::Comma
+            | Token::Period
+            | Token::SemiColon
+            | Token::EOF => {}
+            _ => operators += 1,
+        }
+    }
+    if deepest > MAX_NESTING || operators > MAX_OPERATORS {
+        return Err(Error::new(
+            SqlState::STATEMENT_TOO_COMPLEX,
+            "stack depth limit exceeded",
+        ));
+    }
+    let needed = deepest * STACK_PER_LEVEL + operators * STACK_PER_OPERATOR;
+    Ok((needed > SHALLOW_NESTING * STACK_PER_LEVEL).then_some(STACK_BASE + needed))
+}
+
 /// The statements of `sql`, in order.
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
     let dialect = PostgreSqlDialect {};

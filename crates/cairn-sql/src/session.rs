@@ -13,8 +13,7 @@
 //! are issue 26); reads run beside it. Between statements the storage transaction is set
 //! aside ([`cairn_page::SuspendedTxn`]), and a session dropped mid-block rolls it back.
 
-use std::cell::RefCell;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use cairn_page::{SuspendedTxn, Txn};
 
@@ -67,7 +66,9 @@ impl QueryResult {
 pub struct Prepared {
     sql: String,
     statement: Statement,
-    plan: RefCell<Option<CachedPlan>>,
+    plan: Mutex<Option<CachedPlan>>,
+    /// The stack the statement needs (see [`crate::parser::stack_needed`]).
+    stack: Option<usize>,
 }
 
 /// A query's plan and what it was made for.
@@ -144,6 +145,11 @@ impl Session {
     /// Parses `sql`, one statement, for [`Session::execute_prepared`] to run as often as
     /// needed with values for its parameters `$1`, `$2`…
     pub fn prepare(&mut self, sql: &str) -> Result<Prepared> {
+        let stack = crate::parser::stack_needed(sql)?;
+        on_stack(stack, || self.prepare_here(sql, stack))
+    }
+
+    fn prepare_here(&mut self, sql: &str, stack: Option<usize>) -> Result<Prepared> {
         let mut statements = parse(sql)?;
         if statements.len() != 1 {
             return Err(Error::new(
@@ -154,13 +160,24 @@ impl Session {
         Ok(Prepared {
             sql: sql.to_string(),
             statement: statements.remove(0),
-            plan: RefCell::new(None),
+            plan: Mutex::new(None),
+            stack,
         })
     }
 
     /// Runs a prepared statement with `params` as the values of its parameters, as one
     /// string of one statement would run.
     pub fn execute_prepared(
+        &mut self,
+        prepared: &Prepared,
+        params: &[Value],
+    ) -> Result<QueryResult> {
+        on_stack(prepared.stack, || {
+            self.execute_prepared_here(prepared, params)
+        })
+    }
+
+    fn execute_prepared_here(
         &mut self,
         prepared: &Prepared,
         params: &[Value],
@@ -190,6 +207,10 @@ impl Session {
 
     /// Runs every statement of `sql`; one result per statement.
     pub fn execute(&mut self, sql: &str) -> Result<Vec<QueryResult>> {
+        on_stack_for(sql, || self.execute_here(sql))?
+    }
+
+    fn execute_here(&mut self, sql: &str) -> Result<Vec<QueryResult>> {
         let statements = parse(sql)?;
         let mut results = Vec::with_capacity(statements.len());
         if self.block == Block::Implicit {
@@ -350,7 +371,10 @@ impl Session {
         let catalog = self.db.catalog();
         let version = self.db.catalog_version();
         let param_types: Vec<Option<DataType>> = params.iter().map(Value::data_type).collect();
-        let mut cached = prepared.plan.borrow_mut();
+        let mut cached = prepared
+            .plan
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let fresh = cached
             .as_ref()
             .is_some_and(|c| c.catalog_version == version && c.param_types == param_types);
@@ -461,6 +485,37 @@ fn memory_setting(text: &str) -> Result<usize> {
         ));
     }
     Ok(kb.saturating_mul(1024))
+}
+
+/// `work` (the parsing, planning and running of `sql`) on a stack deep enough for `sql`'s
+/// nesting: the caller's when it nests shallowly, else a thread's made for it and joined
+/// before this returns. Parser, binder, planner and executor all recurse once per level of
+/// nesting, and a stack overflow would abort the whole server, not fail the statement.
+fn on_stack_for<R: Send>(sql: &str, work: impl FnOnce() -> R + Send) -> Result<R> {
+    let stack = crate::parser::stack_needed(sql)?;
+    on_stack(stack, || Ok(work()))
+}
+
+/// `work` on the caller's stack (`stack` is `None`) or on a thread's of `stack` bytes.
+fn on_stack<R: Send>(stack: Option<usize>, work: impl FnOnce() -> Result<R> + Send) -> Result<R> {
+    let Some(bytes) = stack else {
+        return work();
+    };
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("cairn-sql-deep".into())
+            .stack_size(bytes)
+            .spawn_scoped(scope, work)
+            .map_err(|e| {
+                Error::new(
+                    SqlState::OUT_OF_MEMORY,
+                    format!("could not start a thread for a deeply nested statement: {e}"),
+                )
+            })?;
+        worker
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
 
 /// Runs a planned query with `params` as its parameters' values.
