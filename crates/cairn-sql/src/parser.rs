@@ -35,7 +35,7 @@ const STACK_BASE: usize = 4 << 20;
 pub const MAX_OPERATORS: usize = 20_000;
 
 /// The stack `sql` needs to be parsed, planned and run: `None` if any caller's stack holds
-/// it, else the bytes a thread running it must have (see [`STACK_BASE`]). Nesting past
+/// it, else the bytes a thread running it must have (see `STACK_BASE`). Nesting past
 /// [`MAX_NESTING`] or more than [`MAX_OPERATORS`] operators is `54001 stack depth limit
 /// exceeded`, found here before anything recurses.
 pub fn stack_needed(sql: &str) -> Result<Option<usize>> {
