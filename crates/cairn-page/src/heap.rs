@@ -30,6 +30,7 @@
 //! chain of an aborted insert right after the undo. A crash between the two leaks the chain
 //! (space, never data).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -309,11 +310,21 @@ impl<'s> Heap<'s> {
         Ok(index)
     }
 
-    /// The value at `tid`, or `None` if no tuple is there.
     /// The values at `tids`, in order (`None` where a tuple is gone): [`Heap::get`] for each,
     /// but reading a page once for a run of tuple ids on it (an index range in insertion
     /// order is such runs).
     pub fn get_many(&self, tids: &[TupleId]) -> Result<Vec<Option<Vec<u8>>>> {
+        self.get_many_with(tids, |value| Ok(value.to_vec()))
+    }
+
+    /// What `read` makes of the values at `tids`, in order (`None` where a tuple is gone),
+    /// each lent to it where it lies (an inline value in its page, under the page's shared
+    /// latch): [`Heap::get_many`] without a copy of each value.
+    pub fn get_many_with<T, E: From<Error>>(
+        &self,
+        tids: &[TupleId],
+        mut read: impl FnMut(&[u8]) -> std::result::Result<T, E>,
+    ) -> std::result::Result<Vec<Option<T>>, E> {
         let mut out = Vec::with_capacity(tids.len());
         let mut page: Option<(PageId, crate::buffer_pool::PageRead<'s>)> = None;
         for &tid in tids {
@@ -322,22 +333,23 @@ impl<'s> Heap<'s> {
                 drop(page.take());
                 page = Some((tid.0, self.data_page(tid.0)?));
             }
-            let (_, read) = page.as_ref().expect("read above");
-            let Some(tuple) = read.get(tid.1) else {
+            let (_, latched) = page.as_ref().expect("read above");
+            let Some(tuple) = latched.get(tid.1) else {
                 out.push(None);
                 continue;
             };
             if tuple.len() >= TUPLE_HEADER && tuple[0] & OVERFLOWED == 0 {
-                out.push(Some(tuple[TUPLE_HEADER..].to_vec()));
+                out.push(Some(read(&tuple[TUPLE_HEADER..])?));
                 continue;
             }
             let tuple = tuple.to_vec();
             page = None;
-            out.push(Some(value_of(self.store, tid, &tuple)?));
+            out.push(Some(read(&value_of(self.store, tid, &tuple)?)?));
         }
         Ok(out)
     }
 
+    /// The value at `tid`, or `None` if no tuple is there.
     pub fn get(&self, tid: TupleId) -> Result<Option<Vec<u8>>> {
         let page = self.data_page(tid.0)?;
         let Some(tuple) = page.get(tid.1) else {
@@ -442,7 +454,8 @@ impl<'s> Heap<'s> {
         HeapScan {
             heap: self.clone(),
             page: 0,
-            pending: Vec::new(),
+            current: None,
+            slot: 0,
         }
     }
 
@@ -474,37 +487,67 @@ fn category_needed(len: usize) -> u8 {
     category(len + SLOT_LEN + CATEGORY_BYTES - 1).max(1)
 }
 
-/// A sequential scan of a heap: yields each tuple's id and value.
+/// A sequential scan of a heap: each tuple's id and value, in page and slot order.
+///
+/// The scan reads a page at a time into a copy of its own (the page's latch is held only
+/// while copying), so [`HeapScan::next_tuple`] lends an inline value straight from that
+/// copy: one copy of a page instead of an allocation per tuple.
 pub struct HeapScan<'s> {
     heap: Heap<'s>,
+    /// The index, in the heap's page list, of the next page to read.
     page: usize,
-    pending: Vec<(TupleId, Vec<u8>)>,
+    /// The page being read, copied.
+    current: Option<(PageId, Page)>,
+    /// The next slot of `current` to look at.
+    slot: SlotId,
+}
+
+impl HeapScan<'_> {
+    /// The next tuple's id and value, the value borrowed from the scan's copy of its page
+    /// when it is inline (valid until the next call) and read from its overflow chain
+    /// otherwise.
+    pub fn next_tuple(&mut self) -> Option<Result<(TupleId, Cow<'_, [u8]>)>> {
+        let slot = loop {
+            if let Some(slot) = self.next_live_slot() {
+                break slot;
+            }
+            let id = lock(&self.heap.space).pages.get(self.page)?.id;
+            self.page += 1;
+            match self.heap.data_page(id) {
+                Ok(page) => self.current = Some((id, page.clone())),
+                Err(e) => return Some(Err(e)),
+            }
+            self.slot = 0;
+        };
+        let (id, page) = self.current.as_ref().expect("a live slot is on a page");
+        let tid = (*id, slot);
+        let tuple = page.get(slot).expect("a live slot has a tuple");
+        if tuple.len() >= TUPLE_HEADER && tuple[0] & OVERFLOWED == 0 {
+            return Some(Ok((tid, Cow::Borrowed(&tuple[TUPLE_HEADER..]))));
+        }
+        Some(value_of(self.heap.store, tid, tuple).map(|v| (tid, Cow::Owned(v))))
+    }
+
+    /// The next slot of the current page that holds a tuple, if any.
+    fn next_live_slot(&mut self) -> Option<SlotId> {
+        let (_, page) = self.current.as_ref()?;
+        while self.slot < page.slot_count() {
+            let slot = self.slot;
+            self.slot += 1;
+            if page.get(slot).is_some() {
+                return Some(slot);
+            }
+        }
+        None
+    }
 }
 
 impl Iterator for HeapScan<'_> {
     type Item = Result<(TupleId, Vec<u8>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some((tid, mut tuple)) = self.pending.pop() {
-                // An inline value is the tuple after its header: no second copy.
-                if tuple.len() >= TUPLE_HEADER && tuple[0] & OVERFLOWED == 0 {
-                    tuple.drain(..TUPLE_HEADER);
-                    return Some(Ok((tid, tuple)));
-                }
-                return Some(value_of(self.heap.store, tid, &tuple).map(|v| (tid, v)));
-            }
-            let id = lock(&self.heap.space).pages.get(self.page)?.id;
-            self.page += 1;
-            let page = match self.heap.data_page(id) {
-                Ok(p) => p,
-                Err(e) => return Some(Err(e)),
-            };
-            self.pending = (0..page.slot_count())
-                .rev()
-                .filter_map(|s| page.get(s).map(|t| ((id, s), t.to_vec())))
-                .collect();
-        }
+        self.next_tuple()
+            .map(|r| r.map(|(tid, value)| (tid, value.into_owned())))
     }
 }
 

@@ -15,6 +15,7 @@ impl<'s> BTree<'s> {
             upper: upper.map(<[u8]>::to_vec),
             reverse: false,
             next: Some(None),
+            arena: Vec::new(),
             buffer: std::collections::VecDeque::new(),
         }
     }
@@ -36,7 +37,11 @@ pub struct Range<'s> {
     reverse: bool,
     /// The fence to search from next: `Some(None)` to start, `None` when done.
     next: Option<Option<EntryBytes>>,
-    buffer: std::collections::VecDeque<EntryBytes>,
+    /// The keys and values of the current leaf's entries in range, one after the other.
+    arena: Vec<u8>,
+    /// Those entries not yet returned: where each key starts in `arena`, its length and its
+    /// value's length (the value follows the key).
+    buffer: std::collections::VecDeque<(usize, usize, usize)>,
 }
 
 impl Range<'_> {
@@ -49,9 +54,12 @@ impl Range<'_> {
             self.lower.as_ref().map(Vec::as_slice),
             self.upper.as_ref().map(Vec::as_slice),
         );
-        let buffer = &mut self.buffer;
+        let (arena, buffer) = (&mut self.arena, &mut self.buffer);
+        arena.clear();
         let mut keep = |k: &[u8], v: &[u8]| {
-            buffer.push_back((k.to_vec(), v.to_vec()));
+            buffer.push_back((arena.len(), k.len(), v.len()));
+            arena.extend_from_slice(k);
+            arena.extend_from_slice(v);
             true
         };
         let next = if self.reverse {
@@ -84,19 +92,31 @@ pub(super) fn above_lower(k: &[u8], lower: Bound<&[u8]>) -> bool {
     }
 }
 
-impl Iterator for Range<'_> {
-    type Item = Result<EntryBytes>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(e) = self.buffer.pop_front() {
-                return Some(Ok(e));
+impl Range<'_> {
+    /// The next entry's key and value, lent from the scan's copy of its leaf until the next
+    /// call: [`Iterator::next`] without an allocation per entry.
+    pub fn next_entry(&mut self) -> Option<Result<(&[u8], &[u8])>> {
+        let (start, key_len, value_len) = loop {
+            if let Some(entry) = self.buffer.pop_front() {
+                break entry;
             }
             self.next.as_ref()?;
             if let Err(e) = self.fill_buffer() {
                 self.next = None;
                 return Some(Err(e));
             }
-        }
+        };
+        let key = &self.arena[start..start + key_len];
+        let value = &self.arena[start + key_len..start + key_len + value_len];
+        Some(Ok((key, value)))
+    }
+}
+
+impl Iterator for Range<'_> {
+    type Item = Result<EntryBytes>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_entry()
+            .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())))
     }
 }
