@@ -420,10 +420,7 @@ pub(crate) fn default_expr(ctx: &Context<'_>, column: &ColumnDef, text: &str) ->
     }
     let scope = Scope::default();
     let binder = Binder::new(ctx, &scope, None).in_clause("DEFAULT expressions");
-    let typed = binder.bind(&expr).map_err(|e| Error {
-        position: None,
-        ..e
-    })?;
+    let typed = binder.bind(&expr).map_err(Error::unplaced)?;
     assign(typed, column)
 }
 
@@ -452,10 +449,7 @@ impl<'t> RowRules<'t> {
                     "cannot use subquery in check constraint",
                 ));
             }
-            let condition = binder.boolean(&expr, "CHECK").map_err(|e| Error {
-                position: None,
-                ..e
-            })?;
+            let condition = binder.boolean(&expr, "CHECK").map_err(Error::unplaced)?;
             checks.push((name.as_str(), condition));
         }
         Ok(RowRules { table, checks })

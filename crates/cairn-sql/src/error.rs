@@ -97,10 +97,16 @@ impl fmt::Display for SqlState {
     }
 }
 
-/// An error of cairn-sql, with PostgreSQL's code and message.
+/// An error of cairn-sql, with PostgreSQL's code and message: an [`ErrorDetail`] behind a
+/// box, so that a `Result` of a [`crate::value::Value`] is no larger than the value — every
+/// expression evaluates to one, row after row.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{message}")]
-pub struct Error {
+#[error("{}", .0.message)]
+pub struct Error(Box<ErrorDetail>);
+
+/// What an [`Error`] says (its fields read through the error: `e.state`, `e.message`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorDetail {
     /// The SQLSTATE.
     pub state: SqlState,
     /// PostgreSQL's primary message (lowercase, no trailing period).
@@ -109,18 +115,37 @@ pub struct Error {
     pub position: Option<usize>,
 }
 
+impl std::ops::Deref for Error {
+    type Target = ErrorDetail;
+    fn deref(&self) -> &ErrorDetail {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Error {
+    fn deref_mut(&mut self) -> &mut ErrorDetail {
+        &mut self.0
+    }
+}
+
 impl Error {
     pub fn new(state: SqlState, message: impl Into<String>) -> Error {
-        Error {
+        Error(Box::new(ErrorDetail {
             state,
             message: message.into(),
             position: None,
-        }
+        }))
     }
 
     /// The same error, placed at character `position` (1-based) of the statement text.
     pub fn at(mut self, position: usize) -> Error {
         self.position = Some(position);
+        self
+    }
+
+    /// The same error, placed nowhere (for text that is not the statement's).
+    pub fn unplaced(mut self) -> Error {
+        self.position = None;
         self
     }
 

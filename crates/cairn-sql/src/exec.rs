@@ -96,6 +96,12 @@ impl<'a> Env<'a> {
         Env { params, ..self }
     }
 
+    /// The value of parameter `i` (0-based), where it is.
+    pub fn param_ref(&self, i: usize) -> &Value {
+        static NULL: Value = Value::Null;
+        self.params.get(i).unwrap_or(&NULL)
+    }
+
     /// The value of parameter `i` (0-based).
     pub fn param(&self, i: usize) -> Value {
         self.params.get(i).cloned().unwrap_or(Value::Null)
@@ -184,11 +190,10 @@ impl Iterator for Counted<'_> {
 /// The rows of the operator at the root of `plan`.
 fn operator<'a>(plan: &'a Plan, env: &'a Env<'a>) -> Result<Rows<'a>> {
     Ok(match plan {
-        Plan::Scan { table, needed } => {
-            let scan = env.db.store.heap(table.heap)?.scan();
-            let needed = needed.as_deref();
-            Box::new(scan.map(move |tuple| row::decode_needed(&tuple?.1, needed)))
-        }
+        Plan::Scan { table, needed } => Box::new(TableScan {
+            scan: env.db.store.heap(table.heap)?.scan(),
+            needed: needed.as_deref(),
+        }),
         Plan::IndexScan {
             table,
             index,
@@ -226,10 +231,26 @@ fn operator<'a>(plan: &'a Plan, env: &'a Env<'a>) -> Result<Rows<'a>> {
                 Err(e) => Some(Err(e)),
             }))
         }
-        Plan::Project { input, exprs } => Box::new(run(input, env)?.map(move |row| {
-            let row = row?;
-            exprs.iter().map(|e| e.eval(&row, env)).collect()
-        })),
+        Plan::Project { input, exprs } => {
+            let moved = moved_columns(exprs);
+            Box::new(run(input, env)?.map(move |row| {
+                let mut row = row?;
+                let mut out = exprs
+                    .iter()
+                    .zip(&moved)
+                    .map(|(e, moved)| match moved {
+                        Some(_) => Ok(Value::Null),
+                        None => e.eval(&row, env),
+                    })
+                    .collect::<Result<Row>>()?;
+                for (slot, moved) in out.iter_mut().zip(&moved) {
+                    if let Some(column) = moved {
+                        *slot = std::mem::take(&mut row[*column]);
+                    }
+                }
+                Ok(out)
+            }))
+        }
         Plan::Join {
             left,
             right,
@@ -376,10 +397,10 @@ fn index_scan<'a>(
         usable &= value.data_type().map(key_class) == Some(key_class(ty));
     }
     if !usable {
-        let scan = env.db.store.heap(table.heap)?.scan();
-        return Ok(Box::new(
-            scan.map(move |tuple| row::decode_needed(&tuple?.1, needed)),
-        ));
+        return Ok(Box::new(TableScan {
+            scan: env.db.store.heap(table.heap)?.scan(),
+            needed,
+        }));
     }
     let prefix_values: Vec<KeyValue> = values.iter().map(|(v, _)| key_value(v)).collect();
     encode_key(&prefix_values, &mut key);
@@ -402,32 +423,82 @@ fn index_scan<'a>(
     };
     let tree = env.db.store.btree(index.root);
     let heap = env.db.store.heap(table.heap)?;
-    let entries = tree.range(
+    let mut entries = tree.range(
         lower_key.as_ref().map(Vec::as_slice),
         upper_key.as_ref().map(Vec::as_slice),
     );
     // The rows a chunk of entries points at, fetched together (a page read once for the
-    // tuples on it).
-    let mut entries = entries.peekable();
+    // tuples on it), each decoded where it lies.
+    let mut done = false;
     Ok(Box::new(
         std::iter::from_fn(move || {
-            entries.peek()?;
+            if done {
+                return None;
+            }
             let mut chunk = || -> Result<Vec<Result<Row>>> {
                 let mut tids = Vec::with_capacity(FETCH_CHUNK);
-                for entry in entries.by_ref().take(FETCH_CHUNK) {
-                    tids.push(tid_of(&entry?.1)?);
+                while tids.len() < FETCH_CHUNK {
+                    match entries.next_entry() {
+                        Some(entry) => tids.push(tid_of(entry?.1)?),
+                        None => {
+                            done = true;
+                            break;
+                        }
+                    }
                 }
                 Ok(heap
-                    .get_many(&tids)?
+                    .get_many_with(&tids, |bytes| row::decode_needed(bytes, needed))?
                     .into_iter()
                     .flatten()
-                    .map(|bytes| row::decode_needed(&bytes, needed))
+                    .map(Ok)
                     .collect())
             };
-            Some(chunk().unwrap_or_else(|e| vec![Err(e)]))
+            Some(chunk().unwrap_or_else(|e| {
+                done = true;
+                vec![Err(e)]
+            }))
         })
         .flatten(),
     ))
+}
+
+/// For each expression of a projection, the input column it can take from the input row
+/// rather than copy: a bare column that no other expression reads.
+fn moved_columns(exprs: &[Expr]) -> Vec<Option<usize>> {
+    let mut reads: HashMap<usize, usize> = HashMap::new();
+    for e in exprs {
+        e.visit(&mut |e| {
+            if let Expr::Column(c) = e {
+                *reads.entry(*c).or_default() += 1;
+            }
+        });
+    }
+    exprs
+        .iter()
+        .map(|e| match e {
+            Expr::Column(c) if reads[c] == 1 => Some(*c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A sequential scan's rows, each decoded (only its `needed` columns) straight from the
+/// scan's copy of its page.
+struct TableScan<'a> {
+    scan: cairn_page::HeapScan<'a>,
+    needed: Option<&'a [bool]>,
+}
+
+impl Iterator for TableScan<'_> {
+    type Item = Result<Row>;
+
+    fn next(&mut self) -> Option<Result<Row>> {
+        let needed = self.needed;
+        Some(match self.scan.next_tuple()? {
+            Ok((_, bytes)) => row::decode_needed(&bytes, needed),
+            Err(e) => Err(e.into()),
+        })
+    }
 }
 
 /// How many index entries an index scan fetches the rows of at a time.

@@ -6,6 +6,7 @@
 //! `IS [NOT] DISTINCT FROM`, which always answer true or false. Errors are the operators' own
 //! ([`Value::arith`], [`Value::cast`]): evaluation never returns a wrong value instead.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use crate::error::{Error, Result, SqlState};
@@ -129,6 +130,17 @@ pub enum SubqueryKind {
 }
 
 impl Expr {
+    /// The expression's value as an operand: a column or a constant borrowed where it is,
+    /// anything else evaluated (an operator reads its operands, it need not own them).
+    fn operand<'r>(&'r self, row: &'r [Value], env: &'r Env<'_>) -> Result<Cow<'r, Value>> {
+        Ok(match self {
+            Expr::Column(n) => Cow::Borrowed(&row[*n]),
+            Expr::Constant(v) => Cow::Borrowed(v),
+            Expr::Param(i) => Cow::Borrowed(env.param_ref(*i)),
+            other => Cow::Owned(other.eval(row, env)?),
+        })
+    }
+
     /// The expression's value over `row`, in `env`.
     pub fn eval(&self, row: &[Value], env: &Env<'_>) -> Result<Value> {
         Ok(match self {
@@ -136,9 +148,11 @@ impl Expr {
             Expr::Column(n) => row[*n].clone(),
             Expr::Outer { depth, index } => env.outer(*depth)[*index].clone(),
             Expr::Param(i) => env.param(*i),
-            Expr::Arith(op, a, b) => a.eval(row, env)?.arith(*op, &b.eval(row, env)?)?,
+            Expr::Arith(op, a, b) => a.operand(row, env)?.arith(*op, &*b.operand(row, env)?)?,
             Expr::Negate(a) => negate(a.eval(row, env)?)?,
-            Expr::Compare(op, a, b) => compare(*op, &a.eval(row, env)?, &b.eval(row, env)?)?,
+            Expr::Compare(op, a, b) => {
+                compare(*op, &*a.operand(row, env)?, &*b.operand(row, env)?)?
+            }
             Expr::And(a, b) => match truth(a.eval(row, env)?) {
                 Some(false) => Value::Bool(false),
                 first => match (first, truth(b.eval(row, env)?)) {

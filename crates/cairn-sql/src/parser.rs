@@ -239,7 +239,7 @@ mod tests {
     fn syntax(sql: &str) -> (String, Option<usize>) {
         let e = parse(sql).expect_err("a syntax error");
         assert_eq!(e.state, SqlState::SYNTAX_ERROR, "{sql}: {e:?}");
-        (e.message, e.position)
+        (e.message.clone(), e.position)
     }
 
     #[test]

@@ -29,7 +29,7 @@ fn row(sql: &str) -> (String, String) {
 
 fn error(sql: &str) -> (&'static str, String, Option<usize>) {
     let e = session().1.execute(sql).expect_err(sql);
-    (e.state.code(), e.message, e.position)
+    (e.state.code(), e.message.clone(), e.position)
 }
 
 #[test]

@@ -27,7 +27,7 @@ fn rows(session: &mut Session, sql: &str) -> Vec<String> {
 
 fn error(session: &mut Session, sql: &str) -> (&'static str, String, Option<usize>) {
     let e = session.execute(sql).expect_err(sql);
-    (e.state.code(), e.message, e.position)
+    (e.state.code(), e.message.clone(), e.position)
 }
 
 #[test]
