@@ -21,6 +21,23 @@
 
 use std::time::Instant;
 
+/// cairn-sql runs on the allocator the `cairn` binary ships with (mimalloc, transparent huge
+/// pages off as `cairn` turns them off), so that this measures the engine as the server runs
+/// it. SQLite, C code, keeps allocating with the C library's malloc, as it ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+extern "C" fn disable_transparent_huge_pages() {
+    // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no memory of ours.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
+#[used]
+#[unsafe(link_section = ".init_array")]
+static DISABLE_THP_AT_START: extern "C" fn() = disable_transparent_huge_pages;
+
 use cairn_sql::{Database, Prepared, Session, Value};
 
 struct Args {
