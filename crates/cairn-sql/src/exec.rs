@@ -436,7 +436,7 @@ fn index_scan<'a>(
                 return None;
             }
             let mut chunk = || -> Result<Vec<Result<Row>>> {
-                let mut tids = Vec::with_capacity(FETCH_CHUNK);
+                let mut tids = Vec::new();
                 while tids.len() < FETCH_CHUNK {
                     match entries.next_entry() {
                         Some(entry) => tids.push(tid_of(entry?.1)?),
