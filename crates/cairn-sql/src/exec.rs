@@ -8,9 +8,15 @@
 //! queries of issue 27 will measure whether batches must come to the hot operators (scan,
 //! filter, hash aggregation); the operator boundary here is where they would.
 //!
+//! Rows are read where they lie: a sequential scan decodes each row from its copy of the
+//! page, an index scan from the latched heap page, and a filter straight over a scan tests
+//! each row in one reused buffer, so that a refused row costs no allocation. Operators read
+//! their operands in place (`Expr::operand`) and a projection moves bare columns rather
+//! than copying them: allocation, not computation, is what a row costs in this model.
+//!
 //! Operators that need all of an input before their first row (the right side of a join,
-//! aggregation, sort, the right side of `INTERSECT`/`EXCEPT`) hold it in memory; spilling
-//! past a memory budget is still to come.
+//! aggregation, sort, the right side of `INTERSECT`/`EXCEPT`) hold it in memory; sorts and
+//! hash joins spill past `work_mem` ([`crate::spill`]).
 //!
 //! An [`Env`] is what evaluation needs beyond the row: the database, the rows of the queries
 //! around a correlated subquery, and the cached rows of each uncorrelated subquery, which
@@ -220,6 +226,21 @@ fn operator<'a>(plan: &'a Plan, env: &'a Env<'a>) -> Result<Rows<'a>> {
             } else {
                 Box::new(std::iter::empty())
             }
+        }
+        // Under EXPLAIN ANALYZE the scan runs as its own operator, to be counted.
+        Plan::Filter { input, predicate }
+            if matches!(input.as_ref(), Plan::Scan { .. }) && env.stats.is_none() =>
+        {
+            let Plan::Scan { table, needed } = input.as_ref() else {
+                unreachable!("matched above")
+            };
+            Box::new(FilteredTableScan {
+                scan: env.db.store.heap(table.heap)?.scan(),
+                needed: needed.as_deref(),
+                predicate,
+                env,
+                row: Vec::new(),
+            })
         }
         Plan::Filter { input, predicate } => {
             Box::new(run(input, env)?.filter_map(move |row| match row {
@@ -498,6 +519,38 @@ impl Iterator for TableScan<'_> {
             Ok((_, bytes)) => row::decode_needed(&bytes, needed),
             Err(e) => Err(e.into()),
         })
+    }
+}
+
+/// A sequential scan under a filter: each row decoded into one buffer and tested there, so
+/// that a row the filter refuses costs no allocation; a row it keeps takes the buffer with
+/// it.
+struct FilteredTableScan<'a> {
+    scan: cairn_page::HeapScan<'a>,
+    needed: Option<&'a [bool]>,
+    predicate: &'a Expr,
+    env: &'a Env<'a>,
+    row: Row,
+}
+
+impl Iterator for FilteredTableScan<'_> {
+    type Item = Result<Row>;
+
+    fn next(&mut self) -> Option<Result<Row>> {
+        loop {
+            let decoded = match self.scan.next_tuple()? {
+                Ok((_, bytes)) => row::decode_needed_into(&bytes, self.needed, &mut self.row),
+                Err(e) => Err(e.into()),
+            };
+            if let Err(e) = decoded {
+                return Some(Err(e));
+            }
+            match self.predicate.eval(&self.row, self.env) {
+                Ok(Value::Bool(true)) => return Some(Ok(std::mem::take(&mut self.row))),
+                Ok(_) => {}
+                Err(e) => return Some(Err(e)),
+            }
+        }
     }
 }
 

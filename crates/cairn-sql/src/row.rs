@@ -155,10 +155,22 @@ fn take_text(rest: &mut &[u8]) -> Result<String> {
 /// The row encoded in `bytes`, with only the columns `needed` marks decoded (the others
 /// NULL); all when `needed` is `None` (or shorter than the row).
 pub fn decode_needed(bytes: &[u8], needed: Option<&[bool]>) -> Result<Vec<Value>> {
+    let mut row = Vec::new();
+    decode_needed_into(bytes, needed, &mut row)?;
+    Ok(row)
+}
+
+/// [`decode_needed`] into `row`, which is emptied first (its allocation kept).
+pub fn decode_needed_into(
+    bytes: &[u8],
+    needed: Option<&[bool]>,
+    row: &mut Vec<Value>,
+) -> Result<()> {
     let needed = needed.unwrap_or(&[]);
     let mut rest = bytes;
     let count = u16::from_le_bytes(take::<2>(&mut rest)?);
-    let mut row = Vec::with_capacity(usize::from(count));
+    row.clear();
+    row.reserve(usize::from(count));
     for i in 0..usize::from(count) {
         if needed.get(i).copied().unwrap_or(true) {
             row.push(decode_value(&mut rest)?);
@@ -184,7 +196,7 @@ pub fn decode_needed(bytes: &[u8], needed: Option<&[bool]>) -> Result<Vec<Value>
     if !rest.is_empty() {
         return Err(corrupt("bytes after the last column"));
     }
-    Ok(row)
+    Ok(())
 }
 
 /// The row encoded in `bytes`.
