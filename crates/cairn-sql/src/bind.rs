@@ -50,9 +50,71 @@ impl Typed {
     pub fn into_type(self, ty: DataType) -> Result<Expr> {
         match (self.ty, self.expr) {
             (None, Expr::Constant(v)) => v.cast(ty).map(Expr::Constant),
+            (None, Expr::Param(i)) => {
+                // The parameter takes the type its context gives it (see ParamInference).
+                ParamInference::record(i, ty);
+                Ok(Expr::Cast(Box::new(Expr::Param(i)), ty))
+            }
             (Some(t), expr) if t == ty => Ok(expr),
             (_, expr) => Ok(Expr::Cast(Box::new(expr), ty)),
         }
+    }
+}
+
+/// The types of a statement's parameters as binding infers them, for a client that asks
+/// before it runs the statement (the wire protocol's Describe): a parameter whose type the
+/// client did not declare takes the type its first context gives it — `id = $1` the type of
+/// `id`, `$1 + 1` integer, an INSERT's value its column's — and text if none does, as
+/// PostgreSQL infers them.
+///
+/// Inference runs on one thread, around one statement's binding ([`ParamInference::run`]);
+/// a binder, wherever in the planner, records through [`Typed::into_type`], the one place
+/// an untyped expression is given a type. Outside inference, recording does nothing.
+pub struct ParamInference;
+
+thread_local! {
+    static INFERRED: RefCell<Option<Vec<Option<DataType>>>> = const { RefCell::new(None) };
+}
+
+impl ParamInference {
+    /// Runs `bind` with parameters of the `declared` types (`None`: to infer) and any number
+    /// of others; gives its result and every parameter's type, `$1` first.
+    pub fn run<R>(
+        declared: &[Option<DataType>],
+        bind: impl FnOnce() -> Result<R>,
+    ) -> Result<(R, Vec<DataType>)> {
+        INFERRED.with(|i| *i.borrow_mut() = Some(declared.to_vec()));
+        let result = bind();
+        let types = INFERRED.with(|i| i.borrow_mut().take()).unwrap_or_default();
+        let types = types
+            .into_iter()
+            .map(|t| t.unwrap_or(DataType::Text))
+            .collect();
+        Ok((result?, types))
+    }
+
+    /// Whether a statement's parameters are being inferred, and if so the type parameter
+    /// `i` has so far (declared or inferred); any parameter number is then allowed.
+    fn known(i: usize) -> Option<Option<DataType>> {
+        INFERRED.with(|inferred| {
+            let mut inferred = inferred.borrow_mut();
+            let types = inferred.as_mut()?;
+            if types.len() <= i {
+                types.resize(i + 1, None);
+            }
+            Some(types[i])
+        })
+    }
+
+    fn record(i: usize, ty: DataType) {
+        INFERRED.with(|inferred| {
+            if let Some(types) = inferred.borrow_mut().as_mut() {
+                if types.len() <= i {
+                    types.resize(i + 1, None);
+                }
+                types[i].get_or_insert(ty);
+            }
+        });
     }
 }
 
@@ -300,6 +362,12 @@ impl<'a> Binder<'a> {
             .strip_prefix('$')
             .and_then(|n| n.parse::<usize>().ok())
             .and_then(|n| n.checked_sub(1));
+        if let Some((i, Some(ty))) = index.map(|i| (i, ParamInference::known(i))) {
+            return Ok(Typed {
+                ty,
+                expr: Expr::Param(i),
+            });
+        }
         match index.and_then(|i| Some((i, self.ctx.params.get(i)?))) {
             Some((i, v)) => Ok(Typed {
                 ty: v.data_type(),

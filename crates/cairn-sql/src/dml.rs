@@ -27,7 +27,7 @@ use crate::planner;
 use crate::returning::Returning;
 use crate::row;
 use crate::scope::Scope;
-use crate::session::{named_table, table_name, QueryResult};
+use crate::session::{named_table, table_name, Column, QueryResult};
 use crate::value::{DataType, Value};
 use crate::walk;
 
@@ -41,6 +41,58 @@ pub(crate) fn insert(
     params: &[Value],
     insert: &Insert,
 ) -> Result<QueryResult> {
+    let catalog = db.catalog();
+    let ctx = Context::new(sql, &catalog).with_params(params);
+    let BoundInsert {
+        table,
+        plan,
+        qualifier,
+        returning,
+        on_conflict,
+    } = bind_insert(&ctx, insert)?;
+    let cache = SubqueryCache::default();
+    let env = Env::new(db, &cache).with_params(params);
+    let mut rows = exec::run(&plan, &env)?.collect::<Result<Vec<_>>>()?;
+    let rules = RowRules::bind(&ctx, table)?;
+    for row in &mut rows {
+        rules.fit(row, &env)?;
+    }
+    let mut conflict = on_conflict
+        .map(|on| OnConflictPlan::bind(&ctx, &catalog, table, &qualifier, on))
+        .transpose()?;
+    let mut writer = ddl::writer(db, &catalog, table);
+    let mut written = Vec::new();
+    for row in rows {
+        match &mut conflict {
+            None => {
+                writer.insert(txn, &row)?;
+                written.push(row);
+            }
+            Some(conflict) => {
+                if let Some(row) =
+                    conflict.insert(&db.store, &rules, &mut writer, txn, row, &env)?
+                {
+                    written.push(row);
+                }
+            }
+        }
+    }
+    crate::foreign::check_children(&db.store, &catalog, table, &written)?;
+    returning.result(format!("INSERT 0 {}", written.len()), &written, &env)
+}
+
+/// An INSERT bound: its table, the plan of the rows it inserts (each in the table's column
+/// order, typed as its columns), the name its rows go by, its RETURNING list and its ON
+/// CONFLICT clause (bound when it runs).
+struct BoundInsert<'c, 'i> {
+    table: &'c TableDef,
+    plan: Plan,
+    qualifier: String,
+    returning: Returning,
+    on_conflict: Option<&'i sqlparser::ast::OnConflict>,
+}
+
+fn bind_insert<'c, 'i>(ctx: &Context<'c>, insert: &'i Insert) -> Result<BoundInsert<'c, 'i>> {
     let TableObject::TableName(object) = &insert.table else {
         return Err(Error::not_supported("INSERT into a table function"));
     };
@@ -50,10 +102,9 @@ pub(crate) fn insert(
         Some(OnInsert::OnConflict(on)) => Some(on),
         Some(_) => return Err(Error::not_supported("ON DUPLICATE KEY UPDATE")),
     };
-    let catalog = db.catalog();
-    let ctx = Context::new(sql, &catalog).with_params(params);
+    let catalog = ctx.catalog;
     let empty = Scope::default();
-    let binder = Binder::new(&ctx, &empty, None).in_clause("VALUES");
+    let binder = Binder::new(ctx, &empty, None).in_clause("VALUES");
     let table = catalog.table(&name).map_err(|e| binder.placed(e, object))?;
     let targets = target_columns(&binder, table, &insert.columns)?;
     let too_many = |node: &dyn Fn(&Binder<'_>, Error) -> Error| {
@@ -69,7 +120,7 @@ pub(crate) fn insert(
         .columns
         .iter()
         .map(|c| match &c.default {
-            Some(text) => default_expr(&ctx, c, text),
+            Some(text) => default_expr(ctx, c, text),
             None => Ok(Expr::Constant(Value::Null)),
         })
         .collect::<Result<Vec<_>>>()?;
@@ -100,7 +151,7 @@ pub(crate) fn insert(
             Plan::Values { rows }
         }
         Some((source, _)) => {
-            let planned = planner::plan_query(&ctx, source, None)?;
+            let planned = planner::plan_query(ctx, source, None)?;
             if planned.columns.len() > targets.len() {
                 return Err(too_many(&|_, e| e));
             }
@@ -118,40 +169,18 @@ pub(crate) fn insert(
             }
         }
     };
-    let cache = SubqueryCache::default();
-    let env = Env::new(db, &cache).with_params(params);
-    let mut rows = exec::run(&plan, &env)?.collect::<Result<Vec<_>>>()?;
-    let rules = RowRules::bind(&ctx, table)?;
-    for row in &mut rows {
-        rules.fit(row, &env)?;
-    }
     let qualifier = match &insert.table_alias {
         Some(alias) => ident_name(&alias.alias),
         None => table.name.clone(),
     };
-    let returning = Returning::bind(&ctx, table, &qualifier, insert.returning.as_deref())?;
-    let mut conflict = on_conflict
-        .map(|on| OnConflictPlan::bind(&ctx, &catalog, table, &qualifier, on))
-        .transpose()?;
-    let mut writer = ddl::writer(db, &catalog, table);
-    let mut written = Vec::new();
-    for row in rows {
-        match &mut conflict {
-            None => {
-                writer.insert(txn, &row)?;
-                written.push(row);
-            }
-            Some(conflict) => {
-                if let Some(row) =
-                    conflict.insert(&db.store, &rules, &mut writer, txn, row, &env)?
-                {
-                    written.push(row);
-                }
-            }
-        }
-    }
-    crate::foreign::check_children(&db.store, &catalog, table, &written)?;
-    returning.result(format!("INSERT 0 {}", written.len()), &written, &env)
+    let returning = Returning::bind(ctx, table, &qualifier, insert.returning.as_deref())?;
+    Ok(BoundInsert {
+        table,
+        plan,
+        qualifier,
+        returning,
+        on_conflict,
+    })
 }
 
 /// The positions of the columns an INSERT names (all, in order, if it names none).
@@ -193,15 +222,13 @@ pub(crate) fn update(
 ) -> Result<QueryResult> {
     let catalog = db.catalog();
     let ctx = Context::new(sql, &catalog).with_params(params);
-    let (table, scope) = target(&catalog, &ctx, &update.table)?;
-    let from_items = match &update.from {
-        None => &[][..],
-        Some(UpdateTableFromKind::BeforeSet(t) | UpdateTableFromKind::AfterSet(t)) => t.as_slice(),
-    };
-    let (others, joined) = other_tables(&ctx, &scope, from_items)?;
-    let binder = Binder::new(&ctx, &joined, None).in_clause("UPDATE");
-    let sets = set_clause(&binder, table, &update.assignments)?;
-    let filter = condition(&binder, update.selection.as_ref())?;
+    let BoundUpdate {
+        table,
+        others,
+        sets,
+        filter,
+        returning,
+    } = bind_update(&ctx, update)?;
     let rules = RowRules::bind(&ctx, table)?;
     let cache = SubqueryCache::default();
     let env = Env::new(db, &cache).with_params(params);
@@ -232,14 +259,52 @@ pub(crate) fn update(
         .collect();
     crate::foreign::parents_changed(&db.store, &catalog, txn, table, &old_and_new)?;
     crate::foreign::check_changed_children(&db.store, &catalog, table, &old_and_new)?;
-    let qualifier = scope
+    let written: Vec<Vec<Value>> = changes.into_iter().map(|(_, _, new)| new).collect();
+    returning.result(format!("UPDATE {}", written.len()), &written, &env)
+}
+
+/// An UPDATE bound: its table, the plan of its FROM tables, its assignments and condition
+/// over the target's row followed by theirs, and its RETURNING list.
+struct BoundUpdate<'c> {
+    table: &'c TableDef,
+    others: Option<Plan>,
+    sets: Vec<(usize, Expr)>,
+    filter: Option<Expr>,
+    returning: Returning,
+}
+
+fn bind_update<'c>(ctx: &Context<'c>, update: &Update) -> Result<BoundUpdate<'c>> {
+    let (table, scope) = target(ctx.catalog, ctx, &update.table)?;
+    let from_items = match &update.from {
+        None => &[][..],
+        Some(UpdateTableFromKind::BeforeSet(t) | UpdateTableFromKind::AfterSet(t)) => t.as_slice(),
+    };
+    let (others, joined) = other_tables(ctx, &scope, from_items)?;
+    let binder = Binder::new(ctx, &joined, None).in_clause("UPDATE");
+    let sets = set_clause(&binder, table, &update.assignments)?;
+    let filter = condition(&binder, update.selection.as_ref())?;
+    let returning = Returning::bind(
+        ctx,
+        table,
+        &qualifier_of(&scope),
+        update.returning.as_deref(),
+    )?;
+    Ok(BoundUpdate {
+        table,
+        others,
+        sets,
+        filter,
+        returning,
+    })
+}
+
+/// The name the target table's rows go by in a scope of it.
+fn qualifier_of(scope: &Scope) -> String {
+    scope
         .columns
         .first()
         .and_then(|c| c.qualifier.clone())
-        .unwrap_or_default();
-    let returning = Returning::bind(&ctx, table, &qualifier, update.returning.as_deref())?;
-    let written: Vec<Vec<Value>> = changes.into_iter().map(|(_, _, new)| new).collect();
-    returning.result(format!("UPDATE {}", written.len()), &written, &env)
+        .unwrap_or_default()
 }
 
 /// The assignments of a SET clause (UPDATE, ON CONFLICT DO UPDATE): each column's position
@@ -284,19 +349,14 @@ pub(crate) fn delete(
     params: &[Value],
     delete: &Delete,
 ) -> Result<QueryResult> {
-    let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) = &delete.from;
-    let [from] = from.as_slice() else {
-        return Err(Error::not_supported("DELETE from several tables"));
-    };
-    if !delete.tables.is_empty() {
-        return Err(Error::not_supported("DELETE of several tables"));
-    }
     let catalog = db.catalog();
     let ctx = Context::new(sql, &catalog).with_params(params);
-    let (table, scope) = target(&catalog, &ctx, from)?;
-    let (others, joined) = other_tables(&ctx, &scope, delete.using.as_deref().unwrap_or(&[]))?;
-    let binder = Binder::new(&ctx, &joined, None);
-    let filter = condition(&binder, delete.selection.as_ref())?;
+    let BoundDelete {
+        table,
+        others,
+        filter,
+        returning,
+    } = bind_delete(&ctx, delete)?;
     let cache = SubqueryCache::default();
     let env = Env::new(db, &cache).with_params(params);
     let heap = db.store.heap(table.heap)?;
@@ -316,14 +376,65 @@ pub(crate) fn delete(
     let gone: Vec<(Vec<Value>, Option<Vec<Value>>)> =
         doomed.iter().map(|(_, row)| (row.clone(), None)).collect();
     crate::foreign::parents_changed(&db.store, &catalog, txn, table, &gone)?;
-    let qualifier = scope
-        .columns
-        .first()
-        .and_then(|c| c.qualifier.clone())
-        .unwrap_or_default();
-    let returning = Returning::bind(&ctx, table, &qualifier, delete.returning.as_deref())?;
     let deleted: Vec<Vec<Value>> = doomed.into_iter().map(|(_, row)| row).collect();
     returning.result(format!("DELETE {}", deleted.len()), &deleted, &env)
+}
+
+/// A DELETE bound: its table, the plan of its USING tables, its condition over the
+/// target's row followed by theirs, and its RETURNING list.
+struct BoundDelete<'c> {
+    table: &'c TableDef,
+    others: Option<Plan>,
+    filter: Option<Expr>,
+    returning: Returning,
+}
+
+fn bind_delete<'c>(ctx: &Context<'c>, delete: &Delete) -> Result<BoundDelete<'c>> {
+    let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) = &delete.from;
+    let [from] = from.as_slice() else {
+        return Err(Error::not_supported("DELETE from several tables"));
+    };
+    if !delete.tables.is_empty() {
+        return Err(Error::not_supported("DELETE of several tables"));
+    }
+    let (table, scope) = target(ctx.catalog, ctx, from)?;
+    let (others, joined) = other_tables(ctx, &scope, delete.using.as_deref().unwrap_or(&[]))?;
+    let binder = Binder::new(ctx, &joined, None);
+    let filter = condition(&binder, delete.selection.as_ref())?;
+    let returning = Returning::bind(
+        ctx,
+        table,
+        &qualifier_of(&scope),
+        delete.returning.as_deref(),
+    )?;
+    Ok(BoundDelete {
+        table,
+        others,
+        filter,
+        returning,
+    })
+}
+
+/// The columns an INSERT, UPDATE or DELETE returns (its RETURNING list's; none without
+/// one), binding it as it would run without running it: what a client's Describe learns,
+/// with the parameters' types ([`crate::bind::ParamInference`]).
+pub(crate) fn describe(
+    ctx: &Context<'_>,
+    statement: &sqlparser::ast::Statement,
+) -> Result<Vec<Column>> {
+    use sqlparser::ast::Statement;
+    Ok(match statement {
+        Statement::Insert(insert) => {
+            let bound = bind_insert(ctx, insert)?;
+            if let Some(on) = bound.on_conflict {
+                OnConflictPlan::bind(ctx, ctx.catalog, bound.table, &bound.qualifier, on)?;
+            }
+            bound.returning.columns().to_vec()
+        }
+        Statement::Update(update) => bind_update(ctx, update)?.returning.columns().to_vec(),
+        Statement::Delete(delete) => bind_delete(ctx, delete)?.returning.columns().to_vec(),
+        _ => Vec::new(),
+    })
 }
 
 /// The other tables of an `UPDATE … FROM` or `DELETE … USING` (their plan, if any), and

@@ -83,5 +83,5 @@ pub use cairn_page::StoreOptions;
 pub use database::{Database, TableDescription};
 pub use error::{Error, Result, SqlState};
 pub use parser::{parse, split_statements};
-pub use session::{Column, Prepared, QueryResult, Session};
+pub use session::{Column, Description, Prepared, QueryResult, Session};
 pub use value::{ArithOp, DataType, Value};

@@ -21,6 +21,11 @@ pub struct Returning {
 }
 
 impl Returning {
+    /// The columns it returns (none without a RETURNING list).
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
     /// Binds `items` over the rows of `table`, named `qualifier`.
     pub fn bind(
         ctx: &Context<'_>,

@@ -19,7 +19,7 @@ use cairn_page::{SuspendedTxn, Txn};
 
 use sqlparser::ast::{ObjectName, ObjectNamePart, Query, Statement};
 
-use crate::bind::{ident_name, Binder, Context};
+use crate::bind::{ident_name, Binder, Context, ParamInference};
 use crate::catalog::{Catalog, TableDef};
 use crate::clock::StatementClock;
 use crate::database::Database;
@@ -38,6 +38,15 @@ use crate::value::{DataType, Value};
 pub struct Column {
     pub name: String,
     pub data_type: DataType,
+}
+
+/// What a prepared statement takes and gives, known before it runs (the wire protocol's
+/// ParameterDescription and RowDescription): each parameter's type, declared by the client or
+/// inferred from its context, and the result's columns (none for a statement without rows).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Description {
+    pub params: Vec<DataType>,
+    pub columns: Vec<Column>,
 }
 
 /// The result of one statement: PostgreSQL's command tag, and the columns and rows of a
@@ -203,6 +212,41 @@ impl Session {
             self.end(true)?;
         }
         Ok(result)
+    }
+
+    /// The types of `prepared`'s parameters — `declared` where the client gave them (`None`
+    /// to infer), inferred from their contexts otherwise, text where nothing tells — and its
+    /// result's columns, binding it without running it.
+    pub fn describe(
+        &mut self,
+        prepared: &Prepared,
+        declared: &[Option<DataType>],
+    ) -> Result<Description> {
+        on_stack(prepared.stack, || self.describe_here(prepared, declared))
+    }
+
+    fn describe_here(
+        &self,
+        prepared: &Prepared,
+        declared: &[Option<DataType>],
+    ) -> Result<Description> {
+        let ends_block = matches!(
+            prepared.statement,
+            Statement::Commit { .. } | Statement::Rollback { .. }
+        );
+        if self.block == Block::Failed && !ends_block {
+            return Err(Error::new(
+                SqlState::IN_FAILED_SQL_TRANSACTION,
+                "current transaction is aborted, commands ignored until end of transaction block",
+            ));
+        }
+        let catalog = self.db.catalog();
+        let ctx = Context::new(&prepared.sql, &catalog);
+        let (columns, params) = ParamInference::run(declared, || match &prepared.statement {
+            Statement::Query(query) => Ok(planner::plan_query(&ctx, query, None)?.columns),
+            statement => dml::describe(&ctx, statement),
+        })?;
+        Ok(Description { params, columns })
     }
 
     /// Runs every statement of `sql`; one result per statement.

@@ -1,6 +1,6 @@
 //! Prepared statements: parsed once, run with values for `$1`, `$2`…
 
-use cairn_sql::{Database, Session, Value};
+use cairn_sql::{DataType, Database, Session, Value};
 
 #[test]
 fn a_prepared_statement_runs_with_each_set_of_values() {
@@ -38,4 +38,92 @@ fn a_prepared_statement_runs_with_each_set_of_values() {
     );
     let e = s.prepare("SELECT 1; SELECT 2").expect_err("two statements");
     assert_eq!(e.state.code(), "42601");
+}
+
+#[test]
+fn describe_infers_parameter_types_as_postgresql_does() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = Session::new(Database::open(dir.path()).expect("open"));
+    s.execute("CREATE TABLE tt (id integer PRIMARY KEY, name text, at timestamptz)")
+        .expect("create");
+    let name = |t: &DataType| t.name();
+    // What PostgreSQL 15's pg_prepared_statements says of each.
+    let cases: [(&str, &[&str], &[&str]); 10] = [
+        ("SELECT name FROM tt WHERE id = $1", &["integer"], &["text"]),
+        ("SELECT $1 + 1", &["integer"], &["integer"]),
+        ("SELECT $1", &["text"], &["text"]),
+        (
+            "INSERT INTO tt (id, name) VALUES ($1, $2) RETURNING id",
+            &["integer", "text"],
+            &["integer"],
+        ),
+        (
+            "UPDATE tt SET name = $1 WHERE id = $2",
+            &["text", "integer"],
+            &[],
+        ),
+        (
+            "SELECT * FROM tt WHERE id = $1 AND name LIKE $2 LIMIT $3",
+            &["integer", "text", "bigint"],
+            &["integer", "text", "timestamp with time zone"],
+        ),
+        (
+            "SELECT now() - $1",
+            &["timestamp with time zone"],
+            &["interval"],
+        ),
+        (
+            "SELECT $2::int, $1",
+            &["text", "integer"],
+            &["integer", "text"],
+        ),
+        (
+            "SELECT count(*) FROM tt WHERE id IN ($1, $2) AND at > $3",
+            &["integer", "integer", "timestamp with time zone"],
+            &["bigint"],
+        ),
+        (
+            "DELETE FROM tt WHERE id > $1 RETURNING name, at",
+            &["integer"],
+            &["text", "timestamp with time zone"],
+        ),
+    ];
+    for (sql, params, columns) in cases {
+        let prepared = s.prepare(sql).expect(sql);
+        let described = s.describe(&prepared, &[]).expect(sql);
+        assert_eq!(
+            described.params.iter().map(name).collect::<Vec<_>>(),
+            params,
+            "{sql}"
+        );
+        let column_types: Vec<&str> = described
+            .columns
+            .iter()
+            .map(|c| c.data_type.name())
+            .collect();
+        assert_eq!(column_types, columns, "{sql}");
+    }
+    // A declared type stands; describing runs and writes nothing.
+    let prepared = s.prepare("SELECT $1").expect("prepare");
+    let described = s
+        .describe(&prepared, &[Some(DataType::Int8)])
+        .expect("describe");
+    assert_eq!(described.params, [DataType::Int8]);
+    let insert = s
+        .prepare("INSERT INTO tt (id, name) VALUES ($1, $2)")
+        .expect("prepare");
+    s.describe(&insert, &[]).expect("describe");
+    let count = &s.execute("SELECT count(*) FROM tt").expect("count")[0].rows[0][0];
+    assert_eq!(count.to_text().as_deref(), Some("0"));
+    // The described statement then runs with values of those types.
+    s.execute_prepared(&insert, &[Value::Int4(7), Value::Text("seven".into())])
+        .expect("insert");
+    let select = s
+        .prepare("SELECT name FROM tt WHERE id = $1")
+        .expect("prepare");
+    let rows = s
+        .execute_prepared(&select, &[Value::Int4(7)])
+        .expect("select")
+        .rows;
+    assert_eq!(rows, vec![vec![Value::Text("seven".into())]]);
 }
