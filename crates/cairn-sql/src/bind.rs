@@ -128,6 +128,9 @@ pub struct Context<'a> {
     next_subquery: Cell<usize>,
     /// The WITH queries in scope, innermost last.
     pub(crate) ctes: RefCell<Vec<Cte>>,
+    /// The tables and views the statement reads, by name, as the planner resolves them
+    /// (what a view depends on).
+    pub(crate) relations: RefCell<Vec<String>>,
 }
 
 /// A WITH query a FROM clause may name.
@@ -160,6 +163,7 @@ impl<'a> Context<'a> {
             params: &[],
             next_subquery: Cell::new(0),
             ctes: RefCell::new(Vec::new()),
+            relations: RefCell::new(Vec::new()),
         }
     }
 

@@ -257,6 +257,10 @@ impl Catalog {
         self.views.get(name)
     }
 
+    pub fn views(&self) -> impl Iterator<Item = &ViewDef> {
+        self.views.values()
+    }
+
     pub fn foreign_keys(&self) -> impl Iterator<Item = &ForeignKeyDef> {
         self.foreign_keys.iter()
     }

@@ -848,6 +848,22 @@ pub(crate) fn drop(
                     ));
                 }
             }
+            if found && matches!(object_type, ObjectType::Table | ObjectType::View) {
+                let dependent = catalog.views().find(|v| {
+                    v.name != name
+                        && !names_dropped(names, &v.name)
+                        && crate::planner::view_relations(&catalog, v).contains(&name)
+                });
+                if let Some(view) = dependent {
+                    return Err(Error::new(
+                        SqlState::DEPENDENT_OBJECTS_STILL_EXIST,
+                        format!(
+                            "cannot drop {kind} {name} because other objects depend on it (view {} depends on {kind} {name})",
+                            view.name
+                        ),
+                    ));
+                }
+            }
             if found {
                 if object_type == ObjectType::Index
                     && catalog.index(&name).is_some_and(|i| i.unique && i.primary)

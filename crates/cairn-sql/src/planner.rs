@@ -1086,6 +1086,9 @@ fn plan_factor(
                     return Ok((planned.plan, scope, false));
                 }
             }
+            if ctx.catalog.exists(&table_name) {
+                ctx.relations.borrow_mut().push(table_name.clone());
+            }
             if let Some(view) = ctx.catalog.view(&table_name) {
                 let planned = plan_view(ctx, view)?;
                 let scope = aliased(
@@ -1271,6 +1274,22 @@ fn plan_view(ctx: &Context<'_>, view: &ViewDef) -> Result<Planned> {
         column.name = ident_name(&name.name);
     }
     Ok(planned)
+}
+
+/// The tables and views `view`'s query reads directly (not through other views); none if
+/// it no longer plans.
+pub(crate) fn view_relations(catalog: &crate::catalog::Catalog, view: &ViewDef) -> Vec<String> {
+    let Ok(statements) = crate::parser::parse(&view.definition) else {
+        return Vec::new();
+    };
+    let [Statement::CreateView(create)] = statements.as_slice() else {
+        return Vec::new();
+    };
+    let ctx = Context::new(&view.definition, catalog);
+    match plan_query(&ctx, &create.query, None) {
+        Ok(_) => ctx.relations.into_inner(),
+        Err(_) => Vec::new(),
+    }
 }
 
 /// The scope of a table or subquery named `name`, renamed by its alias (and the alias's
