@@ -74,13 +74,26 @@ impl<'a> Txn<'a> {
     }
 
     /// Commits: durable when this returns (with `sync_commit`).
-    pub fn commit(mut self) -> Result<()> {
+    pub fn commit(self) -> Result<()> {
+        self.finish_commit(true)
+    }
+
+    /// Commits without waiting for the log to reach the disk (PostgreSQL's
+    /// `synchronous_commit = off`): visible at once, and durable once a later synced commit,
+    /// a checkpoint or a clean close flushes the log. A crash before that loses the
+    /// transaction — with every one after it, the log being one sequence — but never part of
+    /// it: no page it changed reaches the disk before its log records.
+    pub fn commit_unsynced(self) -> Result<()> {
+        self.finish_commit(false)
+    }
+
+    fn finish_commit(mut self, sync: bool) -> Result<()> {
         self.done = true;
         let store = self.store;
         let lsn = store
             .wal
             .append(self.id, self.last_lsn, logrec::COMMIT, &[])?;
-        if store.options.sync_commit {
+        if sync && store.options.sync_commit {
             store.wal.flush(lsn)?;
         }
         store.wal.append(self.id, lsn, logrec::END, &[])?;

@@ -113,6 +113,9 @@ pub struct Session {
     work_mem: usize,
     /// When the current transaction began (`now()`), once a statement of it has run.
     transaction_start: Option<i64>,
+    /// `SET synchronous_commit`: as PostgreSQL spells it (`on`, `off`, `local`…); only
+    /// `off` commits without waiting for the log to reach the disk.
+    synchronous_commit: String,
 }
 
 impl Session {
@@ -126,6 +129,7 @@ impl Session {
             changed_catalog: false,
             work_mem: crate::spill::DEFAULT_WORK_MEM,
             transaction_start: None,
+            synchronous_commit: "on".into(),
         }
     }
 
@@ -382,7 +386,11 @@ impl Session {
             return Ok(());
         };
         let txn = self.db.store.resume(suspended);
-        let ended = if commit { txn.commit() } else { txn.abort() };
+        let ended = match (commit, self.synchronous_commit.as_str()) {
+            (false, _) => txn.abort(),
+            (true, "off") => txn.commit_unsynced(),
+            (true, _) => txn.commit(),
+        };
         let reloaded = if !commit && std::mem::take(&mut self.changed_catalog) {
             self.db.reload_catalog()
         } else {
@@ -434,8 +442,8 @@ impl Session {
         run_planned(&self.db, planned, params, self.work_mem)
     }
 
-    /// `SET work_mem = …` (`'64MB'`, `'512kB'`, a number of kilobytes, `DEFAULT`) and
-    /// `RESET work_mem`.
+    /// `SET work_mem = …` (`'64MB'`, `'512kB'`, a number of kilobytes, `DEFAULT`),
+    /// `SET synchronous_commit = on | off | local | …`, and `RESET` of either.
     fn set(&mut self, set: &sqlparser::ast::Set) -> Result<QueryResult> {
         use sqlparser::ast::Set as S;
         let (variable, value) = match set {
@@ -447,37 +455,55 @@ impl Session {
             ),
             _ => return Err(Error::not_supported("this SET")),
         };
-        if variable != "work_mem" {
-            return Err(Error::new(
-                SqlState::UNDEFINED_OBJECT,
-                format!("unrecognized configuration parameter \"{variable}\""),
-            ));
+        let value = value
+            .map(|v| v.trim_matches('\'').to_string())
+            .filter(|v| !v.eq_ignore_ascii_case("default"));
+        match variable.as_str() {
+            "work_mem" => {
+                self.work_mem = match value {
+                    None => crate::spill::DEFAULT_WORK_MEM,
+                    Some(text) => memory_setting(&text)?,
+                }
+            }
+            "synchronous_commit" => {
+                self.synchronous_commit = match value {
+                    None => "on".into(),
+                    Some(text) => synchronous_commit_setting(&text)?,
+                }
+            }
+            _ => {
+                return Err(Error::new(
+                    SqlState::UNDEFINED_OBJECT,
+                    format!("unrecognized configuration parameter \"{variable}\""),
+                ))
+            }
         }
-        self.work_mem = match value.as_deref() {
-            None | Some("DEFAULT") | Some("default") => crate::spill::DEFAULT_WORK_MEM,
-            Some(text) => memory_setting(text.trim_matches('\''))?,
-        };
         Ok(QueryResult::command("SET"))
     }
 
-    /// `SHOW work_mem`.
+    /// `SHOW work_mem`, `SHOW synchronous_commit`.
     fn show(&mut self, variable: &[sqlparser::ast::Ident]) -> Result<QueryResult> {
         let name = variable
             .iter()
             .map(ident_name)
             .collect::<Vec<_>>()
             .join(".");
-        if name != "work_mem" {
-            return Err(Error::new(
-                SqlState::UNDEFINED_OBJECT,
-                format!("unrecognized configuration parameter \"{name}\""),
-            ));
-        }
-        let kb = self.work_mem / 1024;
-        let text = if kb.is_multiple_of(1024) {
-            format!("{}MB", kb / 1024)
-        } else {
-            format!("{kb}kB")
+        let text = match name.as_str() {
+            "work_mem" => {
+                let kb = self.work_mem / 1024;
+                if kb.is_multiple_of(1024) {
+                    format!("{}MB", kb / 1024)
+                } else {
+                    format!("{kb}kB")
+                }
+            }
+            "synchronous_commit" => self.synchronous_commit.clone(),
+            _ => {
+                return Err(Error::new(
+                    SqlState::UNDEFINED_OBJECT,
+                    format!("unrecognized configuration parameter \"{name}\""),
+                ))
+            }
         };
         Ok(QueryResult {
             tag: "SHOW".into(),
@@ -560,6 +586,23 @@ fn on_stack<R: Send>(stack: Option<usize>, work: impl FnOnce() -> Result<R> + Se
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
+}
+
+/// A value of `synchronous_commit` as PostgreSQL shows it: `on`, `off` (also from any
+/// spelling of a boolean), `local`, `remote_write`, `remote_apply` (all synchronous here:
+/// there are no standbys); anything else is `22023`.
+fn synchronous_commit_setting(text: &str) -> Result<String> {
+    let lower = text.to_ascii_lowercase();
+    match lower.as_str() {
+        "local" | "remote_write" | "remote_apply" => Ok(lower),
+        _ => match Value::parse(DataType::Bool, &lower) {
+            Ok(Value::Bool(on)) => Ok(if on { "on" } else { "off" }.into()),
+            _ => Err(Error::new(
+                SqlState::INVALID_PARAMETER_VALUE,
+                format!("invalid value for parameter \"synchronous_commit\": \"{text}\""),
+            )),
+        },
+    }
 }
 
 /// Runs a planned query with `params` as its parameters' values.

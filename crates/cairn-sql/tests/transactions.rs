@@ -116,3 +116,35 @@ fn committed_blocks_survive_a_reopen() {
     let mut s = Session::new(Database::open(dir.path()).expect("reopen"));
     assert_eq!(count(&mut s, "SELECT count(*) FROM t"), "2");
 }
+
+#[test]
+fn synchronous_commit_off_commits_without_waiting_and_keeps_the_rows_across_a_close() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = Session::new(Database::open(dir.path()).expect("open"));
+    assert_eq!(count(&mut s, "SHOW synchronous_commit"), "on");
+    assert_eq!(tags(&mut s, "SET synchronous_commit = off"), ["SET"]);
+    assert_eq!(count(&mut s, "SHOW synchronous_commit"), "off");
+    s.execute("CREATE TABLE a (n int)").expect("create");
+    for n in 0..50 {
+        s.execute(&format!("INSERT INTO a VALUES ({n})"))
+            .expect("insert");
+    }
+    assert_eq!(count(&mut s, "SELECT count(*) FROM a"), "50");
+    let e = s
+        .execute("SET synchronous_commit TO bogus")
+        .expect_err("not a value");
+    assert_eq!(
+        (e.state.code(), e.message.as_str()),
+        (
+            "22023",
+            "invalid value for parameter \"synchronous_commit\": \"bogus\""
+        )
+    );
+    s.execute("SET synchronous_commit TO DEFAULT")
+        .expect("reset");
+    assert_eq!(count(&mut s, "SHOW synchronous_commit"), "on");
+    drop(s);
+    // A clean close flushes what was committed without waiting.
+    let mut s = Session::new(Database::open(dir.path()).expect("reopen"));
+    assert_eq!(count(&mut s, "SELECT count(*) FROM a"), "50");
+}
