@@ -32,10 +32,14 @@
 //! [`Session`] runs statements in PostgreSQL's transactions (blocks, implicit transactions,
 //! the aborted state) on a [`Database`].
 //!
+//! A [`Session`] also describes a prepared statement before it runs
+//! ([`Session::describe`]: parameter types inferred as PostgreSQL infers them, result
+//! columns), for the wire door's Parse and Describe.
+//!
 //! Still to come in issue 24: arrays (and `array_agg`), time zones other than UTC and
-//! `timetz`; ALTER COLUMN … TYPE; hash aggregation past `work_mem`; IN/EXISTS decorrelated
-//! into semi/anti joins, merge joins, index-only scans and index nested-loop joins;
-//! inferred parameter types for the wire door's Describe.
+//! `timetz`; ALTER COLUMN … TYPE, CREATE SCHEMA, `USING hash` indexes, DROP … CASCADE;
+//! currval/lastval; hash aggregation past `work_mem`; IN/EXISTS decorrelated into semi/anti
+//! joins, merge joins, index-only scans and index nested-loop joins.
 
 pub mod access;
 pub mod aggregate;
