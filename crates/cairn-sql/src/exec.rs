@@ -1077,7 +1077,8 @@ pub fn sort(keys: &[SortKey], rows: &mut [Row]) -> Result<()> {
 
 /// The first `k` rows of `rows` in the order of `keys`, as a stable sort would give them,
 /// holding at most about 2k rows at a time: whenever the buffer doubles, the k first (ties
-/// broken by input order) are selected and the rest dropped.
+/// broken by input order) are selected and the rest dropped, and from then on a row that
+/// orders after the k-th kept is dropped as it arrives.
 fn top_n(keys: &[SortKey], k: usize, rows: Rows<'_>) -> Result<Vec<Row>> {
     let failure = RefCell::new(None);
     let order = |a: &(usize, Row), b: &(usize, Row)| {
@@ -1094,11 +1095,19 @@ fn top_n(keys: &[SortKey], k: usize, rows: Rows<'_>) -> Result<Vec<Row>> {
         a.0.cmp(&b.0)
     };
     let mut buffer: Vec<(usize, Row)> = Vec::new();
+    // The k-th row kept at the last selection: a row after it in the order (a tie
+    // included: it came later) cannot be among the first k.
+    let mut worst: Option<(usize, Row)> = None;
     for (seq, row) in rows.enumerate() {
-        buffer.push((seq, row?));
+        let item = (seq, row?);
+        if worst.as_ref().is_some_and(|w| order(&item, w).is_gt()) {
+            continue;
+        }
+        buffer.push(item);
         if k > 0 && buffer.len() >= 2 * k.max(512) {
             buffer.select_nth_unstable_by(k - 1, order);
             buffer.truncate(k);
+            worst = buffer.last().cloned();
         }
     }
     buffer.sort_by(order);

@@ -126,3 +126,34 @@ fn where_without_from_keeps_or_drops_the_row() {
     let counts: Vec<usize> = results.iter().map(|r| r.rows.len()).collect();
     assert_eq!(counts, vec![0, 0, 1]);
 }
+
+#[test]
+fn a_top_n_sort_gives_the_rows_a_full_sort_gives_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = Session::new(Database::open(dir.path()).expect("open"));
+    s.execute("CREATE TABLE r (id int, k int)").expect("create");
+    let values: Vec<String> = (0..6000)
+        .map(|i| {
+            // Many ties, some NULLs, in no order.
+            let k = if i % 101 == 0 {
+                "NULL".to_string()
+            } else {
+                ((i * 7919) % 37).to_string()
+            };
+            format!("({i}, {k})")
+        })
+        .collect();
+    s.execute(&format!("INSERT INTO r VALUES {}", values.join(", ")))
+        .expect("insert");
+    let rows = |s: &mut Session, sql: &str| s.execute(sql).expect(sql)[0].rows.clone();
+    for order in ["k", "k DESC", "k NULLS FIRST", "k DESC NULLS LAST"] {
+        let all = rows(&mut s, &format!("SELECT id, k FROM r ORDER BY {order}"));
+        for (limit, offset) in [(1, 0), (10, 0), (25, 3), (700, 10)] {
+            let top = rows(
+                &mut s,
+                &format!("SELECT id, k FROM r ORDER BY {order} LIMIT {limit} OFFSET {offset}"),
+            );
+            assert_eq!(top, all[offset..offset + limit], "{order} {limit} {offset}");
+        }
+    }
+}
