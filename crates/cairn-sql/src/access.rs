@@ -1,8 +1,9 @@
 //! Access paths: how a table's rows are read under the conditions that concern it alone —
 //! all of its heap, or the part of one of its B+tree indexes the conditions bound.
 //!
-//! An index serves conditions `column = value` on a prefix of its columns, then at most a
-//! range (`<`, `<=`, `>`, `>=`, `BETWEEN`) on the next one, where each value reads no column
+//! A B+tree index serves conditions `column = value` on a prefix of its columns, then at
+//! most a range (`<`, `<=`, `>`, `>=`, `BETWEEN`) on the next one (a hash index only the
+//! equality on its column), where each value reads no column
 //! of the table (constants, parameters, columns of an outer query). Among the indexes of
 //! the table the one binding the most columns by equality wins, a range counting half. The
 //! conditions all stay in a filter above the index scan: the scan only skips rows they would
@@ -102,6 +103,24 @@ fn index_scan(catalog: &Catalog, table: &TableDef, conditions: &[Expr]) -> Optio
 /// one for a range.
 fn scan_of(table: &TableDef, index: &IndexDef, bounds: &[Bound<'_>]) -> (usize, Plan) {
     let mut prefix = Vec::new();
+    if index.hash {
+        // A hash index answers equality on its one column, and nothing else.
+        let equal = bounds
+            .iter()
+            .find(|b| b.column == index.columns[0].0 && b.op == CmpOp::Eq);
+        prefix.extend(equal.map(|b| b.value.clone()));
+        return (
+            2 * prefix.len(),
+            Plan::IndexScan {
+                table: table.clone(),
+                index: index.clone(),
+                prefix,
+                lower: None,
+                upper: None,
+                needed: None,
+            },
+        );
+    }
     let mut lower = None;
     let mut upper = None;
     for &(column, _) in &index.columns {

@@ -400,6 +400,7 @@ fn add_constraint(
                 unique: true,
                 primary,
                 columns: positions.into_iter().map(|c| (c, false)).collect(),
+                hash: false,
             });
         }
         other => return Err(Error::not_supported(&format!("the constraint {other}"))),

@@ -5,8 +5,9 @@
 //! root slot 0: tables  — name text, heap bigint
 //! root slot 1: columns — table text, position smallint, name text, type text (int4,
 //!                        varchar(8)…), not null boolean, default text (SQL) or NULL
-//! root slot 2: indexes — name text, table text, B+tree root bigint, unique boolean,
-//!                        primary boolean, key text ("0,2 desc": column positions)
+//! root slot 2: indexes — name text, table text, root page bigint, unique boolean,
+//!                        primary boolean, key text ("0,2 desc": column positions),
+//!                        method text ("btree" or "hash"; absent in rows of older stores)
 //! root slot 3: views   — name text, definition text (the CREATE VIEW statement)
 //! root slot 4: checks  — table text, name text, condition text (SQL)
 //! root slot 5: sequences (see [`crate::sequence`])
@@ -130,6 +131,9 @@ pub struct IndexDef {
     pub primary: bool,
     /// The key's columns: (position in the table, descending).
     pub columns: Vec<(usize, bool)>,
+    /// A hash index (`USING hash`: one column, equality only, NULLs not indexed) on
+    /// cairn-page's hash index; otherwise a B+tree.
+    pub hash: bool,
 }
 
 /// A view: a stored query.
@@ -363,6 +367,7 @@ impl Catalog {
                 Value::Bool(index.unique),
                 Value::Bool(index.primary),
                 Value::Text(key),
+                Value::Text(if index.hash { "hash" } else { "btree" }.into()),
             ],
         )
     }
@@ -586,10 +591,20 @@ fn column_of_row(row: &[Value]) -> Result<(String, i16, ColumnDef)> {
 }
 
 fn index_of_row(row: &[Value]) -> Result<IndexDef> {
+    // A row of six fields was written before hash indexes existed: a B+tree.
+    let (fields, method) = match row {
+        [fields @ .., Value::Text(method)] if row.len() == 7 => (fields, method.as_str()),
+        fields => (fields, "btree"),
+    };
     let [Value::Text(name), Value::Text(table), Value::Int8(root), Value::Bool(unique), Value::Bool(primary), Value::Text(key)] =
-        row
+        fields
     else {
         return Err(damaged("a row of the indexes heap"));
+    };
+    let hash = match method {
+        "btree" => false,
+        "hash" => true,
+        _ => return Err(damaged("an index's method")),
     };
     let columns = key
         .split(',')
@@ -608,6 +623,7 @@ fn index_of_row(row: &[Value]) -> Result<IndexDef> {
         unique: *unique,
         primary: *primary,
         columns,
+        hash,
     })
 }
 

@@ -282,6 +282,7 @@ pub(crate) fn create_table(
             unique: true,
             primary: key.primary,
             columns: key.columns.into_iter().map(|c| (c, false)).collect(),
+            hash: false,
         });
     }
     let foreign_keys = references
@@ -655,7 +656,8 @@ pub(crate) fn key_column(columns: &[ColumnDef], expr: &OrderByExpr) -> Result<us
     })
 }
 
-/// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON table [USING btree] (column [ASC|DESC], …)`.
+/// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON table [USING btree] (column [ASC|DESC], …)`
+/// or `CREATE INDEX … USING hash (column)`.
 pub(crate) fn create_index(
     db: &Database,
     txn: &mut Txn<'_>,
@@ -664,9 +666,31 @@ pub(crate) fn create_index(
     if create.predicate.is_some() || !create.include.is_empty() {
         return Err(Error::not_supported("partial and covering indexes"));
     }
-    match &create.using {
-        None | Some(IndexType::BTree) => {}
+    let hash = match &create.using {
+        None | Some(IndexType::BTree) => false,
+        Some(IndexType::Hash) => true,
         Some(other) => return Err(Error::not_supported(&format!("index method {other}"))),
+    };
+    if hash {
+        let refused = if create.unique {
+            Some("unique indexes")
+        } else if create.columns.len() > 1 {
+            Some("multicolumn indexes")
+        } else if create
+            .columns
+            .iter()
+            .any(|c| c.column.options.sort.is_some())
+        {
+            Some("ASC/DESC options")
+        } else {
+            None
+        };
+        if let Some(what) = refused {
+            return Err(Error::new(
+                SqlState::FEATURE_NOT_SUPPORTED,
+                format!("access method \"hash\" does not support {what}"),
+            ));
+        }
     }
     let table_name = table_name(&create.table_name)?;
     let (index, rows) = {
@@ -714,10 +738,15 @@ pub(crate) fn create_index(
         let index = IndexDef {
             name,
             table: table_name.clone(),
-            root: db.store.create_btree()?,
+            root: if hash {
+                db.store.create_hash_index()?
+            } else {
+                db.store.create_btree()?
+            },
             unique: create.unique,
             primary: false,
             columns,
+            hash,
         };
         (index, table_rows(&db.store, table)?)
     };

@@ -11,6 +11,9 @@
 //! value = the row's TupleId: page u32, slot u16, big-endian
 //! ```
 //!
+//! A hash index (`USING hash`) keeps the same pairs in cairn-page's hash index, for one
+//! column and without NULLs.
+//!
 //! A unique index refuses a second entry with an equal key (`23505`), except when the key
 //! holds a NULL: NULLs are distinct from each other, as PostgreSQL's unique constraints
 //! have them by default. A descending column is stored ascending like the others; a scan
@@ -126,10 +129,7 @@ impl<'a> TableWriter<'a> {
     pub fn delete(&mut self, txn: &mut Txn<'_>, tid: TupleId, row: &[Value]) -> Result<()> {
         self.store.heap(self.table.heap)?.delete(txn, tid)?;
         for index in &self.indexes {
-            let (key, _) = key_of(index, row);
-            self.store
-                .btree(index.root)
-                .delete(txn, &key, &tid_bytes(tid))?;
+            remove_entry(self.store, txn, index, row, tid)?;
         }
         Ok(())
     }
@@ -153,8 +153,7 @@ impl<'a> TableWriter<'a> {
             if old_key == new_key && moved == tid {
                 continue;
             }
-            let tree = self.store.btree(index.root);
-            tree.delete(txn, &old_key, &tid_bytes(tid))?;
+            remove_entry(self.store, txn, index, old, tid)?;
             add_entry(self.store, txn, index, new, moved)?;
         }
         Ok(moved)
@@ -170,6 +169,15 @@ pub fn add_entry(
     tid: TupleId,
 ) -> Result<()> {
     let (key, has_null) = key_of(index, row);
+    if index.hash {
+        // A hash index serves only equality, which NULL never satisfies: NULLs stay out.
+        if !has_null {
+            store
+                .hash_index(index.root)
+                .insert(txn, &key, &tid_bytes(tid))?;
+        }
+        return Ok(());
+    }
     let unique = index.unique && !has_null;
     match store
         .btree(index.root)
@@ -184,4 +192,25 @@ pub fn add_entry(
         )),
         other => Ok(other?),
     }
+}
+
+/// Removes the entry of `row` (at `tid`) from `index`.
+fn remove_entry(
+    store: &PageStore,
+    txn: &mut Txn<'_>,
+    index: &IndexDef,
+    row: &[Value],
+    tid: TupleId,
+) -> Result<()> {
+    let (key, has_null) = key_of(index, row);
+    if index.hash {
+        if !has_null {
+            store
+                .hash_index(index.root)
+                .delete(txn, &key, &tid_bytes(tid))?;
+        }
+        return Ok(());
+    }
+    store.btree(index.root).delete(txn, &key, &tid_bytes(tid))?;
+    Ok(())
 }

@@ -1,6 +1,6 @@
 //! The types beyond numbers and text — dates and times, intervals, character(n), bytea,
 //! uuid, json and jsonb — kept across a reopen with their declared column types and
-//! indexes; and the transaction clock `now()` reads.
+//! indexes (B+tree and hash); and the transaction clock `now()` reads.
 
 use cairn_sql::{Database, Session};
 
@@ -35,6 +35,7 @@ fn every_type_survives_a_reopen_with_its_column_type_and_index() {
         "CREATE TABLE v (d date, t time, ts timestamp, tz timestamptz, i interval, \
                          c char(4), b bytea, u uuid, j json, jb jsonb); \
          CREATE INDEX v_ts ON v (ts); CREATE UNIQUE INDEX v_u ON v (u); \
+         CREATE INDEX v_d ON v USING hash (d); \
          INSERT INTO v VALUES ('2024-02-29', '23:59:59.5', '2024-02-29 12:00', \
              '2024-02-29 12:00+01', '1 year -2 days', 'ab', '\\xdead', \
              'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', '{\"b\": 1,  \"a\": 2}', '{\"b\": 1,  \"a\": 2}')",
@@ -72,6 +73,16 @@ fn every_type_survives_a_reopen_with_its_column_type_and_index() {
     assert_eq!(
         rows(&mut s, "SELECT c FROM v WHERE ts = '2024-02-29 12:00:00'"),
         ["ab  "]
+    );
+    assert_eq!(
+        rows(&mut s, "SELECT c FROM v WHERE d = '2024-02-29'"),
+        ["ab  "],
+        "through the hash index, after the reopen"
+    );
+    let plan = rows(&mut s, "EXPLAIN SELECT c FROM v WHERE d = '2024-02-29'");
+    assert!(
+        plan.iter().any(|l| l.contains("Index Scan using v_d")),
+        "{plan:?}"
     );
     let duplicate = s
         .execute("INSERT INTO v (u, c) VALUES ('a0eebc999c0b4ef8bb6d6bb9bd380a11', 'abcd')")
