@@ -436,6 +436,22 @@ impl Catalog {
         erase(store, txn, INDEXES_SLOT, |row| named(row, 1))
     }
 
+    /// Deletes, in `txn`, the catalog row of the foreign key constraint `name` of table
+    /// `child`.
+    pub fn erase_foreign_key(
+        store: &PageStore,
+        txn: &mut Txn<'_>,
+        name: &str,
+        child: &str,
+    ) -> Result<()> {
+        erase(
+            store,
+            txn,
+            FOREIGN_KEYS_SLOT,
+            |row| matches!((&row[0], &row[1]), (Value::Text(n), Value::Text(c)) if n == name && c == child),
+        )
+    }
+
     /// Deletes, in `txn`, the catalog row of index `name`.
     pub fn erase_index(store: &PageStore, txn: &mut Txn<'_>, name: &str) -> Result<()> {
         erase(
@@ -477,6 +493,12 @@ impl Catalog {
         let owned = format!("{name}.");
         self.sequences
             .retain(|_, s| !s.owner.as_ref().is_some_and(|o| o.starts_with(&owned)));
+    }
+
+    /// Forgets the foreign key constraint `name` of table `child`.
+    pub fn remove_foreign_key(&mut self, name: &str, child: &str) {
+        self.foreign_keys
+            .retain(|f| !(f.name == name && f.child == child));
     }
 
     pub fn remove_index(&mut self, name: &str) {

@@ -841,6 +841,7 @@ pub(crate) fn drop(
     sql: &str,
     object_type: ObjectType,
     if_exists: bool,
+    cascade: bool,
     names: &[ObjectName],
 ) -> Result<QueryResult> {
     let (kind, tag) = match object_type {
@@ -851,6 +852,10 @@ pub(crate) fn drop(
         other => return Err(Error::not_supported(&format!("DROP {other}"))),
     };
     let mut doomed = Vec::new();
+    // What CASCADE drops with them: the foreign keys that reference a dropped table and the
+    // views that read a dropped relation (or a view dropped so).
+    let mut cascaded_keys: Vec<(String, String)> = Vec::new();
+    let mut cascaded_views: Vec<String> = Vec::new();
     {
         let catalog = db.catalog();
         let ctx = Context::new(sql, &catalog);
@@ -865,9 +870,12 @@ pub(crate) fn drop(
                 _ => catalog.view(&name).is_some(),
             };
             if found && object_type == ObjectType::Table {
-                if let Some(fk) = catalog.foreign_keys().find(|f| {
+                let mut referencing = catalog.foreign_keys().filter(|f| {
                     f.parent == name && f.child != name && !names_dropped(names, &f.child)
-                }) {
+                });
+                if cascade {
+                    cascaded_keys.extend(referencing.map(|f| (f.name.clone(), f.child.clone())));
+                } else if let Some(fk) = referencing.next() {
                     return Err(Error::new(
                         SqlState::DEPENDENT_OBJECTS_STILL_EXIST,
                         format!(
@@ -877,7 +885,7 @@ pub(crate) fn drop(
                     ));
                 }
             }
-            if found && matches!(object_type, ObjectType::Table | ObjectType::View) {
+            if found && !cascade && matches!(object_type, ObjectType::Table | ObjectType::View) {
                 let dependent = catalog.views().find(|v| {
                     v.name != name
                         && !names_dropped(names, &v.name)
@@ -927,6 +935,24 @@ pub(crate) fn drop(
                 });
             }
         }
+        if cascade && matches!(object_type, ObjectType::Table | ObjectType::View) {
+            let mut gone = doomed.clone();
+            while let Some(view) = catalog.views().find(|v| {
+                !gone.contains(&v.name)
+                    && crate::planner::view_relations(&catalog, v)
+                        .iter()
+                        .any(|r| gone.contains(r))
+            }) {
+                gone.push(view.name.clone());
+                cascaded_views.push(view.name.clone());
+            }
+        }
+    }
+    for view in &cascaded_views {
+        Catalog::erase_view(&db.store, txn, view)?;
+    }
+    for (key, child) in &cascaded_keys {
+        Catalog::erase_foreign_key(&db.store, txn, key, child)?;
     }
     for name in &doomed {
         match object_type {
@@ -937,6 +963,12 @@ pub(crate) fn drop(
         }
     }
     let mut catalog = db.catalog_mut();
+    for view in &cascaded_views {
+        catalog.remove_view(view);
+    }
+    for (key, child) in &cascaded_keys {
+        catalog.remove_foreign_key(key, child);
+    }
     for name in &doomed {
         match object_type {
             ObjectType::Table => catalog.remove_table(name),

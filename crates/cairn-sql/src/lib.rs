@@ -37,7 +37,7 @@
 //! columns), for the wire door's Parse and Describe.
 //!
 //! Still to come in issue 24: arrays (and `array_agg`), time zones other than UTC and
-//! `timetz`; ALTER COLUMN … TYPE, CREATE SCHEMA, DROP … CASCADE;
+//! `timetz`; ALTER COLUMN … TYPE, CREATE SCHEMA, ALTER TABLE … DROP CONSTRAINT of a foreign key;
 //! currval/lastval; hash aggregation past `work_mem`; IN/EXISTS decorrelated into semi/anti
 //! joins, merge joins, index-only scans and index nested-loop joins.
 

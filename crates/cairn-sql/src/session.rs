@@ -339,9 +339,10 @@ impl Session {
                 Statement::Drop {
                     object_type,
                     if_exists,
+                    cascade,
                     names,
                     ..
-                } => ddl::drop(db, txn, sql, *object_type, *if_exists, names),
+                } => ddl::drop(db, txn, sql, *object_type, *if_exists, *cascade, names),
                 Statement::Insert(insert) => dml::insert(db, txn, sql, params, insert),
                 Statement::Update(update) => dml::update(db, txn, sql, params, update),
                 Statement::Delete(delete) => dml::delete(db, txn, sql, params, delete),
