@@ -869,37 +869,14 @@ pub(crate) fn drop(
                 ObjectType::Sequence => catalog.sequence(&name).is_some(),
                 _ => catalog.view(&name).is_some(),
             };
-            if found && object_type == ObjectType::Table {
-                let mut referencing = catalog.foreign_keys().filter(|f| {
-                    f.parent == name && f.child != name && !names_dropped(names, &f.child)
-                });
-                if cascade {
-                    cascaded_keys.extend(referencing.map(|f| (f.name.clone(), f.child.clone())));
-                } else if let Some(fk) = referencing.next() {
-                    return Err(Error::new(
-                        SqlState::DEPENDENT_OBJECTS_STILL_EXIST,
-                        format!(
-                            "cannot drop table {name} because other objects depend on it (constraint {} on table {})",
-                            fk.name, fk.child
-                        ),
-                    ));
-                }
-            }
-            if found && !cascade && matches!(object_type, ObjectType::Table | ObjectType::View) {
-                let dependent = catalog.views().find(|v| {
-                    v.name != name
-                        && !names_dropped(names, &v.name)
-                        && crate::planner::view_relations(&catalog, v).contains(&name)
-                });
-                if let Some(view) = dependent {
-                    return Err(Error::new(
-                        SqlState::DEPENDENT_OBJECTS_STILL_EXIST,
-                        format!(
-                            "cannot drop {kind} {name} because other objects depend on it (view {} depends on {kind} {name})",
-                            view.name
-                        ),
-                    ));
-                }
+            if found {
+                refuse_or_cascade(
+                    &catalog,
+                    (object_type, kind, &name),
+                    names,
+                    cascade,
+                    &mut cascaded_keys,
+                )?;
             }
             if found {
                 if object_type == ObjectType::Index
@@ -936,16 +913,7 @@ pub(crate) fn drop(
             }
         }
         if cascade && matches!(object_type, ObjectType::Table | ObjectType::View) {
-            let mut gone = doomed.clone();
-            while let Some(view) = catalog.views().find(|v| {
-                !gone.contains(&v.name)
-                    && crate::planner::view_relations(&catalog, v)
-                        .iter()
-                        .any(|r| gone.contains(r))
-            }) {
-                gone.push(view.name.clone());
-                cascaded_views.push(view.name.clone());
-            }
+            cascaded_views = views_reading(&catalog, &doomed);
         }
     }
     for view in &cascaded_views {
@@ -979,6 +947,72 @@ pub(crate) fn drop(
     }
     db.sequences.set_definitions(catalog.sequences());
     Ok(QueryResult::command(tag))
+}
+
+/// What a DROP must do about the objects that depend on `name` (of `object_type`, called
+/// `kind` in messages) besides the others it drops (`names`): without CASCADE, a foreign key
+/// of another table that references it or a view that reads it is `2BP01`; with CASCADE the
+/// foreign keys are added to `cascaded_keys` (name, table) — the views it drops are found
+/// once every dropped object is known.
+fn refuse_or_cascade(
+    catalog: &Catalog,
+    (object_type, kind, name): (ObjectType, &str, &str),
+    names: &[ObjectName],
+    cascade: bool,
+    cascaded_keys: &mut Vec<(String, String)>,
+) -> Result<()> {
+    if object_type == ObjectType::Table {
+        let mut referencing = catalog
+            .foreign_keys()
+            .filter(|f| f.parent == name && f.child != name && !names_dropped(names, &f.child));
+        if cascade {
+            cascaded_keys.extend(referencing.map(|f| (f.name.clone(), f.child.clone())));
+        } else if let Some(fk) = referencing.next() {
+            return Err(Error::new(
+                SqlState::DEPENDENT_OBJECTS_STILL_EXIST,
+                format!(
+                    "cannot drop table {name} because other objects depend on it (constraint {} on table {})",
+                    fk.name, fk.child
+                ),
+            ));
+        }
+    }
+    if !cascade && matches!(object_type, ObjectType::Table | ObjectType::View) {
+        let dependent = catalog.views().find(|v| {
+            v.name != name
+                && !names_dropped(names, &v.name)
+                && crate::planner::view_relations(catalog, v)
+                    .iter()
+                    .any(|r| r == name)
+        });
+        if let Some(view) = dependent {
+            return Err(Error::new(
+                SqlState::DEPENDENT_OBJECTS_STILL_EXIST,
+                format!(
+                    "cannot drop {kind} {name} because other objects depend on it (view {} depends on {kind} {name})",
+                    view.name
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The views that read one of `dropped`, or a view that does, and so on: what CASCADE
+/// drops with them.
+fn views_reading(catalog: &Catalog, dropped: &[String]) -> Vec<String> {
+    let mut gone = dropped.to_vec();
+    let mut views = Vec::new();
+    while let Some(view) = catalog.views().find(|v| {
+        !gone.contains(&v.name)
+            && crate::planner::view_relations(catalog, v)
+                .iter()
+                .any(|r| gone.contains(r))
+    }) {
+        gone.push(view.name.clone());
+        views.push(view.name.clone());
+    }
+    views
 }
 
 /// Whether `table` is among the objects a DROP names.

@@ -120,13 +120,6 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
             })
             .map(|t| t.unwrap_or(Float8))
     };
-    let fixed = |function: Function, params: &[DataType], result: DataType| {
-        Some(Resolved {
-            function,
-            arg_types: params.to_vec(),
-            result,
-        })
-    };
     let texts = |n: usize| vec![Text; n];
     let resolved = match (name, args.len()) {
         ("abs", 1) => numeric(1).map(|t| Resolved {
@@ -147,6 +140,70 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
         ("rtrim", 1 | 2) => fixed(Function::Rtrim, &texts(args.len()), Text),
         ("strpos", 2) => fixed(Function::Position, &texts(2), Int4),
         ("nextval", 1) => fixed(Function::Nextval, &[Text], Int8),
+        ("concat", n) if n > 0 => Some(Resolved {
+            function: Function::Concat,
+            arg_types: args.iter().map(|t| t.unwrap_or(Text)).collect(),
+            result: Text,
+        }),
+        ("round" | "trunc" | "floor" | "ceil" | "ceiling" | "sign", 1)
+            if args[0] == Some(Numeric) =>
+        {
+            let function = match name {
+                "round" => Function::Round,
+                "trunc" => Function::Trunc,
+                "floor" => Function::Floor,
+                "sign" => Function::Sign,
+                _ => Function::Ceil,
+            };
+            fixed(function, &[Numeric], Numeric)
+        }
+        ("round", 2) => fixed(Function::Round, &[Numeric, Int4], Numeric),
+        ("trunc", 2) => fixed(Function::Trunc, &[Numeric, Int4], Numeric),
+        ("round", 1) => fixed(Function::Round, &[Float8], Float8),
+        ("trunc", 1) => fixed(Function::Trunc, &[Float8], Float8),
+        ("floor", 1) => fixed(Function::Floor, &[Float8], Float8),
+        ("ceil" | "ceiling", 1) => fixed(Function::Ceil, &[Float8], Float8),
+        ("sign", 1) => fixed(Function::Sign, &[Float8], Float8),
+        ("sqrt", 1) => fixed(Function::Sqrt, &[Float8], Float8),
+        ("exp", 1) => fixed(Function::Exp, &[Float8], Float8),
+        ("ln", 1) => fixed(Function::Ln, &[Float8], Float8),
+        ("power" | "pow", 2) => fixed(Function::Power, &[Float8, Float8], Float8),
+        ("mod", 2) => numeric(2).filter(|t| !t.is_float()).map(|t| Resolved {
+            function: Function::Mod,
+            arg_types: vec![t, t],
+            result: t,
+        }),
+        _ => resolve_datetime(name, args).or_else(|| resolve_json(name, args)),
+    };
+    resolved
+        .filter(|r| accepts(&r.arg_types, args))
+        .ok_or_else(|| {
+            Error::new(
+                SqlState::UNDEFINED_FUNCTION,
+                format!(
+                    "function {name}({}) does not exist",
+                    args.iter()
+                        .map(|t| t.map_or("unknown", DataType::name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })
+}
+
+/// A function taking no more than the parameters `params` and giving `result`.
+fn fixed(function: Function, params: &[DataType], result: DataType) -> Option<Resolved> {
+    Some(Resolved {
+        function,
+        arg_types: params.to_vec(),
+        result,
+    })
+}
+
+/// The date/time functions' part of [`resolve`].
+fn resolve_datetime(name: &str, args: &[Option<DataType>]) -> Option<Resolved> {
+    use DataType::*;
+    match (name, args.len()) {
         ("now" | "current_timestamp" | "transaction_timestamp", 0) => {
             fixed(Function::Now, &[], TimestampTz)
         }
@@ -193,6 +250,34 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
             })
         }
         ("to_timestamp", 1) => fixed(Function::ToTimestamp, &[Float8], TimestampTz),
+        ("make_date", 3) => fixed(Function::MakeDate, &[Int4, Int4, Int4], Date),
+        ("make_time", 3) => fixed(Function::MakeTime, &[Int4, Int4, Float8], Time),
+        ("make_timestamp", 6) => fixed(
+            Function::MakeTimestamp,
+            &[Int4, Int4, Int4, Int4, Int4, Float8],
+            Timestamp,
+        ),
+        ("justify_days", 1) => fixed(Function::JustifyDays, &[Interval], Interval),
+        ("justify_hours", 1) => fixed(Function::JustifyHours, &[Interval], Interval),
+        ("justify_interval", 1) => fixed(Function::JustifyInterval, &[Interval], Interval),
+        ("timezone", 2) => datetime_arg(args[1], &[TimestampTz, Timestamp]).map(|t| Resolved {
+            function: Function::AtTimeZone,
+            arg_types: vec![Text, t],
+            result: if t == Timestamp {
+                TimestampTz
+            } else {
+                Timestamp
+            },
+        }),
+        ("setval", 2) => fixed(Function::Setval, &[Text, Int8], Int8),
+        _ => None,
+    }
+}
+
+/// The JSON functions' part of [`resolve`].
+fn resolve_json(name: &str, args: &[Option<DataType>]) -> Option<Resolved> {
+    use DataType::*;
+    match (name, args.len()) {
         ("json_typeof", 1) => fixed(Function::JsonTypeof, &[Json], Text),
         ("jsonb_typeof", 1) => fixed(Function::JsonTypeof, &[Jsonb], Text),
         ("json_array_length", 1) => fixed(Function::JsonArrayLength, &[Json], Int4),
@@ -232,75 +317,8 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
                 Jsonb
             },
         }),
-        ("make_date", 3) => fixed(Function::MakeDate, &[Int4, Int4, Int4], Date),
-        ("make_time", 3) => fixed(Function::MakeTime, &[Int4, Int4, Float8], Time),
-        ("make_timestamp", 6) => fixed(
-            Function::MakeTimestamp,
-            &[Int4, Int4, Int4, Int4, Int4, Float8],
-            Timestamp,
-        ),
-        ("justify_days", 1) => fixed(Function::JustifyDays, &[Interval], Interval),
-        ("justify_hours", 1) => fixed(Function::JustifyHours, &[Interval], Interval),
-        ("justify_interval", 1) => fixed(Function::JustifyInterval, &[Interval], Interval),
-        ("timezone", 2) => datetime_arg(args[1], &[TimestampTz, Timestamp]).map(|t| Resolved {
-            function: Function::AtTimeZone,
-            arg_types: vec![Text, t],
-            result: if t == Timestamp {
-                TimestampTz
-            } else {
-                Timestamp
-            },
-        }),
-        ("setval", 2) => fixed(Function::Setval, &[Text, Int8], Int8),
-        ("concat", n) if n > 0 => Some(Resolved {
-            function: Function::Concat,
-            arg_types: args.iter().map(|t| t.unwrap_or(Text)).collect(),
-            result: Text,
-        }),
-        ("round" | "trunc" | "floor" | "ceil" | "ceiling" | "sign", 1)
-            if args[0] == Some(Numeric) =>
-        {
-            let function = match name {
-                "round" => Function::Round,
-                "trunc" => Function::Trunc,
-                "floor" => Function::Floor,
-                "sign" => Function::Sign,
-                _ => Function::Ceil,
-            };
-            fixed(function, &[Numeric], Numeric)
-        }
-        ("round", 2) => fixed(Function::Round, &[Numeric, Int4], Numeric),
-        ("trunc", 2) => fixed(Function::Trunc, &[Numeric, Int4], Numeric),
-        ("round", 1) => fixed(Function::Round, &[Float8], Float8),
-        ("trunc", 1) => fixed(Function::Trunc, &[Float8], Float8),
-        ("floor", 1) => fixed(Function::Floor, &[Float8], Float8),
-        ("ceil" | "ceiling", 1) => fixed(Function::Ceil, &[Float8], Float8),
-        ("sign", 1) => fixed(Function::Sign, &[Float8], Float8),
-        ("sqrt", 1) => fixed(Function::Sqrt, &[Float8], Float8),
-        ("exp", 1) => fixed(Function::Exp, &[Float8], Float8),
-        ("ln", 1) => fixed(Function::Ln, &[Float8], Float8),
-        ("power" | "pow", 2) => fixed(Function::Power, &[Float8, Float8], Float8),
-        ("mod", 2) => numeric(2).filter(|t| !t.is_float()).map(|t| Resolved {
-            function: Function::Mod,
-            arg_types: vec![t, t],
-            result: t,
-        }),
         _ => None,
-    };
-    resolved
-        .filter(|r| accepts(&r.arg_types, args))
-        .ok_or_else(|| {
-            Error::new(
-                SqlState::UNDEFINED_FUNCTION,
-                format!(
-                    "function {name}({}) does not exist",
-                    args.iter()
-                        .map(|t| t.map_or("unknown", DataType::name))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )
-        })
+    }
 }
 
 /// Whether arguments of types `args` can be given as `params`: each argument's type converts
@@ -338,6 +356,53 @@ impl Function {
         )
     }
 
+    /// Whether the function is one of [`crate::datetime_func`]'s.
+    fn is_datetime(self) -> bool {
+        matches!(
+            self,
+            Function::Now
+                | Function::StatementTimestamp
+                | Function::ClockTimestamp
+                | Function::CurrentDate
+                | Function::LocalTimestamp
+                | Function::LocalTime
+                | Function::Extract
+                | Function::DatePart
+                | Function::DateTrunc
+                | Function::Age
+                | Function::ToTimestamp
+                | Function::MakeDate
+                | Function::MakeTime
+                | Function::MakeTimestamp
+                | Function::JustifyDays
+                | Function::JustifyHours
+                | Function::JustifyInterval
+                | Function::AtTimeZone
+        )
+    }
+
+    /// Whether the function is one of [`crate::json_func`]'s.
+    fn is_json(self) -> bool {
+        matches!(
+            self,
+            Function::JsonGet
+                | Function::JsonGetText
+                | Function::JsonPath
+                | Function::JsonPathText
+                | Function::JsonContains
+                | Function::JsonContained
+                | Function::JsonHasKey
+                | Function::JsonTypeof
+                | Function::JsonArrayLength
+                | Function::ToJson
+                | Function::ToJsonb
+                | Function::JsonBuildObject
+                | Function::JsonbBuildObject
+                | Function::JsonBuildArray
+                | Function::JsonbBuildArray
+        )
+    }
+
     /// Whether the function may give another value or change something each call (never
     /// computed ahead).
     pub fn is_volatile(self) -> bool {
@@ -365,6 +430,12 @@ impl Function {
         }
         if self.is_strict() && args.iter().any(Value::is_null) {
             return Ok(Value::Null);
+        }
+        if self.is_datetime() {
+            return crate::datetime_func::call(self, args);
+        }
+        if self.is_json() {
+            return crate::json_func::call(self, args);
         }
         let text = |i: usize| match &args[i] {
             Value::Text(s) => s.as_str(),
@@ -487,59 +558,30 @@ impl Function {
                 finite(x.powf(y))?
             }
             Function::Mod => args[0].arith(ArithOp::Rem, &args[1])?,
-            Function::JsonGet
-            | Function::JsonGetText
-            | Function::JsonPath
-            | Function::JsonPathText
-            | Function::JsonContains
-            | Function::JsonContained
-            | Function::JsonHasKey
-            | Function::JsonTypeof
-            | Function::JsonArrayLength
-            | Function::ToJson
-            | Function::ToJsonb
-            | Function::JsonBuildObject
-            | Function::JsonbBuildObject
-            | Function::JsonBuildArray
-            | Function::JsonbBuildArray => crate::json_func::call(self, args)?,
-            Function::PadToLength | Function::CutToLength => {
-                let (Value::Text(s) | Value::Bpchar(s)) = &args[0] else {
-                    return Ok(args[0].clone());
-                };
-                let n = match args[1] {
-                    Value::Int4(n) => n.max(0) as usize,
-                    _ => usize::MAX,
-                };
-                let mut cut: String = s.chars().take(n).collect();
-                if self == Function::PadToLength {
-                    let have = cut.chars().count();
-                    cut.extend(std::iter::repeat_n(' ', n - have));
-                    Value::Bpchar(cut)
-                } else {
-                    Value::Text(cut)
-                }
-            }
-            Function::Now
-            | Function::StatementTimestamp
-            | Function::ClockTimestamp
-            | Function::CurrentDate
-            | Function::LocalTimestamp
-            | Function::LocalTime
-            | Function::Extract
-            | Function::DatePart
-            | Function::DateTrunc
-            | Function::Age
-            | Function::ToTimestamp
-            | Function::MakeDate
-            | Function::MakeTime
-            | Function::MakeTimestamp
-            | Function::JustifyDays
-            | Function::JustifyHours
-            | Function::JustifyInterval
-            | Function::AtTimeZone => crate::datetime_func::call(self, args)?,
+            Function::PadToLength | Function::CutToLength => fit_length(self, args),
             Function::Greatest | Function::Least => unreachable!("answered above"),
             Function::Nextval | Function::Setval => unreachable!("the executor calls sequences"),
+            other => unreachable!("{other:?} is answered by its own module, above"),
         })
+    }
+}
+
+/// A cast to `char(n)` (padded) or `varchar(n)` (cut): `args` are the text and `n`.
+fn fit_length(function: Function, args: &[Value]) -> Value {
+    let (Value::Text(s) | Value::Bpchar(s)) = &args[0] else {
+        return args[0].clone();
+    };
+    let n = match args[1] {
+        Value::Int4(n) => n.max(0) as usize,
+        _ => usize::MAX,
+    };
+    let mut cut: String = s.chars().take(n).collect();
+    if function == Function::PadToLength {
+        let have = cut.chars().count();
+        cut.extend(std::iter::repeat_n(' ', n - have));
+        Value::Bpchar(cut)
+    } else {
+        Value::Text(cut)
     }
 }
 
