@@ -120,7 +120,11 @@ pub(crate) fn alter_table(
         if !(rewritten || fresh) {
             continue;
         }
-        index.root = db.store.create_btree()?;
+        index.root = if index.hash {
+            db.store.create_hash_index()?
+        } else {
+            db.store.create_btree()?
+        };
         fill_index(&db.store, txn, index, &rows)?;
     }
     Catalog::rewrite_table(&db.store, txn, &old_name, &table, &indexes)?;
