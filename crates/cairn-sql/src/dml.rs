@@ -437,6 +437,64 @@ pub(crate) fn describe(
     })
 }
 
+/// `TRUNCATE [TABLE] name, … [CASCADE | RESTRICT]`: every row of the tables gone, their
+/// indexes emptied with them, in the statement's transaction. A table another table's
+/// foreign key references is refused (`0A000`) unless that table is truncated too, or
+/// CASCADE adds it; foreign key actions do not run, as in PostgreSQL. `RESTART IDENTITY`
+/// is not supported yet.
+pub(crate) fn truncate(
+    db: &Database,
+    txn: &mut Txn<'_>,
+    sql: &str,
+    truncate: &sqlparser::ast::Truncate,
+) -> Result<QueryResult> {
+    use sqlparser::ast::{CascadeOption, TruncateIdentityOption};
+    if matches!(truncate.identity, Some(TruncateIdentityOption::Restart)) {
+        return Err(Error::not_supported("TRUNCATE … RESTART IDENTITY"));
+    }
+    let catalog = db.catalog();
+    let mut tables = Vec::new();
+    for target in &truncate.table_names {
+        let table = named_table(&catalog, sql, &target.name)?;
+        if !tables.contains(&table.name) {
+            tables.push(table.name.clone());
+        }
+    }
+    let cascade = matches!(truncate.cascade, Some(CascadeOption::Cascade));
+    while let Some(fk) = catalog
+        .foreign_keys()
+        .find(|f| tables.contains(&f.parent) && !tables.contains(&f.child))
+    {
+        if !cascade {
+            return Err(Error::new(
+                SqlState::FEATURE_NOT_SUPPORTED,
+                format!(
+                    "cannot truncate a table referenced in a foreign key constraint (table \"{}\" references \"{}\")",
+                    fk.child, fk.parent
+                ),
+            ));
+        }
+        tables.push(fk.child.clone());
+    }
+    for name in &tables {
+        let table = catalog.table(name)?;
+        let rows = db
+            .store
+            .heap(table.heap)?
+            .scan()
+            .map(|tuple| {
+                let (tid, bytes) = tuple?;
+                Ok((tid, row::decode(&bytes)?))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut writer = ddl::writer(db, &catalog, table);
+        for (tid, row) in &rows {
+            writer.delete(txn, *tid, row)?;
+        }
+    }
+    Ok(QueryResult::command("TRUNCATE TABLE"))
+}
+
 /// The other tables of an `UPDATE … FROM` or `DELETE … USING` (their plan, if any), and
 /// the scope of the target's row followed by theirs.
 fn other_tables(

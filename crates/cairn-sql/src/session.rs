@@ -346,6 +346,7 @@ impl Session {
                 Statement::Insert(insert) => dml::insert(db, txn, sql, params, insert),
                 Statement::Update(update) => dml::update(db, txn, sql, params, update),
                 Statement::Delete(delete) => dml::delete(db, txn, sql, params, delete),
+                Statement::Truncate(truncate) => dml::truncate(db, txn, sql, truncate),
                 _ => Err(Error::not_supported("this statement")),
             },
             is_ddl(statement),
