@@ -250,16 +250,20 @@ pub fn parse_time(text: &str) -> Result<i64> {
 fn parse_datetime(text: &str, kind: Kind) -> Result<Parsed> {
     let bad = || invalid(kind.name(), text);
     let lower = text.trim().to_ascii_lowercase();
-    let (today, now) = split_timestamp(clock::transaction_timestamp());
     let at = |day: i64, time: i64| Ok(Parsed::At { day, time });
+    // The clock is read only for the words that name a time relative to it.
+    let clock = || split_timestamp(clock::transaction_timestamp());
     match lower.as_str() {
         "epoch" => return at(UNIX_EPOCH_DAYS, 0),
         "infinity" | "+infinity" => return Ok(Parsed::Infinity),
         "-infinity" => return Ok(Parsed::NegInfinity),
-        "now" => return at(today, now),
-        "today" => return at(today, 0),
-        "tomorrow" => return at(today + 1, 0),
-        "yesterday" => return at(today - 1, 0),
+        "now" => {
+            let (day, time) = clock();
+            return at(day, time);
+        }
+        "today" => return at(clock().0, 0),
+        "tomorrow" => return at(clock().0 + 1, 0),
+        "yesterday" => return at(clock().0 - 1, 0),
         _ => {}
     }
     let (body, bc) = match lower.strip_suffix("bc") {

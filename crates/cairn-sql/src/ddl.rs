@@ -591,42 +591,41 @@ fn create_table_as(
 pub(crate) fn column_type(
     ty: &sqlparser::ast::DataType,
 ) -> Result<(crate::value::DataType, Option<u32>)> {
-    use sqlparser::ast::{CharacterLength, DataType as SqlType};
+    use crate::value::DataType;
+    use sqlparser::ast::DataType as SqlType;
     match ty {
-        SqlType::Varchar(length) | SqlType::CharacterVarying(length) => match length {
-            None => Ok((crate::value::DataType::Text, None)),
-            Some(CharacterLength::IntegerLength { length, .. }) => {
-                let n = u32::try_from(*length)
-                    .ok()
-                    .filter(|n| (1..=10_485_760).contains(n))
-                    .ok_or_else(|| {
-                        Error::new(
-                            SqlState::INVALID_PARAMETER_VALUE,
-                            "length for type varchar must be at least 1",
-                        )
-                    })?;
-                Ok((crate::value::DataType::Text, Some(n)))
-            }
-            Some(CharacterLength::Max) => Err(Error::not_supported("varchar(max)")),
-        },
+        SqlType::Varchar(length) | SqlType::CharacterVarying(length) => {
+            Ok((DataType::Text, declared_length(length.as_ref(), "varchar")?))
+        }
         // character without a length is character(1).
-        SqlType::Char(length) | SqlType::Character(length) => match length {
-            None => Ok((crate::value::DataType::Bpchar, Some(1))),
-            Some(CharacterLength::IntegerLength { length, .. }) => {
-                let n = u32::try_from(*length)
-                    .ok()
-                    .filter(|n| (1..=10_485_760).contains(n))
-                    .ok_or_else(|| {
-                        Error::new(
-                            SqlState::INVALID_PARAMETER_VALUE,
-                            "length for type char must be at least 1",
-                        )
-                    })?;
-                Ok((crate::value::DataType::Bpchar, Some(n)))
-            }
-            Some(CharacterLength::Max) => Err(Error::not_supported("char(max)")),
-        },
+        SqlType::Char(length) | SqlType::Character(length) => Ok((
+            DataType::Bpchar,
+            Some(declared_length(length.as_ref(), "char")?.unwrap_or(1)),
+        )),
         other => Ok((data_type_of(other)?, None)),
+    }
+}
+
+/// The length `varchar(n)` or `char(n)` declares (`word` names the type in errors): 1 to
+/// 10,485,760 characters, as PostgreSQL allows; `None` if none is given.
+fn declared_length(
+    length: Option<&sqlparser::ast::CharacterLength>,
+    word: &str,
+) -> Result<Option<u32>> {
+    use sqlparser::ast::CharacterLength;
+    match length {
+        None => Ok(None),
+        Some(CharacterLength::IntegerLength { length, .. }) => u32::try_from(*length)
+            .ok()
+            .filter(|n| (1..=10_485_760).contains(n))
+            .map(Some)
+            .ok_or_else(|| {
+                Error::new(
+                    SqlState::INVALID_PARAMETER_VALUE,
+                    format!("length for type {word} must be at least 1"),
+                )
+            }),
+        Some(CharacterLength::Max) => Err(Error::not_supported(&format!("{word}(max)"))),
     }
 }
 

@@ -61,29 +61,29 @@ pub enum DataType {
     Jsonb,
 }
 
-/// Every type, in the order of their tags.
-const ALL_TYPES: [DataType; 18] = [
-    DataType::Bool,
-    DataType::Int2,
-    DataType::Int4,
-    DataType::Int8,
-    DataType::Numeric,
-    DataType::Float4,
-    DataType::Float8,
-    DataType::Text,
-    DataType::Bpchar,
-    DataType::Bytea,
-    DataType::Date,
-    DataType::Time,
-    DataType::Timestamp,
-    DataType::TimestampTz,
-    DataType::Interval,
-    DataType::Uuid,
-    DataType::Json,
-    DataType::Jsonb,
-];
-
 impl DataType {
+    /// Every type.
+    pub const ALL: [DataType; 18] = [
+        DataType::Bool,
+        DataType::Int2,
+        DataType::Int4,
+        DataType::Int8,
+        DataType::Numeric,
+        DataType::Float4,
+        DataType::Float8,
+        DataType::Text,
+        DataType::Bpchar,
+        DataType::Bytea,
+        DataType::Date,
+        DataType::Time,
+        DataType::Timestamp,
+        DataType::TimestampTz,
+        DataType::Interval,
+        DataType::Uuid,
+        DataType::Json,
+        DataType::Jsonb,
+    ];
+
     /// The type's name as PostgreSQL writes it in messages (`format_type`).
     pub fn name(self) -> &'static str {
         match self {
@@ -134,7 +134,9 @@ impl DataType {
 
     /// The type whose [`DataType::internal_name`] is `name`.
     pub fn from_internal_name(name: &str) -> Option<DataType> {
-        ALL_TYPES.into_iter().find(|t| t.internal_name() == name)
+        DataType::ALL
+            .into_iter()
+            .find(|t| t.internal_name() == name)
     }
 
     /// The rank of a numeric type in PostgreSQL's implicit promotions; `None` if not numeric.
@@ -466,8 +468,11 @@ impl Value {
             (Value::Date(x), Value::Date(y)) => x.cmp(y),
             (Value::Timestamp(x), Value::Timestamp(y))
             | (Value::TimestampTz(x), Value::TimestampTz(y)) => x.cmp(y),
-            _ if a != b && a.common_with(b).is_some() && !a.is_numeric() => {
-                let common = a.common_with(b).expect("checked");
+            // Different types that meet at one (date and timestamp, text and character).
+            _ if let Some(common) = (a != b && !a.is_numeric())
+                .then(|| a.common_with(b))
+                .flatten() =>
+            {
                 return self.cast(common)?.compare(&other.cast(common)?);
             }
             _ => match a.wider_numeric(b) {

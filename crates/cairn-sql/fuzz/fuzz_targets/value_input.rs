@@ -8,30 +8,9 @@
 use cairn_sql::value::{DataType, Value};
 use libfuzzer_sys::fuzz_target;
 
-const TYPES: [DataType; 18] = [
-    DataType::Bool,
-    DataType::Int2,
-    DataType::Int4,
-    DataType::Int8,
-    DataType::Numeric,
-    DataType::Float4,
-    DataType::Float8,
-    DataType::Text,
-    DataType::Bpchar,
-    DataType::Bytea,
-    DataType::Date,
-    DataType::Time,
-    DataType::Timestamp,
-    DataType::TimestampTz,
-    DataType::Interval,
-    DataType::Uuid,
-    DataType::Json,
-    DataType::Jsonb,
-];
-
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    for ty in TYPES {
+    for ty in DataType::ALL {
         let Ok(value) = Value::parse(ty, &text) else {
             continue;
         };
