@@ -42,7 +42,7 @@ kill "$REDIS_PID"
 
 CAIRN_PORT=$(free_port)
 CAIRN_LOG=warn target/release/cairn serve --data "$WORK/cairn" --redis-port "$CAIRN_PORT" \
-  --http-port "$(free_port)" --requirepass pw --appendfsync everysec >"$WORK/cairn.log" 2>&1 &
+  --http-port "$(free_port)" --pg-port 0 --requirepass pw --appendfsync everysec >"$WORK/cairn.log" 2>&1 &
 CAIRN_PID=$!
 track "$CAIRN_PID"
 run cairn "$CAIRN_PORT" "$CAIRN_PID"

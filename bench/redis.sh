@@ -40,7 +40,7 @@ start_servers() {
     --appendonly yes --appendfsync everysec --save "" --daemonize no \
     >"$WORK/redis.log" 2>&1 &
   REDIS_PID=$!
-  CAIRN_LOG=warn target/release/cairn serve --data "$WORK/cairn" --redis-port "$CAIRN_PORT" --http-port "$(free_port)" \
+  CAIRN_LOG=warn target/release/cairn serve --data "$WORK/cairn" --redis-port "$CAIRN_PORT" --http-port "$(free_port)" --pg-port 0 \
     --appendfsync everysec >"$WORK/cairn.log" 2>&1 &
   CAIRN_PID=$!
   track "$REDIS_PID"

@@ -19,7 +19,7 @@ mkdir -p "$WORK/redis" "$WORK/cairn"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" --save "" \
   --appendonly no --daemonize no >"$WORK/redis.log" 2>&1 &
 track $!
-CAIRN_LOG=warn target/release/cairn serve --data "$WORK/cairn" --redis-port "$CAIRN_PORT" --http-port "$(free_port)" \
+CAIRN_LOG=warn target/release/cairn serve --data "$WORK/cairn" --redis-port "$CAIRN_PORT" --http-port "$(free_port)" --pg-port 0 \
   >"$WORK/cairn.log" 2>&1 &
 track $!
 wait_port "$REDIS_PORT"

@@ -7,6 +7,7 @@
 
 pub mod admission;
 mod http;
+pub mod pg;
 mod redis;
 pub mod resp;
 
@@ -29,6 +30,8 @@ pub struct ServeOptions {
     pub redis_addr: SocketAddr,
     /// Where the blob door listens; `None` to run without it.
     pub http_addr: Option<SocketAddr>,
+    /// Where the PostgreSQL door listens; `None` to run without it.
+    pub pg_addr: Option<SocketAddr>,
     /// Where the blob store keeps atoms, as a URL (see `cairn_blob::Options::backend_url`).
     pub blob_backend: Option<String>,
     pub kv: KvOptions,
@@ -57,6 +60,13 @@ pub enum ServeError {
         #[source]
         source: cairn_blob::Error,
     },
+    /// The SQL database would not open; its error is the source.
+    #[error("cannot open the SQL database in {dir}: {source}")]
+    OpenDatabase {
+        dir: PathBuf,
+        #[source]
+        source: cairn_sql::Error,
+    },
 }
 
 /// Opens the Redis keyspace of `options.data_dir` (its `kv/` directory).
@@ -75,6 +85,12 @@ pub fn open_blob_store(options: &ServeOptions) -> Result<Arc<BlobStore>, ServeEr
     BlobStore::open(&dir, blob_options)
         .map(Arc::new)
         .map_err(|source| ServeError::OpenBlobStore { dir, source })
+}
+
+/// Opens the SQL database of `options.data_dir` (its `sql/` directory).
+pub fn open_database(options: &ServeOptions) -> Result<Arc<cairn_sql::Database>, ServeError> {
+    let dir = options.data_dir.join("sql");
+    cairn_sql::Database::open(&dir).map_err(|source| ServeError::OpenDatabase { dir, source })
 }
 
 /// The listen backlog: Redis's `tcp-backlog` default (the kernel caps it at somaxconn).
@@ -108,7 +124,10 @@ pub async fn serve(
         .as_deref()
         .is_some_and(|p| !p.is_empty());
     let mut exposed = false;
-    for addr in std::iter::once(options.redis_addr).chain(options.http_addr) {
+    for addr in std::iter::once(options.redis_addr)
+        .chain(options.http_addr)
+        .chain(options.pg_addr)
+    {
         if !addr.ip().is_loopback() {
             if !has_password {
                 return Err(ServeError::OpenBindWithoutAuth(addr));
@@ -147,10 +166,29 @@ pub async fn serve(
         }
         None => None,
     };
+    let pg = match options.pg_addr {
+        Some(addr) => {
+            let db = open_database(&options)?;
+            let pg_listener = bind(addr).await?;
+            let local = pg_listener.local_addr().unwrap_or(addr);
+            tracing::info!("PostgreSQL door listening on {local}");
+            let door = pg::PgDoor::new(db, options.kv.requirepass.as_deref());
+            Some(tokio::spawn(pg::run(
+                pg_listener,
+                door,
+                Arc::clone(&admission),
+                stop_http.subscribe(),
+            )))
+        }
+        None => None,
+    };
     run_redis(listener, kv, admission, shutdown).await;
     let _ = stop_http.send(true);
     if let Some(http) = http {
         let _ = http.await;
+    }
+    if let Some(pg) = pg {
+        let _ = pg.await;
     }
     Ok(())
 }

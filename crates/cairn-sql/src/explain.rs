@@ -12,6 +12,9 @@ use crate::planner;
 use crate::session::{Column, QueryResult};
 use crate::value::{DataType, Value};
 
+/// The name of EXPLAIN's one column.
+pub const COLUMN: &str = "QUERY PLAN";
+
 /// `EXPLAIN [ANALYZE] query`: the plan, one row per operator; with ANALYZE, run, each
 /// operator with the rows it gave, the time spent in it and its inputs, and how many
 /// times it ran.
@@ -55,7 +58,7 @@ pub fn explain(db: &Database, sql: &str, query: &Query, analyze: bool) -> Result
     Ok(QueryResult {
         tag: "EXPLAIN".into(),
         columns: vec![Column {
-            name: "QUERY PLAN".into(),
+            name: COLUMN.into(),
             data_type: DataType::Text,
         }],
         rows,

@@ -157,9 +157,15 @@ impl Session {
 
     /// Parses `sql`, one statement, for [`Session::execute_prepared`] to run as often as
     /// needed with values for its parameters `$1`, `$2`…
+    /// A statement that does not parse fails the transaction block it was prepared in, as
+    /// any failed statement does.
     pub fn prepare(&mut self, sql: &str) -> Result<Prepared> {
-        let stack = crate::parser::stack_needed(sql)?;
-        on_stack(stack, || self.prepare_here(sql, stack))
+        let prepared = crate::parser::stack_needed(sql)
+            .and_then(|stack| on_stack(stack, || self.prepare_here(sql, stack)));
+        if prepared.is_err() {
+            self.fail()?;
+        }
+        prepared
     }
 
     fn prepare_here(&mut self, sql: &str, stack: Option<usize>) -> Result<Prepared> {
@@ -186,16 +192,40 @@ impl Session {
         params: &[Value],
     ) -> Result<QueryResult> {
         on_stack(prepared.stack, || {
-            self.execute_prepared_here(prepared, params)
+            self.execute_prepared_here(prepared, params, false)
         })
+    }
+
+    /// Runs a prepared statement as the wire protocol's Execute does: outside a `BEGIN`
+    /// block, the statements executed up to the next [`Session::sync`] are one implicit
+    /// transaction, committed by that sync, and a failed one rolls back the others.
+    pub fn execute_pipelined(
+        &mut self,
+        prepared: &Prepared,
+        params: &[Value],
+    ) -> Result<QueryResult> {
+        on_stack(prepared.stack, || {
+            self.execute_prepared_here(prepared, params, true)
+        })
+    }
+
+    /// The wire protocol's Sync: commits the implicit transaction of the statements
+    /// executed since the last one (see [`Session::execute_pipelined`]); inside a `BEGIN`
+    /// block, nothing.
+    pub fn sync(&mut self) -> Result<()> {
+        if self.block == Block::Implicit {
+            self.end(true)?;
+        }
+        Ok(())
     }
 
     fn execute_prepared_here(
         &mut self,
         prepared: &Prepared,
         params: &[Value],
+        pipelined: bool,
     ) -> Result<QueryResult> {
-        if self.block == Block::Implicit {
+        if self.block == Block::Implicit && !pipelined {
             self.transaction_start = None;
         }
         let _clock = self.start_clock(&prepared.statement);
@@ -212,7 +242,7 @@ impl Session {
                 return Err(e);
             }
         };
-        if self.block == Block::Implicit {
+        if self.block == Block::Implicit && !pipelined {
             self.end(true)?;
         }
         Ok(result)
@@ -220,13 +250,18 @@ impl Session {
 
     /// The types of `prepared`'s parameters — `declared` where the client gave them (`None`
     /// to infer), inferred from their contexts otherwise, text where nothing tells — and its
-    /// result's columns, binding it without running it.
+    /// result's columns, binding it without running it. A statement that does not bind
+    /// (an unknown table, a type error) fails the transaction block it is described in.
     pub fn describe(
         &mut self,
         prepared: &Prepared,
         declared: &[Option<DataType>],
     ) -> Result<Description> {
-        on_stack(prepared.stack, || self.describe_here(prepared, declared))
+        let description = on_stack(prepared.stack, || self.describe_here(prepared, declared));
+        if description.is_err() {
+            self.fail()?;
+        }
+        description
     }
 
     fn describe_here(
@@ -248,6 +283,18 @@ impl Session {
         let ctx = Context::new(&prepared.sql, &catalog);
         let (columns, params) = ParamInference::run(declared, || match &prepared.statement {
             Statement::Query(query) => Ok(planner::plan_query(&ctx, query, None)?.columns),
+            Statement::ShowVariable { variable } => Ok(vec![Column {
+                name: variable
+                    .iter()
+                    .map(ident_name)
+                    .collect::<Vec<_>>()
+                    .join("."),
+                data_type: DataType::Text,
+            }]),
+            Statement::Explain { .. } => Ok(vec![Column {
+                name: explain::COLUMN.into(),
+                data_type: DataType::Text,
+            }]),
             statement => dml::describe(&ctx, statement),
         })?;
         Ok(Description { params, columns })
@@ -255,19 +302,29 @@ impl Session {
 
     /// Runs every statement of `sql`; one result per statement.
     pub fn execute(&mut self, sql: &str) -> Result<Vec<QueryResult>> {
-        on_stack_for(sql, || self.execute_here(sql))?
+        let mut results = Vec::new();
+        self.execute_each(sql, |result| results.push(result))?;
+        Ok(results)
     }
 
-    fn execute_here(&mut self, sql: &str) -> Result<Vec<QueryResult>> {
+    /// Runs the statements of `sql` in order, handing each one's result to `each` as it
+    /// completes, up to the first error, which is returned: what the wire protocol's simple
+    /// query sends (the results of the statements before a failed one, then the error).
+    /// The results handed out before an error are of statements that the error rolled back
+    /// unless a `COMMIT` among them had ended their transaction.
+    pub fn execute_each(&mut self, sql: &str, each: impl FnMut(QueryResult) + Send) -> Result<()> {
+        on_stack_for(sql, || self.execute_here(sql, each))?
+    }
+
+    fn execute_here(&mut self, sql: &str, mut each: impl FnMut(QueryResult)) -> Result<()> {
         let statements = parse(sql)?;
-        let mut results = Vec::with_capacity(statements.len());
         if self.block == Block::Implicit {
             self.transaction_start = None;
         }
         for statement in &statements {
             let _clock = self.start_clock(statement);
             match self.run(sql, statement, &[]) {
-                Ok(result) => results.push(result),
+                Ok(result) => each(result),
                 Err(e) => {
                     self.fail()?;
                     return Err(e);
@@ -277,7 +334,7 @@ impl Session {
         if self.block == Block::Implicit {
             self.end(true)?;
         }
-        Ok(results)
+        Ok(())
     }
 
     fn run(&mut self, sql: &str, statement: &Statement, params: &[Value]) -> Result<QueryResult> {

@@ -127,3 +127,56 @@ fn describe_infers_parameter_types_as_postgresql_does() {
         .rows;
     assert_eq!(rows, vec![vec![Value::Text("seven".into())]]);
 }
+
+#[test]
+fn pipelined_statements_are_one_transaction_until_sync() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database::open(dir.path()).expect("open");
+    let mut s = Session::new(db.clone());
+    s.execute("CREATE TABLE p (id int PRIMARY KEY)")
+        .expect("create");
+    let insert = s.prepare("INSERT INTO p VALUES ($1)").expect("prepare");
+    let count = |db: &std::sync::Arc<Database>| {
+        let mut other = Session::new(db.clone());
+        other.execute("SELECT count(*) FROM p").expect("count")[0].rows[0][0].clone()
+    };
+    // Two statements, then Sync: both committed together.
+    s.execute_pipelined(&insert, &[Value::Int4(1)])
+        .expect("insert");
+    s.execute_pipelined(&insert, &[Value::Int4(2)])
+        .expect("insert");
+    assert_eq!(s.transaction_status(), 'I');
+    s.sync().expect("sync");
+    assert_eq!(count(&db), Value::Int8(2));
+    // A failure rolls back the statements before it since the last Sync.
+    s.execute_pipelined(&insert, &[Value::Int4(3)])
+        .expect("insert");
+    s.execute_pipelined(&insert, &[Value::Int4(1)])
+        .expect_err("duplicate key");
+    s.sync().expect("sync");
+    assert_eq!(count(&db), Value::Int8(2));
+    // Inside a block, Sync commits nothing: COMMIT does.
+    s.execute("BEGIN").expect("begin");
+    s.execute_pipelined(&insert, &[Value::Int4(4)])
+        .expect("insert");
+    s.sync().expect("sync");
+    assert_eq!(s.transaction_status(), 'T');
+    s.execute("COMMIT").expect("commit");
+    assert_eq!(count(&db), Value::Int8(3));
+}
+
+#[test]
+fn a_statement_that_does_not_prepare_fails_the_block() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database::open(dir.path()).expect("open");
+    let mut s = Session::new(db);
+    s.execute("BEGIN").expect("begin");
+    s.prepare("SELEC 1").expect_err("syntax error");
+    assert_eq!(s.transaction_status(), 'E');
+    s.execute("ROLLBACK").expect("rollback");
+    s.execute("CREATE TABLE q (a int)").expect("create");
+    s.execute("BEGIN").expect("begin");
+    let bad = s.prepare("SELECT nosuch FROM q").expect("parses");
+    s.describe(&bad, &[]).expect_err("undefined column");
+    assert_eq!(s.transaction_status(), 'E');
+}

@@ -32,6 +32,9 @@ pub struct ServeArgs {
     /// Port of the blob door (HTTP).
     #[arg(long, env = "CAIRN_HTTP_PORT", default_value_t = 8080)]
     http_port: u16,
+    /// Port of the PostgreSQL door (0 picks a free port, logged; `off` runs without it).
+    #[arg(long, env = "CAIRN_PG_PORT", default_value = "5432", value_parser = parse_pg_port)]
+    pg_port: PgPort,
     /// Where the blob door keeps atoms (s3://bucket/prefix, gs://…, az://…, or a folder);
     /// recorded in the data directory on first use.
     #[arg(long, env = "CAIRN_BLOB_BACKEND")]
@@ -60,6 +63,22 @@ pub struct ServeArgs {
     cache_mb: usize,
 }
 
+/// `--pg-port`: a port, or `off`.
+#[derive(Debug, Clone, Copy)]
+pub enum PgPort {
+    Off,
+    Port(u16),
+}
+
+fn parse_pg_port(text: &str) -> Result<PgPort, String> {
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(PgPort::Off);
+    }
+    text.parse()
+        .map(PgPort::Port)
+        .map_err(|_| format!("`{text}` is not a port number (0–65535) or `off`"))
+}
+
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -75,6 +94,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         data_dir: args.data.clone(),
         redis_addr: SocketAddr::new(args.bind, args.redis_port),
         http_addr: Some(SocketAddr::new(args.bind, args.http_port)),
+        pg_addr: match args.pg_port {
+            PgPort::Off => None,
+            PgPort::Port(port) => Some(SocketAddr::new(args.bind, port)),
+        },
         blob_backend: args.blob_backend,
         kv: KvOptions {
             appendfsync: match args.appendfsync {

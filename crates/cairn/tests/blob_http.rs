@@ -36,6 +36,7 @@ fn start_with(dir: &std::path::Path, extra: &[&str]) -> Server {
         .arg(redis_port.to_string())
         .arg("--http-port")
         .arg(port.to_string())
+        .args(["--pg-port", "0"])
         .arg("--data")
         .arg(dir)
         .env("CAIRN_LOG", "warn")
@@ -297,7 +298,8 @@ fn an_empty_password_does_not_open_a_public_server() {
             .args(["serve", "--bind", "0.0.0.0", "--data"])
             .arg(dir.path())
             .args(["--redis-port", &support::free_port().to_string()])
-            .args(["--http-port", &support::free_port().to_string()]);
+            .args(["--http-port", &support::free_port().to_string()])
+            .args(["--pg-port", "0"]);
         if env {
             command.env("CAIRN_REQUIREPASS", "");
         } else {

@@ -87,7 +87,13 @@ fn a_deleted_metadata_file_is_refused_then_repaired() {
     let port = free_port();
     let serve = Command::new(env!("CARGO_BIN_EXE_cairn"))
         .args(["serve", "--redis-port", &port.to_string()])
-        .args(["--http-port", &free_port().to_string(), "--data"])
+        .args([
+            "--http-port",
+            &free_port().to_string(),
+            "--pg-port",
+            "0",
+            "--data",
+        ])
         .arg(data)
         .output()
         .expect("cairn serve");

@@ -100,6 +100,7 @@ pub fn start_server_with(dir: &std::path::Path, port: u16, appendfsync: &str) ->
         .arg(port.to_string())
         .arg("--http-port")
         .arg(free_port().to_string())
+        .args(["--pg-port", "0"])
         .arg("--data")
         .arg(dir)
         .env("CAIRN_LOG", "warn")

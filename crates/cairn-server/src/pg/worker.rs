@@ -1,0 +1,60 @@
+//! The thread that owns a connection's SQL session.
+//!
+//! cairn-sql is synchronous: a statement reads and writes pages, waits for the log to reach
+//! the disk at COMMIT, and may wait for another session's transaction to release the writer
+//! slot. None of that may happen on the doors' runtime, whose one thread serves every Redis
+//! and PostgreSQL client. So each PostgreSQL connection gets a thread of its own (as each
+//! gets a process in PostgreSQL) that owns its [`Session`] and runs what the connection's
+//! task sends it, one job at a time, in order; the task awaits each answer. The thread ends
+//! when the connection is dropped, and with it the session (rolling back an open
+//! transaction).
+
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use cairn_sql::{Database, Session};
+use tokio::sync::oneshot;
+
+type Job = Box<dyn FnOnce(&mut Session) + Send>;
+
+/// A handle on a connection's session thread.
+#[derive(Debug, Clone)]
+pub struct SessionThread {
+    jobs: mpsc::Sender<Job>,
+}
+
+/// The session thread is gone: it could not be started, or a job panicked.
+#[derive(Debug, thiserror::Error)]
+#[error("the session's thread has stopped")]
+pub struct Stopped;
+
+impl SessionThread {
+    /// Starts a thread with a new session of `db`.
+    pub fn start(db: Arc<Database>) -> Result<SessionThread, Stopped> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("cairn-pg-session".into())
+            .spawn(move || {
+                let mut session = Session::new(db);
+                while let Ok(job) = queue.recv() {
+                    job(&mut session);
+                }
+            })
+            .map_err(|_| Stopped)?;
+        Ok(SessionThread { jobs })
+    }
+
+    /// Runs `job` on the session, after the jobs sent before it, and returns its answer.
+    pub async fn run<R: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Session) -> R + Send + 'static,
+    ) -> Result<R, Stopped> {
+        let (answer, answered) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move |session| {
+                let _ = answer.send(job(session));
+            }))
+            .map_err(|_| Stopped)?;
+        answered.await.map_err(|_| Stopped)
+    }
+}
