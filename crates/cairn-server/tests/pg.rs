@@ -446,3 +446,51 @@ async fn malformed_frontend_messages_close_the_connection_with_an_error() {
     let client = door.connect().await;
     client.simple_query("SELECT 1").await.expect("query");
 }
+
+#[tokio::test]
+async fn copy_loads_and_unloads_rows_and_a_bad_row_loads_nothing() {
+    use futures::{SinkExt, StreamExt};
+    let door = Door::start(None).await;
+    let client = door.connect().await;
+    client
+        .batch_execute("CREATE TABLE c (id int PRIMARY KEY, name text)")
+        .await
+        .expect("create");
+    // COPY FROM STDIN over the extended protocol, in pieces that split rows.
+    let sink = client
+        .copy_in("COPY c FROM STDIN WITH (FORMAT csv)")
+        .await
+        .expect("copy in");
+    futures::pin_mut!(sink);
+    for piece in ["1,one\n2,", "two\n3,\"th,ree\"\n", "4,\n"] {
+        sink.send(bytes::Bytes::from(piece)).await.expect("send");
+    }
+    assert_eq!(sink.finish().await.expect("finish"), 4);
+    // COPY TO STDOUT: one CopyData a row.
+    let stream = client
+        .copy_out("COPY (SELECT * FROM c ORDER BY id) TO STDOUT")
+        .await
+        .expect("copy out");
+    let chunks: Vec<_> = stream.collect().await;
+    let text: String = chunks
+        .into_iter()
+        .map(|c| String::from_utf8(c.expect("data").to_vec()).expect("utf-8"))
+        .collect();
+    assert_eq!(text, "1\tone\n2\ttwo\n3\tth,ree\n4\t\\N\n");
+    // A bad row: PostgreSQL's error with the line, and none of the rows loaded.
+    let sink = client.copy_in("COPY c FROM STDIN").await.expect("copy in");
+    futures::pin_mut!(sink);
+    sink.send(bytes::Bytes::from("10\tten\n11\televen\nx\ty\n"))
+        .await
+        .expect("send");
+    let e = sink.finish().await.expect_err("bad row");
+    let db = e.as_db_error().expect("a server error");
+    assert_eq!(db.code(), &SqlState::INVALID_TEXT_REPRESENTATION);
+    assert_eq!(db.where_(), Some("COPY c, line 3, column id: \"x\""));
+    let count: i64 = client
+        .query_one("SELECT count(*) FROM c", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(count, 4);
+}

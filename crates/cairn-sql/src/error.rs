@@ -113,6 +113,8 @@ pub struct ErrorDetail {
     pub message: String,
     /// Where in the statement text the error is: a 1-based character offset.
     pub position: Option<usize>,
+    /// What was being done (PostgreSQL's CONTEXT field): `COPY t, line 3, column a: "x"`.
+    pub context: Option<String>,
 }
 
 impl std::ops::Deref for Error {
@@ -134,12 +136,19 @@ impl Error {
             state,
             message: message.into(),
             position: None,
+            context: None,
         }))
     }
 
     /// The same error, placed at character `position` (1-based) of the statement text.
     pub fn at(mut self, position: usize) -> Error {
         self.position = Some(position);
+        self
+    }
+
+    /// The same error, with what was being done when it happened.
+    pub fn with_context(mut self, context: impl Into<String>) -> Error {
+        self.context = Some(context.into());
         self
     }
 

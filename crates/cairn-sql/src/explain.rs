@@ -62,5 +62,6 @@ pub fn explain(db: &Database, sql: &str, query: &Query, analyze: bool) -> Result
             data_type: DataType::Text,
         }],
         rows,
+        copy: None,
     })
 }

@@ -8,8 +8,9 @@
 
 use sqlparser::ast::Statement;
 use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
-use sqlparser::tokenizer::{Token, Tokenizer};
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 use crate::error::{Error, Result, SqlState};
 
@@ -55,7 +56,6 @@ pub fn stack_needed(sql: &str) -> Result<Option<usize>> {
             }
             Token::RParen | Token::RBracket => depth = depth.saturating_sub(1),
             Token::Word(word) => {
-                use sqlparser::keywords::Keyword;
                 if matches!(
                     word.keyword,
                     Keyword::AND
@@ -97,11 +97,133 @@ pub fn stack_needed(sql: &str) -> Result<Option<usize>> {
 /// The statements of `sql`, in order.
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
     let dialect = PostgreSqlDialect {};
-    Parser::new(&dialect)
-        .with_recursion_limit(MAX_NESTING)
-        .try_with_sql(sql)
-        .and_then(|mut p| p.parse_statements())
+    Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .map_err(ParserError::from)
+        .and_then(|mut tokens| {
+            respell_postgresql(&mut tokens);
+            Parser::new(&dialect)
+                .with_recursion_limit(MAX_NESTING)
+                .with_tokens_with_locations(tokens)
+                .parse_statements()
+        })
         .map_err(|e| syntax_error(sql, e))
+}
+
+/// Respells, in place, the PostgreSQL forms of statements that `sqlparser` reads
+/// otherwise or not at all (token by token, so positions stay right):
+///
+/// - COPY options take any spelling of a boolean (`FREEZE on`, `HEADER 1`) and a quoted
+///   format name (`FORMAT 'csv'`), where `sqlparser` takes `TRUE`/`FALSE` and a bare word;
+/// - `VACUUM [FULL] [FREEZE] [VERBOSE] [ANALYZE] [(options)] table, …` and `ANALYZE
+///   [VERBOSE] table, …` lose the options, which change nothing here, and keep their first
+///   table (which must exist).
+fn respell_postgresql(tokens: &mut [TokenWithSpan]) {
+    let mut start = 0;
+    while start < tokens.len() {
+        let end = tokens[start..]
+            .iter()
+            .position(|t| t.token == Token::SemiColon)
+            .map_or(tokens.len(), |p| start + p);
+        let statement = &mut tokens[start..end];
+        match first_keyword(statement) {
+            Some((at, Keyword::COPY)) => respell_copy_options(&mut statement[at..]),
+            Some((at, Keyword::VACUUM | Keyword::ANALYZE)) => {
+                respell_maintenance(&mut statement[at + 1..]);
+            }
+            _ => {}
+        }
+        start = end + 1;
+    }
+}
+
+/// The first word of a statement's tokens, and where it is.
+fn first_keyword(tokens: &[TokenWithSpan]) -> Option<(usize, Keyword)> {
+    let at = tokens
+        .iter()
+        .position(|t| !matches!(t.token, Token::Whitespace(_)))?;
+    match &tokens[at].token {
+        Token::Word(w) => Some((at, w.keyword)),
+        _ => None,
+    }
+}
+
+/// A token made blank: gone for the parser, its place kept.
+fn blank(token: &mut TokenWithSpan) {
+    token.token = Token::Whitespace(sqlparser::tokenizer::Whitespace::Space);
+}
+
+fn respell_copy_options(tokens: &mut [TokenWithSpan]) {
+    let mut previous = Keyword::NoKeyword;
+    for token in tokens.iter_mut() {
+        if matches!(token.token, Token::Whitespace(_)) {
+            continue;
+        }
+        if matches!(previous, Keyword::FREEZE | Keyword::HEADER) {
+            let spelled = match &token.token {
+                Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_lowercase()),
+                Token::Number(n, _) => Some(n.clone()),
+                Token::SingleQuotedString(s) => Some(s.to_lowercase()),
+                _ => None,
+            };
+            match spelled.as_deref() {
+                Some("on" | "true" | "yes" | "1") => token.token = Token::make_keyword("TRUE"),
+                Some("off" | "false" | "no" | "0") => token.token = Token::make_keyword("FALSE"),
+                _ => {}
+            }
+        }
+        if previous == Keyword::FORMAT {
+            if let Token::SingleQuotedString(name) = &token.token {
+                token.token = Token::make_word(&name.to_lowercase(), None);
+            }
+        }
+        previous = match &token.token {
+            Token::Word(w) => w.keyword,
+            _ => Keyword::NoKeyword,
+        };
+    }
+}
+
+/// The tokens after VACUUM or ANALYZE: options blanked, tables after the first too.
+fn respell_maintenance(tokens: &mut [TokenWithSpan]) {
+    let mut depth = 0usize;
+    let mut seen_table = false;
+    for token in tokens.iter_mut() {
+        match &token.token {
+            Token::Whitespace(_) => continue,
+            _ if seen_table && depth == 0 && token.token == Token::Comma => {
+                // The first table (and its column list) is kept, the rest blanked.
+                seen_table = false;
+                depth = usize::MAX;
+            }
+            _ => {}
+        }
+        if depth == usize::MAX {
+            blank(token);
+            continue;
+        }
+        match &token.token {
+            Token::LParen if !seen_table => {
+                depth += 1;
+                blank(token);
+            }
+            Token::RParen if !seen_table && depth > 0 => {
+                depth -= 1;
+                blank(token);
+            }
+            _ if depth > 0 => blank(token),
+            Token::Word(w)
+                if !seen_table
+                    && matches!(
+                        w.keyword,
+                        Keyword::FULL | Keyword::FREEZE | Keyword::VERBOSE | Keyword::ANALYZE
+                    ) =>
+            {
+                blank(token)
+            }
+            _ => seen_table = true,
+        }
+    }
 }
 
 /// The statements of a script, each with its text, split at the `;`s between them (as psql

@@ -61,6 +61,7 @@ impl Returning {
             tag,
             columns: self.columns.clone(),
             rows,
+            copy: None,
         })
     }
 }

@@ -17,11 +17,12 @@ use std::sync::{Arc, Mutex};
 
 use cairn_page::{SuspendedTxn, Txn};
 
-use sqlparser::ast::{ObjectName, ObjectNamePart, Query, Statement};
+use sqlparser::ast::{CopySource, CopyTarget, ObjectName, ObjectNamePart, Query, Statement};
 
 use crate::bind::{ident_name, Binder, Context, ParamInference};
 use crate::catalog::{Catalog, TableDef};
 use crate::clock::StatementClock;
+use crate::copy::{quote_ident, CopyFormat, CopyIn};
 use crate::database::Database;
 use crate::ddl;
 use crate::dml;
@@ -50,12 +51,23 @@ pub struct Description {
 }
 
 /// The result of one statement: PostgreSQL's command tag, and the columns and rows of a
-/// query (none for other statements).
+/// query (none for other statements); for a COPY with the client, what it exchanges.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryResult {
     pub tag: String,
     pub columns: Vec<Column>,
     pub rows: Vec<Vec<Value>>,
+    pub copy: Option<Copy>,
+}
+
+/// What a COPY statement exchanges with the client besides its tag.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Copy {
+    /// `COPY … FROM STDIN`: the statement waits for its rows, `columns` fields each, which
+    /// [`Session::copy_data`] takes as they come and [`Session::copy_done`] ends.
+    In { columns: usize, csv: bool },
+    /// `COPY … TO STDOUT`: the rows as lines (each with its newline) of `columns` fields.
+    Out { columns: usize, lines: Vec<String> },
 }
 
 impl QueryResult {
@@ -64,6 +76,7 @@ impl QueryResult {
             tag: tag.into(),
             columns: Vec::new(),
             rows: Vec::new(),
+            copy: None,
         }
     }
 }
@@ -116,6 +129,8 @@ pub struct Session {
     /// `SET synchronous_commit`: as PostgreSQL spells it (`on`, `off`, `local`…); only
     /// `off` commits without waiting for the log to reach the disk.
     synchronous_commit: String,
+    /// A `COPY … FROM STDIN` waiting for its rows.
+    copy_in: Option<CopyIn>,
 }
 
 impl Session {
@@ -130,6 +145,7 @@ impl Session {
             work_mem: crate::spill::DEFAULT_WORK_MEM,
             transaction_start: None,
             synchronous_commit: "on".into(),
+            copy_in: None,
         }
     }
 
@@ -321,10 +337,24 @@ impl Session {
         if self.block == Block::Implicit {
             self.transaction_start = None;
         }
-        for statement in &statements {
+        for (i, statement) in statements.iter().enumerate() {
             let _clock = self.start_clock(statement);
-            match self.run(sql, statement, &[]) {
-                Ok(result) => each(result),
+            let outcome = if is_copy_in(statement) && i + 1 < statements.len() {
+                Err(Error::not_supported(
+                    "a statement after COPY FROM STDIN in the same query string",
+                ))
+            } else {
+                self.run(sql, statement, &[])
+            };
+            match outcome {
+                Ok(result) => {
+                    let waits = matches!(result.copy, Some(Copy::In { .. }));
+                    each(result);
+                    if waits {
+                        // The transaction goes on with the rows: `copy_done` ends it.
+                        return Ok(());
+                    }
+                }
                 Err(e) => {
                     self.fail()?;
                     return Err(e);
@@ -335,6 +365,66 @@ impl Session {
             self.end(true)?;
         }
         Ok(())
+    }
+
+    /// The next piece of the rows of the `COPY … FROM STDIN` under way (see [`Copy::In`]),
+    /// loaded as far as its last whole row. An error ends the COPY and fails its
+    /// transaction, like any failed statement.
+    pub fn copy_data(&mut self, data: &[u8]) -> Result<()> {
+        self.feed_copy(data, false).map(|_| ())
+    }
+
+    /// The end of the rows of the `COPY … FROM STDIN` under way: loads the last one, and
+    /// answers the tag (`COPY n`); outside a `BEGIN` block, commits.
+    pub fn copy_done(&mut self) -> Result<QueryResult> {
+        let rows = self.feed_copy(&[], true)?;
+        if self.block == Block::Implicit {
+            self.end(true)?;
+        }
+        Ok(QueryResult::command(format!("COPY {rows}")))
+    }
+
+    /// The client gave up the `COPY … FROM STDIN` under way (CopyFail): nothing of it is
+    /// loaded, and its transaction fails; the error says why.
+    pub fn copy_fail(&mut self, reason: &str) -> Error {
+        self.copy_in = None;
+        if let Err(e) = self.fail() {
+            return e;
+        }
+        Error::new(
+            SqlState("57014"),
+            format!("COPY from stdin failed: {reason}"),
+        )
+    }
+
+    /// Feeds the COPY under way; with `last`, ends it. The rows loaded in all.
+    fn feed_copy(&mut self, data: &[u8], last: bool) -> Result<u64> {
+        let Some(mut copy) = self.copy_in.take() else {
+            return Err(Error::new(
+                SqlState("08P01"),
+                "unexpected COPY data: no COPY FROM STDIN is under way",
+            ));
+        };
+        let fed = self.write(
+            |db, txn| {
+                copy.feed(db, txn, data, last)?;
+                Ok(QueryResult::command("COPY"))
+            },
+            false,
+        );
+        match fed {
+            Ok(_) => {
+                let rows = copy.rows();
+                if !last {
+                    self.copy_in = Some(copy);
+                }
+                Ok(rows)
+            }
+            Err(e) => {
+                self.fail()?;
+                Err(e)
+            }
+        }
     }
 
     fn run(&mut self, sql: &str, statement: &Statement, params: &[Value]) -> Result<QueryResult> {
@@ -368,6 +458,59 @@ impl Session {
                 "current transaction is aborted, commands ignored until end of transaction block",
             )),
             Statement::Query(query) => return self.query(sql, query, params),
+            // No dead rows to reclaim and no statistics yet (issue 27): the table must exist.
+            Statement::Vacuum(vacuum) => {
+                if let Some(name) = &vacuum.table_name {
+                    named_table(&self.db.catalog(), sql, name)?;
+                }
+                return Ok(QueryResult::command("VACUUM"));
+            }
+            Statement::Analyze(analyze) => {
+                if let Some(name) = &analyze.table_name {
+                    named_table(&self.db.catalog(), sql, name)?;
+                }
+                return Ok(QueryResult::command("ANALYZE"));
+            }
+            Statement::Copy {
+                source,
+                to: true,
+                target: CopyTarget::Stdout,
+                options,
+                legacy_options,
+                ..
+            } => {
+                let format = CopyFormat::from_options(options, legacy_options)?;
+                return self.copy_out(sql, source, &format);
+            }
+            Statement::Copy {
+                source:
+                    CopySource::Table {
+                        table_name,
+                        columns,
+                    },
+                to: false,
+                target: CopyTarget::Stdin,
+                options,
+                legacy_options,
+                ..
+            } => {
+                let format = CopyFormat::from_options(options, legacy_options)?;
+                let catalog = self.db.catalog();
+                let table = named_table(&catalog, sql, table_name)?;
+                let copy = CopyIn::start(table, columns, format.clone())?;
+                let columns = copy.columns();
+                self.copy_in = Some(copy);
+                return Ok(QueryResult {
+                    copy: Some(Copy::In {
+                        columns,
+                        csv: format.csv,
+                    }),
+                    ..QueryResult::command("COPY")
+                });
+            }
+            Statement::Copy { .. } => return Err(Error::not_supported(
+                "COPY to or from a file or program (use STDIN or STDOUT, as psql's \\copy does)",
+            )),
             Statement::Set(set) => return self.set(set),
             Statement::ShowVariable { variable } => return self.show(variable),
             Statement::Explain {
@@ -571,6 +714,64 @@ impl Session {
                 data_type: DataType::Text,
             }],
             rows: vec![vec![Value::Text(text)]],
+            copy: None,
+        })
+    }
+
+    /// `COPY table [(columns)] TO STDOUT` or `COPY (query) TO STDOUT`: the rows as lines.
+    fn copy_out(
+        &mut self,
+        sql: &str,
+        source: &CopySource,
+        format: &CopyFormat,
+    ) -> Result<QueryResult> {
+        let query = match source {
+            CopySource::Query(query) => query.as_ref().clone(),
+            CopySource::Table {
+                table_name,
+                columns,
+            } => {
+                let catalog = self.db.catalog();
+                let table = named_table(&catalog, sql, table_name)?;
+                let list = if columns.is_empty() {
+                    table
+                        .columns
+                        .iter()
+                        .map(|c| quote_ident(&c.name))
+                        .collect::<Vec<_>>()
+                } else {
+                    for c in columns {
+                        table.column_of_relation(&ident_name(c))?;
+                    }
+                    columns
+                        .iter()
+                        .map(|c| quote_ident(&ident_name(c)))
+                        .collect()
+                };
+                let text = format!(
+                    "SELECT {} FROM {}",
+                    list.join(", "),
+                    quote_ident(&table.name)
+                );
+                match parse(&text)?.pop() {
+                    Some(Statement::Query(query)) => *query,
+                    _ => return Err(Error::not_supported("this COPY")),
+                }
+            }
+        };
+        let result = self.query(sql, &query, &[])?;
+        let mut lines = Vec::with_capacity(result.rows.len() + 1);
+        if format.header {
+            let names: Vec<String> = result.columns.iter().map(|c| c.name.clone()).collect();
+            lines.push(format.header_line(&names));
+        }
+        lines.extend(result.rows.iter().map(|row| format.line(row)));
+        Ok(QueryResult {
+            copy: Some(Copy::Out {
+                columns: result.columns.len(),
+                lines,
+            }),
+            ..QueryResult::command(format!("COPY {}", result.rows.len()))
         })
     }
 
@@ -623,6 +824,18 @@ fn memory_setting(text: &str) -> Result<usize> {
 fn on_stack_for<R: Send>(sql: &str, work: impl FnOnce() -> R + Send) -> Result<R> {
     let stack = crate::parser::stack_needed(sql)?;
     on_stack(stack, || Ok(work()))
+}
+
+/// Whether `statement` is a `COPY … FROM STDIN`, which waits for the client's rows.
+fn is_copy_in(statement: &Statement) -> bool {
+    matches!(
+        statement,
+        Statement::Copy {
+            to: false,
+            target: CopyTarget::Stdin,
+            ..
+        }
+    )
 }
 
 /// `work` on the caller's stack (`stack` is `None`) or on a thread's of `stack` bytes.
@@ -680,6 +893,7 @@ fn run_planned(
         tag: format!("SELECT {}", rows.len()),
         columns: planned.columns.clone(),
         rows,
+        copy: None,
     })
 }
 

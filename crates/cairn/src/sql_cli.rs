@@ -167,7 +167,7 @@ pub(crate) fn write_result(result: &QueryResult, out: &mut String) {
 }
 
 /// An error as psql shows it: `ERROR:  message`, then the line of the statement it is in and
-/// a caret under its position.
+/// a caret under its position, then what was being done (`CONTEXT:  COPY t, line 2`).
 pub(crate) fn error_report(sql: &str, e: &cairn_sql::Error) -> String {
     let mut report = format!("ERROR:  {}\n", e.message);
     if let Some(position) = e.position {
@@ -184,6 +184,9 @@ pub(crate) fn error_report(sql: &str, e: &cairn_sql::Error) -> String {
             }
             start += len + 1;
         }
+    }
+    if let Some(context) = &e.context {
+        report.push_str(&format!("CONTEXT:  {context}\n"));
     }
     report
 }
@@ -230,6 +233,7 @@ mod tests {
                     Value::Text("longer text".into()),
                 ],
             ],
+            copy: None,
         };
         let mut out = String::new();
         write_result(&result, &mut out);
@@ -248,6 +252,7 @@ mod tests {
                 data_type: DataType::Int4,
             }],
             rows: vec![vec![Value::Int4(1)]],
+            copy: None,
         };
         out.clear();
         write_result(&one, &mut out);

@@ -185,5 +185,6 @@ fn table(names: &[&str], rows: Vec<Vec<Value>>) -> QueryResult {
             })
             .collect(),
         rows,
+        copy: None,
     }
 }

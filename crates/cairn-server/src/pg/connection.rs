@@ -24,15 +24,19 @@ use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use bytes::BytesMut;
-use cairn_sql::{Column, DataType, Database, Description, Prepared, QueryResult, Session, Value};
+use cairn_sql::{
+    Column, Copy, DataType, Database, Description, Prepared, QueryResult, Session, Value,
+};
 use futures::{stream, Sink, SinkExt, StreamExt};
+use pgwire::api::copy::{send_copy_in_response, send_copy_out_response, CopyHandler};
 use pgwire::api::portal::{Format, Portal, PortalExecutionState};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use pgwire::api::results::{FieldFormat, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::results::{CopyResponse, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
 use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::{Entry, PortalStore};
-use pgwire::api::{ClientInfo, ClientPortalStore, Type, DEFAULT_NAME};
+use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, Type, DEFAULT_NAME};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
 use pgwire::messages::data::{
     DataRow, FieldDescription, NoData, ParameterDescription, RowDescription,
 };
@@ -44,7 +48,7 @@ use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery, TransactionS
 use pgwire::messages::PgWireBackendMessage;
 
 use super::types;
-use super::worker::SessionThread;
+use super::worker::{Pending, SessionThread};
 
 /// A prepared statement of the connection; in a portal, with the values bound to its
 /// parameters.
@@ -62,12 +66,26 @@ struct SessionSlot {
     thread: OnceLock<Option<SessionThread>>,
 }
 
+/// A job's answer and the session's transaction status after it.
+type Answer<R> = (R, TransactionStatus);
+
 impl SessionSlot {
     /// Runs `job` on the session, with the session's transaction status after it.
     async fn run<R: Send + 'static>(
         &self,
         job: impl FnOnce(&mut Session) -> R + Send + 'static,
-    ) -> PgWireResult<(R, TransactionStatus)> {
+    ) -> PgWireResult<Answer<R>> {
+        self.submit(job)?
+            .answer()
+            .await
+            .map_err(|e| fatal(&e.to_string()))
+    }
+
+    /// Queues `job` on the session, its answer to be awaited later.
+    fn submit<R: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Session) -> R + Send + 'static,
+    ) -> PgWireResult<Pending<Answer<R>>> {
         let thread = self
             .thread
             .get_or_init(|| SessionThread::start(Arc::clone(&self.db)).ok());
@@ -75,11 +93,10 @@ impl SessionSlot {
             return Err(fatal("could not start a thread for the session"));
         };
         thread
-            .run(move |session| {
+            .submit(move |session| {
                 let answer = job(session);
                 (answer, status(session.transaction_status()))
             })
-            .await
             .map_err(|e| fatal(&e.to_string()))
     }
 }
@@ -88,6 +105,10 @@ impl SessionSlot {
 pub struct Connection {
     session: Arc<SessionSlot>,
     parser: Arc<StatementParser>,
+    /// During `COPY … FROM STDIN`, the answer of the last piece of data handed to the
+    /// session: awaited when the next one arrives, so that reading and loading overlap
+    /// while no more than one piece waits in memory.
+    copy_pending: std::sync::Mutex<Option<Pending<Answer<cairn_sql::Result<()>>>>>,
 }
 
 impl Connection {
@@ -101,6 +122,86 @@ impl Connection {
                 session: Arc::clone(&session),
             }),
             session,
+            copy_pending: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The pending answer of the last piece of COPY data, taken.
+    fn take_copy_pending(&self) -> Option<Pending<Answer<cairn_sql::Result<()>>>> {
+        self.copy_pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+
+    /// Waits for the last piece of COPY data to be loaded: its error, if it had one (the
+    /// client's transaction status then updated).
+    async fn copy_settled<C: ClientInfo>(&self, client: &mut C) -> PgWireResult<()> {
+        let Some(pending) = self.take_copy_pending() else {
+            return Ok(());
+        };
+        let (loaded, now) = pending.answer().await.map_err(|e| fatal(&e.to_string()))?;
+        client.set_transaction_status(now);
+        loaded.map_err(sql_error)
+    }
+}
+
+#[async_trait]
+impl CopyHandler for Connection {
+    async fn on_copy_data<C>(&self, client: &mut C, data: CopyData) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        self.copy_settled(client).await?;
+        let data = data.data;
+        let pending = self
+            .session
+            .submit(move |session| session.copy_data(&data))?;
+        *self
+            .copy_pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(pending);
+        Ok(())
+    }
+
+    async fn on_copy_done<C>(&self, client: &mut C, _done: CopyDone) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        self.copy_settled(client).await?;
+        let (done, now) = self.session.run(|session| session.copy_done()).await?;
+        client.set_transaction_status(now);
+        let result = done.map_err(sql_error)?;
+        client
+            .feed(PgWireBackendMessage::CommandComplete(
+                Tag::new(&result.tag).into(),
+            ))
+            .await?;
+        Ok(())
+    }
+
+    async fn on_copy_fail<C>(&self, client: &mut C, fail: CopyFail) -> PgWireError
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let _ = self.copy_settled(client).await;
+        let reason = fail.message;
+        match self
+            .session
+            .run(move |session| session.copy_fail(&reason))
+            .await
+        {
+            Ok((e, now)) => {
+                client.set_transaction_status(now);
+                sql_error(e)
+            }
+            Err(e) => e,
         }
     }
 }
@@ -196,6 +297,9 @@ impl SimpleQueryHandler for Connection {
 
 /// A statement's result as the simple protocol's response (text format).
 fn simple_response(result: QueryResult) -> Response {
+    if let Some(copy) = result.copy {
+        return copy_response(copy);
+    }
     if !returns_rows(&result) {
         let tag = Tag::new(&result.tag);
         return match result.tag.as_str() {
@@ -339,10 +443,18 @@ impl ExtendedQueryHandler for Connection {
                 Response::Query(rows) => portal.start(rows).await,
                 response => {
                     *state.lock().await = PortalExecutionState::Finished;
-                    if let Response::Execution(tag) = response {
-                        client
-                            .feed(PgWireBackendMessage::CommandComplete(tag.into()))
-                            .await?;
+                    match response {
+                        Response::Execution(tag) => {
+                            client
+                                .feed(PgWireBackendMessage::CommandComplete(tag.into()))
+                                .await?;
+                        }
+                        Response::CopyIn(copy) => {
+                            client.set_state(PgWireConnectionState::CopyInProgress(true));
+                            send_copy_in_response(client, copy).await?;
+                        }
+                        Response::CopyOut(copy) => send_copy_out_response(client, copy).await?,
+                        _ => {}
                     }
                     return Ok(());
                 }
@@ -503,6 +615,9 @@ impl ExtendedQueryHandler for Connection {
             .await?;
         client.set_transaction_status(now);
         let result = result.map_err(sql_error)?;
+        if let Some(copy) = result.copy {
+            return Ok(copy_response(copy));
+        }
         if !returns_rows(&result) {
             return Ok(Response::Execution(Tag::new(&result.tag)));
         }
@@ -512,6 +627,22 @@ impl ExtendedQueryHandler for Connection {
         let mut response = QueryResponse::new(fields, stream::iter(rows.into_iter().map(Ok)));
         response.set_command_tag(command_of(&result.tag));
         Ok(Response::Query(response))
+    }
+}
+
+/// A COPY's CopyInResponse or CopyOutResponse (text format), with the rows of a COPY TO
+/// as one CopyData each.
+fn copy_response(copy: Copy) -> Response {
+    match copy {
+        Copy::In { columns, .. } => {
+            Response::CopyIn(CopyResponse::new(0, columns, stream::empty()))
+        }
+        Copy::Out { columns, lines } => {
+            let data = lines
+                .into_iter()
+                .map(|line| Ok(CopyData::new(line.into_bytes().into())));
+            Response::CopyOut(CopyResponse::new(0, columns, stream::iter(data)))
+        }
     }
 }
 
@@ -699,6 +830,7 @@ fn status(indicator: char) -> TransactionStatus {
 fn sql_error_info(e: &cairn_sql::Error) -> ErrorInfo {
     let mut info = ErrorInfo::new("ERROR".into(), e.state.code().into(), e.message.clone());
     info.position = e.position.map(|p| p.to_string());
+    info.where_context = e.context.clone();
     info
 }
 

@@ -42,8 +42,8 @@ use pgwire::api::auth::{
     LoginInfo, Password, ServerParameterProvider, StartupHandler,
 };
 use pgwire::api::{
-    ClientInfo, ConnectionHandle, ConnectionManager, NoopHandler, PgWireConnectionState,
-    PidSecretKeyGenerator, RandomPidSecretKeyGenerator,
+    ClientInfo, ConnectionHandle, ConnectionManager, PgWireConnectionState, PidSecretKeyGenerator,
+    RandomPidSecretKeyGenerator,
 };
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
@@ -197,7 +197,6 @@ pub async fn serve_connection(
     let mut guarded = FramedParts::new(Guarded::new(parts.io, PRE_AUTH_BYTES), parts.codec);
     guarded.write_buf = parts.write_buf;
     let mut socket: Socket<connection::Statement> = Framed::from_parts(guarded);
-    let none = Arc::new(NoopHandler);
     loop {
         let authenticating = matches!(
             socket.state(),
@@ -238,7 +237,7 @@ pub async fn serve_connection(
             Arc::clone(&startup),
             Arc::clone(&connection),
             Arc::clone(&connection),
-            Arc::clone(&none),
+            Arc::clone(&connection),
             Arc::new(CancelByKey(Arc::clone(&door.cancels))),
         )
         .await;

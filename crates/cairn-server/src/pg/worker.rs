@@ -44,17 +44,28 @@ impl SessionThread {
         Ok(SessionThread { jobs })
     }
 
-    /// Runs `job` on the session, after the jobs sent before it, and returns its answer.
-    pub async fn run<R: Send + 'static>(
+    /// Queues `job` to run on the session after the jobs sent before it; its answer is
+    /// awaited when the connection needs it (at once, or after reading the next message).
+    pub fn submit<R: Send + 'static>(
         &self,
         job: impl FnOnce(&mut Session) -> R + Send + 'static,
-    ) -> Result<R, Stopped> {
+    ) -> Result<Pending<R>, Stopped> {
         let (answer, answered) = oneshot::channel();
         self.jobs
             .send(Box::new(move |session| {
                 let _ = answer.send(job(session));
             }))
             .map_err(|_| Stopped)?;
-        answered.await.map_err(|_| Stopped)
+        Ok(Pending(answered))
+    }
+}
+
+/// The answer of a job submitted to a session thread, to come.
+#[derive(Debug)]
+pub struct Pending<R>(oneshot::Receiver<R>);
+
+impl<R> Pending<R> {
+    pub async fn answer(self) -> Result<R, Stopped> {
+        self.0.await.map_err(|_| Stopped)
     }
 }
