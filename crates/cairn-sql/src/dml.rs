@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 
-use cairn_page::Txn;
+use cairn_page::{TupleId, Txn};
 use sqlparser::ast::{
     AssignmentTarget, Delete, Expr as SqlExpr, FromTable, Insert, ObjectName, OnInsert, SetExpr,
     TableFactor, TableObject, TableWithJoins, Update, UpdateTableFromKind,
@@ -232,12 +232,11 @@ pub(crate) fn update(
     let rules = RowRules::bind(&ctx, table)?;
     let cache = SubqueryCache::default();
     let env = Env::new(db, &cache).with_params(params);
-    let heap = db.store.heap(table.heap)?;
     let other_rows = others.map(|p| rows_of(&p, &env)).transpose()?;
-    let mut changes: Vec<(cairn_page::TupleId, Vec<Value>, Vec<Value>)> = Vec::new();
-    for tuple in heap.scan() {
-        let (tid, bytes) = tuple?;
-        let old = row::decode(&bytes)?;
+    let mut changes: Vec<(TupleId, Vec<Value>, Vec<Value>)> = Vec::new();
+    let path = other_rows.is_none().then_some(filter.as_ref()).flatten();
+    for tuple in candidates(&env, &catalog, table, path)? {
+        let (tid, old) = tuple?;
         let Some(both) = matching(&old, other_rows.as_deref(), filter.as_ref(), &env)? else {
             continue;
         };
@@ -359,12 +358,11 @@ pub(crate) fn delete(
     } = bind_delete(&ctx, delete)?;
     let cache = SubqueryCache::default();
     let env = Env::new(db, &cache).with_params(params);
-    let heap = db.store.heap(table.heap)?;
     let other_rows = others.map(|p| rows_of(&p, &env)).transpose()?;
     let mut doomed = Vec::new();
-    for tuple in heap.scan() {
-        let (tid, bytes) = tuple?;
-        let row = row::decode(&bytes)?;
+    let path = other_rows.is_none().then_some(filter.as_ref()).flatten();
+    for tuple in candidates(&env, &catalog, table, path)? {
+        let (tid, row) = tuple?;
         if matching(&row, other_rows.as_deref(), filter.as_ref(), &env)?.is_some() {
             doomed.push((tid, row));
         }
@@ -507,6 +505,55 @@ fn other_tables(
     }
     let (plan, scope, _) = planner::plan_from(ctx, items, None)?;
     Ok((Some(plan), Scope::join(target.clone(), scope)))
+}
+
+/// Rows of a table with their tuple ids, as an UPDATE or DELETE reads them.
+type Candidates<'a> = Box<dyn Iterator<Item = Result<(TupleId, Vec<Value>)>> + 'a>;
+
+/// The rows of `table` an UPDATE or DELETE may change, with their tuple ids: those an index
+/// finds when the conjuncts of `condition` (over the table's row alone) bound one, as a
+/// query's access path would (see [`crate::access`]), else every row. The condition still
+/// decides which of them the statement changes.
+fn candidates<'a>(
+    env: &'a Env<'a>,
+    catalog: &Catalog,
+    table: &TableDef,
+    condition: Option<&Expr>,
+) -> Result<Candidates<'a>> {
+    let heap = env.db.store.heap(table.heap)?;
+    let mut conjuncts = Vec::new();
+    if let Some(condition) = condition {
+        crate::optimizer::split(condition.clone(), &mut conjuncts);
+    }
+    let scan = Plan::Scan {
+        table: table.clone(),
+        needed: None,
+    };
+    if let Plan::Filter { input, .. } = crate::access::filtered(catalog, scan, conjuncts) {
+        if let Plan::IndexScan {
+            table,
+            index,
+            prefix,
+            lower,
+            upper,
+            ..
+        } = *input
+        {
+            let bounds = (prefix.as_slice(), lower.as_ref(), upper.as_ref());
+            if let Some(tids) = exec::index_tids(env, &table, &index, bounds)? {
+                let rows = tids.into_iter().filter_map(move |tid| match heap.get(tid) {
+                    Ok(Some(bytes)) => Some(row::decode(&bytes).map(|row| (tid, row))),
+                    Ok(None) => None,
+                    Err(e) => Some(Err(e.into())),
+                });
+                return Ok(Box::new(rows));
+            }
+        }
+    }
+    Ok(Box::new(heap.scan().map(|tuple| {
+        let (tid, bytes) = tuple?;
+        Ok((tid, row::decode(&bytes)?))
+    })))
 }
 
 fn rows_of(plan: &Plan, env: &Env<'_>) -> Result<Vec<Vec<Value>>> {

@@ -386,16 +386,26 @@ type IndexBounds<'p> = (
     Option<&'p (Expr, bool)>,
 );
 
-/// The rows of `table` an index scan finds (see [`Plan::IndexScan`]); all of the heap when
-/// a bound value is of another kind than its column (the filter above decides then), none
-/// when one is NULL (no comparison with NULL holds).
-fn index_scan<'a>(
-    env: &'a Env<'a>,
-    table: &'a TableDef,
-    index: &'a IndexDef,
+/// The part of an index an index scan reads, its bounds evaluated.
+enum IndexRange {
+    /// A bound is NULL: no row (no comparison with NULL holds).
+    Empty,
+    /// A bound's value is of another kind than its column: the index cannot find the rows,
+    /// the whole heap is read and the filter above decides.
+    Unusable,
+    /// A hash index's key.
+    Hash(Vec<u8>),
+    /// A B+tree's key range.
+    Tree(Bound<Vec<u8>>, Bound<Vec<u8>>),
+}
+
+/// The range of `index` the bounds of an index scan give (see [`Plan::IndexScan`]).
+fn index_range(
+    env: &Env<'_>,
+    table: &TableDef,
+    index: &IndexDef,
     (prefix, lower, upper): IndexBounds<'_>,
-    needed: Option<&'a [bool]>,
-) -> Result<Rows<'a>> {
+) -> Result<IndexRange> {
     let column_type = |k: usize| table.columns[index.columns[k].0].data_type;
     let mut key = Vec::new();
     let mut values = Vec::new();
@@ -413,18 +423,19 @@ fn index_scan<'a>(
     let mut usable = true;
     for (value, ty) in bounds {
         if value.is_null() {
-            return Ok(Box::new(std::iter::empty()));
+            return Ok(IndexRange::Empty);
         }
         usable &= value.data_type().map(key_class) == Some(key_class(ty));
     }
     if !usable {
-        return Ok(Box::new(TableScan {
-            scan: env.db.store.heap(table.heap)?.scan(),
-            needed,
-        }));
+        return Ok(IndexRange::Unusable);
     }
     let prefix_values: Vec<KeyValue> = values.iter().map(|(v, _)| key_value(v)).collect();
     encode_key(&prefix_values, &mut key);
+    if index.hash {
+        // The planner gives a hash index its one column's value, never a range.
+        return Ok(IndexRange::Hash(key));
+    }
     let with = |v: &Value, tail: &[u8]| {
         let mut bytes = key.clone();
         encode_key(&[key_value(v)], &mut bytes);
@@ -442,20 +453,71 @@ fn index_scan<'a>(
         None if key.is_empty() => Bound::Unbounded,
         None => Bound::Excluded([key.as_slice(), &[0xFF]].concat()),
     };
-    let heap = env.db.store.heap(table.heap)?;
-    if index.hash {
-        // The planner gives a hash index its one column's value, never a range.
-        let tids = env
-            .db
-            .store
-            .hash_index(index.root)
-            .get(&key)?
-            .iter()
-            .map(|v| tid_of(v))
-            .collect::<Result<Vec<_>>>()?;
-        let rows = heap.get_many_with(&tids, |bytes| row::decode_needed(bytes, needed))?;
-        return Ok(Box::new(rows.into_iter().flatten().map(Ok)));
+    Ok(IndexRange::Tree(lower_key, upper_key))
+}
+
+/// The tuple ids of the rows of `table` an index scan would find, in index order; `None`
+/// when the index cannot find them (the whole heap must be read).
+pub(crate) fn index_tids(
+    env: &Env<'_>,
+    table: &TableDef,
+    index: &IndexDef,
+    bounds: IndexBounds<'_>,
+) -> Result<Option<Vec<cairn_page::TupleId>>> {
+    match index_range(env, table, index, bounds)? {
+        IndexRange::Empty => Ok(Some(Vec::new())),
+        IndexRange::Unusable => Ok(None),
+        IndexRange::Hash(key) => hash_tids(env, index, &key).map(Some),
+        IndexRange::Tree(lower, upper) => {
+            let tree = env.db.store.btree(index.root);
+            let mut entries = tree.range(
+                lower.as_ref().map(Vec::as_slice),
+                upper.as_ref().map(Vec::as_slice),
+            );
+            let mut tids = Vec::new();
+            while let Some(entry) = entries.next_entry() {
+                tids.push(tid_of(entry?.1)?);
+            }
+            Ok(Some(tids))
+        }
     }
+}
+
+/// The tuple ids a hash index holds under `key`.
+fn hash_tids(env: &Env<'_>, index: &IndexDef, key: &[u8]) -> Result<Vec<cairn_page::TupleId>> {
+    env.db
+        .store
+        .hash_index(index.root)
+        .get(key)?
+        .iter()
+        .map(|v| tid_of(v))
+        .collect()
+}
+
+/// The rows of `table` an index scan finds (see [`Plan::IndexScan`] and [`IndexRange`]).
+fn index_scan<'a>(
+    env: &'a Env<'a>,
+    table: &'a TableDef,
+    index: &'a IndexDef,
+    bounds: IndexBounds<'_>,
+    needed: Option<&'a [bool]>,
+) -> Result<Rows<'a>> {
+    let heap = env.db.store.heap(table.heap)?;
+    let (lower_key, upper_key) = match index_range(env, table, index, bounds)? {
+        IndexRange::Empty => return Ok(Box::new(std::iter::empty())),
+        IndexRange::Unusable => {
+            return Ok(Box::new(TableScan {
+                scan: heap.scan(),
+                needed,
+            }))
+        }
+        IndexRange::Hash(key) => {
+            let tids = hash_tids(env, index, &key)?;
+            let rows = heap.get_many_with(&tids, |bytes| row::decode_needed(bytes, needed))?;
+            return Ok(Box::new(rows.into_iter().flatten().map(Ok)));
+        }
+        IndexRange::Tree(lower, upper) => (lower, upper),
+    };
     let tree = env.db.store.btree(index.root);
     let mut entries = tree.range(
         lower_key.as_ref().map(Vec::as_slice),

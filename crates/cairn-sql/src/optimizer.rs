@@ -265,7 +265,7 @@ fn is_join_region(plan: &Plan) -> bool {
 }
 
 /// The parts of `AND`s.
-fn split(expr: Expr, out: &mut Vec<Expr>) {
+pub(crate) fn split(expr: Expr, out: &mut Vec<Expr>) {
     match expr {
         Expr::And(a, b) => {
             split(*a, out);

@@ -328,3 +328,60 @@ fn update_and_delete_answer_as_postgresql() {
         "the deletes survive a reopen"
     );
 }
+
+#[test]
+fn update_and_delete_through_an_index_change_exactly_the_rows_their_condition_keeps() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = Session::new(Database::open(dir.path()).expect("open"));
+    s.execute(
+        "CREATE TABLE u (id int PRIMARY KEY, k text, n int); \
+         CREATE INDEX u_k ON u USING hash (k); \
+         INSERT INTO u SELECT g, 'k' || (g % 3), 0 FROM generate_series(1, 30) g",
+    )
+    .expect("setup");
+    let count = |s: &mut Session, sql: &str| -> Value {
+        s.execute(sql).expect("query").pop().expect("result").rows[0][0].clone()
+    };
+    let tag = |s: &mut Session, sql: &str| s.execute(sql).expect(sql).pop().expect("result").tag;
+    // A key, a range with a further condition, a value of another numeric kind (read
+    // through the heap), NULL (no row), a hash index's key.
+    assert_eq!(
+        tag(&mut s, "UPDATE u SET n = n + 1 WHERE id = 5"),
+        "UPDATE 1"
+    );
+    assert_eq!(
+        tag(
+            &mut s,
+            "UPDATE u SET n = n + 1 WHERE id BETWEEN 10 AND 20 AND id % 2 = 0"
+        ),
+        "UPDATE 6"
+    );
+    assert_eq!(
+        tag(&mut s, "UPDATE u SET n = n + 1 WHERE id = 7.0"),
+        "UPDATE 1"
+    );
+    assert_eq!(
+        tag(&mut s, "UPDATE u SET n = n + 1 WHERE id = NULL"),
+        "UPDATE 0"
+    );
+    assert_eq!(
+        tag(&mut s, "DELETE FROM u WHERE k = 'k1' AND id > 20"),
+        "DELETE 3"
+    );
+    assert_eq!(count(&mut s, "SELECT sum(n) FROM u"), Value::Int8(8));
+    assert_eq!(count(&mut s, "SELECT count(*) FROM u"), Value::Int8(27));
+    // An update that moves rows along the index it is found through sees each row once.
+    assert_eq!(
+        tag(&mut s, "UPDATE u SET id = id + 100 WHERE id < 10"),
+        "UPDATE 9"
+    );
+    assert_eq!(
+        count(&mut s, "SELECT count(*) FROM u WHERE id > 100"),
+        Value::Int8(9)
+    );
+    let prepared = s.prepare("DELETE FROM u WHERE id = $1").expect("prepare");
+    let deleted = s
+        .execute_prepared(&prepared, &[Value::Int4(105)])
+        .expect("delete");
+    assert_eq!(deleted.tag, "DELETE 1");
+}
