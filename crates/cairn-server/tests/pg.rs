@@ -494,3 +494,42 @@ async fn copy_loads_and_unloads_rows_and_a_bad_row_loads_nothing() {
         .get(0);
     assert_eq!(count, 4);
 }
+
+#[tokio::test]
+async fn a_cancel_request_stops_the_running_query_and_settings_answer() {
+    let door = Door::start(None).await;
+    let client = door.connect().await;
+    let token = client.cancel_token();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        token.cancel_query(NoTls).await
+    });
+    let e = client
+        .simple_query("SELECT count(*) FROM generate_series(1, 2000000000)")
+        .await
+        .expect_err("cancelled");
+    assert_eq!(code(&e), Some(&SqlState::QUERY_CANCELED));
+    canceller.await.expect("task").expect("cancel request");
+    // The connection goes on, and its settings are PostgreSQL's.
+    client
+        .batch_execute("SET application_name = 'tests'; SET extra_float_digits = 3")
+        .await
+        .expect("set");
+    let row = client
+        .query_one(
+            "SELECT current_setting('application_name'), current_setting('DateStyle')",
+            &[],
+        )
+        .await
+        .expect("settings");
+    assert_eq!(row.get::<_, String>(0), "tests");
+    assert_eq!(row.get::<_, String>(1), "ISO, MDY");
+    let shown = client
+        .simple_query("SHOW TRANSACTION ISOLATION LEVEL")
+        .await
+        .expect("show");
+    assert!(shown.iter().any(|m| matches!(
+        m,
+        tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("read committed")
+    )));
+}

@@ -532,6 +532,7 @@ fn index_scan<'a>(
                 return None;
             }
             let mut chunk = || -> Result<Vec<Result<Row>>> {
+                crate::interrupt::check()?;
                 let mut tids = Vec::new();
                 while tids.len() < FETCH_CHUNK {
                     match entries.next_entry() {
@@ -590,6 +591,9 @@ impl Iterator for TableScan<'_> {
 
     fn next(&mut self) -> Option<Result<Row>> {
         let needed = self.needed;
+        if let Err(e) = crate::interrupt::check() {
+            return Some(Err(e));
+        }
         Some(match self.scan.next_tuple()? {
             Ok((_, bytes)) => row::decode_needed(&bytes, needed),
             Err(e) => Err(e.into()),
@@ -613,6 +617,9 @@ impl Iterator for FilteredTableScan<'_> {
 
     fn next(&mut self) -> Option<Result<Row>> {
         loop {
+            if let Err(e) = crate::interrupt::check() {
+                return Some(Err(e));
+            }
             let decoded = match self.scan.next_tuple()? {
                 Ok((_, bytes)) => row::decode_needed_into(&bytes, self.needed, &mut self.row),
                 Err(e) => Err(e.into()),
@@ -731,6 +738,9 @@ fn series<'a>(
     let mut next = Some(start);
     Ok(Box::new(std::iter::from_fn(move || {
         let value = next.take()?;
+        if let Err(e) = crate::interrupt::check() {
+            return Some(Err(e));
+        }
         match value.compare(&stop) {
             // Going up, stop past `stop`; going down, below it.
             Ok(Some(o)) if o != direction => {}

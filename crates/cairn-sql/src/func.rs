@@ -44,6 +44,13 @@ pub enum Function {
     Nextval,
     /// `setval(sequence, value)`.
     Setval,
+    /// `current_setting(name [, missing_ok])`: a setting of the session (see
+    /// [`crate::settings`]).
+    CurrentSetting,
+    /// `set_config(name, value, is_local)`: sets a setting, answers its new value.
+    SetConfig,
+    /// `version()`: PostgreSQL's version string, naming cairn.
+    Version,
     /// `now()`, `CURRENT_TIMESTAMP`, `transaction_timestamp()`: when the transaction began.
     Now,
     StatementTimestamp,
@@ -140,6 +147,10 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
         ("rtrim", 1 | 2) => fixed(Function::Rtrim, &texts(args.len()), Text),
         ("strpos", 2) => fixed(Function::Position, &texts(2), Int4),
         ("nextval", 1) => fixed(Function::Nextval, &[Text], Int8),
+        ("current_setting", 1) => fixed(Function::CurrentSetting, &[Text], Text),
+        ("current_setting", 2) => fixed(Function::CurrentSetting, &[Text, Bool], Text),
+        ("set_config", 3) => fixed(Function::SetConfig, &[Text, Text, Bool], Text),
+        ("version", 0) => fixed(Function::Version, &[], Text),
         ("concat", n) if n > 0 => Some(Resolved {
             function: Function::Concat,
             arg_types: args.iter().map(|t| t.unwrap_or(Text)).collect(),
@@ -403,12 +414,44 @@ impl Function {
         )
     }
 
+    /// The session functions' part of [`Function::call`] (`None` for the others).
+    fn call_session(self, args: &[Value]) -> Result<Option<Value>> {
+        let text = |i: usize| match &args[i] {
+            Value::Text(s) => s.as_str(),
+            _ => "",
+        };
+        Ok(Some(match self {
+            Function::CurrentSetting => {
+                let missing_ok = matches!(args.get(1), Some(Value::Bool(true)));
+                match crate::settings::current_setting(text(0), missing_ok)? {
+                    Some(value) => Value::Text(value),
+                    None => Value::Null,
+                }
+            }
+            Function::SetConfig => Value::Text(crate::settings::set_config(
+                text(0),
+                text(1),
+                matches!(args[2], Value::Bool(true)),
+            )?),
+            Function::Version => Value::Text(format!(
+                "PostgreSQL 15.0 (cairn {}) on {}-linux, compiled by rustc, 64-bit",
+                env!("CARGO_PKG_VERSION"),
+                std::env::consts::ARCH
+            )),
+            _ => return Ok(None),
+        }))
+    }
+
     /// Whether the function may give another value or change something each call (never
     /// computed ahead).
     pub fn is_volatile(self) -> bool {
         matches!(
             self,
-            Function::Nextval | Function::Setval | Function::ClockTimestamp
+            Function::Nextval
+                | Function::Setval
+                | Function::ClockTimestamp
+                | Function::CurrentSetting
+                | Function::SetConfig
         )
     }
 
@@ -433,6 +476,9 @@ impl Function {
         }
         if self.is_datetime() {
             return crate::datetime_func::call(self, args);
+        }
+        if let Some(value) = self.call_session(args)? {
+            return Ok(value);
         }
         if self.is_json() {
             return crate::json_func::call(self, args);

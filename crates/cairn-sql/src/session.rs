@@ -14,6 +14,7 @@
 //! aside ([`cairn_page::SuspendedTxn`]), and a session dropped mid-block rolls it back.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use cairn_page::{SuspendedTxn, Txn};
 
@@ -29,9 +30,11 @@ use crate::dml;
 use crate::error::{Error, Result, SqlState};
 use crate::exec::{self, Env, SubqueryCache};
 use crate::explain;
+use crate::interrupt::{Interrupt, Watch};
 use crate::parser::parse;
 use crate::planner::{self, Planned};
 use crate::scope::Scope;
+use crate::settings::{Settings, Snapshot};
 use crate::value::{DataType, Value};
 
 /// A result column: its name and type.
@@ -122,13 +125,16 @@ pub struct Session {
     txn: Option<SuspendedTxn>,
     /// Whether the current transaction changed the catalog (reloaded if it rolls back).
     changed_catalog: bool,
-    /// The memory budget of each sort and hash join, in bytes (`SET work_mem`).
-    work_mem: usize,
+    /// `SET`, `SHOW`: the session's settings (`work_mem`, `synchronous_commit`…).
+    settings: Settings,
+    /// The settings as they were before the current transaction first changed them
+    /// (restored if it rolls back), and the names it `SET LOCAL` (restored when it ends).
+    settings_before: Option<Settings>,
+    local_settings: Vec<&'static str>,
+    /// Cancels the statement running now (see [`Session::interrupt`]).
+    interrupt: Interrupt,
     /// When the current transaction began (`now()`), once a statement of it has run.
     transaction_start: Option<i64>,
-    /// `SET synchronous_commit`: as PostgreSQL spells it (`on`, `off`, `local`…); only
-    /// `off` commits without waiting for the log to reach the disk.
-    synchronous_commit: String,
     /// A `COPY … FROM STDIN` waiting for its rows.
     copy_in: Option<CopyIn>,
 }
@@ -142,9 +148,11 @@ impl Session {
             block: Block::Implicit,
             txn: None,
             changed_catalog: false,
-            work_mem: crate::spill::DEFAULT_WORK_MEM,
+            settings: Settings::default(),
+            settings_before: None,
+            local_settings: Vec::new(),
+            interrupt: Interrupt::default(),
             transaction_start: None,
-            synchronous_commit: "on".into(),
             copy_in: None,
         }
     }
@@ -159,6 +167,12 @@ impl Session {
         let (clock, began) = StatementClock::start(self.transaction_start);
         self.transaction_start = Some(began);
         clock
+    }
+
+    /// A handle that cancels the statement this session is running when it is called
+    /// (PostgreSQL's CancelRequest), from any thread.
+    pub fn interrupt(&self) -> Interrupt {
+        self.interrupt.clone()
     }
 
     /// Whether the session is inside a `BEGIN` block (`T`), an aborted one (`E`) or neither
@@ -245,12 +259,12 @@ impl Session {
             self.transaction_start = None;
         }
         let _clock = self.start_clock(&prepared.statement);
-        let outcome = match &prepared.statement {
-            Statement::Query(query) if self.block != Block::Failed => {
-                self.query_prepared(prepared, query, params)
+        let outcome = self.with_settings(|session| match &prepared.statement {
+            Statement::Query(query) if session.block != Block::Failed => {
+                session.query_prepared(prepared, query, params)
             }
-            statement => self.run(&prepared.sql, statement, params),
-        };
+            statement => session.run(&prepared.sql, statement, params),
+        });
         let result = match outcome {
             Ok(result) => result,
             Err(e) => {
@@ -299,14 +313,7 @@ impl Session {
         let ctx = Context::new(&prepared.sql, &catalog);
         let (columns, params) = ParamInference::run(declared, || match &prepared.statement {
             Statement::Query(query) => Ok(planner::plan_query(&ctx, query, None)?.columns),
-            Statement::ShowVariable { variable } => Ok(vec![Column {
-                name: variable
-                    .iter()
-                    .map(ident_name)
-                    .collect::<Vec<_>>()
-                    .join("."),
-                data_type: DataType::Text,
-            }]),
+            Statement::ShowVariable { variable } => Ok(self.show(variable)?.columns),
             Statement::Explain { .. } => Ok(vec![Column {
                 name: explain::COLUMN.into(),
                 data_type: DataType::Text,
@@ -344,7 +351,7 @@ impl Session {
                     "a statement after COPY FROM STDIN in the same query string",
                 ))
             } else {
-                self.run(sql, statement, &[])
+                self.with_settings(|session| session.run(sql, statement, &[]))
             };
             match outcome {
                 Ok(result) => {
@@ -427,14 +434,32 @@ impl Session {
         }
     }
 
+    /// Runs `statement` (through `run`) with the session's settings handed to it (see
+    /// [`crate::settings::Snapshot`]); the changes its `set_config()` calls made are
+    /// applied if it succeeds.
+    fn with_settings(
+        &mut self,
+        statement: impl FnOnce(&mut Self) -> Result<QueryResult>,
+    ) -> Result<QueryResult> {
+        let snapshot = Snapshot::enter(&self.settings);
+        let timeout = Duration::from_millis(self.settings.statement_timeout_ms().unsigned_abs());
+        let _watch = Watch::arm(&self.interrupt, timeout);
+        let result = statement(self)?;
+        for (name, value, local) in snapshot.changes() {
+            self.change_setting(&name, Some(&value), local)?;
+        }
+        Ok(result)
+    }
+
     fn run(&mut self, sql: &str, statement: &Statement, params: &[Value]) -> Result<QueryResult> {
         match statement {
-            Statement::StartTransaction { .. } => {
+            Statement::StartTransaction { modes, .. } => {
                 if self.block == Block::Implicit {
                     // What this string did before its BEGIN is its own transaction.
                     self.end(true)?;
                     self.block = Block::Open;
                 }
+                self.transaction_modes(modes, "transaction_isolation")?;
                 return Ok(QueryResult::command("BEGIN"));
             }
             Statement::Commit { .. } => {
@@ -512,6 +537,7 @@ impl Session {
                 "COPY to or from a file or program (use STDIN or STDOUT, as psql's \\copy does)",
             )),
             Statement::Set(set) => return self.set(set),
+            Statement::Reset(reset) => return self.reset(&reset.reset),
             Statement::ShowVariable { variable } => return self.show(variable),
             Statement::Explain {
                 analyze, statement, ..
@@ -584,14 +610,15 @@ impl Session {
     /// the writer slot back, and reloads the catalog after a rollback that changed it.
     fn end(&mut self, commit: bool) -> Result<()> {
         self.transaction_start = None;
+        self.end_settings(commit);
         let Some(suspended) = self.txn.take() else {
             return Ok(());
         };
         let txn = self.db.store.resume(suspended);
-        let ended = match (commit, self.synchronous_commit.as_str()) {
+        let ended = match (commit, self.settings.synchronous_commit()) {
             (false, _) => txn.abort(),
-            (true, "off") => txn.commit_unsynced(),
-            (true, _) => txn.commit(),
+            (true, false) => txn.commit_unsynced(),
+            (true, true) => txn.commit(),
         };
         let reloaded = if !commit && std::mem::take(&mut self.changed_catalog) {
             self.db.reload_catalog()
@@ -641,79 +668,191 @@ impl Session {
             });
         }
         let planned = &cached.as_ref().expect("planned above").planned;
-        run_planned(&self.db, planned, params, self.work_mem)
+        run_planned(&self.db, planned, params, self.settings.work_mem())
     }
 
-    /// `SET work_mem = …` (`'64MB'`, `'512kB'`, a number of kilobytes, `DEFAULT`),
-    /// `SET synchronous_commit = on | off | local | …`, and `RESET` of either.
+    /// `SET [SESSION | LOCAL] name { = | TO } value | DEFAULT`, `SET TIME ZONE`, `SET NAMES`,
+    /// `SET [SESSION CHARACTERISTICS AS] TRANSACTION …` (see [`crate::settings`]).
     fn set(&mut self, set: &sqlparser::ast::Set) -> Result<QueryResult> {
-        use sqlparser::ast::Set as S;
-        let (variable, value) = match set {
+        use sqlparser::ast::{ContextModifier, Set as S};
+        match set {
             S::SingleAssignment {
-                variable, values, ..
-            } => (
-                variable.to_string().to_lowercase(),
-                values.first().map(|v| v.to_string()),
-            ),
+                scope,
+                variable,
+                values,
+                ..
+            } => {
+                let name = variable.to_string();
+                let value = setting_value(values);
+                let local = matches!(scope, Some(ContextModifier::Local));
+                self.change_setting(&name, value.as_deref(), local)?;
+            }
+            S::SetTimeZone { local, value } => {
+                let value = setting_value(std::slice::from_ref(value));
+                self.change_setting("TimeZone", value.as_deref(), *local)?;
+            }
+            S::SetNames { charset_name, .. } => {
+                self.change_setting("client_encoding", Some(&charset_name.value), false)?;
+            }
+            S::SetNamesDefault {} => self.change_setting("client_encoding", None, false)?,
+            S::SetTransaction { modes, session, .. } => {
+                let name = if *session {
+                    "default_transaction_isolation"
+                } else {
+                    "transaction_isolation"
+                };
+                self.transaction_modes(modes, name)?;
+            }
             _ => return Err(Error::not_supported("this SET")),
-        };
-        let value = value
-            .map(|v| v.trim_matches('\'').to_string())
-            .filter(|v| !v.eq_ignore_ascii_case("default"));
-        match variable.as_str() {
-            "work_mem" => {
-                self.work_mem = match value {
-                    None => crate::spill::DEFAULT_WORK_MEM,
-                    Some(text) => memory_setting(&text)?,
-                }
-            }
-            "synchronous_commit" => {
-                self.synchronous_commit = match value {
-                    None => "on".into(),
-                    Some(text) => synchronous_commit_setting(&text)?,
-                }
-            }
-            _ => {
-                return Err(Error::new(
-                    SqlState::UNDEFINED_OBJECT,
-                    format!("unrecognized configuration parameter \"{variable}\""),
-                ))
-            }
         }
         Ok(QueryResult::command("SET"))
     }
 
-    /// `SHOW work_mem`, `SHOW synchronous_commit`.
-    fn show(&mut self, variable: &[sqlparser::ast::Ident]) -> Result<QueryResult> {
-        let name = variable
+    /// The isolation level and access mode of `modes` into the settings `isolation` names
+    /// (and the matching read-only one). The levels are accepted now; MVCC (issue 26) makes
+    /// each one real, and until then every transaction is serializable.
+    fn transaction_modes(
+        &mut self,
+        modes: &[sqlparser::ast::TransactionMode],
+        isolation: &str,
+    ) -> Result<()> {
+        use sqlparser::ast::{
+            TransactionAccessMode, TransactionIsolationLevel as L, TransactionMode,
+        };
+        let local = isolation == "transaction_isolation";
+        for mode in modes {
+            match mode {
+                TransactionMode::IsolationLevel(level) => {
+                    let level = match level {
+                        L::ReadUncommitted => "read uncommitted",
+                        L::ReadCommitted => "read committed",
+                        L::RepeatableRead => "repeatable read",
+                        L::Serializable => "serializable",
+                        _ => return Err(Error::not_supported("this isolation level")),
+                    };
+                    self.change_setting(isolation, Some(level), local)?;
+                }
+                TransactionMode::AccessMode(mode) => {
+                    let read_only = matches!(mode, TransactionAccessMode::ReadOnly);
+                    let name = if local {
+                        "transaction_read_only"
+                    } else {
+                        "default_transaction_read_only"
+                    };
+                    self.change_setting(name, Some(if read_only { "on" } else { "off" }), local)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets a setting, transactionally: the values before the transaction's first change
+    /// are kept to be restored if it rolls back, and a `local` change lasts until it ends.
+    fn change_setting(&mut self, name: &str, value: Option<&str>, local: bool) -> Result<()> {
+        let mut changed = self.settings.clone();
+        changed.set(name, value)?;
+        if self.settings_before.is_none() {
+            self.settings_before = Some(self.settings.clone());
+        }
+        if local {
+            let name = Settings::canonical_name(name)?;
+            if !self.local_settings.contains(&name) {
+                self.local_settings.push(name);
+            }
+        }
+        self.settings = changed;
+        Ok(())
+    }
+
+    /// The settings when a transaction ends: kept (but for its `SET LOCAL`s) if it
+    /// commits, as they were before it if it rolls back; its isolation level back to the
+    /// default.
+    fn end_settings(&mut self, commit: bool) {
+        if let Some(before) = self.settings_before.take() {
+            if !commit {
+                self.settings = before;
+            } else {
+                for name in std::mem::take(&mut self.local_settings) {
+                    let value = before.get(name).ok();
+                    let _ = self.settings.set(name, value.as_deref());
+                }
+            }
+        }
+        self.local_settings.clear();
+        let default = self.settings.get("default_transaction_isolation").ok();
+        let _ = self
+            .settings
+            .set("transaction_isolation", default.as_deref());
+    }
+
+    /// `RESET name`, `RESET ALL`.
+    fn reset(&mut self, reset: &sqlparser::ast::Reset) -> Result<QueryResult> {
+        use sqlparser::ast::Reset;
+        match reset {
+            Reset::ALL => {
+                let names: Vec<&'static str> = self
+                    .settings
+                    .all()
+                    .into_iter()
+                    .map(|(name, _)| name)
+                    .collect();
+                for name in names {
+                    // Read-only parameters keep their one value.
+                    let _ = self.change_setting(name, None, false);
+                }
+            }
+            Reset::ConfigurationParameter(name) => {
+                self.change_setting(&name.to_string(), None, false)?
+            }
+            Reset::SessionAuthorization => {}
+        }
+        Ok(QueryResult::command("RESET"))
+    }
+
+    /// `SHOW name`, `SHOW ALL`, `SHOW TRANSACTION ISOLATION LEVEL`, `SHOW TIME ZONE`.
+    fn show(&self, variable: &[sqlparser::ast::Ident]) -> Result<QueryResult> {
+        let spoken = variable
             .iter()
             .map(ident_name)
             .collect::<Vec<_>>()
-            .join(".");
-        let text = match name.as_str() {
-            "work_mem" => {
-                let kb = self.work_mem / 1024;
-                if kb.is_multiple_of(1024) {
-                    format!("{}MB", kb / 1024)
-                } else {
-                    format!("{kb}kB")
-                }
-            }
-            "synchronous_commit" => self.synchronous_commit.clone(),
-            _ => {
-                return Err(Error::new(
-                    SqlState::UNDEFINED_OBJECT,
-                    format!("unrecognized configuration parameter \"{name}\""),
-                ))
-            }
+            .join(" ");
+        let text_column = |name: &str| Column {
+            name: name.to_string(),
+            data_type: DataType::Text,
+        };
+        if spoken == "all" {
+            let rows: Vec<Vec<Value>> = self
+                .settings
+                .all()
+                .into_iter()
+                .map(|(name, value)| {
+                    vec![
+                        Value::Text(name.into()),
+                        Value::Text(value),
+                        Value::Text(String::new()),
+                    ]
+                })
+                .collect();
+            return Ok(QueryResult {
+                tag: "SHOW".into(),
+                columns: vec![
+                    text_column("name"),
+                    text_column("setting"),
+                    text_column("description"),
+                ],
+                rows,
+                copy: None,
+            });
+        }
+        let name = match spoken.as_str() {
+            "transaction isolation level" => "transaction_isolation",
+            "time zone" => "TimeZone",
+            other => Settings::canonical_name(other)?,
         };
         Ok(QueryResult {
             tag: "SHOW".into(),
-            columns: vec![Column {
-                name,
-                data_type: DataType::Text,
-            }],
-            rows: vec![vec![Value::Text(text)]],
+            columns: vec![text_column(name)],
+            rows: vec![vec![Value::Text(self.settings.get(name)?)]],
             copy: None,
         })
     }
@@ -779,42 +918,8 @@ impl Session {
         let catalog = self.db.catalog();
         let ctx = Context::new(sql, &catalog).with_params(params);
         let planned = planner::plan_query(&ctx, query, None)?;
-        run_planned(&self.db, &planned, params, self.work_mem)
+        run_planned(&self.db, &planned, params, self.settings.work_mem())
     }
-}
-
-/// A memory setting as PostgreSQL reads it: a number of kilobytes, or with a unit (`kB`,
-/// `MB`, `GB`); from 64kB (`22023` otherwise).
-fn memory_setting(text: &str) -> Result<usize> {
-    let text = text.trim();
-    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let unit = text[digits.len()..].trim();
-    let n: usize = digits.trim().parse().map_err(|_| {
-        Error::new(
-            SqlState::INVALID_PARAMETER_VALUE,
-            format!("invalid value for parameter \"work_mem\": \"{text}\""),
-        )
-    })?;
-    let kb = match unit {
-        "" | "kB" => n,
-        "MB" => n.saturating_mul(1024),
-        "GB" => n.saturating_mul(1024 * 1024),
-        _ => {
-            return Err(Error::new(
-                SqlState::INVALID_PARAMETER_VALUE,
-                format!("invalid value for parameter \"work_mem\": \"{text}\""),
-            ))
-        }
-    };
-    if kb < 64 {
-        return Err(Error::new(
-            SqlState::INVALID_PARAMETER_VALUE,
-            format!(
-                "{kb} kB is outside the valid range for parameter \"work_mem\" (64 .. 2147483647)"
-            ),
-        ));
-    }
-    Ok(kb.saturating_mul(1024))
 }
 
 /// `work` (the parsing, planning and running of `sql`) on a stack deep enough for `sql`'s
@@ -824,6 +929,27 @@ fn memory_setting(text: &str) -> Result<usize> {
 fn on_stack_for<R: Send>(sql: &str, work: impl FnOnce() -> R + Send) -> Result<R> {
     let stack = crate::parser::stack_needed(sql)?;
     on_stack(stack, || Ok(work()))
+}
+
+/// The value of a `SET`: a string's text, a number's digits, a word (`on`, `DEFAULT` is
+/// `None`), several joined by `, ` (`search_path = a, b`).
+fn setting_value(values: &[sqlparser::ast::Expr]) -> Option<String> {
+    use sqlparser::ast::{Expr, Value as V};
+    let parts: Vec<String> = values
+        .iter()
+        .map(|v| match v {
+            Expr::Value(value) => match &value.value {
+                V::SingleQuotedString(s) | V::DoubleQuotedString(s) => s.clone(),
+                other => other.to_string(),
+            },
+            Expr::Identifier(ident) => ident.value.clone(),
+            other => other.to_string(),
+        })
+        .collect();
+    match parts.as_slice() {
+        [one] if one.eq_ignore_ascii_case("default") => None,
+        _ => Some(parts.join(", ")),
+    }
 }
 
 /// Whether `statement` is a `COPY … FROM STDIN`, which waits for the client's rows.
@@ -858,23 +984,6 @@ fn on_stack<R: Send>(stack: Option<usize>, work: impl FnOnce() -> Result<R> + Se
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
-}
-
-/// A value of `synchronous_commit` as PostgreSQL shows it: `on`, `off` (also from any
-/// spelling of a boolean), `local`, `remote_write`, `remote_apply` (all synchronous here:
-/// there are no standbys); anything else is `22023`.
-fn synchronous_commit_setting(text: &str) -> Result<String> {
-    let lower = text.to_ascii_lowercase();
-    match lower.as_str() {
-        "local" | "remote_write" | "remote_apply" => Ok(lower),
-        _ => match Value::parse(DataType::Bool, &lower) {
-            Ok(Value::Bool(on)) => Ok(if on { "on" } else { "off" }.into()),
-            _ => Err(Error::new(
-                SqlState::INVALID_PARAMETER_VALUE,
-                format!("invalid value for parameter \"synchronous_commit\": \"{text}\""),
-            )),
-        },
-    }
 }
 
 /// Runs a planned query with `params` as its parameters' values.

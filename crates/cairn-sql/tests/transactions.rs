@@ -148,3 +148,68 @@ fn synchronous_commit_off_commits_without_waiting_and_keeps_the_rows_across_a_cl
     let mut s = Session::new(Database::open(dir.path()).expect("reopen"));
     assert_eq!(count(&mut s, "SELECT count(*) FROM a"), "50");
 }
+
+#[test]
+fn statement_timeout_and_cancel_stop_a_running_statement() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = cairn_sql::Session::new(cairn_sql::Database::open(dir.path()).expect("open"));
+    s.execute("SET statement_timeout = 50").expect("set");
+    let started = std::time::Instant::now();
+    let e = s
+        .execute("SELECT count(*) FROM generate_series(1, 2000000000)")
+        .expect_err("too long");
+    assert_eq!(e.state.code(), "57014");
+    assert_eq!(e.message, "canceling statement due to statement timeout");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    s.execute("RESET statement_timeout").expect("reset");
+    // A cancel from another thread stops the statement running then, not the next one.
+    let interrupt = s.interrupt();
+    interrupt.cancel();
+    s.execute("SELECT 1")
+        .expect("a cancel between statements is forgotten");
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        interrupt.cancel();
+    });
+    let e = s
+        .execute("SELECT count(*) FROM generate_series(1, 2000000000)")
+        .expect_err("cancelled");
+    canceller.join().expect("canceller");
+    assert_eq!(e.message, "canceling statement due to user request");
+    s.execute("SELECT 1").expect("the session goes on");
+}
+
+#[test]
+fn settings_are_transactional_as_in_postgresql() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = cairn_sql::Session::new(cairn_sql::Database::open(dir.path()).expect("open"));
+    let show = |s: &mut cairn_sql::Session, name: &str| {
+        s.execute(&format!("SHOW {name}")).expect("show")[0].rows[0][0].clone()
+    };
+    let text = |t: &str| cairn_sql::Value::Text(t.into());
+    s.execute("BEGIN; SET work_mem = '2MB'; ROLLBACK")
+        .expect("rolled back");
+    assert_eq!(show(&mut s, "work_mem"), text("64MB"));
+    s.execute("BEGIN; SET LOCAL work_mem = '2MB'; COMMIT")
+        .expect("local");
+    assert_eq!(show(&mut s, "work_mem"), text("64MB"));
+    s.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
+        .expect("begin");
+    assert_eq!(show(&mut s, "transaction_isolation"), text("serializable"));
+    s.execute("COMMIT").expect("commit");
+    assert_eq!(
+        show(&mut s, "transaction isolation level"),
+        text("read committed")
+    );
+    let r = s
+        .execute("SELECT set_config('application_name', 'app', false), current_setting('application_name')")
+        .expect("set_config");
+    assert_eq!(r[0].rows[0], vec![text("app"), text("app")]);
+    assert_eq!(show(&mut s, "application_name"), text("app"));
+    let e = s
+        .execute("SET TimeZone = 'Europe/Paris'")
+        .expect_err("not UTC");
+    assert_eq!(e.state.code(), "0A000");
+    let e = s.execute("SHOW nosuch").expect_err("unknown");
+    assert_eq!(e.message, "unrecognized configuration parameter \"nosuch\"");
+}

@@ -126,6 +126,13 @@ impl Connection {
         }
     }
 
+    /// Cancels the statement the connection's session is running, if any.
+    pub fn cancel(&self) {
+        if let Some(Some(thread)) = self.session.thread.get() {
+            thread.cancel();
+        }
+    }
+
     /// The pending answer of the last piece of COPY data, taken.
     fn take_copy_pending(&self) -> Option<Pending<Answer<cairn_sql::Result<()>>>> {
         self.copy_pending

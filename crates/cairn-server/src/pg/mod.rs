@@ -29,10 +29,11 @@ mod worker;
 
 use std::collections::HashMap;
 use std::fmt::Debug;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use cairn_sql::Database;
 use futures::Sink;
 use pgwire::api::auth::sasl::scram::{gen_salted_password, ScramAuth};
@@ -42,8 +43,7 @@ use pgwire::api::auth::{
     LoginInfo, Password, ServerParameterProvider, StartupHandler,
 };
 use pgwire::api::{
-    ClientInfo, ConnectionHandle, ConnectionManager, PgWireConnectionState, PidSecretKeyGenerator,
-    RandomPidSecretKeyGenerator,
+    ClientInfo, PgWireConnectionState, PidSecretKeyGenerator, RandomPidSecretKeyGenerator,
 };
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
@@ -71,7 +71,8 @@ pub struct PgDoor {
     /// The password's SCRAM verifier (salt, salted password), computed once: PBKDF2 per
     /// connection would put 4,096 HMAC rounds on the runtime thread for every stranger.
     verifier: Option<(Vec<u8>, Vec<u8>)>,
-    cancels: Arc<ConnectionManager>,
+    /// The connections a CancelRequest may name, by process id and secret key.
+    cancels: Mutex<HashMap<(i32, Bytes), Weak<Connection>>>,
     pids: RandomPidSecretKeyGenerator,
 }
 
@@ -86,7 +87,7 @@ impl PgDoor {
         Arc::new(PgDoor {
             db,
             verifier,
-            cancels: Arc::new(ConnectionManager::new()),
+            cancels: Mutex::new(HashMap::new()),
             pids: RandomPidSecretKeyGenerator::default(),
         })
     }
@@ -197,6 +198,8 @@ pub async fn serve_connection(
     let mut guarded = FramedParts::new(Guarded::new(parts.io, PRE_AUTH_BYTES), parts.codec);
     guarded.write_buf = parts.write_buf;
     let mut socket: Socket<connection::Statement> = Framed::from_parts(guarded);
+    // Once authenticated, the connection can be cancelled by its key.
+    let mut registered: Option<Registered> = None;
     loop {
         let authenticating = matches!(
             socket.state(),
@@ -210,7 +213,11 @@ pub async fn serve_connection(
                 Err(_) => return Ok(()),
             }
         } else {
-            socket.get_mut().authenticated();
+            if registered.is_none() {
+                socket.get_mut().authenticated();
+                let (pid, key) = socket.pid_and_secret_key();
+                registered = Some(Registered::new(&door, pid, key.to_bytes(), &connection));
+            }
             next_message(&mut socket, &mut inbound).await?
         };
         let message = match message {
@@ -238,7 +245,7 @@ pub async fn serve_connection(
             Arc::clone(&connection),
             Arc::clone(&connection),
             Arc::clone(&connection),
-            Arc::new(CancelByKey(Arc::clone(&door.cancels))),
+            Arc::new(CancelByKey(Arc::clone(&door))),
         )
         .await;
         if let Err(e) = handled {
@@ -266,13 +273,54 @@ fn fatal_protocol_error(e: PgWireError) -> PgWireError {
     )))
 }
 
-/// A CancelRequest: interrupts the query of the connection whose key it presents.
-struct CancelByKey(Arc<ConnectionManager>);
+/// A CancelRequest: cancels the statement of the connection whose key it presents (a
+/// wrong key does nothing, and the requester is told nothing either way, as in PostgreSQL).
+struct CancelByKey(Arc<PgDoor>);
 
 #[async_trait]
 impl pgwire::api::cancel::CancelHandler for CancelByKey {
     async fn on_cancel_request(&self, cancel: pgwire::messages::cancel::CancelRequest) {
-        self.0.cancel(cancel.pid, &cancel.secret_key).await;
+        let key = (cancel.pid, cancel.secret_key.to_bytes());
+        let target = self
+            .0
+            .cancels
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+            .and_then(Weak::upgrade);
+        if let Some(connection) = target {
+            connection.cancel();
+        }
+    }
+}
+
+/// A connection's entry among those a CancelRequest may name, removed when it closes.
+struct Registered {
+    door: Arc<PgDoor>,
+    key: (i32, Bytes),
+}
+
+impl Registered {
+    fn new(door: &Arc<PgDoor>, pid: i32, key: Bytes, connection: &Arc<Connection>) -> Registered {
+        let key = (pid, key);
+        door.cancels
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key.clone(), Arc::downgrade(connection));
+        Registered {
+            door: Arc::clone(door),
+            key,
+        }
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.door
+            .cancels
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&self.key);
     }
 }
 
@@ -294,9 +342,7 @@ impl Startup {
                 let mut scram = ScramAuth::new(source);
                 scram.set_iterations(SCRAM_ITERATIONS);
                 Startup::Scram(Box::new(
-                    SASLAuthStartupHandler::new(Arc::new(ServerParameters))
-                        .with_scram(scram)
-                        .with_connection_manager(Arc::clone(&door.cancels)),
+                    SASLAuthStartupHandler::new(Arc::new(ServerParameters)).with_scram(scram),
                 ))
             }
         }
@@ -325,12 +371,7 @@ impl StartupHandler for Startup {
         protocol_negotiation(client, &startup).await?;
         save_startup_parameters_to_metadata(client, &startup);
         let (pid, key) = door.pids.generate(client);
-        client.set_pid_and_secret_key(pid, key.clone());
-        let (handle, guard) = door.cancels.register(pid, key);
-        client
-            .session_extensions()
-            .insert::<Arc<ConnectionHandle>>(handle);
-        client.session_extensions().insert(guard);
+        client.set_pid_and_secret_key(pid, key);
         finish_authentication(client, &ServerParameters).await
     }
 }

@@ -12,6 +12,7 @@
 use std::sync::mpsc;
 use std::sync::Arc;
 
+use cairn_sql::interrupt::Interrupt;
 use cairn_sql::{Database, Session};
 use tokio::sync::oneshot;
 
@@ -21,6 +22,7 @@ type Job = Box<dyn FnOnce(&mut Session) + Send>;
 #[derive(Debug, Clone)]
 pub struct SessionThread {
     jobs: mpsc::Sender<Job>,
+    interrupt: Interrupt,
 }
 
 /// The session thread is gone: it could not be started, or a job panicked.
@@ -32,16 +34,22 @@ impl SessionThread {
     /// Starts a thread with a new session of `db`.
     pub fn start(db: Arc<Database>) -> Result<SessionThread, Stopped> {
         let (jobs, queue) = mpsc::channel::<Job>();
+        let mut session = Session::new(db);
+        let interrupt = session.interrupt();
         std::thread::Builder::new()
             .name("cairn-pg-session".into())
             .spawn(move || {
-                let mut session = Session::new(db);
                 while let Ok(job) = queue.recv() {
                     job(&mut session);
                 }
             })
             .map_err(|_| Stopped)?;
-        Ok(SessionThread { jobs })
+        Ok(SessionThread { jobs, interrupt })
+    }
+
+    /// Cancels the statement the session is running, if any (a CancelRequest).
+    pub fn cancel(&self) {
+        self.interrupt.cancel();
     }
 
     /// Queues `job` to run on the session after the jobs sent before it; its answer is
