@@ -52,6 +52,7 @@ pub mod catalog;
 pub mod clock;
 pub mod conflict;
 pub mod copy;
+pub mod cursor;
 pub mod database;
 pub mod datetime;
 pub mod datetime_func;

@@ -13,6 +13,7 @@
 //! are issue 26); reads run beside it. Between statements the storage transaction is set
 //! aside ([`cairn_page::SuspendedTxn`]), and a session dropped mid-block rolls it back.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,6 +25,7 @@ use crate::bind::{ident_name, Binder, Context, ParamInference};
 use crate::catalog::{Catalog, TableDef};
 use crate::clock::StatementClock;
 use crate::copy::{quote_ident, CopyFormat, CopyIn};
+use crate::cursor::Cursor;
 use crate::database::Database;
 use crate::ddl;
 use crate::dml;
@@ -133,6 +135,8 @@ pub struct Session {
     local_settings: Vec<&'static str>,
     /// Cancels the statement running now (see [`Session::interrupt`]).
     interrupt: Interrupt,
+    /// The cursors `DECLARE` opened, by name.
+    cursors: HashMap<String, Cursor>,
     /// When the current transaction began (`now()`), once a statement of it has run.
     transaction_start: Option<i64>,
     /// A `COPY … FROM STDIN` waiting for its rows.
@@ -152,6 +156,7 @@ impl Session {
             settings_before: None,
             local_settings: Vec::new(),
             interrupt: Interrupt::default(),
+            cursors: HashMap::new(),
             transaction_start: None,
             copy_in: None,
         }
@@ -314,6 +319,15 @@ impl Session {
         let (columns, params) = ParamInference::run(declared, || match &prepared.statement {
             Statement::Query(query) => Ok(planner::plan_query(&ctx, query, None)?.columns),
             Statement::ShowVariable { variable } => Ok(self.show(variable)?.columns),
+            Statement::Declare { stmts, .. } => {
+                for declare in stmts {
+                    if let Some(query) = &declare.for_query {
+                        planner::plan_query(&ctx, query, None)?;
+                    }
+                }
+                Ok(Vec::new())
+            }
+            Statement::Fetch { name, .. } => Ok(self.cursor(name)?.columns.clone()),
             Statement::Explain { .. } => Ok(vec![Column {
                 name: explain::COLUMN.into(),
                 data_type: DataType::Text,
@@ -537,6 +551,26 @@ impl Session {
                 "COPY to or from a file or program (use STDIN or STDOUT, as psql's \\copy does)",
             )),
             Statement::Set(set) => return self.set(set),
+            Statement::Declare { stmts, .. } => return self.declare(sql, stmts, params),
+            Statement::Fetch {
+                name, direction, ..
+            } => {
+                let name = ident_name(name);
+                return match self.cursors.get_mut(&name) {
+                    Some(cursor) => cursor.fetch(direction),
+                    None => Err(no_cursor(&name)),
+                };
+            }
+            Statement::Close { cursor } => {
+                match cursor {
+                    sqlparser::ast::CloseCursor::All => self.cursors.clear(),
+                    sqlparser::ast::CloseCursor::Specific { name } => {
+                        let name = ident_name(name);
+                        self.cursors.remove(&name).ok_or_else(|| no_cursor(&name))?;
+                    }
+                }
+                return Ok(QueryResult::command("CLOSE CURSOR"));
+            }
             Statement::Reset(reset) => return self.reset(&reset.reset),
             Statement::ShowVariable { variable } => return self.show(variable),
             Statement::Explain {
@@ -610,6 +644,7 @@ impl Session {
     /// the writer slot back, and reloads the catalog after a rollback that changed it.
     fn end(&mut self, commit: bool) -> Result<()> {
         self.transaction_start = None;
+        self.cursors.retain(|_, cursor| cursor.hold);
         self.end_settings(commit);
         let Some(suspended) = self.txn.take() else {
             return Ok(());
@@ -857,6 +892,50 @@ impl Session {
         })
     }
 
+    /// `DECLARE name CURSOR [WITH HOLD] FOR query`: the query run, its rows kept for FETCH
+    /// (see [`crate::cursor`]).
+    fn declare(
+        &mut self,
+        sql: &str,
+        declares: &[sqlparser::ast::Declare],
+        params: &[Value],
+    ) -> Result<QueryResult> {
+        for declare in declares {
+            let (Some(name), Some(query)) = (declare.names.first(), &declare.for_query) else {
+                return Err(Error::not_supported("this DECLARE"));
+            };
+            let name = ident_name(name);
+            let hold = declare.hold == Some(true);
+            if !hold && self.block == Block::Implicit {
+                return Err(Error::new(
+                    SqlState("25P01"),
+                    "DECLARE CURSOR can only be used in transaction blocks",
+                ));
+            }
+            if self.cursors.contains_key(&name) {
+                return Err(Error::new(
+                    SqlState("42P03"),
+                    format!("cursor \"{name}\" already exists"),
+                ));
+            }
+            let rows = self.query(sql, query, params)?;
+            self.cursors.insert(name, Cursor::new(rows, hold));
+        }
+        Ok(QueryResult::command("DECLARE CURSOR"))
+    }
+
+    /// The columns of the cursor `DECLARE` opened as `name` (a portal of that name, to the
+    /// wire protocol's Describe), if there is one.
+    pub fn cursor_columns(&self, name: &str) -> Option<Vec<Column>> {
+        self.cursors.get(name).map(|c| c.columns.clone())
+    }
+
+    /// The cursor `name` names.
+    fn cursor(&self, name: &sqlparser::ast::Ident) -> Result<&Cursor> {
+        let name = ident_name(name);
+        self.cursors.get(&name).ok_or_else(|| no_cursor(&name))
+    }
+
     /// `COPY table [(columns)] TO STDOUT` or `COPY (query) TO STDOUT`: the rows as lines.
     fn copy_out(
         &mut self,
@@ -950,6 +1029,14 @@ fn setting_value(values: &[sqlparser::ast::Expr]) -> Option<String> {
         [one] if one.eq_ignore_ascii_case("default") => None,
         _ => Some(parts.join(", ")),
     }
+}
+
+/// `34000 cursor "name" does not exist`.
+fn no_cursor(name: &str) -> Error {
+    Error::new(
+        SqlState("34000"),
+        format!("cursor \"{name}\" does not exist"),
+    )
 }
 
 /// Whether `statement` is a `COPY … FROM STDIN`, which waits for the client's rows.

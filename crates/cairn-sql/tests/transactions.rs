@@ -213,3 +213,39 @@ fn settings_are_transactional_as_in_postgresql() {
     let e = s.execute("SHOW nosuch").expect_err("unknown");
     assert_eq!(e.message, "unrecognized configuration parameter \"nosuch\"");
 }
+
+#[test]
+fn cursors_fetch_their_rows_in_batches_and_close_with_their_block() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = cairn_sql::Session::new(cairn_sql::Database::open(dir.path()).expect("open"));
+    let e = s
+        .execute("DECLARE c CURSOR FOR SELECT 1")
+        .expect_err("outside a block");
+    assert_eq!(e.state.code(), "25P01");
+    s.execute("BEGIN; DECLARE c CURSOR FOR SELECT g FROM generate_series(1, 5) g")
+        .expect("declare");
+    let fetch = |s: &mut cairn_sql::Session, sql: &str| {
+        let result = s.execute(sql).expect("fetch").pop().expect("result");
+        (result.tag, result.rows.len())
+    };
+    assert_eq!(
+        fetch(&mut s, "FETCH FORWARD 2 FROM c"),
+        ("FETCH 2".into(), 2)
+    );
+    assert_eq!(fetch(&mut s, "FETCH NEXT FROM c"), ("FETCH 1".into(), 1));
+    assert_eq!(fetch(&mut s, "FETCH ALL FROM c"), ("FETCH 2".into(), 2));
+    assert_eq!(fetch(&mut s, "FETCH ALL FROM c"), ("FETCH 0".into(), 0));
+    s.execute("DECLARE h CURSOR WITH HOLD FOR SELECT 1")
+        .expect("hold");
+    s.execute("COMMIT").expect("commit");
+    let e = s
+        .execute("FETCH ALL FROM c")
+        .expect_err("closed with its block");
+    assert_eq!(e.message, "cursor \"c\" does not exist");
+    assert_eq!(fetch(&mut s, "FETCH ALL FROM h"), ("FETCH 1".into(), 1));
+    s.execute("CLOSE h").expect("close");
+    assert_eq!(
+        s.execute("CLOSE h").expect_err("gone").state.code(),
+        "34000"
+    );
+}

@@ -512,11 +512,23 @@ impl ExtendedQueryHandler for Connection {
                     ),
                 ),
                 Some(Entry::Empty) => (None, Vec::new()),
+                // A cursor DECLARE opened is a portal too (psycopg describes its named
+                // cursors so).
                 None => {
-                    return Err(user_error(
-                        "34000",
-                        format!("portal \"{name}\" does not exist"),
-                    ))
+                    let cursor = name.to_string();
+                    let (columns, _) = self
+                        .session
+                        .run(move |session| session.cursor_columns(&cursor))
+                        .await?;
+                    match columns {
+                        Some(columns) => (None, fields(&columns, &Format::UnifiedText)),
+                        None => {
+                            return Err(user_error(
+                                "34000",
+                                format!("portal \"{name}\" does not exist"),
+                            ))
+                        }
+                    }
                 }
             },
             other => {

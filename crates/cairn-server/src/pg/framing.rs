@@ -24,7 +24,7 @@ use bytes::BytesMut;
 use pgwire::api::{ClientInfo, PgWireConnectionState};
 use pgwire::error::PgWireError;
 use pgwire::messages::PgWireFrontendMessage;
-use pgwire::tokio::server::{MaybeTls, PgWireMessageServerCodec};
+use pgwire::tokio::server::PgWireMessageServerCodec;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio_util::codec::{Decoder, Framed};
 
@@ -37,8 +37,8 @@ const MAX_MESSAGE: usize = 0x3fff_ffff;
 /// The next message of the client on `socket`, from the bytes in `inbound` and what the
 /// socket gives: `Ok(None)` when the client has left, `Ok(Some(Err(_)))` for a frame that
 /// breaks the protocol.
-pub async fn next_message<S>(
-    socket: &mut Framed<Guarded, PgWireMessageServerCodec<S>>,
+pub async fn next_message<S, IO: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static>(
+    socket: &mut Framed<Guarded<IO>, PgWireMessageServerCodec<S>>,
     inbound: &mut BytesMut,
 ) -> io::Result<Option<Result<PgWireFrontendMessage, PgWireError>>> {
     loop {
@@ -95,14 +95,14 @@ fn violation(message: &str) -> PgWireError {
 }
 
 /// A client socket whose reads are capped until authentication.
-pub struct Guarded {
-    inner: MaybeTls,
+pub struct Guarded<IO> {
+    inner: IO,
     /// Bytes the client may still send before authenticating; `None` once it has.
     allowance: Option<u64>,
 }
 
-impl Guarded {
-    pub fn new(inner: MaybeTls, pre_auth_bytes: u64) -> Guarded {
+impl<IO> Guarded<IO> {
+    pub fn new(inner: IO, pre_auth_bytes: u64) -> Guarded<IO> {
         Guarded {
             inner,
             allowance: Some(pre_auth_bytes),
@@ -115,7 +115,7 @@ impl Guarded {
     }
 }
 
-impl AsyncRead for Guarded {
+impl<IO: AsyncRead + Unpin> AsyncRead for Guarded<IO> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -149,7 +149,7 @@ impl AsyncRead for Guarded {
     }
 }
 
-impl AsyncWrite for Guarded {
+impl<IO: AsyncWrite + Unpin> AsyncWrite for Guarded<IO> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use cairn_sql::Database;
 use futures::Sink;
 use pgwire::api::auth::sasl::scram::{gen_salted_password, ScramAuth};
@@ -47,9 +47,12 @@ use pgwire::api::{
 };
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
-use pgwire::tokio::server::{negotiate_tls, process_error, process_message};
+use pgwire::tokio::server::{
+    negotiate_tls, process_error, process_message, PgWireMessageServerCodec,
+};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio_util::codec::{Framed, FramedParts};
+use tokio_util::codec::Framed;
 
 use crate::admission::{AcceptErrors, Admission};
 pub use connection::Connection;
@@ -170,16 +173,12 @@ fn too_many_clients() -> Vec<u8> {
     message
 }
 
-type Socket<S> = Framed<Guarded, pgwire::tokio::server::PgWireMessageServerCodec<S>>;
-
 /// Serves one client from its first byte to its Terminate (or a fatal error, or its
 /// leaving).
 pub async fn serve_connection(
     socket: tokio::net::TcpStream,
     door: Arc<PgDoor>,
 ) -> std::io::Result<()> {
-    let connection = Arc::new(Connection::new(Arc::clone(&door.db)));
-    let startup = Arc::new(Startup::new(&door));
     let startup_deadline = tokio::time::Instant::now() + STARTUP_TIMEOUT;
     let negotiated = tokio::time::timeout_at(
         startup_deadline,
@@ -191,13 +190,33 @@ pub async fn serve_connection(
         // Out of time, or a direct TLS handshake, which the door does not speak.
         Err(_) | Ok(Ok(None)) => return Ok(()),
     };
+    let parts = framed.into_parts();
+    serve_messages(
+        parts.io,
+        parts.codec,
+        parts.read_buf,
+        door,
+        startup_deadline,
+    )
+    .await
+}
+
+/// Serves a client whose startup packet comes next on `io` (after `inbound`, the bytes
+/// already read), until it leaves: what [`serve_connection`] does once TLS is settled, over
+/// any byte stream (the protocol fuzz target drives it in memory).
+pub async fn serve_messages<IO: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static>(
+    io: IO,
+    codec: PgWireMessageServerCodec<connection::Statement>,
+    mut inbound: BytesMut,
+    door: Arc<PgDoor>,
+    startup_deadline: tokio::time::Instant,
+) -> std::io::Result<()> {
+    let connection = Arc::new(Connection::new(Arc::clone(&door.db)));
+    let startup = Arc::new(Startup::new(&door));
     // Frames are read from the socket by `next_message` into `inbound`; the Framed only
     // writes (and keeps pgwire's connection state).
-    let parts = framed.into_parts();
-    let mut inbound = parts.read_buf;
-    let mut guarded = FramedParts::new(Guarded::new(parts.io, PRE_AUTH_BYTES), parts.codec);
-    guarded.write_buf = parts.write_buf;
-    let mut socket: Socket<connection::Statement> = Framed::from_parts(guarded);
+    let mut socket = Framed::new(Guarded::new(io, PRE_AUTH_BYTES), codec);
+    socket.set_state(PgWireConnectionState::AwaitingStartup);
     // Once authenticated, the connection can be cancelled by its key.
     let mut registered: Option<Registered> = None;
     loop {
