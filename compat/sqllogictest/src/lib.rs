@@ -15,7 +15,7 @@
 
 use std::fmt::Write as _;
 
-use cairn_sql::{Session, Value};
+use cairn_sql::{DataType, Session, Value};
 use md5::{Digest, Md5};
 
 /// The engine name cairn runs as in `skipif`/`onlyif`.
@@ -230,16 +230,108 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// Runs the files' records in order on one session; `hash_threshold` is the file's.
+/// Where the records run: a session of the embedded engine, or a connection to a server
+/// over the PostgreSQL wire protocol (the `postgres` driver).
+pub enum Engine {
+    Embedded(Session),
+    Wire(postgres::Client),
+}
+
+/// A failed statement's SQLSTATE and message.
+pub struct Failure {
+    pub code: String,
+    pub message: String,
+}
+
+impl Engine {
+    /// Runs the statements of `sql` (over the wire, as one simple query).
+    fn execute(&mut self, sql: &str) -> Result<(), Failure> {
+        match self {
+            Engine::Embedded(_) => self.run(sql).map(|_| ()),
+            Engine::Wire(client) => client.batch_execute(sql).map_err(wire_failure),
+        }
+    }
+
+    /// Runs `sql`; the rows of its last statement.
+    fn run(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, Failure> {
+        match self {
+            Engine::Embedded(session) => match session.execute(sql) {
+                Ok(mut results) => Ok(results.pop().map(|r| r.rows).unwrap_or_default()),
+                Err(e) => Err(Failure {
+                    code: e.state.code().to_string(),
+                    message: e.message.clone(),
+                }),
+            },
+            Engine::Wire(client) => wire_rows(client, sql),
+        }
+    }
+}
+
+/// A value's bytes in binary format, whatever its type.
+struct Raw(Vec<u8>);
+
+impl<'a> postgres::types::FromSql<'a> for Raw {
+    fn from_sql(
+        _: &postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Raw, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Raw(raw.to_vec()))
+    }
+    fn accepts(_: &postgres::types::Type) -> bool {
+        true
+    }
+}
+
+/// A driver's error as a failure.
+fn wire_failure(e: postgres::Error) -> Failure {
+    Failure {
+        code: e.code().map(|c| c.code().to_string()).unwrap_or_default(),
+        message: e
+            .as_db_error()
+            .map_or_else(|| e.to_string(), |d| d.message().to_string()),
+    }
+}
+
+/// `sql` over the wire: a statement through the extended protocol (rows in binary, decoded
+/// by their column's type as the door encodes them), its error's SQLSTATE and message.
+fn wire_rows(client: &mut postgres::Client, sql: &str) -> Result<Vec<Vec<Value>>, Failure> {
+    let failure = wire_failure;
+    let rows = client.query(sql, &[]).map_err(failure)?;
+    rows.iter()
+        .map(|row| {
+            (0..row.len())
+                .map(|i| {
+                    let oid = row.columns()[i].type_().oid();
+                    let ty = cairn_server::pg::types::from_oid(oid).unwrap_or(DataType::Text);
+                    match row.try_get::<_, Option<Raw>>(i) {
+                        Ok(None) => Ok(Value::Null),
+                        Ok(Some(Raw(bytes))) => cairn_server::pg::types::decode_binary(ty, &bytes)
+                            .ok_or_else(|| Failure {
+                                code: "XX000".into(),
+                                message: format!("undecodable {ty:?} value"),
+                            }),
+                        Err(e) => Err(failure(e)),
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Runs the files' records in order on one engine; `hash_threshold` is the file's.
 pub struct Runner {
-    session: Session,
+    engine: Engine,
     hash_threshold: usize,
 }
 
 impl Runner {
     pub fn new(session: Session) -> Runner {
+        Runner::on(Engine::Embedded(session))
+    }
+
+    pub fn on(engine: Engine) -> Runner {
         Runner {
-            session,
+            engine,
             hash_threshold: 8,
         }
     }
@@ -257,19 +349,16 @@ impl Runner {
                 error,
                 sql,
                 ..
-            } => match (self.session.execute(sql), expect_ok) {
+            } => match (self.engine.execute(sql), expect_ok) {
                 (Ok(_), true) => Outcome::Passed,
                 (Err(e), false) => match error {
-                    Some(want) if e.state.code() != want && !e.message.contains(want.as_str()) => {
-                        Outcome::Failed(format!(
-                            "error {}: {}, expected {want}",
-                            e.state, e.message
-                        ))
+                    Some(want) if e.code != *want && !e.message.contains(want.as_str()) => {
+                        Outcome::Failed(format!("error {}: {}, expected {want}", e.code, e.message))
                     }
                     _ => Outcome::Passed,
                 },
                 (Ok(_), false) => Outcome::Failed("statement succeeded, expected an error".into()),
-                (Err(e), true) => Outcome::Failed(format!("{}: {}", e.state, e.message)),
+                (Err(e), true) => Outcome::Failed(format!("{}: {}", e.code, e.message)),
             },
             Record::Query {
                 types,
@@ -277,12 +366,9 @@ impl Runner {
                 sql,
                 expected,
                 ..
-            } => match self.session.execute(sql) {
-                Err(e) => Outcome::Failed(format!("{}: {}", e.state, e.message)),
-                Ok(results) => match results.last() {
-                    None => Outcome::Failed("no result".into()),
-                    Some(result) => self.check(types, *sort, &result.rows, expected),
-                },
+            } => match self.engine.run(sql) {
+                Err(e) => Outcome::Failed(format!("{}: {}", e.code, e.message)),
+                Ok(rows) => self.check(types, *sort, &rows, expected),
             },
         }
     }

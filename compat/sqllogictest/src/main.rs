@@ -1,5 +1,7 @@
-//! `cairn-slt [--timeout SECONDS] [--verbose] PATH…`: runs sqllogictest files (a directory:
-//! every `.test` file under it) through cairn-sql, one fresh database per file.
+//! `cairn-slt [--timeout SECONDS] [--verbose] [--wire CAIRN] PATH…`: runs sqllogictest files
+//! (a directory: every `.test` file under it) through cairn-sql, one fresh database per
+//! file: embedded, or with `--wire`, over the PostgreSQL wire protocol through the `postgres`
+//! driver against `CAIRN serve`, started for the file on free ports and stopped after it.
 //!
 //! Each file runs in a child process of its own (`cairn-slt --one FILE`), so that a query
 //! that runs away or a crash costs that file, not the run: the child's watchdog ends it when
@@ -7,12 +9,12 @@
 //! as failed. Prints one line per file and, last, `N passed, M failed` counting records.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cairn_slt::{parse, Outcome, Record, Runner};
+use cairn_slt::{parse, Engine, Outcome, Record, Runner};
 use cairn_sql::{Database, Session, StoreOptions};
 
 const DEFAULT_TIMEOUT_SECONDS: u64 = 30;
@@ -32,9 +34,14 @@ fn main() -> ExitCode {
         verbose = true;
         args.remove(i);
     }
+    let mut wire = None;
+    if let Some(i) = args.iter().position(|a| a == "--wire") {
+        wire = args.get(i + 1).map(PathBuf::from);
+        args.drain(i..(i + 2).min(args.len()));
+    }
     if args.first().map(String::as_str) == Some("--one") {
         return match args.get(1) {
-            Some(file) => run_one(Path::new(file), timeout, verbose),
+            Some(file) => run_one(Path::new(file), timeout, verbose, wire.as_deref()),
             None => ExitCode::FAILURE,
         };
     }
@@ -53,6 +60,9 @@ fn main() -> ExitCode {
         command.arg("--timeout").arg(timeout.to_string());
         if verbose {
             command.arg("--verbose");
+        }
+        if let Some(cairn) = &wire {
+            command.arg("--wire").arg(cairn);
         }
         let output = command.arg("--one").arg(file).output();
         let counts = output.as_ref().ok().and_then(|o| {
@@ -118,7 +128,7 @@ fn counted(records: &[Record]) -> usize {
 }
 
 /// Runs one file; prints `P passed, F failed` last.
-fn run_one(file: &Path, timeout: u64, verbose: bool) -> ExitCode {
+fn run_one(file: &Path, timeout: u64, verbose: bool, wire: Option<&Path>) -> ExitCode {
     let records = match std::fs::read_to_string(file)
         .map_err(|e| e.to_string())
         .and_then(|t| parse(&t))
@@ -131,18 +141,17 @@ fn run_one(file: &Path, timeout: u64, verbose: bool) -> ExitCode {
     };
     let total = counted(&records);
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let options = StoreOptions {
-        sync_commit: false,
-        ..StoreOptions::default()
+    let engine = match wire {
+        Some(cairn) => serve(cairn, dir.path()),
+        None => embedded(dir.path()),
     };
-    let db = match Database::open_with(dir.path(), options) {
-        Ok(db) => db,
+    let mut runner = match engine {
+        Ok(engine) => Runner::on(engine),
         Err(e) => {
-            println!("cannot open a database: {e}");
+            println!("cannot start the engine: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let mut runner = Runner::new(Session::new(db));
     // The watchdog: the start of the running record (ms since `epoch`) and the counts so far.
     let epoch = Instant::now();
     let started = Arc::new(AtomicU64::new(0));
@@ -157,6 +166,7 @@ fn run_one(file: &Path, timeout: u64, verbose: bool) -> ExitCode {
                 let (p, d) = (passed.load(Ordering::SeqCst), done.load(Ordering::SeqCst));
                 println!("record {} ran past {timeout} s", d + 1);
                 println!("{p} passed, {} failed", total - p);
+                stop_server();
                 std::process::exit(0);
             }
         });
@@ -188,5 +198,68 @@ fn run_one(file: &Path, timeout: u64, verbose: bool) -> ExitCode {
     }
     let (p, d) = (passed.load(Ordering::SeqCst), done.load(Ordering::SeqCst));
     println!("{p} passed, {} failed", total.max(d) - p);
+    drop(runner);
+    stop_server();
     ExitCode::SUCCESS
+}
+
+/// A fresh database in `dir`, embedded (commits not waiting for the disk: the files test
+/// answers, not durability).
+fn embedded(dir: &Path) -> Result<Engine, String> {
+    let options = StoreOptions {
+        sync_commit: false,
+        ..StoreOptions::default()
+    };
+    let db = Database::open_with(dir, options).map_err(|e| e.to_string())?;
+    Ok(Engine::Embedded(Session::new(db)))
+}
+
+/// The server `--wire` started for this file, stopped when the file is done.
+static SERVER: Mutex<Option<Child>> = Mutex::new(None);
+
+fn stop_server() {
+    if let Some(mut child) = SERVER.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// A free loopback port (bound and released: another process could take it meanwhile).
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// `cairn serve` on a fresh data directory in `dir`, and a connection to its PostgreSQL door.
+fn serve(cairn: &Path, dir: &Path) -> Result<Engine, String> {
+    let port = free_port().map_err(|e| e.to_string())?;
+    let others = (free_port(), free_port());
+    let (Ok(redis), Ok(http)) = others else {
+        return Err("no free port".into());
+    };
+    let child = Command::new(cairn)
+        .args(["serve", "--data"])
+        .arg(dir.join("data"))
+        .args(["--pg-port", &port.to_string()])
+        .args(["--redis-port", &redis.to_string()])
+        .args(["--http-port", &http.to_string()])
+        .env("CAIRN_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", cairn.display()))?;
+    *SERVER.lock().unwrap_or_else(|e| e.into_inner()) = Some(child);
+    let config = format!("host=127.0.0.1 port={port} user=cairn");
+    for _ in 0..200 {
+        if let Ok(mut client) = postgres::Client::connect(&config, postgres::NoTls) {
+            client
+                .batch_execute("SET synchronous_commit = off")
+                .map_err(|e| e.to_string())?;
+            return Ok(Engine::Wire(client));
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    stop_server();
+    Err(format!("no server answered on port {port}"))
 }

@@ -109,7 +109,14 @@ pub struct Connection {
     /// session: awaited when the next one arrives, so that reading and loading overlap
     /// while no more than one piece waits in memory.
     copy_pending: std::sync::Mutex<Option<Pending<Answer<cairn_sql::Result<()>>>>>,
+    /// During `COPY … FROM STDIN`, the data received since the last piece was handed over:
+    /// clients send a CopyData a row, and a piece is handed over once it holds
+    /// [`COPY_PIECE`] bytes (or at CopyDone).
+    copy_gathered: std::sync::Mutex<BytesMut>,
 }
+
+/// The bytes of COPY data handed to the session at a time.
+const COPY_PIECE: usize = 64 << 10;
 
 impl Connection {
     pub fn new(db: Arc<Database>) -> Connection {
@@ -123,6 +130,7 @@ impl Connection {
             }),
             session,
             copy_pending: std::sync::Mutex::new(None),
+            copy_gathered: std::sync::Mutex::new(BytesMut::new()),
         }
     }
 
@@ -131,6 +139,34 @@ impl Connection {
         if let Some(Some(thread)) = self.session.thread.get() {
             thread.cancel();
         }
+    }
+
+    /// The COPY data received and not handed to the session yet.
+    fn copy_gathered(&self) -> std::sync::MutexGuard<'_, BytesMut> {
+        self.copy_gathered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Hands the COPY data gathered to the session, once the piece before it is loaded.
+    async fn copy_hand_over<C: ClientInfo>(&self, client: &mut C) -> PgWireResult<()> {
+        if let Err(e) = self.copy_settled(client).await {
+            // The COPY failed: what was gathered after the bad row goes with it.
+            self.copy_gathered().clear();
+            return Err(e);
+        }
+        let piece = self.copy_gathered().split().freeze();
+        if piece.is_empty() {
+            return Ok(());
+        }
+        let pending = self
+            .session
+            .submit(move |session| session.copy_data(&piece))?;
+        *self
+            .copy_pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(pending);
+        Ok(())
     }
 
     /// The pending answer of the last piece of COPY data, taken.
@@ -161,15 +197,14 @@ impl CopyHandler for Connection {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        self.copy_settled(client).await?;
-        let data = data.data;
-        let pending = self
-            .session
-            .submit(move |session| session.copy_data(&data))?;
-        *self
-            .copy_pending
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(pending);
+        let full = {
+            let mut gathered = self.copy_gathered();
+            gathered.extend_from_slice(&data.data);
+            gathered.len() >= COPY_PIECE
+        };
+        if full {
+            self.copy_hand_over(client).await?;
+        }
         Ok(())
     }
 
@@ -179,6 +214,7 @@ impl CopyHandler for Connection {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        self.copy_hand_over(client).await?;
         self.copy_settled(client).await?;
         let (done, now) = self.session.run(|session| session.copy_done()).await?;
         client.set_transaction_status(now);
@@ -198,6 +234,7 @@ impl CopyHandler for Connection {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let _ = self.copy_settled(client).await;
+        self.copy_gathered().clear();
         let reason = fail.message;
         match self
             .session

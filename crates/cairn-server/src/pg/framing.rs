@@ -50,6 +50,9 @@ pub async fn next_message<S, IO: AsyncRead + AsyncWrite + Unpin + Send + Sync + 
             Err(e) => return Ok(Some(Err(e))),
             Ok(Some(length)) if inbound.len() >= length => {
                 let mut frame = inbound.split_to(length);
+                if typed && !well_formed(frame[0], &frame[5..]) {
+                    return Ok(Some(Err(violation("invalid message format"))));
+                }
                 return Ok(Some(match socket.codec_mut().decode(&mut frame) {
                     Ok(Some(message)) if frame.is_empty() => Ok(message),
                     Ok(_) => Err(violation("invalid message format")),
@@ -82,6 +85,80 @@ fn frame_length(inbound: &[u8], typed: bool) -> Result<Option<usize>, PgWireErro
     match usize::try_from(length) {
         Ok(length) if (min..=max).contains(&length) => Ok(Some(at + length)),
         _ => Err(violation(&format!("invalid message length {length}"))),
+    }
+}
+
+/// Whether the body of a message of type `kind` holds its fields exactly, as PostgreSQL's
+/// `pq_getmsg*` functions read them (pgwire's decoders assume it and would read past the end
+/// of a short one). Types without fixed fields (CopyData, the password family) pass.
+fn well_formed(kind: u8, body: &[u8]) -> bool {
+    let mut fields = Fields(body);
+    let complete = match kind {
+        b'Q' | b'f' => fields.cstring(),
+        b'P' => {
+            fields.cstring()
+                && fields.cstring()
+                && fields.count().is_some_and(|n| fields.skip(n * 4))
+        }
+        b'B' => {
+            fields.cstring()
+                && fields.cstring()
+                && fields.count().is_some_and(|n| fields.skip(n * 2))
+                && fields
+                    .count()
+                    .is_some_and(|n| (0..n).all(|_| fields.value()))
+                && fields.count().is_some_and(|n| fields.skip(n * 2))
+        }
+        b'D' | b'C' => fields.skip(1) && fields.cstring(),
+        b'E' => fields.cstring() && fields.skip(4),
+        b'S' | b'H' | b'c' | b'X' => true,
+        _ => return true,
+    };
+    complete && fields.0.is_empty()
+}
+
+/// The fields of a message body, read front to back.
+struct Fields<'a>(&'a [u8]);
+
+impl Fields<'_> {
+    /// Skips `n` bytes, if there are as many.
+    fn skip(&mut self, n: usize) -> bool {
+        match self.0.get(n..) {
+            Some(rest) => {
+                self.0 = rest;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Skips a NUL-terminated string.
+    fn cstring(&mut self) -> bool {
+        match self.0.iter().position(|b| *b == 0) {
+            Some(end) => self.skip(end + 1),
+            None => false,
+        }
+    }
+
+    /// A 16-bit count (not negative).
+    fn count(&mut self) -> Option<usize> {
+        let bytes = self.0.get(..2)?;
+        let n = i16::from_be_bytes([bytes[0], bytes[1]]);
+        self.skip(2);
+        usize::try_from(n).ok()
+    }
+
+    /// A Bind parameter: a 32-bit length (-1 for NULL) and that many bytes.
+    fn value(&mut self) -> bool {
+        let Some(bytes) = self.0.get(..4) else {
+            return false;
+        };
+        let n = i32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        self.skip(4);
+        match n {
+            -1 => true,
+            n => usize::try_from(n).is_ok_and(|n| self.skip(n)),
+        }
     }
 }
 
@@ -164,5 +241,35 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Guarded<IO> {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_must_hold_their_fields_exactly() {
+        assert!(well_formed(b'Q', b"SELECT 1\0"));
+        assert!(!well_formed(b'Q', b"SELECT 1"));
+        assert!(!well_formed(b'Q', b"SELECT 1\0extra"));
+        // Parse: name, query, one parameter type.
+        assert!(well_formed(b'P', b"s\0SELECT $1\0\x00\x01\x00\x00\x00\x17"));
+        assert!(!well_formed(b'P', b"s\0SELECT $1\0\x00"));
+        assert!(!well_formed(
+            b'P',
+            b"s\0SELECT $1\0\x00\x02\x00\x00\x00\x17"
+        ));
+        // Bind: portal, statement, no formats, one NULL and one 1-byte value, no result formats.
+        let bind = b"\0s\0\x00\x00\x00\x02\xff\xff\xff\xff\x00\x00\x00\x01x\x00\x00";
+        assert!(well_formed(b'B', bind));
+        assert!(!well_formed(b'B', &bind[..bind.len() - 3]));
+        assert!(!well_formed(
+            b'B',
+            b"\0s\0\x00\x00\x00\x01\xff\xff\xff\xfe\x00\x00"
+        ));
+        assert!(well_formed(b'E', b"\0\x00\x00\x00\x00"));
+        assert!(!well_formed(b'E', b"\0\x00\x00"));
+        assert!(!well_formed(b'S', b"x"));
     }
 }
