@@ -32,6 +32,9 @@ pub struct ServeOptions {
     pub http_addr: Option<SocketAddr>,
     /// Where the PostgreSQL door listens; `None` to run without it.
     pub pg_addr: Option<SocketAddr>,
+    /// The PostgreSQL door's TLS certificate chain and private key (PEM files), if it
+    /// offers TLS.
+    pub pg_tls: Option<(PathBuf, PathBuf)>,
     /// Where the blob store keeps atoms, as a URL (see `cairn_blob::Options::backend_url`).
     pub blob_backend: Option<String>,
     pub kv: KvOptions,
@@ -60,6 +63,9 @@ pub enum ServeError {
         #[source]
         source: cairn_blob::Error,
     },
+    /// The TLS certificate or key would not load.
+    #[error("cannot use the TLS certificate: {0}")]
+    Tls(String),
     /// The SQL database would not open; its error is the source.
     #[error("cannot open the SQL database in {dir}: {source}")]
     OpenDatabase {
@@ -172,7 +178,11 @@ pub async fn serve(
             let pg_listener = bind(addr).await?;
             let local = pg_listener.local_addr().unwrap_or(addr);
             tracing::info!("PostgreSQL door listening on {local}");
-            let door = pg::PgDoor::new(db, options.kv.requirepass.as_deref());
+            let tls = match &options.pg_tls {
+                Some((cert, key)) => Some(pg::tls_acceptor(cert, key).map_err(ServeError::Tls)?),
+                None => None,
+            };
+            let door = pg::PgDoor::new(db, options.kv.requirepass.as_deref(), tls);
             Some(tokio::spawn(pg::run(
                 pg_listener,
                 door,

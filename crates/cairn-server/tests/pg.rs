@@ -26,6 +26,10 @@ struct Door {
 
 impl Door {
     async fn start(password: Option<&str>) -> Door {
+        Door::start_with(password, None).await
+    }
+
+    async fn start_with(password: Option<&str>, tls: Option<pgwire::tokio::TlsAcceptor>) -> Door {
         let dir = tempfile::tempdir().expect("tempdir");
         let kv = Kv::open(dir.path().join("kv"), KvOptions::default()).expect("keyspace");
         let db = cairn_sql::Database::open(dir.path().join("sql")).expect("database");
@@ -34,7 +38,7 @@ impl Door {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(pg::run(
             listener,
-            PgDoor::new(db, password),
+            PgDoor::new(db, password, tls),
             Admission::new(Arc::clone(&kv)),
             stopped,
         ));
@@ -532,4 +536,50 @@ async fn a_cancel_request_stops_the_running_query_and_settings_answer() {
         m,
         tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("read committed")
     )));
+}
+
+#[tokio::test]
+async fn tls_is_offered_with_a_certificate_and_refused_without() {
+    use pgwire::tokio::tokio_rustls::{rustls, TlsConnector};
+    let ssl_request = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
+    // Without a certificate: `N`, and the client may go on in the clear.
+    let door = Door::start(None).await;
+    let mut stream = TcpStream::connect(door.addr).await.expect("connect");
+    stream.write_all(&ssl_request).await.expect("write");
+    let mut answer = [0u8; 1];
+    stream.read_exact(&mut answer).await.expect("read");
+    assert_eq!(&answer, b"N");
+    // With one: `S`, a TLS handshake, then the startup over TLS.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let generated = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("cert");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, generated.cert.pem()).expect("write cert");
+    std::fs::write(&key, generated.signing_key.serialize_pem()).expect("write key");
+    let acceptor = pg::tls_acceptor(&cert, &key).expect("acceptor");
+    let door = Door::start_with(None, Some(acceptor)).await;
+    let mut stream = TcpStream::connect(door.addr).await.expect("connect");
+    stream.write_all(&ssl_request).await.expect("write");
+    stream.read_exact(&mut answer).await.expect("read");
+    assert_eq!(&answer, b"S");
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(generated.cert.der().clone()).expect("root");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let mut tls = TlsConnector::from(Arc::new(config))
+        .connect(name, stream)
+        .await
+        .expect("handshake");
+    tls.write_all(&startup_packet()).await.expect("startup");
+    let mut reply = [0u8; 9];
+    tls.read_exact(&mut reply).await.expect("reply");
+    // AuthenticationOk: 'R', length 8, code 0.
+    assert_eq!(reply, [b'R', 0, 0, 0, 8, 0, 0, 0, 0]);
+    // A file that holds no certificate is refused with a reason.
+    std::fs::write(&cert, "not a certificate").expect("write");
+    assert!(pg::tls_acceptor(&cert, &key).is_err());
 }

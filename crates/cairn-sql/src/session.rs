@@ -244,6 +244,13 @@ impl Session {
         })
     }
 
+    /// Whether statements executed since the last [`Session::sync`] wrote outside a `BEGIN`
+    /// block, so that the sync has a transaction to commit (else it only resets the clock and
+    /// `SET LOCAL`s, which can wait for the next statement).
+    pub fn holds_implicit_writes(&self) -> bool {
+        self.block == Block::Implicit && self.txn.is_some()
+    }
+
     /// The wire protocol's Sync: commits the implicit transaction of the statements
     /// executed since the last one (see [`Session::execute_pipelined`]); inside a `BEGIN`
     /// block, nothing.

@@ -35,6 +35,13 @@ pub struct ServeArgs {
     /// Port of the PostgreSQL door (0 picks a free port, logged; `off` runs without it).
     #[arg(long, env = "CAIRN_PG_PORT", default_value = "5432", value_parser = parse_pg_port)]
     pg_port: PgPort,
+    /// The PostgreSQL door's TLS certificate chain (PEM); with --tls-key, clients may use
+    /// TLS (`sslmode=require`).
+    #[arg(long, env = "CAIRN_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "CAIRN_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Where the blob door keeps atoms (s3://bucket/prefix, gs://…, az://…, or a folder);
     /// recorded in the data directory on first use.
     #[arg(long, env = "CAIRN_BLOB_BACKEND")]
@@ -98,6 +105,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             PgPort::Off => None,
             PgPort::Port(port) => Some(SocketAddr::new(args.bind, port)),
         },
+        pg_tls: args.tls_cert.zip(args.tls_key),
         blob_backend: args.blob_backend,
         kv: KvOptions {
             appendfsync: match args.appendfsync {

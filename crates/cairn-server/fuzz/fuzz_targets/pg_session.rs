@@ -34,7 +34,7 @@ fn harness() -> &'static Harness {
             .expect("runtime");
         Harness {
             _dir: dir,
-            door: PgDoor::new(db, None),
+            door: PgDoor::new(db, None, None),
             runtime,
         }
     })

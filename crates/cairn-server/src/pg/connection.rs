@@ -20,6 +20,7 @@
 //! Every job runs on the connection's session thread (`worker.rs`).
 
 use std::fmt::Debug;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
@@ -64,6 +65,12 @@ pub struct Statement {
 struct SessionSlot {
     db: Arc<Database>,
     thread: OnceLock<Option<SessionThread>>,
+    /// The last Execute left an implicit transaction with writes: the next Sync commits it
+    /// (and waits for it) before ReadyForQuery.
+    commit_pending: AtomicBool,
+    /// A Sync with nothing to commit was answered without a trip to the session thread;
+    /// the session's own sync runs before its next job.
+    sync_deferred: AtomicBool,
 }
 
 /// A job's answer and the session's transaction status after it.
@@ -92,8 +99,13 @@ impl SessionSlot {
         let Some(thread) = thread else {
             return Err(fatal("could not start a thread for the session"));
         };
+        let deferred = self.sync_deferred.swap(false, Ordering::AcqRel);
         thread
             .submit(move |session| {
+                if deferred {
+                    // Nothing to commit (see `on_sync`): cannot fail.
+                    let _ = session.sync();
+                }
                 let answer = job(session);
                 (answer, status(session.transaction_status()))
             })
@@ -123,6 +135,8 @@ impl Connection {
         let session = Arc::new(SessionSlot {
             db,
             thread: OnceLock::new(),
+            commit_pending: AtomicBool::new(false),
+            sync_deferred: AtomicBool::new(false),
         });
         Connection {
             parser: Arc::new(StatementParser {
@@ -601,6 +615,17 @@ impl ExtendedQueryHandler for Connection {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         client.portal_store().rm_portal(DEFAULT_NAME);
+        if !self.session.commit_pending.swap(false, Ordering::AcqRel) {
+            // No writes wait for a commit: answer now, and let the session's sync (its clock
+            // and SET LOCALs) run before its next job.
+            self.session.sync_deferred.store(true, Ordering::Release);
+            client
+                .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
+                    client.transaction_status(),
+                )))
+                .await?;
+            return Ok(());
+        }
         let (committed, now) = self.session.run(|session| session.sync()).await?;
         if let Err(e) = committed {
             client
@@ -665,10 +690,14 @@ impl ExtendedQueryHandler for Connection {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let statement = portal.statement.statement.clone();
-        let (result, now) = self
+        let ((result, writes), now) = self
             .session
-            .run(move |session| session.execute_pipelined(&statement.prepared, &statement.bound))
+            .run(move |session| {
+                let result = session.execute_pipelined(&statement.prepared, &statement.bound);
+                (result, session.holds_implicit_writes())
+            })
             .await?;
+        self.session.commit_pending.store(writes, Ordering::Release);
         client.set_transaction_status(now);
         let result = result.map_err(sql_error)?;
         if let Some(copy) = result.copy {

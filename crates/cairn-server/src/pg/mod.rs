@@ -11,8 +11,9 @@
 //!                                                             SessionThread (cairn_sql::Session)
 //! ```
 //!
-//! - [`serve_connection`] runs one connection: pgwire's TLS negotiation (answered `N`: no
-//!   TLS yet), then each frontend message through `pgwire::tokio::server::process_message`
+//! - [`serve_connection`] runs one connection: pgwire's TLS negotiation (an SSLRequest is
+//!   answered `S` and the connection goes on over TLS when the door has a certificate,
+//!   `--tls-cert`/`--tls-key`, and `N` otherwise), then each frontend message through `pgwire::tokio::server::process_message`
 //!   to the handlers of [`connection::Connection`], an error becoming an ErrorResponse.
 //! - Authentication: with `--requirepass`, SCRAM-SHA-256 against that password, for any user
 //!   name (cairn has one set of credentials, shared with the Redis and blob doors); without
@@ -29,6 +30,7 @@ mod worker;
 
 use std::collections::HashMap;
 use std::fmt::Debug;
+use std::path::Path;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -50,6 +52,7 @@ use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use pgwire::tokio::server::{
     negotiate_tls, process_error, process_message, PgWireMessageServerCodec,
 };
+use pgwire::tokio::TlsAcceptor;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio_util::codec::Framed;
@@ -77,11 +80,13 @@ pub struct PgDoor {
     /// The connections a CancelRequest may name, by process id and secret key.
     cancels: Mutex<HashMap<(i32, Bytes), Weak<Connection>>>,
     pids: RandomPidSecretKeyGenerator,
+    /// The TLS the door offers, if it has a certificate.
+    tls: Option<TlsAcceptor>,
 }
 
 impl PgDoor {
-    /// The door to `db`, asking for `password` if there is one.
-    pub fn new(db: Arc<Database>, password: Option<&str>) -> Arc<PgDoor> {
+    /// The door to `db`, asking for `password` if there is one, offering `tls` if given.
+    pub fn new(db: Arc<Database>, password: Option<&str>, tls: Option<TlsAcceptor>) -> Arc<PgDoor> {
         let verifier = password.map(|password| {
             let salt: [u8; 16] = rand_salt();
             let salted = gen_salted_password(password, &salt, SCRAM_ITERATIONS);
@@ -92,8 +97,34 @@ impl PgDoor {
             verifier,
             cancels: Mutex::new(HashMap::new()),
             pids: RandomPidSecretKeyGenerator::default(),
+            tls,
         })
     }
+}
+
+/// The TLS a door offers with the certificate chain in `cert` and its private key in `key`
+/// (PEM files): TLS 1.2 and 1.3, with ALPN `postgresql` for clients that start with TLS.
+pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
+    use pgwire::tokio::tokio_rustls::rustls;
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let read = |path: &Path, e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| read(cert, &e))?;
+    if chain.is_empty() {
+        return Err(read(cert, &"no certificate in the file"));
+    }
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| read(key, &e))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| e.to_string())?;
+    config.alpn_protocols = vec![b"postgresql".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
 /// Sixteen bytes of salt from the kernel's random source (a fixed salt if it cannot be
@@ -182,7 +213,7 @@ pub async fn serve_connection(
     let startup_deadline = tokio::time::Instant::now() + STARTUP_TIMEOUT;
     let negotiated = tokio::time::timeout_at(
         startup_deadline,
-        negotiate_tls::<connection::Statement>(socket, None),
+        negotiate_tls::<connection::Statement>(socket, door.tls.clone()),
     );
     let framed = match negotiated.await {
         Ok(Ok(Some(framed))) => framed,
