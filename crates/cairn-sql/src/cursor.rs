@@ -59,6 +59,7 @@ impl Cursor {
             columns: self.columns.clone(),
             rows,
             copy: None,
+            notices: Vec::new(),
         })
     }
 }

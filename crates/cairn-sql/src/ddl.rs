@@ -253,6 +253,11 @@ pub(crate) fn create_table(
     }
     if db.catalog().exists(&name) {
         if create.if_not_exists {
+            crate::notice::raise(
+                "NOTICE",
+                SqlState::DUPLICATE_TABLE,
+                format!("relation \"{name}\" already exists, skipping"),
+            );
             return Ok(QueryResult::command("CREATE TABLE"));
         }
         return Err(Error::new(
@@ -500,6 +505,11 @@ pub(crate) fn create_sequence(
     }
     if db.catalog().exists(&name) {
         if if_not_exists {
+            crate::notice::raise(
+                "NOTICE",
+                SqlState::DUPLICATE_TABLE,
+                format!("relation \"{name}\" already exists, skipping"),
+            );
             return Ok(QueryResult::command("CREATE SEQUENCE"));
         }
         return Err(Error::new(
@@ -541,6 +551,11 @@ fn create_table_as(
         let catalog = db.catalog();
         if catalog.exists(&name) {
             if create.if_not_exists {
+                crate::notice::raise(
+                    "NOTICE",
+                    SqlState::DUPLICATE_TABLE,
+                    format!("relation \"{name}\" already exists, skipping"),
+                );
                 return Ok(QueryResult::command("CREATE TABLE AS"));
             }
             return Err(Error::new(
@@ -727,6 +742,11 @@ pub(crate) fn create_index(
         };
         if catalog.exists(&name) {
             if create.if_not_exists {
+                crate::notice::raise(
+                    "NOTICE",
+                    SqlState::DUPLICATE_TABLE,
+                    format!("relation \"{name}\" already exists, skipping"),
+                );
                 return Ok(QueryResult::command("CREATE INDEX"));
             }
             return Err(Error::new(
@@ -808,6 +828,11 @@ pub(crate) fn create_view(
         let catalog = db.catalog();
         if catalog.exists(&name) {
             if create.if_not_exists {
+                crate::notice::raise(
+                    "NOTICE",
+                    SqlState::DUPLICATE_TABLE,
+                    format!("relation \"{name}\" already exists, skipping"),
+                );
                 return Ok(QueryResult::command("CREATE VIEW"));
             }
             return Err(Error::new(
@@ -901,7 +926,13 @@ pub(crate) fn drop(
                     ),
                     object,
                 ));
-            } else if !if_exists {
+            } else if if_exists {
+                crate::notice::raise(
+                    "NOTICE",
+                    SqlState("00000"),
+                    format!("{kind} \"{name}\" does not exist, skipping"),
+                );
+            } else {
                 return Err(match object_type {
                     ObjectType::Table => undefined(&name),
                     _ => Error::new(

@@ -115,6 +115,8 @@ pub struct ErrorDetail {
     pub position: Option<usize>,
     /// What was being done (PostgreSQL's CONTEXT field): `COPY t, line 3, column a: "x"`.
     pub context: Option<String>,
+    /// PostgreSQL's DETAIL field: `Key (a)=(1) already exists.`
+    pub detail: Option<String>,
 }
 
 impl std::ops::Deref for Error {
@@ -137,12 +139,19 @@ impl Error {
             message: message.into(),
             position: None,
             context: None,
+            detail: None,
         }))
     }
 
     /// The same error, placed at character `position` (1-based) of the statement text.
     pub fn at(mut self, position: usize) -> Error {
         self.position = Some(position);
+        self
+    }
+
+    /// The same error, with a detail (PostgreSQL's DETAIL).
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Error {
+        self.detail = Some(detail.into());
         self
     }
 

@@ -63,5 +63,6 @@ pub fn explain(db: &Database, sql: &str, query: &Query, analyze: bool) -> Result
         }],
         rows,
         copy: None,
+        notices: Vec::new(),
     })
 }

@@ -138,13 +138,18 @@ pub(crate) fn check_children(
             }
             let (key_bytes, _) = key_of(index, &probe);
             if store.btree(index.root).get(&key_bytes)?.is_empty() {
+                let key = crate::index::key_text(table, &fk.child_columns, &child_key);
                 return Err(Error::new(
                     SqlState("23503"),
                     format!(
                         "insert or update on table \"{}\" violates foreign key constraint \"{}\"",
                         table.name, fk.name
                     ),
-                ));
+                )
+                .with_detail(format!(
+                    "Key {key} is not present in table \"{}\".",
+                    parent.name
+                )));
             }
         }
     }
@@ -225,13 +230,22 @@ pub(crate) fn parents_changed(
                 continue;
             }
             if phase != Action::Cascade {
+                let referenced = children
+                    .first()
+                    .and_then(|(_, row)| fk.child_key(row))
+                    .unwrap_or_default();
+                let key = crate::index::key_text(table, &fk.parent_columns, &referenced);
                 return Err(Error::new(
                     SqlState("23503"),
                     format!(
                         "update or delete on table \"{}\" violates foreign key constraint \"{}\" on table \"{}\"",
                         table.name, fk.name, child.name
                     ),
-                ));
+                )
+                .with_detail(format!(
+                    "Key {key} is still referenced from table \"{}\".",
+                    child.name
+                )));
             }
             let mut writer =
                 TableWriter::new(store, child, catalog.indexes_of(&child.name).collect());

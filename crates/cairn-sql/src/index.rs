@@ -121,7 +121,8 @@ impl<'a> TableWriter<'a> {
         row::encode(row, &mut self.bytes);
         let tid = self.store.heap(self.table.heap)?.insert(txn, &self.bytes)?;
         for index in &self.indexes {
-            add_entry(self.store, txn, index, row, tid)?;
+            add_entry(self.store, txn, index, row, tid)
+                .map_err(|e| duplicate_detail(e, self.table, index, row))?;
         }
         Ok(tid)
     }
@@ -154,10 +155,36 @@ impl<'a> TableWriter<'a> {
                 continue;
             }
             remove_entry(self.store, txn, index, old, tid)?;
-            add_entry(self.store, txn, index, new, moved)?;
+            add_entry(self.store, txn, index, new, moved)
+                .map_err(|e| duplicate_detail(e, self.table, index, new))?;
         }
         Ok(moved)
     }
+}
+
+/// A unique violation of `index` by `row` with PostgreSQL's detail: `Key (a)=(1) already
+/// exists.`; any other error as it is.
+fn duplicate_detail(e: Error, table: &TableDef, index: &IndexDef, row: &[Value]) -> Error {
+    if e.state != SqlState::UNIQUE_VIOLATION {
+        return e;
+    }
+    let columns: Vec<usize> = index.columns.iter().map(|(c, _)| *c).collect();
+    let values: Vec<Value> = columns.iter().map(|c| row[*c].clone()).collect();
+    let key = key_text(table, &columns, &values);
+    e.with_detail(format!("Key {key} already exists."))
+}
+
+/// A key as PostgreSQL's details write it: `(a, b)=(1, x)` (NULL as `null`).
+pub fn key_text(table: &TableDef, columns: &[usize], values: &[Value]) -> String {
+    let names: Vec<&str> = columns
+        .iter()
+        .map(|c| table.columns[*c].name.as_str())
+        .collect();
+    let values: Vec<String> = values
+        .iter()
+        .map(|v| v.to_text().unwrap_or_else(|| "null".into()))
+        .collect();
+    format!("({})=({})", names.join(", "), values.join(", "))
 }
 
 /// Adds the entry of `row` (at `tid`) to `index`; `23505` if a unique index has its key.

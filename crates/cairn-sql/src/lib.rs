@@ -70,6 +70,7 @@ pub mod interrupt;
 pub mod interval;
 pub mod json;
 pub mod json_func;
+pub mod notice;
 pub mod numeric;
 pub mod optimizer;
 pub mod parser;

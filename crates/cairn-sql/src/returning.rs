@@ -62,6 +62,7 @@ impl Returning {
             columns: self.columns.clone(),
             rows,
             copy: None,
+            notices: Vec::new(),
         })
     }
 }

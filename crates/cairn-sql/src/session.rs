@@ -33,6 +33,7 @@ use crate::error::{Error, Result, SqlState};
 use crate::exec::{self, Env, SubqueryCache};
 use crate::explain;
 use crate::interrupt::{Interrupt, Watch};
+use crate::notice::Notice;
 use crate::parser::parse;
 use crate::planner::{self, Planned};
 use crate::scope::Scope;
@@ -63,6 +64,8 @@ pub struct QueryResult {
     pub columns: Vec<Column>,
     pub rows: Vec<Vec<Value>>,
     pub copy: Option<Copy>,
+    /// The NOTICEs and WARNINGs the statement raised (see [`crate::notice`]).
+    pub notices: Vec<Notice>,
 }
 
 /// What a COPY statement exchanges with the client besides its tag.
@@ -82,6 +85,7 @@ impl QueryResult {
             columns: Vec::new(),
             rows: Vec::new(),
             copy: None,
+            notices: Vec::new(),
         }
     }
 }
@@ -462,19 +466,28 @@ impl Session {
         &mut self,
         statement: impl FnOnce(&mut Self) -> Result<QueryResult>,
     ) -> Result<QueryResult> {
+        crate::notice::take(); // a failed statement's, never sent
         let snapshot = Snapshot::enter(&self.settings);
         let timeout = Duration::from_millis(self.settings.statement_timeout_ms().unsigned_abs());
         let _watch = Watch::arm(&self.interrupt, timeout);
-        let result = statement(self)?;
+        let mut result = statement(self)?;
         for (name, value, local) in snapshot.changes() {
             self.change_setting(&name, Some(&value), local)?;
         }
+        result.notices = crate::notice::take();
         Ok(result)
     }
 
     fn run(&mut self, sql: &str, statement: &Statement, params: &[Value]) -> Result<QueryResult> {
         match statement {
             Statement::StartTransaction { modes, .. } => {
+                if self.block != Block::Implicit {
+                    crate::notice::raise(
+                        "WARNING",
+                        SqlState("25001"),
+                        "there is already a transaction in progress",
+                    );
+                }
                 if self.block == Block::Implicit {
                     // What this string did before its BEGIN is its own transaction.
                     self.end(true)?;
@@ -482,6 +495,23 @@ impl Session {
                 }
                 self.transaction_modes(modes, "transaction_isolation")?;
                 return Ok(QueryResult::command("BEGIN"));
+            }
+            Statement::Commit { .. } | Statement::Rollback { .. }
+                if self.block == Block::Implicit =>
+            {
+                crate::notice::raise(
+                    "WARNING",
+                    SqlState("25P01"),
+                    "there is no transaction in progress",
+                );
+                self.end(matches!(statement, Statement::Commit { .. }))?;
+                return Ok(QueryResult::command(
+                    if matches!(statement, Statement::Commit { .. }) {
+                        "COMMIT"
+                    } else {
+                        "ROLLBACK"
+                    },
+                ));
             }
             Statement::Commit { .. } => {
                 // COMMIT of an aborted block rolls it back, and says so.
@@ -884,6 +914,7 @@ impl Session {
                 ],
                 rows,
                 copy: None,
+                notices: Vec::new(),
             });
         }
         let name = match spoken.as_str() {
@@ -896,6 +927,7 @@ impl Session {
             columns: vec![text_column(name)],
             rows: vec![vec![Value::Text(self.settings.get(name)?)]],
             copy: None,
+            notices: Vec::new(),
         })
     }
 
@@ -1097,6 +1129,7 @@ fn run_planned(
         columns: planned.columns.clone(),
         rows,
         copy: None,
+        notices: Vec::new(),
     })
 }
 

@@ -385,3 +385,33 @@ fn update_and_delete_through_an_index_change_exactly_the_rows_their_condition_ke
         .expect("delete");
     assert_eq!(deleted.tag, "DELETE 1");
 }
+
+#[test]
+fn key_violations_carry_postgresqls_detail() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = Session::new(Database::open(dir.path()).expect("open"));
+    s.execute(
+        "CREATE TABLE parent (id int PRIMARY KEY, a int, b text, UNIQUE (a, b)); \
+         CREATE TABLE child (id int PRIMARY KEY, parent_id int REFERENCES parent (id)); \
+         INSERT INTO parent VALUES (1, 1, 'x'); INSERT INTO child VALUES (10, 1)",
+    )
+    .expect("setup");
+    let detail = |s: &mut Session, sql: &str| s.execute(sql).expect_err(sql).detail.clone();
+    // Details as PostgreSQL 15.18 gave them for the same statements.
+    assert_eq!(
+        detail(&mut s, "INSERT INTO parent VALUES (1, 2, 'y')").as_deref(),
+        Some("Key (id)=(1) already exists.")
+    );
+    assert_eq!(
+        detail(&mut s, "INSERT INTO parent VALUES (2, 1, 'x')").as_deref(),
+        Some("Key (a, b)=(1, x) already exists.")
+    );
+    assert_eq!(
+        detail(&mut s, "INSERT INTO child VALUES (11, 5)").as_deref(),
+        Some("Key (parent_id)=(5) is not present in table \"parent\".")
+    );
+    assert_eq!(
+        detail(&mut s, "DELETE FROM parent WHERE id = 1").as_deref(),
+        Some("Key (id)=(1) is still referenced from table \"child\".")
+    );
+}

@@ -249,3 +249,36 @@ fn cursors_fetch_their_rows_in_batches_and_close_with_their_block() {
         "34000"
     );
 }
+
+#[test]
+fn statements_raise_postgresqls_notices_and_warnings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = cairn_sql::Session::new(cairn_sql::Database::open(dir.path()).expect("open"));
+    let notices = |s: &mut cairn_sql::Session, sql: &str| -> Vec<String> {
+        s.execute(sql)
+            .expect(sql)
+            .iter()
+            .flat_map(|r| r.notices.iter())
+            .map(|n| format!("{}: {} ({})", n.severity, n.message, n.state.code()))
+            .collect()
+    };
+    assert_eq!(
+        notices(&mut s, "DROP TABLE IF EXISTS nosuch; CREATE TABLE t (a int); CREATE TABLE IF NOT EXISTS t (a int)"),
+        vec![
+            "NOTICE: table \"nosuch\" does not exist, skipping (00000)".to_string(),
+            "NOTICE: relation \"t\" already exists, skipping (42P07)".to_string(),
+        ]
+    );
+    assert_eq!(
+        notices(&mut s, "COMMIT"),
+        vec!["WARNING: there is no transaction in progress (25P01)".to_string()]
+    );
+    assert_eq!(
+        notices(&mut s, "BEGIN; BEGIN; ROLLBACK"),
+        vec!["WARNING: there is already a transaction in progress (25001)".to_string()]
+    );
+    // A failed statement's notices are not handed to the next one.
+    s.execute("DROP TABLE IF EXISTS gone; SELECT 1/0")
+        .expect_err("fails");
+    assert!(notices(&mut s, "SELECT 1").is_empty());
+}

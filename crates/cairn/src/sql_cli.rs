@@ -69,6 +69,7 @@ pub fn run(args: SqlArgs) -> anyhow::Result<()> {
             Ok(results) => {
                 let mut out = String::new();
                 for result in &results {
+                    print_notices(result);
                     write_result(result, &mut out);
                 }
                 crate::output::print(&out)?;
@@ -83,6 +84,13 @@ pub fn run(args: SqlArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A result's notices as psql prints them, on standard error: `NOTICE:  message`.
+pub(crate) fn print_notices(result: &QueryResult) {
+    for notice in &result.notices {
+        eprintln!("{}:  {}", notice.severity, notice.message);
+    }
 }
 
 /// A result as psql prints it: an aligned table and its row count, or the command tag.
@@ -185,6 +193,9 @@ pub(crate) fn error_report(sql: &str, e: &cairn_sql::Error) -> String {
             start += len + 1;
         }
     }
+    if let Some(detail) = &e.detail {
+        report.push_str(&format!("DETAIL:  {detail}\n"));
+    }
     if let Some(context) = &e.context {
         report.push_str(&format!("CONTEXT:  {context}\n"));
     }
@@ -234,6 +245,7 @@ mod tests {
                 ],
             ],
             copy: None,
+            notices: Vec::new(),
         };
         let mut out = String::new();
         write_result(&result, &mut out);
@@ -253,6 +265,7 @@ mod tests {
             }],
             rows: vec![vec![Value::Int4(1)]],
             copy: None,
+            notices: Vec::new(),
         };
         out.clear();
         write_result(&one, &mut out);

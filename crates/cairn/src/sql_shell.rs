@@ -70,6 +70,7 @@ pub fn run(db: Arc<Database>) -> anyhow::Result<()> {
             Ok(results) => {
                 let mut out = String::new();
                 for result in &results {
+                    crate::sql_cli::print_notices(result);
                     write_result(result, &mut out);
                 }
                 print!("{out}");
@@ -186,5 +187,6 @@ fn table(names: &[&str], rows: Vec<Vec<Value>>) -> QueryResult {
             .collect(),
         rows,
         copy: None,
+        notices: Vec::new(),
     }
 }

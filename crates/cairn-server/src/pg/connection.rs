@@ -344,7 +344,10 @@ impl SimpleQueryHandler for Connection {
         // pgwire derives the status it reports from the responses: BEGIN starts a block,
         // COMMIT and ROLLBACK end one, an error fails one (and leaves `I` as it is) — the
         // session's own rules (a COMMIT of a failed block is tagged ROLLBACK).
-        let _ = client;
+        // Notices go out first: pgwire's responses have no place for them between results.
+        for result in &results {
+            send_notices(client, &result.notices).await?;
+        }
         let mut responses: Vec<Response> = results.into_iter().map(simple_response).collect();
         if let Some(e) = error {
             responses.push(Response::Error(Box::new(sql_error_info(&e))));
@@ -700,6 +703,7 @@ impl ExtendedQueryHandler for Connection {
         self.session.commit_pending.store(writes, Ordering::Release);
         client.set_transaction_status(now);
         let result = result.map_err(sql_error)?;
+        send_notices(client, &result.notices).await?;
         if let Some(copy) = result.copy {
             return Ok(copy_response(copy));
         }
@@ -729,6 +733,26 @@ fn copy_response(copy: Copy) -> Response {
             Response::CopyOut(CopyResponse::new(0, columns, stream::iter(data)))
         }
     }
+}
+
+/// A statement's notices as NoticeResponse messages.
+async fn send_notices<C>(client: &mut C, notices: &[cairn_sql::notice::Notice]) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    for notice in notices {
+        let info = ErrorInfo::new(
+            notice.severity.into(),
+            notice.state.code().into(),
+            notice.message.clone(),
+        );
+        client
+            .feed(PgWireBackendMessage::NoticeResponse(info.into()))
+            .await?;
+    }
+    Ok(())
 }
 
 /// Whether a result is rows (a query, a RETURNING, SHOW, EXPLAIN) rather than a command.
@@ -916,6 +940,7 @@ fn sql_error_info(e: &cairn_sql::Error) -> ErrorInfo {
     let mut info = ErrorInfo::new("ERROR".into(), e.state.code().into(), e.message.clone());
     info.position = e.position.map(|p| p.to_string());
     info.where_context = e.context.clone();
+    info.detail = e.detail.clone();
     info
 }
 
