@@ -302,10 +302,10 @@ fn wire_rows(client: &mut postgres::Client, sql: &str) -> Result<Vec<Vec<Value>>
             (0..row.len())
                 .map(|i| {
                     let oid = row.columns()[i].type_().oid();
-                    let ty = cairn_server::pg::types::from_oid(oid).unwrap_or(DataType::Text);
+                    let ty = cairn_sql::wire::from_oid(oid).unwrap_or(DataType::Text);
                     match row.try_get::<_, Option<Raw>>(i) {
                         Ok(None) => Ok(Value::Null),
-                        Ok(Some(Raw(bytes))) => cairn_server::pg::types::decode_binary(ty, &bytes)
+                        Ok(Some(Raw(bytes))) => cairn_sql::wire::decode_binary(ty, &bytes)
                             .ok_or_else(|| Failure {
                                 code: "XX000".into(),
                                 message: format!("undecodable {ty:?} value"),

@@ -87,6 +87,7 @@ pub mod spill;
 pub mod value;
 mod walk;
 pub mod window;
+pub mod wire;
 
 pub use cairn_page::StoreOptions;
 pub use database::{Database, TableDescription};

@@ -8,7 +8,7 @@
 //!   table or a type error is reported at Parse, as PostgreSQL does, and its parameters'
 //!   types (declared, or inferred from their context) and result columns are known for
 //!   Describe. Bind checks the formats and the parameter count and decodes the parameters
-//!   (text or binary, see [`super::types`]) into a portal. Execute runs the portal's
+//!   (text or binary, see [`cairn_sql::wire`]) into a portal. Execute runs the portal's
 //!   statement once and keeps its rows in the portal, sending at most the row limit per
 //!   Execute (PortalSuspended until the last). Outside a `BEGIN` block the statements
 //!   executed up to a Sync are one transaction, committed at the Sync
@@ -48,8 +48,8 @@ use pgwire::messages::extendedquery::{
 use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery, TransactionStatus};
 use pgwire::messages::PgWireBackendMessage;
 
-use super::types;
 use super::worker::{Pending, SessionThread};
+use cairn_sql::wire as types;
 
 /// A prepared statement of the connection; in a portal, with the values bound to its
 /// parameters.

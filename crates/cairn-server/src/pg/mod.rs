@@ -25,7 +25,6 @@
 
 mod connection;
 mod framing;
-pub mod types;
 mod worker;
 
 use std::collections::HashMap;

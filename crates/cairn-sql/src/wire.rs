@@ -1,5 +1,7 @@
-//! cairn-sql's types on the wire: each [`DataType`]'s PostgreSQL OID and size, and its
-//! values in the protocol's two formats.
+//! The types on PostgreSQL's wire: each [`DataType`]'s OID and size, and its values in the
+//! protocol's two formats — what PostgreSQL's `typsend`/`typreceive` functions do, kept with
+//! the types so that the wire door and the clients cairn tests itself with (the
+//! sqllogictest runner's `--wire`) read and write values the same way.
 //!
 //! The text format is the type's output and input function — [`Value::to_text`] and
 //! [`Value::parse`], what psql prints and types. The binary format is PostgreSQL's `send`
@@ -23,9 +25,9 @@
 //! A parameter whose bytes do not fit its type is `22P03 incorrect binary data format`, as
 //! PostgreSQL says it; a text parameter gets the type's own input error (`22P02`, `22007`…).
 
+use crate::interval::Interval;
+use crate::value::{DataType, Value};
 use bytes::{BufMut, BytesMut};
-use cairn_sql::interval::Interval;
-use cairn_sql::{DataType, Value};
 
 /// PostgreSQL's OID of `ty`.
 pub fn oid(ty: DataType) -> u32 {
