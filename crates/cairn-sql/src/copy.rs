@@ -214,29 +214,12 @@ impl CopyFormat {
                         't' => field.push('\t'),
                         'v' => field.push('\u{b}'),
                         '0'..='7' => {
-                            let mut n = e.to_digit(8).unwrap_or(0);
-                            for _ in 0..2 {
-                                match chars.peek().and_then(|c| c.to_digit(8)) {
-                                    Some(d) => {
-                                        n = n * 8 + d;
-                                        raw.extend(chars.next());
-                                    }
-                                    None => break,
-                                }
-                            }
+                            let first = e.to_digit(8).unwrap_or(0);
+                            let n = escaped_digits(&mut chars, &mut raw, 8, first);
                             push_byte(&mut field, n)?;
                         }
                         'x' if chars.peek().is_some_and(char::is_ascii_hexdigit) => {
-                            let mut n = 0;
-                            for _ in 0..2 {
-                                match chars.peek().and_then(|c| c.to_digit(16)) {
-                                    Some(d) => {
-                                        n = n * 16 + d;
-                                        raw.extend(chars.next());
-                                    }
-                                    None => break,
-                                }
-                            }
+                            let n = escaped_digits(&mut chars, &mut raw, 16, 0);
                             push_byte(&mut field, n)?;
                         }
                         other => field.push(other),
@@ -299,6 +282,27 @@ impl CopyFormat {
 /// `name` as a quoted identifier, which names exactly it.
 pub(crate) fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The value of an escape's digits in `radix` after `first` (`\NNN`: up to two more octal
+/// digits; `\xHH`: up to two hex digits), each taken from `chars` into `raw`.
+fn escaped_digits(
+    chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
+    raw: &mut String,
+    radix: u32,
+    first: u32,
+) -> u32 {
+    let mut n = first;
+    for _ in 0..2 {
+        match chars.peek().and_then(|c| c.to_digit(radix)) {
+            Some(d) => {
+                n = n * radix + d;
+                raw.extend(chars.next());
+            }
+            None => break,
+        }
+    }
+    n
 }
 
 /// A byte from an escape (`\NNN`, `\xHH`) into a field: text is UTF-8, so only ASCII here.

@@ -437,16 +437,11 @@ impl ExtendedQueryHandler for Connection {
             None => return Err(no_statement(statement_name)),
         };
         let description = &stored.statement.description;
-        let shown_name = if statement_name == DEFAULT_NAME {
-            ""
-        } else {
-            statement_name
-        };
         check_bind(
             &message,
             &description.params,
             description.columns.len(),
-            shown_name,
+            shown_name(statement_name),
         )?;
         let bound = decode_parameters(&message, &description.params)?;
         let statement = StoredStatement::new(
@@ -483,17 +478,7 @@ impl ExtendedQueryHandler for Connection {
                     .await?;
                 return Ok(());
             }
-            None => {
-                let shown = if portal_name == DEFAULT_NAME {
-                    ""
-                } else {
-                    portal_name
-                };
-                return Err(user_error(
-                    "34000",
-                    format!("portal \"{shown}\" does not exist"),
-                ));
-            }
+            None => return Err(no_portal(portal_name)),
         };
         // A negative or zero limit is no limit.
         let max_rows = usize::try_from(message.max_rows).unwrap_or(0);
@@ -576,12 +561,7 @@ impl ExtendedQueryHandler for Connection {
                         .await?;
                     match columns {
                         Some(columns) => (None, fields(&columns, &Format::UnifiedText)),
-                        None => {
-                            return Err(user_error(
-                                "34000",
-                                format!("portal \"{name}\" does not exist"),
-                            ))
-                        }
+                        None => return Err(no_portal(name)),
                     }
                 }
             },
@@ -919,11 +899,28 @@ fn decode_parameters(message: &Bind, params: &[DataType]) -> PgWireResult<Vec<Va
 
 /// A Bind naming a statement that was never prepared (or was closed).
 fn no_statement(name: &str) -> PgWireError {
-    let shown = if name == DEFAULT_NAME { "" } else { name };
     user_error(
         "26000",
-        format!("prepared statement \"{shown}\" does not exist"),
+        format!("prepared statement \"{}\" does not exist", shown_name(name)),
     )
+}
+
+/// An Execute or Describe naming a portal that was never bound (or was closed).
+fn no_portal(name: &str) -> PgWireError {
+    user_error(
+        "34000",
+        format!("portal \"{}\" does not exist", shown_name(name)),
+    )
+}
+
+/// A statement's or portal's name as PostgreSQL shows it: the unnamed one as `""`, not
+/// pgwire's internal name for it.
+fn shown_name(name: &str) -> &str {
+    if name == DEFAULT_NAME {
+        ""
+    } else {
+        name
+    }
 }
 
 /// The session's transaction status as the protocol's.

@@ -163,7 +163,7 @@ impl Fields<'_> {
 }
 
 /// A protocol violation: a FATAL error, after which the connection closes.
-fn violation(message: &str) -> PgWireError {
+pub fn violation(message: &str) -> PgWireError {
     PgWireError::UserError(Box::new(pgwire::error::ErrorInfo::new(
         "FATAL".into(),
         "08P01".into(),

@@ -315,11 +315,7 @@ fn fatal_protocol_error(e: PgWireError) -> PgWireError {
     if e.is_fatal() {
         return e;
     }
-    PgWireError::UserError(Box::new(pgwire::error::ErrorInfo::new(
-        "FATAL".into(),
-        "08P01".into(),
-        format!("invalid frontend message: {e}"),
-    )))
+    framing::violation(&format!("invalid frontend message: {e}"))
 }
 
 /// A CancelRequest: cancels the statement of the connection whose key it presents (a
