@@ -253,11 +253,7 @@ pub(crate) fn create_table(
     }
     if db.catalog().exists(&name) {
         if create.if_not_exists {
-            crate::notice::raise(
-                "NOTICE",
-                SqlState::DUPLICATE_TABLE,
-                format!("relation \"{name}\" already exists, skipping"),
-            );
+            exists_skipping(&name);
             return Ok(QueryResult::command("CREATE TABLE"));
         }
         return Err(Error::new(
@@ -505,11 +501,7 @@ pub(crate) fn create_sequence(
     }
     if db.catalog().exists(&name) {
         if if_not_exists {
-            crate::notice::raise(
-                "NOTICE",
-                SqlState::DUPLICATE_TABLE,
-                format!("relation \"{name}\" already exists, skipping"),
-            );
+            exists_skipping(&name);
             return Ok(QueryResult::command("CREATE SEQUENCE"));
         }
         return Err(Error::new(
@@ -551,11 +543,7 @@ fn create_table_as(
         let catalog = db.catalog();
         if catalog.exists(&name) {
             if create.if_not_exists {
-                crate::notice::raise(
-                    "NOTICE",
-                    SqlState::DUPLICATE_TABLE,
-                    format!("relation \"{name}\" already exists, skipping"),
-                );
+                exists_skipping(&name);
                 return Ok(QueryResult::command("CREATE TABLE AS"));
             }
             return Err(Error::new(
@@ -742,11 +730,7 @@ pub(crate) fn create_index(
         };
         if catalog.exists(&name) {
             if create.if_not_exists {
-                crate::notice::raise(
-                    "NOTICE",
-                    SqlState::DUPLICATE_TABLE,
-                    format!("relation \"{name}\" already exists, skipping"),
-                );
+                exists_skipping(&name);
                 return Ok(QueryResult::command("CREATE INDEX"));
             }
             return Err(Error::new(
@@ -828,11 +812,7 @@ pub(crate) fn create_view(
         let catalog = db.catalog();
         if catalog.exists(&name) {
             if create.if_not_exists {
-                crate::notice::raise(
-                    "NOTICE",
-                    SqlState::DUPLICATE_TABLE,
-                    format!("relation \"{name}\" already exists, skipping"),
-                );
+                exists_skipping(&name);
                 return Ok(QueryResult::command("CREATE VIEW"));
             }
             return Err(Error::new(
@@ -1059,4 +1039,14 @@ pub(crate) fn writer<'a>(
     table: &'a TableDef,
 ) -> TableWriter<'a> {
     TableWriter::new(&db.store, table, catalog.indexes_of(&table.name).collect())
+}
+
+/// `NOTICE 42P07 relation "name" already exists, skipping`: what a `CREATE … IF NOT EXISTS`
+/// of an existing relation tells the client.
+fn exists_skipping(name: &str) {
+    crate::notice::raise(
+        "NOTICE",
+        SqlState::DUPLICATE_TABLE,
+        format!("relation \"{name}\" already exists, skipping"),
+    );
 }
