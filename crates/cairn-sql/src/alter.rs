@@ -304,11 +304,12 @@ fn add_column(
             ),
         ));
     }
-    let (data_type, max_chars) = column_type(&column_def.data_type)?;
+    let (data_type, max_chars, numeric) = column_type(&column_def.data_type)?;
     let mut column = ColumnDef {
         name: name.clone(),
         data_type,
         max_chars,
+        numeric,
         not_null: false,
         default: None,
     };
@@ -405,6 +406,7 @@ fn add_constraint(
                 primary,
                 columns: positions.into_iter().map(|c| (c, false)).collect(),
                 hash: false,
+                constraint: true,
             });
         }
         other => return Err(Error::not_supported(&format!("the constraint {other}"))),

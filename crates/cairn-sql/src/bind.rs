@@ -14,8 +14,9 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use sqlparser::ast::{
-    BinaryOperator, CastKind, DataType as SqlType, ExactNumberInfo, Expr as SqlExpr, Ident,
-    SelectItem, SetExpr, Spanned, TimezoneInfo, UnaryOperator, Value as SqlValue,
+    ArrayElemTypeDef, BinaryOperator, CastKind, DataType as SqlType, ExactNumberInfo,
+    Expr as SqlExpr, Ident, SelectItem, SetExpr, Spanned, TimezoneInfo, UnaryOperator,
+    Value as SqlValue,
 };
 
 use crate::aggregate::AggCall;
@@ -131,6 +132,8 @@ pub struct Context<'a> {
     /// The tables and views the statement reads, by name, as the planner resolves them
     /// (what a view depends on).
     pub(crate) relations: RefCell<Vec<String>>,
+    /// The system catalog, once the statement reads it (see [`crate::system`]).
+    system: RefCell<Option<crate::system::Shared>>,
 }
 
 /// A WITH query a FROM clause may name.
@@ -164,7 +167,26 @@ impl<'a> Context<'a> {
             next_subquery: Cell::new(0),
             ctes: RefCell::new(Vec::new()),
             relations: RefCell::new(Vec::new()),
+            system: RefCell::new(None),
         }
+    }
+
+    /// The system catalog as this statement sees it, made when first asked for.
+    pub fn system(&self) -> crate::system::Shared {
+        self.system
+            .borrow_mut()
+            .get_or_insert_with(|| {
+                std::sync::Arc::new(crate::system::SystemCatalog::of(self.catalog, &|view| {
+                    crate::planner::view_columns(self.catalog, view)
+                }))
+            })
+            .clone()
+    }
+
+    /// Whether the statement read the system catalog (then its plan holds a snapshot of
+    /// it and of the session, and is not kept for reuse).
+    pub fn reads_system(&self) -> bool {
+        self.system.borrow().is_some()
     }
 
     /// This context, for a statement executed with the values `params` of its parameters.
@@ -473,6 +495,11 @@ impl<'a> Binder<'a> {
                 _ => Err(Error::not_supported("column names of more than two parts")),
             },
             SqlExpr::Nested(inner) => self.bind(inner),
+            SqlExpr::Collate { expr, collation } => self.collated(expr, collation),
+            SqlExpr::Array(array) => self.array_literal(&array.elem),
+            SqlExpr::CompoundFieldAccess { root, access_chain } => {
+                self.subscripted(root, access_chain)
+            }
             SqlExpr::UnaryOp {
                 op: UnaryOperator::Minus,
                 expr: inner,
@@ -503,6 +530,13 @@ impl<'a> Binder<'a> {
             } => {
                 let ty = data_type_of(data_type)?;
                 let operand = self.bind(inner)?;
+                if ty.is_oid() && ty != DataType::Oid {
+                    return Ok(Typed {
+                        expr: crate::system_functions::reg_cast(self, operand, ty)
+                            .map_err(|e| self.placed(e, inner.as_ref()))?,
+                        ty: Some(ty),
+                    });
+                }
                 let expr = operand
                     .into_type(ty)
                     .map_err(|e| self.placed(e, inner.as_ref()))?;
@@ -686,6 +720,14 @@ impl<'a> Binder<'a> {
                     expr: Expr::Concat(Box::new(a.expr), Box::new(b.expr)),
                     ty: Some(DataType::Text),
                 })
+            }
+            BinaryOperator::PGExp => self.call("power", &[left, right]),
+            BinaryOperator::PGRegexMatch => self.regex_match(left, right, false, false),
+            BinaryOperator::PGRegexIMatch => self.regex_match(left, right, true, false),
+            BinaryOperator::PGRegexNotMatch => self.regex_match(left, right, false, true),
+            BinaryOperator::PGRegexNotIMatch => self.regex_match(left, right, true, true),
+            BinaryOperator::PGCustomBinaryOperator(parts) => {
+                self.qualified_operator(left, parts, right)
             }
             other => Err(Error::not_supported(&format!("the operator {other}"))),
         }
@@ -955,8 +997,28 @@ pub(crate) fn data_type_of(ty: &SqlType) -> Result<DataType> {
         SqlType::Timestamp(_, TimezoneInfo::WithTimeZone | TimezoneInfo::Tz) => {
             DataType::TimestampTz
         }
+        SqlType::Regclass => DataType::RegClass,
+        SqlType::Array(ArrayElemTypeDef::SquareBracket(element, None))
+        | SqlType::Array(ArrayElemTypeDef::AngleBracket(element)) => {
+            crate::array::of(data_type_of(element)?)
+        }
         SqlType::Custom(name, modifiers) if modifiers.is_empty() => {
-            let name = name.to_string().to_lowercase();
+            // pg_catalog is always searched; a quoted name is taken as written.
+            let name = match name.0.as_slice() {
+                [schema, last] if schema.to_string().to_lowercase() == "pg_catalog" => {
+                    last.to_string()
+                }
+                _ => name.to_string(),
+            };
+            let name = match name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+                Some("char") => "text".to_string(),
+                Some(quoted) => quoted.to_string(),
+                None => name.to_lowercase(),
+            };
+            let name = match name.as_str() {
+                "name" => "text".to_string(),
+                _ => name,
+            };
             DataType::from_internal_name(&name)
                 .filter(|t| !matches!(t, DataType::Bpchar))
                 .or(match name.as_str() {
@@ -987,6 +1049,19 @@ fn length_cast(expr: Expr, ty: &SqlType) -> Expr {
         SqlType::Varchar(Some(CharacterLength::IntegerLength { length, .. }))
         | SqlType::CharacterVarying(Some(CharacterLength::IntegerLength { length, .. })) => {
             (Function::CutToLength, *length)
+        }
+        SqlType::Numeric(info) | SqlType::Decimal(info) | SqlType::Dec(info) => {
+            return match crate::ddl::numeric_typmod(info) {
+                Ok(Some((p, s))) => Expr::Call(
+                    Function::FitNumeric,
+                    vec![
+                        expr,
+                        Expr::Constant(Value::Int4(i32::from(p))),
+                        Expr::Constant(Value::Int4(i32::from(s))),
+                    ],
+                ),
+                _ => expr,
+            }
         }
         _ => return expr,
     };

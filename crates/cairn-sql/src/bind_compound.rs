@@ -81,12 +81,12 @@ impl<'a> Binder<'a> {
                 compare_op,
                 right,
             } => {
-                let SqlExpr::Subquery(query) = right.as_ref() else {
-                    return Err(Error::not_supported("ANY and ALL over an array"));
-                };
                 let op = cmp_op(compare_op)
                     .ok_or_else(|| Error::not_supported(&format!("ANY/ALL with {compare_op}")))?;
                 let all = matches!(expr, SqlExpr::AllOp { .. });
+                let SqlExpr::Subquery(query) = right.as_ref() else {
+                    return self.quantified_array(left, op, all, right);
+                };
                 Ok(bool_typed(self.quantified(
                     left,
                     op,
@@ -258,9 +258,9 @@ impl<'a> Binder<'a> {
     }
 
     /// A subquery of `kind`, planned inside this binder.
-    fn subquery(&self, query: &Query, kind: SubqueryKind) -> Result<Typed> {
+    pub(crate) fn subquery(&self, query: &Query, mut kind: SubqueryKind) -> Result<Typed> {
         let planned = planner::plan_query(self.ctx, query, Some(self))?;
-        let ty = match (&kind, planned.columns.as_slice()) {
+        let mut ty = match (&kind, planned.columns.as_slice()) {
             (SubqueryKind::Exists, _) => DataType::Bool,
             (_, [column]) => column.data_type,
             (_, _) => {
@@ -270,6 +270,10 @@ impl<'a> Binder<'a> {
                 ))
             }
         };
+        if let SubqueryKind::Array(element) = &mut kind {
+            *element = ty;
+            ty = crate::array::of(ty);
+        }
         Ok(Typed {
             expr: Expr::Subquery(Box::new(Subquery {
                 id: self.ctx.subquery_id(),
@@ -353,6 +357,9 @@ impl<'a> Binder<'a> {
                 let distinct = list.duplicate_treatment == Some(DuplicateTreatment::Distinct);
                 (args, distinct, star)
             }
+            FunctionArguments::Subquery(query) if name == "array" => {
+                return self.array_subquery(query)
+            }
             FunctionArguments::Subquery(_) => {
                 return Err(Error::not_supported("a subquery as function arguments"))
             }
@@ -395,10 +402,13 @@ impl<'a> Binder<'a> {
 
     /// A call of the function `name` that is not an aggregate.
     pub(crate) fn call(&self, name: &str, args: &[&SqlExpr]) -> Result<Typed> {
-        let bound = args
+        let mut bound = args
             .iter()
             .map(|a| self.bind(a))
             .collect::<Result<Vec<_>>>()?;
+        if let Some(typed) = crate::system_functions::bind(self, name, &mut bound)? {
+            return Ok(typed);
+        }
         let types: Vec<Option<DataType>> = bound.iter().map(|b| b.ty).collect();
         match (name, bound.len()) {
             ("coalesce" | "greatest" | "least", n) if n > 0 => {

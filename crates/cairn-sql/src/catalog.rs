@@ -7,7 +7,9 @@
 //!                        varchar(8)…), not null boolean, default text (SQL) or NULL
 //! root slot 2: indexes — name text, table text, root page bigint, unique boolean,
 //!                        primary boolean, key text ("0,2 desc": column positions),
-//!                        method text ("btree" or "hash"; absent in rows of older stores)
+//!                        method text ("btree" or "hash"; absent in rows of older stores),
+//!                        constraint boolean (made by a PRIMARY KEY or UNIQUE constraint, not
+//!                        CREATE INDEX; absent in older rows: true of primary keys only)
 //! root slot 3: views   — name text, definition text (the CREATE VIEW statement)
 //! root slot 4: checks  — table text, name text, condition text (SQL)
 //! root slot 5: sequences (see [`crate::sequence`])
@@ -48,6 +50,9 @@ pub struct ColumnDef {
     /// `varchar(n)`: the most characters a value may have; `char(n)`: the characters every
     /// value has (padded with spaces).
     pub max_chars: Option<u32>,
+    /// `numeric(precision, scale)`: values are rounded to the scale and must fit the
+    /// precision.
+    pub numeric: Option<(u16, u16)>,
     pub not_null: bool,
     /// The SQL text of its DEFAULT expression.
     pub default: Option<String>,
@@ -56,22 +61,41 @@ pub struct ColumnDef {
 impl ColumnDef {
     /// The column's type as SQL writes it: `integer`, `character varying(8)`…
     pub fn type_name(&self) -> String {
-        match (self.data_type, self.max_chars) {
-            (DataType::Bpchar, Some(n)) => format!("character({n})"),
-            (_, Some(n)) => format!("character varying({n})"),
-            (_, None) => self.data_type.name().to_string(),
+        match (self.data_type, self.max_chars, self.numeric) {
+            (DataType::Bpchar, Some(n), _) => format!("character({n})"),
+            (_, Some(n), _) => format!("character varying({n})"),
+            (_, None, Some((p, s))) => format!("numeric({p},{s})"),
+            (_, None, None) => self.data_type.name().to_string(),
         }
     }
 
     fn stored_type(&self) -> String {
-        match (self.data_type, self.max_chars) {
-            (DataType::Bpchar, Some(n)) => format!("bpchar({n})"),
-            (_, Some(n)) => format!("varchar({n})"),
-            (_, None) => self.data_type.internal_name().to_string(),
+        match (self.data_type, self.max_chars, self.numeric) {
+            (DataType::Bpchar, Some(n), _) => format!("bpchar({n})"),
+            (_, Some(n), _) => format!("varchar({n})"),
+            (_, None, Some((p, s))) => format!("numeric({p},{s})"),
+            (_, None, None) => self.data_type.internal_name().to_string(),
         }
     }
 
-    fn parse_stored_type(text: &str) -> Option<(DataType, Option<u32>)> {
+    /// A stored type: (type, length of varchar/char, precision and scale of numeric).
+    fn parse_stored_type(text: &str) -> Option<crate::ddl::ColumnType> {
+        if let Some((p, s)) = text
+            .strip_prefix("numeric(")
+            .and_then(|r| r.strip_suffix(')'))
+            .and_then(|r| r.split_once(','))
+        {
+            return Some((
+                DataType::Numeric,
+                None,
+                Some((p.parse().ok()?, s.parse().ok()?)),
+            ));
+        }
+        let (ty, length) = Self::parse_stored_text_type(text)?;
+        Some((ty, length, None))
+    }
+
+    fn parse_stored_text_type(text: &str) -> Option<(DataType, Option<u32>)> {
         if let Some(n) = text
             .strip_prefix("varchar(")
             .and_then(|r| r.strip_suffix(')'))
@@ -134,6 +158,9 @@ pub struct IndexDef {
     /// A hash index (`USING hash`: one column, equality only, NULLs not indexed) on
     /// cairn-page's hash index; otherwise a B+tree.
     pub hash: bool,
+    /// Made by a PRIMARY KEY or UNIQUE constraint (so named in `pg_constraint`), not by
+    /// CREATE INDEX.
+    pub constraint: bool,
 }
 
 /// A view: a stored query.
@@ -368,6 +395,7 @@ impl Catalog {
                 Value::Bool(index.primary),
                 Value::Text(key),
                 Value::Text(if index.hash { "hash" } else { "btree" }.into()),
+                Value::Bool(index.constraint),
             ],
         )
     }
@@ -597,7 +625,7 @@ fn column_of_row(row: &[Value]) -> Result<(String, i16, ColumnDef)> {
         }
         _ => return Err(damaged("a row of the columns heap")),
     };
-    let (data_type, max_chars) =
+    let (data_type, max_chars, numeric) =
         ColumnDef::parse_stored_type(ty).ok_or_else(|| damaged("a column's type"))?;
     Ok((
         table.clone(),
@@ -606,6 +634,7 @@ fn column_of_row(row: &[Value]) -> Result<(String, i16, ColumnDef)> {
             name: name.clone(),
             data_type,
             max_chars,
+            numeric,
             not_null: *not_null,
             default,
         },
@@ -613,7 +642,12 @@ fn column_of_row(row: &[Value]) -> Result<(String, i16, ColumnDef)> {
 }
 
 fn index_of_row(row: &[Value]) -> Result<IndexDef> {
-    // A row of six fields was written before hash indexes existed: a B+tree.
+    // A row of six fields was written before hash indexes existed (a B+tree), one of seven
+    // before constraints were told from CREATE INDEX (a constraint if primary).
+    let (row, constraint) = match row {
+        [fields @ .., Value::Bool(constraint)] if row.len() == 8 => (fields, Some(*constraint)),
+        fields => (fields, None),
+    };
     let (fields, method) = match row {
         [fields @ .., Value::Text(method)] if row.len() == 7 => (fields, method.as_str()),
         fields => (fields, "btree"),
@@ -646,6 +680,7 @@ fn index_of_row(row: &[Value]) -> Result<IndexDef> {
         primary: *primary,
         columns,
         hash,
+        constraint: constraint.unwrap_or(*primary),
     })
 }
 

@@ -60,14 +60,15 @@ fn add_column(name: &str, column: &sqlparser::ast::ColumnDef, new: &mut NewTable
         ));
     }
     let serial = serial_type(&column.data_type);
-    let (data_type, max_chars) = match serial {
-        Some(ty) => (ty, None),
+    let (data_type, max_chars, numeric) = match serial {
+        Some(ty) => (ty, None, None),
         None => column_type(&column.data_type)?,
     };
     let mut def = ColumnDef {
         name: column_name.clone(),
         data_type,
         max_chars,
+        numeric,
         not_null: false,
         default: None,
     };
@@ -284,6 +285,7 @@ pub(crate) fn create_table(
             primary: key.primary,
             columns: key.columns.into_iter().map(|c| (c, false)).collect(),
             hash: false,
+            constraint: true,
         });
     }
     let foreign_keys = references
@@ -570,6 +572,7 @@ fn create_table_as(
             name: column.name,
             data_type: column.data_type,
             max_chars: None,
+            numeric: None,
             not_null: false,
             default: None,
         });
@@ -591,22 +594,54 @@ fn create_table_as(
 
 /// A column's declared type: its data type and, for `varchar(n)` and `char(n)`, its
 /// length.
-pub(crate) fn column_type(
-    ty: &sqlparser::ast::DataType,
-) -> Result<(crate::value::DataType, Option<u32>)> {
+/// A declared column type: the type, the length of `varchar(n)`/`char(n)`, the precision
+/// and scale of `numeric(p, s)`.
+pub(crate) type ColumnType = (crate::value::DataType, Option<u32>, Option<(u16, u16)>);
+
+pub(crate) fn column_type(ty: &sqlparser::ast::DataType) -> Result<ColumnType> {
     use crate::value::DataType;
     use sqlparser::ast::DataType as SqlType;
     match ty {
-        SqlType::Varchar(length) | SqlType::CharacterVarying(length) => {
-            Ok((DataType::Text, declared_length(length.as_ref(), "varchar")?))
-        }
+        SqlType::Varchar(length) | SqlType::CharacterVarying(length) => Ok((
+            DataType::Text,
+            declared_length(length.as_ref(), "varchar")?,
+            None,
+        )),
         // character without a length is character(1).
         SqlType::Char(length) | SqlType::Character(length) => Ok((
             DataType::Bpchar,
             Some(declared_length(length.as_ref(), "char")?.unwrap_or(1)),
+            None,
         )),
-        other => Ok((data_type_of(other)?, None)),
+        SqlType::Numeric(info) | SqlType::Decimal(info) | SqlType::Dec(info) => {
+            Ok((DataType::Numeric, None, numeric_typmod(info)?))
+        }
+        other => Ok((data_type_of(other)?, None, None)),
     }
+}
+
+/// The precision and scale `numeric(p [, s])` declares: precision 1 to 1000, scale 0 to
+/// the precision, as PostgreSQL 15 allows; `None` for plain `numeric`.
+pub(crate) fn numeric_typmod(info: &sqlparser::ast::ExactNumberInfo) -> Result<Option<(u16, u16)>> {
+    use sqlparser::ast::ExactNumberInfo;
+    let (precision, scale) = match info {
+        ExactNumberInfo::None => return Ok(None),
+        ExactNumberInfo::Precision(p) => (*p, 0),
+        ExactNumberInfo::PrecisionAndScale(p, s) => (*p, u64::try_from(*s).unwrap_or(u64::MAX)),
+    };
+    if !(1..=1000).contains(&precision) {
+        return Err(Error::new(
+            SqlState::INVALID_PARAMETER_VALUE,
+            format!("NUMERIC precision {precision} must be between 1 and 1000"),
+        ));
+    }
+    if scale > precision {
+        return Err(Error::new(
+            SqlState::INVALID_PARAMETER_VALUE,
+            format!("NUMERIC scale {scale} must be between 0 and precision {precision}"),
+        ));
+    }
+    Ok(Some((precision as u16, scale as u16)))
 }
 
 /// The length `varchar(n)` or `char(n)` declares (`word` names the type in errors): 1 to
@@ -750,6 +785,7 @@ pub(crate) fn create_index(
             primary: false,
             columns,
             hash,
+            constraint: false,
         };
         (index, table_rows(&db.store, table)?)
     };

@@ -686,7 +686,8 @@ impl<'t> RowRules<'t> {
                         "new row for relation \"{}\" violates check constraint \"{name}\"",
                         self.table.name
                     ),
-                ));
+                )
+                .with_detail(failing_row(row)));
             }
         }
         Ok(())
@@ -698,6 +699,9 @@ impl<'t> RowRules<'t> {
 /// columns checked (`23502`).
 fn fit_row(table: &TableDef, row: &mut [Value]) -> Result<()> {
     for (value, column) in row.iter_mut().zip(&table.columns) {
+        if let (Some((precision, scale)), Value::Numeric(n)) = (column.numeric, &*value) {
+            *value = Value::Numeric(n.fit(precision, scale)?);
+        }
         if let (Some(max), Value::Text(s) | Value::Bpchar(s)) = (column.max_chars, &mut *value) {
             let max = max as usize;
             if let Some((cut, _)) = s.char_indices().nth(max) {
@@ -718,6 +722,28 @@ fn fit_row(table: &TableDef, row: &mut [Value]) -> Result<()> {
     check_not_null(table, row)
 }
 
+/// `Failing row contains (…)`: PostgreSQL's DETAIL of a row a constraint refuses, each
+/// value's text cut to 64 bytes, NULL as `null`.
+fn failing_row(row: &[Value]) -> String {
+    let values: Vec<String> = row
+        .iter()
+        .map(|v| match v.to_text() {
+            None => "null".to_string(),
+            Some(mut text) => {
+                if text.len() > 64 {
+                    let mut cut = 64;
+                    while !text.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    text.truncate(cut);
+                }
+                text
+            }
+        })
+        .collect();
+    format!("Failing row contains ({}).", values.join(", "))
+}
+
 /// `23502` if `row` has NULL in a NOT NULL column of `table`.
 fn check_not_null(table: &TableDef, row: &[Value]) -> Result<()> {
     for (value, column) in row.iter().zip(&table.columns) {
@@ -728,7 +754,8 @@ fn check_not_null(table: &TableDef, row: &[Value]) -> Result<()> {
                     "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
                     column.name, table.name
                 ),
-            ));
+            )
+            .with_detail(failing_row(row)));
         }
     }
     Ok(())

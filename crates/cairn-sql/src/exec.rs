@@ -642,7 +642,13 @@ const FETCH_CHUNK: usize = 256;
 /// The kind of key a value makes: numbers of one kind compare by key bytes, not across.
 fn key_class(ty: DataType) -> u8 {
     match ty {
-        DataType::Int2 | DataType::Int4 | DataType::Int8 => 0,
+        DataType::Int2
+        | DataType::Int4
+        | DataType::Int8
+        | DataType::Oid
+        | DataType::RegClass
+        | DataType::RegType
+        | DataType::RegNamespace => 0,
         DataType::Float4 | DataType::Float8 => 1,
         DataType::Numeric => 2,
         DataType::Text => 3,
@@ -657,6 +663,7 @@ fn key_class(ty: DataType) -> u8 {
         DataType::Uuid => 12,
         DataType::Json => 13,
         DataType::Jsonb => 14,
+        DataType::Array(_) => 15,
     }
 }
 

@@ -101,6 +101,8 @@ pub enum Expr {
     Call(Function, Vec<Expr>),
     /// A subquery in an expression.
     Subquery(Box<Subquery>),
+    /// A function answered from the system catalog (see [`crate::system_functions`]).
+    System(Box<crate::system_functions::SystemCall>),
 }
 
 /// A subquery used in an expression.
@@ -127,6 +129,8 @@ pub enum SubqueryKind {
         op: CmpOp,
         all: bool,
     },
+    /// `ARRAY(SELECT …)`: its rows' values as an array of the element type.
+    Array(DataType),
 }
 
 impl Expr {
@@ -259,6 +263,14 @@ impl Expr {
                 function.call(&values)?
             }
             Expr::Subquery(subquery) => subquery.eval(row, env)?,
+            Expr::System(call) => {
+                let values = call
+                    .args
+                    .iter()
+                    .map(|a| a.eval(row, env))
+                    .collect::<Result<Vec<_>>>()?;
+                call.eval(&values)?
+            }
         })
     }
 
@@ -354,6 +366,11 @@ impl Expr {
                 }
                 Expr::Subquery(s)
             }
+            Expr::System(call) => {
+                let mut call = call.clone();
+                call.args = call.args.iter().map(|a| a.map_columns(f)).collect();
+                Expr::System(call)
+            }
         }
     }
 
@@ -396,6 +413,7 @@ impl Expr {
                     left.visit(f);
                 }
             }
+            Expr::System(call) => call.args.iter().for_each(|a| a.visit(f)),
         }
     }
 }
@@ -405,6 +423,10 @@ impl Subquery {
         let rows = env.subquery_rows(self, row)?;
         match &self.kind {
             SubqueryKind::Exists => Ok(Value::Bool(!rows.is_empty())),
+            SubqueryKind::Array(element) => Ok(crate::array::value(
+                *element,
+                rows.iter().map(|r| r[0].clone()).collect(),
+            )),
             SubqueryKind::Scalar => match rows.as_slice() {
                 [] => Ok(Value::Null),
                 [one] => Ok(one[0].clone()),

@@ -51,6 +51,10 @@ pub enum Function {
     SetConfig,
     /// `version()`: PostgreSQL's version string, naming cairn.
     Version,
+    /// `quote_ident(name)`: the name in double quotes if it needs them.
+    QuoteIdent,
+    /// `quote_literal(text)`: the text as a string literal.
+    QuoteLiteral,
     /// `now()`, `CURRENT_TIMESTAMP`, `transaction_timestamp()`: when the transaction began.
     Now,
     StatementTimestamp,
@@ -79,6 +83,8 @@ pub enum Function {
     PadToLength,
     /// A cast to `varchar(n)`: the text cut to at most `n` characters.
     CutToLength,
+    /// A cast to `numeric(p, s)`: rounded to `s` places, checked against `p` digits.
+    FitNumeric,
     /// `doc -> key` (or index).
     JsonGet,
     /// `doc ->> key`.
@@ -102,6 +108,23 @@ pub enum Function {
     JsonbBuildObject,
     JsonBuildArray,
     JsonbBuildArray,
+    /// `ARRAY[a, b, …]` of elements of the type (not strict: NULL elements kept).
+    ArrayBuild(DataType),
+    /// `x op ANY (array)` (not strict: three-valued).
+    ArrayAny(crate::expr::CmpOp),
+    /// `x op ALL (array)`.
+    ArrayAll(crate::expr::CmpOp),
+    /// `array[i]`.
+    ArraySubscript,
+    ArrayToString,
+    ArrayLength,
+    ArrayUpper,
+    ArrayLower,
+    Cardinality,
+    /// `s ~ pattern`.
+    RegexMatch,
+    /// `s ~* pattern`.
+    RegexIMatch,
 }
 
 /// A resolved call: the function, the type each argument is given, and the result type.
@@ -151,6 +174,8 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
         ("current_setting", 2) => fixed(Function::CurrentSetting, &[Text, Bool], Text),
         ("set_config", 3) => fixed(Function::SetConfig, &[Text, Text, Bool], Text),
         ("version", 0) => fixed(Function::Version, &[], Text),
+        ("quote_ident", 1) => fixed(Function::QuoteIdent, &[Text], Text),
+        ("quote_literal", 1) => fixed(Function::QuoteLiteral, &[Text], Text),
         ("concat", n) if n > 0 => Some(Resolved {
             function: Function::Concat,
             arg_types: args.iter().map(|t| t.unwrap_or(Text)).collect(),
@@ -184,7 +209,9 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
             arg_types: vec![t, t],
             result: t,
         }),
-        _ => resolve_datetime(name, args).or_else(|| resolve_json(name, args)),
+        _ => resolve_datetime(name, args)
+            .or_else(|| resolve_json(name, args))
+            .or_else(|| crate::array_func::resolve(name, args)),
     };
     resolved
         .filter(|r| accepts(&r.arg_types, args))
@@ -364,6 +391,28 @@ impl Function {
                 | Function::JsonbBuildObject
                 | Function::JsonBuildArray
                 | Function::JsonbBuildArray
+                | Function::ArrayBuild(_)
+                | Function::ArrayAny(_)
+                | Function::ArrayAll(_)
+                | Function::ArrayToString
+        )
+    }
+
+    /// Whether the function is one of [`crate::array_func`]'s.
+    fn is_array(self) -> bool {
+        matches!(
+            self,
+            Function::ArrayBuild(_)
+                | Function::ArrayAny(_)
+                | Function::ArrayAll(_)
+                | Function::ArraySubscript
+                | Function::ArrayToString
+                | Function::ArrayLength
+                | Function::ArrayUpper
+                | Function::ArrayLower
+                | Function::Cardinality
+                | Function::RegexMatch
+                | Function::RegexIMatch
         )
     }
 
@@ -433,6 +482,15 @@ impl Function {
                 text(1),
                 matches!(args[2], Value::Bool(true)),
             )?),
+            Function::QuoteIdent => Value::Text(crate::system::quote_ident(text(0))),
+            Function::QuoteLiteral => {
+                let quoted = text(0).replace('\'', "''");
+                Value::Text(if quoted.contains('\\') {
+                    format!("E'{}'", quoted.replace('\\', "\\\\"))
+                } else {
+                    format!("'{quoted}'")
+                })
+            }
             Function::Version => Value::Text(format!(
                 "PostgreSQL 15.0 (cairn {}) on {}-linux, compiled by rustc, 64-bit",
                 env!("CARGO_PKG_VERSION"),
@@ -482,6 +540,9 @@ impl Function {
         }
         if self.is_json() {
             return crate::json_func::call(self, args);
+        }
+        if self.is_array() {
+            return crate::array_func::call(self, args);
         }
         let text = |i: usize| match &args[i] {
             Value::Text(s) => s.as_str(),
@@ -605,6 +666,12 @@ impl Function {
             }
             Function::Mod => args[0].arith(ArithOp::Rem, &args[1])?,
             Function::PadToLength | Function::CutToLength => fit_length(self, args),
+            Function::FitNumeric => match (&args[0], &args[1], &args[2]) {
+                (Value::Numeric(n), Value::Int4(p), Value::Int4(s)) => {
+                    Value::Numeric(n.fit(*p as u16, *s as u16)?)
+                }
+                (other, _, _) => other.clone(),
+            },
             Function::Greatest | Function::Least => unreachable!("answered above"),
             Function::Nextval | Function::Setval => unreachable!("the executor calls sequences"),
             other => unreachable!("{other:?} is answered by its own module, above"),

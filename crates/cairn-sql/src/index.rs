@@ -60,6 +60,14 @@ pub fn key_value(value: &Value) -> KeyValue {
         Value::Bytea(b) => KeyValue::Bytes(b.clone()),
         Value::Json(s) | Value::Jsonb(s) => KeyValue::Text(s.clone()),
         Value::Uuid(u) => KeyValue::Bytes(u.to_vec()),
+        Value::Oid(n) => KeyValue::Int(i64::from(*n)),
+        Value::Reg(reg) => KeyValue::Int(i64::from(reg.oid)),
+        // Arrays key by their encoding: equal arrays meet, the order is not theirs.
+        Value::Array(_) => {
+            let mut bytes = Vec::new();
+            crate::row::encode(std::slice::from_ref(value), &mut bytes);
+            KeyValue::Bytes(bytes)
+        }
         Value::Date(d) => KeyValue::Int(i64::from(*d)),
         Value::Time(t) | Value::Timestamp(t) | Value::TimestampTz(t) => KeyValue::Int(*t),
         Value::Interval(i) => KeyValue::Bytes(interval_order_key(i)),

@@ -22,8 +22,14 @@
 //! comparison and casts with PostgreSQL 15's results and errors — with a module per family
 //! of types: [`numeric`]; [`datetime`], [`interval`], [`datetime_ops`] and
 //! [`datetime_func`] for dates, times, timestamps and intervals (read from the transaction
-//! [`clock`]); [`bytea`] for bytea and uuid; [`json`] and [`json_func`] for json and jsonb.
+//! [`clock`]); [`bytea`] for bytea and uuid; [`json`] and [`json_func`] for json and jsonb;
+//! [`array`] and [`array_func`] for arrays (and the regular expression operators).
 //! [`error`] is the one error type, every case with its SQLSTATE.
+//!
+//! The [`system`] catalog is cairn's catalog as PostgreSQL's tools read it: the relations
+//! of `pg_catalog` and `information_schema` ([`system_tables`], [`information_schema`]),
+//! object identifiers and the `reg…` types, and the functions tools call about objects
+//! ([`system_functions`]); [`table_function`]s are the functions that return rows.
 //!
 //! The [`catalog`] keeps tables, columns, indexes and views in cairn-page system heaps,
 //! [`row`] is a table row's on-disk form, [`index`] keeps a table's B+tree indexes in step
@@ -36,7 +42,7 @@
 //! ([`Session::describe`]: parameter types inferred as PostgreSQL infers them, result
 //! columns), for the wire door's Parse and Describe.
 //!
-//! Still to come in issue 24: arrays (and `array_agg`), time zones other than UTC and
+//! Still to come in issue 24: `array_agg` and `unnest`, time zones other than UTC and
 //! `timetz`; ALTER COLUMN … TYPE, CREATE SCHEMA, ALTER TABLE … DROP CONSTRAINT of a foreign key;
 //! currval/lastval; hash aggregation past `work_mem`; IN/EXISTS decorrelated into semi/anti
 //! joins, merge joins, index-only scans and index nested-loop joins.
@@ -44,7 +50,10 @@
 pub mod access;
 pub mod aggregate;
 pub mod alter;
+pub mod array;
+pub mod array_func;
 pub mod bind;
+mod bind_array;
 mod bind_compound;
 mod bind_typed;
 pub mod bytea;
@@ -66,6 +75,7 @@ pub mod expr;
 pub mod foreign;
 pub mod func;
 pub mod index;
+pub mod information_schema;
 pub mod interrupt;
 pub mod interval;
 pub mod json;
@@ -84,6 +94,10 @@ pub mod sequence;
 pub mod session;
 pub mod settings;
 pub mod spill;
+pub mod system;
+pub mod system_functions;
+pub mod system_tables;
+pub mod table_function;
 pub mod value;
 mod walk;
 pub mod window;

@@ -154,6 +154,36 @@ impl Numeric {
         }
     }
 
+    /// The value as a `numeric(precision, scale)` holds it: rounded to `scale` digits after
+    /// the point, or `22003 numeric field overflow` if it then needs more than `precision -
+    /// scale` digits before the point (NaN fits any).
+    pub fn fit(&self, precision: u16, scale: u16) -> crate::error::Result<Numeric> {
+        let rounded = self.round(i64::from(scale));
+        let text = rounded.to_text();
+        let integer_digits = text
+            .trim_start_matches('-')
+            .split('.')
+            .next()
+            .unwrap_or("")
+            .trim_start_matches('0')
+            .len();
+        if !self.is_nan() && integer_digits > usize::from(precision - scale) {
+            let bound = if precision == scale {
+                "1".to_string()
+            } else {
+                format!("10^{}", precision - scale)
+            };
+            return Err(crate::error::Error::new(
+                crate::error::SqlState::NUMERIC_VALUE_OUT_OF_RANGE,
+                "numeric field overflow",
+            )
+            .with_detail(format!(
+                "A field with precision {precision}, scale {scale} must round to an absolute value less than {bound}."
+            )));
+        }
+        Ok(rounded)
+    }
+
     /// The value rounded half away from zero to `scale` digits after the point (`round`).
     pub fn round(&self, scale: i64) -> Numeric {
         self.rescale(scale, true)

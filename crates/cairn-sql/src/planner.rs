@@ -335,6 +335,9 @@ fn plan_select(
     if select.into.is_some() || select.top.is_some() || select.qualify.is_some() {
         return Err(Error::not_supported("this SELECT clause"));
     }
+    if let Some(rewritten) = crate::table_function::select_list_function(select) {
+        return plan_select(ctx, &rewritten, order_by, parent);
+    }
     let (mut plan, scope, mut correlated) = plan_from(ctx, &select.from, parent)?;
     let binder = Binder::new(ctx, &scope, parent);
     if let Some(condition) = &select.selection {
@@ -1009,7 +1012,7 @@ fn plan_lateral(
 }
 
 /// `generate_series(start, stop [, step])` in FROM.
-fn plan_series(
+pub(crate) fn plan_series(
     ctx: &Context<'_>,
     args: &[sqlparser::ast::FunctionArg],
     alias: Option<&TableAlias>,
@@ -1074,6 +1077,9 @@ fn plan_factor(
             args: None,
             ..
         } => {
+            if let Some(planned) = plan_system_relation(ctx, name, alias.as_ref())? {
+                return Ok(planned);
+            }
             let table_name = table_name(name)?;
             if name.0.len() == 1 {
                 if let Some(planned) = plan_cte(ctx, &table_name)? {
@@ -1121,18 +1127,10 @@ fn plan_factor(
                 false,
             ))
         }
-        TableFactor::Table {
-            name,
-            alias,
-            args: Some(args),
-            ..
-        } if table_name(name)? == "generate_series" => {
-            plan_series(ctx, &args.args, alias.as_ref(), parent)
-        }
-        TableFactor::Function {
-            name, args, alias, ..
-        } if table_name(name)? == "generate_series" => {
-            plan_series(ctx, args, alias.as_ref(), parent)
+        TableFactor::Table { args: Some(_), .. } | TableFactor::Function { .. }
+            if let Some(planned) = crate::table_function::plan(ctx, factor, parent)? =>
+        {
+            Ok(planned)
         }
         TableFactor::Derived {
             subquery, alias, ..
@@ -1158,6 +1156,53 @@ fn plan_factor(
         } => plan_joins(ctx, table_with_joins, parent, None).map(|(p, s, c, _)| (p, s, c)),
         other => Err(Error::not_supported(&format!("the FROM item {other}"))),
     }
+}
+
+/// A relation of `pg_catalog` or `information_schema` (see [`crate::system`]), planned as
+/// its rows; `None` if `name` is not one. An unqualified name finds `pg_catalog`'s first,
+/// after the WITH queries in scope.
+fn plan_system_relation(
+    ctx: &Context<'_>,
+    name: &sqlparser::ast::ObjectName,
+    alias: Option<&TableAlias>,
+) -> Result<Option<(Plan, Scope, bool)>> {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .filter_map(|p| p.as_ident().map(ident_name))
+        .collect();
+    let (namespace, relation) = match parts.as_slice() {
+        [schema, relation] if schema == "pg_catalog" => (crate::system::PG_CATALOG, relation),
+        [schema, relation] if schema == "information_schema" => {
+            (crate::system::INFORMATION_SCHEMA, relation)
+        }
+        [relation]
+            if crate::system_tables::is_pg_catalog(relation)
+                && !ctx.ctes.borrow().iter().any(|c| &c.name == relation) =>
+        {
+            (crate::system::PG_CATALOG, relation)
+        }
+        _ => return Ok(None),
+    };
+    let system = ctx.system();
+    let Some((columns, rows)) = crate::system_tables::relation(&system, namespace, relation) else {
+        return Err(Error::new(
+            SqlState::UNDEFINED_TABLE,
+            format!("relation \"{}\" does not exist", parts.join(".")),
+        ));
+    };
+    let rows: Vec<Vec<Expr>> = rows
+        .into_iter()
+        .map(|row| row.into_iter().map(Expr::Constant).collect())
+        .collect();
+    // A relation without rows still has its width.
+    let plan = if rows.is_empty() {
+        crate::table_function::empty_relation(columns.len())
+    } else {
+        Plan::Values { rows }
+    };
+    let scope = aliased(relation, alias, columns)?;
+    Ok(Some((plan, scope, false)))
 }
 
 /// The plan of the WITH query `name` names, if one is in scope: its query planned where it
@@ -1276,6 +1321,35 @@ fn plan_view(ctx: &Context<'_>, view: &ViewDef) -> Result<Planned> {
     Ok(planned)
 }
 
+/// The columns of view `name` (none if it no longer plans, or while the system catalog
+/// is being made for a view that reads it).
+pub(crate) fn view_columns(
+    catalog: &crate::catalog::Catalog,
+    name: &str,
+) -> Vec<(String, DataType)> {
+    thread_local! {
+        static MAKING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    let Some(view) = catalog.view(name) else {
+        return Vec::new();
+    };
+    if MAKING.with(|m| m.replace(true)) {
+        return Vec::new();
+    }
+    let ctx = Context::new(&view.definition, catalog);
+    let columns = plan_view(&ctx, view).map_or_else(
+        |_| Vec::new(),
+        |p| {
+            p.columns
+                .into_iter()
+                .map(|c| (c.name, c.data_type))
+                .collect()
+        },
+    );
+    MAKING.with(|m| m.set(false));
+    columns
+}
+
 /// The tables and views `view`'s query reads directly (not through other views); none if
 /// it no longer plans.
 pub(crate) fn view_relations(catalog: &crate::catalog::Catalog, view: &ViewDef) -> Vec<String> {
@@ -1294,7 +1368,7 @@ pub(crate) fn view_relations(catalog: &crate::catalog::Catalog, view: &ViewDef) 
 
 /// The scope of a table or subquery named `name`, renamed by its alias (and the alias's
 /// column names, which rename its first columns).
-fn aliased(
+pub(crate) fn aliased(
     name: &str,
     alias: Option<&TableAlias>,
     columns: Vec<(String, DataType)>,

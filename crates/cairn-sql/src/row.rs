@@ -9,7 +9,10 @@
 //!        11 date (4: days since 2000-01-01) · 12 time (8: µs since midnight) ·
 //!        13 timestamp (8: µs since 2000-01-01) · 14 timestamptz (8: µs since 2000-01-01 UTC) ·
 //!        15 interval (16: months i32, days i32, µs i64) · 16 uuid (16 bytes) ·
-//!        17 json (len u32, its text) · 18 jsonb (len u32, its canonical text)
+//!        17 json (len u32, its text) · 18 jsonb (len u32, its canonical text) ·
+//!        19 oid (4) · 20 regclass/regtype/regnamespace (len u32, then: type u8 (0 class,
+//!        1 type, 2 namespace), oid u32, name UTF-8) · 21 array (len u32, then: element
+//!        type u8 (its place in `crate::array`'s list), the elements as a row)
 //! ```
 //!
 //! Little-endian throughout. Each value carries its tag, so a row decodes without its
@@ -20,7 +23,7 @@
 use crate::error::{Error, Result, SqlState};
 use crate::interval::Interval;
 use crate::numeric::Numeric;
-use crate::value::Value;
+use crate::value::{DataType, Reg, Value};
 
 /// Appends the encoding of `row` to `out`.
 pub fn encode(row: &[Value], out: &mut Vec<u8>) {
@@ -105,6 +108,29 @@ pub fn encode(row: &[Value], out: &mut Vec<u8>) {
                 out.extend_from_slice(&(s.len() as u32).to_le_bytes());
                 out.extend_from_slice(s.as_bytes());
             }
+            Value::Oid(n) => {
+                out.push(19);
+                out.extend_from_slice(&n.to_le_bytes());
+            }
+            Value::Reg(reg) => {
+                out.push(20);
+                let kind = match reg.ty {
+                    DataType::RegType => 1,
+                    DataType::RegNamespace => 2,
+                    _ => 0,
+                };
+                out.extend_from_slice(&(5 + reg.name.len() as u32).to_le_bytes());
+                out.push(kind);
+                out.extend_from_slice(&reg.oid.to_le_bytes());
+                out.extend_from_slice(reg.name.as_bytes());
+            }
+            Value::Array(array) => {
+                out.push(21);
+                let mut payload = vec![crate::array::element_code(array.element)];
+                encode(&array.items, &mut payload);
+                out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+                out.extend_from_slice(&payload);
+            }
         }
     }
 }
@@ -181,10 +207,10 @@ pub fn decode_needed_into(
             0 => 0,
             1 => 1,
             2 => 2,
-            3 | 8 | 11 => 4,
+            3 | 8 | 11 | 19 => 4,
             4 | 5 | 12 | 13 | 14 => 8,
             15 | 16 => 16,
-            6 | 7 | 9 | 10 | 17 | 18 => u32::from_le_bytes(take(&mut rest)?) as usize,
+            6 | 7 | 9 | 10 | 17 | 18 | 20 | 21 => u32::from_le_bytes(take(&mut rest)?) as usize,
             other => return Err(corrupt(&format!("unknown value tag {other}"))),
         };
         if rest.len() < skip {
@@ -234,6 +260,28 @@ fn decode_value(rest: &mut &[u8]) -> Result<Value> {
         16 => Value::Uuid(take(rest)?),
         17 => Value::Json(take_text(rest)?),
         18 => Value::Jsonb(take_text(rest)?),
+        19 => Value::Oid(u32::from_le_bytes(take(rest)?)),
+        20 => {
+            let mut payload = take_bytes(rest)?;
+            let [kind] = take::<1>(&mut payload)?;
+            let oid = u32::from_le_bytes(take(&mut payload)?);
+            let name = String::from_utf8(payload.to_vec())
+                .map_err(|_| corrupt("a reg value's name is not UTF-8"))?;
+            let ty = match kind {
+                0 => DataType::RegClass,
+                1 => DataType::RegType,
+                2 => DataType::RegNamespace,
+                _ => return Err(corrupt("unknown reg type")),
+            };
+            Value::Reg(Box::new(Reg { ty, oid, name }))
+        }
+        21 => {
+            let mut payload = take_bytes(rest)?;
+            let [code] = take::<1>(&mut payload)?;
+            let element = crate::array::element_of_code(code)
+                .ok_or_else(|| corrupt("unknown array element type"))?;
+            crate::array::value(element, decode(payload)?)
+        }
         other => return Err(corrupt(&format!("unknown value tag {other}"))),
     })
 }

@@ -857,6 +857,14 @@ impl Session {
             .set("transaction_isolation", default.as_deref());
     }
 
+    /// Records who the session is for (what a client logs in with): its user
+    /// (`current_user`, `session_authorization`), the database it asked for
+    /// (`current_database()`) and the number its connection is known by
+    /// (`pg_backend_pid()`).
+    pub fn connect(&mut self, user: &str, database: &str, backend_pid: i32) {
+        self.settings.connect(user, database, backend_pid);
+    }
+
     /// `RESET name`, `RESET ALL`.
     fn reset(&mut self, reset: &sqlparser::ast::Reset) -> Result<QueryResult> {
         use sqlparser::ast::Reset;
@@ -1017,12 +1025,17 @@ impl Session {
             }
         };
         let result = self.query(sql, &query, &[])?;
-        let mut lines = Vec::with_capacity(result.rows.len() + 1);
+        let mut lines: Vec<String> = result.rows.iter().map(|row| format.line(row)).collect();
         if format.header {
+            // The header goes out with the first row: a client counts the rows of a COPY by
+            // its data messages.
             let names: Vec<String> = result.columns.iter().map(|c| c.name.clone()).collect();
-            lines.push(format.header_line(&names));
+            let header = format.header_line(&names);
+            match lines.first_mut() {
+                Some(first) => first.insert_str(0, &header),
+                None => lines.push(header),
+            }
         }
-        lines.extend(result.rows.iter().map(|row| format.line(row)));
         Ok(QueryResult {
             copy: Some(Copy::Out {
                 columns: result.columns.len(),

@@ -104,6 +104,7 @@ const PARAMETERS: &[Parameter] = &[
     p("server_encoding", "UTF8", Kind::ReadOnly),
     p("server_version", "15.0", Kind::ReadOnly),
     p("server_version_num", "150000", Kind::ReadOnly),
+    p("session_authorization", "cairn", Kind::ReadOnly),
     p(
         "standard_conforming_strings",
         "on",
@@ -290,6 +291,10 @@ fn show_kb(kb: usize) -> String {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Settings {
     values: Arc<BTreeMap<&'static str, String>>,
+    /// The database the session connected to (`current_database()`); `None`: `cairn`.
+    database: Option<Arc<str>>,
+    /// The number the wire door knows the session by (`pg_backend_pid()`).
+    backend_pid: i32,
 }
 
 impl Settings {
@@ -315,6 +320,26 @@ impl Settings {
         };
         Arc::make_mut(&mut self.values).insert(parameter.name, value);
         Ok(())
+    }
+
+    /// Records who the session is: the user it logged in as (`session_authorization`,
+    /// `current_user`) and the database it asked for (`current_database()`).
+    pub fn connect(&mut self, user: &str, database: &str, backend_pid: i32) {
+        self.backend_pid = backend_pid;
+        if !user.is_empty() {
+            Arc::make_mut(&mut self.values).insert("session_authorization", user.to_string());
+        }
+        if !database.is_empty() {
+            self.database = Some(database.into());
+        }
+    }
+
+    /// The session's user and database.
+    pub fn connection(&self) -> (String, String) {
+        (
+            self.get("session_authorization").unwrap_or_default(),
+            self.database.as_deref().unwrap_or("cairn").to_string(),
+        )
     }
 
     /// Every parameter, its value and a description, for `SHOW ALL`.
@@ -404,6 +429,31 @@ pub fn current_setting(name: &str, missing_ok: bool) -> Result<Option<String>> {
         Err(_) if missing_ok => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// The user and database of the session whose statement runs on this thread.
+pub fn connection() -> (String, String) {
+    SNAPSHOT.with(|s| match s.borrow().as_ref() {
+        Some((settings, _)) => settings.connection(),
+        None => Settings::default().connection(),
+    })
+}
+
+/// `pg_backend_pid()` of the session whose statement runs on this thread.
+pub fn backend_pid() -> i32 {
+    SNAPSHOT.with(|s| {
+        s.borrow()
+            .as_ref()
+            .map_or(0, |(settings, _)| settings.backend_pid)
+    })
+}
+
+/// Every setting of the statement's session, as `SHOW ALL` and `pg_settings` show them.
+pub fn shown() -> Vec<(&'static str, String)> {
+    SNAPSHOT.with(|s| match s.borrow().as_ref() {
+        Some((settings, _)) => settings.all(),
+        None => Settings::default().all(),
+    })
 }
 
 /// `set_config(name, value, is_local)`: sets `name` for the rest of the statement and, once

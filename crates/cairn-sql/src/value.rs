@@ -28,6 +28,11 @@
 //! timestamp < timestamptz, text for text and character) and which may be stored in a
 //! column of which ([`DataType::assigns_to`]). `character(n)` is a distinct type whose
 //! trailing spaces do not count in comparisons, as in PostgreSQL.
+//!
+//! Object identifiers are `oid` and the `reg…` types (`regclass`, `regtype`,
+//! `regnamespace`), which compare as their oids with each other and with integers; a
+//! `reg…` value carries the name it prints as, looked up in the catalog when it was made
+//! ([`crate::system`]). Arrays ([`crate::array`]) are of any other type.
 
 use std::cmp::Ordering;
 
@@ -59,6 +64,16 @@ pub enum DataType {
     Uuid,
     Json,
     Jsonb,
+    /// `oid`: an object identifier, an unsigned 32-bit number.
+    Oid,
+    /// `regclass`: the oid of a relation, printed as its name.
+    RegClass,
+    /// `regtype`: the oid of a type, printed as its name.
+    RegType,
+    /// `regnamespace`: the oid of a schema, printed as its name.
+    RegNamespace,
+    /// A one-dimensional array of the element type (see [`crate::array`]).
+    Array(&'static DataType),
 }
 
 impl DataType {
@@ -105,6 +120,11 @@ impl DataType {
             DataType::Uuid => "uuid",
             DataType::Json => "json",
             DataType::Jsonb => "jsonb",
+            DataType::Oid => "oid",
+            DataType::RegClass => "regclass",
+            DataType::RegType => "regtype",
+            DataType::RegNamespace => "regnamespace",
+            DataType::Array(element) => crate::array::type_name(element),
         }
     }
 
@@ -129,14 +149,35 @@ impl DataType {
             DataType::Uuid => "uuid",
             DataType::Json => "json",
             DataType::Jsonb => "jsonb",
+            DataType::Oid => "oid",
+            DataType::RegClass => "regclass",
+            DataType::RegType => "regtype",
+            DataType::RegNamespace => "regnamespace",
+            DataType::Array(element) => crate::array::internal_name(element),
         }
+    }
+
+    /// Whether the type is an object identifier: `oid` or one of the `reg…` types, which
+    /// compare as their oids.
+    pub fn is_oid(self) -> bool {
+        matches!(
+            self,
+            DataType::Oid | DataType::RegClass | DataType::RegType | DataType::RegNamespace
+        )
     }
 
     /// The type whose [`DataType::internal_name`] is `name`.
     pub fn from_internal_name(name: &str) -> Option<DataType> {
         DataType::ALL
             .into_iter()
+            .chain([
+                DataType::Oid,
+                DataType::RegClass,
+                DataType::RegType,
+                DataType::RegNamespace,
+            ])
             .find(|t| t.internal_name() == name)
+            .or_else(|| crate::array::from_internal_name(name))
     }
 
     /// The rank of a numeric type in PostgreSQL's implicit promotions; `None` if not numeric.
@@ -200,6 +241,14 @@ impl DataType {
             (DataType::Text, DataType::Bpchar) | (DataType::Bpchar, DataType::Text) => {
                 Some(DataType::Text)
             }
+            // Object identifiers meet each other and the integers as oids (bigint as bigint).
+            (a, b) if a.is_oid() && b.is_oid() => Some(DataType::Oid),
+            (a, DataType::Int2 | DataType::Int4) | (DataType::Int2 | DataType::Int4, a)
+                if a.is_oid() =>
+            {
+                Some(DataType::Oid)
+            }
+            (a, DataType::Int8) | (DataType::Int8, a) if a.is_oid() => Some(DataType::Int8),
             _ => None,
         }
     }
@@ -223,6 +272,8 @@ impl DataType {
     pub fn casts_implicitly_to(self, to: DataType) -> bool {
         self == to
             || (self.is_numeric() && to.is_numeric() && self.wider_numeric(to) == Some(to))
+            || (self.is_oid() && to == DataType::Oid)
+            || (matches!(self, DataType::Int2 | DataType::Int4) && to.is_oid())
             || matches!((self.datetime_rank(), to.datetime_rank()), (Some(a), Some(b)) if a < b)
             || (self == DataType::Bpchar && to == DataType::Text)
     }
@@ -263,6 +314,30 @@ pub enum Value {
     Json(String),
     /// A `jsonb` document as its canonical text (see [`crate::json`]).
     Jsonb(String),
+    /// An `oid`.
+    Oid(u32),
+    /// A `regclass`, `regtype` or `regnamespace`: an oid and the name it prints as.
+    Reg(Box<Reg>),
+    /// An array: its element type and elements (see [`crate::array`]).
+    Array(Box<Array>),
+}
+
+/// The value of a `reg…` type: an object's oid and its name, as looked up in the catalog
+/// when the value was made (see [`crate::system`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reg {
+    /// `RegClass`, `RegType` or `RegNamespace`.
+    pub ty: DataType,
+    pub oid: u32,
+    /// The object's name as the type prints it (the oid in decimal for an unknown object).
+    pub name: String,
+}
+
+/// An array value: one dimension, lower bound 1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Array {
+    pub element: DataType,
+    pub items: Vec<Value>,
 }
 
 /// An arithmetic operator.
@@ -298,6 +373,9 @@ impl Value {
             Value::Uuid(_) => DataType::Uuid,
             Value::Json(_) => DataType::Json,
             Value::Jsonb(_) => DataType::Jsonb,
+            Value::Oid(_) => DataType::Oid,
+            Value::Reg(reg) => reg.ty,
+            Value::Array(array) => crate::array::of(array.element),
         })
     }
 
@@ -332,6 +410,19 @@ impl Value {
             DataType::Uuid => bytea::parse_uuid(text.trim()).map(Value::Uuid),
             DataType::Json => json::parse(text, false).map(|_| Value::Json(text.to_string())),
             DataType::Jsonb => json::canonical(text).map(Value::Jsonb),
+            DataType::Oid => parse_int(text, ty, i64::from(i32::MIN), i64::from(u32::MAX))
+                .map(|n| Value::Oid(n as u32)),
+            // Without the catalog only a number is understood; the binder resolves names
+            // (see `crate::system::reg_cast`).
+            DataType::RegClass | DataType::RegType | DataType::RegNamespace => {
+                let oid = parse_int(text, DataType::Oid, 0, i64::from(u32::MAX))?;
+                Ok(Value::Reg(Box::new(Reg {
+                    ty,
+                    oid: oid as u32,
+                    name: oid.to_string(),
+                })))
+            }
+            DataType::Array(element) => crate::array::parse(element, text),
         }
     }
 
@@ -354,6 +445,9 @@ impl Value {
             Value::TimestampTz(t) => datetime::format_timestamp(*t, true),
             Value::Interval(i) => i.to_text(),
             Value::Uuid(u) => bytea::format_uuid(u),
+            Value::Oid(n) => n.to_string(),
+            Value::Reg(reg) => reg.name.clone(),
+            Value::Array(array) => crate::array::format(array),
         })
     }
 
@@ -463,6 +557,16 @@ impl Value {
             (Value::Bytea(x), Value::Bytea(y)) => x.cmp(y),
             (Value::Uuid(x), Value::Uuid(y)) => x.cmp(y),
             (Value::Jsonb(x), Value::Jsonb(y)) => x.cmp(y),
+            (Value::Array(x), Value::Array(y)) => return crate::array::compare(x, y),
+            _ if a.is_oid() || b.is_oid() => match (self.oid(), other.oid()) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                _ => {
+                    return Err(Error::new(
+                        SqlState::UNDEFINED_FUNCTION,
+                        format!("operator does not exist: {} = {}", a.name(), b.name()),
+                    ))
+                }
+            },
             (Value::Time(x), Value::Time(y)) => x.cmp(y),
             (Value::Interval(x), Value::Interval(y)) => x.compare(y),
             (Value::Date(x), Value::Date(y)) => x.cmp(y),
@@ -522,6 +626,23 @@ impl Value {
             ) => datetime_ops::cast(self, ty),
             // bool's cast to text is 'true'/'false' (its output is 't'/'f').
             (Value::Bool(b), DataType::Text) => Ok(Value::Text(b.to_string())),
+            (Value::Array(array), DataType::Array(element)) => crate::array::cast(array, *element),
+            (Value::Oid(_) | Value::Reg(_), DataType::Int8) => {
+                Ok(Value::Int8(self.oid().unwrap_or(0)))
+            }
+            (Value::Oid(_) | Value::Reg(_), DataType::Int4) => {
+                Ok(Value::Int4(self.oid().unwrap_or(0) as u32 as i32))
+            }
+            (Value::Oid(_) | Value::Reg(_), DataType::Oid) => {
+                Ok(Value::Oid(self.oid().unwrap_or(0) as u32))
+            }
+            (Value::Int2(_) | Value::Int4(_) | Value::Int8(_), DataType::Oid) => {
+                let n = self.as_i64();
+                if !(i64::from(i32::MIN)..=i64::from(u32::MAX)).contains(&n) {
+                    return Err(Error::out_of_range("OID"));
+                }
+                Ok(Value::Oid(n as u32))
+            }
             (_, DataType::Text) => Ok(Value::Text(self.to_text().unwrap_or_default())),
             (_, DataType::Bpchar) => Ok(Value::Bpchar(self.to_text().unwrap_or_default())),
             (Value::Bool(b), DataType::Int4) => Ok(Value::Int4(i32::from(*b))),
@@ -582,6 +703,16 @@ impl Value {
                     ty.name()
                 ),
             )),
+        }
+    }
+
+    /// The oid of an `oid` or `reg…` value, or of an integer; `None` for anything else.
+    pub fn oid(&self) -> Option<i64> {
+        match self {
+            Value::Oid(n) => Some(i64::from(*n)),
+            Value::Reg(reg) => Some(i64::from(reg.oid)),
+            Value::Int2(_) | Value::Int4(_) | Value::Int8(_) => Some(self.as_i64()),
+            _ => None,
         }
     }
 

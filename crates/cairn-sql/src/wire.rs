@@ -21,6 +21,8 @@
 //! | timestamp, timestamptz | microseconds since 2000-01-01 00:00 (UTC), i64 |
 //! | interval | microseconds i64, days i32, months i32 |
 //! | uuid | the 16 bytes |
+//! | oid, regclass, regtype, regnamespace | the oid, u32 |
+//! | arrays | dimensions i32 (0 or 1), has-NULLs i32, element OID u32, then for one dimension its length i32 and lower bound i32 (1), then each element as length i32 (-1 for NULL) and its binary form |
 //!
 //! A parameter whose bytes do not fit its type is `22P03 incorrect binary data format`, as
 //! PostgreSQL says it; a text parameter gets the type's own input error (`22P02`, `22007`…).
@@ -50,6 +52,39 @@ pub fn oid(ty: DataType) -> u32 {
         DataType::Uuid => 2950,
         DataType::Json => 114,
         DataType::Jsonb => 3802,
+        DataType::Oid => 26,
+        DataType::RegClass => 2205,
+        DataType::RegType => 2206,
+        DataType::RegNamespace => 4089,
+        DataType::Array(element) => array_oid(*element),
+    }
+}
+
+/// The OID of the array type of `element`.
+fn array_oid(element: DataType) -> u32 {
+    match element {
+        DataType::Bool => 1000,
+        DataType::Int2 => 1005,
+        DataType::Int4 => 1007,
+        DataType::Int8 => 1016,
+        DataType::Numeric => 1231,
+        DataType::Float4 => 1021,
+        DataType::Float8 => 1022,
+        DataType::Bpchar => 1014,
+        DataType::Bytea => 1001,
+        DataType::Date => 1182,
+        DataType::Time => 1183,
+        DataType::Timestamp => 1115,
+        DataType::TimestampTz => 1185,
+        DataType::Interval => 1187,
+        DataType::Uuid => 2951,
+        DataType::Json => 199,
+        DataType::Jsonb => 3807,
+        DataType::Oid => 1028,
+        DataType::RegClass => 2210,
+        DataType::RegType => 2211,
+        DataType::RegNamespace => 4090,
+        DataType::Text | DataType::Array(_) => 1009,
     }
 }
 
@@ -58,7 +93,17 @@ pub fn oid(ty: DataType) -> u32 {
 pub fn from_oid(oid: u32) -> Option<DataType> {
     match oid {
         1043 | 19 => Some(DataType::Text),
-        _ => DataType::ALL.into_iter().find(|ty| self::oid(*ty) == oid),
+        1015 | 1003 => Some(crate::array::of(DataType::Text)),
+        _ => DataType::ALL
+            .into_iter()
+            .chain([
+                DataType::Oid,
+                DataType::RegClass,
+                DataType::RegType,
+                DataType::RegNamespace,
+            ])
+            .flat_map(|ty| [ty, crate::array::of(ty)])
+            .find(|ty| self::oid(*ty) == oid),
     }
 }
 
@@ -67,7 +112,13 @@ pub fn size(ty: DataType) -> i16 {
     match ty {
         DataType::Bool => 1,
         DataType::Int2 => 2,
-        DataType::Int4 | DataType::Float4 | DataType::Date => 4,
+        DataType::Int4
+        | DataType::Float4
+        | DataType::Date
+        | DataType::Oid
+        | DataType::RegClass
+        | DataType::RegType
+        | DataType::RegNamespace => 4,
         DataType::Int8
         | DataType::Float8
         | DataType::Time
@@ -79,7 +130,8 @@ pub fn size(ty: DataType) -> i16 {
         | DataType::Bpchar
         | DataType::Bytea
         | DataType::Json
-        | DataType::Jsonb => -1,
+        | DataType::Jsonb
+        | DataType::Array(_) => -1,
     }
 }
 
@@ -108,7 +160,77 @@ pub fn encode_binary(value: &Value, out: &mut BytesMut) {
             out.put_i32(i.months);
         }
         Value::Uuid(u) => out.put_slice(u),
+        Value::Oid(n) => out.put_u32(*n),
+        Value::Reg(reg) => out.put_u32(reg.oid),
+        Value::Array(array) => encode_array(array, out),
     }
+}
+
+/// An array as `array_send` writes it: dimensions (0 or 1), a has-NULLs flag, the element
+/// OID, the length and lower bound (1), then each element as length (-1 for NULL) and
+/// bytes.
+fn encode_array(array: &crate::value::Array, out: &mut BytesMut) {
+    let has_null = array.items.iter().any(Value::is_null);
+    out.put_i32(i32::from(!array.items.is_empty()));
+    out.put_i32(i32::from(has_null));
+    out.put_u32(oid(array.element));
+    if array.items.is_empty() {
+        return;
+    }
+    out.put_i32(array.items.len() as i32);
+    out.put_i32(1);
+    for item in &array.items {
+        if item.is_null() {
+            out.put_i32(-1);
+            continue;
+        }
+        let at = out.len();
+        out.put_i32(0);
+        encode_binary(item, out);
+        let len = (out.len() - at - 4) as i32;
+        out[at..at + 4].copy_from_slice(&len.to_be_bytes());
+    }
+}
+
+/// An array in `array_recv`'s format, of elements of `element`; `None` if malformed or not
+/// one-dimensional.
+fn decode_array(element: DataType, bytes: &[u8]) -> Option<Value> {
+    let mut rest = bytes;
+    let mut int = || -> Option<i32> {
+        let (head, tail) = rest.split_first_chunk::<4>()?;
+        rest = tail;
+        Some(i32::from_be_bytes(*head))
+    };
+    let dims = int()?;
+    let _has_null = int()?;
+    let _element_oid = int()?;
+    let len = match dims {
+        0 => 0,
+        1 => {
+            let len = int()?;
+            let _lower = int()?;
+            usize::try_from(len).ok()?
+        }
+        _ => return None,
+    };
+    let mut items = Vec::with_capacity(len.min(1024));
+    for _ in 0..len {
+        let (head, tail) = rest.split_first_chunk::<4>()?;
+        let size = i32::from_be_bytes(*head);
+        rest = tail;
+        if size < 0 {
+            items.push(Value::Null);
+            continue;
+        }
+        let size = usize::try_from(size).ok()?;
+        if rest.len() < size {
+            return None;
+        }
+        let (item, tail) = rest.split_at(size);
+        rest = tail;
+        items.push(decode_binary(element, item)?);
+    }
+    rest.is_empty().then(|| crate::array::value(element, items))
 }
 
 /// A numeric's text (`-12.3400`, `NaN`; never an exponent) as `numeric_send` writes it.
@@ -255,6 +377,16 @@ pub fn decode_binary(ty: DataType, bytes: &[u8]) -> Option<Value> {
             })
         }
         DataType::Uuid => Value::Uuid(array(bytes)?),
+        DataType::Oid => Value::Oid(u32::from_be_bytes(array(bytes)?)),
+        DataType::RegClass | DataType::RegType | DataType::RegNamespace => {
+            let oid = u32::from_be_bytes(array(bytes)?);
+            Value::Reg(Box::new(crate::value::Reg {
+                ty,
+                oid,
+                name: oid.to_string(),
+            }))
+        }
+        DataType::Array(element) => decode_array(*element, bytes)?,
     })
 }
 

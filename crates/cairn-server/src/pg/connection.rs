@@ -48,7 +48,7 @@ use pgwire::messages::extendedquery::{
 use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery, TransactionStatus};
 use pgwire::messages::PgWireBackendMessage;
 
-use super::worker::{Pending, SessionThread};
+use super::worker::{Identity, Pending, SessionThread};
 use cairn_sql::wire as types;
 
 /// A prepared statement of the connection; in a portal, with the values bound to its
@@ -64,6 +64,8 @@ pub struct Statement {
 /// client has authenticated).
 struct SessionSlot {
     db: Arc<Database>,
+    /// Who the session is for, known once the client has authenticated.
+    identity: OnceLock<Identity>,
     thread: OnceLock<Option<SessionThread>>,
     /// The last Execute left an implicit transaction with writes: the next Sync commits it
     /// (and waits for it) before ReadyForQuery.
@@ -93,9 +95,10 @@ impl SessionSlot {
         &self,
         job: impl FnOnce(&mut Session) -> R + Send + 'static,
     ) -> PgWireResult<Pending<Answer<R>>> {
-        let thread = self
-            .thread
-            .get_or_init(|| SessionThread::start(Arc::clone(&self.db)).ok());
+        let thread = self.thread.get_or_init(|| {
+            let identity = self.identity.get().cloned().unwrap_or_default();
+            SessionThread::start(Arc::clone(&self.db), &identity).ok()
+        });
         let Some(thread) = thread else {
             return Err(fatal("could not start a thread for the session"));
         };
@@ -131,9 +134,15 @@ pub struct Connection {
 const COPY_PIECE: usize = 64 << 10;
 
 impl Connection {
+    /// Records who the connection's session is for (before its first statement).
+    pub fn identify(&self, identity: Identity) {
+        let _ = self.session.identity.set(identity);
+    }
+
     pub fn new(db: Arc<Database>) -> Connection {
         let session = Arc::new(SessionSlot {
             db,
+            identity: OnceLock::new(),
             thread: OnceLock::new(),
             commit_pending: AtomicBool::new(false),
             sync_deferred: AtomicBool::new(false),

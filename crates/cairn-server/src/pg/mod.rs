@@ -265,6 +265,17 @@ pub async fn serve_messages<IO: AsyncRead + AsyncWrite + Unpin + Send + Sync + '
             if registered.is_none() {
                 socket.get_mut().authenticated();
                 let (pid, key) = socket.pid_and_secret_key();
+                let metadata = socket.metadata();
+                let user = metadata.get("user").cloned().unwrap_or_default();
+                let database = metadata
+                    .get("database")
+                    .cloned()
+                    .unwrap_or_else(|| user.clone());
+                connection.identify(worker::Identity {
+                    user,
+                    database,
+                    pid,
+                });
                 registered = Some(Registered::new(&door, pid, key.to_bytes(), &connection));
             }
             next_message(&mut socket, &mut inbound).await?

@@ -18,6 +18,14 @@ use tokio::sync::oneshot;
 
 type Job = Box<dyn FnOnce(&mut Session) + Send>;
 
+/// Who a connection's session is for.
+#[derive(Debug, Clone, Default)]
+pub struct Identity {
+    pub user: String,
+    pub database: String,
+    pub pid: i32,
+}
+
 /// A handle on a connection's session thread.
 #[derive(Debug, Clone)]
 pub struct SessionThread {
@@ -31,10 +39,12 @@ pub struct SessionThread {
 pub struct Stopped;
 
 impl SessionThread {
-    /// Starts a thread with a new session of `db`.
-    pub fn start(db: Arc<Database>) -> Result<SessionThread, Stopped> {
+    /// Starts a thread with a new session of `db`, for `user` connected to `database` as
+    /// backend `pid`.
+    pub fn start(db: Arc<Database>, identity: &Identity) -> Result<SessionThread, Stopped> {
         let (jobs, queue) = mpsc::channel::<Job>();
         let mut session = Session::new(db);
+        session.connect(&identity.user, &identity.database, identity.pid);
         let interrupt = session.interrupt();
         std::thread::Builder::new()
             .name("cairn-pg-session".into())
