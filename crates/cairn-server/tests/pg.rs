@@ -583,3 +583,110 @@ async fn tls_is_offered_with_a_certificate_and_refused_without() {
     std::fs::write(&cert, "not a certificate").expect("write");
     assert!(pg::tls_acceptor(&cert, &key).is_err());
 }
+
+#[tokio::test]
+async fn drivers_read_the_system_catalog_oids_and_arrays() {
+    let door = Door::start(None).await;
+    let client = door.connect_with("dbname=shop").await.expect("connect");
+    client
+        .batch_execute(
+            "CREATE TABLE item (id int PRIMARY KEY, name varchar(20) NOT NULL, tags text);
+             CREATE INDEX item_name ON item (name);",
+        )
+        .await
+        .expect("create");
+    // oid columns are PostgreSQL's oid type: a driver reads them as u32.
+    let row = client
+        .query_one(
+            "SELECT c.oid, c.relname, c.relkind FROM pg_catalog.pg_class c \
+             WHERE c.relname = $1 AND pg_catalog.pg_table_is_visible(c.oid)",
+            &[&"item"],
+        )
+        .await
+        .expect("pg_class");
+    assert_eq!(row.columns()[0].type_(), &Type::OID);
+    let oid: u32 = row.get(0);
+    assert!(oid >= 16384);
+    assert_eq!(row.get::<_, String>(2), "r");
+    // The same oid through regclass, and back to the name.
+    let row = client
+        .query_one(
+            "SELECT 'item'::regclass::oid, $1::oid::regclass::text",
+            &[&oid],
+        )
+        .await
+        .expect("regclass");
+    assert_eq!(row.get::<_, u32>(0), oid);
+    assert_eq!(row.get::<_, String>(1), "item");
+    // The columns as psql's \d reads them.
+    let columns: Vec<(String, String, bool)> = client
+        .query(
+            "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull \
+             FROM pg_catalog.pg_attribute a WHERE a.attrelid = $1 AND a.attnum > 0 \
+             AND NOT a.attisdropped ORDER BY a.attnum",
+            &[&oid],
+        )
+        .await
+        .expect("pg_attribute")
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        columns,
+        vec![
+            ("id".into(), "integer".into(), true),
+            ("name".into(), "character varying(20)".into(), true),
+            ("tags".into(), "text".into(), false),
+        ]
+    );
+    let indexdef: String = client
+        .query_one(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'item_name'",
+            &[],
+        )
+        .await
+        .expect("pg_indexes")
+        .get(0);
+    assert_eq!(
+        indexdef,
+        "CREATE INDEX item_name ON public.item USING btree (name)"
+    );
+    // Arrays in both directions, binary.
+    let row = client
+        .query_one(
+            "SELECT ARRAY[1, 2, NULL], $1::int[], 3 = ANY ($1), $2::text[]",
+            &[&vec![3i32, 4], &vec!["a b", "c"]],
+        )
+        .await
+        .expect("arrays");
+    assert_eq!(
+        row.get::<_, Vec<Option<i32>>>(0),
+        vec![Some(1), Some(2), None]
+    );
+    assert_eq!(row.get::<_, Vec<i32>>(1), vec![3, 4]);
+    assert!(row.get::<_, bool>(2));
+    assert_eq!(row.get::<_, Vec<String>>(3), vec!["a b", "c"]);
+    // Who the session is: the user and database the client logged in with.
+    let row = client
+        .query_one(
+            "SELECT current_user, current_database(), pg_backend_pid()",
+            &[],
+        )
+        .await
+        .expect("identity");
+    assert_eq!(row.get::<_, String>(0), "cairn");
+    assert_eq!(row.get::<_, String>(1), "shop");
+    assert!(row.get::<_, i32>(2) > 0);
+    // A prepared query of pg_settings sees each SET: its plan is not kept.
+    let setting = client
+        .prepare("SELECT setting FROM pg_settings WHERE name = 'work_mem'")
+        .await
+        .expect("prepare");
+    let before: String = client.query_one(&setting, &[]).await.expect("q").get(0);
+    client
+        .batch_execute("SET work_mem = '8MB'")
+        .await
+        .expect("set");
+    let after: String = client.query_one(&setting, &[]).await.expect("q").get(0);
+    assert_eq!((before.as_str(), after.as_str()), ("64MB", "8MB"));
+}

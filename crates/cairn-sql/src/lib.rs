@@ -23,7 +23,7 @@
 //! of types: [`numeric`]; [`datetime`], [`interval`], [`datetime_ops`] and
 //! [`datetime_func`] for dates, times, timestamps and intervals (read from the transaction
 //! [`clock`]); [`bytea`] for bytea and uuid; [`json`] and [`json_func`] for json and jsonb;
-//! [`array`] and [`array_func`] for arrays (and the regular expression operators).
+//! [`array`](mod@array) and [`array_func`] for arrays (and the regular expression operators).
 //! [`error`] is the one error type, every case with its SQLSTATE.
 //!
 //! The [`system`] catalog is cairn's catalog as PostgreSQL's tools read it: the relations

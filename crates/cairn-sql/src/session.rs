@@ -733,10 +733,18 @@ impl Session {
             .is_some_and(|c| c.catalog_version == version && c.param_types == param_types);
         if !fresh {
             let ctx = Context::new(&prepared.sql, &catalog).with_params(params);
+            let planned = planner::plan_query(&ctx, query, None)?;
+            if ctx.reads_system() {
+                // Its plan holds the system catalog and the session's settings as they are
+                // now (pg_settings, current_user…): planned again at each execution.
+                *cached = None;
+                drop(cached);
+                return run_planned(&self.db, &planned, params, self.settings.work_mem());
+            }
             *cached = Some(CachedPlan {
                 catalog_version: version,
                 param_types,
-                planned: planner::plan_query(&ctx, query, None)?,
+                planned,
             });
         }
         let planned = &cached.as_ref().expect("planned above").planned;

@@ -17,6 +17,33 @@ use crate::expr::Expr;
 use crate::system::{quote_ident, RelationOf, Shared, PG_CATALOG, PUBLIC};
 use crate::value::{DataType, Value};
 
+/// The catalog and session functions as `pg_proc` lists them: name, argument type oids,
+/// result type oid, whether it returns rows.
+pub const CATALOG_FUNCTIONS: &[(&str, &[u32], u32, bool)] = &[
+    ("current_database", &[], 19, false),
+    ("current_schema", &[], 19, false),
+    ("current_schemas", &[16], 1003, false),
+    ("current_setting", &[25], 25, false),
+    ("format_type", &[26, 23], 25, false),
+    ("generate_series", &[23, 23], 23, true),
+    ("has_table_privilege", &[25, 25], 16, false),
+    ("obj_description", &[26, 19], 25, false),
+    ("pg_backend_pid", &[], 23, false),
+    ("pg_encoding_to_char", &[23], 19, false),
+    ("pg_get_constraintdef", &[26, 16], 25, false),
+    ("pg_get_expr", &[194, 26, 16], 25, false),
+    ("pg_get_indexdef", &[26, 23, 16], 25, false),
+    ("pg_get_serial_sequence", &[25, 25], 25, false),
+    ("pg_get_userbyid", &[26], 19, false),
+    ("pg_get_viewdef", &[26, 16], 25, false),
+    ("pg_partition_ancestors", &[2205], 2205, true),
+    ("pg_table_is_visible", &[26], 16, false),
+    ("quote_ident", &[25], 25, false),
+    ("set_config", &[25, 25, 16], 25, false),
+    ("to_regclass", &[25], 2205, false),
+    ("version", &[], 25, false),
+];
+
 /// A function answered from the system catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SystemFunction {

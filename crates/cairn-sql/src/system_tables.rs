@@ -712,6 +712,7 @@ fn rows(system: &SystemCatalog, name: &str) -> Vec<Vec<Value>> {
             })
             .collect(),
         "pg_depend" => depend_rows(system),
+        "pg_proc" => proc_rows(),
         "pg_settings" => crate::settings::shown()
             .into_iter()
             .map(|(name, setting)| {
@@ -803,6 +804,44 @@ fn rows(system: &SystemCatalog, name: &str) -> Vec<Vec<Value>> {
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// `pg_proc`: the functions tools look up (see
+/// [`CATALOG_FUNCTIONS`](crate::system_functions::CATALOG_FUNCTIONS)).
+fn proc_rows() -> Vec<Vec<Value>> {
+    crate::system_functions::CATALOG_FUNCTIONS
+        .iter()
+        .enumerate()
+        .map(|(i, (name, args, result, set))| {
+            let arg_types: Vec<String> = args.iter().map(u32::to_string).collect();
+            let mut row = vec![
+                oid(9000 + i as u32),
+                text(*name),
+                oid(PG_CATALOG),
+                oid(USER_OID),
+                oid(12),
+                Value::Float4(1.0),
+                Value::Float4(if *set { 1000.0 } else { 0.0 }),
+                oid(0),
+                text("-"),
+                char_of('f'),
+                Value::Bool(false),
+                Value::Bool(false),
+                Value::Bool(true),
+                Value::Bool(*set),
+                char_of('s'),
+                char_of('s'),
+                Value::Int2(args.len() as i16),
+                Value::Int2(0),
+                oid(*result),
+                text(arg_types.join(" ")),
+            ];
+            row.extend(std::iter::repeat_n(Value::Null, 5));
+            row.push(text(*name));
+            row.extend(std::iter::repeat_n(Value::Null, 4));
+            row
+        })
+        .collect()
 }
 
 /// A relation's `pg_class` row.

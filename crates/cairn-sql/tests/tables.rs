@@ -415,3 +415,62 @@ fn key_violations_carry_postgresqls_detail() {
         Some("Key (id)=(1) is still referenced from table \"child\".")
     );
 }
+
+#[test]
+fn declared_types_and_constraint_kinds_survive_a_reopen_and_show_in_the_system_catalog() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let mut s = open(dir.path());
+        s.execute(
+            "CREATE TABLE price (id int PRIMARY KEY, code varchar(8) UNIQUE, amount numeric(6,2) \
+             CHECK (amount > 0)); CREATE UNIQUE INDEX price_amount ON price (amount)",
+        )
+        .expect("create");
+    }
+    let mut s = open(dir.path());
+    // numeric(6,2) still rounds to two places and refuses a fifth digit before the point.
+    s.execute("INSERT INTO price VALUES (1, 'a', 12.345)")
+        .expect("insert");
+    assert_eq!(rows(&mut s, "SELECT amount FROM price"), vec!["12.35"]);
+    let (code, message, _) = error(&mut s, "INSERT INTO price VALUES (2, 'b', 12345)");
+    assert_eq!(
+        (code, message.as_str()),
+        ("22003", "numeric field overflow")
+    );
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT attname || ' ' || format_type(atttypid, atttypmod) FROM pg_attribute \
+             WHERE attrelid = 'price'::regclass ORDER BY attnum"
+        ),
+        vec![
+            "id integer",
+            "code character varying(8)",
+            "amount numeric(6,2)"
+        ]
+    );
+    // The key and UNIQUE constraints are constraints; CREATE UNIQUE INDEX made an index only.
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT conname || ' ' || contype FROM pg_constraint \
+             WHERE conrelid = 'price'::regclass ORDER BY conname"
+        ),
+        vec!["price_amount_check c", "price_code_key u", "price_pkey p"]
+    );
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT count(*) FROM pg_index WHERE indrelid = 'price'::regclass AND indisunique"
+        ),
+        vec!["3"]
+    );
+    // A CHECK's refusal names the row, as PostgreSQL's DETAIL does.
+    let failed = s
+        .execute("INSERT INTO price VALUES (3, NULL, -1)")
+        .expect_err("check");
+    assert_eq!(
+        failed.detail.as_deref(),
+        Some("Failing row contains (3, null, -1.00).")
+    );
+}
