@@ -1,5 +1,6 @@
 """psycopg 3 against a PostgreSQL-compatible server: parameterised queries, executemany,
-COPY in and out, server-side (named) cursors, transactions and errors. Prints one line per
+COPY in and out, server-side (named) cursors, transactions and errors, the catalog queries
+psycopg makes itself, arrays and ParameterStatus. Prints one line per
 check and exits non-zero if any fails.
 
 Usage: python3 compat/psycopg_check.py "host=127.0.0.1 port=5432 user=cairn dbname=postgres"
@@ -107,11 +108,33 @@ def prepared_statements():
         assert row == (f"item {2 + i}",), row
 
 
+def catalog_and_parameters():
+    # psycopg's own catalog query (pg_type, to_regtype, regtype).
+    info = psycopg.types.TypeInfo.fetch(conn, "integer")
+    assert (info.name, info.oid, info.array_oid) == ("int4", 23, 1007), info
+    # Lists travel as arrays, both ways.
+    row = conn.execute("SELECT %s::int[], array_agg(id ORDER BY id) FROM items WHERE id < 4", ([3, 1],)).fetchone()
+    assert row == ([3, 1], [1, 2, 3]), row
+    # A SET of a reported parameter reaches the client as ParameterStatus.
+    conn.execute("SET application_name = 'psycopg check'")
+    assert conn.info.parameter_status("application_name") == "psycopg check"
+    conn.execute("RESET application_name")
+    assert conn.info.parameter_status("application_name") == ""
+    # information_schema, as ORMs read it.
+    columns = conn.execute(
+        "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+        "WHERE table_name = 'items' ORDER BY ordinal_position LIMIT 3"
+    ).fetchall()
+    assert columns == [("id", "integer", "NO"), ("name", "text", "NO"), ("price", "numeric", "YES")], columns
+
+
+CHECKS = 7
 check("parameterised queries, text and binary", parameterised)
 check("executemany", executemany)
 check("COPY FROM STDIN and TO STDOUT", copy_in_and_out)
 check("server-side cursor", server_side_cursor)
 check("transactions and errors", transactions_and_errors)
 check("prepared statements", prepared_statements)
-print(f"{6 - failures} of 6 checks passed")
+check("catalog, arrays and parameter status", catalog_and_parameters)
+print(f"{CHECKS - failures} of {CHECKS} checks passed")
 sys.exit(1 if failures else 0)

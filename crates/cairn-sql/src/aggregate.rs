@@ -32,6 +32,8 @@ pub enum AggFunc {
     StringAgg,
     JsonAgg,
     JsonbAgg,
+    /// `array_agg(x)`: the inputs as an array, NULLs kept.
+    ArrayAgg,
 }
 
 impl AggFunc {
@@ -48,6 +50,7 @@ impl AggFunc {
             "string_agg" => AggFunc::StringAgg,
             "json_agg" => AggFunc::JsonAgg,
             "jsonb_agg" => AggFunc::JsonbAgg,
+            "array_agg" => AggFunc::ArrayAgg,
             _ => return None,
         })
     }
@@ -75,6 +78,10 @@ impl AggFunc {
             AggFunc::StringAgg => (arg == Text).then_some(Text),
             AggFunc::JsonAgg => Some(Json),
             AggFunc::JsonbAgg => Some(Jsonb),
+            AggFunc::ArrayAgg => match arg {
+                Array(_) => None,
+                element => Some(crate::array::of(element)),
+            },
         }
     }
 }
@@ -160,6 +167,24 @@ impl Accumulator {
             self.value = Value::Text(acc);
             return Ok(());
         }
+        if call.func == AggFunc::ArrayAgg {
+            if let Some(seen) = &mut self.seen {
+                if !seen.insert(crate::row::group_key(std::slice::from_ref(&v))) {
+                    return Ok(());
+                }
+            }
+            match &mut self.value {
+                Value::Array(array) => array.items.push(v),
+                _ => {
+                    let element = match call.result_type {
+                        DataType::Array(element) => *element,
+                        other => other,
+                    };
+                    self.value = crate::array::value(element, vec![v]);
+                }
+            }
+            return Ok(());
+        }
         if v.is_null() {
             return Ok(());
         }
@@ -170,7 +195,11 @@ impl Accumulator {
         }
         self.count += 1;
         match call.func {
-            AggFunc::CountRows | AggFunc::Count | AggFunc::JsonAgg | AggFunc::JsonbAgg => {}
+            AggFunc::CountRows
+            | AggFunc::Count
+            | AggFunc::JsonAgg
+            | AggFunc::JsonbAgg
+            | AggFunc::ArrayAgg => {}
             AggFunc::Sum => {
                 let v = v.cast(call.result_type)?;
                 self.value = if self.value.is_null() {

@@ -60,6 +60,7 @@ impl Cursor {
             rows,
             copy: None,
             notices: Vec::new(),
+            parameter_changes: Vec::new(),
         })
     }
 }

@@ -356,6 +356,10 @@ fn operator<'a>(plan: &'a Plan, env: &'a Env<'a>) -> Result<Rows<'a>> {
             }))
         }
         Plan::Series { start, stop, step } => series(env, start, stop, step.as_ref())?,
+        Plan::Unnest { array } => match array.eval(&[], env)? {
+            Value::Array(array) => Box::new(array.items.into_iter().map(|v| Ok(vec![v]))),
+            _ => Box::new(std::iter::empty()),
+        },
         Plan::Window { input, calls } => {
             let rows = run(input, env)?.collect::<Result<Vec<_>>>()?;
             Box::new(crate::window::run(calls, rows, env)?.into_iter().map(Ok))

@@ -64,5 +64,6 @@ pub fn explain(db: &Database, sql: &str, query: &Query, analyze: bool) -> Result
         rows,
         copy: None,
         notices: Vec::new(),
+        parameter_changes: Vec::new(),
     })
 }

@@ -60,6 +60,8 @@ pub enum Plan {
         stop: Expr,
         step: Option<Expr>,
     },
+    /// `unnest(array)`: one row per element, evaluated when the scan starts.
+    Unnest { array: Expr },
     /// Rows of expressions: `VALUES`, and the one empty row a `SELECT` without `FROM` reads.
     Values { rows: Vec<Vec<Expr>> },
     /// The input rows for which `predicate` is true.
@@ -172,7 +174,7 @@ impl Plan {
             Plan::Values { rows } => rows.first().map_or(0, Vec::len),
             Plan::RecursiveCte { base, .. } => base.width(),
             Plan::WorkTable { width, .. } => *width,
-            Plan::Series { .. } => 1,
+            Plan::Series { .. } | Plan::Unnest { .. } => 1,
             Plan::Filter { input, .. }
             | Plan::Sort { input, .. }
             | Plan::Limit { input, .. }
@@ -212,6 +214,7 @@ impl Plan {
             Plan::RecursiveCte { base, step, .. } => ("Recursive Union".into(), vec![base, step]),
             Plan::WorkTable { .. } => ("WorkTable Scan".into(), vec![]),
             Plan::Series { .. } => ("Function Scan on generate_series".into(), vec![]),
+            Plan::Unnest { .. } => ("Function Scan on unnest".into(), vec![]),
             Plan::Filter { input, .. } => ("Filter".into(), vec![input]),
             Plan::Project { input, .. } => ("Project".into(), vec![input]),
             Plan::Join {

@@ -1000,6 +1000,7 @@ fn plan_lateral(
         factor,
         TableFactor::Table { args: Some(_), .. }
             | TableFactor::Function { .. }
+            | TableFactor::UNNEST { .. }
             | TableFactor::Derived { lateral: true, .. }
     );
     let Some(left) = left.filter(|_| may_be_lateral) else {
@@ -1127,7 +1128,9 @@ fn plan_factor(
                 false,
             ))
         }
-        TableFactor::Table { args: Some(_), .. } | TableFactor::Function { .. }
+        TableFactor::Table { args: Some(_), .. }
+        | TableFactor::Function { .. }
+        | TableFactor::UNNEST { .. }
             if let Some(planned) = crate::table_function::plan(ctx, factor, parent)? =>
         {
             Ok(planned)

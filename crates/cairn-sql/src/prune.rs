@@ -22,7 +22,10 @@ pub fn prune(plan: &mut Plan, needed: &[bool]) {
                 *n = Some(needed.to_vec());
             }
         }
-        Plan::Values { .. } | Plan::WorkTable { .. } | Plan::Series { .. } => {}
+        Plan::Values { .. }
+        | Plan::WorkTable { .. }
+        | Plan::Series { .. }
+        | Plan::Unnest { .. } => {}
         Plan::RecursiveCte { base, step, .. } => {
             let all = vec![true; base.width()];
             prune(base, &all);

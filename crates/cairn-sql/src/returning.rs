@@ -63,6 +63,7 @@ impl Returning {
             rows,
             copy: None,
             notices: Vec::new(),
+            parameter_changes: Vec::new(),
         })
     }
 }

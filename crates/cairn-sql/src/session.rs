@@ -66,6 +66,9 @@ pub struct QueryResult {
     pub copy: Option<Copy>,
     /// The NOTICEs and WARNINGs the statement raised (see [`crate::notice`]).
     pub notices: Vec<Notice>,
+    /// The reported parameters the statement changed (see
+    /// [`REPORTED`](crate::settings::REPORTED)), with their new values.
+    pub parameter_changes: Vec<(&'static str, String)>,
 }
 
 /// What a COPY statement exchanges with the client besides its tag.
@@ -86,6 +89,7 @@ impl QueryResult {
             rows: Vec::new(),
             copy: None,
             notices: Vec::new(),
+            parameter_changes: Vec::new(),
         }
     }
 }
@@ -467,6 +471,7 @@ impl Session {
         statement: impl FnOnce(&mut Self) -> Result<QueryResult>,
     ) -> Result<QueryResult> {
         crate::notice::take(); // a failed statement's, never sent
+        let before = self.settings.clone();
         let snapshot = Snapshot::enter(&self.settings);
         let timeout = Duration::from_millis(self.settings.statement_timeout_ms().unsigned_abs());
         let _watch = Watch::arm(&self.interrupt, timeout);
@@ -475,6 +480,7 @@ impl Session {
             self.change_setting(&name, Some(&value), local)?;
         }
         result.notices = crate::notice::take();
+        result.parameter_changes = self.settings.reported_changes(&before);
         Ok(result)
     }
 
@@ -931,6 +937,7 @@ impl Session {
                 rows,
                 copy: None,
                 notices: Vec::new(),
+                parameter_changes: Vec::new(),
             });
         }
         let name = match spoken.as_str() {
@@ -944,6 +951,7 @@ impl Session {
             rows: vec![vec![Value::Text(self.settings.get(name)?)]],
             copy: None,
             notices: Vec::new(),
+            parameter_changes: Vec::new(),
         })
     }
 
@@ -1151,6 +1159,7 @@ fn run_planned(
         rows,
         copy: None,
         notices: Vec::new(),
+        parameter_changes: Vec::new(),
     })
 }
 

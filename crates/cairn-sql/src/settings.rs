@@ -286,6 +286,19 @@ fn show_kb(kb: usize) -> String {
     }
 }
 
+/// The parameters a client is told of when they change (PostgreSQL's `GUC_REPORT` ones
+/// that can change in a session): the wire door sends each change as a ParameterStatus.
+pub const REPORTED: &[&str] = &[
+    "application_name",
+    "client_encoding",
+    "DateStyle",
+    "default_transaction_read_only",
+    "IntervalStyle",
+    "session_authorization",
+    "standard_conforming_strings",
+    "TimeZone",
+];
+
 /// A session's settings: each parameter's value as shown (a parameter never set has its
 /// default). Cloned cheaply: statements read a snapshot.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -340,6 +353,20 @@ impl Settings {
             self.get("session_authorization").unwrap_or_default(),
             self.database.as_deref().unwrap_or("cairn").to_string(),
         )
+    }
+
+    /// The [`REPORTED`] parameters whose values differ from `before`'s, with their values.
+    pub fn reported_changes(&self, before: &Settings) -> Vec<(&'static str, String)> {
+        if Arc::ptr_eq(&self.values, &before.values) {
+            return Vec::new();
+        }
+        REPORTED
+            .iter()
+            .filter_map(|name| {
+                let now = self.get(name).ok()?;
+                (before.get(name).ok()? != now).then_some((*name, now))
+            })
+            .collect()
     }
 
     /// Every parameter, its value and a description, for `SHOW ALL`.

@@ -1,5 +1,6 @@
-//! Functions that return rows: `generate_series` and `pg_partition_ancestors` in FROM
-//! (`pg_catalog.` allowed, `WITH ORDINALITY` adding the row number), and a set-returning
+//! Functions that return rows: `generate_series`, `unnest` and `pg_partition_ancestors` in
+//! FROM (`pg_catalog.` allowed, and LATERAL: an argument may read the FROM items before
+//! it; `WITH ORDINALITY` adding the row number to `pg_partition_ancestors`), and a set-returning
 //! function as the whole select list of a SELECT without FROM (`SELECT generate_series(1,
 //! 3)`), which is planned as `SELECT * FROM f(…)`, the rows PostgreSQL returns for it.
 //!
@@ -19,7 +20,7 @@ use crate::scope::Scope;
 use crate::value::{DataType, Value};
 
 /// The set-returning functions.
-const SET_RETURNING: &[&str] = &["generate_series", "pg_partition_ancestors"];
+const SET_RETURNING: &[&str] = &["generate_series", "pg_partition_ancestors", "unnest"];
 
 /// A function's name without `pg_catalog.`, if that is all it is qualified by.
 pub(crate) fn function_name(name: &ObjectName) -> Option<String> {
@@ -55,6 +56,18 @@ pub(crate) fn plan(
             with_ordinality,
             ..
         } => (name, args.as_slice(), alias.as_ref(), *with_ordinality),
+        TableFactor::UNNEST {
+            alias,
+            array_exprs,
+            with_offset: false,
+            with_ordinality: false,
+            ..
+        } => {
+            let [array] = array_exprs.as_slice() else {
+                return Err(Error::not_supported("unnest of several arrays"));
+            };
+            return plan_unnest(ctx, array, alias.as_ref(), parent).map(Some);
+        }
         _ => return Ok(None),
     };
     let Some(function) = function_name(name).filter(|n| SET_RETURNING.contains(&n.as_str())) else {
@@ -66,15 +79,21 @@ pub(crate) fn plan(
         }
         return crate::planner::plan_series(ctx, args, alias, parent).map(Some);
     }
-    // pg_partition_ancestors(regclass): its argument checked, no rows.
     let scope = Scope::default();
     let binder = Binder::new(ctx, &scope, parent).in_clause("functions in FROM");
     let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = args else {
         return Err(Error::new(
             crate::error::SqlState::UNDEFINED_FUNCTION,
-            "function pg_partition_ancestors must take one argument",
+            format!("function {function} must take one argument"),
         ));
     };
+    if function == "unnest" {
+        if ordinality {
+            return Err(Error::not_supported("unnest WITH ORDINALITY"));
+        }
+        return plan_unnest(ctx, arg, alias, parent).map(Some);
+    }
+    // pg_partition_ancestors(regclass): its argument checked, no rows.
     let bound = binder.bind(arg)?;
     crate::system_functions::reg_cast(&binder, bound, DataType::RegClass)?;
     let mut columns = vec![("relid".to_string(), DataType::RegClass)];
@@ -84,6 +103,36 @@ pub(crate) fn plan(
     let plan = empty_relation(columns.len());
     let scope = crate::planner::aliased(&function, alias, columns)?;
     Ok(Some((plan, scope, binder.is_correlated())))
+}
+
+/// `unnest(array)`: a row per element.
+fn plan_unnest(
+    ctx: &Context<'_>,
+    arg: &SqlExpr,
+    alias: Option<&TableAlias>,
+    parent: Option<&Binder<'_>>,
+) -> Result<(Plan, Scope, bool)> {
+    let scope = Scope::default();
+    let binder = Binder::new(ctx, &scope, parent).in_clause("functions in FROM");
+    let bound = binder.bind(arg)?;
+    let element = match bound.ty {
+        Some(DataType::Array(element)) => *element,
+        None => DataType::Text,
+        Some(other) => {
+            return Err(Error::new(
+                crate::error::SqlState::UNDEFINED_FUNCTION,
+                format!("function unnest({}) does not exist", other.name()),
+            ))
+        }
+    };
+    let array = bound.into_type(crate::array::of(element))?;
+    // A function of one column names it after its alias when only that is given.
+    let column = match alias {
+        Some(a) if a.columns.is_empty() => ident_name(&a.name),
+        _ => "unnest".into(),
+    };
+    let scope = crate::planner::aliased("unnest", alias, vec![(column, element)])?;
+    Ok((Plan::Unnest { array }, scope, binder.is_correlated()))
 }
 
 /// A relation of `width` columns and no rows.

@@ -246,6 +246,7 @@ mod tests {
             ],
             copy: None,
             notices: Vec::new(),
+            parameter_changes: Vec::new(),
         };
         let mut out = String::new();
         write_result(&result, &mut out);
@@ -266,6 +267,7 @@ mod tests {
             rows: vec![vec![Value::Int4(1)]],
             copy: None,
             notices: Vec::new(),
+            parameter_changes: Vec::new(),
         };
         out.clear();
         write_result(&one, &mut out);

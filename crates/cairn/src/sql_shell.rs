@@ -188,5 +188,6 @@ fn table(names: &[&str], rows: Vec<Vec<Value>>) -> QueryResult {
         rows,
         copy: None,
         notices: Vec::new(),
+        parameter_changes: Vec::new(),
     }
 }

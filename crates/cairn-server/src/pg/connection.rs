@@ -46,6 +46,7 @@ use pgwire::messages::extendedquery::{
     PortalSuspended, Sync as PgSync, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
 };
 use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery, TransactionStatus};
+use pgwire::messages::startup::ParameterStatus;
 use pgwire::messages::PgWireBackendMessage;
 
 use super::worker::{Identity, Pending, SessionThread};
@@ -355,7 +356,7 @@ impl SimpleQueryHandler for Connection {
         // session's own rules (a COMMIT of a failed block is tagged ROLLBACK).
         // Notices go out first: pgwire's responses have no place for them between results.
         for result in &results {
-            send_notices(client, &result.notices).await?;
+            send_notices(client, &result.notices, &result.parameter_changes).await?;
         }
         let mut responses: Vec<Response> = results.into_iter().map(simple_response).collect();
         if let Some(e) = error {
@@ -692,7 +693,7 @@ impl ExtendedQueryHandler for Connection {
         self.session.commit_pending.store(writes, Ordering::Release);
         client.set_transaction_status(now);
         let result = result.map_err(sql_error)?;
-        send_notices(client, &result.notices).await?;
+        send_notices(client, &result.notices, &result.parameter_changes).await?;
         if let Some(copy) = result.copy {
             return Ok(copy_response(copy));
         }
@@ -724,8 +725,13 @@ fn copy_response(copy: Copy) -> Response {
     }
 }
 
-/// A statement's notices as NoticeResponse messages.
-async fn send_notices<C>(client: &mut C, notices: &[cairn_sql::notice::Notice]) -> PgWireResult<()>
+/// A statement's notices as NoticeResponse messages, and the reported parameters it
+/// changed as ParameterStatus messages.
+async fn send_notices<C>(
+    client: &mut C,
+    notices: &[cairn_sql::notice::Notice],
+    parameter_changes: &[(&'static str, String)],
+) -> PgWireResult<()>
 where
     C: Sink<PgWireBackendMessage> + Unpin + Send,
     C::Error: Debug,
@@ -739,6 +745,12 @@ where
         );
         client
             .feed(PgWireBackendMessage::NoticeResponse(info.into()))
+            .await?;
+    }
+    for (name, value) in parameter_changes {
+        let status = ParameterStatus::new(name.to_string(), value.clone());
+        client
+            .feed(PgWireBackendMessage::ParameterStatus(status))
             .await?;
     }
     Ok(())
