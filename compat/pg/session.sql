@@ -72,6 +72,9 @@ SELECT 1 / 0;
 SELECT 'abc'::integer;
 SELECT 2147483647::integer + 1;
 SELEC 1;
+SELECT lower(42);
+SELECT 'a'::text + 1;
+SELECT nosuch_function('x');
 
 -- Transactions
 BEGIN;

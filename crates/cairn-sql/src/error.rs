@@ -117,6 +117,26 @@ pub struct ErrorDetail {
     pub context: Option<String>,
     /// PostgreSQL's DETAIL field: `Key (a)=(1) already exists.`
     pub detail: Option<String>,
+    /// PostgreSQL's HINT field: what the user might do about it.
+    pub hint: Option<String>,
+}
+
+/// PostgreSQL's HINT of an error, where it gives one whatever the case: a function or an
+/// operator that does not exist for the types given.
+fn hint_of(state: SqlState, message: &str) -> Option<String> {
+    if state != SqlState::UNDEFINED_FUNCTION || !message.ends_with("does not exist") {
+        if state == SqlState::UNDEFINED_FUNCTION && message.starts_with("operator does not exist") {
+            return Some(
+                "No operator matches the given name and argument types. You might need to add explicit type casts."
+                    .into(),
+            );
+        }
+        return None;
+    }
+    message.starts_with("function ").then(|| {
+        "No function matches the given name and argument types. You might need to add explicit type casts."
+            .into()
+    })
 }
 
 impl std::ops::Deref for Error {
@@ -134,12 +154,15 @@ impl std::ops::DerefMut for Error {
 
 impl Error {
     pub fn new(state: SqlState, message: impl Into<String>) -> Error {
+        let message = message.into();
+        let hint = hint_of(state, &message);
         Error(Box::new(ErrorDetail {
             state,
-            message: message.into(),
+            message,
             position: None,
             context: None,
             detail: None,
+            hint,
         }))
     }
 

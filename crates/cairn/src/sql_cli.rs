@@ -196,6 +196,9 @@ pub(crate) fn error_report(sql: &str, e: &cairn_sql::Error) -> String {
     if let Some(detail) = &e.detail {
         report.push_str(&format!("DETAIL:  {detail}\n"));
     }
+    if let Some(hint) = &e.hint {
+        report.push_str(&format!("HINT:  {hint}\n"));
+    }
     if let Some(context) = &e.context {
         report.push_str(&format!("CONTEXT:  {context}\n"));
     }

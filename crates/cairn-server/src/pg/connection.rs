@@ -959,6 +959,7 @@ fn sql_error_info(e: &cairn_sql::Error) -> ErrorInfo {
     info.position = e.position.map(|p| p.to_string());
     info.where_context = e.context.clone();
     info.detail = e.detail.clone();
+    info.hint = e.hint.clone();
     info
 }
 
