@@ -439,7 +439,8 @@ pub(crate) fn describe(
 /// indexes emptied with them, in the statement's transaction. A table another table's
 /// foreign key references is refused (`0A000`) unless that table is truncated too, or
 /// CASCADE adds it; foreign key actions do not run, as in PostgreSQL. `RESTART IDENTITY`
-/// is not supported yet.
+/// starts the sequences the tables' SERIAL and identity columns own over — at once, not
+/// undone by a ROLLBACK (PostgreSQL's is transactional).
 pub(crate) fn truncate(
     db: &Database,
     txn: &mut Txn<'_>,
@@ -447,9 +448,7 @@ pub(crate) fn truncate(
     truncate: &sqlparser::ast::Truncate,
 ) -> Result<QueryResult> {
     use sqlparser::ast::{CascadeOption, TruncateIdentityOption};
-    if matches!(truncate.identity, Some(TruncateIdentityOption::Restart)) {
-        return Err(Error::not_supported("TRUNCATE … RESTART IDENTITY"));
-    }
+    let restart = matches!(truncate.identity, Some(TruncateIdentityOption::Restart));
     let catalog = db.catalog();
     let mut tables = Vec::new();
     for target in &truncate.table_names {
@@ -488,6 +487,18 @@ pub(crate) fn truncate(
         let mut writer = ddl::writer(db, &catalog, table);
         for (tid, row) in &rows {
             writer.delete(txn, *tid, row)?;
+        }
+    }
+    if restart {
+        for sequence in catalog.sequences() {
+            let owned = sequence
+                .owner
+                .as_deref()
+                .and_then(|o| o.split_once('.'))
+                .is_some_and(|(table, _)| tables.iter().any(|t| t == table));
+            if owned {
+                db.sequences.restart(&db.store, &sequence.name)?;
+            }
         }
     }
     Ok(QueryResult::command("TRUNCATE TABLE"))

@@ -248,7 +248,13 @@ impl Expr {
                 }
                 _ => Value::Null,
             },
-            Expr::Call(function @ (Function::Nextval | Function::Setval), args) => {
+            Expr::Call(
+                function @ (Function::Nextval
+                | Function::Setval
+                | Function::Currval
+                | Function::Lastval),
+                args,
+            ) => {
                 let values = args
                     .iter()
                     .map(|a| a.eval(row, env))
@@ -455,7 +461,10 @@ impl Subquery {
 
 /// `nextval(name)` or `setval(name, value)` (NULL arguments give NULL).
 fn sequence_call(function: Function, args: &[Value], env: &Env<'_>) -> Result<Value> {
-    let Value::Text(name) = &args[0] else {
+    if function == Function::Lastval {
+        return crate::sequence::lastval().map(Value::Int8);
+    }
+    let Some(Value::Text(name)) = args.first() else {
         return Ok(Value::Null);
     };
     // A sequence named as regclass text: folded to lower case unless quoted, `public.` allowed.
@@ -467,10 +476,21 @@ fn sequence_call(function: Function, args: &[Value], env: &Env<'_>) -> Result<Va
     let store = &env.db.store;
     Ok(match (function, args.get(1)) {
         (Function::Setval, Some(Value::Int8(v))) => {
-            Value::Int8(env.db.sequences.setval(store, name, *v)?)
+            let value = env.db.sequences.setval(store, name, *v)?;
+            crate::sequence::remember(name, value, false);
+            Value::Int8(value)
         }
         (Function::Setval, _) => Value::Null,
-        _ => Value::Int8(env.db.sequences.nextval(store, name)?),
+        (Function::Currval, _) => {
+            // An unknown sequence is named as such before "not yet defined".
+            env.db.sequences.exists(name)?;
+            Value::Int8(crate::sequence::currval(name)?)
+        }
+        _ => {
+            let value = env.db.sequences.nextval(store, name)?;
+            crate::sequence::remember(name, value, true);
+            Value::Int8(value)
+        }
     })
 }
 

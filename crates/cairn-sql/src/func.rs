@@ -44,6 +44,10 @@ pub enum Function {
     Nextval,
     /// `setval(sequence, value)`.
     Setval,
+    /// `currval(sequence)`: what `nextval` last gave it in this session.
+    Currval,
+    /// `lastval()`: what `nextval` last gave in this session.
+    Lastval,
     /// `current_setting(name [, missing_ok])`: a setting of the session (see
     /// [`crate::settings`]).
     CurrentSetting,
@@ -170,6 +174,8 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
         ("rtrim", 1 | 2) => fixed(Function::Rtrim, &texts(args.len()), Text),
         ("strpos", 2) => fixed(Function::Position, &texts(2), Int4),
         ("nextval", 1) => fixed(Function::Nextval, &[Text], Int8),
+        ("currval", 1) => fixed(Function::Currval, &[Text], Int8),
+        ("lastval", 0) => fixed(Function::Lastval, &[], Int8),
         ("current_setting", 1) => fixed(Function::CurrentSetting, &[Text], Text),
         ("current_setting", 2) => fixed(Function::CurrentSetting, &[Text, Bool], Text),
         ("set_config", 3) => fixed(Function::SetConfig, &[Text, Text, Bool], Text),
@@ -673,7 +679,9 @@ impl Function {
                 (other, _, _) => other.clone(),
             },
             Function::Greatest | Function::Least => unreachable!("answered above"),
-            Function::Nextval | Function::Setval => unreachable!("the executor calls sequences"),
+            Function::Nextval | Function::Setval | Function::Currval | Function::Lastval => {
+                unreachable!("the executor calls sequences")
+            }
             other => unreachable!("{other:?} is answered by its own module, above"),
         })
     }

@@ -44,7 +44,7 @@
 //!
 //! Still to come in issue 24: `array_agg` and `unnest`, time zones other than UTC and
 //! `timetz`; ALTER COLUMN … TYPE, CREATE SCHEMA, ALTER TABLE … DROP CONSTRAINT of a foreign key;
-//! currval/lastval; hash aggregation past `work_mem`; IN/EXISTS decorrelated into semi/anti
+//! hash aggregation past `work_mem`; IN/EXISTS decorrelated into semi/anti
 //! joins, merge joins, index-only scans and index nested-loop joins.
 
 pub mod access;

@@ -71,6 +71,11 @@ impl Sequences {
         *self.defs.lock().unwrap_or_else(|p| p.into_inner()) = defs;
     }
 
+    /// `Ok` if sequence `name` exists, else `42P01`.
+    pub fn exists(&self, name: &str) -> Result<()> {
+        self.definition(name).map(|_| ())
+    }
+
     fn definition(&self, name: &str) -> Result<SequenceDef> {
         self.defs
             .lock()
@@ -155,6 +160,23 @@ impl Sequences {
                 state.reserved = state.last;
             }
         }
+        Ok(())
+    }
+
+    /// Starts sequence `name` over: the next `nextval` gives its start (`TRUNCATE …
+    /// RESTART IDENTITY`, `ALTER SEQUENCE … RESTART`). Like a `nextval`, not undone if the
+    /// transaction rolls back.
+    pub fn restart(&self, store: &PageStore, name: &str) -> Result<()> {
+        let def = self.definition(name)?;
+        let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+        write_reserved(store, &def.name, None)?;
+        states.insert(
+            def.name.clone(),
+            State {
+                last: None,
+                reserved: None,
+            },
+        );
         Ok(())
     }
 
@@ -258,4 +280,91 @@ fn write_reserved(store: &PageStore, name: &str, reserved: Option<i64>) -> Resul
         return Ok(());
     }
     Err(crate::catalog::undefined(name))
+}
+
+/// What a session's `nextval` and `setval` calls gave, per sequence, and which sequence
+/// `nextval` last advanced: what `currval` and `lastval` answer. Not transactional, as in
+/// PostgreSQL (a rolled-back `nextval` still counts). The session hands it to the statement
+/// running on its thread ([`SessionValues::enter`]) and takes it back when it ends.
+#[derive(Debug, Default, Clone)]
+pub struct SessionValues {
+    values: HashMap<String, i64>,
+    last: Option<String>,
+}
+
+thread_local! {
+    static SESSION_VALUES: std::cell::RefCell<Option<SessionValues>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The statement's hold on its session's [`SessionValues`].
+pub struct EnteredValues {
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl SessionValues {
+    /// Hands `values` to the statement about to run on this thread.
+    pub fn enter(values: SessionValues) -> EnteredValues {
+        SESSION_VALUES.with(|v| *v.borrow_mut() = Some(values));
+        EnteredValues {
+            _not_send: std::marker::PhantomData,
+        }
+    }
+}
+
+impl EnteredValues {
+    /// The values, with what the statement's calls added.
+    pub fn leave(self) -> SessionValues {
+        SESSION_VALUES.with(|v| v.borrow_mut().take().unwrap_or_default())
+    }
+}
+
+impl Drop for EnteredValues {
+    fn drop(&mut self) {
+        SESSION_VALUES.with(|v| *v.borrow_mut() = None);
+    }
+}
+
+/// Records that `nextval` (`advanced`) or `setval` gave `value` for sequence `name`.
+pub fn remember(name: &str, value: i64, advanced: bool) {
+    SESSION_VALUES.with(|v| {
+        if let Some(values) = v.borrow_mut().as_mut() {
+            values.values.insert(name.to_string(), value);
+            if advanced {
+                values.last = Some(name.to_string());
+            }
+        }
+    });
+}
+
+/// `currval(name)`: the value `nextval` last gave sequence `name` in this session.
+pub fn currval(name: &str) -> Result<i64> {
+    SESSION_VALUES
+        .with(|v| {
+            v.borrow()
+                .as_ref()
+                .and_then(|s| s.values.get(name).copied())
+        })
+        .ok_or_else(|| {
+            Error::new(
+                SqlState("55000"),
+                format!("currval of sequence \"{name}\" is not yet defined in this session"),
+            )
+        })
+}
+
+/// `lastval()`: the value `nextval` last gave, of any sequence, in this session.
+pub fn lastval() -> Result<i64> {
+    SESSION_VALUES
+        .with(|v| {
+            let values = v.borrow();
+            let values = values.as_ref()?;
+            values.values.get(values.last.as_ref()?).copied()
+        })
+        .ok_or_else(|| {
+            Error::new(
+                SqlState("55000"),
+                "lastval is not yet defined in this session",
+            )
+        })
 }

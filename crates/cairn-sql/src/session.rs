@@ -137,6 +137,8 @@ pub struct Session {
     changed_catalog: bool,
     /// `SET`, `SHOW`: the session's settings (`work_mem`, `synchronous_commit`…).
     settings: Settings,
+    /// What `currval` and `lastval` answer.
+    sequence_values: crate::sequence::SessionValues,
     /// The settings as they were before the current transaction first changed them
     /// (restored if it rolls back), and the names it `SET LOCAL` (restored when it ends).
     settings_before: Option<Settings>,
@@ -161,6 +163,7 @@ impl Session {
             txn: None,
             changed_catalog: false,
             settings: Settings::default(),
+            sequence_values: Default::default(),
             settings_before: None,
             local_settings: Vec::new(),
             interrupt: Interrupt::default(),
@@ -475,7 +478,11 @@ impl Session {
         let snapshot = Snapshot::enter(&self.settings);
         let timeout = Duration::from_millis(self.settings.statement_timeout_ms().unsigned_abs());
         let _watch = Watch::arm(&self.interrupt, timeout);
-        let mut result = statement(self)?;
+        let values =
+            crate::sequence::SessionValues::enter(std::mem::take(&mut self.sequence_values));
+        let outcome = statement(self);
+        self.sequence_values = values.leave();
+        let mut result = outcome?;
         for (name, value, local) in snapshot.changes() {
             self.change_setting(&name, Some(&value), local)?;
         }

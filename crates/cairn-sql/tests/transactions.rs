@@ -2,7 +2,9 @@
 //! showed for the same statements): BEGIN/COMMIT/ROLLBACK, the aborted state, one string as
 //! one implicit transaction, DDL undone with the block, a session dropped mid-block.
 
-use cairn_sql::{Database, Session};
+use std::sync::Arc;
+
+use cairn_sql::{Database, Session, Value};
 
 fn tags(session: &mut Session, sql: &str) -> Vec<String> {
     session
@@ -281,4 +283,32 @@ fn statements_raise_postgresqls_notices_and_warnings() {
     s.execute("DROP TABLE IF EXISTS gone; SELECT 1/0")
         .expect_err("fails");
     assert!(notices(&mut s, "SELECT 1").is_empty());
+}
+
+#[test]
+fn currval_and_lastval_belong_to_the_session_and_outlive_a_rollback() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database::open(dir.path()).expect("open");
+    let mut a = Session::new(Arc::clone(&db));
+    let mut b = Session::new(db);
+    a.execute("CREATE SEQUENCE s").expect("create");
+    let lastval = b.execute("SELECT lastval()").expect_err("not yet");
+    assert_eq!(lastval.state.code(), "55000");
+    a.execute("BEGIN; SELECT nextval('s'); ROLLBACK")
+        .expect("nextval");
+    // The rolled-back nextval still counts, for this session only.
+    let values = a
+        .execute("SELECT currval('s'), lastval()")
+        .expect("currval");
+    assert_eq!(values[0].rows, vec![vec![Value::Int8(1), Value::Int8(1)]]);
+    let other = b.execute("SELECT currval('s')").expect_err("other session");
+    assert_eq!(other.state.code(), "55000");
+    assert_eq!(
+        b.execute("SELECT nextval('s')").expect("nextval")[0].rows,
+        vec![vec![Value::Int8(2)]]
+    );
+    assert_eq!(
+        a.execute("SELECT currval('s')").expect("currval")[0].rows,
+        vec![vec![Value::Int8(1)]]
+    );
 }
