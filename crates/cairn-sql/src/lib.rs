@@ -42,7 +42,7 @@
 //! ([`Session::describe`]: parameter types inferred as PostgreSQL infers them, result
 //! columns), for the wire door's Parse and Describe.
 //!
-//! Still to come in issue 24: `array_agg` and `unnest`, time zones other than UTC and
+//! Still to come in issue 24: multi-dimensional arrays, time zones other than UTC and
 //! `timetz`; ALTER COLUMN … TYPE, CREATE SCHEMA, ALTER TABLE … DROP CONSTRAINT of a foreign key;
 //! hash aggregation past `work_mem`; IN/EXISTS decorrelated into semi/anti
 //! joins, merge joins, index-only scans and index nested-loop joins.
