@@ -293,10 +293,17 @@ fn wire_failure(e: postgres::Error) -> Failure {
 }
 
 /// `sql` over the wire: a statement through the extended protocol (rows in binary, decoded
-/// by their column's type as the door encodes them), its error's SQLSTATE and message.
+/// by their column's type as the door encodes them), its error's SQLSTATE and message. A
+/// query with a `reg…` column runs as a simple query instead: those print as names, which
+/// only their text format carries (their binary format is the oid, as PostgreSQL's is).
 fn wire_rows(client: &mut postgres::Client, sql: &str) -> Result<Vec<Vec<Value>>, Failure> {
     let failure = wire_failure;
-    let rows = client.query(sql, &[]).map_err(failure)?;
+    let statement = client.prepare(sql).map_err(failure)?;
+    let named = |t: &postgres::types::Type| matches!(t.oid(), 2205 | 2206 | 4089);
+    if statement.columns().iter().any(|c| named(c.type_())) {
+        return wire_text_rows(client, sql);
+    }
+    let rows = client.query(&statement, &[]).map_err(failure)?;
     rows.iter()
         .map(|row| {
             (0..row.len())
@@ -316,6 +323,25 @@ fn wire_rows(client: &mut postgres::Client, sql: &str) -> Result<Vec<Vec<Value>>
                 .collect()
         })
         .collect()
+}
+
+/// `sql` as a simple query: every value in text format.
+fn wire_text_rows(client: &mut postgres::Client, sql: &str) -> Result<Vec<Vec<Value>>, Failure> {
+    let messages = client.simple_query(sql).map_err(wire_failure)?;
+    Ok(messages
+        .iter()
+        .filter_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(row) => Some(
+                (0..row.len())
+                    .map(|i| {
+                        row.get(i)
+                            .map_or(Value::Null, |t| Value::Text(t.to_string()))
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect())
 }
 
 /// Runs the files' records in order on one engine; `hash_threshold` is the file's.
