@@ -99,6 +99,7 @@ SELECT * FROM customers_copy ORDER BY id;
 \ds
 \dn
 \du
+\l
 \d customers
 \d orders
 \d big_orders

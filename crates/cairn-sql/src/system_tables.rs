@@ -637,8 +637,9 @@ fn rows(system: &SystemCatalog, name: &str) -> Vec<Vec<Value>> {
             text("0"),
             text("1"),
             oid(1663),
-            text("C"),
-            text("C"),
+            // Text compares by code point and cases by Unicode: C.UTF-8's collation and ctype.
+            text("C.UTF-8"),
+            text("C.UTF-8"),
             Value::Null,
             Value::Null,
             Value::Null,
