@@ -92,7 +92,7 @@ pub fn rows(system: &SystemCatalog, name: &str) -> Vec<Vec<Value>> {
             .iter()
             .filter_map(|r| match &r.of {
                 RelationOf::Sequence(s) => {
-                    let type_oid = crate::system_tables::sequence_type_oid(s.max);
+                    let type_oid = crate::pg_catalog_rows::sequence_type_oid(s.max);
                     let bits = match type_oid {
                         21 => 16,
                         23 => 32,

@@ -27,7 +27,8 @@
 //! [`error`] is the one error type, every case with its SQLSTATE.
 //!
 //! The [`system`] catalog is cairn's catalog as PostgreSQL's tools read it: the relations
-//! of `pg_catalog` and `information_schema` ([`system_tables`], [`information_schema`]),
+//! of `pg_catalog` and `information_schema` ([`system_tables`], [`pg_catalog_rows`],
+//! [`information_schema`]),
 //! object identifiers and the `reg…` types, and the functions tools call about objects
 //! ([`system_functions`]); [`table_function`]s are the functions that return rows.
 //!
@@ -84,6 +85,7 @@ pub mod notice;
 pub mod numeric;
 pub mod optimizer;
 pub mod parser;
+pub mod pg_catalog_rows;
 pub mod plan;
 pub mod planner;
 pub mod prune;
