@@ -1,5 +1,6 @@
 //! `ALTER TABLE`: columns added, dropped and renamed, defaults and NOT NULL set and
-//! dropped, constraints (CHECK, UNIQUE, PRIMARY KEY) added and dropped, the table renamed.
+//! dropped, constraints (CHECK, UNIQUE, PRIMARY KEY) added and dropped, foreign keys dropped
+//! (a key a foreign key references is not: `2BP01`, CASCADE not yet), the table renamed.
 //!
 //! The operations change a copy of the table's definition and indexes; the existing rows
 //! are checked against what the change requires (`23502` for a NOT NULL column that holds a
@@ -58,6 +59,7 @@ pub(crate) fn alter_table(
     let mut indexes: Vec<IndexDef> = catalog.indexes_of(&old_name).cloned().collect();
     let mut rewrites = Vec::new();
     let mut new_indexes: Vec<String> = Vec::new();
+    let mut dropped_foreign_keys: Vec<String> = Vec::new();
     for operation in &alter.operations {
         apply(
             db,
@@ -66,6 +68,7 @@ pub(crate) fn alter_table(
             &mut indexes,
             &mut rewrites,
             &mut new_indexes,
+            &mut dropped_foreign_keys,
             operation,
         )?;
     }
@@ -127,9 +130,16 @@ pub(crate) fn alter_table(
         };
         fill_index(&db.store, txn, index, &rows)?;
     }
+    for name in &dropped_foreign_keys {
+        Catalog::erase_foreign_key(&db.store, txn, name, &old_name)?;
+    }
     Catalog::rewrite_table(&db.store, txn, &old_name, &table, &indexes)?;
     drop(catalog);
-    db.catalog_mut().replace_table(&old_name, table, indexes);
+    let mut catalog = db.catalog_mut();
+    for name in &dropped_foreign_keys {
+        catalog.remove_foreign_key(name, &old_name);
+    }
+    catalog.replace_table(&old_name, table, indexes);
     Ok(QueryResult::command("ALTER TABLE"))
 }
 
@@ -160,7 +170,31 @@ fn existing_rows(e: Error, table: &TableDef) -> Error {
     }
 }
 
-/// One operation, applied to the copies of the definition and indexes.
+/// `2BP01` if a foreign key references the key `key` of `table` (PostgreSQL drops it only
+/// with CASCADE, which cairn does not have yet).
+fn refuse_if_referenced(catalog: &Catalog, table: &TableDef, key: &IndexDef) -> Result<()> {
+    let columns: Vec<usize> = key.columns.iter().map(|c| c.0).collect();
+    let Some(fk) = catalog
+        .foreign_keys()
+        .find(|fk| fk.parent == table.name && fk.parent_columns == columns)
+    else {
+        return Ok(());
+    };
+    Err(Error::new(
+        SqlState("2BP01"),
+        format!(
+            "cannot drop constraint {} on table {} because other objects depend on it",
+            key.name, table.name
+        ),
+    )
+    .with_detail(format!(
+        "constraint {} on table {} depends on index {}",
+        fk.name, fk.child, key.name
+    )))
+}
+
+/// One operation, applied to the copies of the definition and indexes (a foreign key to
+/// drop is named in `dropped_foreign_keys`).
 #[allow(clippy::too_many_arguments)]
 fn apply(
     db: &Database,
@@ -169,6 +203,7 @@ fn apply(
     indexes: &mut Vec<IndexDef>,
     rewrites: &mut Vec<Rewrite>,
     new_indexes: &mut Vec<String>,
+    dropped_foreign_keys: &mut Vec<String>,
     operation: &AlterTableOperation,
 ) -> Result<()> {
     match operation {
@@ -267,9 +302,19 @@ fn apply(
             let name = ident_name(name);
             let checks = table.checks.len();
             table.checks.retain(|(n, _)| *n != name);
+            if let Some(key) = indexes.iter().find(|i| i.constraint && i.name == name) {
+                refuse_if_referenced(catalog, table, key)?;
+            }
             let backing = indexes.len();
-            indexes.retain(|i| !(i.unique && i.name == name));
-            if table.checks.len() == checks && indexes.len() == backing && !*if_exists {
+            indexes.retain(|i| !(i.constraint && i.name == name));
+            let foreign = catalog
+                .foreign_keys()
+                .any(|fk| fk.name == name && fk.child == table.name);
+            if foreign && !dropped_foreign_keys.contains(&name) {
+                dropped_foreign_keys.push(name.clone());
+            }
+            let found = table.checks.len() < checks || indexes.len() < backing || foreign;
+            if !found && !*if_exists {
                 return Err(Error::new(
                     SqlState::UNDEFINED_OBJECT,
                     format!(

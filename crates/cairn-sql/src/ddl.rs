@@ -97,7 +97,14 @@ fn add_column(name: &str, column: &sqlparser::ast::ColumnDef, new: &mut NewTable
                 owns_sequence = true;
                 def.not_null = true;
             }
-            ColumnOption::ForeignKey(fk) => references.push((vec![position], fk.clone())),
+            ColumnOption::ForeignKey(fk) => {
+                // `CONSTRAINT name REFERENCES …` names it on the column option.
+                let mut fk = fk.clone();
+                if fk.name.is_none() {
+                    fk.name = option.name.clone();
+                }
+                references.push((vec![position], fk))
+            }
             ColumnOption::Check(check) => checks.push((
                 check
                     .name

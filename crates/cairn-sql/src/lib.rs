@@ -44,7 +44,7 @@
 //! columns), for the wire door's Parse and Describe.
 //!
 //! Still to come in issue 24: multi-dimensional arrays, time zones other than UTC and
-//! `timetz`; ALTER COLUMN … TYPE, CREATE SCHEMA, ALTER TABLE … DROP CONSTRAINT of a foreign key;
+//! `timetz`; ALTER COLUMN … TYPE, CREATE SCHEMA, DROP CONSTRAINT … CASCADE;
 //! hash aggregation past `work_mem`; IN/EXISTS decorrelated into semi/anti
 //! joins, merge joins, index-only scans and index nested-loop joins.
 
