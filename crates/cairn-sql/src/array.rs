@@ -18,30 +18,7 @@ use crate::value::{Array, DataType, Value};
 
 /// The element types arrays may have, one static each (the referents of
 /// [`DataType::Array`]).
-static ELEMENTS: [DataType; 22] = [
-    DataType::Bool,
-    DataType::Int2,
-    DataType::Int4,
-    DataType::Int8,
-    DataType::Numeric,
-    DataType::Float4,
-    DataType::Float8,
-    DataType::Text,
-    DataType::Bpchar,
-    DataType::Bytea,
-    DataType::Date,
-    DataType::Time,
-    DataType::Timestamp,
-    DataType::TimestampTz,
-    DataType::Interval,
-    DataType::Uuid,
-    DataType::Json,
-    DataType::Jsonb,
-    DataType::Oid,
-    DataType::RegClass,
-    DataType::RegType,
-    DataType::RegNamespace,
-];
+static ELEMENTS: [DataType; 22] = DataType::BASE;
 
 /// The type "array of `element`" (an array of arrays is an array of the same element: one
 /// dimension only).

@@ -611,14 +611,8 @@ fn collation_of(ty: DataType) -> u32 {
 
 /// `pg_type`: every type cairn has, its array type, and `varchar` and `name`.
 fn type_rows() -> Vec<Vec<Value>> {
-    let base = DataType::ALL.into_iter().chain([
-        DataType::Oid,
-        DataType::RegClass,
-        DataType::RegType,
-        DataType::RegNamespace,
-    ]);
     let mut rows = Vec::new();
-    for ty in base {
+    for ty in DataType::BASE {
         let array = crate::array::of(ty);
         rows.push(type_row(
             crate::wire::oid(ty),

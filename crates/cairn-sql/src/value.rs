@@ -77,8 +77,19 @@ pub enum DataType {
 }
 
 impl DataType {
-    /// Every type.
-    pub const ALL: [DataType; 18] = [
+    /// Every type a column may have.
+    pub const ALL: [DataType; 18] = {
+        let mut all = [DataType::Bool; 18];
+        let mut i = 0;
+        while i < all.len() {
+            all[i] = DataType::BASE[i];
+            i += 1;
+        }
+        all
+    };
+
+    /// Every type but the arrays: those of [`DataType::ALL`], then the object identifiers.
+    pub const BASE: [DataType; 22] = [
         DataType::Bool,
         DataType::Int2,
         DataType::Int4,
@@ -97,6 +108,10 @@ impl DataType {
         DataType::Uuid,
         DataType::Json,
         DataType::Jsonb,
+        DataType::Oid,
+        DataType::RegClass,
+        DataType::RegType,
+        DataType::RegNamespace,
     ];
 
     /// The type's name as PostgreSQL writes it in messages (`format_type`).
@@ -168,14 +183,8 @@ impl DataType {
 
     /// The type whose [`DataType::internal_name`] is `name`.
     pub fn from_internal_name(name: &str) -> Option<DataType> {
-        DataType::ALL
+        DataType::BASE
             .into_iter()
-            .chain([
-                DataType::Oid,
-                DataType::RegClass,
-                DataType::RegType,
-                DataType::RegNamespace,
-            ])
             .find(|t| t.internal_name() == name)
             .or_else(|| crate::array::from_internal_name(name))
     }

@@ -94,14 +94,8 @@ pub fn from_oid(oid: u32) -> Option<DataType> {
     match oid {
         1043 | 19 => Some(DataType::Text),
         1015 | 1003 => Some(crate::array::of(DataType::Text)),
-        _ => DataType::ALL
+        _ => DataType::BASE
             .into_iter()
-            .chain([
-                DataType::Oid,
-                DataType::RegClass,
-                DataType::RegType,
-                DataType::RegNamespace,
-            ])
             .flat_map(|ty| [ty, crate::array::of(ty)])
             .find(|ty| self::oid(*ty) == oid),
     }
