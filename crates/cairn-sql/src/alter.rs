@@ -298,33 +298,51 @@ fn apply(
         }
         AlterTableOperation::DropConstraint {
             if_exists, name, ..
-        } => {
-            let name = ident_name(name);
-            let checks = table.checks.len();
-            table.checks.retain(|(n, _)| *n != name);
-            if let Some(key) = indexes.iter().find(|i| i.constraint && i.name == name) {
-                refuse_if_referenced(catalog, table, key)?;
-            }
-            let backing = indexes.len();
-            indexes.retain(|i| !(i.constraint && i.name == name));
-            let foreign = catalog
-                .foreign_keys()
-                .any(|fk| fk.name == name && fk.child == table.name);
-            if foreign && !dropped_foreign_keys.contains(&name) {
-                dropped_foreign_keys.push(name.clone());
-            }
-            let found = table.checks.len() < checks || indexes.len() < backing || foreign;
-            if !found && !*if_exists {
-                return Err(Error::new(
-                    SqlState::UNDEFINED_OBJECT,
-                    format!(
-                        "constraint \"{name}\" of relation \"{}\" does not exist",
-                        table.name
-                    ),
-                ));
-            }
-        }
+        } => drop_constraint(
+            catalog,
+            table,
+            indexes,
+            dropped_foreign_keys,
+            &ident_name(name),
+            *if_exists,
+        )?,
         other => return Err(Error::not_supported(&format!("ALTER TABLE … {other}"))),
+    }
+    Ok(())
+}
+
+/// `DROP CONSTRAINT name`: a CHECK, a key's index (unless a foreign key references it) or
+/// a foreign key of the table; `42704` if none is named so (and no IF EXISTS).
+fn drop_constraint(
+    catalog: &Catalog,
+    table: &mut TableDef,
+    indexes: &mut Vec<IndexDef>,
+    dropped_foreign_keys: &mut Vec<String>,
+    name: &str,
+    if_exists: bool,
+) -> Result<()> {
+    let checks = table.checks.len();
+    table.checks.retain(|(n, _)| n != name);
+    if let Some(key) = indexes.iter().find(|i| i.constraint && i.name == name) {
+        refuse_if_referenced(catalog, table, key)?;
+    }
+    let backing = indexes.len();
+    indexes.retain(|i| !(i.constraint && i.name == name));
+    let foreign = catalog
+        .foreign_keys()
+        .any(|fk| fk.name == name && fk.child == table.name);
+    if foreign && !dropped_foreign_keys.iter().any(|n| n == name) {
+        dropped_foreign_keys.push(name.to_string());
+    }
+    let found = table.checks.len() < checks || indexes.len() < backing || foreign;
+    if !found && !if_exists {
+        return Err(Error::new(
+            SqlState::UNDEFINED_OBJECT,
+            format!(
+                "constraint \"{name}\" of relation \"{}\" does not exist",
+                table.name
+            ),
+        ));
     }
     Ok(())
 }
